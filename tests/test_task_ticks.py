@@ -60,3 +60,19 @@ def test_a_workflows_task_gets_an_empty_box_in_a_column_of_checkboxes(tmp_path):
     book.sync(1)
     new = book.records("Tasks")[-1]
     assert (new["ID"], new["Subject"], new["Done"]) == ("TSK-0002", "Follow up Big", False)
+
+
+def test_no_dropdown_of_words_over_a_column_of_checkboxes(tmp_path):
+    """On Google, a guide puts a dropdown of the column's words on the rows without the team's
+    own rule: under a Done column of checkboxes that asked for "Open" below the boxes. A Status
+    column of words keeps its dropdown."""
+    from sheetcrm.config import Config
+    from sheetcrm.steps.guides import guides
+    from sheetcrm.validate import read_crm
+    from sheetcrm.workbook.xlsx import XlsxWorkbook
+
+    for header, held, dropdowns in (("Done", True, ()), ("Status", "Done", ((6, ("Open", "Done")),))):
+        book = xlsx(tmp_path / f"{header}.xlsx", {"Tasks": [["ID", "Due", "Subject", "Related", "Owner", header],
+                                                            ["TSK-0001", "2026-11-01", "Call", None, "Sam", held]]})
+        crm = read_crm(XlsxWorkbook(book).read(), Config())
+        assert [g.dropdowns for g in guides(crm, Config()) if g.tab == "Tasks"] == ([dropdowns] if dropdowns else [])

@@ -16,7 +16,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from sheetcrm import cells, names
+from sheetcrm import names
 from sheetcrm.cells import add_days, canonical_text, enum_choices, match_key, normalize_key
 from sheetcrm.crm.accounts import Accounts
 from sheetcrm.crm.conversion import is_converted
@@ -34,6 +34,7 @@ from sheetcrm.records import CASE_PRIORITIES, Record
 from sheetcrm.report import Issue, column_letter
 from sheetcrm.schema import CASES, OPTIONAL_TABS, TABS, WORKFLOW_LOG, WORKFLOW_STATE, WORKFLOWS, budget_header
 from sheetcrm.steps.computed_columns import plan_computed
+from sheetcrm.steps.guides import checkboxes
 from sheetcrm.steps.context import StepResult, SyncContext
 from sheetcrm.table import Row, Table, field_kinds
 from sheetcrm.validate import parse_context, row_label
@@ -481,16 +482,9 @@ def _computed_values(kind: str, ctx: SyncContext, stages: StageTable, metrics: d
 
 def _open_cell(table: Table | None, locale: str) -> str | bool:
     """What a new task's Status cell holds: an empty box (FALSE) where the team ticks tasks off
-    in a column of checkboxes (a TRUE or FALSE cell in it; empty, a header such as Done or Hecha,
-    not a Status), so the word Open never lands in a checkbox; else Open in the team's language."""
-    col = table.header.fields.get("status") if table is not None else None
-    if col is None:
-        return _OPEN[locale]
-    held = [r.cells[col] for r in table.rows if col < len(r.cells) and not cells.is_blank(r.cells[col])]
-    if held:
-        return False if any(isinstance(v, bool) for v in held) else _OPEN[locale]
-    label = normalize_key(table.header.labels.get(col, ""))
-    return _OPEN[locale] if "status" in label or "estado" in label else False
+    in a column of checkboxes (`guides.checkboxes`), so the word Open never lands in a checkbox;
+    else Open in the team's language."""
+    return False if table is not None and checkboxes(table, "status") else _OPEN[locale]
 
 
 def _rotting_start(stages: StageTable, stage_name: str, m: Any) -> dt.date | None:
