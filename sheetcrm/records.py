@@ -378,15 +378,42 @@ class Activity(Record):
     outcome: Text = col("Outcome")
 
 
+_TASK_STATUS = _enum(N_("task status"), {
+    # Other CRMs' exports write their own (Salesforce, HubSpot: Not Started, In Progress,
+    # Waiting on someone else, Completed).
+    "Open": ["Abierta", "Pendiente", "To do", "Todo", "Not Started", "In Progress", "Waiting on someone else",  # not for people: recognised values
+             "Sin empezar", "En curso", "En progreso"],  # not for people: recognised values
+    "Done": ["Hecha", "Hecho", "Completada", "Completado", "Completed", "Cerrada", "Terminada", "Terminado",  # not for people: recognised values
+             "Finalizada", "Finalizado", "Realizada", "Realizado", "Finished"]})  # not for people: recognised values
+
+
+def _task_status(raw: Any, ctx: ParseContext) -> str | None:
+    """Open or Done. A tick is Done and an empty box Open: teams keep tasks as a column of
+    checkboxes (a Google checkbox reads TRUE or FALSE), or type ✓ or x, often under a header
+    Done or Hecha (aliases.toml). Read as an unknown word, every ticked task was left out with an
+    error; under a Done header the column was not found at all, and each one counted overdue."""
+    try:
+        return _TASK_STATUS(raw, ctx)
+    except cells.CellError as word:
+        try:
+            ticked = cells.parse_bool(raw)
+        except cells.CellError:
+            raise word from None
+        return None if ticked is None else "Done" if ticked else "Open"
+
+
+_task_status.choices = _TASK_STATUS.choices  # type: ignore[attr-defined]
+_task_status.aliases = _TASK_STATUS.aliases  # type: ignore[attr-defined]
+_task_status.allowed = _TASK_STATUS.allowed  # type: ignore[attr-defined]
+
+
 class Task(Record):
     id: Text = col("ID")
     due: RequiredDay = col("Due")
     subject: RequiredText = col("Subject")
     related: Text = col("Related")
     owner: Text = col("Owner")
-    status: Annotated[str | None, _cell(_enum(N_("task status"), {
-        "Open": ["Abierta", "Pendiente", "To do", "Todo"], "Done": ["Hecha", "Hecho", "Completada", "Completed",  # not for people: recognised values
-                                                                   "Cerrada"]}))] = col("Status")
+    status: Annotated[str | None, _cell(_task_status)] = col("Status")
 
 
 class Product(Record):

@@ -152,14 +152,15 @@ def test_a_bad_sequence_name_is_an_issue_at_the_rule_template_cell(kind, tmp_pat
 
 # -- the core, record kinds and rules the workbook tests do not reach ---------------------------
 
-def _world(subject: Subject, activities=(), sent=frozenset()) -> World:
-    """`activities`: (ID, related ID, day, type, outcome) of each, as the World holds them (the
-    records, read by those fields)."""
+def _world(subject: Subject, activities=(), sent=frozenset(), quotes=frozenset()) -> World:
+    """`activities`: (ID, related ID, day, type, outcome[, subject]) of each, as the World holds
+    them (the records, read by those fields)."""
     from types import SimpleNamespace
 
     return World(as_of=day(5), subjects={subject.kind: [subject]}, names={}, labels={},
-                 activities=[SimpleNamespace(id=i, related=r, date=d, type=t, outcome=o)
-                             for i, r, d, t, o in activities], sent_ids=sent)
+                 activities=[SimpleNamespace(id=a[0], related=a[1], date=a[2], type=a[3], outcome=a[4],
+                                             subject=a[5] if len(a) > 5 else None) for a in activities],
+                 sent_ids=sent, sent_quotes=quotes)
 
 
 def test_a_deal_stops_when_won_or_lost_and_a_contact_reply_counts_for_its_deal():

@@ -30,7 +30,7 @@ def _seen(world) -> tuple:
     subjects = {kind: [(s.id, s.values, s.owner, s.open, s.email, {r: t.id for r, t in s.related.items()})
                        for s in found] for kind, found in world.subjects.items()}
     return (subjects, world.names, world.labels, world.dates, world.enums, world.kind_enums, world.words, world.touched,
-            world.forms, world.quotes, world.activities, world.sent_ids)
+            world.forms, world.quotes, world.activities, world.sent_ids, world.sent_quotes)
 
 
 def test_the_world_is_built_once_and_stays_true():

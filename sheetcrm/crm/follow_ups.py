@@ -34,7 +34,7 @@ from typing import Any, Callable, Mapping
 
 from pydantic import Field, field_validator, model_validator
 
-from sheetcrm.cells import add_days, normalize_key
+from sheetcrm.cells import add_days, canonical_text, match_key, normalize_key
 from sheetcrm.i18n import _
 from sheetcrm.settings import KeyedProblem, Section
 
@@ -213,6 +213,16 @@ def advance(rule: str, subjects: Mapping[str, Any], world: Any,
     return out
 
 
+def _the_senders(email: Any, world: Any) -> bool:
+    """Whether an Email activity is the one the Outbox's sender logged: its Outcome holds a sent
+    row's Message-ID, or, written where Activities has no Outcome column, it is about a sent
+    quote's deal with that quote's Subject (the quote going out stopped its deal's sequence as
+    a reply)."""
+    if email.outcome and any(m in email.outcome for m in world.sent_ids):
+        return True
+    return (match_key(email.related or ""), canonical_text(email.subject or "")) in world.sent_quotes
+
+
 def stop_reason(subject: Any, world: Any, enrolled: dt.date, owner: str | None,
                 own: set[str] | frozenset[str]) -> str | None:
     """Why an enrollment of `subject` made on `enrolled` stops now, in words (the Workflow Log's
@@ -222,7 +232,7 @@ def stop_reason(subject: Any, world: Any, enrolled: dt.date, owner: str | None,
     Email or Meeting, dated after the enrollment day and not after today, that sheetcrm did not
     write — not one a workflow made (its ID is a Created Record of the Workflow Log: `own`),
     not the Email the Outbox's sender logs for a message it sent (its Outcome holds one of
-    `world.sent_ids`). Converted: a lead whose `converted` value holds (its Status Converted, or
+    `world.sent_ids`; with no Outcome, a sent quote's deal and Subject, `world.sent_quotes`). Converted: a lead whose `converted` value holds (its Status Converted, or
     its Converted Account filled by a conversion: `crm.conversion.is_converted`). Won / lost: a deal in a won / lost stage; a lead Unqualified is lost. Owner:
     the Owner differs (ignoring case and spaces) from the owner at enrollment."""
     values = subject.values
@@ -238,7 +248,7 @@ def stop_reason(subject: Any, world: Any, enrolled: dt.date, owner: str | None,
     for a in world.activities:
         act_id, related, day, kind, outcome = a.id, a.related, a.date, a.type, a.outcome
         if (related in about and kind in REPLY_TYPES and enrolled < day <= world.as_of and act_id not in own
-                and not (kind == "Email" and outcome and any(m in outcome for m in world.sent_ids))):
+                and not (kind == "Email" and _the_senders(a, world))):
             return _("the record replied ({activity} on {day})", activity=act_id or "?", day=day.isoformat())
     if owner and " ".join((subject.owner or "").split()).casefold() != " ".join(owner.split()).casefold():
         return _("the owner changed from {old} to {new}", old=owner, new=subject.owner or "∅")

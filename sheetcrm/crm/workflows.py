@@ -474,10 +474,12 @@ class World:
     # every activity about a record (its `id`, `related` ID, `date`, canonical `type`,
     # `outcome`): the records themselves, where a tuple of those five was 16 MB at 100k leads;
     # `sent_ids` the Message-IDs of the Outbox's sent rows (the sender logs each as an Email
-    # activity).
+    # activity); `sent_quotes` each sent quote's (match_key of its opportunity, canonical_text of
+    # its Subject): what tells the sender's Email activity written with no Outcome column.
     sequences: Mapping[str, Any] = field(default_factory=dict)
     activities: list[Any] = field(default_factory=list)
     sent_ids: frozenset[str] = frozenset()
+    sent_quotes: frozenset[tuple[str, str]] = frozenset()
     # (kind, key) -> canonical value -> the team's word for it: a stage as the team's
     # Opportunities tab writes it ("Propuesta"), else the locale's (crm/words.py). What the Log,
     # a task's or an activity's text say; the keys and the State keep the canonical value.

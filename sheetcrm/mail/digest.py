@@ -34,6 +34,7 @@ from sheetcrm.cells import match_key
 from sheetcrm.config import Config
 from sheetcrm.crm.follow_ups import find, step_of
 from sheetcrm.crm.spellings import key as owner_key
+from sheetcrm.crm.stages import is_open_task
 from sheetcrm.crm.workflows import ACTION_LABELS, KINDS, is_account_owner
 from sheetcrm.engine import Results
 from sheetcrm.i18n import in_locale
@@ -127,7 +128,7 @@ def owner_digests(crm: Crm, results: Results, config: Config, templates: Templat
     as_of = results.as_of
     overdue: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for task in crm.records("tasks"):
-        if task.owner and task.status != "Done" and task.due < as_of:
+        if task.owner and is_open_task(task) and task.due < as_of:
             overdue[owner_key(task.owner)].append({"id": task.id, "subject": task.subject, "due": task.due,
                                         "related": task.related})
     rotting: dict[str, list[dict[str, Any]]] = defaultdict(list)

@@ -769,7 +769,7 @@ def plan_restores(desk: Desk, ledger: Ledger, now: dt.datetime) -> tuple[Plan, d
             note = _(JOURNALED[kind], other=held.row_id, **facts)
             values = {"status": status_label("Sent", locale), "message_id": held.message_id,
                       "sent_at": held.done_at, "next_try": None, "error": note}
-            if row.text("quote") and not _has_activity(desk, held.message_id):
+            if row.text("quote") and not _has_activity(desk, held.message_id, row):
                 _plan_activity(desk, plan, row, now, held.message_id)
         else:
             note = _(JOURNALED["intent"], **facts)
@@ -805,11 +805,25 @@ def plan_resend(outbox: Outbox, row: OutboxRow, locale: str) -> Plan:
                         for k, v in values.items()])
 
 
-def _has_activity(desk: Desk, message_id: str) -> bool:
+def _has_activity(desk: Desk, message_id: str, row: OutboxRow) -> bool:
+    """Whether Activities holds the Email activity of `row`'s message `message_id`: an Outcome
+    naming it; with no Outcome column (the activity is written without it), an activity about
+    the row's opportunity with its Subject. True when the tab cannot tell (no Activities tab, or
+    neither an Outcome nor a Subject and Related column): never a second activity on a guess."""
     table = desk.crm.tables.get("activities")
-    col = table.header.fields.get("outcome") if table is not None else None
-    return table is None or col is None or any(
-        col < len(r.cells) and message_id in str(r.cells[col] or "") for r in table.rows)
+    if table is None:
+        return True
+    fields = table.header.fields
+    if (col := fields.get("outcome")) is not None:
+        return any(col < len(r.cells) and message_id in str(r.cells[col] or "") for r in table.rows)
+    # Read before, this answered True: a sent quote's activity lost to a crash between the send
+    # and its write (or to a revert of the file) was never written again.
+    subject, related = fields.get("subject"), fields.get("related")
+    if subject is None or related is None:
+        return True
+    wanted = (cells.match_key(row.text("opportunity") or ""), cells.canonical_text(row.text("subject") or ""))
+    return any((cells.match_key(str(r.cells[related] or "")), cells.canonical_text(str(r.cells[subject] or "")))
+               == wanted for r in table.rows if max(subject, related) < len(r.cells))
 
 
 # -- sending ---------------------------------------------------------------------------------

@@ -39,13 +39,29 @@ def guides(crm: Crm, config: Config, words: Words = Words()) -> list[Guide]:
         for column in table.spec.columns:
             values = _choices(table.spec.model, column.field, config)
             col = table.header.fields.get(column.field)
-            if values and col is not None:
+            # A column of checkboxes (a task's Done) is read as the enum; a dropdown of its words
+            # below the team's boxes would ask for "Open" where a box is meant.
+            if values and col is not None and not checkboxes(table, column.field):
                 dropdowns.append((col + 1, _shown(table, column.field, values, _WORDS.get((key, column.field)),
                                                   words, _spanish(table.spec.model, column.field, config))))
         computed = tuple(sorted(c + 1 for c in table.header.computed.values()))
         if dropdowns or computed:
             out.append(Guide(table.title, tuple(dropdowns), computed, table.header.row + 1))
     return out
+
+
+def checkboxes(table: Table, field_name: str) -> bool:
+    """Whether the team keeps `field_name` of `table` as checkboxes rather than words: only a
+    task's Status may be (records.Task), and it is when a cell of it holds TRUE or FALSE (a
+    checkbox), or, with no cell filled yet, its header is no Status (Done, Hecha)."""
+    col = table.header.fields.get(field_name)
+    if field_name != "status" or table.spec.key != "tasks" or col is None:
+        return False
+    held = [r.cells[col] for r in table.rows if col < len(r.cells) and not cells.is_blank(r.cells[col])]
+    if held:
+        return any(isinstance(v, bool) for v in held)
+    label = cells.normalize_key(table.header.labels.get(col, ""))
+    return "status" not in label and "estado" not in label
 
 
 def _choices(model: type[Record], field_name: str, config: Config) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from sheetcrm import names
-from sheetcrm.cells import add_days, enum_choices, match_key, normalize_key
+from sheetcrm.cells import add_days, canonical_text, enum_choices, match_key, normalize_key
 from sheetcrm.crm.accounts import Accounts
 from sheetcrm.crm.conversion import is_converted
 from sheetcrm.crm.follow_ups import enrollment_of, step_of
@@ -34,6 +34,7 @@ from sheetcrm.records import CASE_PRIORITIES, Record
 from sheetcrm.report import Issue, column_letter
 from sheetcrm.schema import CASES, OPTIONAL_TABS, TABS, WORKFLOW_LOG, WORKFLOW_STATE, WORKFLOWS, budget_header
 from sheetcrm.steps.computed_columns import plan_computed
+from sheetcrm.steps.guides import checkboxes
 from sheetcrm.steps.context import StepResult, SyncContext
 from sheetcrm.table import Row, Table, field_kinds
 from sheetcrm.validate import parse_context, row_label
@@ -318,6 +319,8 @@ def build_world(ctx: SyncContext) -> World:
     w.fingerprint = _fingerprints(ctx)
     outbox = read_outbox(ctx.snapshot, locale)
     w.sent_ids = frozenset(m for r in outbox.rows if (m := r.own_message_id))
+    w.sent_quotes = frozenset((match_key(r.text("opportunity")), canonical_text(r.text("subject")))
+                              for r in outbox.rows if r.own_message_id and r.text("quote"))
     for outbox_id, opp_text, sent in sent_quotes(outbox, ctx.config):
         found = crm.find("opportunities", opp_text)
         opp = by_id.get(found[0].id or "") if len(found) == 1 else None
@@ -477,6 +480,13 @@ def _computed_values(kind: str, ctx: SyncContext, stages: StageTable, metrics: d
     return fill
 
 
+def _open_cell(table: Table | None, locale: str) -> str | bool:
+    """What a new task's Status cell holds: an empty box (FALSE) where the team ticks tasks off
+    in a column of checkboxes (`guides.checkboxes`), so the word Open never lands in a checkbox;
+    else Open in the team's language."""
+    return False if table is not None and checkboxes(table, "status") else _OPEN[locale]
+
+
 def _rotting_start(stages: StageTable, stage_name: str, m: Any) -> dt.date | None:
     """The first day the deal counts as rotting (crm/stages.py: more than rotting_days after its
     last sign of life)."""
@@ -608,7 +618,8 @@ class _Writer:
         f.result, f.message = "skipped", message
 
     def create_task(self, f: Firing) -> Anchor | None:
-        return self._append(f, "tasks", {**f.values, "status": _OPEN[self.ctx.locale]})
+        table = self.ctx.crm.tables.get("tasks")
+        return self._append(f, "tasks", {**f.values, "status": _open_cell(table, self.ctx.locale)})
 
     def log_activity(self, f: Firing) -> Anchor | None:
         return self._append(f, "activities", {**f.values, "type": _NOTE[self.ctx.locale]})

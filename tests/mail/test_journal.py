@@ -303,3 +303,73 @@ def test_sheetcrm_sync_reads_the_journal_and_resend_lets_the_version_go_again(tm
     assert runner.invoke(main, ["sync", "--as-of", "2026-11-23", *wb]).exit_code == 0
     assert [(r["id"], r["quote"], r["version"]) for r in outbox_rows(book)] == [
         ("OUT-0002", "Q-2026-0002", sent[0]["version"])]
+
+
+def test_with_no_outcome_column_a_crash_after_the_250_still_logs_the_email_activity_once(tmp_path, server):
+    """An Activities tab with no Outcome column (where the Message-ID goes): the journal settled
+    the row after a crash between the send and write 2, but took the activity as already there,
+    so the sent quote was in no Last Activity. It is the activity about the deal with the quote's
+    Subject; a revert of the Outbox alone then adds no second one."""
+    tabs = crm_tabs(Activities=[["ID", "Date", "Type", "Subject", "Related", "Owner"],
+                                ["ACT-0007", "2026-11-01", "Call", "Intro", "OPP-0001", "Marta"]])
+    book = queued_and_approved(lambda t: xlsx_book(tmp_path, t), tabs)
+    approved = [list(r) for r in book.read().tabs["Outbox"].rows]
+
+    class DiesBeforeRecording:
+        def __init__(self, inner):
+            self.inner, self.path, self.writes = inner, inner.path, 0
+
+        def read(self):
+            return self.inner.read()
+
+        def write(self, plan):
+            self.writes += 1
+            if self.writes == 2:
+                raise KeyboardInterrupt("power cut")
+            return self.inner.write(plan)
+
+    def emails():
+        return [r[:5] for r in book.read().tabs["Activities"].rows[1:] if r[2] == "Email"]
+
+    with pytest.raises(KeyboardInterrupt):
+        send(DiesBeforeRecording(book), server)
+    assert send(book, server).restored == ["OUT-0001"] and len(server.inbox.messages) == 1
+    [email] = emails()
+    assert (email[0], email[3], email[4]) == ("ACT-0008", "Quote Q-2026-0001 – Expansion", "OPP-0001")
+    revert_outbox(book, approved)
+    assert send(book, server).restored == ["OUT-0001"] and len(server.inbox.messages) == 1
+    assert len(emails()) == 1
+
+
+def test_with_no_outcome_column_the_quotes_email_activity_is_no_reply_to_a_follow_up(tmp_path, server):
+    """A deal in a follow-up sequence whose quote went out: the sender's Email activity, with no
+    Outcome column to hold its Message-ID, was taken for the customer's reply and stopped the
+    sequence ("the record replied"). It is told by its deal and the quote's Subject; a person's
+    Email about the deal the same day still is a reply."""
+    import datetime as dt
+
+    from sheetcrm.crm import follow_ups
+    from sheetcrm.steps import STEPS, SyncContext, compute
+    from sheetcrm.steps.workflows import world_of
+    from sheetcrm.validate import read_crm
+    from test_outbox_smtp import AS_OF
+
+    tabs = crm_tabs(Activities=[["ID", "Date", "Type", "Subject", "Related", "Owner"],
+                                ["ACT-0007", "2026-11-01", "Call", "Intro", "OPP-0001", "Marta"]])
+    book = queued_and_approved(lambda t: xlsx_book(tmp_path, t), tabs)
+    assert send(book, server).sent == ["OUT-0001"]
+
+    def stop() -> str | None:
+        snapshot, cfg = book.read(), config()
+        ctx = SyncContext(snapshot, cfg, AS_OF, read_crm(snapshot, cfg))
+        for step in STEPS[:STEPS.index(compute.run) + 1]:
+            ctx.add(step(ctx))
+        world = world_of(ctx)
+        [deal] = [s for s in world.subjects["opportunity"] if s.id == "OPP-0001"]
+        return follow_ups.stop_reason(deal, world, AS_OF - dt.timedelta(days=1), None, set())
+
+    assert stop() is None
+    from sheetcrm.workbook import CellWrite, Plan
+    book.write(Plan(writes=[CellWrite("Activities", 4, c, v) for c, v in enumerate(
+        ["ACT-0009", AS_OF.isoformat(), "Email", "Re: your quote", "OPP-0001"], start=1)]))
+    assert stop() == f"the record replied (ACT-0009 on {AS_OF.isoformat()})"
