@@ -262,6 +262,15 @@ class _Usage(click.Command):
         with using(environment_locale()):
             super().format_help(ctx, formatter)
 
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        # click words this option once, while parsing, under the config's `locale` (and caches
+        # it): an English help ended in "Muestra este mensaje y termina.". Worded with the rest.
+        option = super().get_help_option(ctx)
+        if option is not None:
+            with using(environment_locale()):
+                option.help = _("Show this message and exit.")
+        return option
+
 
 def _team_language(args: Sequence[str]) -> str | None:
     """The `locale` the command's config sets (--config's file, else ./sheetcrm.toml), read
