@@ -1547,8 +1547,10 @@ def _print_kpis(k: Kpis) -> None:
                "validate shows the cell)"))
     elif k.pipeline_coverage_basis == "quota_partial":
         echo()
-        echo(_("Pipeline coverage is blank: the Quotas tab gives a quota for only some months of this quarter, so "
-               "what is left to win of the quarter is not known (give each of its months a quota)"))
+        # Whose quota to complete: with several owners the reader should not hunt for it.
+        echo(_("Pipeline coverage is blank: the Quotas tab gives {owners} a quota for only some months of this "
+               "quarter, so what is left to win of the quarter is not known (give each of its months a quota)",
+               owners=", ".join(k.quota_partial_owners)))
     # What the multiple is of, or why there is none: 1.2× of a quota and of last quarter's revenue
     # read alike, and a blank alike whether the quota is won already or there is nothing to divide by.
     elif k.pipeline_coverage_basis == "last_quarter_won":
