@@ -262,6 +262,15 @@ class _Usage(click.Command):
         with using(environment_locale()):
             super().format_help(ctx, formatter)
 
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        # click words this option once, while parsing, under the config's `locale` (and caches
+        # it): an English help ended in "Muestra este mensaje y termina.". Worded with the rest.
+        option = super().get_help_option(ctx)
+        if option is not None:
+            with using(environment_locale()):
+                option.help = _("Show this message and exit.")
+        return option
+
 
 def _team_language(args: Sequence[str]) -> str | None:
     """The `locale` the command's config sets (--config's file, else ./sheetcrm.toml), read
@@ -1538,8 +1547,10 @@ def _print_kpis(k: Kpis) -> None:
                "validate shows the cell)"))
     elif k.pipeline_coverage_basis == "quota_partial":
         echo()
-        echo(_("Pipeline coverage is blank: the Quotas tab gives a quota for only some months of this quarter, so "
-               "what is left to win of the quarter is not known (give each of its months a quota)"))
+        # Whose quota to complete: with several owners the reader should not hunt for it.
+        echo(_("Pipeline coverage is blank: the Quotas tab gives {owners} a quota for only some months of this "
+               "quarter, so what is left to win of the quarter is not known (give each of its months a quota)",
+               owners=", ".join(k.quota_partial_owners)))
     # What the multiple is of, or why there is none: 1.2× of a quota and of last quarter's revenue
     # read alike, and a blank alike whether the quota is won already or there is nothing to divide by.
     elif k.pipeline_coverage_basis == "last_quarter_won":

@@ -135,3 +135,20 @@ def test_the_usage_line_speaks_the_help_language_too(tmp_path):
     assert "NOMBRE es un segmento" in segment.stdout and "NAME" not in segment.stdout
     english = runner.invoke(main, ["outbox", "--help"], env={"LANGUAGE": "en"})
     assert english.stdout.splitlines()[0].endswith("outbox [OPTIONS] COMMAND [ARGS]...")
+
+
+def test_help_is_all_in_one_language_under_a_spanish_config(tmp_path, monkeypatch):
+    """--help speaks the environment's language (its texts are translated when the CLI is
+    imported), but click made its own "-h, --help" line while the command line was parsed, under
+    the config's `locale`: an English help ended in "Muestra este mensaje y termina.". In process."""
+    from click.testing import CliRunner
+
+    from sheetcrm.cli import main
+
+    (tmp_path / "sheetcrm.toml").write_text('locale = "es"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner(env={"SHEETCRM_LANG": "en", "LANGUAGE": None, "LC_ALL": None, "LC_MESSAGES": None})
+    for args in (["--help"], ["kpis", "--help"], ["outbox", "--help"]):
+        shown = runner.invoke(main, args)
+        assert shown.exit_code == 0
+        assert "Show this message and exit." in shown.stdout and "Muestra" not in shown.stdout, args

@@ -255,7 +255,7 @@ def test_a_quota_for_only_some_months_of_the_quarter_leaves_coverage_blank_and_s
                                         timeout=120).stdout)
     assert (as_json["pipeline_coverage"], as_json["pipeline_coverage_basis"]) == (None, "quota_partial")
     text = subprocess.run(run, capture_output=True, text=True, env=env, timeout=120).stdout
-    assert "quota for only some months of this quarter" in text
+    assert "the Quotas tab gives Ana a quota for only some months of this quarter" in text   # whose
     outcome = sync(XlsxWorkbook(path), Config(locale="en"), as_of=dt.date(2026, 12, 2))
     assert outcome.results.kpis.pipeline_coverage is None
     said = [(i.tab, i.code, i.value) for i in outcome.crm.report.issues if i.code.startswith("quota_")]
