@@ -625,7 +625,7 @@ class Service:
                 self.logger.info(_("{job}: {when}", job=job.name, when=every_phrase(job.every)),
                                  extra={"fields": {"event": "scheduled", "job": job.name}})
             while not self._stop_asked():
-                for job in sorted(self.jobs, key=self._wait):
+                for job in self.due_order():
                     if self._stop_asked():
                         break
                     if self._wait(job) <= 0:
@@ -643,6 +643,13 @@ class Service:
             # and a second signal here is the exit 130 promised, where the default handler
             # killed the process with no line (SIGTERM) after the first one had asked to stop.
             self.flush_log()
+
+    def due_order(self) -> list[Job]:
+        """The jobs in the order to look at them: soonest due first, and the jobs already due in
+        their configured order (sync, outbox, digest). Sorted by the wait alone, read an instant
+        apart for each job, the jobs due together at the start ran in reverse: the digest and
+        the outbox before the sync that brings the sheet up to date."""
+        return sorted(self.jobs, key=lambda job: max(self._wait(job), 0.0))
 
     def _wait(self, job: Job) -> float:
         """Seconds until `job` is due (zero or less: due now)."""

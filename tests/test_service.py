@@ -879,3 +879,28 @@ def test_an_exit_2_line_of_a_json_logging_run_is_json_too(tmp_path, monkeypatch)
     assert done.returncode == 2 and json.loads(done.stderr.splitlines()[-1])["message"].startswith("--every: ")
     done = cli("run", "--once", "--workbook", "nothere.xlsx", cwd=tmp_path)
     assert done.returncode == 2 and done.stderr.splitlines()[-1].startswith("sheetcrm: "), done.stderr
+
+
+def test_jobs_due_together_run_in_their_configured_order(tmp_path, monkeypatch):
+    """At the start every interval job is due at once; sorted by their waits, each read an
+    instant after the one before, they ran digest, outbox, sync: the outbox sent and the digest
+    summed a sheet the sync had not yet brought up to date."""
+    import logging
+
+    import sheetcrm.service as service_module
+    from sheetcrm.service import Service
+    from sheetcrm.synclog import LogQueue
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    book = XlsxWorkbook(tmp_path / "crm.xlsx")
+    book.create()
+    config = Config(smtp={"host": "127.0.0.1", "from": "crm@example.com"}, owners={"Ana": "ana@example.com"})
+    service = Service(config, book, logging.getLogger("test-order"), log_queue=LogQueue(tmp_path / "q.jsonl"))
+    assert [j.name for j in service.jobs] == ["sync", "outbox", "digest"]
+    ticks = iter(range(10**6))  # a monotonic clock that moves between any two reads, as the real one may
+    monkeypatch.setattr(service_module.time, "monotonic", lambda: 1000.0 + next(ticks) * 1e-6)
+    for job in service.jobs:
+        job.due, job.due_at = 1000.0, None
+    assert [j.name for j in service.due_order()] == ["sync", "outbox", "digest"]
+    service.jobs[0].due = 2000.0  # the sync not due yet: the due ones first, still in order
+    assert [j.name for j in service.due_order()] == ["outbox", "digest", "sync"]
