@@ -173,3 +173,13 @@ def test_a_workbook_of_another_spreadsheet_format_is_told_to_save_a_copy_not_to_
     assert line.startswith(f"{name}: sheetcrm keeps the CRM in an Excel workbook (.xlsx) and ") and says in line
     with using("es"):
         assert "guarda una copia como Libro de Excel (.xlsx), por ejemplo team.xlsx" in xlsx_name_problem(name)
+
+
+def test_a_folder_given_for_the_workbook_is_said_to_be_a_folder(tmp_path):
+    # Found by a tester: `kpis --workbook /tmp` was told "name it /tmp.xlsx".
+    from in_process import cli
+
+    done = cli("kpis", "--workbook", str(tmp_path), cwd=tmp_path)
+    assert done.returncode == 2, done
+    assert done.stderr == f"sheetcrm: {tmp_path} is a folder: give the path of an .xlsx workbook, such as " \
+                          f"{tmp_path / 'crm.xlsx'}\n", done.stderr

@@ -12,6 +12,7 @@ from typing import Callable
 
 from sheetcrm.config import Config
 from sheetcrm.cells import normalize_key
+from sheetcrm.i18n import _
 from sheetcrm.schema import (CAMPAIGNS, CASES, TABS, currency_headers, date_headers, header_keys, money_headers,
                             percent_headers, standard_headers)
 from sheetcrm.workbook import Workbook, WorkbookError, xlsx_name_problem
@@ -36,6 +37,11 @@ def open_workbook(config: Config, workbook: str | None = None, spreadsheet: str 
     # The workbook a person names (flag, config, fleet entry) is written as an .xlsx package:
     # under another name it would open in no app as what its name says. (An export that
     # `import` reads may be .xlsm: it is read, never written, and does not come through here.)
+    if Path(path).is_dir():
+        # A folder given for the workbook was told "name it /tmp.xlsx", as if it were a file's
+        # name missing its ending.
+        raise WorkbookError(_("{path} is a folder: give the path of an .xlsx workbook, such as {example}",
+                              path=path, example=str(Path(path) / DEFAULT_WORKBOOK)))
     wrong = xlsx_name_problem(path)
     if wrong is not None:
         raise WorkbookError(wrong)
