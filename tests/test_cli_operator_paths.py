@@ -181,5 +181,4 @@ def test_a_folder_given_for_the_workbook_is_said_to_be_a_folder(tmp_path):
 
     done = cli("kpis", "--workbook", str(tmp_path), cwd=tmp_path)
     assert done.returncode == 2, done
-    assert done.stderr == f"sheetcrm: {tmp_path} is a folder: give the path of an .xlsx workbook, such as " \
-                          f"{tmp_path / 'crm.xlsx'}\n", done.stderr
+    assert done.stderr == f"sheetcrm: {tmp_path}: is a folder, not an .xlsx workbook\n", done.stderr

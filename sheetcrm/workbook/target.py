@@ -38,10 +38,9 @@ def open_workbook(config: Config, workbook: str | None = None, spreadsheet: str 
     # under another name it would open in no app as what its name says. (An export that
     # `import` reads may be .xlsm: it is read, never written, and does not come through here.)
     if Path(path).is_dir():
-        # A folder given for the workbook was told "name it /tmp.xlsx", as if it were a file's
-        # name missing its ending.
-        raise WorkbookError(_("{path} is a folder: give the path of an .xlsx workbook, such as {example}",
-                              path=path, example=str(Path(path) / DEFAULT_WORKBOOK)))
+        # Said as the backend says a folder named "x.xlsx": a folder given for the workbook was
+        # told "name it /tmp.xlsx", as if it were a file's name missing its ending.
+        raise WorkbookError(_("{path}: is a folder, not an .xlsx workbook", path=path))
     wrong = xlsx_name_problem(path)
     if wrong is not None:
         raise WorkbookError(wrong)
