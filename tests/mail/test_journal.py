@@ -108,23 +108,24 @@ def test_resend_is_the_one_way_to_send_a_version_again(tmp_path, server, monkeyp
     assert runner.invoke(main, ["outbox", "resend", "OUT-0099", *wb]).exit_code == 2
 
 
+class DiesBeforeRecording:
+    """The process dies after the server's 250 (and the journal's record), before write 2."""
+
+    def __init__(self, inner):
+        self.inner, self.path, self.writes = inner, inner.path, 0
+
+    def read(self):
+        return self.inner.read()
+
+    def write(self, plan):
+        self.writes += 1
+        if self.writes == 2:
+            raise KeyboardInterrupt("power cut")
+        return self.inner.write(plan)
+
+
 def test_a_crash_after_the_journal_saw_the_250_is_settled_without_a_person(tmp_path, server):
     book = queued_and_approved(lambda tabs: xlsx_book(tmp_path, tabs))
-
-    class DiesBeforeRecording:
-        """The process dies after the server's 250 (and the journal's record), before write 2."""
-
-        def __init__(self, inner):
-            self.inner, self.path, self.writes = inner, inner.path, 0
-
-        def read(self):
-            return self.inner.read()
-
-        def write(self, plan):
-            self.writes += 1
-            if self.writes == 2:
-                raise KeyboardInterrupt("power cut")
-            return self.inner.write(plan)
 
     with pytest.raises(KeyboardInterrupt):
         send(DiesBeforeRecording(book), server)
@@ -314,19 +315,6 @@ def test_with_no_outcome_column_a_crash_after_the_250_still_logs_the_email_activ
                                 ["ACT-0007", "2026-11-01", "Call", "Intro", "OPP-0001", "Marta"]])
     book = queued_and_approved(lambda t: xlsx_book(tmp_path, t), tabs)
     approved = [list(r) for r in book.read().tabs["Outbox"].rows]
-
-    class DiesBeforeRecording:
-        def __init__(self, inner):
-            self.inner, self.path, self.writes = inner, inner.path, 0
-
-        def read(self):
-            return self.inner.read()
-
-        def write(self, plan):
-            self.writes += 1
-            if self.writes == 2:
-                raise KeyboardInterrupt("power cut")
-            return self.inner.write(plan)
 
     def emails():
         return [r[:5] for r in book.read().tabs["Activities"].rows[1:] if r[2] == "Email"]
