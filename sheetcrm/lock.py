@@ -66,7 +66,17 @@ class AppLocked(WorkbookError):
 
 
 def lock_dir() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "sheetcrm" / "locks"
+    """The folder of every workbook's lock, outbox journal and caches: `$XDG_CACHE_HOME/sheetcrm/locks`,
+    else `~/.cache/sheetcrm/locks`.
+
+    A relative `$XDG_CACHE_HOME` is ignored, as the XDG Base Directory Specification requires:
+    resolved against each command's working folder, a `sheetcrm sync` started elsewhere would
+    take another lock than the running service, and `outbox send` would read another journal
+    and send a quote again."""
+    cache = os.environ.get("XDG_CACHE_HOME") or ""
+    if not os.path.isabs(cache):
+        cache = "~/.cache"
+    return Path(cache).expanduser() / "sheetcrm" / "locks"
 
 
 def workbook_key(book: Workbook) -> str:

@@ -904,3 +904,27 @@ def test_jobs_due_together_run_in_their_configured_order(tmp_path, monkeypatch):
     assert [j.name for j in service.due_order()] == ["sync", "outbox", "digest"]
     service.jobs[0].due = 2000.0  # the sync not due yet: the due ones first, still in order
     assert [j.name for j in service.due_order()] == ["outbox", "digest", "sync"]
+
+
+def test_a_relative_xdg_cache_home_is_ignored_so_every_folder_shares_one_lock(tmp_path, monkeypatch):
+    """`XDG_CACHE_HOME=cache` resolved against each command's working folder: a `sheetcrm sync`
+    started in another folder than the service took another lock (and `outbox send` read
+    another journal) and wrote beside it. The XDG spec says a relative path is to be ignored:
+    the lock is then the one under ~/.cache, whichever folder a command starts in."""
+    from sheetcrm.lock import AlreadyRunning, WorkbookLock
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", "cache")
+    book = XlsxWorkbook(tmp_path / "crm.xlsx")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    monkeypatch.chdir(tmp_path / "a")
+    service = WorkbookLock(book, command="run").acquire()
+    try:
+        assert service.path.is_relative_to(tmp_path / "home" / ".cache" / "sheetcrm" / "locks")
+        monkeypatch.chdir(tmp_path / "b")
+        with pytest.raises(AlreadyRunning):
+            WorkbookLock(book, command="sync").acquire()
+    finally:
+        service.release()
+    assert not (tmp_path / "a" / "cache").exists() and not (tmp_path / "b" / "cache").exists()
