@@ -102,7 +102,8 @@ def _date(raw: Any, locale: str) -> dt.date | None:
 
 def read_state(grid: Grid | None, locale: str) -> State:
     """Kind, Key, Field, Value rows: armed/checked (rule, day), watch (kind, field, day), seen
-    (record, field, value as the cell holds it), next (rule, position), sequence ("rule|record",
+    (record, field, value as the cell holds it), seen cell (record, field, the cell as typed behind
+    that value, where it differs), next (rule, position), sequence ("rule|record",
     sequence name, day enrolled) each followed by its sequence owner (…, owner at enrollment),
     sequence step ("rule|record", sequence name, how many of its steps were taken),
     waiting and unjudged (the firing's key, its event in words, its day), pending (record, fingerprint, day),
@@ -124,6 +125,8 @@ def read_state(grid: Grid | None, locale: str) -> State:
                 state.watched[(key, name)] = day
         elif kind == "seen" and name:
             state.seen[(key, name)] = value
+        elif kind == "seen cell" and name:  # not for people: a State kind
+            state.cells[(key, name)] = value
         elif kind in ("sequence", "sequence owner") and name and key.count("|") == 1:  # not for people: State kinds
             rule, record = key.split("|")
             day = _date(value, locale) if kind == "sequence" else None

@@ -734,3 +734,39 @@ def test_a_log_row_a_person_copied_is_one_firing_in_firings_and_max_per_record()
         "WF-0001|OPP-0001|changes:amount:5000>6000@2026-12-02", "WF-0001|OPP-0001|changes:amount:5000>6000@2026-12-02",
         "WF-0001|OPP-0001|changes:amount:6000>7000@2026-12-04"]
     assert book.tabs["Workflows"][1][firings] == 2
+
+
+def test_a_column_read_otherwise_because_of_other_rows_is_no_change_of_its_untouched_cells(kind, tmp_path, request):
+    # A percentage column whose plain numbers are fractions (0.2 is 20 %) reads them as points
+    # once a row says "30"; a column of "10%" cells is text once a few words join it. The cells
+    # nobody touched mean what they meant: "Probability changes" and "Discount changes" fired
+    # for every deal, "changed from 20 to 0.2", "from 10 to 10%".
+    rules = [["WF-0001", "P", "yes", "opportunity", "Probability changes", "", "notify", None, None, None, None, None],
+             ["WF-0002", "D", "yes", "opportunity", "Discount changes", "", "notify", None, None, None, None, None]]
+    tabs = _tabs(rules)
+    opps = tabs["Opportunities"]
+    opps[0] += ["Formula", "Probability", "Discount"]
+    opps[1] += [None, 0.2, "10%"]
+    opps[2] += [None, 0.5, "20%"]
+    for n in range(3, 21):
+        opps.append([f"OPP-{n:04d}", f"Deal {n}", "ACC-0001", "CON-0001", "Sam", "Qualification", 100, "2027-03-01",
+                     "2026-11-01", None, None, 0.25, f"{n}%"])
+    server = request.getfixturevalue("emu") if kind == "google" else None
+    book = Book(kind, tmp_path, server, tabs)
+    book.sync(0)
+    for name in ("New", "Newer"):
+        book.append("Opportunities", [None, name, "ACC-0001", "CON-0001", "Sam", "Qualification", 100, "2027-03-01",
+                                      "2026-11-01", None, None, 30, "tbd"])
+    book.sync(1)
+    book.sync(2)
+    assert _log(book) == []
+    # A cell a person does change still fires, once, in the column as it reads now.
+    book.set("Opportunities", 2, 12, 0.9)
+    book.set("Opportunities", 2, 13, "15%")
+    book.sync(3)
+    book.sync(4)
+    # (Google's emulator, as Sheets, takes a typed "15%" for 0.15 formatted as a percentage.)
+    assert [(e["Key"], e["Event"]) for e in _log(book)] == [
+        ("WF-0001|OPP-0001|changes:probability:0.2>0.9@2026-12-04", "Probability changed from 0.2 to 0.9"),
+        *[(f"WF-0002|OPP-0001|changes:Discount:10%>{now}@2026-12-04", f"Discount changed from 10% to {now}")
+          for now in ("15%" if kind == "xlsx" else "0.15",)]]

@@ -22,7 +22,10 @@ State tab (`State`):
   watched, and `seen[(record ID, field)]`: its value at the last sync. An edge (a change, a
   stage entered, a record created, a score crossing a threshold) is a difference between
   `seen` and now; a field watched for the first time, or a record seen for the first time
-  in a field watched only now, is no edge;
+  in a field watched only now, is no edge. `cells[(record ID, field)]`: the cell as typed
+  behind a `seen` value, where the two differ: a column's reading is the whole column's (a
+  percentage column's scale, text once too few of its cells are numbers), so a row typed
+  elsewhere can change what an untouched cell reads as; that is no edge (`_retyped`);
 * `pointers[rule]`: where an assignment's round-robin stands;
 * `intake[activity ID]`: the Form Submitted activities the previous sync's intake appended
   (forms, the website), by the day it took them in. Such an activity is a record of the next
@@ -106,6 +109,7 @@ RESULTS = {"done": NC_("workflow result", "done"), "stopped": NC_("workflow resu
            # Never in the Log: a firing whose action cannot be carried out whole yet (`_waits`).
            "waiting": NC_("workflow result", "waiting")}
 SEEN_RECORD = "*"  # the pseudo-field of `seen`: the record itself (the `created` trigger)
+NOT_A_CELL = object()  # `World.cell` of a value no cell of the row holds as typed
 
 _DAYS = r"(?P<n>\d{1,4})\s+(?:days?|d[ií]as?)"
 _WHEN: list[tuple[str, re.Pattern[str]]] = [(kind, re.compile(pattern, re.IGNORECASE)) for kind, pattern in (
@@ -538,6 +542,10 @@ class World:
     # a record whose ID fill was dropped is known again under the ID it gets next.
     pending: dict[str, list[Subject]] = field(default_factory=dict)
     fingerprint: Callable[[Subject], str] | None = None
+    # `cell(subject, key)`: the cell as typed behind a field whose column the read reads as a
+    # whole (a number, a date, a percentage, a team's column), else NOT_A_CELL (an enum, a
+    # computed value). None: not known (a World built by hand).
+    cell: Callable[[Subject, str], Any] | None = None
     # Records the rules do not see this sync that are still there (`run` keeps what was seen
     # of them): `unread[kind]` the IDs of the rows a bad cell keeps from the rules; `absent`
     # the kinds whose tab this sync did not find (renamed, deleted), so watching them starts
@@ -598,6 +606,10 @@ class State:
     checked: dict[str, dt.date] = field(default_factory=dict)
     watched: dict[tuple[str, str], dt.date] = field(default_factory=dict)
     seen: dict[tuple[str, str], CellValue] = field(default_factory=dict)
+    # (record ID, field) -> the cell as typed behind its `seen` value, kept only where the two
+    # differ (a date typed as text, a percentage): how the column reads it may change with
+    # other rows, the cell's value not (`_retyped`).
+    cells: dict[tuple[str, str], CellValue] = field(default_factory=dict)
     pointers: dict[str, int] = field(default_factory=dict)
     # (rule, record, sequence) -> (day enrolled, owner then): the follow-ups running.
     enrolled: dict[tuple[str, str, str], tuple[dt.date, str | None]] = field(default_factory=dict)
@@ -674,6 +686,7 @@ def respell(state: State, log: Sequence[LogEntry], rule_ids: Iterable[str], worl
 
     new = State(armed=keyed(state.armed, rule), checked=keyed(state.checked, rule),  # type: ignore[arg-type]
                 watched=dict(state.watched), seen=keyed(state.seen, lambda k: (records(k[0]), k[1])),
+                cells=keyed(state.cells, lambda k: (records(k[0]), k[1])),
                 pointers=keyed(state.pointers, rule),  # type: ignore[arg-type]
                 enrolled=keyed(state.enrolled, lambda k: (rule(k[0]), records(k[1]), k[2])),
                 stepped=keyed(state.stepped, lambda k: (rule(k[0]), records(k[1]), k[2])),
@@ -1041,6 +1054,20 @@ def _same(a: Any, b: Any) -> bool:
     return cell_key(_cell(a)) == cell_key(_cell(b))
 
 
+def _retyped(subject: Subject, key: str, prev: Any, state: State, world: World) -> bool:
+    """Whether `subject`'s `key` reads otherwise than at the previous sync only because its
+    column is read otherwise, its cell as typed being the same: a percentage column whose
+    plain numbers were fractions gets a "30" (0.2 was 20 %, now 0.2 %), a column of "10%"
+    cells gets a few words (now text). Nobody changed that cell: no edge. An empty cell proves
+    nothing (one a merged block covers reads the block's value)."""
+    if world.cell is None:
+        return False
+    now = world.cell(subject, key)
+    if now is NOT_A_CELL or cell_key(now) is None:
+        return False
+    return _same(state.cells.get((subject.id, key), prev), now)
+
+
 def _cell(v: Any) -> CellValue:
     if isinstance(v, Decimal):
         return float(v)
@@ -1111,7 +1138,7 @@ def _events(rule: Rule, world: World, state: State, armed: dt.date, checked: dt.
             cur = subject.values.get(field_key)
             if watched and (sid, field_key) in seen:
                 prev = seen[(sid, field_key)]
-                if not _same(prev, cur):
+                if not _same(prev, cur) and not _retyped(subject, field_key, prev, state, world):
                     if t.kind == "enters" and _matches(t.to, cur, world, rule.kind, field_key):
                         return [(f"enters:{t.to}@{as_of}", _entered(rule, world), as_of)]
                     if (t.kind == "changes" and _matches(t.from_, prev, world, rule.kind, field_key)
@@ -1351,6 +1378,8 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
         for record in world.unread.get(kind, ()):
             if (record, key) in seen:
                 now[(record, key)] = seen[(record, key)]
+                if (record, key) in state.cells:
+                    new.cells[(record, key)] = state.cells[(record, key)]
         if key == SEEN_RECORD:  # the day the record was first seen
             for subject in world.subjects.get(kind, []):
                 at = (subject.id, key)
@@ -1358,10 +1387,11 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
             for subject, day in taken.get((kind, key), ()):
                 now[(subject.id, key)] = day
         else:
-            for subject in world.subjects.get(kind, []):
-                now[(subject.id, key)] = _cell(subject.values.get(key))
-            for subject, _day in taken.get((kind, key), ()):
-                now[(subject.id, key)] = _cell(subject.values.get(key))
+            for subject in (*world.subjects.get(kind, []), *(s for s, _day in taken.get((kind, key), ()))):
+                value = now[(subject.id, key)] = _cell(subject.values.get(key))
+                typed = world.cell(subject, key) if world.cell is not None else NOT_A_CELL
+                if typed is not NOT_A_CELL and not _same(typed, value):
+                    new.cells[(subject.id, key)] = typed
     return Outcome(rules, firings, issues, new, log)
 
 

@@ -22,7 +22,7 @@ from sheetcrm.crm.accounts import Accounts
 from sheetcrm.crm.conversion import is_converted
 from sheetcrm.crm.follow_ups import enrollment_of, step_of
 from sheetcrm.crm.stages import StageTable, is_open_task, is_plan
-from sheetcrm.crm.workflows import (KINDS, Columns, Firing, LogEntry, Outcome, RecordValues, RuleRow, Subject, World,
+from sheetcrm.crm.workflows import (KINDS, NOT_A_CELL, Columns, Firing, LogEntry, Outcome, RecordValues, RuleRow, Subject, World,
                                     action_word, result_word, run as run_rules)
 from sheetcrm.i18n import N_, _, in_locale
 from sheetcrm.ids import assign_ids, id_pattern
@@ -317,6 +317,7 @@ def build_world(ctx: SyncContext) -> World:
     w.forms = forms
     w.tabs = {tab: _columns(ctx, tab) for tab in ("tasks", "activities", *KINDS.values())}
     w.fingerprint = _fingerprints(ctx)
+    w.cell = _typed_cells(ctx, w)
     outbox = read_outbox(ctx.snapshot, locale)
     w.sent_ids = frozenset(m for r in outbox.rows if (m := r.own_message_id))
     w.sent_quotes = frozenset((match_key(r.text("opportunity")), canonical_text(r.text("subject")))
@@ -364,6 +365,29 @@ def _fingerprints(ctx: SyncContext) -> Callable[[Subject], str]:
         cells = tuple(cell_key(row.cells[c]) if c < len(row.cells) else None for c in own)
         return hashlib.blake2b(repr((tab, cells)).encode(), digest_size=8).hexdigest()
     return fingerprint
+
+
+def _typed_cells(ctx: SyncContext, world: World) -> Callable[[Subject, str], Any]:
+    """`World.cell`: the cell behind a record's field as the person typed it, for a field
+    whose value the read makes of the whole column (its convention, a percentage's scale, a
+    team's column's type); NOT_A_CELL for a stage or status (read cell by cell) and for what no
+    cell holds (a score, a computed column)."""
+    rows: dict[str, dict[int, Row]] = {}
+
+    def cell(subject: Subject, key: str) -> Any:
+        table = ctx.crm.tables.get(KINDS[subject.kind])
+        if table is None or world.enum(subject.kind, key) is not None:
+            return NOT_A_CELL
+        column = table.header.fields.get(key, table.header.custom.get(key))
+        if column is None:
+            return NOT_A_CELL
+        if table.title not in rows:
+            rows[table.title] = {r.row: r for r in table.rows}
+        row = rows[table.title].get(subject.row)  # type: ignore[arg-type]
+        if row is None:
+            return NOT_A_CELL
+        return row.cells[column] if column < len(row.cells) else None
+    return cell
 
 
 _CUSTOM_CURRENCY = "\x00currency "  # + a header: a value key no header can take (a header holds no NUL)
@@ -756,6 +780,9 @@ def _state(ctx: SyncContext, part: StepResult, outcome: Outcome, fired: Fired, a
     before = {at: n for n, at in enumerate(tabs.state.seen)}
     body += [["seen", rid, key, v] for (rid, key), v in
              sorted(s.seen.items(), key=lambda kv: before.get(kv[0], len(before)))]
+    typed_before = {at: n for n, at in enumerate(tabs.state.cells)}
+    body += [["seen cell", rid, key, v] for (rid, key), v in  # not for people: a State kind
+             sorted(s.cells.items(), key=lambda kv: typed_before.get(kv[0], len(typed_before)))]
     for (rule, record, name), (day, owner) in sorted(s.enrolled.items()):
         body += [["sequence", f"{rule}|{record}", name, day],
                  ["sequence owner", f"{rule}|{record}", name, owner or ""]]  # not for people: State kinds
@@ -787,7 +814,7 @@ def _state(ctx: SyncContext, part: StepResult, outcome: Outcome, fired: Fired, a
     if not ties:
         return  # no action this sync: no State row waits for one (20k rows to look at, at 10k leads)
     # A step counted as taken lands with the step's action, or the next sync offers it again.
-    held = {"seen": ties, "sequence step": steps}  # not for people: State kinds
+    held = {"seen": ties, "seen cell": ties, "sequence step": steps}  # not for people: State kinds
     by_row = {index + 2: held[r[0]][(r[1], r[2])] for index, r in enumerate(body)
               if r[0] in held and (r[1], r[2]) in held[r[0]]}
     part.plan.writes[first:] = [dataclasses.replace(w, requires=by_row[w.row]) if w.row in by_row else w
