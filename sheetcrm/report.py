@@ -52,6 +52,7 @@ CODES = (
     NC_("issue code", "history_unordered"), NC_("issue code", "history_after_sync"),
     NC_("issue code", "history_unknown_from"),
     NC_("issue code", "created_after_sync"), NC_("issue code", "converted_after_sync"),
+    NC_("issue code", "converted_before_created"),
     NC_("issue code", "won_after_sync"), NC_("issue code", "no_amount"),
     NC_("issue code", "negative_amount"), NC_("issue code", "unknown_owner"),
     NC_("issue code", "close_before_created"), NC_("issue code", "override_contradicts_stage"),

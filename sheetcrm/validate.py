@@ -206,7 +206,9 @@ def _read_crm(snapshot: Snapshot, config: Config, memo: RowMemo | None = None,
     order = {t.title: i for i, t in enumerate(crm.tables.values())}
     crm.report.issues.sort(key=lambda i: (order.get(i.tab, -1), i.row or 0, len(i.column or ""), i.column or ""))
     deals = crm.tables.get("opportunities")
-    owners = None if deals is None else (deals.title, [getattr(r.target, "owner", None) for r in deals.rows])
+    # Every row's Owner as far as it reads, a row with errors too: its owner owns a deal, left
+    # out only until the row is fixed, so "owns no deal" would send the reader hunting a typo.
+    owners = None if deals is None else (deals.title, [getattr(r.readable, "owner", None) for r in deals.rows])
     crm.inputs = read_inputs(snapshot, config, ctx, crm.report, owners)
     crm.inputs.conversions = read_conversions(crm.tables, config.locale)
     respell_duplicates(crm.inputs.duplicates, crm.tables)

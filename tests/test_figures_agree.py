@@ -176,3 +176,27 @@ def test_a_converted_on_after_the_sync_day_is_said_and_out_of_the_days_to_conver
     kpis = _dashboard({ws.title: [r for r in ws.iter_rows(values_only=True) if any(v is not None for v in r)]
                        for ws in openpyxl.load_workbook(path).worksheets})
     assert kpis["Average days to convert a lead"] == 10  # not (10 + 375) / 2
+
+
+@pytest.mark.parametrize("locale", ["en", "es"])
+def test_a_created_after_the_converted_on_is_said_at_the_cell_and_out_of_the_days_to_convert(tmp_path, locale):
+    """A lead converted on 2026-11-11 whose Created was then typed 2026-11-20: it was left out
+    of the average days to convert with no word (the Validation tab had nothing), so the
+    Dashboard's average was over fewer leads than it said. Now a warning at Created."""
+    header = ["ID", "First Name", "Last Name", "Company", "Email", "Source", "Status", "Created", "Convert"]
+    tabs = {"Accounts": [["ID", "Name"]], "Contacts": [["ID", "Account", "First Name", "Last Name", "Email"]],
+            "Opportunities": [["ID", "Name", "Account", "Stage", "Amount"]],
+            "Leads": [header, ["LEAD-0001", "A", "One", "Acme", "a@acme.com", "Web", "Qualified", "2026-11-01", "x"],
+                      ["LEAD-0002", "B", "Two", "Globex", "b@globex.com", "Web", "Qualified", "2026-11-01", "x"]]}
+    path = xlsx(tmp_path / "crm.xlsx", tabs)
+    sync(XlsxWorkbook(path), Config(locale=locale), dt.date(2026, 11, 11), cache=False)  # both convert: 10 days
+    wb = openpyxl.load_workbook(path)
+    wb["Leads"]["H3"] = "2026-11-20"
+    wb.save(path)
+    outcome = sync(XlsxWorkbook(path), Config(locale=locale), AS_OF, cache=False)
+    [said] = [i for i in outcome.crm.report.issues if i.code == "converted_before_created"]
+    assert (said.tab, said.row, said.column, said.value) == ("Leads", 3, "H", dt.date(2026, 11, 20))
+    assert ("2026-11-11" in said.message) and ("2026-11-20" in said.message)
+    assert ("Converted On" if locale == "en" else "Convertido el") in said.message
+    assert outcome.results.kpis.days_to_convert == 10
+    assert outcome.crm.report.issues.count(said) == 1

@@ -315,3 +315,20 @@ def test_the_forecast_tab_says_the_slipped_deals_its_first_month_holds(tmp_path,
     rows = [[c for c in row if c is not None] for row in
             openpyxl.load_workbook(path)[FORECAST.display_title(locale)].iter_rows(values_only=True)]
     assert [r for r in rows if r][-1] == [said]
+
+
+def test_a_quota_of_an_owner_whose_only_deal_has_errors_is_not_said_to_own_no_deal(tmp_path):
+    # Ana's one deal lacks its Account (required: no `target` is made of the row), Bob's has an
+    # amount in words: both rows are left out until fixed, but both people own a deal, so the
+    # Quotas rows are no typo and "owns no deal" would be false.
+    path = xlsx(tmp_path / "q.xlsx", {
+        "Accounts": ACCOUNTS,
+        "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Close Date", "Created"],
+                          ["OPP-0001", "D1", None, "Ana", "Proposal", 3000, dt.date(2026, 3, 10), dt.date(2026, 1, 1)],
+                          ["OPP-0002", "D2", "Acme", "Bob", "Proposal", "lots", dt.date(2026, 3, 10),
+                           dt.date(2026, 1, 1)]],
+        "Quotas": [["Owner", "Month", "Quota"], ["ana", "2026-03", 10000], ["Bob", "2026-03", 10000],
+                   ["Team", "2026-03", 20000]]})
+    outcome = sync(XlsxWorkbook(path), Config(), as_of=dt.date(2026, 3, 15))
+    said = [(i.row, i.value, i.code) for i in outcome.crm.report.issues if i.tab == "Quotas"]
+    assert said == [(4, "Team", "unknown_owner")]

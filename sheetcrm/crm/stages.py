@@ -144,7 +144,8 @@ class RelatedIndex:
 
     last_activity: Mapping[str, dt.date]
     first_open_task: Mapping[str, Task]
-    # A contact's ID, full name or email -> its ID: the Contact column accepts all three.
+    # A contact's ID, full name or email -> its ID: the Contact column accepts all three; a
+    # name or email two contacts share is in it for neither.
     contact_ids: Mapping[str, str]
 
     @classmethod
@@ -162,14 +163,18 @@ class RelatedIndex:
                 if held is None or t.due < held.due:
                     first[t.related] = t
         ids: dict[str, str] = {}
+        shared: set[str] = set()
         for c in contacts:
             if c.id is None:
                 continue
             ids[c.id] = c.id
-            if c.first_name:
-                ids.setdefault(f"{c.first_name} {c.last_name}", c.id)
-            if c.email:
-                ids.setdefault(c.email, c.id)
+            for key in (f"{c.first_name} {c.last_name}" if c.first_name else None, c.email):
+                if key is not None and ids.setdefault(key, c.id) != c.id:
+                    shared.add(key)
+        # A name two contacts share names neither (the read warns at the Contact cell): the
+        # first one's activities would keep the deal from rotting on a guess.
+        for key in shared:
+            del ids[key]
         return cls(last, first, ids)
 
 

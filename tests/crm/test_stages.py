@@ -139,3 +139,30 @@ def test_metrics_keep_the_order_of_the_opportunities():
     opps = [opp(id="OPP-1", stage="Prospecting"), opp(id=None, stage="Won"), opp(id="OPP-2", stage="Proposal")]
     metrics = opportunity_metrics(opps, STAGES, AS_OF)
     assert [m.probability for m in metrics] == [Decimal("10"), Decimal("100"), Decimal("50")]
+
+
+def test_a_contact_name_two_contacts_share_lends_neither_ones_activity_to_the_deal(tmp_path):
+    # Two John Smiths: the deal's Contact names both (the read warns at the cell). The first
+    # one's call on 2026-12-01 was his, not necessarily this deal's: never its Last Activity,
+    # nor what keeps it from rotting. A name one contact has still lends that contact's.
+    from books import xlsx
+    from sheetcrm.sync import sync
+    from sheetcrm.workbook.xlsx import XlsxWorkbook
+
+    path = xlsx(tmp_path / "c.xlsx", {
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+        "Contacts": [["ID", "Account", "First Name", "Last Name", "Email"],
+                     ["CON-0001", "Acme", "John", "Smith", "john1@acme.com"],
+                     ["CON-0002", "Acme", "John", "Smith", "john2@acme.com"],
+                     ["CON-0003", "Acme", "Ana", "Diaz", "ana@acme.com"]],
+        "Opportunities": [["ID", "Name", "Account", "Contact", "Stage", "Amount", "Created"],
+                          ["OPP-0001", "D1", "Acme", "John Smith", "Proposal", 1000, dt.date(2026, 10, 1)],
+                          ["OPP-0002", "D2", "Acme", "Ana Diaz", "Proposal", 1000, dt.date(2026, 10, 1)]],
+        "Activities": [["ID", "Date", "Type", "Subject", "Related"],
+                       ["ACT-0001", dt.date(2026, 12, 1), "Call", "Hi", "CON-0001"],
+                       ["ACT-0002", dt.date(2026, 12, 1), "Call", "Hi", "CON-0003"]]})
+    outcome = sync(XlsxWorkbook(path), Config(), as_of=dt.date(2026, 12, 3))
+    assert [i.code for i in outcome.crm.report.issues if i.column == "D"] == ["ambiguous_reference"]
+    shared, own = outcome.results.metrics
+    assert (shared.last_activity, shared.rotting) == (None, True)
+    assert (own.last_activity, own.rotting) == (dt.date(2026, 12, 1), False)
