@@ -425,6 +425,23 @@ def test_an_account_spelled_with_or_without_the_dots_of_its_legal_form_is_the_on
     assert _records(book, "Contacts")[-1]["Account"] == "ACC-0002"
 
 
+@pytest.mark.parametrize("account, company, into", [("Яндекс LLC", "Газпром LLC", "ACC-0003"),
+                                                    ("ООО Ромашка", "ооо ромашка", "ACC-0002"),
+                                                    ("Łódź Sp. z o.o.", "Lodz Sp. z o.o.", "ACC-0002")])
+def test_a_company_named_in_another_script_is_matched_by_its_letters(tmp_path, account, company, into):
+    """The name's folding kept only a-z and digits: "Яндекс LLC" and "Газпром LLC" were both
+    "llc", and a lead of Газпром converted silently into Яндекс's account (and a lead of the
+    account "ООО Ромашка" itself, folded to nothing, made a second one beside it)."""
+    tabs = _tabs()
+    tabs["Accounts"].append(["ACC-0002", account, None, None, "Eva"])
+    tabs["Leads"][1][3:5], tabs["Leads"][1][13:15] = [company, "ana.ng@gmail.com"], [None, None]
+    book = _xlsx(tmp_path, tabs)
+    sync(book, Config(), DAY1)
+    assert _records(book, "Leads")[0]["Converted Account"] == into
+    assert [a["Name"] for a in _records(book, "Accounts")][1:] == [account] + ([company] if into == "ACC-0003" else [])
+    assert _records(book, "Contacts")[-1]["Account"] == into
+
+
 def test_another_legal_form_is_another_company_to_convert_into():
     tabs = _tabs()
     tabs["Accounts"].append(["ACC-0002", "Acme Inc.", None, "ES", "Eva"])

@@ -18,7 +18,8 @@ Pure: records in, groups out. What counts as the same:
   `[duplicates] country`. With neither, or when the number is not a valid number of that
   country, the phone is left out: a number is never guessed.
 - **Names**, compared by `rapidfuzz`'s token_sort_ratio (word order and case do not matter)
-  on text without accents, punctuation or legal suffixes ("Acme, S.L." is "acme"), against
+  on text without accents, punctuation or legal suffixes ("Acme, S.L." is "acme"; letters of
+  any script kept: "Яндекс" is a name, never nothing; "Ł" and "Ø" read as "L" and "O"), against
   `name_threshold` (people) and `company_threshold` (companies), in percent. Names whose
   numbers differ are never similar ("Unit 3" is not "Unit 13").
 - **Domains**: a person's company domain is their email's, an account's its Domain (website
@@ -134,7 +135,14 @@ LEGAL_WORDS = frozenset({
     "bv", "nv", "sa", "sl", "slu", "sau", "sas", "sarl", "srl", "spa", "sc", "sco", "cv", "de", "rl", "the",
     "group", "grupo", "holding", "holdings", "sociedad", "limitada", "anonima",
 })
-_NOT_WORD = re.compile(r"[^0-9a-z]+")
+# Punctuation and spaces, never letters: a name in Cyrillic, Greek, Arabic or CJK is its letters,
+# not nothing ("Яндекс LLC" kept as "llc" alone was "Газпром LLC"'s company, and a lead of one
+# converted into the other's account).
+_NOT_WORD = re.compile(r"[\W_]+")
+# Latin letters that NFKD leaves whole, as their plain letters: accents never count, and a stroke
+# or a ligature is one ("Łódź" is "lodz", "Ørsted" "orsted", "Æon" "aeon").
+_PLAIN_LETTERS = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ħ": "h", "ŧ": "t", "ı": "i", "æ": "ae", "œ": "oe",
+                                "þ": "th", "ð": "d"})
 _NUMBER = re.compile(r"\d+")
 # "S.L." folds to "s l": single letters in a row are one abbreviation, joined ("sl").
 _SINGLE_LETTERS = re.compile(r"\b(\w) (?=\w\b)")
@@ -151,7 +159,7 @@ def fold(text: str | None) -> str:
         plain = text.lower()
     else:
         decomposed = unicodedata.normalize("NFKD", text.casefold())
-        plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+        plain = "".join(c for c in decomposed if not unicodedata.combining(c)).translate(_PLAIN_LETTERS)
     return " ".join(_NOT_WORD.split(plain)).strip()
 
 

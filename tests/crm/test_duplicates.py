@@ -122,6 +122,19 @@ def test_similar_names_at_the_same_company():
     assert ("LEAD-0004", "LEAD-0005") in groups(records)
 
 
+def test_names_in_other_scripts_are_compared_by_their_letters():
+    """Only a-z and digits were kept of a name: "Иван Smith" and "Олег Smith" were one name,
+    proposed as duplicates, and two Cyrillic names at one company were never compared."""
+    records = [person("LEAD-0001", "Иван Smith", company="Initech"),
+               person("LEAD-0002", "Олег Smith", company="Initech"),
+               person("LEAD-0003", "Дмитрий Иванов", company="Яндекс"),
+               person("LEAD-0004", "дмитрий иванов", company="ЯНДЕКС LLC"),
+               person("LEAD-0005", "Søren Ødegaard", company="Ørsted"),
+               person("LEAD-0006", "Soren Odegaard", company="ORSTED")]
+    assert groups(records) == [("LEAD-0003", "LEAD-0004"), ("LEAD-0005", "LEAD-0006")]
+    assert company_key("Яндекс LLC") != company_key("Газпром LLC")
+
+
 def test_a_lead_and_a_contact_across_tabs():
     acc = Account(id="ACC-0001", name="Globex", domain="globex.com", country="Spain")
     contact = Contact(id="CON-0001", account="ACC-0001", first_name="Eva", last_name="Martín",
