@@ -442,6 +442,39 @@ def test_a_company_named_in_another_script_is_matched_by_its_letters(tmp_path, a
     assert _records(book, "Contacts")[-1]["Account"] == into
 
 
+def test_a_lead_of_a_known_person_at_another_company_is_not_converted_into_their_old_account(tmp_path):
+    """Bo Li, a contact of Initech, comes back as a lead of Globex (Globex's website, his own
+    gmail): the conversion matched the contact by email and took the contact's account, so the
+    deal "Globex – Bo Li" of 5,000 was Initech's pipeline, with the account Globex right there and
+    nothing said. Now it waits with a warning naming both; the lead's Company agreeing with the
+    contact's account (or empty) converts as before."""
+    tabs = _tabs()
+    tabs["Accounts"].append(["ACC-0002", "Globex", "globex.com", "US", "Sam"])
+    tabs["Contacts"][1][4] = "bo.li@gmail.com"
+    tabs["Leads"][2][3:5] = ["Globex", "bo.li@gmail.com"]
+    tabs["Leads"][2][12:16] = [5000, "globex.com", None, "yes"]
+    book = _xlsx(tmp_path, tabs)
+    crm, _results, _plan = plan_sync(book.read(), Config(locale="es"), DAY1)
+    [issue] = [i for i in crm.report.issues if i.code == "conversion_company_differs"]
+    assert issue.message == ('Este lead no se puede convertir: es el contacto CON-0001, que está en ACC-0001 '
+                             '("Initech"), pero su Empresa es "Globex".')
+    outcome = sync(book, Config(), DAY1)
+    [issue] = [i for i in outcome.crm.report.issues if i.code == "conversion_company_differs"]
+    assert (issue.row, issue.value) == (3, "LEAD-0002")
+    bo = _records(book, "Leads")[1]
+    assert bo.get("Converted Account") is None
+    assert [o["From Lead"] for o in _records(book, "Opportunities")] == ["LEAD-0001"]
+    # The person moved: their contact's Account says so, and the lead converts into Globex.
+    wb = openpyxl.load_workbook(tmp_path / "crm.xlsx")
+    wb["Contacts"]["B2"] = "ACC-0002"
+    wb.save(tmp_path / "crm.xlsx")
+    sync(XlsxWorkbook(tmp_path / "crm.xlsx"), Config(), DAY2)
+    book = XlsxWorkbook(tmp_path / "crm.xlsx")
+    bo = _records(book, "Leads")[1]
+    assert (bo["Converted Account"], bo["Converted Contact"]) == ("ACC-0002", "CON-0001")
+    assert _records(book, "Opportunities")[-1]["Account"] == "ACC-0002"
+
+
 def test_another_legal_form_is_another_company_to_convert_into():
     tabs = _tabs()
     tabs["Accounts"].append(["ACC-0002", "Acme Inc.", None, "ES", "Eva"])
