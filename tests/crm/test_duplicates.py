@@ -67,6 +67,17 @@ def test_phones_in_e164_and_never_guessed():
     assert region_of("México") == "MX" and region_of("Narnia") is None
 
 
+def test_a_country_typed_short_is_that_country_and_an_unknown_one_is_no_guess():
+    assert {region_of(c) for c in ("USA", "U.S.A.", "EEUU", "EE. UU.", "Estados Unidos")} == {"US"}
+    assert {region_of(c) for c in ("UK", "Reino Unido", "England")} == {"GB"}
+    mx = DuplicateSettings(country="MX")
+    # The row says where it is: its phone is read there, never in the config's country.
+    assert groups([person("LEAD-0001", "Bo Li", phone="(415) 555-0199", country="USA"),
+                   person("LEAD-0002", "Bo Li", phone="+1 415 555 0199")], mx) == [("LEAD-0001", "LEAD-0002")]
+    assert groups([person("LEAD-0001", "Bo Li", phone="(415) 555-0199", country="Narnia"),
+                   person("LEAD-0002", "Bo Li", phone="+52 415 555 0199")], mx) == []
+
+
 def test_same_email_with_case_plus_and_dots_is_a_group():
     found = find_groups([person("LEAD-0001", "Ana López", "Ana.Lopez@gmail.com"),
                          person("LEAD-0002", "Ana Lopez", "analopez+web@googlemail.com"),
