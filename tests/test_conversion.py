@@ -475,6 +475,23 @@ def test_a_lead_of_a_known_person_at_another_company_is_not_converted_into_their
     assert _records(book, "Opportunities")[-1]["Account"] == "ACC-0002"
 
 
+def test_a_new_contacts_phone_keeps_the_country_of_its_lead_when_its_account_is_elsewhere(tmp_path):
+    """A contact's phone is read in its account's country (contacts have no Country of their
+    own): a Spanish lead's "612 345 678" (Country España) converted into Initech, an account in
+    the US, became a contact whose Phone read as a US number (none: it is not one), its Spanish
+    number lost without a word. Now such a phone is written in international form; one that
+    reads alike at its account is copied as typed."""
+    tabs = _tabs()
+    tabs["Leads"][1][3:6], tabs["Leads"][1][13:15] = ["Initech", "ana@initech.com", "612 345 678"], [None, "España"]
+    tabs["Leads"].append(["LEAD-0003", "Al", "Ng", "Initech", "al@initech.com", "(415) 555-0199", None, None, None,
+                          "Qualified", "Sam", "2026-11-01", None, None, "USA", "yes", None, None])
+    book = _xlsx(tmp_path, tabs)
+    sync(book, Config(), DAY1)
+    phones = {c["From Lead"]: (c["Account"], c["Phone"]) for c in _records(book, "Contacts") if c.get("From Lead")}
+    assert phones == {"LEAD-0001": ("ACC-0001", "+34 612 34 56 78"), "LEAD-0003": ("ACC-0001", "(415) 555-0199")}
+    assert _records(book, "Leads")[0]["Phone"] == "612 345 678"  # the lead's cell is the person's
+
+
 def test_another_legal_form_is_another_company_to_convert_into():
     tabs = _tabs()
     tabs["Accounts"].append(["ACC-0002", "Acme Inc.", None, "ES", "Eva"])

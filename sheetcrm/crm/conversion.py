@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Collection, Iterable, Literal
 
+import phonenumbers
 from pydantic import Field
 
-from sheetcrm.crm.duplicates import DuplicateSettings, Entity, domain_of, similar
+from sheetcrm.crm.duplicates import DuplicateSettings, Entity, domain_of, entity, similar
 from sheetcrm.crm.matching import Known
 from sheetcrm.i18n import N_
 from sheetcrm.records import Account, Contact, Lead, Opportunity
@@ -143,6 +144,10 @@ class Matcher:
         self._contacts[id(contact)] = contact
         self._people.add(id(contact), contact)
 
+    def account_record(self, named: str) -> Account | None:
+        """The account an Account cell names (its ID or its name), or None."""
+        return self._people.account(named)
+
     def contact(self, lead: Lead) -> Contact | None | Ambiguous | Unsure:
         """The contact the lead is; None; Ambiguous (the contacts' IDs); or Unsure (contacts
         with key cells unread that it may be)."""
@@ -174,6 +179,18 @@ class Matcher:
             return Ambiguous(tuple(found))
         return found[0] if found else None
 
+    def phone(self, lead: Lead, contact: Contact, account: Account | None) -> str | None:
+        """The lead's Phone for `contact`, its new contact (holding the Phone as the lead typed
+        it) at `account`: as typed, unless the contact, whose phone is read in its account's
+        country, would read it as another number than the lead's own Country makes it (a Spanish
+        lead's "612 345 678" at an account in the US); then in international form, the number
+        the lead meant."""
+        if not lead.phone:
+            return lead.phone
+        ours = self._people.keys(lead).phone
+        if ours is None or ours == self._people.keys(entity(contact, account)).phone:
+            return lead.phone
+        return phonenumbers.format_number(phonenumbers.parse(ours), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
     def _agrees(self, company: Entity, account: Account) -> bool:
         """Whether the lead's company can be `account`: they share a domain (the lead's Website
@@ -302,7 +319,8 @@ def convert(lead: Lead, match: Matcher, settings: ConversionSettings, as_of: dt.
     doubt leaves the deal's Amount and Currency empty); found_*:
     what an earlier, interrupted conversion of this lead already made (used, never made again). New
     records carry the lead's fields (Account: Name = Company, Domain = Website, Country, Owner;
-    Contact: names, Email, Phone, Title, Owner; Opportunity: "<Company> – <name>" or the Deal
+    Contact: names, Email, Phone (in international form when its account's country would
+    read it as another number: `Matcher.phone`), Title, Owner; Opportunity: "<Company> – <name>" or the Deal
     Name, Amount, Currency, Close Date = as_of + close_days, Owner, Source, Campaign); each is
     Created on `as_of`. Unsure: a record whose key cells cannot be read may be the lead's
     contact or account, and nothing is planned."""
@@ -332,6 +350,8 @@ def convert(lead: Lead, match: Matcher, settings: ConversionSettings, as_of: dt.
         new_contact = Contact.model_construct(account=account, first_name=lead.first_name, last_name=lead.last_name,
                                               email=lead.email, phone=lead.phone, title=lead.title, owner=lead.owner,
                                               created=as_of)
+        at = new_account if account is None else match.account_record(account)
+        new_contact = new_contact.model_copy(update={"phone": match.phone(lead, new_contact, at)})
     if found_opportunity is None and wants_opportunity(lead, settings, told):
         company = lead.company or (match.accounts[account].name if isinstance(account, str)
                                    and account in match.accounts else None)
