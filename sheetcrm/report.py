@@ -65,7 +65,7 @@ CODES = (
     NC_("issue code", "case_resolved_open"), NC_("issue code", "case_resolved_no_time"),
     NC_("issue code", "case_resolved_day_sla"),
     NC_("issue code", "case_opened_after_sync"), NC_("issue code", "case_resolved_after_sync"),
-    NC_("issue code", "conversion_ambiguous"),
+    NC_("issue code", "conversion_ambiguous"), NC_("issue code", "conversion_company_differs"),
     NC_("issue code", "conversion_amount_left_empty"), NC_("issue code", "conversion_no_company"),
     NC_("issue code", "conversion_no_name"), NC_("issue code", "converted_record_missing"),
     NC_("issue code", "converted_link_differs"), NC_("issue code", "columns_by_position"),

@@ -425,6 +425,73 @@ def test_an_account_spelled_with_or_without_the_dots_of_its_legal_form_is_the_on
     assert _records(book, "Contacts")[-1]["Account"] == "ACC-0002"
 
 
+@pytest.mark.parametrize("account, company, into", [("Яндекс LLC", "Газпром LLC", "ACC-0003"),
+                                                    ("ООО Ромашка", "ооо ромашка", "ACC-0002"),
+                                                    ("Łódź Sp. z o.o.", "Lodz Sp. z o.o.", "ACC-0002")])
+def test_a_company_named_in_another_script_is_matched_by_its_letters(tmp_path, account, company, into):
+    """The name's folding kept only a-z and digits: "Яндекс LLC" and "Газпром LLC" were both
+    "llc", and a lead of Газпром converted silently into Яндекс's account (and a lead of the
+    account "ООО Ромашка" itself, folded to nothing, made a second one beside it)."""
+    tabs = _tabs()
+    tabs["Accounts"].append(["ACC-0002", account, None, None, "Eva"])
+    tabs["Leads"][1][3:5], tabs["Leads"][1][13:15] = [company, "ana.ng@gmail.com"], [None, None]
+    book = _xlsx(tmp_path, tabs)
+    sync(book, Config(), DAY1)
+    assert _records(book, "Leads")[0]["Converted Account"] == into
+    assert [a["Name"] for a in _records(book, "Accounts")][1:] == [account] + ([company] if into == "ACC-0003" else [])
+    assert _records(book, "Contacts")[-1]["Account"] == into
+
+
+def test_a_lead_of_a_known_person_at_another_company_is_not_converted_into_their_old_account(tmp_path):
+    """Bo Li, a contact of Initech, comes back as a lead of Globex (Globex's website, his own
+    gmail): the conversion matched the contact by email and took the contact's account, so the
+    deal "Globex – Bo Li" of 5,000 was Initech's pipeline, with the account Globex right there and
+    nothing said. Now it waits with a warning naming both; the lead's Company agreeing with the
+    contact's account (or empty) converts as before."""
+    tabs = _tabs()
+    tabs["Accounts"].append(["ACC-0002", "Globex", "globex.com", "US", "Sam"])
+    tabs["Contacts"][1][4] = "bo.li@gmail.com"
+    tabs["Leads"][2][3:5] = ["Globex", "bo.li@gmail.com"]
+    tabs["Leads"][2][12:16] = [5000, "globex.com", None, "yes"]
+    book = _xlsx(tmp_path, tabs)
+    crm, _results, _plan = plan_sync(book.read(), Config(locale="es"), DAY1)
+    [issue] = [i for i in crm.report.issues if i.code == "conversion_company_differs"]
+    assert issue.message == ('Este lead no se puede convertir: es el contacto CON-0001, que está en ACC-0001 '
+                             '("Initech"), pero su Empresa es "Globex".')
+    outcome = sync(book, Config(), DAY1)
+    [issue] = [i for i in outcome.crm.report.issues if i.code == "conversion_company_differs"]
+    assert (issue.row, issue.value) == (3, "LEAD-0002")
+    bo = _records(book, "Leads")[1]
+    assert bo.get("Converted Account") is None
+    assert [o["From Lead"] for o in _records(book, "Opportunities")] == ["LEAD-0001"]
+    # The person moved: their contact's Account says so, and the lead converts into Globex.
+    wb = openpyxl.load_workbook(tmp_path / "crm.xlsx")
+    wb["Contacts"]["B2"] = "ACC-0002"
+    wb.save(tmp_path / "crm.xlsx")
+    sync(XlsxWorkbook(tmp_path / "crm.xlsx"), Config(), DAY2)
+    book = XlsxWorkbook(tmp_path / "crm.xlsx")
+    bo = _records(book, "Leads")[1]
+    assert (bo["Converted Account"], bo["Converted Contact"]) == ("ACC-0002", "CON-0001")
+    assert _records(book, "Opportunities")[-1]["Account"] == "ACC-0002"
+
+
+def test_a_new_contacts_phone_keeps_the_country_of_its_lead_when_its_account_is_elsewhere(tmp_path):
+    """A contact's phone is read in its account's country (contacts have no Country of their
+    own): a Spanish lead's "612 345 678" (Country España) converted into Initech, an account in
+    the US, became a contact whose Phone read as a US number (none: it is not one), its Spanish
+    number lost without a word. Now such a phone is written in international form; one that
+    reads alike at its account is copied as typed."""
+    tabs = _tabs()
+    tabs["Leads"][1][3:6], tabs["Leads"][1][13:15] = ["Initech", "ana@initech.com", "612 345 678"], [None, "España"]
+    tabs["Leads"].append(["LEAD-0003", "Al", "Ng", "Initech", "al@initech.com", "(415) 555-0199", None, None, None,
+                          "Qualified", "Sam", "2026-11-01", None, None, "USA", "yes", None, None])
+    book = _xlsx(tmp_path, tabs)
+    sync(book, Config(), DAY1)
+    phones = {c["From Lead"]: (c["Account"], c["Phone"]) for c in _records(book, "Contacts") if c.get("From Lead")}
+    assert phones == {"LEAD-0001": ("ACC-0001", "+34 612 34 56 78"), "LEAD-0003": ("ACC-0001", "(415) 555-0199")}
+    assert _records(book, "Leads")[0]["Phone"] == "612 345 678"  # the lead's cell is the person's
+
+
 def test_another_legal_form_is_another_company_to_convert_into():
     tabs = _tabs()
     tabs["Accounts"].append(["ACC-0002", "Acme Inc.", None, "ES", "Eva"])

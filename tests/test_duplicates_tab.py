@@ -303,3 +303,30 @@ def test_a_tab_missing_a_required_column_names_no_row_left_out_by_an_id_it_has_n
     out = sync(book, Config(), as_of=AS_OF)
     said = [(i.code, i.row) for i in out.crm.report.issues if i.tab == "Accounts"]
     assert said == [("missing_column", 1)]
+
+
+def test_a_phone_of_a_row_whose_country_is_typed_short_is_read_in_that_country_never_the_configs(tmp_path):
+    """A Mexican team ([duplicates] country = "MX") with a US lead whose País says "EEUU": the
+    country was not recognised, so "(415) 555-0199" was read as Mexican and the Duplicates tab
+    showed +524155550199 beside the contact's +14155550199 (the same number), the pair joined by
+    name alone. Now "EEUU" is the US; and a País naming no known country leaves such a phone out
+    rather than read it in the config's country."""
+    tabs = {"Cuentas": [["ID", "Nombre", "País"], ["ACC-0001", "Initech", "Estados Unidos"]],
+            "Contactos": [["ID", "Cuenta", "Nombre", "Apellido", "Correo", "Teléfono"],
+                          ["CON-0001", "ACC-0001", "Bo", "Li", None, "+1 415 555 0199"]],
+            "Leads": [["ID", "Nombre", "Apellido", "Empresa", "Correo", "Teléfono", "Estado", "País", "Creado"],
+                      ["LEAD-0001", "Bo", "Li", "Initech", None, "(415) 555-0199", "Nuevo", "EEUU", "2026-11-03"],
+                      ["LEAD-0002", "Eva", "Sol", "Globex", None, "(415) 555-0123", "Nuevo", "Narnia",
+                       "2026-11-03"],
+                      ["LEAD-0003", "Eva", "Sol", "Globex", None, "+52 415 555 0123", "Nuevo", "México",
+                       "2026-11-03"]]}
+    book = xlsx_book(tmp_path / "crm.xlsx", tabs)
+    config = Config(locale="es", duplicates=DuplicateSettings(country="MX"))
+    sync(book, config, as_of=AS_OF)
+    rows = duplicates(book, "Duplicados")
+    assert [(r[4], r[7], r[2]) for r in rows[1:]] == [
+        ("LEAD-0001", "+14155550199", "mismo teléfono; mismo nombre; nombre de empresa similar al 100 %"),
+        ("CON-0001", "+14155550199", "mismo teléfono; mismo nombre; nombre de empresa similar al 100 %"),
+        ("LEAD-0002", "(415) 555-0123", "mismo nombre; nombre de empresa similar al 100 %"),
+        ("LEAD-0003", "+524155550123", "mismo nombre; nombre de empresa similar al 100 %")]
+

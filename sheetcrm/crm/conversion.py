@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Collection, Iterable, Literal
 
+import phonenumbers
 from pydantic import Field
 
-from sheetcrm.crm.duplicates import DuplicateSettings, Entity, domain_of
+from sheetcrm.crm.duplicates import DuplicateSettings, Entity, domain_of, entity, similar
 from sheetcrm.crm.matching import Known
 from sheetcrm.i18n import N_
 from sheetcrm.records import Account, Contact, Lead, Opportunity
@@ -97,9 +98,10 @@ class Matcher:
 
     - a contact: the same email after normalisation; else the same phone and a similar name,
       neither having another email;
-    - an account: the matched contact's account; else the same company name (folded; no
-      domain that disagrees); else the same domain (the lead's Website or email, never a
-      free-mail one, as an account's Domain) with a similar name.
+    - an account: the matched contact's account, when the lead's Company can be it (`Differs`
+      when not); else the same company name (folded; no domain that disagrees); else the same
+      domain (the lead's Website or email, never a free-mail one, as an account's Domain) with
+      a similar name.
 
     A match must be unique: two accounts (or contacts) tied alike match nothing (a new one is
     not made either; the step reports the lead, naming them: `Ambiguous`), so a conversion
@@ -142,6 +144,10 @@ class Matcher:
         self._contacts[id(contact)] = contact
         self._people.add(id(contact), contact)
 
+    def account_record(self, named: str) -> Account | None:
+        """The account an Account cell names (its ID or its name), or None."""
+        return self._people.account(named)
+
     def contact(self, lead: Lead) -> Contact | None | Ambiguous | Unsure:
         """The contact the lead is; None; Ambiguous (the contacts' IDs); or Unsure (contacts
         with key cells unread that it may be)."""
@@ -152,19 +158,49 @@ class Matcher:
             return Ambiguous(tuple(c.id or "" for c in found))
         return found[0] if found else None
 
-    def account(self, lead: Lead, contact: Contact | None) -> str | None | Ambiguous | Unsure:
-        """The ID of the lead's account; None; Ambiguous (the accounts' IDs); or Unsure (accounts
-        with key cells unread that it may be)."""
-        if contact is not None and contact.account:
-            return contact.account
+    def account(self, lead: Lead, contact: Contact | None) -> str | None | Ambiguous | Unsure | Differs:
+        """The ID of the lead's account; None; Ambiguous (the accounts' IDs); Unsure (accounts
+        with key cells unread that it may be); or Differs (the matched contact's account is
+        not the company the lead names)."""
         company = Entity("leads", lead.id or "", "company", lead.company or "", email=lead.email,
                          website=lead.website, country=lead.country)
+        if contact is not None and contact.account:
+            # The person is known, but the lead may say they are at another company now (a
+            # Globex lead of Initech's contact): its deal under the contact's account would be
+            # Initech's pipeline, silently. Only a Company that can be that account lets it be.
+            theirs = self._people.account(contact.account)
+            if lead.company and theirs is not None and not self._agrees(company, theirs):
+                return Differs(contact.id or "", theirs.id or contact.account, theirs.name or "")
+            return contact.account
         if doubts := self._companies.doubts(company):
             return Unsure(tuple(self._unsure[n] for n in doubts))  # type: ignore[index]
         found = [str(who) for who in self._companies.find(company)]
         if len(found) > 1:
             return Ambiguous(tuple(found))
         return found[0] if found else None
+
+    def phone(self, lead: Lead, contact: Contact, account: Account | None) -> str | None:
+        """The lead's Phone for `contact`, its new contact (holding the Phone as the lead typed
+        it) at `account`: as typed, unless the contact, whose phone is read in its account's
+        country, would read it as another number than the lead's own Country makes it (a Spanish
+        lead's "612 345 678" at an account in the US); then in international form, the number
+        the lead meant."""
+        if not lead.phone:
+            return lead.phone
+        ours = self._people.keys(lead).phone
+        if ours is None or ours == self._people.keys(entity(contact, account)).phone:
+            return lead.phone
+        return phonenumbers.format_number(phonenumbers.parse(ours), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+    def _agrees(self, company: Entity, account: Account) -> bool:
+        """Whether the lead's company can be `account`: they share a domain (the lead's Website
+        or email, the account's Domain), or their names are similar with no domain that
+        disagrees, as the duplicate rules compare companies."""
+        ours, theirs = self._companies.keys(company), self._companies.keys(account)
+        if ours.domains & theirs.domains:
+            return True
+        return (similar(ours.name, theirs.name) >= self._companies.settings.company_threshold
+                and not (ours.domains and theirs.domains))
 
 
 def _pair(item: Any) -> tuple[Any, Collection[str]]:
@@ -177,6 +213,16 @@ class Unsure:
     read, for the step to name their cells."""
 
     records: tuple[Account | Contact, ...]
+
+
+@dataclass(frozen=True)
+class Differs:
+    """The lead's matched contact is at an account its Company cannot be: the contact's ID, the
+    account's ID and its name."""
+
+    contact: str
+    account: str
+    name: str
 
 
 @dataclass(frozen=True)
@@ -200,6 +246,11 @@ PROBLEMS: dict[str, tuple[str, str]] = {
     "conversion_ambiguous": (
         N_("This lead cannot be converted: several {what} match it ({ids})."),
         N_("Make the match unique (or tell the records apart), then sync again.")),
+    "conversion_company_differs": (
+        N_('This lead cannot be converted: it is the contact {contact}, who is at {account} ("{name}"), but its '
+           'Company is "{company}".'),
+        N_("If the person is now at {company}, change {contact}'s Account; if the lead's Company is wrong, correct "
+           "it (or empty it to convert into {account}). Then sync again.")),
 }
 WHAT = {"accounts": N_("accounts"), "contacts": N_("contacts")}
 
@@ -209,6 +260,7 @@ class Problem:
     code: str                 # a key of PROBLEMS
     what: str | None = None   # a key of WHAT, for conversion_ambiguous
     ids: tuple[str, ...] = ()  # the records that match alike, for conversion_ambiguous
+    values: tuple[tuple[str, str], ...] = ()  # the message's other fields (conversion_company_differs)
 
 
 @dataclass(frozen=True)
@@ -267,7 +319,8 @@ def convert(lead: Lead, match: Matcher, settings: ConversionSettings, as_of: dt.
     doubt leaves the deal's Amount and Currency empty); found_*:
     what an earlier, interrupted conversion of this lead already made (used, never made again). New
     records carry the lead's fields (Account: Name = Company, Domain = Website, Country, Owner;
-    Contact: names, Email, Phone, Title, Owner; Opportunity: "<Company> – <name>" or the Deal
+    Contact: names, Email, Phone (in international form when its account's country would
+    read it as another number: `Matcher.phone`), Title, Owner; Opportunity: "<Company> – <name>" or the Deal
     Name, Amount, Currency, Close Date = as_of + close_days, Owner, Source, Campaign); each is
     Created on `as_of`. Unsure: a record whose key cells cannot be read may be the lead's
     contact or account, and nothing is planned."""
@@ -282,6 +335,9 @@ def convert(lead: Lead, match: Matcher, settings: ConversionSettings, as_of: dt.
         return account
     if isinstance(account, Ambiguous):
         return Problem("conversion_ambiguous", "accounts", account.ids)
+    if isinstance(account, Differs):
+        return Problem("conversion_company_differs", values=(("contact", account.contact), ("account", account.account),
+                                                             ("name", account.name), ("company", lead.company or "")))
     new_account = new_contact = new_opportunity = None
     if account is None:
         if not lead.company:
@@ -294,6 +350,8 @@ def convert(lead: Lead, match: Matcher, settings: ConversionSettings, as_of: dt.
         new_contact = Contact.model_construct(account=account, first_name=lead.first_name, last_name=lead.last_name,
                                               email=lead.email, phone=lead.phone, title=lead.title, owner=lead.owner,
                                               created=as_of)
+        at = new_account if account is None else match.account_record(account)
+        new_contact = new_contact.model_copy(update={"phone": match.phone(lead, new_contact, at)})
     if found_opportunity is None and wants_opportunity(lead, settings, told):
         company = lead.company or (match.accounts[account].name if isinstance(account, str)
                                    and account in match.accounts else None)

@@ -14,11 +14,13 @@ Pure: records in, groups out. What counts as the same:
 - **Phone**, in E.164 (`phone_key`, Google's libphonenumber via `phonenumbers`): a number
   written with its country code ("+34 612 345 678", "0034 612...") is read as written; one
   without is read in the row's country (an account's Country, a contact's account's, a
-  lead's Country, as a name in English or Spanish or an ISO code), else the
-  `[duplicates] country`. With neither, or when the number is not a valid number of that
-  country, the phone is left out: a number is never guessed.
+  lead's Country, as a name in English or Spanish, a usual short form such as "USA", "UK" or
+  "EE. UU.", or an ISO code), else, when that Country is empty, the `[duplicates] country`.
+  With neither, with a Country that names no country known, or when the number is not a valid
+  number of that country, the phone is left out: a number is never guessed.
 - **Names**, compared by `rapidfuzz`'s token_sort_ratio (word order and case do not matter)
-  on text without accents, punctuation or legal suffixes ("Acme, S.L." is "acme"), against
+  on text without accents, punctuation or legal suffixes ("Acme, S.L." is "acme"; letters of
+  any script kept: "Яндекс" is a name, never nothing; "Ł" and "Ø" read as "L" and "O"), against
   `name_threshold` (people) and `company_threshold` (companies), in percent. Names whose
   numbers differ are never similar ("Unit 3" is not "Unit 13").
 - **Domains**: a person's company domain is their email's, an account's its Domain (website
@@ -134,7 +136,14 @@ LEGAL_WORDS = frozenset({
     "bv", "nv", "sa", "sl", "slu", "sau", "sas", "sarl", "srl", "spa", "sc", "sco", "cv", "de", "rl", "the",
     "group", "grupo", "holding", "holdings", "sociedad", "limitada", "anonima",
 })
-_NOT_WORD = re.compile(r"[^0-9a-z]+")
+# Punctuation and spaces, never letters: a name in Cyrillic, Greek, Arabic or CJK is its letters,
+# not nothing ("Яндекс LLC" kept as "llc" alone was "Газпром LLC"'s company, and a lead of one
+# converted into the other's account).
+_NOT_WORD = re.compile(r"[\W_]+")
+# Latin letters that NFKD leaves whole, as their plain letters: accents never count, and a stroke
+# or a ligature is one ("Łódź" is "lodz", "Ørsted" "orsted", "Æon" "aeon").
+_PLAIN_LETTERS = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ħ": "h", "ŧ": "t", "ı": "i", "æ": "ae", "œ": "oe",
+                                "þ": "th", "ð": "d"})
 _NUMBER = re.compile(r"\d+")
 # "S.L." folds to "s l": single letters in a row are one abbreviation, joined ("sl").
 _SINGLE_LETTERS = re.compile(r"\b(\w) (?=\w\b)")
@@ -151,7 +160,7 @@ def fold(text: str | None) -> str:
         plain = text.lower()
     else:
         decomposed = unicodedata.normalize("NFKD", text.casefold())
-        plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+        plain = "".join(c for c in decomposed if not unicodedata.combining(c)).translate(_PLAIN_LETTERS)
     return " ".join(_NOT_WORD.split(plain)).strip()
 
 
@@ -207,9 +216,19 @@ def domain_of(text: str | None) -> str | None:
     return None if value in FREE_MAIL else value
 
 
+# The short forms people type for a country that CLDR names only in full ("United States",
+# "Estados Unidos"): folded, so "U.S.A.", "EE. UU." and "EEUU" are each one entry.
+_COUNTRY_ALIASES = {
+    "usa": "US", "u s a": "US", "u s": "US", "eeuu": "US", "ee uu": "US", "uk": "GB", "u k": "GB",
+    "great britain": "GB", "gran bretana": "GB", "england": "GB", "inglaterra": "GB", "scotland": "GB",
+    "escocia": "GB", "wales": "GB", "gales": "GB", "holland": "NL", "holanda": "NL", "uae": "AE", "eau": "AE",
+}
+
+
 @lru_cache(maxsize=None)
 def _territories() -> dict[str, str]:
-    """Country names in English and Spanish (CLDR, through babel) and ISO codes -> ISO code."""
+    """Country names in English and Spanish (CLDR, through babel), their usual short forms and
+    ISO codes -> ISO code."""
     from babel import Locale
 
     out = {code.casefold(): code for code in phonenumbers.SUPPORTED_REGIONS}
@@ -217,6 +236,8 @@ def _territories() -> dict[str, str]:
         for code, name in Locale.parse(language).territories.items():
             if code in phonenumbers.SUPPORTED_REGIONS:
                 out.setdefault(fold(name), code)
+    for alias, code in _COUNTRY_ALIASES.items():
+        out.setdefault(alias, code)
     return out
 
 
@@ -288,8 +309,12 @@ class Keys:
 
 
 def keys_of(entity: Entity, default_region: str | None) -> Keys:
-    """The entity's keys; a phone without a country code is read in its country, else `default_region`."""
-    region = region_of(entity.country) or default_region
+    """The entity's keys; a phone without a country code is read in its country, else, when its
+    Country is empty, `default_region`."""
+    # A Country that names no country sheetcrm knows still says the row is somewhere: reading
+    # its phone in the default region would be a guess ("EEUU" in a Mexican team's sheet made
+    # "(415) 555-0199" +52 415..., shown so on the Duplicates tab and never the +1 contact's).
+    region = region_of(entity.country) if entity.country and entity.country.strip() else default_region
     if entity.kind == "company":
         name = company = company_key(entity.name)
         domains = {domain_of(entity.website), domain_of(entity.email)}  # an account has no email; a lead has

@@ -80,6 +80,10 @@ class Known:
         for key, same in accounts_by_key([account]).items():
             self._accounts.setdefault(key, same)
 
+    def account(self, named: str) -> Account | None:
+        """The account a contact's Account cell names (its ID or its name, as `keys` reads it)."""
+        return self._accounts.get(fold(named))
+
     def keys(self, record: Record) -> Keys:
         """The record as the rules compare it (a contact with its account's company)."""
         if not isinstance(record, Entity):

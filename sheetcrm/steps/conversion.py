@@ -142,7 +142,7 @@ def run(ctx: SyncContext) -> StepResult:
             message, hint = PROBLEMS[plan.code]
             part.issues.append(Issue("warning", leads.title, row.row, None, None, lead.id, plan.code,
                                      _(message, what=_(WHAT[plan.what]) if plan.what else "",
-                                       ids=", ".join(plan.ids)), _(hint)))
+                                       ids=", ".join(plan.ids), **dict(plan.values)), _(hint, **dict(plan.values))))
             continue
         # Every row it makes must land, or none: a deal whose tab cannot take it would leave
         # the account and contact made and the lead unlinked.

@@ -67,6 +67,17 @@ def test_phones_in_e164_and_never_guessed():
     assert region_of("México") == "MX" and region_of("Narnia") is None
 
 
+def test_a_country_typed_short_is_that_country_and_an_unknown_one_is_no_guess():
+    assert {region_of(c) for c in ("USA", "U.S.A.", "EEUU", "EE. UU.", "Estados Unidos")} == {"US"}
+    assert {region_of(c) for c in ("UK", "Reino Unido", "England")} == {"GB"}
+    mx = DuplicateSettings(country="MX")
+    # The row says where it is: its phone is read there, never in the config's country.
+    assert groups([person("LEAD-0001", "Bo Li", phone="(415) 555-0199", country="USA"),
+                   person("LEAD-0002", "Bo Li", phone="+1 415 555 0199")], mx) == [("LEAD-0001", "LEAD-0002")]
+    assert groups([person("LEAD-0001", "Bo Li", phone="(415) 555-0199", country="Narnia"),
+                   person("LEAD-0002", "Bo Li", phone="+52 415 555 0199")], mx) == []
+
+
 def test_same_email_with_case_plus_and_dots_is_a_group():
     found = find_groups([person("LEAD-0001", "Ana López", "Ana.Lopez@gmail.com"),
                          person("LEAD-0002", "Ana Lopez", "analopez+web@googlemail.com"),
@@ -120,6 +131,19 @@ def test_similar_names_at_the_same_company():
     # Same company (by name), same name: a pair too.
     records[4] = person("LEAD-0005", "Ana Garcia", "ana2@gmail.com", company="Stark S.A.")
     assert ("LEAD-0004", "LEAD-0005") in groups(records)
+
+
+def test_names_in_other_scripts_are_compared_by_their_letters():
+    """Only a-z and digits were kept of a name: "Иван Smith" and "Олег Smith" were one name,
+    proposed as duplicates, and two Cyrillic names at one company were never compared."""
+    records = [person("LEAD-0001", "Иван Smith", company="Initech"),
+               person("LEAD-0002", "Олег Smith", company="Initech"),
+               person("LEAD-0003", "Дмитрий Иванов", company="Яндекс"),
+               person("LEAD-0004", "дмитрий иванов", company="ЯНДЕКС LLC"),
+               person("LEAD-0005", "Søren Ødegaard", company="Ørsted"),
+               person("LEAD-0006", "Soren Odegaard", company="ORSTED")]
+    assert groups(records) == [("LEAD-0003", "LEAD-0004"), ("LEAD-0005", "LEAD-0006")]
+    assert company_key("Яндекс LLC") != company_key("Газпром LLC")
 
 
 def test_a_lead_and_a_contact_across_tabs():

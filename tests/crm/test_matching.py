@@ -3,7 +3,7 @@ link's certainty; where the matchers before it disagreed, the stricter answer, s
 
 from __future__ import annotations
 
-from sheetcrm.crm.conversion import Ambiguous, Matcher
+from sheetcrm.crm.conversion import Ambiguous, Differs, Matcher
 from sheetcrm.crm.duplicates import DuplicateSettings
 from sheetcrm.crm.matching import Known
 from sheetcrm.records import Account, Contact, Lead
@@ -103,7 +103,12 @@ def test_a_contact_matches_by_the_normalised_email_and_two_are_ambiguous():
                                  email="bo.li@gmail.com", phone=None, custom={})
     match = _convert_match(_account("ACC-1", "Initech"), contacts=[bo])
     assert match.contact(_lead("Bo", "Li", " BoLi+crm@gmail.com")) is bo
-    assert match.account(_lead("Bo", "Li", "boli@gmail.com", company="Other", website=None), bo) == "ACC-1"
+    assert match.account(_lead("Bo", "Li", "boli@gmail.com", company="INITECH", website=None), bo) == "ACC-1"
+    assert match.account(_lead("Bo", "Li", "boli@gmail.com", company=None, website=None), bo) == "ACC-1"
+    # A lead naming another company is not put under the contact's account (its deal would be
+    # Initech's pipeline): the conversion says so instead.
+    assert match.account(_lead("Bo", "Li", "boli@gmail.com", company="Other", website=None), bo) == Differs(
+        "CON-1", "ACC-1", "Initech")
     twin = bo.model_copy(update={"id": "CON-2"})
     match.add_contact(twin)
     assert match.contact(_lead("Bo", "Li", "bo.li@gmail.com")) == Ambiguous(("CON-1", "CON-2"))
