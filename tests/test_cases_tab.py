@@ -332,3 +332,18 @@ def test_an_opened_date_alone_is_that_whole_day_in_both_languages(tmp_path):
         assert "2026-11-30 04:00" in issues[1].message and "2026-11-30 19:30" in issues[1].message
         if locale == "es":
             assert issues[1].message.startswith("Abierto no tiene hora") and "Escribe la hora" in issues[1].hint
+
+
+def test_a_follow_up_logged_after_the_case_was_resolved_is_not_its_first_response(tmp_path):
+    """Solved in half an hour on Tuesday, a satisfaction call logged on Thursday was shown as its First
+    Response and made the average first response 2.0 days."""
+    tabs = _tabs([])
+    tabs["Cases"] = [CASES, ["CASE-0001", "ACC-0001", None, "Down", "Urgent", "Resolved", "Phone",
+                             "2026-12-01 10:00", "2026-12-01 10:30", "Kim", None]]
+    tabs["Activities"].append(["ACT-0002", "2026-12-03", "Call", "How is it going?", "CASE-0001"])
+    book = Book("xlsx", tmp_path, None, tabs)
+    outcome = book.sync(3, Config.model_validate(CONFIG))  # Friday 4 Dec
+    case, = book.records("Cases")
+    assert case.get("First Response") is None and case.get("SLA Breached") is None
+    assert outcome.results.cases.summary.avg_first_response_days is None
+    assert outcome.results.cases.summary.sla_met == 100

@@ -486,16 +486,23 @@ def problems(case: CaseInput, as_of: dt.date | None = None, metrics: CaseMetrics
 
 
 def first_responses(activities: Iterable[tuple[str | None, dt.date]],
-                    opened: Mapping[str, dt.datetime] | None = None) -> dict[str, dt.date]:
+                    opened: Mapping[str, dt.datetime] | None = None,
+                    resolved: Mapping[str, dt.date] | None = None) -> dict[str, dt.date]:
     """Case ID -> the day of its earliest related activity, from (Related, Date) pairs.
 
     `opened`: case ID -> its Opened time. An activity dated before its case's Opened day
     cannot answer it (the case was opened, or reopened, after it: counted, a reopened case
     looked answered weeks before it was raised, never late, and pulled the average first
-    response below zero); activities record days, so an activity on Opened's day counts."""
+    response below zero); activities record days, so an activity on Opened's day counts.
+    `resolved`: case ID -> the day a closed case was resolved. An activity after it is a
+    follow-up, not a first response (counted, a case solved in half an hour showed a First
+    Response days later and added those days to the average first response); one on that
+    day counts, as on Opened's."""
     out: dict[str, dt.date] = {}
     for related, day in activities:
         if not related or (opened is not None and related in opened and day < opened[related].date()):
+            continue
+        if resolved is not None and related in resolved and day > resolved[related]:
             continue
         if related not in out or day < out[related]:
             out[related] = day

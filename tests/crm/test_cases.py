@@ -306,3 +306,11 @@ def test_the_dashboard_leaves_out_what_an_opened_date_alone_cannot_measure():
     s = summarize(cases, metrics, 5, "Europe/Madrid")
     # Was 50 % met and a mean of (15.5 h + 0.5 h) / 2 = 0.3 day: the first case's hours are not known.
     assert s.sla_met == 100 and s.avg_resolution_days == Decimal("0.0")
+
+
+def test_an_activity_after_the_case_was_resolved_is_a_follow_up_not_its_first_response():
+    opened = {"CASE-0001": T(2026, 12, 1, 10, 0), "CASE-0002": T(2026, 12, 1, 10, 0)}
+    resolved = {"CASE-0001": dt.date(2026, 12, 1), "CASE-0002": dt.date(2026, 12, 1)}
+    got = first_responses([("CASE-0001", dt.date(2026, 12, 3)), ("CASE-0002", dt.date(2026, 12, 3)),
+                           ("CASE-0002", dt.date(2026, 12, 1))], opened, resolved)
+    assert got == {"CASE-0002": dt.date(2026, 12, 1)}  # one on Resolved's day answers it
