@@ -21,7 +21,7 @@ from sheetcrm.crm import (Forecast, HistoryRow, Kpis, OpportunityMetrics, Rates,
                           compute_kpis, forecast, missing_rate_issues, opportunity_metrics,
                           record_changes, stage_entered, stage_win_rates, to_base)
 from sheetcrm.crm.conditions import Doubt, Money, doubt_said
-from sheetcrm.crm.cases import (CaseInput, CaseMetrics, CaseSummary, case_metrics, first_responses,
+from sheetcrm.crm.cases import (CLOSED, CaseInput, CaseMetrics, CaseSummary, case_metrics, first_responses,
                                 resolved_before_opened, summarize)
 from sheetcrm.crm.learned import FitCache
 from sheetcrm.crm.rules import PLAIN, NoRate, Reading, RuleDoubt, range_name, show, show_figure, show_figures
@@ -317,10 +317,13 @@ def _points(value: Decimal) -> str:
 def case_results(crm: Crm, config: Config, as_of: dt.date) -> CaseResults:
     """The cases' metrics (crm/cases.py): a case's first response is the earliest activity
     whose Related names it, dated on or before `as_of` (a future-dated one is a plan, not an
-    answer: crm.stages.is_plan) and not before the case's Opened day (crm.cases.first_responses)."""
+    answer: crm.stages.is_plan), not before the case's Opened day and not after a closed case's
+    Resolved day (a follow-up: crm.cases.first_responses)."""
     opened = {c.id: c.opened for c in crm.records("cases") if c.id}
+    resolved = {c.id: c.resolved.date() for c in crm.records("cases")
+                if c.id and c.status in CLOSED and c.resolved is not None}
     responses = first_responses(((a.related, a.date) for a in crm.records("activities")
-                                 if not is_plan(a.date, as_of)), opened)
+                                 if not is_plan(a.date, as_of)), opened, resolved)
     settings = config.cases
     clock = settings.clock(config.zone_name())
     cases, rows = [], []

@@ -302,3 +302,48 @@ def test_a_resolved_date_alone_on_a_later_day_is_that_whole_day(tmp_path):
     assert issues == [("case_resolved_no_time", 2, "I", "2026-12-03"), ("case_resolved_day_sla", 2, "I", "2026-12-03")]
     said = next(i.message for i in outcome.crm.report.issues if i.code == "case_resolved_day_sla")
     assert "2026-12-03 10:00" in said
+
+
+def test_an_opened_date_alone_is_that_whole_day_in_both_languages(tmp_path):
+    """Read as 00:00, an urgent case typed as opened on 30 November (a date cell) and solved at 15:30 was
+    late by both deadlines (01:00 and 04:00), counted 15.5 h of resolution and 0 % SLA met, with no word;
+    opened at 15:00 it met both."""
+    tabs = _tabs([])
+    tabs["Cases"] = [CASES, ["CASE-0001", "ACC-0001", None, "Down", "Urgent", "Resolved", "Phone",
+                             dt.datetime(2026, 11, 30), "2026-11-30 15:30", "Kim", None]]
+    for locale, codes in (("en", ["case_opened_no_time", "case_opened_day_sla"]),
+                          ("es", ["caso_abierto_sin_hora", "caso_abierto_sin_hora_sla"])):
+        (tmp_path / locale).mkdir()
+        book = Book("xlsx", tmp_path / locale, None, tabs)
+        outcome = book.sync(0, Config.model_validate({"timezone": "Europe/Madrid", "locale": locale}))
+        header, case = book.rows("Cases")
+        case = dict(zip(header, case))
+        age, due, breached = ("Age (days)", "SLA Due", "SLA Breached") if locale == "en" else \
+            ("Antigüedad (días)", "Vencimiento SLA", "SLA incumplido")
+        assert case[age] == 0 and case[due] == dt.datetime(2026, 11, 30, 4, 0) and case.get(breached) is None
+        summary = outcome.results.cases.summary
+        assert summary.sla_met is None and summary.avg_resolution_days is None
+        issues = [i for i in outcome.crm.report.issues if i.tab == "Cases"]
+        assert [(i.code, i.row, i.column) for i in issues] == [("case_opened_no_time", 2, "H"),
+                                                                ("case_opened_day_sla", 2, "H")]
+        said = [r for r in book.records("Validation" if locale == "en" else "Validación")
+                if r.get("Tab" if locale == "en" else "Pestaña") in ("Cases", "Casos")]
+        assert [next(v for v in r.values() if v in codes) for r in said] == codes
+        assert "2026-11-30 04:00" in issues[1].message and "2026-11-30 19:30" in issues[1].message
+        if locale == "es":
+            assert issues[1].message.startswith("Abierto no tiene hora") and "Escribe la hora" in issues[1].hint
+
+
+def test_a_follow_up_logged_after_the_case_was_resolved_is_not_its_first_response(tmp_path):
+    """Solved in half an hour on Tuesday, a satisfaction call logged on Thursday was shown as its First
+    Response and made the average first response 2.0 days."""
+    tabs = _tabs([])
+    tabs["Cases"] = [CASES, ["CASE-0001", "ACC-0001", None, "Down", "Urgent", "Resolved", "Phone",
+                             "2026-12-01 10:00", "2026-12-01 10:30", "Kim", None]]
+    tabs["Activities"].append(["ACT-0002", "2026-12-03", "Call", "How is it going?", "CASE-0001"])
+    book = Book("xlsx", tmp_path, None, tabs)
+    outcome = book.sync(3, Config.model_validate(CONFIG))  # Friday 4 Dec
+    case, = book.records("Cases")
+    assert case.get("First Response") is None and case.get("SLA Breached") is None
+    assert outcome.results.cases.summary.avg_first_response_days is None
+    assert outcome.results.cases.summary.sla_met == 100

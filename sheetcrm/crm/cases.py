@@ -258,6 +258,10 @@ class CaseMetrics:
     resolution_measured: bool = False
     # A Resolved date alone on the day the resolution deadline falls in: met or late is not known.
     resolution_undecided: bool = False
+    # An Opened date alone leaves met or late not known (for every time of that day they differ);
+    # latest_due: SLA Due had it been opened at the day's end (or at Resolved, that day).
+    opened_undecided: bool = False
+    latest_due: dt.datetime | None = None
 
     @property
     def sla_due(self) -> dt.datetime | None:
@@ -305,41 +309,68 @@ def case_metrics(case: CaseInput, settings: CaseSettings, as_of: dt.date,
     end_day = case.resolved.date() if day_only else resolved.date() if resolved is not None else as_of
     # Both dates alone: the calendar days between them are the resolution time, exact to the day.
     # Opened with a time, Resolved without: off by up to a day, so not measured (said at the cell).
-    measured = resolved is not None or day_only and case.opened.time() == dt.time(0)
+    # Opened without a time, Resolved with one: off by up to a day too (said at the Opened cell).
+    measured = resolved is not None and not opened_whole_day(case) or day_only and opened_whole_day(case)
     # A closed case with no Resolved time has no known end: its Age is unknown, not 0.
     age = max((end_day - case.opened.date()).days, 0) if is_open or resolved is not None or day_only else None
     if case.priority is None:
         return CaseMetrics(is_open, age, None, None, case.first_response, False, False, False, measured)
     (r_days, r_min), (s_days, s_min) = settings.times(case.priority)
+    now = dt.datetime.combine(as_of, dt.time())
+
+    def judge(opened: dt.datetime) -> tuple[bool, bool, bool]:
+        """(response late, resolution late, resolution not known) for a case opened at `opened`."""
+        response_due = clock.add(opened, r_days, r_min)
+        resolution_due = clock.add(opened, s_days, s_min)
+        # A resolution answers the case: one resolved by the response deadline is answered in time,
+        # whatever activity is logged about it later (a follow-up call is no late first answer).
+        if resolved is not None and resolved <= response_due or day_only and end_day <= response_due.date():
+            response_late = False
+        elif case.first_response is not None:
+            response_late = case.first_response > response_due.date()
+        else:  # unanswered: resolved after the deadline, or not resolved by now and the deadline passed
+            response_late = resolved is not None or response_due < now
+        if resolved is not None:
+            return response_late, resolved > resolution_due, False
+        if day_only:
+            # Resolved some time in [start, end): met if the deadline is at or after the day's end,
+            # late if it is before the day's start (or before Opened, on Opened's day), else unknown.
+            start = max(dt.datetime.combine(end_day, dt.time()), opened)
+            end = dt.datetime.combine(end_day + dt.timedelta(days=1), dt.time())
+            return response_late, resolution_due < start, start <= resolution_due < end
+        return response_late, is_open and resolution_due < now, False
+
     response_due = clock.add(case.opened, r_days, r_min)
     resolution_due = clock.add(case.opened, s_days, s_min)
-    now = dt.datetime.combine(as_of, dt.time())
-    # A resolution answers the case: one resolved by the response deadline is answered in time,
-    # whatever activity is logged about it later (a follow-up call is no late first answer).
-    if resolved is not None and resolved <= response_due or day_only and end_day <= response_due.date():
-        response_late = False
-    elif case.first_response is not None:
-        response_late = case.first_response > response_due.date()
-    else:  # unanswered: resolved after the deadline, or not resolved by now and the deadline passed
-        response_late = resolved is not None or response_due < now
-    undecided = False
-    if resolved is not None:
-        resolution_late, decided = resolved > resolution_due, True
-    elif day_only:
-        # Resolved some time in [start, end): met if the deadline is at or after the day's end,
-        # late if it is before the day's start (or before Opened, on Opened's day), else unknown.
-        start = max(dt.datetime.combine(end_day, dt.time()), case.opened)
-        end = dt.datetime.combine(end_day + dt.timedelta(days=1), dt.time())
-        resolution_late = resolution_due < start
-        undecided = start <= resolution_due < end
-        decided = not undecided or response_late
-    elif is_open:
-        resolution_late = resolution_due < now
-        decided = resolution_late or response_late
+    early = late = judge(case.opened)
+    last = case.opened
+    if opened_whole_day(case):
+        # Opened is a day: the case was opened some time in it (by Resolved, when that is on the same
+        # day with a time). Read as 00:00, its deadlines were the earliest they can be, and a case
+        # opened at 15:00 and solved at 15:30 within a 1h SLA was called late. A later opening never
+        # makes a case later, so what holds opened at the day's first and at its last minute holds
+        # for every time of the day; where the two differ, the verdict is not known.
+        last = dt.datetime.combine(case.opened.date(), dt.time(23, 59))
+        if resolved is not None and resolved.date() == case.opened.date():
+            last = min(last, resolved)
+        late = judge(last)
+    response_late, resolution_late = late[0], late[1]
+    # Late for the latest opening: late for all; met for the earliest: met for all; else not known.
+    response_unknown = early[0] and not late[0]
+    resolution_unknown = not late[1] and (early[1] or early[2])
+    known_end = resolved is not None or day_only
+    decided = response_late or resolution_late or known_end and not response_unknown and not resolution_unknown
+    # Said at the cell whose missing time leaves it unknown. An open case's deadline not yet past
+    # for every opening is no verdict yet (a later sync gives it), as for an Opened with a time.
+    if opened_whole_day(case):
+        undecided = False
+        opened_undecided = resolution_unknown and not is_open or \
+            response_unknown and (not is_open or case.first_response is not None)
     else:
-        resolution_late, decided = False, response_late
+        undecided, opened_undecided = resolution_unknown, False
+    latest_due = clock.add(last, s_days, s_min) if opened_undecided else None
     return CaseMetrics(is_open, age, response_due, resolution_due, case.first_response, response_late,
-                       resolution_late, decided, measured, undecided)
+                       resolution_late, decided, measured, undecided, opened_undecided, latest_due)
 
 
 # code -> (severity, field, message, hint): what a case's own cells contradict.
@@ -361,6 +392,17 @@ PROBLEMS = {
                                                         "Dashboard's SLA met leaves it out unless its response was "
                                                         "late."),
                               N_("Type the time it was resolved after the date, as 2026-11-30 15:00.")),
+    "case_opened_no_time": ("warning", "opened", N_("Opened has no time but Resolved has one, so how long the case "
+                                                    "took is not known to the hour: its resolution time is left "
+                                                    "out of the Dashboard's average resolution time."),
+                            N_("Type the time it was opened after the date, as 2026-11-30 15:00.")),
+    "case_opened_day_sla": ("warning", "opened", N_("Opened has no time, so this case's deadlines are known only "
+                                                    "to the day (SLA Due {due} if it was opened as that day "
+                                                    "began, {latest} if as it ended), and whether it was answered "
+                                                    "or resolved in time is not known: it is not called late for "
+                                                    "it, and the Dashboard's SLA met leaves it out unless it was "
+                                                    "late anyway."),
+                            N_("Type the time it was opened after the date, as 2026-11-30 15:00.")),
     "case_opened_after_sync": ("warning", "opened", N_("Opened is {day}, after this sync's day ({today}): this "
                                                        "case's Age, SLA Due, SLA Breached and First Response are "
                                                        "left empty, and it is out of the Dashboard's average "
@@ -396,6 +438,12 @@ def resolved_whole_day(case: CaseInput) -> bool:
     return r is not None and r.time() == dt.time(0) and r.date() >= case.opened.date()
 
 
+def opened_whole_day(case: CaseInput | Any) -> bool:
+    """Whether Opened is a date alone (read as 00:00, as `resolved_whole_day`): the case was
+    opened some time that day. An exact midnight reads so too, which never misjudges."""
+    return case.opened.time() == dt.time(0)
+
+
 def resolved_before_opened(case: CaseInput | Any) -> bool:
     """Whether a case (anything with `opened` and `resolved`) has the error
     `case_resolved_before_opened`: a Resolved before its Opened that is not a day typed without
@@ -421,6 +469,11 @@ def problems(case: CaseInput, as_of: dt.date | None = None, metrics: CaseMetrics
             found.append("case_resolved_no_time")
         if metrics is not None and metrics.resolution_undecided:
             found.append("case_resolved_day_sla")
+    if case.status in CLOSED and opened_whole_day(case) and case.resolved is not None \
+            and not resolved_whole_day(case) and not later:
+        found.append("case_opened_no_time")
+    if metrics is not None and metrics.opened_undecided:
+        found.append("case_opened_day_sla")
     if as_of is not None and case.opened.date() > as_of:
         found.append("case_opened_after_sync")
     if as_of is not None and case.resolved is not None and case.resolved.date() > as_of:
@@ -433,16 +486,23 @@ def problems(case: CaseInput, as_of: dt.date | None = None, metrics: CaseMetrics
 
 
 def first_responses(activities: Iterable[tuple[str | None, dt.date]],
-                    opened: Mapping[str, dt.datetime] | None = None) -> dict[str, dt.date]:
+                    opened: Mapping[str, dt.datetime] | None = None,
+                    resolved: Mapping[str, dt.date] | None = None) -> dict[str, dt.date]:
     """Case ID -> the day of its earliest related activity, from (Related, Date) pairs.
 
     `opened`: case ID -> its Opened time. An activity dated before its case's Opened day
     cannot answer it (the case was opened, or reopened, after it: counted, a reopened case
     looked answered weeks before it was raised, never late, and pulled the average first
-    response below zero); activities record days, so an activity on Opened's day counts."""
+    response below zero); activities record days, so an activity on Opened's day counts.
+    `resolved`: case ID -> the day a closed case was resolved. An activity after it is a
+    follow-up, not a first response (counted, a case solved in half an hour showed a First
+    Response days later and added those days to the average first response); one on that
+    day counts, as on Opened's."""
     out: dict[str, dt.date] = {}
     for related, day in activities:
         if not related or (opened is not None and related in opened and day < opened[related].date()):
+            continue
+        if resolved is not None and related in resolved and day > resolved[related]:
             continue
         if related not in out or day < out[related]:
             out[related] = day

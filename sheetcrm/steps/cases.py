@@ -44,7 +44,8 @@ def run(ctx: SyncContext) -> StepResult:
                                      value, code,
                                      _(message, status=shown or "", day=_shown_time(getattr(c, field)),
                                        today=ctx.as_of.isoformat(),
-                                       due=_shown_time(metrics.sla_due if metrics is not None else None)),
+                                       due=_shown_time(metrics.sla_due if metrics is not None else None),
+                                       latest=_shown_time(metrics.latest_due if metrics is not None else None)),
                                      _(hint)))
     return part
 

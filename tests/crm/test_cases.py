@@ -254,3 +254,63 @@ def test_average_resolution_time_is_real_time_across_a_daylight_saving_change():
     for cases, average in ((timed, "1.0"), (days, "0.5")):
         metrics = [case_metrics(c, CaseSettings(), AS_OF) for c in cases]
         assert summarize(cases, metrics, 5, "Europe/Madrid").avg_resolution_days == Decimal(average)
+
+
+MADRID = CaseSettings(timezone="Europe/Madrid")  # around the clock
+
+
+@pytest.mark.parametrize("settings, opened, status, resolved, as_of, late, decided, said", [
+    # Urgent (1h, 4h) opened some time on Monday 30 Nov, solved 15:30: opened by 14:30 it was late, at
+    # 15:00 on time (the deadlines run to 16:30 and 19:30 at the latest). Read as 00:00: late, no word.
+    (MADRID, T(2026, 11, 30), "Resolved", T(2026, 11, 30, 15, 30), AS_OF, False, False, True),
+    # Solved Tuesday 05:00: after 00:59 and 03:59, the deadlines of an opening at 23:59: late whenever.
+    (MADRID, T(2026, 11, 30), "Resolved", T(2026, 12, 1, 5, 0), AS_OF, True, True, False),
+    # Solved 00:30: before 01:00 and 04:00, the deadlines of an opening at 00:00: met whenever.
+    (MADRID, T(2026, 11, 30), "Resolved", T(2026, 11, 30, 0, 30), AS_OF, False, True, False),
+    # Open at the start of Tuesday: due by Tuesday 03:59 at the latest, so not late yet, and no word
+    # (Wednesday's sync gives the verdict, as for an Opened with a time).
+    (MADRID, T(2026, 11, 30), "Open", None, AS_OF, False, False, False),
+    (MADRID, T(2026, 11, 30), "Open", None, dt.date(2026, 12, 2), True, True, False),
+    # Business hours: opened Friday 27 Nov, solved Monday 09:30: opened Friday morning it was late,
+    # opened after 17:00 its clock started Monday 09:00 (due 10:00 and 13:00): not known.
+    (OFFICE, T(2026, 11, 27), "Resolved", T(2026, 11, 30, 9, 30), AS_OF, False, False, True),
+    # Opened on Christmas (a holiday): whenever that day, the clock starts Monday 28 at 09:00: met.
+    (OFFICE, T(2026, 12, 25), "Resolved", T(2026, 12, 28, 9, 30), dt.date(2026, 12, 28), False, True, False),
+])
+def test_an_opened_date_alone_is_judged_only_when_every_time_of_that_day_agrees(
+        settings, opened, status, resolved, as_of, late, decided, said):
+    case = _case("Urgent", status, opened, resolved)
+    m = case_metrics(case, settings, as_of)
+    assert (m.breached, m.decided, m.opened_undecided) == (late, decided, said)
+    assert m.sla_due == settings.clock().add(opened, 0, 240)  # from the day's start: the earliest it may be
+    found = problems(case, as_of, m)
+    assert ("case_opened_day_sla" in found) == said
+    assert ("case_opened_no_time" in found) == (resolved is not None)
+    # Opened's hour unknown, Resolved's known: the resolution time is off by up to a day.
+    assert not m.resolution_measured
+
+
+def test_an_opened_date_alone_counts_real_hours_across_daylight_saving():
+    # Normal (8h, 3d) opened some time on Saturday 24 Oct 2026; Madrid's clocks go back on Sunday, so 3 days
+    # are 72 real hours: due by Tuesday 22:59 at the latest (23:59 counting wall-clock hours). Solved 23:30:
+    # late whenever it was opened.
+    case = _case("Normal", "Resolved", T(2026, 10, 24), T(2026, 10, 27, 23, 30))
+    m = case_metrics(case, MADRID, dt.date(2026, 10, 28))
+    assert m.resolution_breached and m.decided and not m.opened_undecided
+
+
+def test_the_dashboard_leaves_out_what_an_opened_date_alone_cannot_measure():
+    cases = [_case("Urgent", "Resolved", T(2026, 11, 30), T(2026, 11, 30, 15, 30)),  # not known
+             _case("Urgent", "Resolved", T(2026, 11, 30, 10, 0), T(2026, 11, 30, 10, 30))]  # met, 30 min
+    metrics = [case_metrics(c, MADRID, AS_OF) for c in cases]
+    s = summarize(cases, metrics, 5, "Europe/Madrid")
+    # Was 50 % met and a mean of (15.5 h + 0.5 h) / 2 = 0.3 day: the first case's hours are not known.
+    assert s.sla_met == 100 and s.avg_resolution_days == Decimal("0.0")
+
+
+def test_an_activity_after_the_case_was_resolved_is_a_follow_up_not_its_first_response():
+    opened = {"CASE-0001": T(2026, 12, 1, 10, 0), "CASE-0002": T(2026, 12, 1, 10, 0)}
+    resolved = {"CASE-0001": dt.date(2026, 12, 1), "CASE-0002": dt.date(2026, 12, 1)}
+    got = first_responses([("CASE-0001", dt.date(2026, 12, 3)), ("CASE-0002", dt.date(2026, 12, 3)),
+                           ("CASE-0002", dt.date(2026, 12, 1))], opened, resolved)
+    assert got == {"CASE-0002": dt.date(2026, 12, 1)}  # one on Resolved's day answers it
