@@ -477,3 +477,27 @@ def test_the_configs_locale_settles_a_scoring_rules_text_cell(tmp_path):
     [said] = [i for i in outcome.crm.report.issues if i.tab == "Leads"]
     assert (said.row, said.column, said.value) == (4, "E", "1,500.5")
     assert said.code == "mixed_convention" and 'la regla de puntuación "Budget in (1500, 2026-03-04)"' in said.message
+
+
+def test_a_scoring_rule_on_a_column_the_leads_tab_has_not_got_is_said_at_its_header(tmp_path):
+    """The team renamed Source to "Lead Origin": its rule on Source gave no lead its 20 points,
+    every Referral lead scored 20 lower, and nothing said so. Now a warning at the Leads header
+    names the column and the rules; the default rules, which no team wrote, say nothing."""
+    book = XlsxWorkbook(xlsx(tmp_path / "crm.xlsx", {
+        "Leads": [["ID", "Last Name", "Lead Origin", "Status"], ["LEAD-0001", "A", "Referral", "New"]]}))
+    config = Config.model_validate({"scoring": {"base": 0, "engagement": {}, "rules": [
+        {"column": "Source", "op": "equals", "value": "Referral", "points": 20},
+        {"column": "Origen", "op": "contains", "value": "Ref", "points": 2},
+        {"column": "Status", "op": "equals", "value": "New", "points": 1}]}})
+    outcome = sync(book, config, as_of=dt.date(2026, 3, 15))
+    found = [(i.severity, i.tab, i.row, i.column, i.header, i.code) for i in outcome.crm.report.issues
+             if i.tab == "Leads"]
+    assert found == [("warning", "Leads", 1, None, "Source", "rule_column_missing")]
+    [said] = [i for i in outcome.crm.report.issues if i.tab == "Leads"]
+    assert said.message == ('There is no column "Source", so the scoring rules "Source = Referral", "Origen contains '
+                            'Ref" give no lead their points.')
+    assert 'head it "Source" (or "Origen")' in said.hint and '"Lead Origin"' in said.hint
+    default = sync(XlsxWorkbook(xlsx(tmp_path / "other.xlsx", {
+        "Leads": [["ID", "Last Name", "Lead Origin", "Status"], ["LEAD-0001", "A", "Referral", "New"]]})), Config(),
+        as_of=dt.date(2026, 3, 15))
+    assert not [i for i in default.crm.report.issues if i.code == "rule_column_missing"]

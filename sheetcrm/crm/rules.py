@@ -563,6 +563,25 @@ class CompiledRule:
         return rule.label or range_name(col, lo, hi)
 
 
+def rule_said(rule: Rule) -> str:
+    """A rule as a warning about it names it ("Budget in (3000; 2500,5)", "Title contains VP"), its
+    label if it has one, its operator and figures in the sync's language as its reason writes them."""
+    col = rule.column
+    if rule.label:
+        return rule.label
+    if rule.op == "equals":
+        return f"{col} = {show_figure(rule.value)}"
+    if rule.op == "in":
+        return f"{col} in ({show_figures(rule.values)})"
+    if rule.op == "range":
+        return range_name(col, rule.min, rule.max)
+    if rule.op == "contains":
+        return _("{column} contains {value}", column=col, value=", ".join(str(v) for v in rule.values or [rule.value]))
+    if rule.op == "regex":
+        return _("{column} matches {value}", column=col, value=quoted(str(rule.value)))
+    return _("{column} present", column=col) if rule.op == "present" else _("{column} empty", column=col)
+
+
 def range_name(column: str, lo: Any, hi: Any) -> str:
     """A range rule as its reason names it: "Budget ≥ 1000", "Budget ≤ 5000", "Budget 1000–5000"."""
     if lo is not None and hi is not None:
