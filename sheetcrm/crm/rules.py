@@ -35,7 +35,7 @@ from sheetcrm import columns as column_reading
 from sheetcrm.cells import (CellError, half_up, is_blank, money_token, normalize_key, parse_amount, parse_bool, parse_date,
                             parse_percent, quoted)
 from sheetcrm.crm.money import Rates
-from sheetcrm.i18n import NC_, _, current, in_locale, ngettext
+from sheetcrm.i18n import N_, NC_, _, current, in_locale, ngettext
 from sheetcrm.records import LEAD_STATUSES, Activity, Lead, lead_status_choices
 
 Op = Literal["equals", "in", "contains", "regex", "range", "present", "absent"]
@@ -201,7 +201,14 @@ _BUILT_IN_STATUSES = MappingProxyType(lead_status_choices({}))
 _STATUS_SPELLED = MappingProxyType({normalize_key(w): w for status, words in LEAD_STATUSES.items()
                                     for w in (status, *words)})
 
+# What a column holds, by its type (table.field_kinds, a custom column's declared or inferred
+# type), as a message names it ("is read as yes/no values").
+HOLDS = {"number": N_("numbers"), "integer": N_("whole numbers"), "money": N_("amounts of money"),
+         "percent": N_("percentages"), "date": N_("dates"), "datetime": N_("dates"), "bool": N_("yes/no values"),
+         "text": N_("text")}
 _RANGED = {"number": frozenset({"number", "integer", "money", "percent"}), "date": frozenset({"date", "datetime"})}
+# The column types a rule's value of each type may equal a cell of.
+_HELD = {**_RANGED, "bool": frozenset({"bool"})}
 
 
 def check_columns(rules: Iterable[Rule], custom_fields: Iterable[str]) -> None:
@@ -231,6 +238,22 @@ def check_columns(rules: Iterable[Rule], custom_fields: Iterable[str]) -> None:
             if any(f == 1 and not isinstance(f, bool) and isinstance(f, (int, float)) for f in figures):
                 raise ValueError(_('rule {i} on "{column}": 1 compared with percentages is ambiguous, 1 % or 100 %; '
                                    'write 0.01 for 1 % or 100 for 100 %', i=i, column=rule.column))
+        if rule.op in ("equals", "in") and kind is not None:
+            # A value of a type the column never holds never equals one of its cells: the rule's
+            # points would be lost on every lead without a word ("Trial = 1" on a yes/no column).
+            for value in rule.values or [rule.value]:
+                holds = ("date" if isinstance(value, dt.date) else "bool" if isinstance(value, bool)
+                         else "number" if isinstance(value, (int, float)) else None)
+                if holds is None or kind in _HELD[holds]:
+                    continue
+                if any(kind in kinds for kinds in _HELD.values()):
+                    fit = "true" if kind == "bool" else "2026-01-31" if kind in _RANGED["date"] else "5000"
+                    raise ValueError(_('rule {i} on "{column}" ({op}): {value} is {other}, and "{column}" is read as '
+                                       '{kind}, so it never equals one of its cells; compare it with a value of its '
+                                       'type ({example})', i=i, column=rule.column, op=rule.op,
+                                       value=show_figure(value), other=_("a date") if holds == "date" else
+                                       _("a yes/no value") if holds == "bool" else _("a number"), kind=_(HOLDS[kind]),
+                                       example=f"value = {fit}" if rule.op == "equals" else f"values = [{fit}]"))
         if rule.op != "range" or kind is None:
             continue
         bounds = "date" if isinstance(rule.min if rule.min is not None else rule.max, dt.date) else "number"
@@ -238,7 +261,7 @@ def check_columns(rules: Iterable[Rule], custom_fields: Iterable[str]) -> None:
             raise ValueError(_('rule {i} on "{column}" (range): its min and max are {bounds}, and "{column}" is '
                                'read as {kind}; declare its type under [tabs.leads.custom_fields] ({example}), or '
                                'give min and max of its type', i=i, column=rule.column,
-                               bounds=_("dates") if bounds == "date" else _("numbers"), kind=kind,
+                               bounds=_("dates") if bounds == "date" else _("numbers"), kind=_(HOLDS.get(kind, kind)),
                                example=f'"{rule.column}" = {{ type = "{bounds}" }}'))
 
 

@@ -190,6 +190,30 @@ def test_a_range_rule_must_fit_its_columns_type():
             rules(bad).check_columns(declared)
 
 
+def test_an_equals_or_in_value_of_a_type_its_column_never_holds_stops_the_config():
+    # "Trial = 1" on a yes/no column, a date on a number column, a number on a date column: the
+    # value never equalled a cell, so the rule gave no lead its points and nothing said so.
+    from sheetcrm.config import CustomField
+
+    declared = {"Trial": CustomField(type="bool"), "Visits": CustomField(type="number"),
+                "Demo": CustomField(type="date"), "Budget": CustomField(type="money"), "Notes": CustomField()}
+    def rules(*given: dict) -> ScoringSettings:
+        return ScoringSettings.model_validate({"base": 0, "rules": list(given), "engagement": {}})
+
+    rules(rule("Trial", "equals", value=True), rule("Trial", "in", values=["Sí", False]),
+          rule("Visits", "in", values=[5, "7"]), rule("Demo", "equals", value=dt.date(2026, 1, 1)),
+          rule("Notes", "in", values=[5, dt.date(2026, 1, 1), True])).check_columns(declared)
+    for bad, said in ((rule("Trial", "equals", value=1), '1 is a number, and "Trial" is read as yes/no values'),
+                      (rule("Visits", "in", values=[5, dt.date(2026, 1, 1)]), "2026-01-01 is a date"),
+                      (rule("Demo", "equals", value=45351), '45351 is a number, and "Demo" is read as dates'),
+                      (rule("Budget", "in", values=[True]), "Yes is a yes/no value"),
+                      (rule("Created", "equals", value=5), '"Created" is read as dates')):
+        with pytest.raises(ValueError, match=said):
+            rules(bad).check_columns(declared)
+    with using("es"), pytest.raises(ValueError, match='1 es un número, y "Trial" se lee como valores sí/no'):
+        rules(rule("Trial", "equals", value=1)).check_columns(declared)
+
+
 def test_settings_read_from_toml_with_defaults_filled_in():
     data = tomllib.loads('''
         half_life_days = 14
