@@ -121,6 +121,31 @@ class Rule(BaseModel):
 
     _field: str | None = PrivateAttr(default=None)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _days(cls, data: Any) -> Any:
+        # A rule compares days (a cell's time of day is not read), and TOML writes a date-time
+        # 2026-03-01T00:00:00 unquoted: at midnight it is that day; with a time of day the day
+        # it would compare is a guess, and pydantic would say "must be a number" of it.
+        if not isinstance(data, Mapping):
+            return data
+        out = dict(data)
+        for key in ("value", "min", "max", "values"):
+            given = out.get(key)
+            many = isinstance(given, list)
+            days = []
+            for one in given if many else [given]:
+                if isinstance(one, dt.datetime):
+                    if one.time() != dt.time(0) or one.tzinfo is not None:
+                        raise ValueError(_('rule on "{column}": {value} has a time of day, and a rule compares days; '
+                                           'write the day alone ({day})', column=out.get("column"),
+                                           value=one.isoformat(), day=one.date().isoformat()))
+                    one = one.date()
+                days.append(one)
+            if any(isinstance(one, dt.datetime) for one in (given if many else [given])):
+                out[key] = days if many else days[0]
+        return out
+
     @field_validator("points")
     @classmethod
     def _finite(cls, v: float) -> float:

@@ -244,6 +244,31 @@ def test_bad_settings_are_validation_errors(data, message):
         ScoringSettings.model_validate(data)
 
 
+def test_a_toml_date_time_in_a_rule_is_its_day_at_midnight_and_refused_with_a_time_of_day(tmp_path):
+    # TOML writes 2024-02-29T00:00:00 unquoted: sheetcrm.toml refused it as "must be a number"
+    # (pydantic's float, then a strict date that takes no date-time), though a rule takes dates;
+    # one with a time of day was refused the same way, never saying that a rule compares days.
+    from sheetcrm.config import ConfigError, load_config
+
+    good = tmp_path / "good.toml"
+    good.write_text('''[scoring]
+base = 0
+engagement = {}
+rules = [{ column = "Created", op = "range", max = 2024-02-29T00:00:00, points = 4 },
+         { column = "Created", op = "in", values = [2024-03-01T00:00:00, 2024-03-02], points = 2 }]
+''', encoding="utf-8")
+    s = load_config(good).scoring
+    assert (s.rules[0].max, s.rules[1].values) == (dt.date(2024, 2, 29), [dt.date(2024, 3, 1), dt.date(2024, 3, 2)])
+    assert one(lead(created=dt.date(2024, 2, 29)), s).why == "Created ≤ 2024-02-29 +4"
+    assert one(lead(created=dt.date(2024, 3, 1)), s).score == 2
+    late = tmp_path / "late.toml"
+    late.write_text('[scoring]\nrules = [{ column = "Created", op = "range", min = 2024-02-29T12:00:00, points = 4 }]\n',
+                    encoding="utf-8")
+    with pytest.raises(ConfigError, match=r'rule on "Created": 2024-02-29T12:00:00 has a time of day, and a rule '
+                                          r'compares days; write the day alone \(2024-02-29\)'):
+        load_config(late)
+
+
 # --- engagement, clamping, grades, why -------------------------------------------------------
 
 def test_an_activity_one_half_life_old_counts_half():
