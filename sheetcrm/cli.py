@@ -792,7 +792,8 @@ def score(target: Target, as_of: dt.datetime | None, evaluate: bool, seed: int, 
                     data = evaluate_scoring(crm.records("leads"), crm.records("activities"), config.scoring, day,
                                             seed=seed, reading=leads_reading(crm), money=leads_typed(crm, "money"),
                                             rates=crm.inputs.rates if crm.inputs is not None else None,
-                                            statuses=lead_status_choices(config.lead_statuses))
+                                            statuses=lead_status_choices(config.lead_statuses),
+                                            percent=leads_typed(crm, "percent"))
             except ValueError as e:
                 _fail(str(e))
         if fmt == "json":

@@ -24,13 +24,13 @@ from sheetcrm.crm.conditions import Doubt, Money, doubt_said
 from sheetcrm.crm.cases import (CLOSED, CaseInput, CaseMetrics, CaseSummary, case_metrics, first_responses,
                                 resolved_before_opened, summarize)
 from sheetcrm.crm.learned import FitCache
-from sheetcrm.crm.rules import PLAIN, NoRate, Reading, RuleDoubt, range_name, show, show_figure, show_figures
+from sheetcrm.crm.rules import PLAIN, NoRate, Reading, RuleDoubt, rule_said, show
 from sheetcrm.crm.scoring import LeadScore, ScoringResult, score_leads
 from sheetcrm.crm.spellings import Spellings
 from sheetcrm.crm.stages import (CATEGORIES, configured_probability, contradicts_stage, forecast_category, in_pipeline,
                                   is_plan)
 from sheetcrm.crm.words import CATEGORY, LEAD_STATUS, STAGE, Words, team_words
-from sheetcrm.i18n import _, current
+from sheetcrm.i18n import _, current, ngettext
 from sheetcrm.parse_cache import fields_of
 from sheetcrm.records import LEAD_STATUSES, Lead, Opportunity, lead_status_choices
 from sheetcrm.report import Issue, column_letter
@@ -181,6 +181,7 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
         warnings=[*missing_rate_issues(opportunities, rates, title, *amount_at,
                                        base_unset="currency" not in config.model_fields_set),
                   *_closed_before_created(opportunities, stages, table), *_undecided_rules(scoring.doubts, leads_tab, rates),
+                  *_rules_without_column(config, leads_tab),
                   *_contradicting_overrides(opportunities, stages, table, words)],
         cases=case_results(crm, config, as_of) if "cases" in crm.tables else None,
         unread=[*crm.tabs_not_found, *unread_columns(crm.tables)],
@@ -229,11 +230,7 @@ def _undecided_rules(doubts: Iterable[RuleDoubt], table: Any, rates: Rates) -> l
         col = (table.header.fields.get(d.field) if d.field is not None
                else customs.get(cells.normalize_key(d.rule.column)))
         # Its figures as the reasons write them, in the sync's language ("in (3000; 2500,5)" in Spanish).
-        rule = d.rule.label or (f"{d.rule.column} = {show_figure(d.rule.value)}" if d.rule.op == "equals" else
-                                f"{d.rule.column} in ({show_figures(d.rule.values)})"
-                                if d.rule.op == "in"
-                                else range_name(d.rule.column, d.rule.min, d.rule.max) if d.rule.op == "range"
-                                else f"{d.rule.column} {d.rule.op} {show_figure(d.rule.value)}")
+        rule = rule_said(d.rule)
         entry = found.setdefault((d.row, col), (d, []))
         named = _("the scoring rule {rule}", rule=cells.quoted(rule))
         if named not in entry[1]:
@@ -253,6 +250,43 @@ def _undecided_rules(doubts: Iterable[RuleDoubt], table: Any, rates: Rates) -> l
             raw = problem.raw
         out.append(Issue("warning", table.title, row, column_letter(col + 1) if col is not None else None, header,
                          raw, code, message, hint))
+    return out
+
+
+RULE_COLUMN_MISSING = "rule_column_missing"
+
+
+def _rules_without_column(config: Config, table: Any) -> list[Issue]:
+    """A `rule_column_missing` warning at the Leads header for each standard column the team's
+    scoring rules read and the tab has not got (renamed "Lead Origin", deleted): each such rule
+    gives no lead its points, and every score would be that much lower than the team wrote it
+    with no word. Not for the default rules, which a team did not write: a tab without a Phone
+    column is no mistake. A declared custom column the tab lacks is `custom_field_missing`."""
+    if table is None or "rules" not in config.scoring.model_fields_set:
+        return []
+    wanted: dict[str, list[str]] = {}
+    for rule in config.scoring.rules:
+        if rule.lead_field is not None and rule.lead_field not in table.header.fields:
+            said = cells.quoted(rule_said(rule))
+            if said not in (named := wanted.setdefault(rule.lead_field, [])):
+                named.append(said)
+    if not wanted:
+        return []
+    columns = {c.field: c for c in table.spec.columns}
+    renamed = config.tab("leads").headers
+    headers = ", ".join(f'"{h}"' for h in list(table.header.custom)[:6]) or "-"
+    out = []
+    for field_name, rules in wanted.items():
+        column = columns[field_name]
+        here, there = (column.header_es, column.header) if current() == "es" else (column.header, column.header_es)
+        name, other = (renamed[column.header], here) if column.header in renamed else (here, there)
+        out.append(Issue("warning", table.title, table.header.row, None, name, None, RULE_COLUMN_MISSING,
+                         ngettext('There is no column "{name}", so the scoring rule {rules} gives no lead its points.',
+                                  'There is no column "{name}", so the scoring rules {rules} give no lead their '
+                                  'points.', len(rules), name=name, rules=", ".join(rules)),
+                         _('If one of your columns is it, head it "{name}" (or "{other}"); if not, take the rule out '
+                           'of [scoring] rules in sheetcrm.toml. Columns read as your own: {headers}.', name=name,
+                           other=other, headers=headers)))
     return out
 
 

@@ -56,6 +56,7 @@ CODES = (
     NC_("issue code", "won_after_sync"), NC_("issue code", "no_amount"),
     NC_("issue code", "negative_amount"), NC_("issue code", "unknown_owner"),
     NC_("issue code", "close_before_created"), NC_("issue code", "override_contradicts_stage"),
+    NC_("issue code", "rule_column_missing"),
     NC_("issue code", "no_close_date"), NC_("issue code", "quota_unread"), NC_("issue code", "quota_partial"), NC_("issue code", "column_not_found"), NC_("issue code", "product_errors"),
     NC_("issue code", "ambiguous_opportunity"), NC_("issue code", "ambiguous_product"),
     NC_("issue code", "unsure_quote_cell"), NC_("issue code", "blank_tax_rate"), NC_("issue code", "unread_line_cell"),

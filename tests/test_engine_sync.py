@@ -477,3 +477,53 @@ def test_the_configs_locale_settles_a_scoring_rules_text_cell(tmp_path):
     [said] = [i for i in outcome.crm.report.issues if i.tab == "Leads"]
     assert (said.row, said.column, said.value) == (4, "E", "1,500.5")
     assert said.code == "mixed_convention" and 'la regla de puntuación "Budget in (1500, 2026-03-04)"' in said.message
+
+
+def test_a_scoring_rule_on_a_column_the_leads_tab_has_not_got_is_said_at_its_header(tmp_path):
+    """The team renamed Source to "Lead Origin": its rule on Source gave no lead its 20 points,
+    every Referral lead scored 20 lower, and nothing said so. Now a warning at the Leads header
+    names the column and the rules; the default rules, which no team wrote, say nothing."""
+    book = XlsxWorkbook(xlsx(tmp_path / "crm.xlsx", {
+        "Leads": [["ID", "Last Name", "Lead Origin", "Status"], ["LEAD-0001", "A", "Referral", "New"]]}))
+    config = Config.model_validate({"scoring": {"base": 0, "engagement": {}, "rules": [
+        {"column": "Source", "op": "equals", "value": "Referral", "points": 20},
+        {"column": "Origen", "op": "contains", "value": "Ref", "points": 2},
+        {"column": "Status", "op": "equals", "value": "New", "points": 1}]}})
+    outcome = sync(book, config, as_of=dt.date(2026, 3, 15))
+    found = [(i.severity, i.tab, i.row, i.column, i.header, i.code) for i in outcome.crm.report.issues
+             if i.tab == "Leads"]
+    assert found == [("warning", "Leads", 1, None, "Source", "rule_column_missing")]
+    [said] = [i for i in outcome.crm.report.issues if i.tab == "Leads"]
+    assert said.message == ('There is no column "Source", so the scoring rules "Source = Referral", "Origen contains '
+                            'Ref" give no lead their points.')
+    assert 'head it "Source" (or "Origen")' in said.hint and '"Lead Origin"' in said.hint
+    default = sync(XlsxWorkbook(xlsx(tmp_path / "other.xlsx", {
+        "Leads": [["ID", "Last Name", "Lead Origin", "Status"], ["LEAD-0001", "A", "Referral", "New"]]})), Config(),
+        as_of=dt.date(2026, 3, 15))
+    assert not [i for i in default.crm.report.issues if i.code == "rule_column_missing"]
+
+
+def test_a_scoring_rule_reads_its_figures_on_a_percentage_column_as_a_condition_does(tmp_path):
+    """Discount holds percentages, read as points ("15%" is 15). A rule `min = 0.1, max = 0.5`
+    (10 % to 50 %, as a workflow condition `Discount > 0.1` reads it) compared 15 with 0.5 and
+    gave no lead its points, without a word; `value = 0.2` never equalled "20%". Now a bare figure
+    below 1 is a fraction, as in a condition, and the Why names percentages; exactly 1 (1 % or
+    100 %) stops the config."""
+    book = XlsxWorkbook(xlsx(tmp_path / "crm.xlsx", {
+        "Leads": [["ID", "Last Name", "Status", "Discount"], ["LEAD-0001", "A", "New", "15%"],
+                  ["LEAD-0002", "B", "New", "20 %"], ["LEAD-0003", "C", "New", "60%"],
+                  ["LEAD-0004", "D", "New", 0.3]]}, formats={("Leads", "D5"): "0%"}))
+    rules = [{"column": "Discount", "op": "range", "min": 0.1, "max": 0.5, "points": 20},
+             {"column": "Discount", "op": "equals", "value": 0.2, "points": 3},
+             {"column": "Discount", "op": "in", "values": ["60%", 70], "points": 1}]
+    tabs = {"leads": {"custom_fields": {"Discount": {"type": "percent"}}}}
+    config = Config.model_validate({"tabs": tabs, "scoring": {"base": 0, "engagement": {}, "rules": rules}})
+    outcome = sync(book, config, as_of=dt.date(2026, 3, 15))
+    found = {k: (s.score, s.why) for k, s in outcome.results.scoring.scores.items()}
+    assert found == {"LEAD-0001": (20, "Discount 10%–50% +20"),
+                     "LEAD-0002": (23, "Discount 10%–50% +20; Discount = 20% +3"),
+                     "LEAD-0003": (1, "Discount = 60% +1"),
+                     "LEAD-0004": (20, "Discount 10%–50% +20")}
+    with pytest.raises(ValueError, match="1 compared with percentages is ambiguous, 1 % or 100 %"):
+        Config.model_validate({"tabs": tabs, "scoring": {"rules": [
+            {"column": "Discount", "op": "range", "max": 1, "points": 5}]}})

@@ -50,7 +50,7 @@ from sheetcrm import columns as column_reading
 from sheetcrm.cells import (CURRENCY_CODES, SYMBOL_CURRENCIES, CellError, currency_of, date_style, is_blank, normalize_key,
                             parse_amount, parse_bool, parse_date, parse_money, parse_percent, separator_style, show_number)
 from sheetcrm.crm.money import Rates, to_base
-from sheetcrm.crm.rules import TWO_WAYS, _Candidate, as_date, as_number, as_text, strip_accents
+from sheetcrm.crm.rules import HOLDS, TWO_WAYS, _Candidate, as_date, as_number, as_text, strip_accents
 from sheetcrm.i18n import N_, _, current, ngettext
 
 # The word before the dot -> the related record's canonical key. The tabs' other names
@@ -156,8 +156,7 @@ Column = tuple[str | None, str]
 # column's declared or inferred type) -> the values it compares with.
 _NUMERIC = frozenset({"number", "integer", "money", "percent"})
 _DATES = frozenset({"date", "datetime"})
-_HOLDS = {"number": N_("numbers"), "integer": N_("whole numbers"), "money": N_("amounts of money"),
-          "percent": N_("percentages"), "date": N_("dates"), "datetime": N_("dates"), "bool": N_("yes/no values")}
+_HOLDS = HOLDS
 
 
 @dataclass(frozen=True, slots=True)

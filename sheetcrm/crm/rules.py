@@ -28,14 +28,14 @@ from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any, Literal
 
-from babel.numbers import format_decimal, get_decimal_symbol
+from babel.numbers import format_decimal, format_percent, get_decimal_symbol
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from sheetcrm import columns as column_reading
 from sheetcrm.cells import (CellError, half_up, is_blank, money_token, normalize_key, parse_amount, parse_bool, parse_date,
-                            quoted)
+                            parse_percent, quoted)
 from sheetcrm.crm.money import Rates
-from sheetcrm.i18n import NC_, _, current, in_locale, ngettext
+from sheetcrm.i18n import N_, NC_, _, current, in_locale, ngettext
 from sheetcrm.records import LEAD_STATUSES, Activity, Lead, lead_status_choices
 
 Op = Literal["equals", "in", "contains", "regex", "range", "present", "absent"]
@@ -121,6 +121,31 @@ class Rule(BaseModel):
 
     _field: str | None = PrivateAttr(default=None)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _days(cls, data: Any) -> Any:
+        # A rule compares days (a cell's time of day is not read), and TOML writes a date-time
+        # 2026-03-01T00:00:00 unquoted: at midnight it is that day; with a time of day the day
+        # it would compare is a guess, and pydantic would say "must be a number" of it.
+        if not isinstance(data, Mapping):
+            return data
+        out = dict(data)
+        for key in ("value", "min", "max", "values"):
+            given = out.get(key)
+            many = isinstance(given, list)
+            days = []
+            for one in given if many else [given]:
+                if isinstance(one, dt.datetime):
+                    if one.time() != dt.time(0) or one.tzinfo is not None:
+                        raise ValueError(_('rule on "{column}": {value} has a time of day, and a rule compares days; '
+                                           'write the day alone ({day})', column=out.get("column"),
+                                           value=one.isoformat(), day=one.date().isoformat()))
+                    one = one.date()
+                days.append(one)
+            if any(isinstance(one, dt.datetime) for one in (given if many else [given])):
+                out[key] = days if many else days[0]
+        return out
+
     @field_validator("points")
     @classmethod
     def _finite(cls, v: float) -> float:
@@ -201,7 +226,14 @@ _BUILT_IN_STATUSES = MappingProxyType(lead_status_choices({}))
 _STATUS_SPELLED = MappingProxyType({normalize_key(w): w for status, words in LEAD_STATUSES.items()
                                     for w in (status, *words)})
 
+# What a column holds, by its type (table.field_kinds, a custom column's declared or inferred
+# type), as a message names it ("is read as yes/no values").
+HOLDS = {"number": N_("numbers"), "integer": N_("whole numbers"), "money": N_("amounts of money"),
+         "percent": N_("percentages"), "date": N_("dates"), "datetime": N_("dates"), "bool": N_("yes/no values"),
+         "text": N_("text")}
 _RANGED = {"number": frozenset({"number", "integer", "money", "percent"}), "date": frozenset({"date", "datetime"})}
+# The column types a rule's value of each type may equal a cell of.
+_HELD = {**_RANGED, "bool": frozenset({"bool"})}
 
 
 def check_columns(rules: Iterable[Rule], custom_fields: Iterable[str]) -> None:
@@ -224,6 +256,29 @@ def check_columns(rules: Iterable[Rule], custom_fields: Iterable[str]) -> None:
             raise ValueError(_('rule {i}: unknown column "{column}"; use a Leads column ({standard}) or declare '
                                'it under [tabs.leads.custom_fields]', i=i, column=rule.column, standard=standard))
         kind = lead_kinds[rule.lead_field] if rule.lead_field else types.get(normalize_key(rule.column))
+        if kind == "percent":
+            # A percentage column's cells hold points and a bare figure below 1 is a fraction
+            # (`in_points`): 1 could be either, 1 % or 100 %.
+            figures = [rule.min, rule.max] if rule.op == "range" else rule.values or [rule.value]
+            if any(f == 1 and not isinstance(f, bool) and isinstance(f, (int, float)) for f in figures):
+                raise ValueError(_('rule {i} on "{column}": 1 compared with percentages is ambiguous, 1 % or 100 %; '
+                                   'write 0.01 for 1 % or 100 for 100 %', i=i, column=rule.column))
+        if rule.op in ("equals", "in") and kind is not None:
+            # A value of a type the column never holds never equals one of its cells: the rule's
+            # points would be lost on every lead without a word ("Trial = 1" on a yes/no column).
+            for value in rule.values or [rule.value]:
+                holds = ("date" if isinstance(value, dt.date) else "bool" if isinstance(value, bool)
+                         else "number" if isinstance(value, (int, float)) else None)
+                if holds is None or kind in _HELD[holds]:
+                    continue
+                if any(kind in kinds for kinds in _HELD.values()):
+                    fit = "true" if kind == "bool" else "2026-01-31" if kind in _RANGED["date"] else "5000"
+                    raise ValueError(_('rule {i} on "{column}" ({op}): {value} is {other}, and "{column}" is read as '
+                                       '{kind}, so it never equals one of its cells; compare it with a value of its '
+                                       'type ({example})', i=i, column=rule.column, op=rule.op,
+                                       value=show_figure(value), other=_("a date") if holds == "date" else
+                                       _("a yes/no value") if holds == "bool" else _("a number"), kind=_(HOLDS[kind]),
+                                       example=f"value = {fit}" if rule.op == "equals" else f"values = [{fit}]"))
         if rule.op != "range" or kind is None:
             continue
         bounds = "date" if isinstance(rule.min if rule.min is not None else rule.max, dt.date) else "number"
@@ -231,7 +286,7 @@ def check_columns(rules: Iterable[Rule], custom_fields: Iterable[str]) -> None:
             raise ValueError(_('rule {i} on "{column}" (range): its min and max are {bounds}, and "{column}" is '
                                'read as {kind}; declare its type under [tabs.leads.custom_fields] ({example}), or '
                                'give min and max of its type', i=i, column=rule.column,
-                               bounds=_("dates") if bounds == "date" else _("numbers"), kind=kind,
+                               bounds=_("dates") if bounds == "date" else _("numbers"), kind=_(HOLDS.get(kind, kind)),
                                example=f'"{rule.column}" = {{ type = "{bounds}" }}'))
 
 
@@ -407,17 +462,25 @@ def show_figures(values: Iterable[Any], language: str | None = None) -> str:
 class _Candidate:
     """One value a rule compares against, readied in each type a cell may hold."""
 
-    __slots__ = ("raw", "text", "number", "date", "flag")
+    __slots__ = ("raw", "text", "number", "date", "flag", "percent")
 
-    def __init__(self, raw: Scalar):
+    def __init__(self, raw: Scalar, percent: bool = False):
         self.raw = raw
         self.text = normalize_key(as_text(raw))
-        self.number = as_number(raw)
+        # On a percentage column, the points its cells hold: 0.15 and "15%" are 15 (`in_points`).
+        self.percent = percent
+        self.number = (_one_reading(lambda t, loc: parse_percent(t, loc, bounded=False), raw)
+                       if percent and isinstance(raw, str) and raw.strip().endswith("%")
+                       else as_number(in_points(raw)) if percent else as_number(raw))
         self.date = as_date(raw)
         try:
             self.flag = raw if isinstance(raw, bool) else parse_bool(raw) if isinstance(raw, str) else None
         except CellError:
             self.flag = None
+
+    def shown(self) -> str:
+        """The value as a reason names it: a percentage column's as a percentage ("15%")."""
+        return show_percent(self.number) if self.percent and self.number is not None else show_figure(self.raw)
 
     def equals(self, cell: Any) -> bool:
         if isinstance(cell, bool):
@@ -444,16 +507,21 @@ class CompiledRule:
     -> lead status, the words the read takes for a Status (`records.lead_status_choices`; None:
     the built-in ones)."""
 
-    def __init__(self, rule: Rule, reading: Reading = PLAIN, statuses: Mapping[str, str] | None = None):
+    def __init__(self, rule: Rule, reading: Reading = PLAIN, statuses: Mapping[str, str] | None = None,
+                 percent: bool = False):
         self.rule = rule
         self.reading = reading
+        # A percentage column's cells hold points (15 for "15%"): a bare figure of the rule is read
+        # as a workflow condition reads one (`in_points`), so "min = 0.1" is 10 %, not 0.1 %.
+        self.percent = percent
+        self._lo, self._hi = (in_points(rule.min), in_points(rule.max)) if percent else (rule.min, rule.max)
         self.field = rule.lead_field
         self.custom_key = normalize_key(rule.column)
         self.column = column_label(rule.column, self.field)
         self.points = rule.points
         op = rule.op
         if op in ("equals", "in"):
-            self._candidates = [_Candidate(v) for v in (rule.values or [rule.value])]  # type: ignore[list-item]
+            self._candidates = [_Candidate(v, percent) for v in (rule.values or [rule.value])]  # type: ignore[list-item]
             if self.field == "status":
                 # A lead's Status is the status the read understood ("Contactado", a [lead_statuses]
                 # word: Contacted): the rule's word is compared as that status, and named as written.
@@ -503,7 +571,7 @@ class CompiledRule:
             if type(value) is str and self._typed:
                 return self._text_equals(value)
             hit = next((c for c in self._candidates if c.equals(value)), None)
-            return None if hit is None else rule.label or f"{col} = {show_figure(hit.raw)}"
+            return None if hit is None else rule.label or f"{col} = {hit.shown()}"
         if rule.op == "contains":
             texts = self._words_of(value) or [normalize_key(as_text(value))]
             if self._words is None:
@@ -535,7 +603,7 @@ class CompiledRule:
         folded = normalize_key(text)
         for c in self._candidates:
             if folded == c.text or (c.flag is not None and c.equals(text)):
-                return label or f"{self.column} = {show_figure(c.raw)}"
+                return label or f"{self.column} = {c.shown()}"
         doubt = None
         for kind, values in self._typed:
             read = column_reading.read_text(text, kind, *self.reading)
@@ -547,12 +615,12 @@ class CompiledRule:
                 continue
             hit = next((c for c, v in values if read is not None and v == read), None)
             if hit is not None:
-                return label or f"{self.column} = {show_figure(hit.raw)}"
+                return label or f"{self.column} = {hit.shown()}"
         return doubt
 
     def _in_range(self, value: Any) -> str | None:
         rule, col = self.rule, self.column
-        lo, hi = rule.min, rule.max
+        lo, hi = self._lo, self._hi
         if isinstance(lo if lo is not None else hi, dt.date):
             cell: Any = as_date(value)
         else:
@@ -560,14 +628,58 @@ class CompiledRule:
             cell = float(number) if number is not None else None
         if cell is None or (lo is not None and cell < lo) or (hi is not None and cell > hi):
             return None
-        return rule.label or range_name(col, lo, hi)
+        return rule.label or range_name(col, lo, hi, self.percent)
 
 
-def range_name(column: str, lo: Any, hi: Any) -> str:
-    """A range rule as its reason names it: "Budget ≥ 1000", "Budget ≤ 5000", "Budget 1000–5000"."""
+def rule_said(rule: Rule) -> str:
+    """A rule as a warning about it names it ("Budget in (3000; 2500,5)", "Title contains VP"), its
+    label if it has one, its operator and figures in the sync's language as its reason writes them."""
+    col = rule.column
+    if rule.label:
+        return rule.label
+    if rule.op == "equals":
+        return f"{col} = {show_figure(rule.value)}"
+    if rule.op == "in":
+        return f"{col} in ({show_figures(rule.values)})"
+    if rule.op == "range":
+        return range_name(col, rule.min, rule.max)
+    if rule.op == "contains":
+        return _("{column} contains {value}", column=col, value=", ".join(str(v) for v in rule.values or [rule.value]))
+    if rule.op == "regex":
+        return _("{column} matches {value}", column=col, value=quoted(str(rule.value)))
+    return _("{column} present", column=col) if rule.op == "present" else _("{column} empty", column=col)
+
+
+def range_name(column: str, lo: Any, hi: Any, percent: bool = False) -> str:
+    """A range rule as its reason names it: "Budget ≥ 1000", "Budget ≤ 5000", "Budget 1000–5000";
+    `percent`: its bounds are percentage points, named as percentages ("Discount 10%–50%")."""
+    shown = show_percent if percent else show_figure
     if lo is not None and hi is not None:
-        return f"{column} {show_figure(lo)}–{show_figure(hi)}"
-    return f"{column} ≥ {show_figure(lo)}" if lo is not None else f"{column} ≤ {show_figure(hi)}"
+        return f"{column} {shown(lo)}–{shown(hi)}"
+    return f"{column} ≥ {shown(lo)}" if lo is not None else f"{column} ≤ {shown(hi)}"
+
+
+def in_points(value: Any) -> Any:
+    """A bare figure compared with a percentage column, in the points its cells hold, as a workflow
+    condition reads one (`conditions._Reader.percent`): below 1 a fraction, as a spreadsheet holds
+    a percentage (0.1 is 10), else points (10 is 10); exactly 1 is refused by `check_columns`. A
+    date or None as it is."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        return value
+    if 0 < abs(value) < 1:
+        return float(Decimal(repr(value)).scaleb(2)) if isinstance(value, float) else value * 100
+    return value
+
+
+def show_percent(points: Any, language: str | None = None) -> str:
+    """Percentage points as a reason names them: "15%", in Spanish "15 %" (CLDR's sign, babel)."""
+    language = language or current()
+    return show_figure(points, language) + _percent_sign(language)
+
+
+@functools.cache
+def _percent_sign(language: str) -> str:
+    return format_percent(0, locale=language)[1:]  # babel's percentage of 0, less its 0
 
 
 # A column's verdicts on one cell: the (Why text, points) of the rules that match it, and the
@@ -656,13 +768,16 @@ class RuleSet:
     """All rules compiled for one scoring run: per lead, the points and the ranked reasons.
     `reading`: how the Leads tab reads its text cells' numbers and dates, `statuses` the words it
     reads a Status by (CompiledRule); `money`: its own columns that hold money (by header), which
-    with the Amount the rules compare in `rates.base` (None: as written, no rates known)."""
+    with the Amount the rules compare in `rates.base` (None: as written, no rates known);
+    `percent`: its own columns that hold percentages, whose rules' figures are read in points."""
 
     def __init__(self, rules: Iterable[Rule], reading: Reading = PLAIN, statuses: Mapping[str, str] | None = None,
-                 money: Iterable[str] = (), rates: Rates | None = None):
+                 money: Iterable[str] = (), rates: Rates | None = None, percent: Iterable[str] = ()):
         columns: dict[tuple[str | None, str], list[CompiledRule]] = {}
+        percentages = {normalize_key(header) for header in percent}
         for rule in rules:
-            compiled = CompiledRule(rule, reading, statuses)
+            compiled = CompiledRule(rule, reading, statuses,
+                                    rule.lead_field is None and normalize_key(rule.column) in percentages)
             columns.setdefault((compiled.field, compiled.custom_key if compiled.field is None else ""), []).append(
                 compiled)
         priced = {normalize_key(header) for header in money}

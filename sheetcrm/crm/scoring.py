@@ -171,13 +171,14 @@ def _clamp(x: float) -> float:
 
 def rule_scores(leads: Sequence[Lead], activities: Iterable[Activity], settings: ScoringSettings,
                 as_of: dt.date, reading: Reading = PLAIN, undecided: list[RuleDoubt] | None = None,
-                statuses: Mapping[str, str] | None = None, money: Iterable[str] = (), rates: Rates | None = None
-                ) -> list[tuple[int, str]]:
+                statuses: Mapping[str, str] | None = None, money: Iterable[str] = (), rates: Rates | None = None,
+                percent: Iterable[str] = ()) -> list[tuple[int, str]]:
     """(score, why) for each lead, in order, by the rules and decayed engagement. `reading`: how
     the Leads tab reads its text cells' numbers and dates, `statuses` the words it reads a Status
-    by, `money` its own money columns, compared with the Amount in `rates.base` (`rules.RuleSet`);
-    the rules its cells leave undecided are added to `undecided` when given."""
-    rules = RuleSet(settings.rules, reading, statuses, money, rates)
+    by, `money` its own money columns, compared with the Amount in `rates.base`, `percent` its
+    percentage columns (`rules.RuleSet`); the rules its cells leave undecided are added to
+    `undecided` when given."""
+    rules = RuleSet(settings.rules, reading, statuses, money, rates, percent)
     engagement = Engagement(activities, settings.engagement, settings.half_life_days, as_of, settings.engagement_cap)
     base = settings.base
     texts: dict[tuple, str] = {}
@@ -266,7 +267,7 @@ def score_leads(leads: Iterable[Lead], activities: Iterable[Activity], settings:
     rules compare there, as the Amount;
     `statuses`: normalize_key(word) -> lead status, the words the tab reads a Status by, as the
     rules compare one (`records.lead_status_choices`; None: the built-in words)."""
-    leads, money = list(leads), list(money)
+    leads, money, percent = list(leads), list(money), list(percent)
     converted, unqualified = closed_counts(leads)
     why_not = _learned_or_why_not(converted, unqualified, settings.learned)
     scored = [lead for lead in leads if lead.id is not None]
@@ -293,7 +294,7 @@ def score_leads(leads: Iterable[Lead], activities: Iterable[Activity], settings:
                            auc=_auc_text(model.cv_auc[model.chosen])))
     else:
         method = "rules"
-        ranked = rule_scores(scored, activities, settings, as_of, reading, doubts, statuses, money, rates)
+        ranked = rule_scores(scored, activities, settings, as_of, reading, doubts, statuses, money, rates, percent)
         for lead, (score, text) in zip(scored, ranked):
             scores[lead.id] = LeadScore(lead.id, score, settings.grades.grade(score), None, text,  # type: ignore[index]
                                         method)
@@ -357,14 +358,15 @@ _NOT_CELLS = frozenset({"row", "custom", "priced"})  # `Record` fields that are 
 
 def evaluate(leads: Iterable[Lead], activities: Iterable[Activity], settings: ScoringSettings, as_of: dt.date,
              seed: int = 0, test_fraction: float = 0.3, reading: Reading = PLAIN, money: Iterable[str] = (),
-             rates: Rates | None = None, statuses: Mapping[str, str] | None = None) -> dict[str, Any]:
+             rates: Rates | None = None, statuses: Mapping[str, str] | None = None,
+             percent: Iterable[str] = ()) -> dict[str, Any]:
     """Hold out a stratified share of the decided leads and measure what score_leads would do on them.
 
     The method is the one score_leads would pick for the whole history. Under "rules" the
     score divided by 100 stands in for a chance, so its calibration shows how far rule
     points are from probabilities. Predicted and observed are percentages. `reading`: how the
-    Leads tab reads its text cells' numbers and dates, `money`, `rates` its money columns and
-    `statuses` its Status words, as for `score_leads`. The held-out share
+    Leads tab reads its text cells' numbers and dates, `money`, `rates` its money columns,
+    `statuses` its Status words and `percent` its percentage columns, as for `score_leads`. The held-out share
     depends on `seed` and the leads, not on the order their rows stand in.
 
     Returns {"method" (what scored the held-out leads), "auc" (on the held-out leads), "n_train",
@@ -379,7 +381,7 @@ def evaluate(leads: Iterable[Lead], activities: Iterable[Activity], settings: Sc
     """
     if not 0 < test_fraction < 1:
         raise ValueError(_("test_fraction must be between 0 and 1"))
-    leads, money = list(leads), list(money)
+    leads, money, percent = list(leads), list(money), list(percent)
     rng = random.Random(seed)
     by_outcome: dict[int, list[Lead]] = {0: [], 1: []}
     open_leads: list[Lead] = []
@@ -404,7 +406,7 @@ def evaluate(leads: Iterable[Lead], activities: Iterable[Activity], settings: Sc
     extra: dict[str, Any] = {}
     why_not = _learned_or_why_not(len(by_outcome[1]), len(by_outcome[0]), settings.learned)
     if why_not is None:
-        model: LearnedModel = fit(train + open_leads, settings.learned, money=money, rates=rates)
+        model: LearnedModel = fit(train + open_leads, settings.learned, percent=percent, money=money, rates=rates)
         why_not = _no_better_than_chance(model)
         # The chosen candidate is named "model" only when it scored: beside "method": "rules" a
         # "model" read as the model that scored (issue: shuffled outcomes named the trees).
@@ -417,7 +419,8 @@ def evaluate(leads: Iterable[Lead], activities: Iterable[Activity], settings: Sc
         method: Method = "learned"
     else:
         probabilities = [score / 100 for score, _ in rule_scores(test, activities, settings, as_of, reading,
-                                                                 statuses=statuses, money=money, rates=rates)]
+                                                                 statuses=statuses, money=money, rates=rates,
+                                                                 percent=percent)]
         method = "rules"
         extra["note"] = _("{reason}; scored by rules", reason=why_not)
     return {"method": method, **extra, "auc": roc_auc(labels, probabilities),  # type: ignore[arg-type]

@@ -190,6 +190,30 @@ def test_a_range_rule_must_fit_its_columns_type():
             rules(bad).check_columns(declared)
 
 
+def test_an_equals_or_in_value_of_a_type_its_column_never_holds_stops_the_config():
+    # "Trial = 1" on a yes/no column, a date on a number column, a number on a date column: the
+    # value never equalled a cell, so the rule gave no lead its points and nothing said so.
+    from sheetcrm.config import CustomField
+
+    declared = {"Trial": CustomField(type="bool"), "Visits": CustomField(type="number"),
+                "Demo": CustomField(type="date"), "Budget": CustomField(type="money"), "Notes": CustomField()}
+    def rules(*given: dict) -> ScoringSettings:
+        return ScoringSettings.model_validate({"base": 0, "rules": list(given), "engagement": {}})
+
+    rules(rule("Trial", "equals", value=True), rule("Trial", "in", values=["Sí", False]),
+          rule("Visits", "in", values=[5, "7"]), rule("Demo", "equals", value=dt.date(2026, 1, 1)),
+          rule("Notes", "in", values=[5, dt.date(2026, 1, 1), True])).check_columns(declared)
+    for bad, said in ((rule("Trial", "equals", value=1), '1 is a number, and "Trial" is read as yes/no values'),
+                      (rule("Visits", "in", values=[5, dt.date(2026, 1, 1)]), "2026-01-01 is a date"),
+                      (rule("Demo", "equals", value=45351), '45351 is a number, and "Demo" is read as dates'),
+                      (rule("Budget", "in", values=[True]), "Yes is a yes/no value"),
+                      (rule("Created", "equals", value=5), '"Created" is read as dates')):
+        with pytest.raises(ValueError, match=said):
+            rules(bad).check_columns(declared)
+    with using("es"), pytest.raises(ValueError, match='1 es un número, y "Trial" se lee como valores sí/no'):
+        rules(rule("Trial", "equals", value=1)).check_columns(declared)
+
+
 def test_settings_read_from_toml_with_defaults_filled_in():
     data = tomllib.loads('''
         half_life_days = 14
@@ -218,6 +242,31 @@ def test_settings_read_from_toml_with_defaults_filled_in():
 def test_bad_settings_are_validation_errors(data, message):
     with pytest.raises(ValidationError, match=message):
         ScoringSettings.model_validate(data)
+
+
+def test_a_toml_date_time_in_a_rule_is_its_day_at_midnight_and_refused_with_a_time_of_day(tmp_path):
+    # TOML writes 2024-02-29T00:00:00 unquoted: sheetcrm.toml refused it as "must be a number"
+    # (pydantic's float, then a strict date that takes no date-time), though a rule takes dates;
+    # one with a time of day was refused the same way, never saying that a rule compares days.
+    from sheetcrm.config import ConfigError, load_config
+
+    good = tmp_path / "good.toml"
+    good.write_text('''[scoring]
+base = 0
+engagement = {}
+rules = [{ column = "Created", op = "range", max = 2024-02-29T00:00:00, points = 4 },
+         { column = "Created", op = "in", values = [2024-03-01T00:00:00, 2024-03-02], points = 2 }]
+''', encoding="utf-8")
+    s = load_config(good).scoring
+    assert (s.rules[0].max, s.rules[1].values) == (dt.date(2024, 2, 29), [dt.date(2024, 3, 1), dt.date(2024, 3, 2)])
+    assert one(lead(created=dt.date(2024, 2, 29)), s).why == "Created ≤ 2024-02-29 +4"
+    assert one(lead(created=dt.date(2024, 3, 1)), s).score == 2
+    late = tmp_path / "late.toml"
+    late.write_text('[scoring]\nrules = [{ column = "Created", op = "range", min = 2024-02-29T12:00:00, points = 4 }]\n',
+                    encoding="utf-8")
+    with pytest.raises(ConfigError, match=r'rule on "Created": 2024-02-29T12:00:00 has a time of day, and a rule '
+                                          r'compares days; write the day alone \(2024-02-29\)'):
+        load_config(late)
 
 
 # --- engagement, clamping, grades, why -------------------------------------------------------
