@@ -1,19 +1,23 @@
 """Amounts in the base currency, and the amounts that cannot be put there.
 
 A summary in the base currency must never add euros to dollars, nor quietly drop the
-euros: an amount whose currency has no rate is left out of every total and reported
-as a `missing_rate` warning on its row, so the reader knows the totals are short.
+euros: a total one of whose amounts has no rate is no total (`plus` makes it None, a blank
+cell), the amount's row gets a `missing_rate` warning, and the summary says once which
+currency left how many deals out (`left_out_said`). A total short of a deal it could not
+convert would read as the truth: an account whose only won deal is in francs would show
+"0.00 won".
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from decimal import ROUND_HALF_UP, Context, Decimal
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 from sheetcrm.cells import currency_decimals, show_number
-from sheetcrm.i18n import N_, _, current
+from sheetcrm.i18n import N_, _, current, ngettext
 from sheetcrm.names import CRM_TABS, tab_title
 from sheetcrm.records import Opportunity
 from sheetcrm.report import Issue
@@ -55,6 +59,12 @@ def to_base(amount: Decimal | None, currency: str | None, rates: Rates) -> Decim
     return None if rate is None else amount * rate
 
 
+def plus(total: Decimal | None, amount: Decimal | None) -> Decimal | None:
+    """`total` + `amount`, None once either is None: pass None for an amount that has no rate,
+    and the sum is unknown rather than short of it."""
+    return None if total is None or amount is None else total + amount
+
+
 _ADD_RATE_OR_BASE = N_("Add {currency} to the {rates} tab with how many {base} one {currency} is worth; or, if "
                        "the workbook's amounts are in {currency}, set currency = \"{currency}\" in sheetcrm.toml "
                        "({base} is the base currency while the file sets none).")
@@ -81,10 +91,23 @@ class MissingRate:
                        currency=self.currency, rates=rates, base=base))
         return Issue(
             "warning", tab, o.row, column, header, self.currency, "missing_rate",
-            _("No exchange rate for {currency}: {amount} {currency} is left out of totals in {base}.",
+            _("No exchange rate for {currency}: {amount} {currency} cannot be put in {base}, so every total in "
+              "{base} that would count it is left blank.",
               currency=self.currency, amount=show_number(o.amount), base=base),  # type: ignore[arg-type]
             hint)
 
+
+def left_out_said(missing: Sequence[MissingRate], base: str) -> list[tuple[str, str]]:
+    """(currency, what it says) for each currency of `missing`, in the order first met: how many
+    deals it leaves out and that the figures counting them are blank, for the one place a
+    summary says it (the Dashboard, the Forecast tab, the `kpis` and `forecast` commands)."""
+    counts = Counter(m.currency for m in missing)
+    return [(currency, ngettext("No exchange rate for {currency} on the {rates} tab: {n} deal in {currency} cannot be put in "
+                     "{base}, so the figures that would count it are blank.",
+                     "No exchange rate for {currency} on the {rates} tab: {n} deals in {currency} cannot be put in "
+                     "{base}, so the figures that would count them are blank.", n,
+                     currency=currency, rates=tab_title("rates", current()), base=base))
+            for currency, n in counts.items()]
 
 
 
