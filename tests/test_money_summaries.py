@@ -87,3 +87,33 @@ def test_the_missing_rate_is_said_in_spanish(tmp_path):
     assert said[0] == "CHF" and "2 oportunidades en CHF" in said[1] and "en blanco" in said[1]
     text = cli("kpis", "--workbook", tmp_path / "es.xlsx", "--as-of", AS_OF, cwd=tmp_path).stdout
     assert "2 oportunidades en CHF no se pueden pasar a USD" in text and "cannot" not in text
+
+
+def test_a_rate_that_may_mean_something_else_converts_nothing(tmp_path):
+    """Rates "CHF | 1,170" is read as 1170 with a warning at that cell only ("could be 1.17"):
+    quotes refused the rate, but the forecast showed a 1,000 CHF deal as $1,170,000, and the
+    Dashboard, the Accounts Overview and the Campaigns tab summed it too, with nothing said at
+    the deal or the figure. Now it is a rate as missing: blank figures, said at the deal and once
+    per currency, naming the doubt."""
+    path = xlsx(tmp_path / "crm.xlsx", {
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+        "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date", "Campaign"],
+                          ["OPP-0001", "A1", "Acme", "Ana", "Closed Won", 1000, "CHF", D(2026, 3, 10), "CMP-0001"],
+                          ["OPP-0002", "A2", "Acme", "Ana", "Negotiation", 1000, "CHF", D(2026, 3, 25), None]],
+        "Campaigns": [["ID", "Name", "Actual Cost"], ["CMP-0001", "Spring", 500]],
+        "Rates": [["Currency", "Rate"], ["CHF", "1,170"]]})
+    assert cli("sync", "--workbook", path, "--as-of", AS_OF, cwd=tmp_path).returncode == 0
+    march = {r[1]: r[2:7] for r in _tab(path, "Forecast") if r[0] == "2026-03"}
+    assert march["(all)"] == (None,) * 5
+    assert {r[0]: r for r in _tab(path, "Accounts Overview")}["ACC-0001"][4:7] == (1, None, None)
+    dashboard = {r[0]: r[1:] for r in _tab(path, "Dashboard")}
+    assert (dashboard["Won revenue"][0], dashboard["Open pipeline"][0]) == (None, None)
+    assert "may mean something else" in dashboard["Missing exchange rate"][1]
+    campaigns = _tab(path, "Campaigns")
+    won_revenue = campaigns[0].index("Won Revenue")
+    assert campaigns[1][won_revenue] is None and campaigns[1][campaigns[0].index("ROI")] is None
+    issues = json.loads(cli("validate", "--workbook", path, "--format", "json", cwd=tmp_path).stdout)["issues"]
+    at_deals = [i for i in issues if i["tab"] == "Opportunities" and i["code"] == "missing_rate"]
+    assert [i["row"] for i in at_deals] == [2, 3] and all("1,170" in i["message"] for i in at_deals)
+    text = cli("forecast", "--workbook", path, "--as-of", AS_OF, cwd=tmp_path).stdout
+    assert "$1,170,000" not in text and "2 deals in CHF are not put in USD" in text

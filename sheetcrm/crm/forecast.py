@@ -222,7 +222,7 @@ def forecast(opportunities: Sequence[Opportunity], metrics: Sequence[Opportunity
             continue
         amount = to_base(o.amount, o.currency, rates)
         if amount is None:  # no rate: the figures it is in become unknown (None), never short of it
-            unconverted.append(MissingRate(o, o.currency))  # type: ignore[arg-type]
+            unconverted.append(MissingRate.of(o, rates))
         # Counted once it is in the first month's figures: "counted in the first month" is said
         # of this count, so an Omitted deal, in no month, is not in it.
         overdue += slipped

@@ -242,7 +242,7 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
         amount = to_base(o.amount, o.currency, rates)
         unpriced = amount is None and o.amount is not None  # it has an amount, not in the base currency
         if unpriced and (kind == "won" or (kind == "open" and m.forecast_category != "Omitted")):
-            unconverted.append(MissingRate(o, o.currency))  # type: ignore[arg-type]
+            unconverted.append(MissingRate.of(o, rates))
         sums = (team, by_person[owners(o.owner) if o.owner else NO_OWNER_KEY])
         month = month_key(o.close_date) if o.close_date else None
         if kind == "won":
