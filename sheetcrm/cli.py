@@ -29,6 +29,7 @@ from sheetcrm.cells import quoted
 from sheetcrm.config import CONFIG_FILE, Config, ConfigError, load_config
 from sheetcrm.crm.forecast import Forecast, MonthForecast, overdue_said, owner_label
 from sheetcrm.crm.kpis import KPIS, Kpis, conversion_label
+from sheetcrm.crm.money import left_out_said
 from sheetcrm.crm.segments import KINDS, csv_text, spreadsheet_csv
 from sheetcrm.i18n import N_, Spoken, _, catalogue, current, environment_locale, every_locale, ngettext, speaking, using
 from sheetcrm.show import NOTHING
@@ -1536,7 +1537,8 @@ def _print_kpis(k: Kpis) -> None:
                               [[name, show.money(v, cur)] for name, v in k.won_revenue_by_campaign.items()], right=[1]))
     if k.lifetime_value:
         echo()
-        top = sorted(k.lifetime_value.items(), key=lambda item: (-item[1], item[0]))
+        # A blank value (a won deal with no rate) first, as on the Dashboard: it may be the largest.
+        top = sorted(k.lifetime_value.items(), key=lambda item: (item[1] is not None, -(item[1] or 0), item[0]))
         echo_lines(show.table([_("Account"), _("Lifetime value")],
                               [[name, show.money(v, cur)] for name, v in top[:TOP]], right=[1]))
         if len(top) > TOP:
@@ -1557,6 +1559,9 @@ def _print_kpis(k: Kpis) -> None:
     elif k.pipeline_coverage_basis == "last_quarter_won":
         echo()
         echo(_("Pipeline coverage is over last quarter's won revenue: the Quotas tab has no quota for this quarter"))
+    elif k.pipeline_coverage_basis == "missing_rate":
+        echo()
+        echo(_("Pipeline coverage is blank: a deal it would count has no exchange rate (below)"))
     elif k.pipeline_coverage_basis == "quota" and k.pipeline_coverage is None:
         echo()
         echo(_("Pipeline coverage is blank: this quarter's quota is won already"))
@@ -1566,9 +1571,8 @@ def _print_kpis(k: Kpis) -> None:
                "quarter"))
     if k.missing_rates:
         echo()
-        echo(ngettext("{n} deal is left out of these totals: its currency has no rate in the Rates tab",
-                      "{n} deals are left out of these totals: their currencies have no rate in the Rates tab",
-                      len(k.missing_rates)))
+        for _currency, said in left_out_said(k.missing_rates, cur):
+            echo(said)
 
 
 TOP = 10  # accounts by lifetime value in the text output; JSON has them all
@@ -1608,10 +1612,7 @@ def _print_forecast(f: Forecast, currency: str, left_out: Sequence[str] = ()) ->
     if blank := [show.month(m.month) for m in f.months if m.quota_unread]:
         notes.append(_("Quota and attainment are blank for {months}: a quota on the Quotas tab cannot be read "
                        "(sheetcrm validate shows the cell)", months=", ".join(blank)))
-    if f.missing_rates:
-        notes.append(ngettext("{n} deal is left out: its currency has no rate in the Rates tab",
-                              "{n} deals are left out: their currencies have no rate in the Rates tab",
-                              len(f.missing_rates)))
+    notes.extend(said for _currency, said in left_out_said(f.missing_rates, currency))
     notes.extend(left_out)
     if notes:
         echo()

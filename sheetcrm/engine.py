@@ -21,6 +21,7 @@ from sheetcrm.crm import (Forecast, HistoryRow, Kpis, OpportunityMetrics, Rates,
                           compute_kpis, forecast, missing_rate_issues, opportunity_metrics,
                           record_changes, stage_entered, stage_win_rates, to_base)
 from sheetcrm.crm.conditions import Doubt, Money, doubt_said
+from sheetcrm.crm.money import plus
 from sheetcrm.crm.cases import (CLOSED, CaseInput, CaseMetrics, CaseSummary, case_metrics, first_responses,
                                 resolved_before_opened, summarize)
 from sheetcrm.crm.learned import FitCache
@@ -40,12 +41,13 @@ from sheetcrm.warehouse.keep import ARCHIVE_ID, ARCHIVED, Archive, calibrated, i
 
 @dataclass(frozen=True)
 class StageLine:
-    """One row of the Pipeline tab: a stage's deals, in the base currency."""
+    """One row of the Pipeline tab: a stage's deals, in the base currency (None: a deal of the
+    stage has no exchange rate)."""
 
     stage: str
     count: int
-    amount: Decimal
-    weighted: Decimal
+    amount: Decimal | None
+    weighted: Decimal | None
 
 
 @dataclass
@@ -465,18 +467,17 @@ def _category_overrides(opportunities: Iterable[Opportunity]) -> dict[str, str]:
 def _pipeline(opportunities: list[Opportunity], metrics: list[OpportunityMetrics], stages: StageTable,
               rates: Rates) -> list[StageLine]:
     count: dict[str, int] = defaultdict(int)
-    amount: dict[str, Decimal] = defaultdict(Decimal)
-    weighted: dict[str, Decimal] = defaultdict(Decimal)
+    amount: dict[str, Decimal | None] = defaultdict(Decimal)
+    weighted: dict[str, Decimal | None] = defaultdict(Decimal)
     for o, m in zip(opportunities, metrics):
         if stages.kind(o.stage) == "open" and not in_pipeline(stages.get(o.stage), m.forecast_category):
             continue  # Omitted: out of every pipeline figure, as the Pipeline tab's note names it (steps/compute.py)
-        base = to_base(o.amount, o.currency, rates)
-        if base is None and o.amount is not None:
-            continue  # no rate: left out of the row (Count too, so it counts the deals it sums), as its
-            # missing_rate warning says; README "Pipeline"
         count[o.stage] += 1
-        if base is None:
+        if o.amount is None:
             continue  # no amount yet: a deal of the stage, adding nothing to its sums
-        amount[o.stage] += base
-        weighted[o.stage] += base * (m.probability or 0) / 100
+        # No rate: the stage's sums are unknown (blank), never short of it; its missing_rate
+        # warning says why (README "Pipeline").
+        base = to_base(o.amount, o.currency, rates)
+        amount[o.stage] = plus(amount[o.stage], base)
+        weighted[o.stage] = plus(weighted[o.stage], None if base is None else base * (m.probability or 0) / 100)
     return [StageLine(s.name, count[s.name], amount[s.name], weighted[s.name]) for s in stages.stages]

@@ -16,7 +16,7 @@ from sheetcrm.crm import HistoryRow, MonthForecast, OpportunityMetrics
 from sheetcrm.crm.cases import CASE_KPIS, PRIORITY_WORDS, CaseMetrics
 from sheetcrm.crm.forecast import overdue_said, owner_label
 from sheetcrm.crm.kpis import KPIS, conversion_label
-from sheetcrm.crm.money import minor
+from sheetcrm.crm.money import left_out_said, minor
 from sheetcrm.crm.scoring import LeadScore, method_name
 from sheetcrm.engine import Results
 from sheetcrm.i18n import _, current, in_locale
@@ -120,8 +120,11 @@ def forecast_body(results: Results, locale: str) -> list[list[Any]]:
     rows.append([])
     rows.append(list(names.calibration_header(locale)))
     rows.extend([c.stage, fraction(c.configured), fraction(c.historical), c.n] for c in fc.stage_calibration)
-    if fc.overdue:
-        rows.extend([[], [overdue_said(fc.overdue)]])
+    notes = [overdue_said(fc.overdue)] if fc.overdue else []
+    notes.extend(said for _currency, said in left_out_said(fc.missing_rates, cur))
+    if notes:
+        rows.append([])
+        rows.extend([note] for note in notes)
     return rows
 
 
@@ -158,6 +161,8 @@ def dashboard_body(results: Results, locale: str) -> list[list[Any]]:
         # Above the figures: a 0 made without the tab's Amount column reads as the truth otherwise.
         *([u.label(), u.header_es if locale == "es" else u.header, u.message()]
           for u in unread_in(results.unread, KPI_TABS)),
+        # Above the figures too: a blank money cell is explained where it is read.
+        *([_("Missing exchange rate"), currency, said] for currency, said in left_out_said(k.missing_rates, cur)),
         _kpi("win_rate", fraction(team.win_rate), RATIO),
         _kpi("won_revenue", money(team.won_revenue, cur), MONEY),
         _kpi("won_count", team.won_count, COUNT),
@@ -190,7 +195,8 @@ def dashboard_body(results: Results, locale: str) -> list[list[Any]]:
         rows.append(Row(MONEY, [_("Won revenue, {name}", name=owner), money(kpis.won_revenue, cur), _(KPIS["won_revenue"][1])]))
         rows.append(Row(MONEY, [_("Weighted pipeline, {name}", name=owner), money(kpis.weighted_pipeline, cur),
                                 _(KPIS["weighted_pipeline"][1])]))
-    top = sorted(k.lifetime_value.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
+    # An account whose value is blank (a won deal with no rate) first: it may be the largest.
+    top = sorted(k.lifetime_value.items(), key=lambda kv: (kv[1] is not None, -(kv[1] or 0), kv[0]))[:20]
     for account, amount in top:
         rows.append(_kpi("lifetime_value", money(amount, cur), MONEY, account))
     rows.extend(case_rows(results))

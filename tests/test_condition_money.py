@@ -82,11 +82,13 @@ def test_an_amount_condition_compares_in_the_base_currency_and_converts_a_curren
     assert _fired(path, "WF-0003") == ["OPP-0001", "OPP-0003"]
     assert _fired(path, "WF-0004") == ["OPP-0001", "OPP-0003"]
     # The pound deal fires no rule. One cell, one fault: its Amount (F6) has one warning, the
-    # missing rate's (left out of totals), which names the four rules it leaves undecided too.
+    # missing rate's (totals that would count it blank), which names the four rules it leaves undecided too.
     at_f6 = [i for i in result.crm.report.issues if (i.tab, i.row, i.column) == ("Opportunities", 6, "F")]
     assert [(i.code, i.severity) for i in at_f6] == [("missing_rate", "warning")]
     [said] = at_f6
-    assert said.message.startswith("No exchange rate for GBP: 9,000 GBP is left out of totals in USD.")
+    # (It said "is left out of totals": the totals are blank now, not short of it.)
+    assert said.message.startswith("No exchange rate for GBP: 9,000 GBP cannot be put in USD, so every total in USD "
+                                   "that would count it is left blank.")
     assert "the condition of rule WF-0001, the condition of rule WF-0002, the condition of rule WF-0003, and the " \
            "condition of rule WF-0004 do not hold for this record" in said.message
     assert "GBP" in said.hint and "Rates" in said.hint

@@ -18,7 +18,7 @@ from sheetcrm.starter import write_demo
 from sheetcrm.sync import sync
 from sheetcrm.workbook import same_value
 from sheetcrm.workbook.memory import MemoryWorkbook
-from books import xlsx
+from books import edit, xlsx
 from sheetcrm.workbook.xlsx import XlsxWorkbook
 
 AS_OF = dt.date(2026, 11, 23)
@@ -132,7 +132,8 @@ def test_mixed_currencies_without_a_rate_warn_and_are_not_summed():
     [warning] = [i for i in outcome.crm.report.issues if i.code == "missing_rate"]
     assert warning.severity == "warning" and warning.row == 3
     pipeline = {r[0]: r for r in book.tabs["Pipeline"][1:]}
-    assert pipeline["Proposal"][1:] == [1, 100, 50]  # the EUR deal is in neither Count nor Amount
+    # The EUR deal is counted, and the Amount and Weighted it cannot be in are blank, never 100 short of it.
+    assert pipeline["Proposal"][1:] == [2]
     book = MemoryWorkbook({**book.tabs, "Rates": [["Currency", "Rate"], ["EUR", 1.5]]})
     outcome = sync(book, Config(), as_of=AS_OF)
     assert not [i for i in outcome.crm.report.issues if i.code == "missing_rate"]
@@ -164,7 +165,7 @@ def test_missing_rate_is_said_at_the_amount_cell_in_the_teams_numbers(tmp_path):
     outcome = sync(XlsxWorkbook(path), Config(locale="es"), as_of=dt.date(2026, 3, 15))
     found = [i for i in outcome.crm.report.issues if i.code == "missing_rate"]
     assert [(i.row, i.column, i.header) for i in found] == [(2, "F", "Amount"), (3, "F", "Amount")]
-    assert "1.234,56 GBP queda fuera" in found[0].message and "1.234,5 CHF queda fuera" in found[1].message
+    assert "1.234,56 GBP no se puede pasar" in found[0].message and "1.234,5 CHF no se puede" in found[1].message
 
 
 def test_a_negative_deal_amount_is_an_error_at_its_cell_and_counts_nowhere(tmp_path):
@@ -335,8 +336,9 @@ def test_the_default_title_rules_score_words_not_letters_inside_words(tmp_path):
 
 
 def test_a_pipeline_row_counts_the_deals_it_sums(tmp_path):
-    # A deal whose currency has no rate is left out of its stage's Count as of its Amount (its
-    # missing_rate warning names it); a deal with no Amount yet is a deal of the stage, adding 0.
+    # A deal whose currency has no rate is in its stage's Count, and blanks its Amount and Weighted
+    # (its missing_rate warning names it): 160 would read as the stage's whole. A deal with no
+    # Amount yet is a deal of the stage, adding 0.
     path = xlsx(tmp_path / "crm.xlsx", {
         "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
         "Rates": [["Currency", "Rate"], ["EUR", 1.5]],
@@ -349,9 +351,14 @@ def test_a_pipeline_row_counts_the_deals_it_sums(tmp_path):
     outcome = sync(XlsxWorkbook(path), Config(), as_of=AS_OF)
     assert [i.row for i in outcome.crm.report.issues if i.code == "missing_rate"] == [3, 6]
     pipeline = {r[0]: r[1:] for r in XlsxWorkbook(path).read().tabs["Pipeline"].rows[1:]}
-    # Proposal: 100 + 40 × 1.5 = 160 over OPP-0001, -0003, -0004; weighted at 50 %: 80.
-    assert pipeline["Proposal"] == [3, 160, 80]
-    assert pipeline["Negotiation"] == [0, 0, 0]
+    assert pipeline["Proposal"] == [4]          # Amount and Weighted blank: OPP-0002 is in CHF
+    assert pipeline["Negotiation"] == [1]
+    assert pipeline["Prospecting"] == [0, 0, 0]
+    edit(XlsxWorkbook(path), lambda wb: wb["Rates"].append(["CHF", 2]))
+    sync(XlsxWorkbook(path), Config(), as_of=AS_OF)
+    pipeline = {r[0]: r[1:] for r in XlsxWorkbook(path).read().tabs["Pipeline"].rows[1:]}
+    # Proposal: 100 + 200 × 2 + 40 × 1.5 = 560 over four deals; weighted at 50 %: 280.
+    assert (pipeline["Proposal"], pipeline["Negotiation"]) == ([4, 560, 280], [1, 600, 450])
 
 
 def _two_acmes(tmp_path, locale):

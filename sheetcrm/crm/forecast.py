@@ -15,9 +15,10 @@ counts in the first month, as overdue, rather than vanishing. A deal with no clo
 cannot be placed in a month: an open one (not Omitted) is left out of every month, a won one's
 revenue is in no month though the Dashboard's won revenue counts it; both are listed in
 `undated`, for the sync to say so (steps/compute.py) rather than let the totals be short
-silently. A deal the window would count but whose currency has no exchange rate is left out
-and listed in `missing_rates` (a lost deal, or one outside the window, is in no figure here
-with or without a rate, so it is not said to be left out).
+silently. A deal the window would count but whose currency has no exchange rate leaves every
+figure of its month it would be in None (blank, for its owner and the team: never a sum short
+of it) and is listed in `missing_rates` (a lost deal, or one outside the window, is in no
+figure here with or without a rate, so it is not said to be left out).
 
 Owners are grouped as people read them (`crm.spellings`): "Ana García" and "ana  garcía" are one
 owner, shown under the spelling the cells use most, and a Quotas row is the quota of the deal
@@ -33,8 +34,8 @@ from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence
 
 from sheetcrm.crm.history import StageWinRate
-from sheetcrm.crm.money import (MissingRate, Rates, decimal_text, fraction, points_fraction, ratio_points,
-                                to_base)
+from sheetcrm.crm.money import (MissingRate, Rates, decimal_text, fraction, plus, points_fraction,
+                                ratio_points, to_base)
 from sheetcrm.crm.spellings import Spellings
 from sheetcrm.crm.stages import OpportunityMetrics, StageTable
 from sheetcrm.i18n import N_, _, ngettext
@@ -91,11 +92,12 @@ def month_key(day: dt.date) -> str:
 @dataclass(frozen=True)
 class MonthForecast:
     month: str
-    pipeline: Decimal = _ZERO
-    weighted: Decimal = _ZERO
-    commit: Decimal = _ZERO
-    best_case: Decimal = _ZERO
-    closed_won: Decimal = _ZERO
+    # None: a deal the figure would count has no exchange rate (`Forecast.missing_rates`).
+    pipeline: Decimal | None = _ZERO
+    weighted: Decimal | None = _ZERO
+    commit: Decimal | None = _ZERO
+    best_case: Decimal | None = _ZERO
+    closed_won: Decimal | None = _ZERO
     quota: Decimal | None = None
     attainment: Decimal | None = None   # points: 62.5 means 62.5 % of quota
     # A quota of this month's that cannot be read (UnreadQuota): quota and attainment are None,
@@ -108,7 +110,8 @@ class MonthForecast:
                 "weighted": decimal_text(self.weighted), "commit": decimal_text(self.commit),
                 "best_case": decimal_text(self.best_case), "closed_won": decimal_text(self.closed_won),
                 "quota": decimal_text(self.quota),
-                "attainment": fraction(self.closed_won, self.quota) if self.quota else None,
+                "attainment": fraction(self.closed_won, self.quota)
+                if self.quota and self.closed_won is not None else None,
                 "quota_unread": self.quota_unread}
 
 
@@ -162,11 +165,11 @@ class Forecast:
 
 @dataclass
 class _Sums:
-    pipeline: Decimal = _ZERO
-    weighted: Decimal = _ZERO
-    commit: Decimal = _ZERO
-    best_case: Decimal = _ZERO
-    closed_won: Decimal = _ZERO
+    pipeline: Decimal | None = _ZERO
+    weighted: Decimal | None = _ZERO
+    commit: Decimal | None = _ZERO
+    best_case: Decimal | None = _ZERO
+    closed_won: Decimal | None = _ZERO
 
 
 def month_keys(as_of: dt.date, months: int) -> list[str]:
@@ -218,27 +221,26 @@ def forecast(opportunities: Sequence[Opportunity], metrics: Sequence[Opportunity
         if month not in window:
             continue
         amount = to_base(o.amount, o.currency, rates)
-        if amount is None:
-            unconverted.append(MissingRate(o, o.currency))  # type: ignore[arg-type]
-            continue
+        if amount is None:  # no rate: the figures it is in become unknown (None), never short of it
+            unconverted.append(MissingRate.of(o, rates))
         # Counted once it is in the first month's figures: "counted in the first month" is said
-        # of this count, so an Omitted deal or one with no rate, in no month, is not in it.
+        # of this count, so an Omitted deal, in no month, is not in it.
         overdue += slipped
         sums = (total[month], by_person[owners(o.owner) if o.owner else NO_OWNER_KEY][month])
         if kind == "won":
             for s in sums:
-                s.closed_won += amount
-                s.commit += amount
-                s.best_case += amount
+                s.closed_won = plus(s.closed_won, amount)
+                s.commit = plus(s.commit, amount)
+                s.best_case = plus(s.best_case, amount)
             continue
-        weighted = amount * m.probability / 100 if m.probability is not None else _ZERO
+        weighted = None if amount is None else amount * m.probability / 100 if m.probability is not None else _ZERO
         for s in sums:
-            s.pipeline += amount
-            s.weighted += weighted
+            s.pipeline = plus(s.pipeline, amount)
+            s.weighted = plus(s.weighted, weighted)
             if category == "Commit":
-                s.commit += amount
+                s.commit = plus(s.commit, amount)
             if category in ("Commit", "Best Case"):  # not for people: canonical category keys
-                s.best_case += amount
+                s.best_case = plus(s.best_case, amount)
 
     quota_by_owner: dict[str, dict[str, Decimal]] = defaultdict(dict)
     quota_total: dict[str, Decimal] = {}
@@ -256,7 +258,7 @@ def forecast(opportunities: Sequence[Opportunity], metrics: Sequence[Opportunity
         if quota_unknown(unread, month):  # a sum short of a quota is no quota: no attainment, never a wrong one
             return MonthForecast(month, s.pipeline, s.weighted, s.commit, s.best_case, s.closed_won, quota_unread=True)
         return MonthForecast(month, s.pipeline, s.weighted, s.commit, s.best_case, s.closed_won, quota,
-                             ratio_points(s.closed_won, quota) if quota else None)
+                             ratio_points(s.closed_won, quota) if quota and s.closed_won is not None else None)
 
     by_owner = {owner: tuple(row(k, by_person[owner].get(k, _Sums()), quota_by_owner.get(owner, {}).get(k),
                                  unread_by_owner.get(owner, []))

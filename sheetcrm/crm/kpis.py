@@ -1,8 +1,10 @@
 """The Dashboard's KPIs, each with the one-line definition the Dashboard shows beside it.
 
 Deal KPIs cover every closed deal in the sheet (all time); money is in the base currency,
-and an amount without an exchange rate is left out and counted in `missing_rates` (a won deal's,
-or an open one's in the pipeline: a lost deal's amount is in no KPI, with a rate or without). Figures per
+and a sum one of whose amounts has no exchange rate is None (`money.plus`: blank, never short
+of it), the deal counted in `missing_rates` (a won deal's, or an open one's in the pipeline: a
+lost deal's amount is in no KPI, with a rate or without). Counts (won deals, win rate) need no
+rate and stay whole. Figures per
 owner, source or campaign group the text as people read it (`crm.spellings`: "Referral",
 "referral " and "REFERRAL" are one source, shown under the spelling most cells use); per-account
 figures are summed by the account's ID and shown by its name, with the ID when two accounts
@@ -22,8 +24,8 @@ from sheetcrm.cells import normalize_key
 from sheetcrm.crm.accounts import Accounts
 from sheetcrm.crm.conversion import Converted, is_converted
 from sheetcrm.crm.forecast import NO_OWNER_KEY, Quota, UnreadQuota, month_key, quota_unknown
-from sheetcrm.crm.money import (MissingRate, Rates, decimal_text, fraction, points_fraction, ratio_points,
-                                to_base)
+from sheetcrm.crm.money import (MissingRate, Rates, decimal_text, fraction, plus, points_fraction,
+                                ratio_points, to_base)
 from sheetcrm.crm.spellings import Spellings
 from sheetcrm.crm.stages import OpportunityMetrics, StageTable, is_open_task
 from sheetcrm.i18n import N_, NC_, _, pgettext
@@ -93,13 +95,14 @@ class DealKpis:
     """The deal KPIs of a team or of one owner."""
 
     win_rate: Decimal | None = None          # points
-    won_revenue: Decimal = _ZERO
+    # Money: None when a deal it would count has no exchange rate (`Kpis.missing_rates`).
+    won_revenue: Decimal | None = _ZERO
     won_count: int = 0
     lost_count: int = 0
     avg_won_amount: Decimal | None = None
     avg_sales_cycle_days: Decimal | None = None
-    open_pipeline: Decimal = _ZERO
-    weighted_pipeline: Decimal = _ZERO
+    open_pipeline: Decimal | None = _ZERO
+    weighted_pipeline: Decimal | None = _ZERO
 
     def to_json(self) -> dict[str, Any]:
         """The units of `Kpis.to_json`; win_rate from the counts, exactly won ÷ (won + lost)."""
@@ -133,19 +136,20 @@ class Kpis:
     team: DealKpis
     by_owner: Mapping[str, DealKpis] = field(default_factory=dict)
     pipeline_coverage: Decimal | None = None         # a multiple: 3.2 means 3.2× what is left to win
-    pipeline_coverage_basis: str | None = None       # "quota", "last_quarter_won", "quota_unread" (coverage None: a quota of the quarter cannot be read) or "quota_partial" (coverage None: an owner's quota covers only some of the quarter's months)
+    pipeline_coverage_basis: str | None = None       # "quota", "last_quarter_won", "quota_unread" (coverage None: a quota of the quarter cannot be read), "quota_partial" (coverage None: an owner's quota covers only some of the quarter's months) or "missing_rate" (coverage None: a deal it would count has no exchange rate)
     # Basis "quota_partial": the owners (as `owners` shows them) whose quotas cover only some months of the quarter.
     quota_partial_owners: tuple[str, ...] = ()
     lead_conversion_by_source: Mapping[str, Conversion] = field(default_factory=dict)
     lead_conversion_by_campaign: Mapping[str, Conversion] = field(default_factory=dict)
-    won_revenue_by_campaign: Mapping[str, Decimal] = field(default_factory=dict)
+    won_revenue_by_campaign: Mapping[str, Decimal | None] = field(default_factory=dict)
     days_to_convert: Decimal | None = None           # average over leads sheetcrm converted; None when none
     activities_by_owner: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # (7 days, 30 days)
     overdue_tasks_by_owner: Mapping[str, int] = field(default_factory=dict)
     rotting_deals: int = 0
     churn_rate: Decimal | None = None                # points
-    # account (`Accounts.label`: its name, "Name (ID)" when another account has the name) -> won revenue
-    lifetime_value: Mapping[str, Decimal] = field(default_factory=dict)
+    # account (`Accounts.label`: its name, "Name (ID)" when another account has the name) -> won
+    # revenue (None: a won deal of it has no exchange rate)
+    lifetime_value: Mapping[str, Decimal | None] = field(default_factory=dict)
     missing_rates: tuple[MissingRate, ...] = ()
     # Converted leads whose Company names several accounts, credited to no campaign: (lead, the
     # accounts' IDs); the sync warns at each one's Company cell (engine.compute).
@@ -179,20 +183,21 @@ class Kpis:
 
 @dataclass
 class _DealSums:
-    won_revenue: Decimal = _ZERO
+    won_revenue: Decimal | None = _ZERO
     won_with_amount: int = 0
     won: int = 0
     lost: int = 0
     cycle_days: int = 0
     cycles: int = 0
-    open_pipeline: Decimal = _ZERO
-    weighted: Decimal = _ZERO
+    open_pipeline: Decimal | None = _ZERO
+    weighted: Decimal | None = _ZERO
 
     def kpis(self) -> DealKpis:
         return DealKpis(
             win_rate=ratio_points(self.won, self.won + self.lost),
             won_revenue=self.won_revenue, won_count=self.won, lost_count=self.lost,
-            avg_won_amount=self.won_revenue / self.won_with_amount if self.won_with_amount else None,
+            avg_won_amount=self.won_revenue / self.won_with_amount
+            if self.won_with_amount and self.won_revenue is not None else None,
             avg_sales_cycle_days=Decimal(self.cycle_days) / self.cycles if self.cycles else None,
             open_pipeline=self.open_pipeline, weighted_pipeline=self.weighted)
 
@@ -225,17 +230,19 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
     quarter_end = max(quarter)
 
     team, by_person = _DealSums(), defaultdict(_DealSums)
-    lifetime: dict[str, Decimal] = defaultdict(lambda: _ZERO)  # account key (`Accounts.key`: its ID) -> won
+    lifetime: dict[str, Decimal | None] = defaultdict(lambda: _ZERO)  # account key (`Accounts.key`: its ID) -> won
     # An Account that is no account's ID (a plain label, without an Accounts tab) groups as read.
     labels = Spellings(o.account for o in opportunities if o.account and by_account.one(o.account) is None)
-    open_this_quarter = won_this_quarter = won_last_quarter = _ZERO
+    open_this_quarter: Decimal | None = _ZERO
+    won_this_quarter: Decimal | None = _ZERO
+    won_last_quarter: Decimal | None = _ZERO
     unconverted: list[MissingRate] = []  # the deals an amount here would count, for want of a rate
     for o, m in zip(opportunities, metrics, strict=True):
         kind = stages.kind(o.stage)
         amount = to_base(o.amount, o.currency, rates)
-        if amount is None and o.amount is not None and (
-                kind == "won" or (kind == "open" and m.forecast_category != "Omitted")):
-            unconverted.append(MissingRate(o, o.currency))  # type: ignore[arg-type]
+        unpriced = amount is None and o.amount is not None  # it has an amount, not in the base currency
+        if unpriced and (kind == "won" or (kind == "open" and m.forecast_category != "Omitted")):
+            unconverted.append(MissingRate.of(o, rates))
         sums = (team, by_person[owners(o.owner) if o.owner else NO_OWNER_KEY])
         month = month_key(o.close_date) if o.close_date else None
         if kind == "won":
@@ -243,16 +250,18 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
             account = by_account.key(o.account)
             if account is not None and account not in by_account.names:
                 account = labels(account)
-            if amount is not None:
+            if amount is not None or unpriced:
                 if account is not None:
-                    lifetime[account] += amount
-                won_this_quarter += amount if month in quarter else _ZERO
-                won_last_quarter += amount if month in last_quarter else _ZERO
+                    lifetime[account] = plus(lifetime[account], amount)
+                if month in quarter:
+                    won_this_quarter = plus(won_this_quarter, amount)
+                if month in last_quarter:
+                    won_last_quarter = plus(won_last_quarter, amount)
             cycle = (o.close_date - o.created).days if o.close_date and o.created else None
             for s in sums:
                 s.won += 1
-                if amount is not None:
-                    s.won_revenue += amount
+                if amount is not None or unpriced:
+                    s.won_revenue = plus(s.won_revenue, amount)
                     s.won_with_amount += 1
                 if cycle is not None and cycle >= 0:  # a close before creation is a typo, not a cycle
                     s.cycle_days += cycle
@@ -260,13 +269,13 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
         elif kind == "lost":
             for s in sums:
                 s.lost += 1
-        elif kind == "open" and m.forecast_category != "Omitted" and amount is not None:
-            weighted = amount * m.probability / 100 if m.probability is not None else _ZERO
+        elif kind == "open" and m.forecast_category != "Omitted" and (amount is not None or unpriced):
+            weighted = None if amount is None else amount * m.probability / 100 if m.probability is not None else _ZERO
             for s in sums:
-                s.open_pipeline += amount
-                s.weighted += weighted
+                s.open_pipeline = plus(s.open_pipeline, amount)
+                s.weighted = plus(s.weighted, weighted)
             if month is not None and month <= quarter_end:
-                open_this_quarter += amount
+                open_this_quarter = plus(open_this_quarter, amount)
 
     unread = list(unread_quotas)
     partial: tuple[str, ...] = ()
@@ -275,7 +284,11 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
     else:
         quota_left, basis, partial = _coverage_denominator(quotas, quarter, won_this_quarter, won_last_quarter,
                                                            owners)
-    coverage = open_this_quarter / quota_left if quota_left and quota_left > 0 else None
+    if basis in ("quota", "last_quarter_won") and (open_this_quarter is None or quota_left is None):
+        # What is left to win, or what the pipeline is, lacks a deal's rate: no ratio, never one of a part.
+        quota_left, basis = None, "missing_rate"
+    coverage = (open_this_quarter / quota_left  # type: ignore[operator]
+                if quota_left and quota_left > 0 and open_this_quarter is not None else None)
 
     leads = list(leads)
     sources = Spellings(lead.source for lead in leads)
@@ -297,7 +310,7 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
         overdue_tasks_by_owner=_overdue_tasks(tasks, as_of, owners),
         rotting_deals=sum(m.rotting for m in metrics),
         churn_rate=_churn(accounts),
-        lifetime_value=dict(sorted((by_account.label(k), v) for k, v in lifetime.items())),
+        lifetime_value=dict(sorted(((by_account.label(k), v) for k, v in lifetime.items()), key=lambda kv: kv[0])),
         missing_rates=tuple(unconverted),
         ambiguous_companies=ambiguous,
     )
@@ -321,11 +334,12 @@ def _quarter(day: dt.date, fiscal_year_start: int = 1) -> frozenset[str]:
     return frozenset(keys)
 
 
-def _coverage_denominator(quotas: Iterable[Quota], quarter: frozenset[str], won_this_quarter: Decimal,
-                          won_last_quarter: Decimal, owners: Spellings
+def _coverage_denominator(quotas: Iterable[Quota], quarter: frozenset[str], won_this_quarter: Decimal | None,
+                          won_last_quarter: Decimal | None, owners: Spellings
                           ) -> tuple[Decimal | None, str | None, tuple[str, ...]]:
     """(the quarter's quota still to win or last quarter's won revenue, its basis, the owners whose
-    quotas cover only some of the quarter's months)."""
+    quotas cover only some of the quarter's months). The won revenue is None when a won deal
+    of it has no rate: the denominator is then None on its basis."""
     in_quarter = [q for q in quotas if q.month in quarter]
     months: dict[str, set[str]] = defaultdict(set)
     for q in in_quarter:
@@ -339,8 +353,9 @@ def _coverage_denominator(quotas: Iterable[Quota], quarter: frozenset[str], won_
     if partial:
         return None, "quota_partial", partial
     if in_quarter:
-        return sum((q.amount for q in in_quarter), _ZERO) - won_this_quarter, "quota", ()
-    if won_last_quarter > 0:
+        quota = sum((q.amount for q in in_quarter), _ZERO)
+        return None if won_this_quarter is None else quota - won_this_quarter, "quota", ()
+    if won_last_quarter is None or won_last_quarter > 0:
         return won_last_quarter, "last_quarter_won", ()
     return None, None, ()
 
@@ -370,9 +385,9 @@ def _conversion(leads: Iterable[Lead], key: Any, spellings: Spellings,
     return {k: Conversion(n, converted) for k, (n, converted) in sorted(counts.items())}
 
 
-def _won_by_campaign(leads: Iterable[Lead], won: Mapping[str, Decimal], conversions: Mapping[str, Converted],
+def _won_by_campaign(leads: Iterable[Lead], won: Mapping[str, Decimal | None], conversions: Mapping[str, Converted],
                      accounts: Accounts, campaigns: Spellings
-                     ) -> tuple[dict[str, Decimal], tuple[tuple[Lead, tuple[str, ...]], ...]]:
+                     ) -> tuple[dict[str, Decimal | None], tuple[tuple[Lead, tuple[str, ...]], ...]]:
     """Won revenue per campaign (shown as `campaigns` spells it), and the converted leads whose
     Company names several accounts. `won`: won revenue by account key (`Accounts.key`)."""
     # A lead sheetcrm converted names its account; for one only its Status says Converted, the
@@ -380,9 +395,10 @@ def _won_by_campaign(leads: Iterable[Lead], won: Mapping[str, Decimal], conversi
     # ambiguous: credited to neither, never guessed (README), and reported. Each account's
     # revenue is credited once, to its earliest converted lead.
     # Without an Accounts tab a deal's Account is a plain label: matched folded, as a Company is.
-    won_by: dict[str, Decimal] = defaultdict(lambda: _ZERO)
+    won_by: dict[str, Decimal | None] = defaultdict(lambda: _ZERO)
     for key, amount in won.items():
-        won_by[key if key in accounts.names else _plain(key)] += amount
+        plain = key if key in accounts.names else _plain(key)
+        won_by[plain] = plus(won_by[plain], amount)
     first: dict[str, tuple[dt.date, Lead]] = {}
     ambiguous: list[tuple[Lead, tuple[str, ...]]] = []
     for lead in leads:
@@ -404,10 +420,11 @@ def _won_by_campaign(leads: Iterable[Lead], won: Mapping[str, Decimal], conversi
         created = lead.created or dt.date.max
         if account not in first or created < first[account][0]:
             first[account] = (created, lead)
-    revenue: dict[str, Decimal] = defaultdict(lambda: _ZERO)
+    revenue: dict[str, Decimal | None] = defaultdict(lambda: _ZERO)
     for account, (_, lead) in first.items():
         if account in won_by:
-            revenue[campaigns(lead.campaign)] += won_by[account]  # type: ignore[arg-type]
+            campaign = campaigns(lead.campaign)  # type: ignore[arg-type]
+            revenue[campaign] = plus(revenue[campaign], won_by[account])
     return dict(sorted(revenue.items())), tuple(ambiguous)
 
 

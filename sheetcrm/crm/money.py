@@ -1,24 +1,31 @@
 """Amounts in the base currency, and the amounts that cannot be put there.
 
 A summary in the base currency must never add euros to dollars, nor quietly drop the
-euros: an amount whose currency has no rate is left out of every total and reported
-as a `missing_rate` warning on its row, so the reader knows the totals are short.
+euros: a total one of whose amounts has no rate is no total (`plus` makes it None, a blank
+cell), the amount's row gets a `missing_rate` warning, and the summary says once which
+currency left how many deals out (`left_out_said`). A total short of a deal it could not
+convert would read as the truth: an account whose only won deal is in francs would show
+"0.00 won".
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from decimal import ROUND_HALF_UP, Context, Decimal
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 from sheetcrm.cells import currency_decimals, show_number
-from sheetcrm.i18n import N_, _, current
+from sheetcrm.i18n import N_, _, current, ngettext
 from sheetcrm.names import CRM_TABS, tab_title
 from sheetcrm.records import Opportunity
 from sheetcrm.report import Issue
 
 CENT = Decimal("0.01")
+# Warnings at a Rates row that say how a cell was taken, not that its rate may be another
+# ("$" read as the base currency): as `mail.quotes.NO_DOUBT`.
+NOT_DOUBTS = frozenset({"symbol_base"})
 # Rounding to the cent needs every digit of the result: Decimal's default 28 would raise
 # InvalidOperation on sums of large (each valid, below 10^15) amounts times rates.
 WIDE = Context(prec=80)
@@ -43,16 +50,31 @@ class Rates:
             return Decimal(1)
         return self.per_unit.get(currency)
 
+    def doubt(self, currency: str | None) -> Issue | None:
+        """The warning that the Rates tab's rate for `currency` may mean something else ("1,170"
+        read as 1170; could be 1.17), if any: such a rate converts nothing (`to_base`)."""
+        if currency is None or currency == self.base:
+            return None
+        return next((i for i in self.doubts.get(currency, ()) if i.code not in NOT_DOUBTS), None)
+
 
 def to_base(amount: Decimal | None, currency: str | None, rates: Rates) -> Decimal | None:
-    """`amount` in the base currency; None when there is no amount or no rate for `currency`.
+    """`amount` in the base currency; None when there is no amount or no rate for `currency`, or
+    its rate may mean something else (`Rates.doubt`): 1,000 CHF through "1,170" read as 1170 put
+    $1,170,000 in a forecast, with the doubt said only at the Rates cell.
 
     A blank currency means the base currency: that is how a single-currency team fills the sheet.
     """
-    if amount is None:
+    if amount is None or rates.doubt(currency) is not None:
         return None
     rate = rates.rate(currency)
     return None if rate is None else amount * rate
+
+
+def plus(total: Decimal | None, amount: Decimal | None) -> Decimal | None:
+    """`total` + `amount`, None once either is None: pass None for an amount that has no rate,
+    and the sum is unknown rather than short of it."""
+    return None if total is None or amount is None else total + amount
 
 
 _ADD_RATE_OR_BASE = N_("Add {currency} to the {rates} tab with how many {base} one {currency} is worth; or, if "
@@ -62,10 +84,16 @@ _ADD_RATE_OR_BASE = N_("Add {currency} to the {rates} tab with how many {base} o
 
 @dataclass(frozen=True)
 class MissingRate:
-    """An opportunity whose amount is left out of base-currency totals."""
+    """An opportunity whose amount cannot be put in the base currency; `doubt`: the warning at
+    its currency's Rates row when there is a rate but it may mean something else."""
 
     opportunity: Opportunity
     currency: str
+    doubt: Issue | None = None
+
+    @classmethod
+    def of(cls, opportunity: Opportunity, rates: Rates) -> "MissingRate":
+        return cls(opportunity, opportunity.currency or rates.base, rates.doubt(opportunity.currency))
 
     def issue(self, base: str, tab: str = CRM_TABS["opportunities"], column: str | None = None,
               header: str | None = None, base_unset: bool = False) -> Issue:
@@ -76,22 +104,49 @@ class MissingRate:
         rate, got its totals in dollars."""
         o = self.opportunity
         rates = tab_title("rates", current())
+        if self.doubt is not None:
+            return Issue(
+                "warning", tab, o.row, column, header, self.currency, "missing_rate",
+                _("The rate for {currency} on the {rates} tab may mean something else ({doubt}): {amount} "
+                  "{currency} is not put in {base}, so every total in {base} that would count it is left blank.",
+                  currency=self.currency, rates=rates, doubt=self.doubt.message.rstrip("."),
+                  amount=show_number(o.amount), base=base),  # type: ignore[arg-type]
+                _("Write the rate for {currency} on the {rates} tab so that it reads one way.",
+                  currency=self.currency, rates=rates))
         hint = (_(_ADD_RATE_OR_BASE, currency=self.currency, rates=rates, base=base) if base_unset
                 else _("Add {currency} to the {rates} tab with how many {base} one {currency} is worth.",
                        currency=self.currency, rates=rates, base=base))
         return Issue(
             "warning", tab, o.row, column, header, self.currency, "missing_rate",
-            _("No exchange rate for {currency}: {amount} {currency} is left out of totals in {base}.",
+            _("No exchange rate for {currency}: {amount} {currency} cannot be put in {base}, so every total in "
+              "{base} that would count it is left blank.",
               currency=self.currency, amount=show_number(o.amount), base=base),  # type: ignore[arg-type]
             hint)
 
 
+def left_out_said(missing: Sequence[MissingRate], base: str) -> list[tuple[str, str]]:
+    """(currency, what it says) for each currency of `missing`, in the order first met: how many
+    deals it leaves out and that the figures counting them are blank, for the one place a
+    summary says it (the Dashboard, the Forecast tab, the `kpis` and `forecast` commands)."""
+    counts = Counter((m.currency, m.doubt is not None) for m in missing)
+    rates = tab_title("rates", current())
+    return [(currency, ngettext(
+        "The rate for {currency} on the {rates} tab may mean something else: {n} deal in {currency} is not put "
+        "in {base}, so the figures that would count it are blank.",
+        "The rate for {currency} on the {rates} tab may mean something else: {n} deals in {currency} are not put "
+        "in {base}, so the figures that would count them are blank.", n, currency=currency, rates=rates, base=base)
+        if doubted else ngettext(
+        "No exchange rate for {currency} on the {rates} tab: {n} deal in {currency} cannot be put in {base}, so "
+        "the figures that would count it are blank.",
+        "No exchange rate for {currency} on the {rates} tab: {n} deals in {currency} cannot be put in {base}, so "
+        "the figures that would count them are blank.", n, currency=currency, rates=rates, base=base))
+        for (currency, doubted), n in counts.items()]
 
 
 def missing_rates(opportunities: Iterable[Opportunity], rates: Rates) -> list[MissingRate]:
     """The opportunities with an amount that `to_base` cannot convert, in input order."""
-    return [MissingRate(o, o.currency) for o in opportunities  # type: ignore[arg-type]
-            if o.amount is not None and rates.rate(o.currency) is None]
+    return [MissingRate.of(o, rates) for o in opportunities
+            if o.amount is not None and to_base(o.amount, o.currency, rates) is None]
 
 
 def missing_rate_issues(opportunities: Iterable[Opportunity], rates: Rates,

@@ -2,8 +2,9 @@
 
 Per account: its contacts; its open deals in the pipeline (an Omitted one is out of it, as of
 every pipeline figure: `stages.in_pipeline`) and their amount, and its won revenue (lifetime
-value), both in the base currency (`money.to_base`; an amount with no rate is left out, as the
-compute step's missing_rate warning says); its last activity and next open task; its open and
+value), both in the base currency (`money.to_base`; a sum one of whose amounts has no rate is
+None, a blank cell, as the compute step's missing_rate warning at the deal says: "0.00 won"
+for an account whose one won deal is in francs would read as nothing won); its last activity and next open task; its open and
 urgent cases; a health score with its reasons; and the products to offer next (`baskets`).
 
 What belongs to an account: a contact or deal whose Account names it (the read resolved the
@@ -52,7 +53,7 @@ from pydantic import Field, field_validator
 from sheetcrm.crm.accounts import Accounts
 from sheetcrm.crm.baskets import BasketSettings, Rule, association_rules, index, suggest
 from sheetcrm.crm.cases import resolved_before_opened
-from sheetcrm.crm.money import Rates, to_base
+from sheetcrm.crm.money import Rates, plus, to_base
 from sheetcrm.crm.rules import format_points, rank
 from sheetcrm.crm.stages import StageTable, forecast_category, in_pipeline, is_open_task, is_plan
 from sheetcrm.i18n import NC_, _, current, ngettext, pgettext, using
@@ -152,16 +153,17 @@ class Suggestion:
 
 @dataclass(frozen=True, slots=True)
 class AccountView:
-    """One row of the Accounts Overview. Money in the base currency; `open_cases` and
-    `urgent_cases` are None when the workbook has no Cases tab."""
+    """One row of the Accounts Overview. Money in the base currency, None when a deal it would
+    count has no exchange rate; `open_cases` and `urgent_cases` are None when the workbook has
+    no Cases tab."""
 
     id: str
     name: str
     owner: str | None
     contacts: int
     open_deals: int
-    open_amount: Decimal
-    won_revenue: Decimal
+    open_amount: Decimal | None
+    won_revenue: Decimal | None
     last_activity: dt.date | None
     next_task_due: dt.date | None
     next_task: str | None
@@ -176,8 +178,8 @@ class AccountView:
 class _Tally:
     contacts: int = 0
     open_deals: int = 0
-    open_amount: Decimal = Decimal(0)
-    won_revenue: Decimal = Decimal(0)
+    open_amount: Decimal | None = Decimal(0)
+    won_revenue: Decimal | None = Decimal(0)
     last_activity: dt.date | None = None
     recent: int = 0
     next_task: Task | None = None
@@ -286,15 +288,15 @@ def overview(accounts: Sequence[Account], as_of: dt.date, stages: StageTable, ra
         t = tally[account]
         kind = stages.kind(o.stage)
         amount = to_base(o.amount, o.currency, rates)
+        if amount is None and o.amount is None:
+            amount = Decimal(0)  # no Amount yet: a deal that adds nothing; None below is a missing rate
         if kind == "open" and in_pipeline(stages.get(o.stage), forecast_category(stages.get(o.stage),
                                                                                   o.category_override)):
             # An Omitted deal is out of every pipeline figure (crm.stages.in_pipeline); the Pipeline tab names it.
-            if amount is None and o.amount is not None:
-                continue  # no rate: out of the count as of the sum, as on the Pipeline tab (missing_rate says so)
             t.open_deals += 1
-            t.open_amount += amount or 0
+            t.open_amount = plus(t.open_amount, amount)
         elif kind == "won":
-            t.won_revenue += amount or 0
+            t.won_revenue = plus(t.won_revenue, amount)
             if o.id:
                 deal_of[o.id] = account
             if deal_names[o.name] == 1:

@@ -11,6 +11,7 @@ from typing import Any
 
 from sheetcrm.cells import show_number
 from sheetcrm.crm.campaigns import Figures, Missing, campaign_figures
+from sheetcrm.crm.money import Rates
 from sheetcrm.crm.stages import StageTable
 from sheetcrm.i18n import N_, _, current
 from sheetcrm.names import tab_title
@@ -38,7 +39,7 @@ def run(ctx: SyncContext) -> StepResult:
                                inputs.conversions.from_lead.get("opportunities", {}))
     by_row = {row: columns(f, inputs.rates.base) for row, f in figures.by_row.items()}
     part.plan.writes.extend(plan_computed(ctx, table, by_row, part))
-    part.issues.extend(_issue(table, m, inputs.rates.base, ctx.locale) for m in figures.missing)
+    part.issues.extend(_issue(table, m, inputs.rates, ctx.locale) for m in figures.missing)
     return part
 
 
@@ -53,10 +54,22 @@ def columns(f: Figures, base: str) -> dict[str, Any]:
     }
 
 
-def _issue(table: Table, m: Missing, base: str, locale: str) -> Issue:
-    c = m.campaign
+def _issue(table: Table, m: Missing, rates: Rates, locale: str) -> Issue:
+    c, base = m.campaign, rates.base
     hint = _("Add {currency} to the {rates} tab with how many {base} one {currency} is worth.",
              currency=m.currency, rates=tab_title("rates", current()), base=base)
+    if (doubt := rates.doubt(m.currency)) is not None:
+        # There is a rate, but it may mean another: "No exchange rate" would send them to add one.
+        col = table.header.computed.get("won_revenue") if m.deal is not None else table.header.fields.get("actual_cost")
+        label = table.header.labels.get(col) if m.deal is None and col is not None else next(
+            k.display(locale) for k in table.spec.computed if k.key == "won_revenue") if col is not None else None
+        return Issue("warning", table.title, c.row, column_letter(col + 1) if col is not None else None, label,
+                     m.currency, "missing_rate",
+                     _("The rate for {currency} on the {rates} tab may mean something else ({doubt}), so the figures "
+                       "of this campaign that need it are left empty.", currency=m.currency,
+                       rates=tab_title("rates", current()), doubt=doubt.message.rstrip(".")),
+                     _("Write the rate for {currency} on the {rates} tab so that it reads one way.",
+                       currency=m.currency, rates=tab_title("rates", current())))
     if m.deal is None:
         col = table.header.fields.get("actual_cost")
         label = table.header.labels.get(col) if col is not None else None

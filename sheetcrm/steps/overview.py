@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from sheetcrm.crm import StageTable
-from sheetcrm.crm.money import minor
 from sheetcrm.crm.overview import AccountView, overview
 from sheetcrm.plan import owned_tab
+from sheetcrm.render import money
 from sheetcrm.schema import OVERVIEW
 from sheetcrm.steps.context import StepResult, SyncContext
 
@@ -37,8 +37,9 @@ def run(ctx: SyncContext) -> StepResult:
 
 
 def _row(v: AccountView, base: str) -> list[Any]:
-    """An account's row; its money in the base currency `base`, to that currency's smallest unit."""
-    return [v.id, v.name, v.owner, v.contacts, v.open_deals, minor(v.open_amount, base), minor(v.won_revenue, base),
+    """An account's row; its money in the base currency `base`, to that currency's smallest unit
+    (blank where a deal of it has no rate)."""
+    return [v.id, v.name, v.owner, v.contacts, v.open_deals, money(v.open_amount, base), money(v.won_revenue, base),
             v.last_activity,
             v.next_task_due, v.next_task, v.open_cases, v.urgent_cases, v.health, v.why,
             "; ".join(s.product for s in v.suggestions) or None, "; ".join(s.why() for s in v.suggestions) or None]

@@ -31,7 +31,7 @@ OPPS = [
     opp("Won", "300", "2024-05-03", "Bo"),
     opp("Won", "999", "2024-04-30", "Ana"),                                           # before the window
     opp("Lost", "700", "2024-05-05", "Bo"),
-    opp("Qualification", "400", "2024-05-30", "Ana", currency="CHF"),                 # no rate: left out
+    opp("Qualification", "400", "2024-05-30", "Ana", currency="CHF"),                 # no rate: May's pipeline blank
     opp("Negotiation", "100", None, "Bo"),                                            # undated: left out
     opp("Proposal", "50", "2024-08-01", "Bo"),                                        # after the window
     opp("Prospecting", "200", "2024-07-31"),                                          # no owner
@@ -41,9 +41,9 @@ QUOTAS = quotas_from_rows([("Ana", "2024-05", "1000"), ("Bo", "2024-05-01", 600)
                            ("Bo", "someday", "5"), ("", "2024-05", "5"), ("Ana", "2024-09", "7")])
 
 
-def run(opps=OPPS, **kw):
+def run(opps=OPPS, rates=RATES, **kw):
     metrics = opportunity_metrics(opps, STAGES, AS_OF)
-    return forecast(opps, metrics, STAGES, RATES, AS_OF, quotas=QUOTAS, months=3, **kw)
+    return forecast(opps, metrics, STAGES, rates, AS_OF, quotas=QUOTAS, months=3, **kw)
 
 
 def test_month_keys_start_with_as_ofs_month_and_cross_years():
@@ -59,9 +59,12 @@ def test_quotas_read_months_as_text_or_dates():
 def test_team_forecast_by_month():
     months = {m.month: m for m in run().months}
     may, june, july = months["2024-05"], months["2024-06"], months["2024-07"]
-    # May: Negotiation 1000 (×75 %) + overdue Prospecting 500 (×10 %); 300 won.
+    # May: Negotiation 1000 (×75 %) + overdue Prospecting 500 (×10 %) + the CHF Qualification, which has
+    # no rate: May's pipeline and weighted are blank, never 1500 and 800 that read as whole; 300 won.
     assert (may.pipeline, may.weighted, may.commit, may.best_case, may.closed_won) == (
-        Decimal("1500"), Decimal("800"), Decimal("1300"), Decimal("1300"), Decimal("300"))
+        None, None, Decimal("1300"), Decimal("1300"), Decimal("300"))
+    whole = run(rates=Rates("USD", {"EUR": Decimal("1.10"), "CHF": Decimal("1.25")})).months[0]
+    assert (whole.pipeline, whole.weighted) == (Decimal("2000"), Decimal("900"))  # + 500, + 500 × 20 %
     # June: the EUR Proposal, 2000 × 1.10, weighted at its own 40 %.
     assert (june.pipeline, june.weighted, june.commit, june.best_case, june.closed_won) == (
         Decimal("2200"), Decimal("880"), Decimal("0"), Decimal("2200"), Decimal("0"))
@@ -79,8 +82,9 @@ def test_forecast_per_owner():
     by_owner = run().by_owner
     assert list(by_owner) == ["", "Ana", "Bo"]  # "": no Owner (NO_OWNER_KEY)
     ana_may, ana_june, _ = by_owner["Ana"]
+    # Ana's May holds the CHF deal with no rate: its pipeline is blank, its commit and won whole.
     assert (ana_may.pipeline, ana_may.weighted, ana_may.commit, ana_may.closed_won, ana_may.attainment) == (
-        Decimal("1000"), Decimal("750"), Decimal("1000"), Decimal("0"), Decimal("0"))
+        None, None, Decimal("1000"), Decimal("0"), Decimal("0"))
     assert (ana_june.pipeline, ana_june.best_case, ana_june.quota) == (Decimal("2200"), Decimal("2200"), None)
     bo_may, bo_june, _ = by_owner["Bo"]
     assert (bo_may.pipeline, bo_may.weighted, bo_may.commit, bo_may.best_case, bo_may.closed_won) == (
@@ -98,9 +102,10 @@ def test_overdue_undated_and_unconvertible_deals_are_accounted_for():
 
 
 def test_overdue_and_missing_rates_count_only_deals_the_forecast_would_count():
-    """"N open deals with a past close date are counted in the first month" and "N deals are left
-    out for want of a rate" are said of the forecast: a slipped deal in the Omitted category (or
-    with no rate) is in no month, and a lost or out-of-window deal with no rate in no figure."""
+    """"N open deals with a past close date are counted in the first month" and "N deals in CHF
+    cannot be put in USD" are said of the forecast: a slipped deal in the Omitted category is in
+    no month, one with no rate blanks the first month's figures it is in, and a lost or
+    out-of-window deal with no rate is in no figure."""
     opps = [opp("Prospecting", "500", "2024-04-02", "Bo"),                                   # counted in May
             opp("Prospecting", "500", "2024-03-01", "Bo", id="OPP-2"),                       # Omitted: in no month
             opp("Prospecting", "500", "2024-04-01", "Bo", currency="CHF"),                   # no rate
@@ -109,8 +114,8 @@ def test_overdue_and_missing_rates_count_only_deals_the_forecast_would_count():
             opp("Won", "800", "2024-05-05", "Bo", currency="CHF")]                           # May's, no rate
     metrics = opportunity_metrics(opps, STAGES, AS_OF, category_overrides={"OPP-2": "Omitted"})
     f = forecast(opps, metrics, STAGES, RATES, AS_OF, months=3)
-    assert f.months[0].pipeline == Decimal("500")
-    assert f.overdue == 1
+    assert (f.months[0].pipeline, f.months[0].closed_won) == (None, None)
+    assert f.overdue == 2
     assert [(m.opportunity.amount, m.opportunity.stage) for m in f.missing_rates] == [
         (Decimal("500"), "Prospecting"), (Decimal("800"), "Closed Won")]
 
@@ -120,11 +125,11 @@ def test_to_json_shape_and_formats():
     j = run(calibration=calibration).to_json()
     assert set(j) == {"months", "by_owner", "stage_calibration", "undated_open", "undated_won", "overdue",
                       "missing_rates"}
-    # A program is told the totals are short (the CHF deal) and what the first month holds from before it.
+    # A program is told why May's pipeline is null (the CHF deal) and what the first month holds from before it.
     assert (j["undated_open"], j["undated_won"], j["overdue"], j["missing_rates"]) == (1, 0, 1, 1)
-    money = {k: Decimal(v) for k, v in j["months"][0].items() if k not in ("month", "attainment", "quota_unread")}
+    money = {k: v and Decimal(v) for k, v in j["months"][0].items() if k not in ("month", "attainment", "quota_unread")}
     assert j["months"][0]["quota_unread"] is False
-    assert money == {"pipeline": Decimal("1500"), "weighted": Decimal("800"), "commit": Decimal("1300"),
+    assert money == {"pipeline": None, "weighted": None, "commit": Decimal("1300"),
                      "best_case": Decimal("1300"), "closed_won": Decimal("300"), "quota": Decimal("1600")}
     assert j["months"][0] == {**j["months"][0], "month": "2024-05",
                               "attainment": pytest.approx(300 / 1600, abs=1e-12)}

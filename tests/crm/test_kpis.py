@@ -16,6 +16,8 @@ CONFIG = Config()
 CTX = parse_context(CONFIG)
 STAGES = StageTable.of(CONFIG.stages)
 RATES = Rates("USD", {"EUR": Decimal("1.10")})
+# With the CHF deal's rate too: every money KPI whole again (RATES leaves those counting it blank).
+ALL_RATES = Rates("USD", {"EUR": Decimal("1.10"), "CHF": Decimal("1.25")})
 AS_OF = dt.date(2024, 5, 15)      # Q2: April to June; last quarter January to March
 D = dt.date
 
@@ -54,17 +56,20 @@ TASKS = [Task(due=D(2024, 5, 14), subject="a", owner="Ana", status="Open"),
          Task(due=D(2024, 5, 1), subject="d", owner="Bo")]                        # blank status is open
 
 
-def run(quotas=()):
+def run(quotas=(), rates=RATES):
     metrics = opportunity_metrics(OPPS, STAGES, AS_OF)
-    return compute_kpis(OPPS, metrics, STAGES, RATES, AS_OF, leads=LEADS, accounts=ACCOUNTS,
+    return compute_kpis(OPPS, metrics, STAGES, rates, AS_OF, leads=LEADS, accounts=ACCOUNTS,
                         activities=ACTIVITIES, tasks=TASKS, quotas=quotas)
 
 
 def test_team_deal_kpis():
     t = run().team
     assert (t.won_count, t.lost_count, t.win_rate) == (3, 1, Decimal("75"))
-    assert t.won_revenue == Decimal("1550.00")               # 1000 + 500 × 1.10; the CHF deal left out
-    assert t.avg_won_amount == Decimal("775")                # over the 2 won deals with a base amount
+    # The CHF deal has no rate: a sum without it would read as complete, so it is blank.
+    assert (t.won_revenue, t.avg_won_amount) == (None, None)
+    whole = run(rates=ALL_RATES).team
+    assert whole.won_revenue == Decimal("4050.00")           # 1000 + 500 × 1.10 + 2000 × 1.25
+    assert whole.avg_won_amount == Decimal("1350")
     assert t.avg_sales_cycle_days == Decimal("30")           # (40 + 20 + 30) / 3
     assert t.open_pipeline == Decimal("1500")                # 1000 + 400 + 100
     assert t.weighted_pipeline == Decimal("960")             # 750 + 200 + 10
@@ -78,16 +83,19 @@ def test_deal_kpis_per_owner():
         2, 0, Decimal("100"), Decimal("1550.00"), Decimal("775"))
     assert (ana.avg_sales_cycle_days, ana.open_pipeline, ana.weighted_pipeline) == (
         Decimal("30"), Decimal("1000"), Decimal("750"))
+    # Bo's one won deal is in CHF, which has no rate: blank, never "0 won".
     assert (bo.won_count, bo.lost_count, bo.win_rate, bo.won_revenue, bo.avg_won_amount) == (
-        1, 1, Decimal("50"), Decimal("0"), None)
+        1, 1, Decimal("50"), None, None)
     assert (bo.avg_sales_cycle_days, bo.open_pipeline, bo.weighted_pipeline) == (
         Decimal("30"), Decimal("500"), Decimal("210"))
 
 
 def test_pipeline_coverage_against_last_quarters_won_revenue_without_quotas():
-    k = run()
-    # Open closing by the end of June (1000 + overdue 100) ÷ won January-March (1000; CHF left out).
-    assert (k.pipeline_coverage, k.pipeline_coverage_basis) == (Decimal("1.1"), "last_quarter_won")
+    # January–March's won revenue holds the CHF deal, which has no rate: no ratio over a part of it.
+    assert (run().pipeline_coverage, run().pipeline_coverage_basis) == (None, "missing_rate")
+    k = run(rates=ALL_RATES)
+    # Open closing by the end of June (1000 + overdue 100) ÷ won January-March (1000 + 2000 × 1.25).
+    assert (k.pipeline_coverage, k.pipeline_coverage_basis) == (Decimal(1100) / Decimal(3500), "last_quarter_won")
 
 
 def test_pipeline_coverage_against_the_quota_left_this_quarter():
@@ -110,12 +118,13 @@ def test_pipeline_coverage_counts_quarters_from_the_fiscal_year_s_first_month():
     15 May this quarter is May–July, never the calendar's April–June."""
     metrics = opportunity_metrics(OPPS, STAGES, AS_OF)
 
-    def fiscal(quotas=()):
-        return compute_kpis(OPPS, metrics, STAGES, RATES, AS_OF, quotas=quotas, fiscal_year_start=2)
+    def fiscal(quotas=(), rates=RATES):
+        return compute_kpis(OPPS, metrics, STAGES, rates, AS_OF, quotas=quotas, fiscal_year_start=2)
 
-    # Open closing by the end of July (1000 + overdue 100) ÷ won February–April (1000 + 550; CHF left out).
-    k = fiscal()
-    assert (k.pipeline_coverage, k.pipeline_coverage_basis) == (Decimal(1100) / Decimal(1550), "last_quarter_won")
+    assert fiscal().pipeline_coverage_basis == "missing_rate"  # February–April holds the CHF deal
+    # Open closing by the end of July (1000 + overdue 100) ÷ won February–April (1000 + 2500 + 550).
+    k = fiscal(rates=ALL_RATES)
+    assert (k.pipeline_coverage, k.pipeline_coverage_basis) == (Decimal(1100) / Decimal(4050), "last_quarter_won")
     quotas = [Quota("Ana", "2024-04", Decimal("1000")), Quota("Ana", "2024-05", Decimal("1000")),
               Quota("Ana", "2024-06", Decimal("0")), Quota("Ana", "2024-07", Decimal("0")),
               Quota("Bo", "2024-05", Decimal("0")), Quota("Bo", "2024-06", Decimal("500")),
@@ -157,7 +166,9 @@ def test_lead_conversion_by_source_and_campaign():
 
 
 def test_won_revenue_per_campaign_goes_to_the_earliest_converted_lead_of_the_company():
-    assert run().won_revenue_by_campaign == {"Spring": Decimal("1550.00")}
+    # Spring's accounts are Acme (1550) and Initech, whose won deal is in CHF with no rate: blank.
+    assert run().won_revenue_by_campaign == {"Spring": None}
+    assert run(rates=ALL_RATES).won_revenue_by_campaign == {"Spring": Decimal("4050.00")}
 
 
 def test_missing_rates_counts_only_deals_an_amount_here_would_count():
@@ -184,7 +195,7 @@ def test_rotting_churn_and_lifetime_value():
     k = run()
     assert k.rotting_deals == 1            # the Proposal untouched since January
     assert k.churn_rate is not None and k.to_json()["churn_rate"] == pytest.approx(1 / 3, abs=1e-12)    # 1 ÷ (2 + 1)
-    assert k.lifetime_value == {"Acme": Decimal("1550.00")}
+    assert k.lifetime_value == {"Acme": Decimal("1550.00"), "Initech": None}  # Initech's won deal: CHF, no rate
     assert len(k.missing_rates) == 1
 
 
@@ -205,18 +216,19 @@ def test_to_json_shape():
     j = run().to_json()
     assert {k: j[k] for k in ("as_of", "currency", "win_rate", "won_revenue", "won_count", "lost_count",
                               "avg_won_amount", "avg_sales_cycle_days", "open_pipeline", "weighted_pipeline")} == {
-        "as_of": "2024-05-15", "currency": "USD", "win_rate": 0.75, "won_revenue": D("1550"), "won_count": 3,
-        "lost_count": 1, "avg_won_amount": D("775"), "avg_sales_cycle_days": 30.0, "open_pipeline": D("1500"),
+        "as_of": "2024-05-15", "currency": "USD", "win_rate": 0.75, "won_revenue": None, "won_count": 3,
+        "lost_count": 1, "avg_won_amount": None, "avg_sales_cycle_days": 30.0, "open_pipeline": D("1500"),
         "weighted_pipeline": D("960")}
-    assert j["by_owner"]["Bo"] == {"win_rate": 0.5, "won_revenue": D("0"), "won_count": 1, "lost_count": 1,
+    assert j["by_owner"]["Bo"] == {"win_rate": 0.5, "won_revenue": None, "won_count": 1, "lost_count": 1,
                                    "avg_won_amount": None, "avg_sales_cycle_days": 30.0,
                                    "open_pipeline": D("500"), "weighted_pipeline": D("210")}
     # Types a program can rely on: ratios and days are numbers, money strings that parse exactly.
     assert isinstance(j["win_rate"], float) and isinstance(j["avg_sales_cycle_days"], float)
     assert Decimal(j["weighted_pipeline"]) == Decimal("960")
     assert j["activities_by_owner"]["Ana"] == {"last_7_days": 2, "last_30_days": 4}
-    assert j["lifetime_value"] == {"Acme": D("1550")} and j["missing_rates"] == 1
-    assert j["pipeline_coverage"] == pytest.approx(1.1, abs=1e-12)
+    assert j["lifetime_value"] == {"Acme": D("1550"), "Initech": None} and j["missing_rates"] == 1
+    assert (j["pipeline_coverage"], j["pipeline_coverage_basis"]) == (None, "missing_rate")
+    assert run(rates=ALL_RATES).to_json()["pipeline_coverage"] == pytest.approx(1100 / 3500, abs=1e-12)
 
 
 def test_no_closed_deals_leaves_rates_undefined():

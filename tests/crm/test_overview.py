@@ -157,7 +157,7 @@ def test_what_belongs_to_an_account_and_its_money_in_the_base_currency():
     acme = views["ACC-0001"]
     assert (acme.name, acme.contacts, acme.open_deals) == ("Acme", 2, 2)
     assert acme.open_amount == Decimal("1110.0")          # 1000 + 100 EUR × 1.1
-    assert acme.won_revenue == Decimal(2000)              # the GBP deal has no rate: out, as the warning says
+    assert acme.won_revenue is None                       # the GBP deal has no rate: blank, never 2000 short of it
     assert acme.last_activity == ago(10)                  # the future one is a plan
     assert (acme.next_task_due, acme.next_task) == (ago(3), "Chase")
     assert (acme.open_cases, acme.urgent_cases) == (2, 1)
@@ -171,17 +171,21 @@ def test_what_belongs_to_an_account_and_its_money_in_the_base_currency():
     assert (beta.health, beta.won_revenue, beta.open_cases, beta.urgent_cases) == (0, Decimal(300), 1, 0)
 
 
-def test_an_open_deal_with_no_rate_is_out_of_open_deals_as_of_the_pipeline_count():
-    """A JPY deal with no rate was counted in Open Deals and added 0 to Open Amount: the
-    Pipeline tab leaves it out of its count (README, Pipeline), so the account showed one open
-    deal more than the pipeline holds. A deal with no Amount yet still counts, adding nothing."""
+def test_an_open_deal_with_no_rate_counts_and_blanks_the_open_amount_as_on_the_pipeline_tab():
+    """A JPY deal with no rate is an open deal (a count needs no rate), and the Open Amount,
+    which cannot hold it, is blank: 1000 would read as all this account has open. The Pipeline
+    tab counts and blanks it the same way (README, Pipeline). A deal with no Amount yet counts,
+    adding nothing."""
     deals = [make(Opportunity, id="OPP-0001", name="One", account="ACC-0001", stage="Proposal", amount=1000),
              make(Opportunity, id="OPP-0002", name="Two", account="ACC-0001", stage="Proposal", amount=500,
                   currency="JPY"),
              make(Opportunity, id="OPP-0003", name="Three", account="ACC-0001", stage="Prospecting")]
     acme = {v.id: v for v in overview(ACCOUNTS, AS_OF, STAGES, RATES, OverviewSettings(),
                                       opportunities=deals)}["ACC-0001"]
-    assert (acme.open_deals, acme.open_amount) == (2, Decimal(1000))
+    assert (acme.open_deals, acme.open_amount) == (3, None)
+    priced = {v.id: v for v in overview(ACCOUNTS, AS_OF, STAGES, Rates("USD", {"JPY": Decimal("0.0065")}),
+                                        OverviewSettings(), opportunities=deals)}["ACC-0001"]
+    assert (priced.open_deals, priced.open_amount) == (3, Decimal("1003.25"))
 
 
 def test_a_case_resolved_before_it_was_opened_is_in_no_figure():
