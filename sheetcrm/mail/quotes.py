@@ -532,6 +532,15 @@ def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Map
             ok = False
             problem(line.row, "unit_price", line.unit_price, "negative_price",
                     _("The unit price {price} is negative.", price=line.unit_price), _("Use a price of 0 or more."))
+        elif line.unit_price is None and product.unit_price < 0:
+            # The price the line takes from its product is as much its price as one typed on the
+            # line: a negative one made a quote whose total was below zero, queued with no word.
+            ok = False
+            problem(line.row, "sku", line.sku, "negative_price",
+                    _("The product {sku} has a negative Unit Price, {price}, so the quote for {opportunity} cannot "
+                      "be priced.", sku=cells.quoted(line.sku),
+                      price=cells.show_number(product.unit_price), opportunity=opportunity.id or opportunity.name),
+                    _("Set that product's Unit Price to 0 or more, or type this line's own Unit Price."))
         unit = line.unit_price
         if unit is None and (product.currency or rates.base) != currency:
             for code in dict.fromkeys((product.currency or rates.base, currency)):

@@ -101,6 +101,29 @@ def test_a_product_currency_without_a_rate_blocks_that_quote_only():
     assert "GBP" in issue.message and "Rates" in issue.hint
 
 
+
+def test_a_negative_product_price_blocks_the_quote_as_a_negative_line_price_does(tmp_path):
+    # P1 at -1,000.50 in Products priced the line at -2,001.00 and queued a quote of -1,849.12
+    # with no word; a line with its own Unit Price does not take the product's.
+    from books import xlsx_book
+    products = [["SKU", "Name", "Unit Price", "Currency", "Tax Rate"], ["P1", "Licence", -1000.5, "EUR", 21],
+                ["P2", "Support", 99.99, "EUR", 10]]
+    book = xlsx_book(tmp_path / "q.xlsx", crm_tabs(Products=products))
+    sync(book, config(), as_of=dt.date(2026, 11, 23))
+    tabs = book.read().tabs
+    assert "Outbox" not in tabs
+    found = [(r[1], r[2], r[3], r[6]) for r in tabs["Validation"].rows[1:] if r[6] == "negative_price"]
+    assert found == [("Quote Lines", 2, "B", "negative_price")]
+    [row] = [r for r in tabs["Validation"].rows[1:] if r[6] == "negative_price"]
+    assert '"P1"' in row[7] and "-1,000.5" in row[7] and "OPP-0001" in row[7]
+    priced = quote_of(Products=products, **{"Quote Lines": lines(["OPP-0001", "P1", 2, 10, ""])})
+    assert priced.problems == [] and priced.quote.totals.net == D("20.00")
+    from sheetcrm.i18n import using
+    with using("es"):
+        spanish = quote_of("es", Products=products)
+    [issue] = [p for p in spanish.problems if p.code == "negative_price"]
+    assert "-1.000,5" in issue.message and "negativo" in issue.message
+
 def test_bad_lines_are_pinned_to_their_cells():
     result = quote_of(**{"Quote Lines": lines(["OPP-0001", "NOPE", 1, "", ""], ["OPP-0001", "P1", -2, "", ""],
                                               ["OPP-0001", "P2", 1, "", 150], ["OPP-0001", "P2", 1, "", 5])})
