@@ -649,6 +649,28 @@ def _opportunity_issue(desk: Desk, opp: Opportunity, field_name: str, value: Any
                  table.header.labels.get(col) if col is not None else None, value, code, message, hint)
 
 
+def _ticked_with_errors(desk: Desk) -> list[Issue]:
+    """An `opportunity_errors` error at the Send Quote cell of each ticked deal whose row has
+    errors. Such a row is no record, so its quote is neither priced nor queued; its errors
+    are often in cells no quote shows (an Amount "abc", a Stage misspelt), and the tick waited
+    sync after sync with no word that the quote was held. (A Send Quote cell that cannot be
+    read is its own error, and ticks nothing.)"""
+    table = desk.crm.tables.get("opportunities")
+    out: list[Issue] = []
+    for row in table.rows if table is not None else ():
+        opp = row.readable
+        if row.has_errors and isinstance(opp, Opportunity) and opp.send_quote:
+            key = opp.id or opp.name or row_label(row)
+            col = table.header.fields.get("send_quote")
+            out.append(_opportunity_issue(
+                desk, opp.model_copy(update={"row": row.row}), "send_quote",
+                row.cells[col] if col is not None and col < len(row.cells) else None, "opportunity_errors",
+                _("The quote for {key} is not queued while its row has errors, though its Send Quote is ticked.",
+                  key=key),
+                _("Fix the row (its errors are listed in the Validation tab); the next sync queues the quote.")))
+    return out
+
+
 def queue_ticked_quotes(plan: Plan, snapshot: Snapshot, crm: Crm, config: Config, marks: dict[str, int],
                         as_of: dt.date, sent_versions: Collection[str] = ()) -> None:
     """The sync's hook: report every quote's bad lines, and queue a Draft for each ticked Send
@@ -663,6 +685,7 @@ def queue_ticked_quotes(plan: Plan, snapshot: Snapshot, crm: Crm, config: Config
     for opp in opportunities:
         if not opp.send_quote:
             problems.extend(desk.problems(opp))
+    problems.extend(_ticked_with_errors(desk))
     # A line whose Opportunity names two ticked deals blocks both with the one issue: said once.
     for issue in dict.fromkeys(problems):
         if issue.code not in ALREADY_VALIDATED:

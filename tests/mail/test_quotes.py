@@ -124,6 +124,40 @@ def test_a_negative_product_price_blocks_the_quote_as_a_negative_line_price_does
     [issue] = [p for p in spanish.problems if p.code == "negative_price"]
     assert "-1.000,5" in issue.message and "negativo" in issue.message
 
+
+def test_a_ticked_deal_whose_row_has_errors_says_at_its_tick_that_its_quote_waits(tmp_path):
+    # An Amount "abc" (no quote shows it) left the row no record: the ticked quote was neither
+    # queued nor said to wait, sync after sync. An unticked deal with errors says nothing more.
+    from books import edit, xlsx_book
+    tabs = crm_tabs()
+    tabs["Opportunities"][1][6] = "abc"
+    tabs["Opportunities"].append(["OPP-0002", "Other", "ACC-0001", "CON-0001", "Marta", "Nope", 10, "EUR", ""])
+    book = xlsx_book(tmp_path / "q.xlsx", tabs)
+    sync(book, config(), as_of=dt.date(2026, 11, 23))
+    read = book.read().tabs
+    assert "Outbox" not in read
+    waits = [r for r in read["Validation"].rows[1:] if r[6] == "opportunity_errors"]
+    assert [(r[0], r[1], r[2], r[3], r[5]) for r in waits] == [("error", "Opportunities", 2, "I", "yes")]
+    assert "OPP-0001" in waits[0][7] and "Send Quote" in waits[0][7]
+
+    def fix(wb):
+        wb["Opportunities"]["G2"] = 2500
+    edit(book, fix)
+    sync(book, config(), as_of=dt.date(2026, 11, 24))
+    read = book.read().tabs
+    assert [r[2] for r in read["Outbox"].rows[1:]] == ["OPP-0001"]
+    assert not [r for r in read["Validation"].rows[1:] if r[6] == "opportunity_errors"]
+
+
+def test_a_ticked_deal_with_errors_is_said_in_spanish(tmp_path):
+    tabs = crm_tabs()
+    tabs["Opportunities"][1][6] = "abc"
+    book = MemoryWorkbook(tabs)
+    sync(book, config(locale="es"), as_of=dt.date(2026, 11, 23))
+    [row] = [r for r in book.tabs["Validación"][1:] if r[6] == "oportunidad_con_errores"]
+    assert row[7] == ("El presupuesto de OPP-0001 no se pone en cola mientras su fila tenga errores, aunque su Enviar "
+                      "presupuesto esté marcado.")
+
 def test_bad_lines_are_pinned_to_their_cells():
     result = quote_of(**{"Quote Lines": lines(["OPP-0001", "NOPE", 1, "", ""], ["OPP-0001", "P1", -2, "", ""],
                                               ["OPP-0001", "P2", 1, "", 150], ["OPP-0001", "P2", 1, "", 5])})
