@@ -31,7 +31,7 @@ CODES = (
     NC_("issue code", "out_of_range"), NC_("issue code", "required"), NC_("issue code", "tab_name_taken"),
     NC_("issue code", "too_precise"), NC_("issue code", "unknown_account"), NC_("issue code", "unknown_contact"),
     NC_("issue code", "unknown_opportunity"), NC_("issue code", "unknown_related"),
-    NC_("issue code", "unknown_sku"), NC_("issue code", "contact_errors"), NC_("issue code", "opportunity_errors"), NC_("issue code", "lead_identity"),
+    NC_("issue code", "unknown_sku"), NC_("issue code", "contact_errors"), NC_("issue code", "opportunity_errors"), NC_("issue code", "quote_currency_unset"), NC_("issue code", "lead_identity"),
     NC_("issue code", "negative_price"), NC_("issue code", "negative_quantity"), NC_("issue code", "symbol_base"),
     NC_("issue code", "symbol_guess"), NC_("issue code", "unsafe_header"), NC_("issue code", "quote_template_error"),
     NC_("issue code", "form_bad_time"), NC_("issue code", "form_needs_tab"), NC_("issue code", "form_no_timestamp"),

@@ -340,7 +340,34 @@ class Desk:
 
     def quote(self, opportunity: Opportunity) -> QuoteResult:
         lines, products = self._grouped()
-        return price_quote(opportunity, lines, products, self.rates, self._broken, self._unsure, self._deals_unsure)
+        result = price_quote(opportunity, lines, products, self.rates, self._broken, self._unsure, self._deals_unsure)
+        if result.quote is not None and (unset := self._currency_unset(result)) is not None:
+            result.problems.append(unset)
+            result.quote = None
+        return result
+
+    def _currency_unset(self, result: QuoteResult) -> Issue | None:
+        """A `quote_currency_unset` error at the deal's Currency cell when nothing the team
+        wrote names the quote's currency: the deal's Currency is blank (no amount of its names
+        one), no product of its lines names one, and sheetcrm.toml sets no `currency`, so the
+        quote would be in the default, USD. `sheetcrm init` on a workbook leaves `currency`
+        commented out: a team typing plain euros got "$" quotes, approved on a row that shows
+        no amount."""
+        quote = result.quote
+        assert quote is not None
+        opp = quote.opportunity
+        if opp.currency is not None or "currency" in self.config.model_fields_set or not quote.lines:
+            return None
+        products = self._products or {}
+        if any(products[ln.sku].currency for ln in quote.lines if ln.sku in products):
+            return None
+        key = opp.id or opp.name
+        return _opportunity_issue(
+            self, opp, "currency", None, "quote_currency_unset",
+            _("The quote for {key} would be in {currency} only because that is the default: its Currency is blank, "
+              "its products name no currency, and sheetcrm.toml sets none.", key=key, currency=quote.currency),
+            _("Set the opportunity's Currency, or set currency in sheetcrm.toml to the currency of the workbook's "
+              "amounts (currency = \"EUR\"); the next sync queues the quote."))
 
     def version(self, result: QuoteResult, templates: Templates | None = None, per_line: bool = False,
                 spelling: str | None = None, typed: bool = False) -> str:

@@ -158,6 +158,31 @@ def test_a_ticked_deal_with_errors_is_said_in_spanish(tmp_path):
     assert row[7] == ("El presupuesto de OPP-0001 no se pone en cola mientras su fila tenga errores, aunque su Enviar "
                       "presupuesto esté marcado.")
 
+
+def test_a_quote_whose_currency_nothing_names_is_not_queued_in_the_default(tmp_path):
+    # A Spanish team's plain numbers, no Currency on the deal or its products, and a
+    # sheetcrm.toml with no currency (as init writes it for a workbook it finds): the quote
+    # was queued in USD, "2.509,06 US$" for the team's euros, on a Draft that shows no amount.
+    from books import xlsx_book
+    from sheetcrm.config import Config
+    tabs = crm_tabs(Products=[["SKU", "Name", "Unit Price", "Currency", "Tax Rate"], ["P1", "Licence", 1000.5, "", 21],
+                              ["P2", "Support", 99.99, "", 10]])
+    tabs["Opportunities"][1][7] = ""
+    book = xlsx_book(tmp_path / "q.xlsx", tabs)
+    sync(book, Config(locale="es"), as_of=dt.date(2026, 11, 23))
+    read = book.read().tabs
+    assert "Bandeja de salida" not in read and "Outbox" not in read
+    [row] = [r for r in read["Validación"].rows[1:] if r[6] == "moneda_de_presupuesto_sin_fijar"]
+    assert (row[0], row[1], row[2], row[3]) == ("error", "Opportunities", 2, "H")
+    assert "USD" in row[7] and "currency" in row[8]
+    # Said by the team: the file's currency (even the default's own code), or a product's.
+    for cfg in (Config(locale="es", currency="EUR"), Config(locale="es", currency="USD")):
+        desk = Desk.read(book.read(), cfg)
+        assert desk.quote(find_opportunity(desk.crm, "OPP-0001")).problems == []
+    tabs["Products"][1][3] = "USD"
+    desk = Desk.read(xlsx_book(tmp_path / "p.xlsx", tabs).read(), Config(locale="es"))
+    assert desk.quote(find_opportunity(desk.crm, "OPP-0001")).quote.currency == "USD"
+
 def test_bad_lines_are_pinned_to_their_cells():
     result = quote_of(**{"Quote Lines": lines(["OPP-0001", "NOPE", 1, "", ""], ["OPP-0001", "P1", -2, "", ""],
                                               ["OPP-0001", "P2", 1, "", 150], ["OPP-0001", "P2", 1, "", 5])})
