@@ -543,7 +543,8 @@ def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Map
                     _("Set that product's Unit Price to 0 or more, or type this line's own Unit Price."))
         unit = line.unit_price
         if unit is None and (product.currency or rates.base) != currency:
-            for code in dict.fromkeys((product.currency or rates.base, currency)):
+            # The base's own row too: each rate is "per base", whichever two currencies it converts.
+            for code in dict.fromkeys((product.currency or rates.base, currency, rates.base)):
                 for doubt in rates.doubts.get(code, ()):
                     if doubt.code in NO_DOUBT:
                         continue
