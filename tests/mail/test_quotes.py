@@ -193,6 +193,21 @@ def test_bad_lines_are_pinned_to_their_cells():
         (2, "B", "unknown_sku"), (3, "C", "negative_quantity"), (4, "E", "out_of_range")]
 
 
+
+def test_a_bad_lines_numbers_are_said_the_way_the_team_writes_them(tmp_path):
+    # A Spanish team's "-1,5" was said back as "La cantidad -1.5 es negativa." (-1.5 reads as
+    # -15 in Spanish), and a price "-1234,5" as -1234.5.
+    from books import xlsx_book
+    from sheetcrm.config import Config
+    tabs = crm_tabs(**{"Quote Lines": lines(["OPP-0001", "P1", "-1,5", "", ""], ["OPP-0001", "P2", 1, "-1234,5", ""],
+                                            ["OPP-0001", "P2", "1000000000", "2000000,5", ""])})
+    book = xlsx_book(tmp_path / "q.xlsx", tabs)
+    sync(book, Config(locale="es", currency="EUR"), as_of=dt.date(2026, 11, 23))
+    said = {r[6]: r[7] for r in book.read().tabs["Validación"].rows[1:] if r[1] == "Quote Lines"}
+    assert said["cantidad_negativa"] == "La cantidad -1,5 es negativa."
+    assert said["precio_negativo"] == "El precio unitario -1.234,5 es negativo."
+    assert said["fuera_de_rango"].startswith("1.000.000.000 × 2.000.000,5 ")
+
 def test_bad_lines_become_validation_issues_without_stopping_the_sync():
     tabs = crm_tabs(**{"Quote Lines": lines(["OPP-0001", "NOPE", 1, "", ""], ["OPP-0001", "P1", -2, "", ""])})
     tabs["Opportunities"].append(["OPP-0002", "Other", "ACC-0001", "CON-0001", "Marta", "Proposal", 10, "EUR", ""])
