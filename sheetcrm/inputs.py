@@ -318,6 +318,7 @@ def _rates(base: str, side: _Side, locale: str, sure: bool) -> Rates:
                     base, side.report)
     per_unit: dict[str, Decimal] = {}
     given: dict[str, list[int]] = {}  # currency -> the data rows giving it a rate
+    base_at: list[int] = []  # the data rows giving the base a rate other than 1
     for i, raw in enumerate(side.raws(0)):
         if i in currency_at:
             continue
@@ -343,6 +344,7 @@ def _rates(base: str, side: _Side, locale: str, sure: bool) -> Rates:
                 "out_of_range", _("{shown} is no rate for {base}, the base currency: one {base} is worth 1 {base}, so "
                                   "this row is ignored.", shown=cells.quoted(shown), base=base),
                 _("Delete this row, or write 1; amounts in {base} need no rate.", base=base), shown))
+            base_at.append(i)
             continue
         per_unit.setdefault(currency, rate)
         given.setdefault(currency, []).append(i)
@@ -360,6 +362,10 @@ def _rates(base: str, side: _Side, locale: str, sure: bool) -> Rates:
             warned.setdefault(issue.row, []).append(issue)
     doubts = {currency: found for currency in per_unit
               if (found := tuple(i for at in given[currency] for i in warned.get(at + 2, ())))}
+    # A base worth other than 1 here says the tab's rates may be per another currency: every
+    # conversion through them is in doubt (`quotes.price_quote` asks the base's doubts of each).
+    if ignored := tuple(i for at in base_at for i in warned.get(at + 2, ())):
+        doubts[base] = ignored
     return Rates(base, per_unit, doubts)
 
 

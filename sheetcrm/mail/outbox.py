@@ -340,7 +340,34 @@ class Desk:
 
     def quote(self, opportunity: Opportunity) -> QuoteResult:
         lines, products = self._grouped()
-        return price_quote(opportunity, lines, products, self.rates, self._broken, self._unsure, self._deals_unsure)
+        result = price_quote(opportunity, lines, products, self.rates, self._broken, self._unsure, self._deals_unsure)
+        if result.quote is not None and (unset := self._currency_unset(result)) is not None:
+            result.problems.append(unset)
+            result.quote = None
+        return result
+
+    def _currency_unset(self, result: QuoteResult) -> Issue | None:
+        """A `quote_currency_unset` error at the deal's Currency cell when nothing the team
+        wrote names the quote's currency: the deal's Currency is blank (no amount of its names
+        one), no product of its lines names one, and sheetcrm.toml sets no `currency`, so the
+        quote would be in the default, USD. `sheetcrm init` on a workbook leaves `currency`
+        commented out: a team typing plain euros got "$" quotes, approved on a row that shows
+        no amount."""
+        quote = result.quote
+        assert quote is not None
+        opp = quote.opportunity
+        if opp.currency is not None or "currency" in self.config.model_fields_set or not quote.lines:
+            return None
+        products = self._products or {}
+        if any(products[ln.sku].currency for ln in quote.lines if ln.sku in products):
+            return None
+        key = opp.id or opp.name
+        return _opportunity_issue(
+            self, opp, "currency", None, "quote_currency_unset",
+            _("The quote for {key} would be in {currency} only because that is the default: its Currency is blank, "
+              "its products name no currency, and sheetcrm.toml sets none.", key=key, currency=quote.currency),
+            _("Set the opportunity's Currency, or set currency in sheetcrm.toml to the currency of the workbook's "
+              "amounts (currency = \"EUR\"); the next sync queues the quote."))
 
     def version(self, result: QuoteResult, templates: Templates | None = None, per_line: bool = False,
                 spelling: str | None = None, typed: bool = False) -> str:
@@ -649,6 +676,28 @@ def _opportunity_issue(desk: Desk, opp: Opportunity, field_name: str, value: Any
                  table.header.labels.get(col) if col is not None else None, value, code, message, hint)
 
 
+def _ticked_with_errors(desk: Desk) -> list[Issue]:
+    """An `opportunity_errors` error at the Send Quote cell of each ticked deal whose row has
+    errors. Such a row is no record, so its quote is neither priced nor queued; its errors
+    are often in cells no quote shows (an Amount "abc", a Stage misspelt), and the tick waited
+    sync after sync with no word that the quote was held. (A Send Quote cell that cannot be
+    read is its own error, and ticks nothing.)"""
+    table = desk.crm.tables.get("opportunities")
+    out: list[Issue] = []
+    for row in table.rows if table is not None else ():
+        opp = row.readable
+        if row.has_errors and isinstance(opp, Opportunity) and opp.send_quote:
+            key = opp.id or opp.name or row_label(row)
+            col = table.header.fields.get("send_quote")
+            out.append(_opportunity_issue(
+                desk, opp.model_copy(update={"row": row.row}), "send_quote",
+                row.cells[col] if col is not None and col < len(row.cells) else None, "opportunity_errors",
+                _("The quote for {key} is not queued while its row has errors, though its Send Quote is ticked.",
+                  key=key),
+                _("Fix the row (its errors are listed in the Validation tab); the next sync queues the quote.")))
+    return out
+
+
 def queue_ticked_quotes(plan: Plan, snapshot: Snapshot, crm: Crm, config: Config, marks: dict[str, int],
                         as_of: dt.date, sent_versions: Collection[str] = ()) -> None:
     """The sync's hook: report every quote's bad lines, and queue a Draft for each ticked Send
@@ -663,6 +712,7 @@ def queue_ticked_quotes(plan: Plan, snapshot: Snapshot, crm: Crm, config: Config
     for opp in opportunities:
         if not opp.send_quote:
             problems.extend(desk.problems(opp))
+    problems.extend(_ticked_with_errors(desk))
     # A line whose Opportunity names two ticked deals blocks both with the one issue: said once.
     for issue in dict.fromkeys(problems):
         if issue.code not in ALREADY_VALIDATED:

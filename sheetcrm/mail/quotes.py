@@ -523,7 +523,7 @@ def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Map
         if line.quantity < 0:
             ok = False
             problem(line.row, "quantity", line.quantity, "negative_quantity",
-                    _("The quantity {quantity} is negative.", quantity=line.quantity),
+                    _("The quantity {quantity} is negative.", quantity=cells.show_number(line.quantity)),
                     _("Use a quantity of 0 or more."))
         # A discount outside 0–100% never gets here: its cell fails validation, and the line
         # blocks the quote as an invalid row.
@@ -531,10 +531,21 @@ def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Map
         if line.unit_price is not None and line.unit_price < 0:
             ok = False
             problem(line.row, "unit_price", line.unit_price, "negative_price",
-                    _("The unit price {price} is negative.", price=line.unit_price), _("Use a price of 0 or more."))
+                    _("The unit price {price} is negative.", price=cells.show_number(line.unit_price)),
+                    _("Use a price of 0 or more."))
+        elif line.unit_price is None and product.unit_price < 0:
+            # The price the line takes from its product is as much its price as one typed on the
+            # line: a negative one made a quote whose total was below zero, queued with no word.
+            ok = False
+            problem(line.row, "sku", line.sku, "negative_price",
+                    _("The product {sku} has a negative Unit Price, {price}, so the quote for {opportunity} cannot "
+                      "be priced.", sku=cells.quoted(line.sku),
+                      price=cells.show_number(product.unit_price), opportunity=opportunity.id or opportunity.name),
+                    _("Set that product's Unit Price to 0 or more, or type this line's own Unit Price."))
         unit = line.unit_price
         if unit is None and (product.currency or rates.base) != currency:
-            for code in dict.fromkeys((product.currency or rates.base, currency)):
+            # The base's own row too: each rate is "per base", whichever two currencies it converts.
+            for code in dict.fromkeys((product.currency or rates.base, currency, rates.base)):
                 for doubt in rates.doubts.get(code, ()):
                     if doubt.code in NO_DOUBT:
                         continue
@@ -567,7 +578,7 @@ def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Map
             ok = False
             problem(line.row, "quantity", line.quantity, "out_of_range",
                     _("{quantity} × {price} is too large for a quote: sheetcrm handles amounts below 10^15.",
-                      quantity=line.quantity, price=unit),
+                      quantity=cells.show_number(line.quantity), price=cells.show_number(unit)),
                     _("Check the quantity and the unit price."))
         if not ok:
             continue

@@ -232,6 +232,25 @@ def test_a_rate_the_read_only_warned_about_blocks_the_quotes_converted_through_i
     assert _blocks(book) == [] and [r["opportunity"] for r in outbox_rows(book)] == ["OPP-0001"]
 
 
+
+def test_a_rate_for_the_base_other_than_1_blocks_the_quotes_converted_through_the_tab(tmp_path):
+    # Base EUR; Rates says EUR 1.1 and USD 0.9: rates per some other currency, it seems. The EUR
+    # row was ignored with a warning and a USD product on a EUR quote was converted at 0.9 (90.00
+    # where 0.9 / 1.1 gives 81.82), queued with no word. Every conversion waits for the tab.
+    tabs = crm_tabs(Rates=[["Currency", "Rate"], ["EUR", 1.1], ["USD", 0.9]])
+    tabs["Products"][1][3] = "USD"
+    book = xlsx_book(tmp_path, tabs)
+    sync(book, config(), as_of=AS_OF)
+    assert "Outbox" not in book.read().tabs
+    assert _blocks(book) == [("error", "Quote Lines", 2, "B", "P1")]  # P2 is in EUR: no conversion
+    assert _validation(book, "unsure_quote_cell")[0][7] == (
+        '"P1" is converted into EUR through the rate of EUR, which may mean something else, so the quote for '
+        'OPP-0001 is neither queued nor sent: Rates!B2: "1.1" is no rate for EUR, the base currency: one EUR is '
+        'worth 1 EUR, so this row is ignored.')
+    set_cell(book, "Rate", 1, row=2, tab="Rates")
+    sync(book, config(), as_of=AS_OF)
+    assert _blocks(book) == [] and [r["opportunity"] for r in outbox_rows(book)] == ["OPP-0001"]
+
 def test_a_deal_currency_that_is_a_guess_blocks_its_quote_at_the_cell(tmp_path):
     # Currency "¥" reads JPY (could be CNY), "$2,500" under a blank Currency reads USD (could be
     # CAD): each quote was priced in that currency, converted from the EUR products, and queued

@@ -101,6 +101,88 @@ def test_a_product_currency_without_a_rate_blocks_that_quote_only():
     assert "GBP" in issue.message and "Rates" in issue.hint
 
 
+
+def test_a_negative_product_price_blocks_the_quote_as_a_negative_line_price_does(tmp_path):
+    # P1 at -1,000.50 in Products priced the line at -2,001.00 and queued a quote of -1,849.12
+    # with no word; a line with its own Unit Price does not take the product's.
+    from books import xlsx_book
+    products = [["SKU", "Name", "Unit Price", "Currency", "Tax Rate"], ["P1", "Licence", -1000.5, "EUR", 21],
+                ["P2", "Support", 99.99, "EUR", 10]]
+    book = xlsx_book(tmp_path / "q.xlsx", crm_tabs(Products=products))
+    sync(book, config(), as_of=dt.date(2026, 11, 23))
+    tabs = book.read().tabs
+    assert "Outbox" not in tabs
+    found = [(r[1], r[2], r[3], r[6]) for r in tabs["Validation"].rows[1:] if r[6] == "negative_price"]
+    assert found == [("Quote Lines", 2, "B", "negative_price")]
+    [row] = [r for r in tabs["Validation"].rows[1:] if r[6] == "negative_price"]
+    assert '"P1"' in row[7] and "-1,000.5" in row[7] and "OPP-0001" in row[7]
+    priced = quote_of(Products=products, **{"Quote Lines": lines(["OPP-0001", "P1", 2, 10, ""])})
+    assert priced.problems == [] and priced.quote.totals.net == D("20.00")
+    from sheetcrm.i18n import using
+    with using("es"):
+        spanish = quote_of("es", Products=products)
+    [issue] = [p for p in spanish.problems if p.code == "negative_price"]
+    assert "-1.000,5" in issue.message and "negativo" in issue.message
+
+
+def test_a_ticked_deal_whose_row_has_errors_says_at_its_tick_that_its_quote_waits(tmp_path):
+    # An Amount "abc" (no quote shows it) left the row no record: the ticked quote was neither
+    # queued nor said to wait, sync after sync. An unticked deal with errors says nothing more.
+    from books import edit, xlsx_book
+    tabs = crm_tabs()
+    tabs["Opportunities"][1][6] = "abc"
+    tabs["Opportunities"].append(["OPP-0002", "Other", "ACC-0001", "CON-0001", "Marta", "Nope", 10, "EUR", ""])
+    book = xlsx_book(tmp_path / "q.xlsx", tabs)
+    sync(book, config(), as_of=dt.date(2026, 11, 23))
+    read = book.read().tabs
+    assert "Outbox" not in read
+    waits = [r for r in read["Validation"].rows[1:] if r[6] == "opportunity_errors"]
+    assert [(r[0], r[1], r[2], r[3], r[5]) for r in waits] == [("error", "Opportunities", 2, "I", "yes")]
+    assert "OPP-0001" in waits[0][7] and "Send Quote" in waits[0][7]
+
+    def fix(wb):
+        wb["Opportunities"]["G2"] = 2500
+    edit(book, fix)
+    sync(book, config(), as_of=dt.date(2026, 11, 24))
+    read = book.read().tabs
+    assert [r[2] for r in read["Outbox"].rows[1:]] == ["OPP-0001"]
+    assert not [r for r in read["Validation"].rows[1:] if r[6] == "opportunity_errors"]
+
+
+def test_a_ticked_deal_with_errors_is_said_in_spanish(tmp_path):
+    tabs = crm_tabs()
+    tabs["Opportunities"][1][6] = "abc"
+    book = MemoryWorkbook(tabs)
+    sync(book, config(locale="es"), as_of=dt.date(2026, 11, 23))
+    [row] = [r for r in book.tabs["Validación"][1:] if r[6] == "oportunidad_con_errores"]
+    assert row[7] == ("El presupuesto de OPP-0001 no se pone en cola mientras su fila tenga errores, aunque su Enviar "
+                      "presupuesto esté marcado.")
+
+
+def test_a_quote_whose_currency_nothing_names_is_not_queued_in_the_default(tmp_path):
+    # A Spanish team's plain numbers, no Currency on the deal or its products, and a
+    # sheetcrm.toml with no currency (as init writes it for a workbook it finds): the quote
+    # was queued in USD, "2.509,06 US$" for the team's euros, on a Draft that shows no amount.
+    from books import xlsx_book
+    from sheetcrm.config import Config
+    tabs = crm_tabs(Products=[["SKU", "Name", "Unit Price", "Currency", "Tax Rate"], ["P1", "Licence", 1000.5, "", 21],
+                              ["P2", "Support", 99.99, "", 10]])
+    tabs["Opportunities"][1][7] = ""
+    book = xlsx_book(tmp_path / "q.xlsx", tabs)
+    sync(book, Config(locale="es"), as_of=dt.date(2026, 11, 23))
+    read = book.read().tabs
+    assert "Bandeja de salida" not in read and "Outbox" not in read
+    [row] = [r for r in read["Validación"].rows[1:] if r[6] == "moneda_de_presupuesto_sin_fijar"]
+    assert (row[0], row[1], row[2], row[3]) == ("error", "Opportunities", 2, "H")
+    assert "USD" in row[7] and "currency" in row[8]
+    # Said by the team: the file's currency (even the default's own code), or a product's.
+    for cfg in (Config(locale="es", currency="EUR"), Config(locale="es", currency="USD")):
+        desk = Desk.read(book.read(), cfg)
+        assert desk.quote(find_opportunity(desk.crm, "OPP-0001")).problems == []
+    tabs["Products"][1][3] = "USD"
+    desk = Desk.read(xlsx_book(tmp_path / "p.xlsx", tabs).read(), Config(locale="es"))
+    assert desk.quote(find_opportunity(desk.crm, "OPP-0001")).quote.currency == "USD"
+
 def test_bad_lines_are_pinned_to_their_cells():
     result = quote_of(**{"Quote Lines": lines(["OPP-0001", "NOPE", 1, "", ""], ["OPP-0001", "P1", -2, "", ""],
                                               ["OPP-0001", "P2", 1, "", 150], ["OPP-0001", "P2", 1, "", 5])})
@@ -110,6 +192,21 @@ def test_bad_lines_are_pinned_to_their_cells():
     assert sorted((i.row, i.column, i.code) for i in result.problems) == [
         (2, "B", "unknown_sku"), (3, "C", "negative_quantity"), (4, "E", "out_of_range")]
 
+
+
+def test_a_bad_lines_numbers_are_said_the_way_the_team_writes_them(tmp_path):
+    # A Spanish team's "-1,5" was said back as "La cantidad -1.5 es negativa." (-1.5 reads as
+    # -15 in Spanish), and a price "-1234,5" as -1234.5.
+    from books import xlsx_book
+    from sheetcrm.config import Config
+    tabs = crm_tabs(**{"Quote Lines": lines(["OPP-0001", "P1", "-1,5", "", ""], ["OPP-0001", "P2", 1, "-1234,5", ""],
+                                            ["OPP-0001", "P2", "1000000000", "2000000,5", ""])})
+    book = xlsx_book(tmp_path / "q.xlsx", tabs)
+    sync(book, Config(locale="es", currency="EUR"), as_of=dt.date(2026, 11, 23))
+    said = {r[6]: r[7] for r in book.read().tabs["Validación"].rows[1:] if r[1] == "Quote Lines"}
+    assert said["cantidad_negativa"] == "La cantidad -1,5 es negativa."
+    assert said["precio_negativo"] == "El precio unitario -1.234,5 es negativo."
+    assert said["fuera_de_rango"].startswith("1.000.000.000 × 2.000.000,5 ")
 
 def test_bad_lines_become_validation_issues_without_stopping_the_sync():
     tabs = crm_tabs(**{"Quote Lines": lines(["OPP-0001", "NOPE", 1, "", ""], ["OPP-0001", "P1", -2, "", ""])})
