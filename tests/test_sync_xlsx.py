@@ -168,6 +168,45 @@ def test_ids_are_never_reused_after_a_row_is_deleted(tmp_path):
     assert openpyxl.load_workbook(book.path)["Leads"]["A3"].value == "LEAD-0003"
 
 
+def test_a_deleted_rows_id_is_not_handed_out_again_when_the_marks_tab_is_deleted_too(tmp_path):
+    # The visible _sheetcrm tab deleted as clutter: the rows' own IDs then say LEAD-0002 and
+    # OPP-0002 are free, but the histories still hold the deleted rows' lives under those IDs,
+    # and a new lead or deal given one inherited them ("Qualified -> New" on a lead never qualified).
+    path = tmp_path / "crm.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.title = "Leads"
+    for row in (["ID", "Last Name", "Status"], [None, "A", "New"], [None, "B", "New"]):
+        wb["Leads"].append(row)
+    ws = wb.create_sheet("Opportunities")
+    for row in (["ID", "Name", "Account", "Stage", "Amount", "Close Date"],
+                [None, "Big", "Acme", "Prospecting", 1000, "2026-12-15"],
+                [None, "Small", "Acme", "Prospecting", 200, "2026-12-15"]):
+        ws.append(row)
+    wb.save(path)
+    sync(XlsxWorkbook(path), Config(), as_of=AS_OF)
+    wb = openpyxl.load_workbook(path)
+    wb["Leads"]["C3"] = "Qualified"
+    wb["Opportunities"]["D3"] = "Qualification"
+    wb.save(path)
+    sync(XlsxWorkbook(path), Config(), as_of=AS_OF + dt.timedelta(days=1))
+    wb = openpyxl.load_workbook(path)
+    for title, new in (("Leads", [None, "C", "New"]),
+                       ("Opportunities", [None, "Other", "Beta", "Prospecting", 5, "2026-12-20"])):
+        wb[title].delete_rows(3)  # the highest ID's row
+        wb[title].append(new)
+    del wb["_sheetcrm"]
+    wb.save(path)
+    sync(XlsxWorkbook(path), Config(), as_of=AS_OF + dt.timedelta(days=2))
+    wb = openpyxl.load_workbook(path)
+    assert wb["Leads"]["A3"].value == "LEAD-0003" and wb["Opportunities"]["A3"].value == "OPP-0003"
+    assert [r for r in wb["Lead Status History"].iter_rows(values_only=True) if r[0] == "LEAD-0003"] == \
+        [("LEAD-0003", None, "New", dt.datetime(2026, 11, 25))]
+    assert [r[:3] for r in wb["Stage History"].iter_rows(values_only=True) if r[0] == "OPP-0002"] == \
+        [("OPP-0002", None, "Prospecting"), ("OPP-0002", "Prospecting", "Qualification")]
+    marks = {k: v for k, v in wb["_sheetcrm"].iter_rows(min_row=2, values_only=True)}
+    assert (marks["LEAD"], marks["OPP"]) == (3, 3)
+
+
 def test_dry_run_plans_but_writes_nothing(demo_book):
     mtime = demo_book.path.stat().st_mtime_ns
     outcome = sync(demo_book, Config(), as_of=AS_OF, dry_run=True)
