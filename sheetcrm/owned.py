@@ -5,7 +5,8 @@ tabs that carry its mark (`Snapshot.owned`, set by the backend from `Plan.mark_o
 resolution of one of its tabs (`locate`) is, in this order:
 
 1. a marked tab with one of its names ("Pipeline", "Embudo"), or with a name sheetcrm gave it
-   to step aside ("Pipeline (sheetcrm)", "Pipeline (sheetcrm 2)");
+   to step aside ("Pipeline (sheetcrm)", "Pipeline (sheetcrm 2)"), or else a marked tab a person
+   renamed (the mark follows the sheet) whose header row is still the one sheetcrm writes there;
 2. migration: an unmarked tab with such a name whose header row is exactly the one sheetcrm
    writes for that tab, in English or Spanish (the Outbox may have columns a person added after
    sheetcrm's), in a workbook sheetcrm wrote before: its `_sheetcrm` or its Validation tab is
@@ -67,7 +68,11 @@ def locate(snapshot: Snapshot, tab: OwnedTab, locale: str) -> Place:
     named = [t for t in titles if normalize_key(t) in exact]
     aside = [t for t in titles if t not in named and _stepped_aside(t, tab)]
     unmarked = [t for t in named if t not in snapshot.owned]
-    for candidates in (named, aside):
+    # The mark belongs to the sheet, not its title: a person's rename keeps it, and a new tab
+    # under the old name would start the histories, the Outbox's queue or the Workflow Log
+    # afresh without a word. A marked tab of another name is this one by its header.
+    renamed = [t for t in titles if t in snapshot.owned and t not in named and _is_ours(snapshot, t, tab)]
+    for candidates in (named, aside, renamed):
         marked = next((t for t in candidates if t in snapshot.owned), None)
         if marked is not None:
             # Beside sheetcrm's marked tab, a tab of its name is the team's whatever its header.
