@@ -6,7 +6,7 @@ resolution of one of its tabs (`locate`) is, in this order:
 
 1. a marked tab with one of its names ("Pipeline", "Embudo"), or with a name sheetcrm gave it
    to step aside ("Pipeline (sheetcrm)", "Pipeline (sheetcrm 2)"), or else a marked tab a person
-   renamed (the mark follows the sheet) whose header row is still the one sheetcrm writes there;
+   renamed (the mark follows the sheet) whose header row still starts with the one sheetcrm writes there;
 2. migration: an unmarked tab with such a name whose header row is exactly the one sheetcrm
    writes for that tab, in English or Spanish (the Outbox may have columns a person added after
    sheetcrm's), in a workbook sheetcrm wrote before: its `_sheetcrm` or its Validation tab is
@@ -71,7 +71,7 @@ def locate(snapshot: Snapshot, tab: OwnedTab, locale: str) -> Place:
     # The mark belongs to the sheet, not its title: a person's rename keeps it, and a new tab
     # under the old name would start the histories, the Outbox's queue or the Workflow Log
     # afresh without a word. A marked tab of another name is this one by its header.
-    renamed = [t for t in titles if t in snapshot.owned and t not in named and _is_ours(snapshot, t, tab)]
+    renamed = [t for t in titles if t in snapshot.owned and t not in named and _is_ours(snapshot, t, tab, True)]
     for candidates in (named, aside, renamed):
         marked = next((t for t in candidates if t in snapshot.owned), None)
         if marked is not None:
@@ -152,14 +152,15 @@ def _stepped_aside(title: str, tab: OwnedTab) -> bool:
     return bool(m) and normalize_key(m.group("base")) in _bases(tab)
 
 
-def _is_ours(snapshot: Snapshot, title: str, tab: OwnedTab) -> bool:
-    """Whether the tab's header row is exactly what sheetcrm writes there (en or es)."""
+def _is_ours(snapshot: Snapshot, title: str, tab: OwnedTab, marked: bool = False) -> bool:
+    """Whether the tab's header row is exactly what sheetcrm writes there (en or es); on a
+    `marked` tab, followed by columns people added after sheetcrm's, which they may on any of its tabs."""
     header = [None if v is None else str(v) for v in snapshot.tabs[title].header]
     while header and header[-1] in (None, ""):
         header.pop()
     for wanted in (list(tab.headers), list(tab.headers_es)):
         # People add columns of their own beside the Outbox's; every other tab is sheetcrm's whole.
-        have = header[:len(wanted)] if tab.key == OUTBOX.key else header
+        have = header[:len(wanted)] if marked or tab.key == OUTBOX.key else header
         if have == wanted:
             return True
     return False

@@ -237,6 +237,7 @@ def test_xlsx_a_history_tab_a_person_renamed_is_still_sheetcrm_s_history(tmp_pat
     sync(XlsxWorkbook(path), Config(), as_of=AS_OF)
     wb = openpyxl.load_workbook(path)
     wb["Stage History"].title = "Deal log"
+    wb["Deal log"]["F1"] = "Notes"  # a column of their own after sheetcrm's, as on any of its tabs
     wb.save(path)
     sync(XlsxWorkbook(path), Config(), as_of=AS_OF + dt.timedelta(days=7))
     wb = openpyxl.load_workbook(path)
