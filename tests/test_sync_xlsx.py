@@ -207,6 +207,28 @@ def test_a_deleted_rows_id_is_not_handed_out_again_when_the_marks_tab_is_deleted
     assert (marks["LEAD"], marks["OPP"]) == (3, 3)
 
 
+def test_an_id_cell_whose_formula_shows_nothing_is_said_at_the_cell(tmp_path):
+    from test_cell_facts import recalculated
+
+    # The formula is never written over, so the row never gets an ID: it silently had no
+    # history and could not be named, and nothing said why.
+    wb = openpyxl.Workbook()
+    wb.active.title = "Leads"
+    for row in (["ID", "Last Name", "Company", "Status"], ["LEAD-0001", "Baker", "B Co", "New"],
+                ['=IF(C3="VIP","LEAD-0099","")', "Formula", "F Co", "New"]):
+        wb["Leads"].append(row)
+    wb.save(tmp_path / "crm.xlsx")
+    path = recalculated(tmp_path / "crm.xlsx", tmp_path)  # the formula's empty result saved, as Excel saves it
+    outcome = sync(XlsxWorkbook(path), Config(locale="es"), as_of=AS_OF)
+    said = [(i.row, i.column, i.code) for i in outcome.crm.report.issues if i.tab == "Leads" and i.row]
+    assert said == [(3, "A", "id_formula_empty")]
+    # Said in the team's language, code and all, on the Validation tab.
+    wb = openpyxl.load_workbook(path)
+    row = next(r for r in wb["Validación"].iter_rows(min_row=2, values_only=True) if r[1] == "Leads" and r[2] == 3)
+    assert row[6] == "id_fórmula_vacía" and row[7].startswith("La celda del ID contiene una fórmula")
+    assert wb["Leads"]["A3"].value == '=IF(C3="VIP","LEAD-0099","")'
+
+
 def test_dry_run_plans_but_writes_nothing(demo_book):
     mtime = demo_book.path.stat().st_mtime_ns
     outcome = sync(demo_book, Config(), as_of=AS_OF, dry_run=True)
