@@ -265,3 +265,20 @@ def test_google_an_outbox_a_person_renamed_is_still_the_queue_no_quote_queued_tw
         # Send Quote is still ticked: a new Outbox would have queued the quote again (OUT-0002).
         assert "Outbox" not in book.read().tabs
         assert [r[0] for r in emu.values(key, "Quote emails")[1:]] == ["OUT-0001"]
+
+
+def test_xlsx_a_summary_a_person_renamed_is_their_snapshot_and_a_new_one_is_made(tmp_path):
+    path = tmp_path / "crm.xlsx"
+    _team_workbook(path)
+    wb = openpyxl.load_workbook(path)
+    del wb["Pipeline"], wb["Stage History"]
+    wb.save(path)
+    sync(XlsxWorkbook(path), Config(), as_of=AS_OF)
+    wb = openpyxl.load_workbook(path)
+    wb["Pipeline"].title = "Pipeline November"
+    wb["Opportunities"]["E2"] = 5000
+    wb.save(path)
+    before = _cells(path, "Pipeline November")
+    sync(XlsxWorkbook(path), Config(), as_of=AS_OF)
+    assert _cells(path, "Pipeline November") == before
+    assert openpyxl.load_workbook(path)["Pipeline"]["A1"].value == "Stage"
