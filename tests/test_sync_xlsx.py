@@ -229,6 +229,30 @@ def test_an_id_cell_whose_formula_shows_nothing_is_said_at_the_cell(tmp_path):
     assert wb["Leads"]["A3"].value == '=IF(C3="VIP","LEAD-0099","")'
 
 
+def test_ids_under_a_renamed_header_get_no_second_id_column(tmp_path):
+    # A person renamed the ID header "Lead #": sheetcrm added a new ID column and gave every
+    # lead a second ID (LEAD-0003, LEAD-0004 beside LEAD-0001, LEAD-0002), so each lead's
+    # history started over under the new one and references to the old ones broke.
+    path = tmp_path / "crm.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.title = "Leads"
+    for row in (["ID", "Last Name", "Status"], [None, "A", "New"], [None, "B", "New"]):
+        wb["Leads"].append(row)
+    wb.save(path)
+    sync(XlsxWorkbook(path), Config(), as_of=AS_OF)
+    wb = openpyxl.load_workbook(path)
+    wb["Leads"]["A1"] = "Lead #"
+    history = list(wb["Lead Status History"].iter_rows(values_only=True))
+    wb.save(path)
+    outcome = sync(XlsxWorkbook(path), Config(), as_of=AS_OF + dt.timedelta(days=1))
+    said = [(i.row, i.column, i.code) for i in outcome.crm.report.issues if i.tab == "Leads"]
+    assert said == [(1, "A", "id_column_renamed")]
+    wb = openpyxl.load_workbook(path)
+    assert "ID" not in [c.value for c in wb["Leads"][1]]
+    assert [r[0] for r in wb["Leads"].iter_rows(min_row=2, values_only=True)] == ["LEAD-0001", "LEAD-0002"]
+    assert list(wb["Lead Status History"].iter_rows(values_only=True)) == history
+
+
 def test_dry_run_plans_but_writes_nothing(demo_book):
     mtime = demo_book.path.stat().st_mtime_ns
     outcome = sync(demo_book, Config(), as_of=AS_OF, dry_run=True)
