@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Iterable
 
 from sheetcrm import cells
+from sheetcrm.owned import owned_title
+from sheetcrm.schema import VALIDATION
 from sheetcrm.table import Row, Table
-from sheetcrm.workbook import CellValue, CellWrite, Grid
+from sheetcrm.workbook import CellValue, CellWrite, Grid, Snapshot
 
 # How many of a row's own cells identify it when its ID is filled in. Two is enough to tell
 # a row from its neighbours after a concurrent sort, without pinning the write to cells
@@ -31,6 +33,33 @@ def read_sequences(grid: Grid | None) -> dict[str, int]:
     return marks
 
 
+def recorded_marks(snapshot: Snapshot, tables: Iterable[Table], marks: dict[str, int]) -> dict[str, int]:
+    """For the ID tabs whose prefix has no mark (the `_sheetcrm` tab, or its row, deleted or
+    damaged): the highest number of an ID of that prefix in sheetcrm's own tabs
+    (`Snapshot.owned`), each cell read whole as `highest_id` reads an ID, where it is above the
+    tab's own IDs. Without the mark the rows' own IDs are not enough: a deleted row's ID lives
+    on in the histories, Merged, the Accounts Overview, the Workflow Log, and handing it out
+    again would give the new record the old one's history without a word. People's tabs are
+    not read: a reference typed wrong ("OPP-9999") names no record sheetcrm ever saw. Read only
+    while a mark is missing (the next write puts it back)."""
+    missing = [t for t in tables if t.spec.id_prefix and t.spec.id_prefix not in marks]
+    if not missing or not snapshot.owned:
+        return {}
+    wanted = {t.spec.id_prefix.upper(): t.spec.id_prefix for t in missing}  # type: ignore[union-attr]
+    pattern = re.compile(rf"^({'|'.join(map(re.escape, wanted.values()))})-(\d+)$", re.IGNORECASE | re.MULTILINE)
+    found: dict[str, int] = {}
+    # The Validation tab quotes people's cells: a typo there is no record either.
+    validation = owned_title(snapshot, VALIDATION)
+    for title, grid in snapshot.tabs.items():
+        if title not in snapshot.owned or title == validation:
+            continue
+        text = "\n".join(cells.canonical_text(v) for row in grid.rows for v in row if v.__class__ is str and "-" in v)
+        for head, number in pattern.findall(text):
+            prefix = wanted[head.upper()]
+            found[prefix] = max(found.get(prefix, 0), int(number))
+    return {p: found[p] for t in missing if found.get(p := t.spec.id_prefix, 0) > highest_id(t.rows, p)}  # type: ignore[arg-type]
+
+
 def assign_ids(table: Table, marks: dict[str, int], header_text: str) -> list[CellWrite]:
     """Writes that give every row without an ID a new one. The table's rows and records take
     their new IDs at once, so everything computed later in the sync already uses them;
@@ -46,6 +75,8 @@ def assign_ids(table: Table, marks: dict[str, int], header_text: str) -> list[Ce
     id_col = header.fields.get("id")
     if id_col is None and "id" not in header.new:
         return writes  # no header row: no column is added
+    if id_col is None and typed_id_column(table) is not None:
+        return writes  # the tab's IDs under a header of its own: reported (steps/ids.py), no second set
     if id_col is None:
         # No ID column yet: one goes in the header row, after everything the team uses
         # (table.py placed it), never over it.
@@ -65,6 +96,28 @@ def assign_ids(table: Table, marks: dict[str, int], header_text: str) -> list[Ce
         writes.append(CellWrite(table.title, row.row, id_col + 1, row.id, expect=row_key(table, row)))
     marks[prefix] = counter
     return writes
+
+
+def typed_id_column(table: Table) -> int | None:
+    """A column of the team's whose every filled cell is an ID of the tab's pattern, each once:
+    the tab's IDs under a header sheetcrm does not read as ID ("Lead #", an "ID" a person
+    renamed). An ID column added beside it would give every row a second ID, numbered apart
+    from the first, and the histories and references would follow the new one."""
+    pattern = id_pattern(table.spec.id_prefix or "")
+    for col in sorted(table.header.custom.values()):
+        seen: set[str] = set()
+        for row in table.rows:
+            value = row.cells[col] if col < len(row.cells) else None
+            if cells.is_blank(value):
+                continue
+            if value.__class__ is not str or not pattern.match(text := cells.canonical_text(value)) \
+                    or text.casefold() in seen:
+                break
+            seen.add(text.casefold())
+        else:
+            if seen:
+                return col
+    return None
 
 
 def blank_text_id(row: Row) -> bool:

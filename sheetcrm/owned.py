@@ -5,7 +5,9 @@ tabs that carry its mark (`Snapshot.owned`, set by the backend from `Plan.mark_o
 resolution of one of its tabs (`locate`) is, in this order:
 
 1. a marked tab with one of its names ("Pipeline", "Embudo"), or with a name sheetcrm gave it
-   to step aside ("Pipeline (sheetcrm)", "Pipeline (sheetcrm 2)");
+   to step aside ("Pipeline (sheetcrm)", "Pipeline (sheetcrm 2)"), or else, for a tab that keeps
+   the past (`KEPT`: Stage History, the Outbox…), a marked tab a person renamed (the mark follows
+   the sheet) whose header row still starts with the one sheetcrm writes there;
 2. migration: an unmarked tab with such a name whose header row is exactly the one sheetcrm
    writes for that tab, in English or Spanish (the Outbox may have columns a person added after
    sheetcrm's), in a workbook sheetcrm wrote before: its `_sheetcrm` or its Validation tab is
@@ -34,7 +36,8 @@ from functools import lru_cache
 from sheetcrm.cells import normalize_key
 from sheetcrm.i18n import N_, _
 from sheetcrm.report import Issue
-from sheetcrm.schema import OUTBOX, OWNED_TABS, SEQUENCES, VALIDATION, OwnedTab
+from sheetcrm.schema import (DUPLICATES, LEAD_HISTORY, MERGED, OUTBOX, OWNED_TABS, SEQUENCES, STAGE_HISTORY, SYNC_LOG,
+                             VALIDATION, WORKFLOW_LOG, WORKFLOW_STATE, OwnedTab)
 from sheetcrm.workbook import Snapshot
 
 # Excel refuses sheet names longer than this; Google allows more, so the stricter limit rules.
@@ -42,6 +45,10 @@ MAX_TITLE = 31
 # sheetcrm's tabs that every version wrote and no team would lay out so: one of them in the
 # workbook says sheetcrm wrote it before (`_written_before`).
 EVIDENCE = (SEQUENCES, VALIDATION)
+# sheetcrm's tabs that hold what no sync can compute again: the histories, the Outbox's queue,
+# the workflows' state and journal, the merged rows, the sync log, the marks, people's ticks.
+KEPT = frozenset(t.key for t in (STAGE_HISTORY, LEAD_HISTORY, OUTBOX, WORKFLOW_STATE, WORKFLOW_LOG, MERGED, SYNC_LOG,
+                                 SEQUENCES, DUPLICATES))
 _STEP_ASIDE = re.compile(r"^(?P<base>.*?)\s*\(sheetcrm(?:\s+(?P<n>\d+))?\)\s*$", re.IGNORECASE)
 
 TAB_NAME_TAKEN = "tab_name_taken"
@@ -67,7 +74,13 @@ def locate(snapshot: Snapshot, tab: OwnedTab, locale: str) -> Place:
     named = [t for t in titles if normalize_key(t) in exact]
     aside = [t for t in titles if t not in named and _stepped_aside(t, tab)]
     unmarked = [t for t in named if t not in snapshot.owned]
-    for candidates in (named, aside):
+    # The mark belongs to the sheet, not its title: a person's rename keeps it, and a new tab
+    # under the old name would start a record of the past afresh without a word. A marked tab
+    # of another name is this one by its header. A summary renamed is a snapshot people keep:
+    # the next sync makes a new one, as it always could.
+    renamed = [t for t in titles if t in snapshot.owned and t not in named and tab.key in KEPT
+               and _is_ours(snapshot, t, tab, True)]
+    for candidates in (named, aside, renamed):
         marked = next((t for t in candidates if t in snapshot.owned), None)
         if marked is not None:
             # Beside sheetcrm's marked tab, a tab of its name is the team's whatever its header.
@@ -147,14 +160,15 @@ def _stepped_aside(title: str, tab: OwnedTab) -> bool:
     return bool(m) and normalize_key(m.group("base")) in _bases(tab)
 
 
-def _is_ours(snapshot: Snapshot, title: str, tab: OwnedTab) -> bool:
-    """Whether the tab's header row is exactly what sheetcrm writes there (en or es)."""
+def _is_ours(snapshot: Snapshot, title: str, tab: OwnedTab, marked: bool = False) -> bool:
+    """Whether the tab's header row is exactly what sheetcrm writes there (en or es); on a
+    `marked` tab, followed by columns people added after sheetcrm's, which they may on any of its tabs."""
     header = [None if v is None else str(v) for v in snapshot.tabs[title].header]
     while header and header[-1] in (None, ""):
         header.pop()
     for wanted in (list(tab.headers), list(tab.headers_es)):
         # People add columns of their own beside the Outbox's; every other tab is sheetcrm's whole.
-        have = header[:len(wanted)] if tab.key == OUTBOX.key else header
+        have = header[:len(wanted)] if marked or tab.key == OUTBOX.key else header
         if have == wanted:
             return True
     return False

@@ -27,6 +27,7 @@ from sheetcrm.crm.learned import FitCache
 from sheetcrm.crm.workflows import TemplateShelf
 from sheetcrm.engine import Results
 from sheetcrm.i18n import _, ngettext, using
+from sheetcrm.ids import recorded_marks
 from sheetcrm.intake.queue import WebBatch
 from sheetcrm.mail.outbox import template_shelf
 from sheetcrm.lock import lock_dir, workbook_key
@@ -160,6 +161,8 @@ def plan_context(snapshot: Snapshot, config: Config, as_of: dt.date,
                           sent_versions=sent_versions, marks=dict(crm.inputs.sequences), web=web,
                           templates=templates, fit_cache=fit_cache, memo=memo, archive=archive,
                           book_id=book_id)
+        # After the context took the marks as read, so the sequences step writes them back.
+        ctx.marks.update(recorded_marks(snapshot, crm.tables.values(), ctx.marks))
         progress("computing", 0, len(STEPS))
         run_steps(ctx, STEPS, lambda done: progress("computing", done, len(STEPS)))
         ctx.plan.header_rows.update({table.title: table.header.row for table in crm.tables.values()})

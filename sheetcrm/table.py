@@ -183,6 +183,9 @@ class Header:
         return name + ASIDE if computed.key in self.aside else name
 
 
+FORMULA_ID = "formula"
+
+
 @dataclass(slots=True)
 class Row:
     """One data row that is a record. `record` is None when the row has errors: only sound
@@ -198,7 +201,8 @@ class Row:
     assigned: bool = False      # the ID was handed out by this sync, not read from the sheet
     raw_id: Any = None          # the ID cell exactly as read (4563, "ACC-1 "): what a guarded write expects
     target: Record | None = None
-    id_fixed: bool = False      # the ID cell holds a formula or is hidden under a merged block: never filled in
+    # Why the ID cell is never filled in: it holds a formula (FORMULA_ID) or is hidden under a merged block (True).
+    id_fixed: bool | str = False
     appended: bool = False      # a new record this sync appends below the tab's rows (plan.append_writes)
     # The fields of a row with errors whose cells cannot be read (a formula error, "1000 abc"),
     # and, when not even `target` can be made, what of it reads cell by cell (`partial`).
@@ -1153,8 +1157,8 @@ def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, c
         raw_id = raw_row[id_col] if id_col is not None and id_col < len(raw_row) else None
         table.rows.append(Row(sheet_row, row_id, record if custom_ok else None, raw_row,
                               raw_id=raw_id, target=target, unread=unread, partial=partial,
-                              id_fixed=id_col is not None and ((index, id_col) in grid.formulas
-                                                               or (index, id_col) in filled)))
+                              id_fixed=id_col is not None and (FORMULA_ID if (index, id_col) in grid.formulas
+                                                               else (index, id_col) in filled)))
     return table
 
 

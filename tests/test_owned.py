@@ -224,3 +224,61 @@ def test_google_team_tabs_are_left_alone_and_sheetcrm_steps_aside(monkeypatch):
         assert "Pipeline (sheetcrm)" in snapshot.owned and "Pipeline" not in snapshot.owned
         assert snapshot.tabs["Pipeline (sheetcrm)"].rows[0][0] == "Stage"
         assert not sync(book, config, as_of=AS_OF).plan  # and it stays that way
+
+
+def test_xlsx_a_history_tab_a_person_renamed_is_still_sheetcrm_s_history(tmp_path):
+    # The mark follows the sheet through a rename; a new Stage History under the old name started
+    # every deal's history afresh: Days in Stage 0 for deals in their stage for a week.
+    path = tmp_path / "crm.xlsx"
+    _team_workbook(path)
+    wb = openpyxl.load_workbook(path)
+    del wb["Pipeline"], wb["Stage History"]
+    wb.save(path)
+    sync(XlsxWorkbook(path), Config(), as_of=AS_OF)
+    wb = openpyxl.load_workbook(path)
+    wb["Stage History"].title = "Deal log"
+    wb["Deal log"]["F1"] = "Notes"  # a column of their own after sheetcrm's, as on any of its tabs
+    wb.save(path)
+    sync(XlsxWorkbook(path), Config(), as_of=AS_OF + dt.timedelta(days=7))
+    wb = openpyxl.load_workbook(path)
+    assert "Stage History" not in wb.sheetnames
+    assert [r[:3] for r in wb["Deal log"].iter_rows(min_row=2, values_only=True)] == \
+        [("OPP-0001", None, "Proposal"), ("OPP-0002", None, "Prospecting")]
+    assert [r[9] for r in wb["Opportunities"].iter_rows(min_row=2, values_only=True)] == [7, 7]  # Days in Stage
+
+
+def test_google_an_outbox_a_person_renamed_is_still_the_queue_no_quote_queued_twice(monkeypatch):
+    from books import crm_tabs
+    from sheetcrm.emulator import Emulator
+    from sheetcrm.workbook.target import open_workbook
+
+    with Emulator() as emu:
+        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emu.host)
+        key = emu.create_spreadsheet("CRM", crm_tabs())
+        config = Config(spreadsheet=key)
+        sync(open_workbook(config), config, as_of=AS_OF)
+        assert [r[0] for r in emu.values(key, "Outbox")[1:]] == ["OUT-0001"]
+        emu.apply(key, [{"updateSheetProperties": {"properties": {"sheetId": emu.sheet_id(key, "Outbox"),
+                                                                  "title": "Quote emails"}, "fields": "title"}}])
+        book = open_workbook(config)
+        sync(book, config, as_of=AS_OF + dt.timedelta(days=1))
+        # Send Quote is still ticked: a new Outbox would have queued the quote again (OUT-0002).
+        assert "Outbox" not in book.read().tabs
+        assert [r[0] for r in emu.values(key, "Quote emails")[1:]] == ["OUT-0001"]
+
+
+def test_xlsx_a_summary_a_person_renamed_is_their_snapshot_and_a_new_one_is_made(tmp_path):
+    path = tmp_path / "crm.xlsx"
+    _team_workbook(path)
+    wb = openpyxl.load_workbook(path)
+    del wb["Pipeline"], wb["Stage History"]
+    wb.save(path)
+    sync(XlsxWorkbook(path), Config(), as_of=AS_OF)
+    wb = openpyxl.load_workbook(path)
+    wb["Pipeline"].title = "Pipeline November"
+    wb["Opportunities"]["E2"] = 5000
+    wb.save(path)
+    before = _cells(path, "Pipeline November")
+    sync(XlsxWorkbook(path), Config(), as_of=AS_OF)
+    assert _cells(path, "Pipeline November") == before
+    assert openpyxl.load_workbook(path)["Pipeline"]["A1"].value == "Stage"

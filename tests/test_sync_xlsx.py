@@ -168,6 +168,91 @@ def test_ids_are_never_reused_after_a_row_is_deleted(tmp_path):
     assert openpyxl.load_workbook(book.path)["Leads"]["A3"].value == "LEAD-0003"
 
 
+def test_a_deleted_rows_id_is_not_handed_out_again_when_the_marks_tab_is_deleted_too(tmp_path):
+    # The visible _sheetcrm tab deleted as clutter: the rows' own IDs then say LEAD-0002 and
+    # OPP-0002 are free, but the histories still hold the deleted rows' lives under those IDs,
+    # and a new lead or deal given one inherited them ("Qualified -> New" on a lead never qualified).
+    path = tmp_path / "crm.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.title = "Leads"
+    for row in (["ID", "Last Name", "Status"], [None, "A", "New"], [None, "B", "New"]):
+        wb["Leads"].append(row)
+    ws = wb.create_sheet("Opportunities")
+    for row in (["ID", "Name", "Account", "Stage", "Amount", "Close Date"],
+                [None, "Big", "Acme", "Prospecting", 1000, "2026-12-15"],
+                [None, "Small", "Acme", "Prospecting", 200, "2026-12-15"]):
+        ws.append(row)
+    wb.save(path)
+    sync(XlsxWorkbook(path), Config(), as_of=AS_OF)
+    wb = openpyxl.load_workbook(path)
+    wb["Leads"]["C3"] = "Qualified"
+    wb["Opportunities"]["D3"] = "Qualification"
+    wb.save(path)
+    sync(XlsxWorkbook(path), Config(), as_of=AS_OF + dt.timedelta(days=1))
+    wb = openpyxl.load_workbook(path)
+    for title, new in (("Leads", [None, "C", "New"]),
+                       ("Opportunities", [None, "Other", "Beta", "Prospecting", 5, "2026-12-20"])):
+        wb[title].delete_rows(3)  # the highest ID's row
+        wb[title].append(new)
+    del wb["_sheetcrm"]
+    wb.save(path)
+    sync(XlsxWorkbook(path), Config(), as_of=AS_OF + dt.timedelta(days=2))
+    wb = openpyxl.load_workbook(path)
+    assert wb["Leads"]["A3"].value == "LEAD-0003" and wb["Opportunities"]["A3"].value == "OPP-0003"
+    assert [r for r in wb["Lead Status History"].iter_rows(values_only=True) if r[0] == "LEAD-0003"] == \
+        [("LEAD-0003", None, "New", dt.datetime(2026, 11, 25))]
+    assert [r[:3] for r in wb["Stage History"].iter_rows(values_only=True) if r[0] == "OPP-0002"] == \
+        [("OPP-0002", None, "Prospecting"), ("OPP-0002", "Prospecting", "Qualification")]
+    marks = {k: v for k, v in wb["_sheetcrm"].iter_rows(min_row=2, values_only=True)}
+    assert (marks["LEAD"], marks["OPP"]) == (3, 3)
+
+
+def test_an_id_cell_whose_formula_shows_nothing_is_said_at_the_cell(tmp_path):
+    from test_cell_facts import recalculated
+
+    # The formula is never written over, so the row never gets an ID: it silently had no
+    # history and could not be named, and nothing said why.
+    wb = openpyxl.Workbook()
+    wb.active.title = "Leads"
+    for row in (["ID", "Last Name", "Company", "Status"], ["LEAD-0001", "Baker", "B Co", "New"],
+                ['=IF(C3="VIP","LEAD-0099","")', "Formula", "F Co", "New"]):
+        wb["Leads"].append(row)
+    wb.save(tmp_path / "crm.xlsx")
+    path = recalculated(tmp_path / "crm.xlsx", tmp_path)  # the formula's empty result saved, as Excel saves it
+    outcome = sync(XlsxWorkbook(path), Config(locale="es"), as_of=AS_OF)
+    said = [(i.row, i.column, i.code) for i in outcome.crm.report.issues if i.tab == "Leads" and i.row]
+    assert said == [(3, "A", "id_formula_empty")]
+    # Said in the team's language, code and all, on the Validation tab.
+    wb = openpyxl.load_workbook(path)
+    row = next(r for r in wb["Validación"].iter_rows(min_row=2, values_only=True) if r[1] == "Leads" and r[2] == 3)
+    assert row[6] == "id_fórmula_vacía" and row[7].startswith("La celda del ID contiene una fórmula")
+    assert wb["Leads"]["A3"].value == '=IF(C3="VIP","LEAD-0099","")'
+
+
+def test_ids_under_a_renamed_header_get_no_second_id_column(tmp_path):
+    # A person renamed the ID header "Lead #": sheetcrm added a new ID column and gave every
+    # lead a second ID (LEAD-0003, LEAD-0004 beside LEAD-0001, LEAD-0002), so each lead's
+    # history started over under the new one and references to the old ones broke.
+    path = tmp_path / "crm.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.title = "Leads"
+    for row in (["ID", "Last Name", "Status"], [None, "A", "New"], [None, "B", "New"]):
+        wb["Leads"].append(row)
+    wb.save(path)
+    sync(XlsxWorkbook(path), Config(), as_of=AS_OF)
+    wb = openpyxl.load_workbook(path)
+    wb["Leads"]["A1"] = "Lead #"
+    history = list(wb["Lead Status History"].iter_rows(values_only=True))
+    wb.save(path)
+    outcome = sync(XlsxWorkbook(path), Config(), as_of=AS_OF + dt.timedelta(days=1))
+    said = [(i.row, i.column, i.code) for i in outcome.crm.report.issues if i.tab == "Leads"]
+    assert said == [(1, "A", "id_column_renamed")]
+    wb = openpyxl.load_workbook(path)
+    assert "ID" not in [c.value for c in wb["Leads"][1]]
+    assert [r[0] for r in wb["Leads"].iter_rows(min_row=2, values_only=True)] == ["LEAD-0001", "LEAD-0002"]
+    assert list(wb["Lead Status History"].iter_rows(values_only=True)) == history
+
+
 def test_dry_run_plans_but_writes_nothing(demo_book):
     mtime = demo_book.path.stat().st_mtime_ns
     outcome = sync(demo_book, Config(), as_of=AS_OF, dry_run=True)
