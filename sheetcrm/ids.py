@@ -75,8 +75,6 @@ def assign_ids(table: Table, marks: dict[str, int], header_text: str) -> list[Ce
     id_col = header.fields.get("id")
     if id_col is None and "id" not in header.new:
         return writes  # no header row: no column is added
-    if id_col is None and typed_id_column(table) is not None:
-        return writes  # the tab's IDs under a header of its own: reported (steps/ids.py), no second set
     if id_col is None:
         # No ID column yet: one goes in the header row, after everything the team uses
         # (table.py placed it), never over it.
@@ -96,28 +94,6 @@ def assign_ids(table: Table, marks: dict[str, int], header_text: str) -> list[Ce
         writes.append(CellWrite(table.title, row.row, id_col + 1, row.id, expect=row_key(table, row)))
     marks[prefix] = counter
     return writes
-
-
-def typed_id_column(table: Table) -> int | None:
-    """A column of the team's whose every filled cell is an ID of the tab's pattern, each once:
-    the tab's IDs under a header sheetcrm does not read as ID ("Lead #", an "ID" a person
-    renamed). An ID column added beside it would give every row a second ID, numbered apart
-    from the first, and the histories and references would follow the new one."""
-    pattern = id_pattern(table.spec.id_prefix or "")
-    for col in sorted(table.header.custom.values()):
-        seen: set[str] = set()
-        for row in table.rows:
-            value = row.cells[col] if col < len(row.cells) else None
-            if cells.is_blank(value):
-                continue
-            if value.__class__ is not str or not pattern.match(text := cells.canonical_text(value)) \
-                    or text.casefold() in seen:
-                break
-            seen.add(text.casefold())
-        else:
-            if seen:
-                return col
-    return None
 
 
 def blank_text_id(row: Row) -> bool:

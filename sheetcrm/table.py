@@ -84,6 +84,11 @@ _MESSAGES = {
     "no_room": (N_("There is no room for the columns sheetcrm adds ({names}): they would go past column {last}, "
                    "the last a sheet can have, so nothing is written to this tab."),
                 N_("Delete unused columns at the right of the tab, or move what is there to another tab.")),
+    "id_column_renamed": (N_('The column "{text}" holds only this tab\'s IDs ({example} and the like), each once, '
+                             'and the tab has no "{name}" column: it is read as the tab\'s ID column, so no second '
+                             'set of IDs is made.'),
+                          N_('Rename the header to "{name}". If these are not this tab\'s IDs, add an empty column '
+                             'headed "{name}" and the next sync fills it.')),
     "duplicate_header": (N_('The header "{text}" appears twice; only the first column is read.'),
                          N_("Rename or remove one of the two columns.")),
     "header_lookalike": (N_('The header "{text}" is not one sheetcrm knows, but it looks like "{name}", a column '
@@ -485,9 +490,11 @@ def header_columns(spec: TabSpec, grid: Grid, settings: TabSettings) -> dict[str
 
 
 def map_header(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, report: Report,
-               index: int = 0, synced: bool = True, kept: frozenset[str] = frozenset()) -> Header:
+               index: int = 0, synced: bool = True, kept: frozenset[str] = frozenset(),
+               ids: bool = False) -> Header:
     """The columns named by the header row `grid.rows[index]`; `synced` and `kept` as for
-    `_computed_columns`."""
+    `_computed_columns`. `ids`: a tab of the workbook (not an import), whose IDs may stand under
+    a renamed header (`_renamed_ids`)."""
     aliases = _aliases(spec, settings)
     labels = grid.rows[index] if index < len(grid.rows) else []
     header = Header(width=len(labels), row=index + 1)
@@ -511,8 +518,40 @@ def map_header(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, rep
         taken[key] = col
         if currency is not None:
             header.currencies[col] = currency
+    if ids and spec.id_prefix and "id" not in header.fields and header.fields:
+        _renamed_ids(spec, title, grid, index, header, settings, report)
     _lookalikes(spec, title, header, aliases, settings, report)
     return header
+
+
+def _renamed_ids(spec: TabSpec, title: str, grid: Grid, index: int, header: Header, settings: TabSettings,
+                 report: Report) -> None:
+    """Read as the ID column a column of the team's holding only IDs of the tab's pattern, each
+    once, in at least half of the rows with anything in them: an "ID" header a person renamed
+    ("Lead #", "Código"). Read as a column of their own, the sync added an ID column beside it
+    and numbered every row again (LEAD-0003 beside LEAD-0001): histories, workflows and
+    references followed the new IDs; read without IDs, every record looked gone and came back
+    as new when the name was restored (workflows fired again). Said at the header."""
+    pattern = re.compile(rf"{re.escape(spec.id_prefix or '')}-\d+\Z", re.IGNORECASE)
+    body = grid.rows[index + 1:]
+    used = sum(1 for row in body if row and any(not cells.is_blank(v) for v in row))
+    for text, col in sorted(header.custom.items(), key=lambda item: item[1]):
+        seen: set[str] = set()
+        for row in body:
+            value = row[col] if col < len(row) else None
+            if cells.is_blank(value):
+                continue
+            if value.__class__ is not str or not pattern.match(typed := cells.canonical_text(value)) \
+                    or typed.casefold() in seen:
+                break
+            seen.add(typed.casefold())
+        else:
+            if seen and 2 * len(seen) >= used:
+                del header.custom[text]
+                header.fields["id"] = col
+                report.add(_issue("warning", title, header.row, col, text, text, "id_column_renamed", text=text,
+                                  example=min(seen).upper(), name=_names(spec.id_column, settings)[0]))
+                return
 
 
 # How alike (rapidfuzz's ratio, 0-100) an unknown header and a known column's name must be for
@@ -1040,7 +1079,7 @@ def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, c
                  report: Report, language: str | None = None, rows_memo: _RowsMemo | None = None,
                  synced: bool = True, kept: frozenset[str] = frozenset()) -> Table:
     header_index = find_header_row(spec, grid, settings)
-    header = map_header(spec, title, grid, settings, report, header_index, synced, kept)
+    header = map_header(spec, title, grid, settings, report, header_index, synced, kept, ids=True)
     _place_new_columns(spec, title, grid, header, report)
     table = Table(spec, title, header)
     missing = [c for c in spec.columns if c.required and c.field not in header.fields]

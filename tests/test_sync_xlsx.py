@@ -229,10 +229,11 @@ def test_an_id_cell_whose_formula_shows_nothing_is_said_at_the_cell(tmp_path):
     assert wb["Leads"]["A3"].value == '=IF(C3="VIP","LEAD-0099","")'
 
 
-def test_ids_under_a_renamed_header_get_no_second_id_column(tmp_path):
+def test_ids_under_a_renamed_header_are_the_tabs_ids_and_get_no_second_id_column(tmp_path):
     # A person renamed the ID header "Lead #": sheetcrm added a new ID column and gave every
     # lead a second ID (LEAD-0003, LEAD-0004 beside LEAD-0001, LEAD-0002), so each lead's
-    # history started over under the new one and references to the old ones broke.
+    # history started over under the new one and references to the old ones broke. Read without
+    # IDs instead, every lead would look gone and come back as new when the name is restored.
     path = tmp_path / "crm.xlsx"
     wb = openpyxl.Workbook()
     wb.active.title = "Leads"
@@ -242,15 +243,41 @@ def test_ids_under_a_renamed_header_get_no_second_id_column(tmp_path):
     sync(XlsxWorkbook(path), Config(), as_of=AS_OF)
     wb = openpyxl.load_workbook(path)
     wb["Leads"]["A1"] = "Lead #"
-    history = list(wb["Lead Status History"].iter_rows(values_only=True))
+    wb["Leads"]["C2"] = "Qualified"
+    wb["Leads"].append([None, "C", "New"])
     wb.save(path)
     outcome = sync(XlsxWorkbook(path), Config(), as_of=AS_OF + dt.timedelta(days=1))
     said = [(i.row, i.column, i.code) for i in outcome.crm.report.issues if i.tab == "Leads"]
     assert said == [(1, "A", "id_column_renamed")]
+    assert [lead.id for lead in outcome.crm.records("leads")] == ["LEAD-0001", "LEAD-0002", "LEAD-0003"]
     wb = openpyxl.load_workbook(path)
     assert "ID" not in [c.value for c in wb["Leads"][1]]
-    assert [r[0] for r in wb["Leads"].iter_rows(min_row=2, values_only=True)] == ["LEAD-0001", "LEAD-0002"]
-    assert list(wb["Lead Status History"].iter_rows(values_only=True)) == history
+    assert [r[0] for r in wb["Leads"].iter_rows(min_row=2, values_only=True)] == ["LEAD-0001", "LEAD-0002",
+                                                                                  "LEAD-0003"]
+    history = list(wb["Lead Status History"].iter_rows(min_row=2, values_only=True))
+    assert [r[:3] for r in history] == [("LEAD-0001", None, "New"), ("LEAD-0002", None, "New"),
+                                        ("LEAD-0001", "New", "Qualified"), ("LEAD-0003", None, "New")]
+    wb["Leads"]["A1"] = "ID"  # the name restored: the same leads, nothing to write
+    wb.save(path)
+    again = sync(XlsxWorkbook(path), Config(), as_of=AS_OF + dt.timedelta(days=1))
+    assert not [i for i in again.crm.report.issues if i.tab == "Leads"]
+    assert list(openpyxl.load_workbook(path)["Lead Status History"].iter_rows(min_row=2, values_only=True)) == history
+
+
+def test_a_column_of_references_to_a_few_of_the_tabs_ids_is_not_read_as_its_ids(tmp_path):
+    # Sparse references to the tab's own records ("Parent Deal") are no renamed ID column: the
+    # tab gets its own ID column as before.
+    path = tmp_path / "crm.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.title = "Leads"
+    for row in (["Last Name", "Status", "Referred By"], ["A", "New", None], ["B", "New", "LEAD-0001"],
+                ["C", "New", None], ["D", "New", None]):
+        wb["Leads"].append(row)
+    wb.save(path)
+    outcome = sync(XlsxWorkbook(path), Config(), as_of=AS_OF)
+    assert not [i for i in outcome.crm.report.issues if i.code == "id_column_renamed"]
+    wb = openpyxl.load_workbook(path)
+    assert [c.value for c in wb["Leads"][1]][:4] == ["Last Name", "Status", "Referred By", "ID"]
 
 
 def test_dry_run_plans_but_writes_nothing(demo_book):

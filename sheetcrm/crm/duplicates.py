@@ -219,8 +219,8 @@ def domain_of(text: str | None) -> str | None:
 # The short forms people type for a country that CLDR names only in full ("United States",
 # "Estados Unidos"): folded, so "U.S.A.", "EE. UU." and "EEUU" are each one entry.
 _COUNTRY_ALIASES = {
-    "usa": "US", "u s a": "US", "u s": "US", "eeuu": "US", "ee uu": "US", "uk": "GB", "u k": "GB",
-    "great britain": "GB", "gran bretana": "GB", "england": "GB", "inglaterra": "GB", "scotland": "GB",
+    "usa": "US", "u s a": "US", "u s": "US", "eeuu": "US", "ee uu": "US", "uk": "GB", "u k": "GB",  # not for people: keys
+    "great britain": "GB", "gran bretana": "GB", "england": "GB", "inglaterra": "GB", "scotland": "GB",  # not for people: keys
     "escocia": "GB", "wales": "GB", "gales": "GB", "holland": "NL", "holanda": "NL", "uae": "AE", "eau": "AE",
 }
 
