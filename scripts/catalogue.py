@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import datetime
 import io
+import re
+import string
 import sys
 from pathlib import Path
 
@@ -119,6 +121,68 @@ def _untranslated(catalog: Catalog) -> list[str]:
     return out
 
 
+# `str.format` fields as (name, conversion, spec) and the `%(name)s` of the email templates.
+PERCENT = re.compile(r"%\((\w+)\)([#0 +-]*\d*(?:\.\d+)?[a-zA-Z])")
+# The count a plural message is formatted with: its singular form may say it in words ("una").
+COUNTS = {("n", None, ""), ("num", "s")}
+# Placeholders a Spanish message leaves out on purpose. click fills {name} with its own word for
+# the kind of path ("File", "Directory") and {number_type} with its English type name
+# ("integer range"): the Spanish sentence says both in its own words.
+DROPPED = {"{name} {filename!r} does not exist.": {("name", None, "")},
+           "{name} {filename!r} is a file.": {("name", None, "")},
+           "{name} {filename!r} is a directory.": {("name", None, "")},
+           "{name} {filename!r} is not readable.": {("name", None, "")},
+           "{name} {filename!r} is not writable.": {("name", None, "")},
+           "{value!r} is not a valid {number_type}.": {("number_type", None, "")}}
+
+
+def placeholders(text: str) -> set[tuple]:
+    """The fields `text` is filled with: `{name!r:>3}` as ("name", "r", ">3"), `%(name)s` as
+    ("name", "s"). A text `str.format` cannot read raises ValueError."""
+    fields: set[tuple] = {(m.group(1), m.group(2)) for m in PERCENT.finditer(text)}
+    if "%(" not in text or "{" in text:
+        fields |= {(name, conversion, spec) for _, name, spec, conversion in string.Formatter().parse(text)
+                   if name is not None}
+    return fields
+
+
+def _shown(field: tuple) -> str:
+    if len(field) == 2:
+        return f"%({field[0]}){field[1]}"
+    name, conversion, spec = field
+    return "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+
+
+def placeholder_problems(catalog: Catalog) -> list[str]:
+    """Each translation whose placeholders are not its source's: one the source lacks is a
+    KeyError when it is filled, a renamed one the same, one left out a value the reader never
+    sees, another conversion or spec another text. Form 0 of a plural answers the msgid, the
+    others the msgid_plural."""
+    problems = []
+    for message in catalog:
+        if not message.id:
+            continue
+        ids = message.id if isinstance(message.id, (tuple, list)) else (message.id,)
+        strings = message.string if isinstance(message.string, (tuple, list)) else (message.string,)
+        for form, text in enumerate(strings):
+            if not text:
+                continue
+            source = ids[0] if form == 0 else ids[-1]
+            try:
+                want, have = placeholders(source), placeholders(text)
+            except ValueError as e:
+                problems.append(f"{catalog.locale}: {ids[0]!r}: form {form} cannot be filled: {e}")
+                continue
+            missing = want - have - DROPPED.get(ids[0], set()) - (COUNTS if form == 0 and len(ids) > 1 else set())
+            extra = have - want
+            if missing or extra:
+                problems.append(f"{catalog.locale}: {ids[0]!r}: form {form} {text!r}"
+                                + (f" lacks {', '.join(sorted(map(_shown, missing)))}" if missing else "")
+                                + (f" has {', '.join(sorted(map(_shown, extra)))}, which its source lacks"
+                                   if extra else ""))
+    return problems
+
+
 def check() -> list[str]:
     """Every problem with the catalogue, as lines; empty when it is current and complete."""
     problems: list[str] = []
@@ -137,6 +201,7 @@ def check() -> list[str]:
             problems.append(f"{locale}: in the catalogue but no longer in the code: {msgid!r}")
         if locale != "en":
             problems.extend(f"{locale}: untranslated or fuzzy: {msgid!r}" for msgid in _untranslated(catalog))
+            problems.extend(placeholder_problems(catalog))
         mo = path.with_suffix(".mo")
         if not mo.exists() or mo.read_bytes() != _mo_bytes(catalog):
             problems.append(f"{mo}: stale; run `python scripts/catalogue.py compile`")

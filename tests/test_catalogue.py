@@ -75,3 +75,35 @@ def test_the_scan_sees_text_that_bypasses_the_catalogue(tmp_path):
     from prose import unmarked
 
     assert unmarked(module) == [(6, " rows were left out")]
+
+
+def test_every_spanish_message_is_filled_with_exactly_its_sources_placeholders():
+    # A translation that renames or adds a placeholder is a KeyError when it is filled; one that
+    # drops a value hides it from the reader; another `!r` or spec writes another text.
+    tool = _tool()
+    with tool.po_path("es").open("rb") as f:
+        catalog = tool.read_po(f, locale="es", domain=tool.DOMAIN)
+    assert tool.placeholder_problems(catalog) == []
+
+
+def test_the_placeholder_check_sees_each_way_a_translation_can_break():
+    from babel.messages.catalog import Catalog
+
+    tool = _tool()
+    catalog = Catalog(locale="es", domain="sheetcrm")
+    catalog.add("There is no {tab} tab.", 'No hay ninguna pestaña "{tab}".')               # right
+    catalog.add("Row {row} of {tab}", "Fila {fila} de {tab}")                              # renamed
+    catalog.add("{value!r} is not a date", "{value} no es una fecha")                      # !r lost
+    catalog.add("Sent {n} emails", "Enviados {n} correos a {to}")                          # added
+    catalog.add("Good morning, %(owner)s.", "Buenos días.")                                # dropped
+    catalog.add(("{n} row of {tab}", "{n} rows of {tab}"),
+                ("una fila de {tab}", "{n} de filas de {tab}", "{n} filas"))                # form 2 lacks {tab}
+    catalog.add("Total: {total}}", "Total: {total}}")                                      # cannot be filled
+    assert tool.placeholder_problems(catalog)[:5] == [
+        "es: 'Row {row} of {tab}': form 0 'Fila {fila} de {tab}' lacks {row} has {fila}, which its source lacks",
+        "es: '{value!r} is not a date': form 0 '{value} no es una fecha' lacks {value!r} has {value}, which its "
+        "source lacks",
+        "es: 'Sent {n} emails': form 0 'Enviados {n} correos a {to}' has {to}, which its source lacks",
+        "es: 'Good morning, %(owner)s.': form 0 'Buenos días.' lacks %(owner)s",
+        "es: '{n} row of {tab}': form 2 '{n} filas' lacks {tab}"]
+    assert tool.placeholder_problems(catalog)[5].startswith("es: 'Total: {total}}': form 0 cannot be filled")

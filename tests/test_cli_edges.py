@@ -42,7 +42,9 @@ def invoke(*args: str):
 
 @pytest.mark.parametrize("args, says", [
     (("forecast", "--months", "99"), "Valor no válido para '--months': 99 no está en el intervalo"),
-    (("demo", "--rows", "abc"), "Valor no válido para '--rows': 'abc' no es un número válido."),
+    (("demo", "--rows", "abc"), "Valor no válido para '--rows': 'abc' no es un número entero válido."),
+    # Was "'2,5' no es un número válido": it is one; every number option of the CLI wants a whole one.
+    (("demo", "--rows", "2,5"), "Valor no válido para '--rows': '2,5' no es un número entero válido."),
     (("import", "leads.csv"), "Falta una opción '--tab'. Elige entre:"),
     (("kpi",), "No existe el comando 'kpi'. ¿Querías decir 'kpis'?"),
     # Written as asked, but no such day: not "not a date written AAAA-MM-DD".

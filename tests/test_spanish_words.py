@@ -136,3 +136,15 @@ def test_history_logged_in_english_continues_in_spanish_without_a_spurious_chang
         (4, 1, "OPP-0002"), (4, 2, "Calificación"), (4, 3, "Propuesta")]
     # The old row keeps its text.
     assert results.stage_history[0].to_value == "Proposal"
+
+
+def test_a_kpi_definition_names_a_forecast_category_as_its_cells_write_it():
+    # Was: the Panel's Open pipeline said "la categoría de previsión Omitida" beside deals whose
+    # Categoría de previsión reads "Omitido": a definition naming a value no cell holds.
+    from sheetcrm.crm.kpis import KPIS
+    from sheetcrm.crm.words import CATEGORY, DEFAULTS
+    from sheetcrm.i18n import _, in_locale, using
+
+    with using("es"):
+        definition = _(KPIS["open_pipeline"][1])
+    assert f"categoría de previsión {in_locale('es', DEFAULTS[CATEGORY]['Omitted'])} " in definition

@@ -35,6 +35,7 @@ from sheetcrm.config import Config
 from sheetcrm.crm.follow_ups import find, step_of
 from sheetcrm.crm.spellings import key as owner_key
 from sheetcrm.crm.stages import is_open_task
+from sheetcrm.crm.words import STAGE
 from sheetcrm.crm.workflows import ACTION_LABELS, KINDS, is_account_owner
 from sheetcrm.engine import Results
 from sheetcrm.i18n import in_locale
@@ -134,8 +135,11 @@ def owner_digests(crm: Crm, results: Results, config: Config, templates: Templat
     rotting: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for opp, m in zip(results.opportunities, results.metrics):
         if opp.owner and m.rotting:
-            rotting[owner_key(opp.owner)].append({"id": opp.id, "name": opp.name, "stage": opp.stage,
-                                       "days_in_stage": m.days_in_stage, "last_activity": m.last_activity})
+            # The stage as the team's cells say it (crm.words): the record holds the engine's
+            # key, "Proposal", which a Spanish digest printed as is.
+            rotting[owner_key(opp.owner)].append({"id": opp.id, "name": opp.name,
+                                                  "stage": results.words(STAGE, opp.stage),
+                                                  "days_in_stage": m.days_in_stage, "last_activity": m.last_activity})
     leads: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for lead in crm.records("leads"):
         score = results.score(lead)

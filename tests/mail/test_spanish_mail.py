@@ -124,6 +124,27 @@ def test_the_spanish_digest():
     assert "OPP-0002 Piloto: Propuesta, 1 día en la etapa, última actividad 2 oct 2026" in digest
 
 
+def test_a_spanish_digest_names_a_rotting_deals_stage_as_the_sheet_does(tmp_path):
+    # Was: "OPP-0001 Piloto: Proposal, 322 días en la etapa": the digest printed the engine's
+    # key for the stage, not the team's word that every cell says.
+    from books import xlsx
+    from sheetcrm.mail.digest import owner_digests
+    from sheetcrm.sync import plan_sync
+    from sheetcrm.workbook.xlsx import XlsxWorkbook
+
+    tabs = {"Cuentas": [["ID", "Nombre"], ["ACC-0001", "Acme"]],
+            "Oportunidades": [["ID", "Nombre", "Cuenta", "Propietario", "Etapa", "Importe", "Moneda",
+                               "Fecha de cierre", "Creado"],
+                              ["OPP-0001", "Piloto", "ACC-0001", "Marta", "Propuesta", 1000, "EUR", "2027-01-31",
+                               "2026-01-05"]]}
+    book = XlsxWorkbook(xlsx(tmp_path / "crm.xlsx", tabs))
+    settings = config(locale="es", owners={"Marta": "marta@example.com"})
+    sync(book, settings, as_of=AS_OF)
+    crm, results, _ = plan_sync(book.read(), settings, AS_OF)
+    [digest] = owner_digests(crm, results, settings, Templates())
+    assert "- OPP-0001 Piloto: Propuesta, 322 días en la etapa" in digest.text
+
+
 def test_a_quote_that_cannot_be_addressed_says_so_in_spanish(tmp_path):
     tabs = crm_tabs(Contacts=[["ID", "Account", "First Name", "Last Name", "Email"],
                               ["CON-0001", "ACC-0001", "Ana", "Pérez", ""]])
