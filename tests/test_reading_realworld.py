@@ -1017,3 +1017,33 @@ def test_a_number_column_reads_the_config_locale_whatever_another_column_proves(
         assert (said.where(), said.code) == ("Leads!G2", "ambiguous_number"), name
         assert said.message == '"1.000" se lee como 1000; podría ser 1.', name
         assert "locale en sheetcrm.toml" not in said.hint and "Otra columna de esta pestaña" in said.hint, name
+
+
+def test_dates_written_with_dots_read_day_first_whatever_the_locale(tmp_path, emu):
+    """A Close Date typed "03.12.2026" under locale "en" read 2026-03-12 unsaid (and with no
+    locale, month first with an ambiguous_date warning): dots are day first in every convention
+    that writes them. They read 3 December now, and prove the column's order, so its slash dates
+    read day first too; a two-digit year still says where the year may stand. The same on
+    Google, where the emulator keeps dotted text as text."""
+    from books import xlsx
+    from sheetcrm.workbook.target import open_workbook
+    header = ["ID", "Name", "Account", "Stage", "Amount", "Close Date"]
+    closes = ["03.12.2026", "05.01.2027", "04/02/2027", "03.12.26"]
+    tabs = {"Accounts": ACCOUNTS, "Opportunities": [header] + [
+        [f"OPP-000{i}", "a", "Acme", "Proposal", 1000, close] for i, close in enumerate(closes, 1)]}
+    key = emu.create_spreadsheet("CRM", tabs)
+    for config in (Config(), Config(locale="en"), Config(locale="es")):
+        books = {"xlsx": (XlsxWorkbook(xlsx(tmp_path / "dots.xlsx", tabs)), config),
+                 "google": (open_workbook(config.model_copy(update={"spreadsheet": key})),
+                            config.model_copy(update={"spreadsheet": key}))}
+        for name, (book, conf) in books.items():
+            crm = read_crm(book.read(), conf)
+            assert [o.close_date for o in crm.records("opportunities")] == [
+                dt.date(2026, 12, 3), dt.date(2027, 1, 5), dt.date(2027, 2, 4), dt.date(2026, 12, 3)], (name, config)
+            said = [(i.where(), i.code) for i in crm.report.issues if i.tab == "Opportunities" and i.column]
+            expected = [("Opportunities!F5", "ambiguous_date")]
+            if "locale" in config.model_fields_set and config.locale == "en":
+                expected.insert(0, ("Opportunities!F4", "ambiguous_date"))  # the config says month first
+            assert said == expected, (name, config)
+            two_digit = next(i for i in crm.report.issues if i.where() == "Opportunities!F5")
+            assert "2003-12-26" in two_digit.message and "2026-03-12" not in two_digit.message
