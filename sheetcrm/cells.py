@@ -581,11 +581,22 @@ def separator_style(raw: RawCell) -> tuple[str | None, str | None]:
     if _SPACE_RE.search(body):
         return decimal_locale, None
     if dots + commas > 1:
-        return thousands_locale, None
+        # Only true thousands groups prove it: "1,00,000" (Indian grouping) reads in neither
+        # locale, and its own read says why, not a convention it does not follow.
+        return (thousands_locale if _GROUPED_RE[sep].fullmatch(body) else None), None
     whole, frac = body.split(sep)
     if len(frac) == 3 and 1 <= len(whole) <= 3 and whole[0] != "0":
         return None, thousands_locale
     return decimal_locale, None
+
+
+def groups_only(raw: RawCell) -> bool:
+    """Whether a text number's separators are all thousands groups of one kind ("1,000,000",
+    "1.000.000"): it proves its convention by its thousands, having no decimals."""
+    if not isinstance(raw, str) or (m := _NUMBER_RE.fullmatch(raw.strip(_STRIP).removesuffix("%").rstrip(_STRIP))) is None:
+        return False
+    body = m["body"]
+    return ("." in body) != ("," in body) and body.count(".") + body.count(",") > 1
 
 
 def date_style(raw: RawCell) -> tuple[str | None, bool]:

@@ -154,6 +154,10 @@ def read_numbers(raws: Sequence[RawCell], kind: str, fallback: str, fallback_sur
         if proves and proves != locale:
             reading.findings.append(Finding(index, "error", CellError(
                 "mixed_convention",
+                # "1,000,000" has no decimals to write: it is its thousands that follow the other way.
+                _("{shown} separates thousands with {separator}, but this column writes decimals with it, so it "
+                  "cannot be read with confidence.", shown=cells.quoted(raw), separator=_(_DECIMAL_NAMES[locale]))
+                if cells.groups_only(raw) else
                 _("{shown} writes decimals with {separator}, but this column writes them with {column}, so it "
                   "cannot be read with confidence.", shown=cells.quoted(raw), separator=_(_DECIMAL_NAMES[proves]),
                   column=_(_DECIMAL_NAMES[locale])),

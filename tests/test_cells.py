@@ -731,6 +731,7 @@ def test_keys_compare_after_unicode_normalisation(a, b):
     ("1,234.50", ("en", None)), ("12.5", ("en", None)), ("1,234,567", ("en", None)), ("1234.500", ("en", None)),
     ("12.500 €", (None, "es")), ("$1,200", (None, "en")), ("JPY 10,000", (None, "en")), ("7,5 %", ("es", None)),
     ("1 234,5", ("es", None)), ("2000", (None, None)), (12.5, (None, None)), ("abc", (None, None)),
+    ("1,00,000", (None, None)), ("1.00.000", (None, None)),  # Indian grouping: no thousands, no proof
 ])
 def test_separator_style(raw, style):
     assert cells.separator_style(raw) == style

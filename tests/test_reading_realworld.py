@@ -1047,3 +1047,25 @@ def test_dates_written_with_dots_read_day_first_whatever_the_locale(tmp_path, em
             assert said == expected, (name, config)
             two_digit = next(i for i in crm.report.issues if i.where() == "Opportunities!F5")
             assert "2003-12-26" in two_digit.message and "2026-03-12" not in two_digit.message
+
+
+def test_a_number_the_other_way_round_is_said_by_what_it_shows(tmp_path):
+    """Under a column of "1.234,50" (locale "es"), "1,000,000" was a mixed_convention saying it
+    "writes decimals with a period" (it has none), and the Indian "1,00,000", no thousands
+    grouping of any locale, was one too. The first now says it separates thousands with a comma;
+    the second is the bad_number its own read gives. The same the other way round in English."""
+    from books import xlsx
+    header = ["ID", "Name", "Account", "Stage", "Amount", "Close Date"]
+    for locale, amounts, read, words in (
+            ("es", ["1.234,50", "1,000,000", "1,00,000"], "1234.50",
+             "separa los miles con una coma, pero esta columna escribe los decimales con ella"),
+            ("en", ["1,234.50", "1.000.000", "1.00.000"], "1234.50",
+             "separates thousands with a period, but this column writes decimals with it")):
+        rows = [header] + [[f"OPP-000{i}", "a", "Acme", "Proposal", a, "2026-12-20"] for i, a in enumerate(amounts, 1)]
+        path = xlsx(tmp_path / f"sep-{locale}.xlsx", {"Accounts": ACCOUNTS, "Opportunities": rows})
+        crm = read_crm(XlsxWorkbook(path).read(), Config(locale=locale))
+        assert [o.amount for o in crm.records("opportunities")] == [Decimal(read)]
+        said = {i.where(): i for i in crm.report.issues if i.tab == "Opportunities" and i.column}
+        assert {w: i.code for w, i in said.items()} == {"Opportunities!E3": "mixed_convention",
+                                                        "Opportunities!E4": "bad_number"}, locale
+        assert words in said["Opportunities!E3"].message, locale
