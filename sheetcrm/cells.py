@@ -581,11 +581,22 @@ def separator_style(raw: RawCell) -> tuple[str | None, str | None]:
     if _SPACE_RE.search(body):
         return decimal_locale, None
     if dots + commas > 1:
-        return thousands_locale, None
+        # Only true thousands groups prove it: "1,00,000" (Indian grouping) reads in neither
+        # locale, and its own read says why, not a convention it does not follow.
+        return (thousands_locale if _GROUPED_RE[sep].fullmatch(body) else None), None
     whole, frac = body.split(sep)
     if len(frac) == 3 and 1 <= len(whole) <= 3 and whole[0] != "0":
         return None, thousands_locale
     return decimal_locale, None
+
+
+def groups_only(raw: RawCell) -> bool:
+    """Whether a text number's separators are all thousands groups of one kind ("1,000,000",
+    "1.000.000"): it proves its convention by its thousands, having no decimals."""
+    if not isinstance(raw, str) or (m := _NUMBER_RE.fullmatch(raw.strip(_STRIP).removesuffix("%").rstrip(_STRIP))) is None:
+        return False
+    body = m["body"]
+    return ("." in body) != ("," in body) and body.count(".") + body.count(",") > 1
 
 
 def date_style(raw: RawCell) -> tuple[str | None, bool]:
@@ -593,7 +604,8 @@ def date_style(raw: RawCell) -> tuple[str | None, bool]:
 
     "13/02/2026" proves "es" (day first), "02/13/2026" proves "en" (month first);
     "03/12/2026" is ambiguous; "05/05/2026", ISO dates, month names and native dates say
-    nothing.
+    nothing. A date written with dots ("03.12.2026") proves day first: no convention writes
+    them month first.
     """
     if not isinstance(raw, str):
         return None, False
@@ -609,6 +621,10 @@ def date_style(raw: RawCell) -> tuple[str | None, bool]:
     if m is None or not _time_ok(m):
         return None, False
     a, b = int(m["a"]), int(m["b"])
+    if m["sep"] == ".":
+        # Every convention that writes dates with dots writes them day first (de, es, ru, fi, cs…):
+        # "03.12.2026" is 3 December, and shows its people write the day first.
+        return ("es" if _day_first_date(m) is not None else None), False
     if a > 12 >= b:
         return "es", False
     if b > 12 >= a:
@@ -828,6 +844,14 @@ def _weekday_numeric(folded: str) -> tuple[int, re.Match[str]] | None:
     return weekday, m
 
 
+def _day_first_date(m: re.Match[str]) -> _dt.date | None:
+    """A numeric date's match read day first, or None when that is no date."""
+    try:
+        return _dt.date(_year(m["y"]), int(m["b"]), int(m["a"]))
+    except ValueError:
+        return None
+
+
 def _readings(m: re.Match[str], day_first: bool) -> list[_dt.date]:
     """The dates a numeric date's match reads as, the given order's first; none, one or two."""
     a, b, year = int(m["a"]), int(m["b"]), _year(m["y"])
@@ -913,6 +937,14 @@ def _serial_date(raw: int | float, loc: _Locale, date1904: bool = False) -> _dt.
 
 def _numeric_date(raw: RawCell, loc: _Locale, m: re.Match[str]) -> _dt.date:
     a, b, year = int(m["a"]), int(m["b"]), _year(m["y"])
+    if m["sep"] == ".":
+        # Dots are written day first in every convention that writes them, whatever the locale:
+        # "03.12.2026" read month first was a silent 3 December -> 12 March under "en".
+        if (day := _day_first_date(m)) is not None:
+            return day
+        raise CellError("bad_date", _("{shown} is not a date: a date written with dots is day first (DD.MM.YYYY), "
+                                      "and {problem}.", shown=quoted(raw), problem=_no_such_day(year, b, a)),
+                        _("Write it as year-month-day (2026-12-03), or day first with dots (03.12.2026)."), raw)
     day, month = (a, b) if loc.day_first else (b, a)
     try:
         return _dt.date(year, month, day)
@@ -996,7 +1028,8 @@ def parse_date(raw: RawCell, locale: str = "en", date1904: bool = False) -> _dt.
     1904-01-01 with `date1904` (a workbook in the 1904 date system: `Grid.date1904`).
 
     Text may be ISO ("2024-03-15", with an optional time), numeric in the locale's order
-    ("03/15/2024" en, "15/03/2024" es; '/', '-' or '.'), or use an English or Spanish
+    ("03/15/2024" en, "15/03/2024" es; '/' or '-'), or day first with dots in either locale
+    ("15.03.2024", as every convention writing dots has it), or use an English or Spanish
     month name ("Mar 15, 2024", "15 de marzo de 2024"), after a weekday too ("Fri, 15 Mar 2024":
     one that is not the date's is a "bad_date" CellError), or be an email's (RFC 5322: "Fri, 15 Mar
     2024 10:00:00 +0000"). Before a numeric date a weekday picks the reading that is that weekday,
@@ -1067,7 +1100,7 @@ def _weekday_numeric_date(raw: RawCell, loc: _Locale, weekday: int, m: re.Match[
     # The weekday says the order: "Wed, 04/03/2026" is 4 March (3 April 2026 is a Friday),
     # whatever the locale. When both readings are that weekday it says nothing, and the date
     # reads as one without it (`date_style` calls it ambiguous so).
-    readings = _readings(m, loc.day_first)
+    readings = _readings(m, loc.day_first or m["sep"] == ".")
     if not readings:
         return _numeric_date(raw, loc, m)  # no day either way round: its error says why
     matching = [d for d in readings if d.weekday() == weekday]

@@ -10,16 +10,19 @@ Probability is 1 % or 100 %. Its column usually can. The first of these that dec
 2. for money and whole numbers only, cells like "12.500" or "$1,200": money has no third
    decimal (unless its currency has: KWD, BHD, OMR, JOD, TND, LYD) and a count no fraction,
    so they vote for reading the separator as thousands;
-3. the tab's other columns of the same kind, when one proves the other convention than 4 or
-   5 (`tab_fallback`): the column reads that way, unsettled;
-4. the locale the config sets, when it sets one;
-5. the tab's language (Spanish tab title or headers mean "es");
-6. "en".
+3. the locale the config sets, when it sets one;
+4. the tab's language (Spanish tab title or headers mean "es");
+5. "en".
+
+Another column never chooses how a column reads: "1,500.50" under Fee says nothing of how the
+team typed "1.000" under Units. It only unsettles it (`tab_contradicts`): when another column
+of the same kind proves the other convention than 3 or 4, nothing but the column's own cells
+settles it.
 
 A cell that is ambiguous on its own is read by the column's convention and reported as a
 warning with both readings, unless the convention is settled: proved by the column's cells
-(1), or set by the config (4) that no other column of its tab contradicts, or voted by 2 and
-agreeing with 4 or 5. An amount that the settled convention reads with three decimals is
+(1), or set by the config (3) that no other column of its tab contradicts, or voted by 2 and
+agreeing with 3 or 4. An amount that the settled convention reads with three decimals is
 reported all the same.
 
 Pure: cells in, a reading out; `table.py` pins each finding to its sheet cell.
@@ -44,6 +47,7 @@ THOUSANDS_KINDS = frozenset({"money", "integer"})
 _ORDER_NAMES = {"en": N_("month first"), "es": N_("day first")}
 ORDER_NAMES = _ORDER_NAMES  # how a message names a day/month order (a form's response time says it too)
 _DECIMAL_NAMES = {"en": N_("a period"), "es": N_("a comma")}
+_OTHER = {"en": "es", "es": "en"}
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,7 @@ def _decide(proofs: Counter[str], suggestions: Counter[str], fallback: str, fall
             # A tie: the config or the tab decides, and the others are errors. Only the config
             # settles it: the tab's language (or "en") is a guess, so each ambiguous cell is said
             # with both readings ("1.250" among one "1,5" and one "2.5" may be 1250 or 1.25).
-            return fallback, fallback_sure
+            return fallback, fallback_sure and not contradicted
         locale = ranked[0][0]
         # The cells' proof settles the column ("25.000,00 €" makes "12.500 €" 12500, unsaid),
         # but not against the locale the config sets: a "0,925" typed in a column of a team
@@ -90,9 +94,9 @@ def _decide(proofs: Counter[str], suggestions: Counter[str], fallback: str, fall
             locale = ranked[0][0]
             # Two independent signs that agree (the cells' shape and the config or the tab's
             # language) settle it; a fallback the tab's other columns contradict is no such sign
-            # (rule 3: "19.995" under Unit Price beside a "1,5" Quantity reads 19995, said).
+            # ("19.995" under Unit Price beside a "1,5" Quantity reads 19995, said).
             return locale, locale == fallback and len(ranked) == 1 and not contradicted
-    return fallback, fallback_sure
+    return fallback, fallback_sure and not contradicted
 
 
 def proven(raws: Sequence[RawCell], kind: str) -> str | None:
@@ -109,18 +113,14 @@ def proven(raws: Sequence[RawCell], kind: str) -> str | None:
     return ranked[0][0]
 
 
-def tab_fallback(proofs: Collection[str], fallback: str, fallback_sure: bool) -> tuple[str, bool, bool]:
-    """What a column whose cells prove nothing falls back on, given the conventions its tab's
-    other columns of the same kind prove (`proven`): (locale, sure, contradicted). One that
-    proves the other convention than `fallback` (a `13/02/2026` under Created in a team that set
-    `en`) contradicts it: the column is unsettled, so each ambiguous cell is said with both
-    readings, even one whose own shape agrees (`read_numbers`' `contradicted`); when the tab's
-    columns prove that one only, the column reads that way. The config (or the tab's language)
-    alone never settles a column its own tab contradicts."""
-    others = set(proofs) - {fallback}
-    if not others:
-        return fallback, fallback_sure, False
-    return (others.pop() if len(set(proofs)) == 1 else fallback), False, True
+def tab_contradicts(proofs: Collection[str], fallback: str) -> bool:
+    """Whether the tab's other columns of the same kind prove (`proven`) another convention than
+    `fallback`, the config's locale or the tab's language (a `13/02/2026` under Created in a team
+    that set `en`). A column whose cells prove nothing still reads by `fallback`: another
+    column's cells say how that column was typed, not this one ("1,500.50" under Fee beside
+    "1.000" under Units, locale "es": Units' 1.000 is 1000). But the config no longer settles
+    it, so each of its ambiguous cells is said with both readings."""
+    return bool(set(proofs) - {fallback})
 
 
 def _shown(value: object) -> str:
@@ -137,8 +137,8 @@ def read_numbers(raws: Sequence[RawCell], kind: str, fallback: str, fallback_sur
     "percent"). `parse(raw, locale)` reads one cell, to show a warning's two readings.
     `three_decimals` are the money cells whose currency has three decimals (KWD, BHD, OMR…):
     "1.234" there may well be 1.234, so rule 2 does not apply to them. `contradicted`: the
-    fallback is what the tab's other columns prove against the config or the tab's language
-    (`tab_fallback`), so nothing but the column's own proof settles it."""
+    tab's other columns prove the other convention than `fallback` (`tab_contradicts`), so
+    nothing but the column's own proof settles it."""
     styles = [cells.separator_style(raw) for raw in raws]
     proofs = Counter(p for p, _ in styles if p)
     suggestions = Counter(s for i, (_, s) in enumerate(styles) if s and i not in three_decimals) \
@@ -154,6 +154,10 @@ def read_numbers(raws: Sequence[RawCell], kind: str, fallback: str, fallback_sur
         if proves and proves != locale:
             reading.findings.append(Finding(index, "error", CellError(
                 "mixed_convention",
+                # "1,000,000" has no decimals to write: it is its thousands that follow the other way.
+                _("{shown} separates thousands with {separator}, but this column writes decimals with it, so it "
+                  "cannot be read with confidence.", shown=cells.quoted(raw), separator=_(_DECIMAL_NAMES[locale]))
+                if cells.groups_only(raw) else
                 _("{shown} writes decimals with {separator}, but this column writes them with {column}, so it "
                   "cannot be read with confidence.", shown=cells.quoted(raw), separator=_(_DECIMAL_NAMES[proves]),
                   column=_(_DECIMAL_NAMES[locale])),
@@ -185,6 +189,18 @@ def read_numbers(raws: Sequence[RawCell], kind: str, fallback: str, fallback_sur
                       "sheetcrm.toml writes them with {config}: write the number without thousands separators "
                       "({whole} or {fraction}).", config=_(_DECIMAL_NAMES[fallback]), **fmt)
                     if fallback_sure and proofs.get(locale) and locale != fallback else
+                    # With locale set, "set locale in sheetcrm.toml" sends the reader to what is done:
+                    # say what unsettles it instead.
+                    _("Another column of this tab writes decimals with {other}, though the locale in sheetcrm.toml "
+                      "writes them with {config}, as this column is read: write the number without thousands "
+                      "separators ({whole} or {fraction}).", other=_(_DECIMAL_NAMES[_OTHER[fallback]]),
+                      config=_(_DECIMAL_NAMES[fallback]), **fmt)
+                    if fallback_sure and contradicted else
+                    _("The locale in sheetcrm.toml writes decimals with {config}, but amounts and whole numbers "
+                      "rarely have three decimals, and this column's cells do not show which separator is the "
+                      "decimal one: write the number without thousands separators ({whole} or {fraction}).",
+                      config=_(_DECIMAL_NAMES[fallback]), **fmt)
+                    if fallback_sure else
                     _("Nothing else in this column shows which separator is the decimal one: write the number "
                       "without thousands separators ({whole} or {fraction}), or set locale in sheetcrm.toml.",
                       **fmt), raw)))
@@ -192,7 +208,8 @@ def read_numbers(raws: Sequence[RawCell], kind: str, fallback: str, fallback_sur
 
 
 def read_dates(raws: Sequence[RawCell], fallback: str, fallback_sure: bool, date1904: bool = False,
-               typed: str | None = None, formats: Mapping[int, str] | None = None) -> Reading:
+               typed: str | None = None, formats: Mapping[int, str] | None = None,
+               contradicted: bool = False) -> Reading:
     """The day/month order of a date column, and where its two-digit years stand.
 
     `typed` is the spreadsheet's own locale (`Grid.locale`: Google's, "en_US"), which Google
@@ -227,7 +244,7 @@ def read_dates(raws: Sequence[RawCell], fallback: str, fallback_sure: bool, date
 
     styles = [cells.date_style(raw) for raw in raws]
     proofs = Counter(p for p, _ in styles if p)
-    locale, sure = _decide(proofs, Counter(), fallback, fallback_sure)
+    locale, sure = _decide(proofs, Counter(), fallback, fallback_sure, contradicted)
     reading = Reading(locale, sure)
     other = "es" if locale == "en" else "en"
     small = _SMALL_SERIAL - (cells.DAYS_1904 if date1904 else 0)
@@ -307,6 +324,10 @@ def read_dates(raws: Sequence[RawCell], fallback: str, fallback_sure: bool, date
                   "writes them {config}: write it as year-month-day (2026-12-03).",
                   column=_(_ORDER_NAMES[locale]), config=_(_ORDER_NAMES[fallback]))
                 if fallback_sure and proofs.get(locale) and locale != fallback else
+                _("Another column of this tab writes dates {other}, though the locale in sheetcrm.toml writes them "
+                  "{config}, as this column is read: write it as year-month-day (2026-12-03).",
+                  other=_(_ORDER_NAMES[_OTHER[fallback]]), config=_(_ORDER_NAMES[fallback]))
+                if fallback_sure else
                 _("Nothing else in this column shows whether dates are written day or month first: write it "
                   "as year-month-day (2026-12-03), or set locale in sheetcrm.toml."), raw)))
     return reading

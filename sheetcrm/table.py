@@ -1491,7 +1491,7 @@ def _read_columns(title: str, header: Header, grid: Grid, rows: list[_Cells], kn
                 if (raw := rows[i].shown[col]).__class__ in (int, float):
                     rows[i].shown[col] = cells.percent_refused(raw, kind)
     # What each column's own cells prove, by family: a column that proves nothing is not settled
-    # by the config against what its tab's other columns prove (columns.tab_fallback).
+    # by the config against what its tab's other columns prove (columns.tab_contradicts).
     proofs: dict[int, str] = {}
     for col, kind in known.items():
         if (p := columns.proven(_votes([r.shown[col] for r in rows]), kind)) is not None:
@@ -1499,14 +1499,11 @@ def _read_columns(title: str, header: Header, grid: Grid, rows: list[_Cells], kn
     for col, kind in known.items():
         formatted = percent.get(col, set())
         three = _three_decimal_cells(header, grid, rows, col, ctx) if kind == "money" else set()
-        column_of, contradicted = ctx, False
-        if col not in proofs and kind in _FAMILY:
-            locale, sure, contradicted = columns.tab_fallback(
-                {p for c, p in proofs.items() if _FAMILY.get(known[c]) == _FAMILY[kind]}, ctx.locale, ctx.locale_set)
-            column_of = dataclasses.replace(ctx, locale=locale, locale_set=sure)
+        contradicted = col not in proofs and kind in _FAMILY and columns.tab_contradicts(
+            {p for c, p in proofs.items() if _FAMILY.get(known[c]) == _FAMILY[kind]}, ctx.locale)
         shown_as = {i: p for i, r in enumerate(rows) if (p := grid.date_formats.get((r.index, col)))} \
             if grid.date_formats else None
-        reading = _read_column(kind, [r.shown[col] for r in rows], formatted, column_of, three, grid.date1904,
+        reading = _read_column(kind, [r.shown[col] for r in rows], formatted, ctx, three, grid.date1904,
                                contradicted, grid.locale, shown_as, own=col in custom)
         if reading is None:
             continue
@@ -1586,7 +1583,7 @@ def _money_token(raw: str, locale: str) -> str | None:
         return None
 
 
-# The column kinds whose conventions are one concern across a tab (`columns.tab_fallback`):
+# The column kinds whose conventions are one concern across a tab (`columns.tab_contradicts`):
 # the day/month order of its dates, the decimal separator of its numbers.
 _FAMILY = {"date": "date", "datetime": "date", "number": "number", "money": "number", "integer": "number"}
 
@@ -1611,7 +1608,7 @@ def _read_column(kind: str, raws: list[Any], formatted: set[int], ctx: ParseCont
         # The column settles the day as a date column's (day or month first); each cell keeps its
         # time, on the team's wall clock: one written with its UTC offset is moved there
         # (cells.team_moment), and a date column takes that moment's day there.
-        reading = columns.read_dates(raws, ctx.locale, ctx.locale_set, date1904, typed, formats)
+        reading = columns.read_dates(raws, ctx.locale, ctx.locale_set, date1904, typed, formats, contradicted)
         failed = {f.index for f in reading.findings if f.severity == "error"}
         for i, raw in enumerate(raws):
             if i not in reading.values and i not in failed and cells.offset_of(raw) is not None:

@@ -731,6 +731,7 @@ def test_keys_compare_after_unicode_normalisation(a, b):
     ("1,234.50", ("en", None)), ("12.5", ("en", None)), ("1,234,567", ("en", None)), ("1234.500", ("en", None)),
     ("12.500 €", (None, "es")), ("$1,200", (None, "en")), ("JPY 10,000", (None, "en")), ("7,5 %", ("es", None)),
     ("1 234,5", ("es", None)), ("2000", (None, None)), (12.5, (None, None)), ("abc", (None, None)),
+    ("1,00,000", (None, None)), ("1.00.000", (None, None)),  # Indian grouping: no thousands, no proof
 ])
 def test_separator_style(raw, style):
     assert cells.separator_style(raw) == style
@@ -739,7 +740,8 @@ def test_separator_style(raw, style):
 @pytest.mark.parametrize("raw, style", [
     ("13/02/2026", ("es", False)), ("02/13/2026", ("en", False)), ("03/12/2026", (None, True)),
     ("05/05/2026", (None, False)), ("2026-03-12", (None, False)), (dt.date(2026, 3, 12), (None, False)),
-    ("3 de marzo de 2026", (None, False)),
+    ("3 de marzo de 2026", (None, False)), ("03.12.2026", ("es", False)), ("13.02.2026", ("es", False)),
+    ("05.05.2026", ("es", False)), ("02.13.2026", (None, False)),
 ])
 def test_date_style(raw, style):
     assert cells.date_style(raw) == style
@@ -795,3 +797,20 @@ def test_float_noise_is_rounded_to_what_a_spreadsheet_shows():
     assert parse_number(0.1 + 0.2) == Decimal("0.3")
     assert parse_number(1 / 3) == Decimal("0.333333333333333")
     assert parse_number(999999999999999.0) == Decimal("999999999999999")
+
+
+def test_a_date_written_with_dots_is_day_first_in_either_locale():
+    """Every convention that writes dates with dots writes them day first (de, es, ru, fi…):
+    "03.12.2026" read under "en" was 12 March, silently. One that is no day so is a bad_date
+    saying why, never read month first."""
+    assert parse_date("03.12.2026", "en") == parse_date("03.12.2026", "es") == dt.date(2026, 12, 3)
+    assert parse_date("03.12.26", "en") == dt.date(2026, 12, 3)
+    for locale in ("en", "es"):
+        with pytest.raises(CellError) as info:
+            parse_date("02.13.2026", locale)
+        assert_cell_error(info.value, "bad_date", "02.13.2026")
+        assert "day first (DD.MM.YYYY), and there is no month 13" in info.value.message
+        assert "set locale" not in info.value.hint
+    with using("es"), pytest.raises(CellError) as info:
+        parse_date("02.13.2026", "en")
+    assert "con el día primero y puntos" in info.value.hint and "no existe el mes 13" in info.value.message

@@ -931,8 +931,10 @@ def test_a_tab_without_a_header_row_gets_no_column():
 
 def test_a_date_column_proving_day_first_unsettles_an_en_config_for_the_tabs_other_date_columns(tmp_path):
     """Created's 13/02/2026 proves day first in a team that set "en": Close Date, all
-    ambiguous, was read month first silently (a 104-day cycle instead of 46, a false
-    close_before_created). It now reads day first, each cell said with both readings."""
+    ambiguous, was read month first silently (a 104-day cycle, a close_before_created nobody
+    could check). Each of its cells is now said with both readings and a hint naming what
+    unsettles it. It still reads month first, as the config says: how Created was typed is no
+    proof of how Close Date was (this test once asserted day first, taken from Created)."""
     from books import xlsx
     header = ["ID", "Name", "Account", "Stage", "Amount", "Created", "Close Date"]
     path = xlsx(tmp_path / "d.xlsx", {"Accounts": ACCOUNTS, "Opportunities": [
@@ -941,12 +943,13 @@ def test_a_date_column_proving_day_first_unsettles_an_en_config_for_the_tabs_oth
         ["OPP-0003", "c", "Acme", "Proposal", 1000, "25/11/2026", "01/12/2026"]]})
     outcome = sync(XlsxWorkbook(path), Config(locale="en"), as_of=AS_OF)
     deals = outcome.crm.records("opportunities")
-    assert [o.close_date for o in deals] == [dt.date(2026, 3, 2), dt.date(2026, 4, 5), dt.date(2026, 12, 1)]
-    assert outcome.results.kpis.team.avg_sales_cycle_days == 46
+    assert [o.close_date for o in deals] == [dt.date(2026, 2, 3), dt.date(2026, 5, 4), dt.date(2026, 1, 12)]
     said = [(i.where(), i.code) for i in outcome.crm.report.issues if i.tab == "Opportunities"]
-    assert said == [(f"Opportunities!G{r}", "ambiguous_date") for r in (2, 3, 4)]
+    assert said == [(f"Opportunities!G{r}", "ambiguous_date") for r in (2, 3, 4)] + [
+        ("Opportunities!G2", "close_before_created")]
     first = next(i for i in outcome.crm.report.issues if i.where() == "Opportunities!G2")
     assert "2026-03-02" in first.message and "2026-02-03" in first.message
+    assert "Another column of this tab writes dates day first" in first.hint and "set locale" not in first.hint
     # A tab whose columns prove nothing against the config stays settled by it, unsaid.
     path = xlsx(tmp_path / "e.xlsx", {"Accounts": ACCOUNTS, "Opportunities": [
         header, ["OPP-0001", "a", "Acme", "Closed Won", 1000, "01/02/2026", "02/03/2026"]]})
@@ -988,3 +991,81 @@ def test_an_ambiguous_amount_is_said_when_the_tabs_other_column_proves_the_conve
         assert said == [("Quote Lines!D3", "ambiguous_number", said_as)], locale
         assert [line.unit_price for line in crm.records("quote_lines")] == [None, Decimal(read)]
 
+
+
+def test_a_number_column_reads_the_config_locale_whatever_another_column_proves(tmp_path, emu):
+    """locale = "es", a Leads tab whose Fee is typed English style ("1,500.50") and whose
+    Units holds "1.000": Units read 1 (Fee's decimal point taken for it) and its warning said
+    to set locale in sheetcrm.toml, which is set. Units reads 1000 now, as the config says (its
+    own cells prove nothing), said with both readings and a hint true under that config; the
+    same on Google through the emulator."""
+    from books import xlsx
+    from sheetcrm.emulator import Emulator  # noqa: F401  (the emu fixture's type)
+    from sheetcrm.workbook.target import open_workbook
+    tabs = {"Leads": [["ID", "First Name", "Last Name", "Email", "Status", "Fee", "Units"],
+                      ["LEAD-0001", "Ana", "Pérez", "ana@example.com", "New", "1,500.50", "1.000"],
+                      ["LEAD-0002", "Bo", "Ruiz", "bo@example.com", "New", "20", "7"]]}
+    key = emu.create_spreadsheet("CRM", tabs)
+    books = {"xlsx": (XlsxWorkbook(xlsx(tmp_path / "l.xlsx", tabs)), Config(locale="es")),
+             "google": (open_workbook(Config(locale="es", spreadsheet=key)), Config(locale="es", spreadsheet=key))}
+    for name, (book, config) in books.items():
+        with using("es"):
+            crm = read_crm(book.read(), config)
+        assert [lead.custom["Units"] for lead in crm.records("leads")] == [1000, 7], name
+        assert [lead.custom["Fee"] for lead in crm.records("leads")] == [Decimal("1500.50"), 20], name
+        (said,) = [i for i in crm.report.issues if i.tab == "Leads" and i.column]  # at a cell
+        assert (said.where(), said.code) == ("Leads!G2", "ambiguous_number"), name
+        assert said.message == '"1.000" se lee como 1000; podría ser 1.', name
+        assert "locale en sheetcrm.toml" not in said.hint and "Otra columna de esta pestaña" in said.hint, name
+
+
+def test_dates_written_with_dots_read_day_first_whatever_the_locale(tmp_path, emu):
+    """A Close Date typed "03.12.2026" under locale "en" read 2026-03-12 unsaid (and with no
+    locale, month first with an ambiguous_date warning): dots are day first in every convention
+    that writes them. They read 3 December now, and prove the column's order, so its slash dates
+    read day first too; a two-digit year still says where the year may stand. The same on
+    Google, where the emulator keeps dotted text as text."""
+    from books import xlsx
+    from sheetcrm.workbook.target import open_workbook
+    header = ["ID", "Name", "Account", "Stage", "Amount", "Close Date"]
+    closes = ["03.12.2026", "05.01.2027", "04/02/2027", "03.12.26"]
+    tabs = {"Accounts": ACCOUNTS, "Opportunities": [header] + [
+        [f"OPP-000{i}", "a", "Acme", "Proposal", 1000, close] for i, close in enumerate(closes, 1)]}
+    key = emu.create_spreadsheet("CRM", tabs)
+    for config in (Config(), Config(locale="en"), Config(locale="es")):
+        books = {"xlsx": (XlsxWorkbook(xlsx(tmp_path / "dots.xlsx", tabs)), config),
+                 "google": (open_workbook(config.model_copy(update={"spreadsheet": key})),
+                            config.model_copy(update={"spreadsheet": key}))}
+        for name, (book, conf) in books.items():
+            crm = read_crm(book.read(), conf)
+            assert [o.close_date for o in crm.records("opportunities")] == [
+                dt.date(2026, 12, 3), dt.date(2027, 1, 5), dt.date(2027, 2, 4), dt.date(2026, 12, 3)], (name, config)
+            said = [(i.where(), i.code) for i in crm.report.issues if i.tab == "Opportunities" and i.column]
+            expected = [("Opportunities!F5", "ambiguous_date")]
+            if "locale" in config.model_fields_set and config.locale == "en":
+                expected.insert(0, ("Opportunities!F4", "ambiguous_date"))  # the config says month first
+            assert said == expected, (name, config)
+            two_digit = next(i for i in crm.report.issues if i.where() == "Opportunities!F5")
+            assert "2003-12-26" in two_digit.message and "2026-03-12" not in two_digit.message
+
+
+def test_a_number_the_other_way_round_is_said_by_what_it_shows(tmp_path):
+    """Under a column of "1.234,50" (locale "es"), "1,000,000" was a mixed_convention saying it
+    "writes decimals with a period" (it has none), and the Indian "1,00,000", no thousands
+    grouping of any locale, was one too. The first now says it separates thousands with a comma;
+    the second is the bad_number its own read gives. The same the other way round in English."""
+    from books import xlsx
+    header = ["ID", "Name", "Account", "Stage", "Amount", "Close Date"]
+    for locale, amounts, read, words in (
+            ("es", ["1.234,50", "1,000,000", "1,00,000"], "1234.50",
+             "separa los miles con una coma, pero esta columna escribe los decimales con ella"),
+            ("en", ["1,234.50", "1.000.000", "1.00.000"], "1234.50",
+             "separates thousands with a period, but this column writes decimals with it")):
+        rows = [header] + [[f"OPP-000{i}", "a", "Acme", "Proposal", a, "2026-12-20"] for i, a in enumerate(amounts, 1)]
+        path = xlsx(tmp_path / f"sep-{locale}.xlsx", {"Accounts": ACCOUNTS, "Opportunities": rows})
+        crm = read_crm(XlsxWorkbook(path).read(), Config(locale=locale))
+        assert [o.amount for o in crm.records("opportunities")] == [Decimal(read)]
+        said = {i.where(): i for i in crm.report.issues if i.tab == "Opportunities" and i.column}
+        assert {w: i.code for w, i in said.items()} == {"Opportunities!E3": "mixed_convention",
+                                                        "Opportunities!E4": "bad_number"}, locale
+        assert words in said["Opportunities!E3"].message, locale
