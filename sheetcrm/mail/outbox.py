@@ -370,25 +370,29 @@ class Desk:
               "amounts (currency = \"EUR\"); the next sync queues the quote."))
 
     def version(self, result: QuoteResult, templates: Templates | None = None, per_line: bool = False,
-                spelling: str | None = None, typed: bool = False) -> str:
+                spelling: str | None = None, typed: bool = False, sheet_order: bool = False) -> str:
         """The priced quote's version as a person approves it (`context.quote_version`: what it
         charges and what its templates show), with `templates`, else the config's; `per_line`:
         as it was while tax was rounded per line (`Quote.per_line_version`); `spelling`: as it
         was before IDs compared as the read compares them, the deal's ID spelt so
         (`Quote.spelt_version`); `typed`: as it was before figures counted as their values
-        (`Quote.typed_version`)."""
+        (`Quote.typed_version`); `sheet_order`: as it was while its lines counted in the tab's
+        order (`Quote.sheet_order_version`)."""
         assert result.quote is not None
-        charges = result.quote.per_line_version if per_line else result.quote.typed_version if typed else None
-        return quote_version(self.crm, result.quote, templates or self.templates, charges, spelling)
+        quote = result.quote
+        charges = (quote.per_line_version if per_line else quote.typed_version if typed
+                   else quote.sheet_order_version if sheet_order else None)
+        return quote_version(self.crm, quote, templates or self.templates, charges, spelling)
 
     def earlier_versions(self, result: QuoteResult, spellings: Iterable[str | None],
                          templates: Templates | None = None) -> set[str]:
-        """The versions this quote had as sheetcrm made them before (`spelling`, `typed` of
-        `version`), other than its version now: a row queued then carries one of them and is
-        the same quote. `spellings`: the deal's ID as rows of it spell it."""
+        """The versions this quote had as sheetcrm made them before (`spelling`, `typed`,
+        `sheet_order` of `version`), other than its version now: a row queued then carries one
+        of them and is the same quote. `spellings`: the deal's ID as rows of it spell it."""
         now = self.version(result, templates)
         made = {self.version(result, templates, spelling=s) for s in dict.fromkeys(spellings) if s}
         made.add(self.version(result, templates, typed=True))
+        made.add(self.version(result, templates, sheet_order=True))
         return made - {now}
 
     @property
