@@ -57,7 +57,7 @@ import re
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, Callable, Collection, ContextManager, Iterable, Protocol
+from typing import Any, Callable, Collection, ContextManager, Iterable, Protocol, Sequence
 
 from sheetcrm import cells, team_time
 from sheetcrm.cells import normalize_key
@@ -300,6 +300,9 @@ class Desk:
     _unsure: dict[int, Any] | None = None
     _deals_unsure: dict[int, Any] | None = None
     _templates: Templates | None = None
+    # The read's issues, to name a row's errors by (`_errors_of`), when `crm.report` is only where
+    # what the Outbox finds goes (the sync's quotes step hands it an empty one): else its own.
+    known: Sequence[Issue] | None = None
 
     @classmethod
     def read(cls, snapshot: Snapshot, config: Config, crm: Crm | None = None,
@@ -545,7 +548,7 @@ def _plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, cr
                 result.problems.append(_opportunity_issue(
                     desk, opp, "contact", opp.contact, "contact_errors",
                     _("The quote for {key} cannot be addressed: its contact {contact} has errors{errors}.", key=key,
-                      contact=row_label(contacts[0]), errors=_errors_of(desk.crm, "contacts", contacts[0].row)),
+                      contact=row_label(contacts[0]), errors=_errors_of(desk, "contacts", contacts[0].row)),
                     _("Fix that contact's row (see its errors in the Validation tab).")))
             elif (to := recipient(find_contact(desk.crm, opp.contact))) is None:
                 result.problems.append(_opportunity_issue(
@@ -658,11 +661,14 @@ def _went_out(outbox: Outbox, opp: Opportunity, per_line: str, version: str,
     return (None, None) if per_line in sent_versions else None
 
 
-def _errors_of(crm: Crm, tab: str, row: int) -> str:
-    """": Last Name (D2) This column is required…", the errors of one row, for a message."""
-    title = crm.tables[tab].title
-    found = [i for i in crm.report.issues if i.severity == "error" and i.tab == title and i.row == row]
-    return (": " + "; ".join(f"{i.header or i.where()}: {i.message.rstrip('.')}" for i in found[:3])) if found else ""
+def _errors_of(desk: Desk, tab: str, row: int) -> str:
+    """": Contacts!D2 (Last Name): This column is required…", the errors of one row, for a
+    message, each at its cell, from the read's issues (`Desk.known`)."""
+    title = desk.crm.tables[tab].title
+    issues = desk.crm.report.issues if desk.known is None else desk.known
+    found = [i for i in issues if i.severity == "error" and i.tab == title and i.row == row]
+    return (": " + "; ".join(f"{i.where()} ({i.header}): {i.message.rstrip('.')}" if i.header
+                             else f"{i.where()}: {i.message.rstrip('.')}" for i in found[:3])) if found else ""
 
 
 def _cell(crm: Crm, tab: str, row: int, field_name: str) -> str:
@@ -696,19 +702,22 @@ def _ticked_with_errors(desk: Desk) -> list[Issue]:
             out.append(_opportunity_issue(
                 desk, opp.model_copy(update={"row": row.row}), "send_quote",
                 row.cells[col] if col is not None and col < len(row.cells) else None, "opportunity_errors",
-                _("The quote for {key} is not queued while its row has errors, though its Send Quote is ticked.",
-                  key=key),
+                _("The quote for {key} is not queued, though its Send Quote is ticked, while its row has "
+                  "errors{errors}.", key=key, errors=_errors_of(desk, "opportunities", row.row)),
                 _("Fix the row (its errors are listed in the Validation tab); the next sync queues the quote.")))
     return out
 
 
 def queue_ticked_quotes(plan: Plan, snapshot: Snapshot, crm: Crm, config: Config, marks: dict[str, int],
-                        as_of: dt.date, sent_versions: Collection[str] = ()) -> None:
+                        as_of: dt.date, sent_versions: Collection[str] = (),
+                        known: Sequence[Issue] | None = None) -> None:
     """The sync's hook: report every quote's bad lines, and queue a Draft for each ticked Send
     Quote. The tick stays; `plan_queue` makes a second tick of the same version a no-op, and
     never queues a version in `sent_versions` (the journal's) again.
-    `marks` is the sync's own sequence state, so its one `_sheetcrm` write covers these IDs."""
+    `marks` is the sync's own sequence state, so its one `_sheetcrm` write covers these IDs.
+    `known`: the read's issues, when `crm.report` is a fresh one to collect into (`Desk.known`)."""
     desk = Desk.read(snapshot, config, crm, marks)
+    desk.known = known
     opportunities = [o for o in crm.records("opportunities") if o.id]
     ticked = [o for o in opportunities if o.send_quote]
     problems = [p for q in plan_queue(desk, ticked, plan, as_of.isoformat(), as_of.year, sent_versions, ticked=True)
