@@ -977,9 +977,14 @@ def prepare(desk: Desk, row: OutboxRow, templates: Templates, sender: str, now: 
     opp = find_opportunity(desk.crm, row.text("opportunity"))
     if opp is None:
         found = desk.crm.find("opportunities", row.text("opportunity") or "")
+        # Two rows with its ID (a copied row) are no "not found": that sent a person looking
+        # for a deal that is there, twice.
         prepared.error = (_("{row} has errors; fix them, then the quote can be sent", row=row_label(found[0]))
                           if len(found) == 1 and found[0].has_errors
-                          else _("opportunity {id} not found", id=row.text("opportunity")))
+                          else _("opportunity {id} names more than one row ({rows}), so which deal this quote is for "
+                                 "cannot be told; give each row its own ID, then set Status to Approved again",
+                                 id=row.text("opportunity"), rows=", ".join(row_label(r) for r in found))
+                          if len(found) > 1 else _("opportunity {id} not found", id=row.text("opportunity")))
         return prepared
     result = desk.quote(opp)
     if result.quote is None:
