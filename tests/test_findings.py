@@ -327,7 +327,7 @@ def test_4_a_quote_names_the_contacts_errors_and_an_unknown_contact_is_not_an_em
     })
     done = cli("quote", "OPP-0001", "--out", "prev", "--workbook", "crm.xlsx", cwd=tmp_path)
     assert done.returncode == 1
-    assert "CON-0001 (row 2) has errors: Email:" in done.stdout + done.stderr
+    assert "CON-0001 (row 2) has errors: Contacts!E2 (Email):" in done.stdout + done.stderr
     done = cli("quote", "OPP-0002", "--out", "prev", "--workbook", "crm.xlsx", cwd=tmp_path)
     text = done.stdout + done.stderr
     # An unknown Contact is an error on the deal itself: the deal is left out, and says why.

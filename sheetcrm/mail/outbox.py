@@ -57,7 +57,7 @@ import re
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, Callable, Collection, ContextManager, Iterable, Protocol
+from typing import Any, Callable, Collection, ContextManager, Iterable, Protocol, Sequence
 
 from sheetcrm import cells, team_time
 from sheetcrm.cells import normalize_key
@@ -300,6 +300,9 @@ class Desk:
     _unsure: dict[int, Any] | None = None
     _deals_unsure: dict[int, Any] | None = None
     _templates: Templates | None = None
+    # The read's issues, to name a row's errors by (`_errors_of`), when `crm.report` is only where
+    # what the Outbox finds goes (the sync's quotes step hands it an empty one): else its own.
+    known: Sequence[Issue] | None = None
 
     @classmethod
     def read(cls, snapshot: Snapshot, config: Config, crm: Crm | None = None,
@@ -370,25 +373,29 @@ class Desk:
               "amounts (currency = \"EUR\"); the next sync queues the quote."))
 
     def version(self, result: QuoteResult, templates: Templates | None = None, per_line: bool = False,
-                spelling: str | None = None, typed: bool = False) -> str:
+                spelling: str | None = None, typed: bool = False, sheet_order: bool = False) -> str:
         """The priced quote's version as a person approves it (`context.quote_version`: what it
         charges and what its templates show), with `templates`, else the config's; `per_line`:
         as it was while tax was rounded per line (`Quote.per_line_version`); `spelling`: as it
         was before IDs compared as the read compares them, the deal's ID spelt so
         (`Quote.spelt_version`); `typed`: as it was before figures counted as their values
-        (`Quote.typed_version`)."""
+        (`Quote.typed_version`); `sheet_order`: as it was while its lines counted in the tab's
+        order (`Quote.sheet_order_version`)."""
         assert result.quote is not None
-        charges = result.quote.per_line_version if per_line else result.quote.typed_version if typed else None
-        return quote_version(self.crm, result.quote, templates or self.templates, charges, spelling)
+        quote = result.quote
+        charges = (quote.per_line_version if per_line else quote.typed_version if typed
+                   else quote.sheet_order_version if sheet_order else None)
+        return quote_version(self.crm, quote, templates or self.templates, charges, spelling)
 
     def earlier_versions(self, result: QuoteResult, spellings: Iterable[str | None],
                          templates: Templates | None = None) -> set[str]:
-        """The versions this quote had as sheetcrm made them before (`spelling`, `typed` of
-        `version`), other than its version now: a row queued then carries one of them and is
-        the same quote. `spellings`: the deal's ID as rows of it spell it."""
+        """The versions this quote had as sheetcrm made them before (`spelling`, `typed`,
+        `sheet_order` of `version`), other than its version now: a row queued then carries one
+        of them and is the same quote. `spellings`: the deal's ID as rows of it spell it."""
         now = self.version(result, templates)
         made = {self.version(result, templates, spelling=s) for s in dict.fromkeys(spellings) if s}
         made.add(self.version(result, templates, typed=True))
+        made.add(self.version(result, templates, sheet_order=True))
         return made - {now}
 
     @property
@@ -541,7 +548,7 @@ def _plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, cr
                 result.problems.append(_opportunity_issue(
                     desk, opp, "contact", opp.contact, "contact_errors",
                     _("The quote for {key} cannot be addressed: its contact {contact} has errors{errors}.", key=key,
-                      contact=row_label(contacts[0]), errors=_errors_of(desk.crm, "contacts", contacts[0].row)),
+                      contact=row_label(contacts[0]), errors=_errors_of(desk, "contacts", contacts[0].row)),
                     _("Fix that contact's row (see its errors in the Validation tab).")))
             elif (to := recipient(find_contact(desk.crm, opp.contact))) is None:
                 result.problems.append(_opportunity_issue(
@@ -654,11 +661,14 @@ def _went_out(outbox: Outbox, opp: Opportunity, per_line: str, version: str,
     return (None, None) if per_line in sent_versions else None
 
 
-def _errors_of(crm: Crm, tab: str, row: int) -> str:
-    """": Last Name (D2) This column is required…", the errors of one row, for a message."""
-    title = crm.tables[tab].title
-    found = [i for i in crm.report.issues if i.severity == "error" and i.tab == title and i.row == row]
-    return (": " + "; ".join(f"{i.header or i.where()}: {i.message.rstrip('.')}" for i in found[:3])) if found else ""
+def _errors_of(desk: Desk, tab: str, row: int) -> str:
+    """": Contacts!D2 (Last Name): This column is required…", the errors of one row, for a
+    message, each at its cell, from the read's issues (`Desk.known`)."""
+    title = desk.crm.tables[tab].title
+    issues = desk.crm.report.issues if desk.known is None else desk.known
+    found = [i for i in issues if i.severity == "error" and i.tab == title and i.row == row]
+    return (": " + "; ".join(f"{i.where()} ({i.header}): {i.message.rstrip('.')}" if i.header
+                             else f"{i.where()}: {i.message.rstrip('.')}" for i in found[:3])) if found else ""
 
 
 def _cell(crm: Crm, tab: str, row: int, field_name: str) -> str:
@@ -692,19 +702,22 @@ def _ticked_with_errors(desk: Desk) -> list[Issue]:
             out.append(_opportunity_issue(
                 desk, opp.model_copy(update={"row": row.row}), "send_quote",
                 row.cells[col] if col is not None and col < len(row.cells) else None, "opportunity_errors",
-                _("The quote for {key} is not queued while its row has errors, though its Send Quote is ticked.",
-                  key=key),
+                _("The quote for {key} is not queued, though its Send Quote is ticked, while its row has "
+                  "errors{errors}.", key=key, errors=_errors_of(desk, "opportunities", row.row)),
                 _("Fix the row (its errors are listed in the Validation tab); the next sync queues the quote.")))
     return out
 
 
 def queue_ticked_quotes(plan: Plan, snapshot: Snapshot, crm: Crm, config: Config, marks: dict[str, int],
-                        as_of: dt.date, sent_versions: Collection[str] = ()) -> None:
+                        as_of: dt.date, sent_versions: Collection[str] = (),
+                        known: Sequence[Issue] | None = None) -> None:
     """The sync's hook: report every quote's bad lines, and queue a Draft for each ticked Send
     Quote. The tick stays; `plan_queue` makes a second tick of the same version a no-op, and
     never queues a version in `sent_versions` (the journal's) again.
-    `marks` is the sync's own sequence state, so its one `_sheetcrm` write covers these IDs."""
+    `marks` is the sync's own sequence state, so its one `_sheetcrm` write covers these IDs.
+    `known`: the read's issues, when `crm.report` is a fresh one to collect into (`Desk.known`)."""
     desk = Desk.read(snapshot, config, crm, marks)
+    desk.known = known
     opportunities = [o for o in crm.records("opportunities") if o.id]
     ticked = [o for o in opportunities if o.send_quote]
     problems = [p for q in plan_queue(desk, ticked, plan, as_of.isoformat(), as_of.year, sent_versions, ticked=True)
@@ -964,9 +977,14 @@ def prepare(desk: Desk, row: OutboxRow, templates: Templates, sender: str, now: 
     opp = find_opportunity(desk.crm, row.text("opportunity"))
     if opp is None:
         found = desk.crm.find("opportunities", row.text("opportunity") or "")
+        # Two rows with its ID (a copied row) are no "not found": that sent a person looking
+        # for a deal that is there, twice.
         prepared.error = (_("{row} has errors; fix them, then the quote can be sent", row=row_label(found[0]))
                           if len(found) == 1 and found[0].has_errors
-                          else _("opportunity {id} not found", id=row.text("opportunity")))
+                          else _("opportunity {id} names more than one row ({rows}), so which deal this quote is for "
+                                 "cannot be told; give each row its own ID, then set Status to Approved again",
+                                 id=row.text("opportunity"), rows=", ".join(row_label(r) for r in found))
+                          if len(found) > 1 else _("opportunity {id} not found", id=row.text("opportunity")))
         return prepared
     result = desk.quote(opp)
     if result.quote is None:

@@ -160,15 +160,24 @@ class Quote:
         what the quote shows (`context.quote_version`, made from this one): queueing is once
         per that version, and a row whose version no longer matches the sheet is never sent.
         The deal's ID counts as IDs compare (`version_id`): "opp-0002" retyped over OPP-0002 is
-        the same quote, not a new version with a second number."""
+        the same quote, not a new version with a second number. The lines count as a set, not in
+        the tab's order: a person sorting Quote Lines changes nothing the quote charges, and must
+        neither fail a row already approved nor queue a second quote of the same lines."""
+        return self._fingerprint(self.totals.total, sheet_order=False)
+
+    @property
+    def sheet_order_version(self) -> str:
+        """The version as sheetcrm made it while the lines counted in the tab's order: a row
+        queued then carries it, so such a row is still recognised while its lines are in that
+        order (`outbox.Desk.earlier_versions`)."""
         return self._fingerprint(self.totals.total)
 
     @property
     def typed_version(self) -> str:
         """The version as sheetcrm made it before a figure counted as its value rather than as
         typed (`_plain`): a row queued then from a cell holding "1000.50" or "2.0" carries it,
-        so such a row is still recognised (`outbox.prepare`, `outbox.plan_queue`). The same as `version` for
-        every quote whose figures have no trailing zeros."""
+        so such a row is still recognised (`outbox.prepare`, `outbox.plan_queue`). The same as
+        `sheet_order_version` for every quote whose figures have no trailing zeros."""
         return self._fingerprint(self.totals.total, typed=True)
 
     def spelt_version(self, spelling: str) -> str:
@@ -187,13 +196,18 @@ class Quote:
         zero = round_money(Decimal(0), self.currency)
         return self._fingerprint(self.totals.net + sum((ln.tax for ln in self.lines), zero), typed=True)
 
-    def _fingerprint(self, total: Decimal, spelling: str | None = None, typed: bool = False) -> str:
-        """`typed`: each figure as the cell had it ("2.0"), as versions were made before `_plain`."""
+    def _fingerprint(self, total: Decimal, spelling: str | None = None, typed: bool = False,
+                     sheet_order: bool = True) -> str:
+        """`typed`: each figure as the cell had it ("2.0"), as versions were made before `_plain`.
+        `sheet_order`: the lines in the tab's order, as every version was made before `version`;
+        otherwise in one order of their own (their fingerprinted values), whatever the tab's."""
         oid = version_id(self.opportunity.id) if spelling is None else spelling
         plain = (lambda d: d) if typed else _plain
-        data = [oid, self.currency, total,
-                [(ln.sku, ln.name, plain(ln.quantity), plain(ln.unit_price), plain(ln.discount_pct), plain(ln.tax_pct))
-                 for ln in self.lines]]
+        lines = [(ln.sku, ln.name, plain(ln.quantity), plain(ln.unit_price), plain(ln.discount_pct), plain(ln.tax_pct))
+                 for ln in self.lines]
+        if not sheet_order:
+            lines.sort(key=lambda ln: json.dumps(ln, default=str))
+        data = [oid, self.currency, total, lines]
         return hashlib.sha256(json.dumps(data, default=str).encode()).hexdigest()[:12]
 
 

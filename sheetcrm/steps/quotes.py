@@ -19,9 +19,10 @@ from sheetcrm.steps.context import StepResult, SyncContext
 def run(ctx: SyncContext) -> StepResult:
     part = StepResult()
     # The Outbox's planner reports into the Crm it is handed: a report of the step's own, uncapped,
-    # so its issues come back as the step's, and join the sync's (capped) report in their order.
+    # so its issues come back as the step's, and join the sync's (capped) report in their order;
+    # the read's issues name the errors of a row that holds a quote back (`known`).
     found = Report(limit=sys.maxsize)
     queue_ticked_quotes(part.plan, ctx.snapshot, dataclasses.replace(ctx.crm, report=found), ctx.config,
-                        ctx.marks, ctx.as_of, ctx.sent_versions)
+                        ctx.marks, ctx.as_of, ctx.sent_versions, known=ctx.crm.report.issues)
     part.issues.extend(found.issues)
     return part

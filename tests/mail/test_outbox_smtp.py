@@ -516,3 +516,25 @@ def test_days_cut_from_utc_moments_are_the_team_days(tmp_path, server):
     assert activity[2] == "Email" and activity[1] in (dt.datetime(2026, 11, 23), dt.date(2026, 11, 23))
     assert [day for _id, _opp, day in sent_quotes(read_outbox(book.read(), "en"), cfg)] == [dt.date(2026, 11, 23)]
     assert outbox_rows(book)[0]["sent_at"] == "2026-11-24T03:00:00Z"  # the moment itself stays in UTC
+
+
+def test_an_approved_quote_whose_deal_row_was_copied_says_two_rows_have_its_id_not_not_found(make_book, server):
+    """Was: "opportunity OPP-0001 not found" when a person copied the deal's row (both rows with
+    OPP-0001, each a duplicate_id error): the deal is there, twice, and the Error sent the person
+    looking for a missing one."""
+    book = queued_and_approved(make_book)
+    deal = book.read().tabs["Opportunities"].rows[1]
+    book.write(Plan(writes=[CellWrite("Opportunities", 3, c + 1, v) for c, v in enumerate(deal)]))
+    report = send(book, server)
+    assert (report.sent, report.failed) == ([], ["OUT-0001"])
+    assert report.details["OUT-0001"] == (
+        "opportunity OPP-0001 names more than one row (OPP-0001 (row 2), OPP-0001 (row 3)), so which deal this "
+        "quote is for cannot be told; give each row its own ID, then set Status to Approved again")
+    [row] = outbox_rows(book)
+    assert (row["status"], row["error"]) == ("Failed", report.details["OUT-0001"])
+    assert server.inbox.messages == []
+
+    set_cell(book, "Status", "Aprobado")
+    report = send(book, server, cfg=config(locale="es"))
+    assert report.details["OUT-0001"].startswith("la oportunidad OPP-0001 nombra más de una fila (OPP-0001 (fila 2), "
+                                                 "OPP-0001 (fila 3))")

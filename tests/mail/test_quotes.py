@@ -139,6 +139,8 @@ def test_a_ticked_deal_whose_row_has_errors_says_at_its_tick_that_its_quote_wait
     waits = [r for r in read["Validation"].rows[1:] if r[6] == "opportunity_errors"]
     assert [(r[0], r[1], r[2], r[3], r[5]) for r in waits] == [("error", "Opportunities", 2, "I", "yes")]
     assert "OPP-0001" in waits[0][7] and "Send Quote" in waits[0][7]
+    # The errors that hold it, at their cells (the quotes step's own report had none to name).
+    assert waits[0][7].endswith('while its row has errors: Opportunities!G2 (Amount): "abc" is not a number.')
 
     def fix(wb):
         wb["Opportunities"]["G2"] = 2500
@@ -155,8 +157,28 @@ def test_a_ticked_deal_with_errors_is_said_in_spanish(tmp_path):
     book = MemoryWorkbook(tabs)
     sync(book, config(locale="es"), as_of=dt.date(2026, 11, 23))
     [row] = [r for r in book.tabs["Validación"][1:] if r[6] == "oportunidad_con_errores"]
-    assert row[7] == ("El presupuesto de OPP-0001 no se pone en cola mientras su fila tenga errores, aunque su Enviar "
-                      "presupuesto esté marcado.")
+    assert row[7] == ("El presupuesto de OPP-0001 no se pone en cola, aunque su Enviar presupuesto esté marcado, "
+                      'mientras su fila tenga errores: Opportunities!G2 (Amount): "abc" no es un número.')
+
+
+def test_a_sync_names_the_cells_of_the_contact_whose_errors_hold_a_quote(tmp_path):
+    """Was: "its contact CON-0001 (row 2) has errors." and no more at a sync (the quotes step
+    reports into a report of its own, where the contact's errors are not), though
+    `sheetcrm quote` named them: the person had to find the contact's row to learn why."""
+    from books import xlsx_book
+    tabs = crm_tabs()
+    tabs["Contacts"][1][4] = "ana@@example"
+    book = xlsx_book(tmp_path / "q.xlsx", tabs)
+    sync(book, config(), as_of=dt.date(2026, 11, 23))
+    [row] = [r for r in book.read().tabs["Validation"].rows[1:] if r[6] == "contact_errors"]
+    assert (row[1], row[2], row[3]) == ("Opportunities", 2, "D")
+    assert row[7].startswith('The quote for OPP-0001 cannot be addressed: its contact CON-0001 (row 2) has errors: '
+                             'Contacts!E2 (Email): "ana@@example" is not a valid email address.')
+    spanish = MemoryWorkbook(tabs)
+    sync(spanish, config(locale="es"), as_of=dt.date(2026, 11, 23))
+    [row] = [r for r in spanish.tabs["Validación"][1:] if r[6] == "contacto_con_errores"]
+    assert row[7].startswith("El presupuesto de OPP-0001 no se puede enviar: su contacto CON-0001 (fila 2) tiene "
+                             'errores: Contacts!E2 (Email): "ana@@example" no es una dirección de correo válida.')
 
 
 def test_a_quote_whose_currency_nothing_names_is_not_queued_in_the_default(tmp_path):
