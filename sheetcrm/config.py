@@ -220,6 +220,17 @@ class Config(Section):
         return None if name is None else check_zone(name)
 
     @model_validator(mode="after")
+    def _one_workbook(self) -> "Config":
+        # Both set, the spreadsheet won and the workbook was ignored with no word: a
+        # `workbook = "test.xlsx"` added to try something synced the team's Google sheet instead.
+        if self.workbook is not None and self.spreadsheet is not None:
+            raise KeyedProblem("spreadsheet", _(
+                "workbook = {workbook} names another workbook, and a command works on one: keep one of the "
+                "two keys (--workbook or --spreadsheet picks one for a single command)",
+                workbook=quoted(self.workbook)))
+        return self
+
+    @model_validator(mode="after")
     def _one_zone(self) -> "Config":
         """`[cases] timezone` is the team's zone's older place, kept working: a case's times and
         the sync's day are read in one zone (a case is measured at the start of the team's day),
@@ -637,9 +648,9 @@ def _toml_key(name: str) -> str:
 EXAMPLE = N_('''\
 # sheetcrm.toml: every setting is optional; delete what you do not need.
 
-# Which workbook: a local .xlsx file, or a Google spreadsheet (ID or URL).
+# Which workbook: a local .xlsx file, or a Google spreadsheet (ID or URL); one of the two.
 # The command-line flags --workbook / --spreadsheet win over these.
-workbook = "crm.xlsx"
+# workbook = "crm.xlsx"
 # spreadsheet = "1AbC...xyz"
 # credentials = "service-account.json"   # else $GOOGLE_APPLICATION_CREDENTIALS
 
