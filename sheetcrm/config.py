@@ -430,8 +430,17 @@ def _check_headers(key: str, settings: TabSettings) -> dict[str, str]:
                                         column=shown[theirs_seen[name]]))
         theirs_seen[name] = column
         out[column] = theirs
+    declared: dict[str, str] = {}
     for field_name in settings.custom_fields:
         name = normalize_key(field_name)
+        # Headers compare ignoring case and spaces, so "Budget" and "budget " are one column:
+        # the later declaration's type won, the other one ignored with no word.
+        other = declared.setdefault(name, field_name)
+        if other != field_name:
+            raise KeyedProblem(f"{key}.custom_fields.{field_name}",
+                               _("{header} and {other} are one column (headers compare ignoring case, accents and "
+                                 "spaces), declared twice; keep one of them", header=quoted(field_name),
+                                 other=quoted(other)))
         taken = theirs_seen.get(name) or means.get(name)
         if taken is not None:
             raise KeyedProblem(f"{key}.custom_fields.{field_name}",

@@ -51,6 +51,9 @@ MISTAKES = [
     ('[tabs.leads.custom_fields]\n"E-mail" = { type = "text" }\n', "tabs.leads.custom_fields.E-mail",
      "Email column"),
     ('[tabs.leads.custom_fields]\nTier = { type = "amount" }\n', "tabs.leads.custom_fields.Tier.type", "enum"),
+    # One column (headers compare ignoring case): the later type was read, the other ignored with no word.
+    ('[tabs.leads.custom_fields]\nBudget = { type = "number" }\nBUDGET = { type = "date" }\n',
+     "tabs.leads.custom_fields.BUDGET", '"BUDGET" and "Budget" are one column'),
     ('[tabs.deals]\ntitle = "Deals"\n', "tabs", "unknown tab"),
     ('locale = "fr"\n', "locale", "'en' or 'es'"),
     ('currency = "EURO"\n', "currency", "unknown currency"),
