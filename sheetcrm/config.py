@@ -331,8 +331,18 @@ class Config(Section):
     @classmethod
     def _owner_addresses(cls, owners: dict[str, str]) -> dict[str, str]:
         from sheetcrm.cells import CellError, parse_email
+        from sheetcrm.crm.spellings import key as owner_key
 
+        seen: dict[str, str] = {}
         for name, address in owners.items():
+            # An Owner cell is matched ignoring case and spaces, so "Ana" and "ana" are one owner:
+            # one digest went to the first address and was held back from the other as sent, and
+            # a workflow's email to her found no address.
+            other = seen.setdefault(owner_key(name), name)
+            if other != name:
+                raise KeyedProblem(name, _("{name} and {other} are one owner (names compare ignoring case and "
+                                           "spaces), listed twice; keep one of them",
+                                           name=quoted(name), other=quoted(other)))
             try:
                 parse_email(address)
             except CellError as e:

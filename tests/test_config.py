@@ -55,6 +55,9 @@ MISTAKES = [
     ('[tabs.leads.custom_fields]\nBudget = { type = "number" }\nBUDGET = { type = "date" }\n',
      "tabs.leads.custom_fields.BUDGET", '"BUDGET" and "Budget" are one column'),
     ('[tabs.deals]\ntitle = "Deals"\n', "tabs", "unknown tab"),
+    # One owner as Owner cells are matched: her digest went to one address and was held from the other.
+    ('[owners]\n"Ana García" = "ana@example.com"\n"ana garcía" = "agarcia@example.com"\n', "owners.ana garcía",
+     '"ana garcía" and "Ana García" are one owner'),
     ('locale = "fr"\n', "locale", "'en' or 'es'"),
     ('currency = "EURO"\n', "currency", "unknown currency"),
     ('locle = "es"\n', "locle", 'unknown key; did you mean "locale"?'),
