@@ -65,6 +65,9 @@ MISTAKES = [
     ('[scoring]\nhalf_life_day = 3\n', "scoring.half_life_day", 'unknown key; did you mean "half_life_days"?'),
     ('[scoring]\nweights = 3\n', "scoring.weights",
      "unknown key; this section takes base, rules, engagement, engagement_cap, half_life_days, grades, learned"),
+    # Both Meeting: the later one's points replaced the other's with no word.
+    ('[scoring]\nengagement = { Meeting = 10, "Reunión" = 2 }\n', "scoring.engagement",
+     '"Meeting" and "Reunión" are both the activity type Meeting'),
     ('[scoring.grades]\nE = 10\n', "scoring.grades.E", "unknown key; this section takes A, B, C"),
     ('[tabs.leads.custom_fields]\nTier = { values = ["Gold", "Silver"] }\n', "tabs.leads.custom_fields.Tier",
      '`values` are for an enum custom field, and this one is text; write type = "enum"'),
