@@ -1192,7 +1192,11 @@ def _run(target: Target, every: str | None, once: bool, log_format: str, fleet_p
         _run_fleet(target, every, once, log_format, fleet_path)
         return
     try:
-        sync_every = parse_every(f"every {every}") if every else None  # not for people: the phrase parsed
+        # The flag takes "5m", or the whole phrase its own message offers ("every 5 minutes"),
+        # which read as "every every 5 minutes" was refused, quoted back doubled.
+        whole = [w.casefold() for w in (every or "").split()[:1]] == ["every"]  # not for people: config syntax
+        phrase = every if whole else f"every {every}"  # not for people: the phrase parsed
+        sync_every = parse_every(phrase) if every is not None else None
     except ValueError as e:
         # One line naming the flag, as a config mistake names its key (click's usage text is four).
         raise ConfigError(_("{key}: {problem}", key="--every", problem=e)) from None
