@@ -249,10 +249,24 @@ class _Argument(click.Argument):
         return next((_(word) for word in _ARGUMENTS if piece in every_locale(word)), piece)
 
 
+# click names an option's value by its type's English name when the option gives no metavar:
+# a Spanish help read "--rows INTEGER RANGE", "--host TEXT" amid Spanish.
+_TYPE_METAVARS = {"integer": N_("INTEGER"), "integer range": N_("INTEGER RANGE"), "text": N_("TEXT"),
+                  "float": N_("FLOAT"), "float range": N_("FLOAT RANGE")}
+
+
 class _Usage(click.Command):
     """A usage line in the language of the help around it: "Uso: sheetcrm kpis [OPCIONES]",
     not click's "[OPTIONS]" amid Spanish. The help itself is the environment's language, the
     one its texts were translated in when this module was imported, whatever the config says."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Worded as the options' help is, when this module is imported.
+        for param in self.params:
+            word = _TYPE_METAVARS.get(param.type.name)
+            if isinstance(param, click.Option) and param.metavar is None and not param.is_flag and word:
+                param.metavar = _(word)
 
     def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
         return [_(_USAGE_WORDS[piece]) if piece in _USAGE_WORDS else piece
