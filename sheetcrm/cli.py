@@ -422,8 +422,17 @@ def _say_kept_config(target: Target, config: Config) -> None:
     given = target.spreadsheet or target.workbook
     if target.spreadsheet is None and config.spreadsheet is None:
         same = Path(named).resolve() == Path(given).resolve()  # type: ignore[arg-type]
+    elif target.spreadsheet is not None and config.spreadsheet is not None:
+        # One spreadsheet by its ID and by its URL: compared as text, init said the config named
+        # another one, and that a command without flags would not work on this one.
+        from sheetcrm.workbook.gsheets import spreadsheet_id
+
+        try:
+            same = spreadsheet_id(named) == spreadsheet_id(given)  # type: ignore[arg-type]
+        except WorkbookError:
+            same = False
     else:
-        same = named == given
+        same = False
     if not same:
         echo(_("kept {file} as it is: it names {named}, so a command without --workbook or --spreadsheet works on "
                "that one, not on {given}", file=config.source or CONFIG_FILE, named=named, given=given))
