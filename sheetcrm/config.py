@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import difflib
 import math
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -492,6 +493,11 @@ def load_config(path: str | Path | None = None) -> Config:
     explicit = path is not None
     file = Path(path) if explicit else Path(CONFIG_FILE)
     if not file.exists():
+        if file.is_symlink():
+            # A link whose target is gone (a config mounted by a link, the mount missing): taken
+            # for no file, every command ran on the defaults, another locale, currency and stages.
+            raise ConfigError(_("{file}: cannot read: it links to {target}, which does not exist", file=file,
+                                target=os.readlink(file)))
         if explicit:
             raise ConfigError(_("{file}: no such config file", file=file))
         return Config()

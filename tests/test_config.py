@@ -124,6 +124,21 @@ def test_each_config_mistake_is_one_line_naming_file_and_key(folder, text, key, 
     assert f"sheetcrm.toml: {key}" in stderr and words in stderr, stderr
 
 
+def test_a_config_link_whose_target_is_gone_is_one_line_not_the_defaults(tmp_path, monkeypatch):
+    # ./sheetcrm.toml a link to a mount that is missing: taken for no file, the command ran on
+    # the default locale, currency and stages, exit 0 or 1, with nothing said.
+    wb = openpyxl.Workbook()
+    wb.active.title = "Accounts"
+    wb.active.append(["ID", "Name"])
+    wb.save(tmp_path / "crm.xlsx")
+    (tmp_path / "sheetcrm.toml").symlink_to(tmp_path / "mounted" / "sheetcrm.toml")
+    monkeypatch.chdir(tmp_path)
+    done = CliRunner().invoke(main, ["validate"])
+    assert done.exit_code == 2, done.stdout
+    assert done.stderr == f"sheetcrm: sheetcrm.toml: cannot read: it links to {tmp_path}/mounted/sheetcrm.toml, " \
+                          "which does not exist\n", done.stderr
+
+
 def test_a_bom_is_accepted(folder):
     (folder / "sheetcrm.toml").write_bytes('\ufefflocale = "es"\ncurrency = "EUR"\n'.encode("utf-8"))
     out = run("validate", cwd=folder)
