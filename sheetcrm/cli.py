@@ -250,10 +250,24 @@ class _Argument(click.Argument):
         return next((_(word) for word in _ARGUMENTS if piece in every_locale(word)), piece)
 
 
+# click names an option's value by its type's English name when the option gives no metavar:
+# a Spanish help read "--rows INTEGER RANGE", "--host TEXT" amid Spanish.
+_TYPE_METAVARS = {"integer": N_("INTEGER"), "integer range": N_("INTEGER RANGE"), "text": N_("TEXT"),
+                  "float": N_("FLOAT"), "float range": N_("FLOAT RANGE")}
+
+
 class _Usage(click.Command):
     """A usage line in the language of the help around it: "Uso: sheetcrm kpis [OPCIONES]",
     not click's "[OPTIONS]" amid Spanish. The help itself is the environment's language, the
     one its texts were translated in when this module was imported, whatever the config says."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Worded as the options' help is, when this module is imported.
+        for param in self.params:
+            word = _TYPE_METAVARS.get(param.type.name)
+            if isinstance(param, click.Option) and param.metavar is None and not param.is_flag and word:
+                param.metavar = _(word)
 
     def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
         return [_(_USAGE_WORDS[piece]) if piece in _USAGE_WORDS else piece
@@ -409,8 +423,17 @@ def _say_kept_config(target: Target, config: Config) -> None:
     given = target.spreadsheet or target.workbook
     if target.spreadsheet is None and config.spreadsheet is None:
         same = Path(named).resolve() == Path(given).resolve()  # type: ignore[arg-type]
+    elif target.spreadsheet is not None and config.spreadsheet is not None:
+        # One spreadsheet by its ID and by its URL: compared as text, init said the config named
+        # another one, and that a command without flags would not work on this one.
+        from sheetcrm.workbook.gsheets import spreadsheet_id
+
+        try:
+            same = spreadsheet_id(named) == spreadsheet_id(given)  # type: ignore[arg-type]
+        except WorkbookError:
+            same = False
     else:
-        same = named == given
+        same = False
     if not same:
         echo(_("kept {file} as it is: it names {named}, so a command without --workbook or --spreadsheet works on "
                "that one, not on {given}", file=config.source or CONFIG_FILE, named=named, given=given))
@@ -1194,7 +1217,11 @@ def _run(target: Target, every: str | None, once: bool, log_format: str, fleet_p
         _run_fleet(target, every, once, log_format, fleet_path)
         return
     try:
-        sync_every = parse_every(f"every {every}") if every else None  # not for people: the phrase parsed
+        # The flag takes "5m", or the whole phrase its own message offers ("every 5 minutes"),
+        # which read as "every every 5 minutes" was refused, quoted back doubled.
+        whole = [w.casefold() for w in (every or "").split()[:1]] == ["every"]  # not for people: config syntax
+        phrase = every if whole else f"every {every}"  # not for people: the phrase parsed
+        sync_every = parse_every(phrase) if every is not None else None
     except ValueError as e:
         # One line naming the flag, as a config mistake names its key (click's usage text is four).
         raise ConfigError(_("{key}: {problem}", key="--every", problem=e)) from None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import difflib
 import math
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -220,6 +221,17 @@ class Config(Section):
         return None if name is None else check_zone(name)
 
     @model_validator(mode="after")
+    def _one_workbook(self) -> "Config":
+        # Both set, the spreadsheet won and the workbook was ignored with no word: a
+        # `workbook = "test.xlsx"` added to try something synced the team's Google sheet instead.
+        if self.workbook is not None and self.spreadsheet is not None:
+            raise KeyedProblem("spreadsheet", _(
+                "workbook = {workbook} names another workbook, and a command works on one: keep one of the "
+                "two keys (--workbook or --spreadsheet picks one for a single command)",
+                workbook=quoted(self.workbook)))
+        return self
+
+    @model_validator(mode="after")
     def _one_zone(self) -> "Config":
         """`[cases] timezone` is the team's zone's older place, kept working: a case's times and
         the sync's day are read in one zone (a case is measured at the start of the team's day),
@@ -320,8 +332,18 @@ class Config(Section):
     @classmethod
     def _owner_addresses(cls, owners: dict[str, str]) -> dict[str, str]:
         from sheetcrm.cells import CellError, parse_email
+        from sheetcrm.crm.spellings import key as owner_key
 
+        seen: dict[str, str] = {}
         for name, address in owners.items():
+            # An Owner cell is matched ignoring case and spaces, so "Ana" and "ana" are one owner:
+            # one digest went to the first address and was held back from the other as sent, and
+            # a workflow's email to her found no address.
+            other = seen.setdefault(owner_key(name), name)
+            if other != name:
+                raise KeyedProblem(name, _("{name} and {other} are one owner (names compare ignoring case and "
+                                           "spaces), listed twice; keep one of them",
+                                           name=quoted(name), other=quoted(other)))
             try:
                 parse_email(address)
             except CellError as e:
@@ -419,8 +441,17 @@ def _check_headers(key: str, settings: TabSettings) -> dict[str, str]:
                                         column=shown[theirs_seen[name]]))
         theirs_seen[name] = column
         out[column] = theirs
+    declared: dict[str, str] = {}
     for field_name in settings.custom_fields:
         name = normalize_key(field_name)
+        # Headers compare ignoring case and spaces, so "Budget" and "budget " are one column:
+        # the later declaration's type won, the other one ignored with no word.
+        other = declared.setdefault(name, field_name)
+        if other != field_name:
+            raise KeyedProblem(f"{key}.custom_fields.{field_name}",
+                               _("{header} and {other} are one column (headers compare ignoring case, accents and "
+                                 "spaces), declared twice; keep one of them", header=quoted(field_name),
+                                 other=quoted(other)))
         taken = theirs_seen.get(name) or means.get(name)
         if taken is not None:
             raise KeyedProblem(f"{key}.custom_fields.{field_name}",
@@ -462,6 +493,11 @@ def load_config(path: str | Path | None = None) -> Config:
     explicit = path is not None
     file = Path(path) if explicit else Path(CONFIG_FILE)
     if not file.exists():
+        if file.is_symlink():
+            # A link whose target is gone (a config mounted by a link, the mount missing): taken
+            # for no file, every command ran on the defaults, another locale, currency and stages.
+            raise ConfigError(_("{file}: cannot read: it links to {target}, which does not exist", file=file,
+                                target=os.readlink(file)))
         if explicit:
             raise ConfigError(_("{file}: no such config file", file=file))
         return Config()
@@ -637,9 +673,9 @@ def _toml_key(name: str) -> str:
 EXAMPLE = N_('''\
 # sheetcrm.toml: every setting is optional; delete what you do not need.
 
-# Which workbook: a local .xlsx file, or a Google spreadsheet (ID or URL).
+# Which workbook: a local .xlsx file, or a Google spreadsheet (ID or URL); one of the two.
 # The command-line flags --workbook / --spreadsheet win over these.
-workbook = "crm.xlsx"
+# workbook = "crm.xlsx"
 # spreadsheet = "1AbC...xyz"
 # credentials = "service-account.json"   # else $GOOGLE_APPLICATION_CREDENTIALS
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -146,6 +147,9 @@ class Issue:
 def _plain(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
+    if isinstance(value, (dt.date, dt.time)):
+        # str() of a date-time cell was "2026-01-01 10:30:00", no ISO 8601 a program parses as the README says.
+        return value.isoformat()
     return str(value)
 
 

@@ -103,11 +103,11 @@ def example_config(workbook: str | None = None, spreadsheet: str | None = None,
             text = _swap(text, 'currency = "USD"', f"{said}\n# currency = {_toml_string(currencies[0])}")
         else:
             text = _swap(text, 'currency = "USD"', f'{_(KEPT_CURRENCY)}\n# currency = "USD"')
+    # The example names neither (a file naming both is a config mistake): the one init was given.
     if spreadsheet:
-        text = _swap(text, 'workbook = "crm.xlsx"', '# workbook = "crm.xlsx"')
         text = _swap(text, '# spreadsheet = "1AbC...xyz"', f"spreadsheet = {_toml_string(spreadsheet)}")
-    elif workbook:
-        text = _swap(text, 'workbook = "crm.xlsx"', f"workbook = {_toml_string(workbook)}")
+    else:
+        text = _swap(text, '# workbook = "crm.xlsx"', f"workbook = {_toml_string(workbook or 'crm.xlsx')}")
     if credentials:
         text = _swap(text, '# credentials = "service-account.json"', f"credentials = {_toml_string(credentials)}")
     return text

@@ -80,6 +80,11 @@ def test_init_with_a_spreadsheet_points_the_config_at_it_and_demo_keeps_off_it(e
     out = run("init", "--spreadsheet", key, cwd=tmp_path, env=env)
     assert out.returncode == 0, out.stderr
     assert f'spreadsheet = "{key}"' in (tmp_path / "sheetcrm.toml").read_text()
+    # The same spreadsheet by its URL: nothing to say (compared as text, "kept sheetcrm.toml as it
+    # is: it names <ID> ... not on <URL>" said the config named another one).
+    again = run("init", "--spreadsheet", f"https://docs.google.com/spreadsheets/d/{key}/edit#gid=0", cwd=tmp_path,
+                env=env)
+    assert again.returncode == 0 and "kept" not in again.stdout, again.stdout
     check = run("sync", cwd=tmp_path, env=env)  # no flag: the config's spreadsheet
     assert check.returncode == 0, check.stderr
     assert f"Google spreadsheet {key}" in check.stdout

@@ -414,3 +414,19 @@ def test_a_column_not_found_in_leads_accounts_activities_or_tasks_is_said_with_t
                   if r[6] == "column_not_found"]
     assert validation == [("Accounts Overview", "Date", "column_not_found", activities),
                           ("Accounts Overview", "Due", "column_not_found", tasks)]  # none at the Forecast
+
+
+def test_an_issue_value_holding_a_date_and_time_is_iso_8601(tmp_path):
+    """A cell holding a date and time where text belongs (an Email typed as a date) is reported
+    with its value; str() gave "2026-01-01 10:30:00", which no ISO 8601 parser a program uses takes."""
+    import datetime as dt
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "Leads"
+    wb.active.append(["ID", "Last Name", "Email"])
+    wb.active.append(["LEAD-0001", "Ruiz", dt.datetime(2026, 1, 1, 10, 30)])
+    wb.save(tmp_path / "crm.xlsx")
+    done = sheetcrm("validate", "--workbook", "crm.xlsx", "--format", "json", cwd=tmp_path)
+    issue = next(i for i in json.loads(done.stdout)["issues"] if i["tab"] == "Leads" and i["row"] == 2)
+    assert issue["value"] == "2026-01-01T10:30:00", issue
+    assert dt.datetime.fromisoformat(issue["value"]) == dt.datetime(2026, 1, 1, 10, 30)

@@ -64,6 +64,9 @@ def test_a_huge_interval_is_one_line_naming_the_flag_or_the_setting(tmp_path, en
     xlsx(tmp_path / "crm.xlsx", crm_tabs())
     line = one_line(sheetcrm("run", "--every", "99999999h", env=env, cwd=tmp_path))
     assert line == "sheetcrm: --every: 'every 99999999h': at most a year between two runs (every 365 days)\n"
+    # The whole phrase, as the flag's own message writes it, is the same interval (not "every every ...").
+    line = one_line(sheetcrm("run", "--every", "every 99999999 hours", env=env, cwd=tmp_path))
+    assert line == "sheetcrm: --every: 'every 99999999 hours': at most a year between two runs (every 365 days)\n"
     (tmp_path / "sheetcrm.toml").write_text('[schedule]\nsync = "every 99999999 hours"\n')
     line = one_line(sheetcrm("run", "--once", env=env, cwd=tmp_path))
     assert line.startswith("sheetcrm: sheetcrm.toml: schedule.sync: 'every 99999999 hours': at most a year"), line

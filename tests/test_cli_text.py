@@ -137,6 +137,18 @@ def test_the_usage_line_speaks_the_help_language_too(tmp_path):
     assert english.stdout.splitlines()[0].endswith("outbox [OPTIONS] COMMAND [ARGS]...")
 
 
+def test_an_options_value_is_named_in_the_help_language(tmp_path):
+    """click names a value by its type's English name when the option gives none: a Spanish
+    help read "--rows INTEGER RANGE", "--host TEXT". Fixed at import, so seen in a subprocess."""
+    for command, options in (("demo", ("--rows ENTERO ACOTADO", "--seed ENTERO")),
+                             ("emulator", ("--host TEXTO", "--port ENTERO ACOTADO"))):
+        shown = sheetcrm(command, "--help", cwd=tmp_path, lang="es_ES.UTF-8")
+        assert shown.returncode == 0 and all(o in shown.stdout for o in options), shown.stdout
+        assert not {"INTEGER", "RANGE", "TEXT"} & set(shown.stdout.split()), shown.stdout
+    english = sheetcrm("demo", "--help", cwd=tmp_path)
+    assert "--rows INTEGER RANGE" in english.stdout and "--seed INTEGER" in english.stdout
+
+
 def test_help_is_all_in_one_language_under_a_spanish_config(tmp_path, monkeypatch):
     """--help speaks the environment's language (its texts are translated when the CLI is
     imported), but click made its own "-h, --help" line while the command line was parsed, under

@@ -51,7 +51,13 @@ MISTAKES = [
     ('[tabs.leads.custom_fields]\n"E-mail" = { type = "text" }\n', "tabs.leads.custom_fields.E-mail",
      "Email column"),
     ('[tabs.leads.custom_fields]\nTier = { type = "amount" }\n', "tabs.leads.custom_fields.Tier.type", "enum"),
+    # One column (headers compare ignoring case): the later type was read, the other ignored with no word.
+    ('[tabs.leads.custom_fields]\nBudget = { type = "number" }\nBUDGET = { type = "date" }\n',
+     "tabs.leads.custom_fields.BUDGET", '"BUDGET" and "Budget" are one column'),
     ('[tabs.deals]\ntitle = "Deals"\n', "tabs", "unknown tab"),
+    # One owner as Owner cells are matched: her digest went to one address and was held from the other.
+    ('[owners]\n"Ana García" = "ana@example.com"\n"ana garcía" = "agarcia@example.com"\n', "owners.ana garcía",
+     '"ana garcía" and "Ana García" are one owner'),
     ('locale = "fr"\n', "locale", "'en' or 'es'"),
     ('currency = "EURO"\n', "currency", "unknown currency"),
     ('locle = "es"\n', "locle", 'unknown key; did you mean "locale"?'),
@@ -59,6 +65,9 @@ MISTAKES = [
     ('[scoring]\nhalf_life_day = 3\n', "scoring.half_life_day", 'unknown key; did you mean "half_life_days"?'),
     ('[scoring]\nweights = 3\n', "scoring.weights",
      "unknown key; this section takes base, rules, engagement, engagement_cap, half_life_days, grades, learned"),
+    # Both Meeting: the later one's points replaced the other's with no word.
+    ('[scoring]\nengagement = { Meeting = 10, "Reunión" = 2 }\n', "scoring.engagement",
+     '"Meeting" and "Reunión" are both the activity type Meeting'),
     ('[scoring.grades]\nE = 10\n', "scoring.grades.E", "unknown key; this section takes A, B, C"),
     ('[tabs.leads.custom_fields]\nTier = { values = ["Gold", "Silver"] }\n', "tabs.leads.custom_fields.Tier",
      '`values` are for an enum custom field, and this one is text; write type = "enum"'),
@@ -89,6 +98,9 @@ MISTAKES = [
     ('[[stages]]\nname = "Open"\nprobability = 10\n[[stages]]\nname = "Lost"\nprobability = 40\nkind = "lost"\n',
      "stages.2.probability", 'stage "Lost" is lost, so its probability must be 0, not 40'),
     ('locale = "es"\nlocale = "en"\n', "not valid TOML", "line 2"),
+    # Both named, the spreadsheet won and the workbook was ignored with no word.
+    ('workbook = "crm.xlsx"\nspreadsheet = "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"\n', "spreadsheet",
+     'workbook = "crm.xlsx" names another workbook'),
     ('timezone = "America/Nowhere"\n', "timezone", "is not a time zone"),
     ('[cases]\ntimezone = "UTC+2"\n', "cases.timezone", "is not a time zone"),
     ('timezone = "America/New_York"\n[cases]\ntimezone = "Europe/Madrid"\n', "cases.timezone",
@@ -110,6 +122,21 @@ def test_each_config_mistake_is_one_line_naming_file_and_key(folder, text, key, 
     assert code == 2, stdout
     assert stderr.count("\n") == 1 and "Traceback" not in stderr, stderr
     assert f"sheetcrm.toml: {key}" in stderr and words in stderr, stderr
+
+
+def test_a_config_link_whose_target_is_gone_is_one_line_not_the_defaults(tmp_path, monkeypatch):
+    # ./sheetcrm.toml a link to a mount that is missing: taken for no file, the command ran on
+    # the default locale, currency and stages, exit 0 or 1, with nothing said.
+    wb = openpyxl.Workbook()
+    wb.active.title = "Accounts"
+    wb.active.append(["ID", "Name"])
+    wb.save(tmp_path / "crm.xlsx")
+    (tmp_path / "sheetcrm.toml").symlink_to(tmp_path / "mounted" / "sheetcrm.toml")
+    monkeypatch.chdir(tmp_path)
+    done = CliRunner().invoke(main, ["validate"])
+    assert done.exit_code == 2, done.stdout
+    assert done.stderr == f"sheetcrm: sheetcrm.toml: cannot read: it links to {tmp_path}/mounted/sheetcrm.toml, " \
+                          "which does not exist\n", done.stderr
 
 
 def test_a_bom_is_accepted(folder):

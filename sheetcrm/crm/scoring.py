@@ -124,6 +124,11 @@ class ScoringSettings(BaseModel):
                                    types=", ".join(ACTIVITY_TYPES)))
             if not math.isfinite(value):
                 raise ValueError(_("engagement points for {name} must be a finite number", name=name))
+            # "Reunión" and "meeting" are Meeting: the later one's points replaced the other's unsaid.
+            other = next((n for n in points if n != name and activity_type(n) == kind), None)
+            if other is not None:
+                raise ValueError(_("{name} and {other} are both the activity type {kind}; give its points once",
+                                   name=quoted(name), other=quoted(other), kind=kind))
             out[kind] = value
         return out
 
