@@ -320,7 +320,15 @@ class Config(Section):
     @classmethod
     def _owner_addresses(cls, owners: dict[str, str]) -> dict[str, str]:
         from sheetcrm.cells import CellError, parse_email
+        from sheetcrm.crm.spellings import key
 
+        seen: dict[str, str] = {}
+        for name in owners:
+            # Owner cells find their name by `key` ("ana " is Ana): two such names left one
+            # owner's digest held as already sent, said as sent by a run that stopped.
+            if (first := seen.setdefault(key(name), name)) != name:
+                raise ValueError(_("{first} and {name} are one name as the sheet's Owner cells are read (case and "
+                                   "spaces aside): keep one", first=repr(first), name=repr(name)))
         for name, address in owners.items():
             try:
                 parse_email(address)
