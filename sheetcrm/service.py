@@ -52,7 +52,7 @@ from sheetcrm.os_errors import os_problem
 from sheetcrm.intake.queue import WebBatch, WebQueue, queue_path
 from sheetcrm.lock import lock_dir, workbook_key
 from sheetcrm.parse_cache import RowMemo
-from sheetcrm.mail.digest import EventJournal, owner_digests, send_digests
+from sheetcrm.mail.digest import EventJournal, owner_digests, send_digests, unaddressed
 from sheetcrm.mail.journal import DIGEST, Journal
 from sheetcrm.mail.outbox import send_outbox, template_shelf, templates_for
 from sheetcrm.mail.smtp import ENV_PREFIX, SmtpSender, SmtpSettings, smtp_settings
@@ -473,6 +473,8 @@ class Service:
                 retry.append(_("{owner}: {reason}", owner=d.owner, reason=out.reply))
         said = [_("digest sent to {owners}", owners=", ".join(parts))] if parts else []
         said += [_("{owner}'s digest not sent today: {reason}", owner=o, reason=r) for o, r in sorted(refused.items())]
+        if nobody := unaddressed(crm, results, config):
+            said.append(_("no digest for {owners}: no address under [owners]", owners=", ".join(nobody)))
         if unsure:
             said.append(_("digest outcome unknown, not sent again: {owners}", owners=", ".join(unsure)))
         for e, note in zip(untold, unknown):

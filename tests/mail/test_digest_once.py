@@ -181,3 +181,19 @@ def test_a_retry_past_midnight_is_the_failed_days_digest_for_the_owners_it_misse
             ("leo@example.com", "Nov 24, 2026"), ("marta@example.com", "Nov 24, 2026")]
     finally:
         server.stop()
+
+
+def test_work_whose_owner_has_no_address_is_said_not_dropped(tmp_path, server):
+    # Was: Chloé's digest went out, and the overdue task typed to "Chloe " (no accent) reached
+    # no digest, with "digest sent to Chloé" and not a word about it.
+    from sheetcrm.i18n import using
+
+    tasks = {"Tasks": [TASKS["Tasks"][0], ["TSK-0001", "2020-01-01", "Send the contract", "", "Chloé", "Open"],
+                       ["TSK-0002", "2020-01-01", "Call back", "", "Chloe ", "Open"]]}
+    config = Config(currency="EUR", owners={"Chloé": "chloe@example.com"}, smtp=server.settings())
+    svc = Service(config, xlsx_book(tmp_path / "crm.xlsx", tasks), logging.getLogger("test-digest"), today=lambda: DAY)
+    assert svc.digest().message == "digest sent to Chloé; no digest for Chloe: no address under [owners]"
+    [sent] = server.inbox.messages
+    assert "Send the contract" in sent.get_content() and "Call back" not in sent.get_content()
+    with using("es"):
+        assert svc.digest().message.endswith("sin resumen para Chloe: no tienen dirección en [owners]")
