@@ -252,8 +252,8 @@ class _Argument(click.Argument):
 
 # click names an option's value by its type's English name when the option gives no metavar:
 # a Spanish help read "--rows INTEGER RANGE", "--host TEXT" amid Spanish.
-_TYPE_METAVARS = {"integer": N_("INTEGER"), "integer range": N_("INTEGER RANGE"), "text": N_("TEXT"),
-                  "float": N_("FLOAT"), "float range": N_("FLOAT RANGE")}
+_TYPE_METAVARS = {"integer": N_("INTEGER"), "integer range": N_("INTEGER RANGE"),  # not for people: click's keys
+                  "text": N_("TEXT"), "float": N_("FLOAT"), "float range": N_("FLOAT RANGE")}  # not for people: keys
 
 
 class _Usage(click.Command):

@@ -52,7 +52,7 @@ from sheetcrm.os_errors import os_problem
 from sheetcrm.intake.queue import WebBatch, WebQueue, queue_path
 from sheetcrm.lock import lock_dir, workbook_key
 from sheetcrm.parse_cache import RowMemo
-from sheetcrm.mail.digest import EventJournal, owner_digests, send_digests
+from sheetcrm.mail.digest import EventJournal, owner_digests, send_digests, unaddressed
 from sheetcrm.mail.journal import DIGEST, Journal
 from sheetcrm.mail.outbox import send_outbox, template_shelf, templates_for
 from sheetcrm.mail.smtp import ENV_PREFIX, SmtpSender, SmtpSettings, smtp_settings
@@ -271,6 +271,11 @@ class Service:
         self.digests_sent = DigestLedger(digest_ledger_path(book))
         # The workflow events the digests already told (each in one digest only).
         self.digest_events = EventJournal.beside_lock(book)
+        # The team's day of a digest run that failed for a passing reason, and until when its
+        # backoff retry is still that day's digest (the next scheduled run): a retry past
+        # midnight sends that day's digest to the owners it missed. Taking the new day sent the
+        # new day's digest hours early, to the owners already served that evening too.
+        self.digest_retry: tuple[dt.date, dt.datetime] | None = None
         # The config file as read: an edit made while the service runs is not applied, and every
         # job says so (`_config_stale`) rather than go on computing stages, owners, … unnoticed.
         self._config_read = file_bytes(config.source)
@@ -403,7 +408,21 @@ class Service:
         """Each owner's overdue tasks, rotting deals and best new leads, once a day, at most:
         journaled as the Outbox journals quotes (mail/journal.py), so a crash between the
         server's 250 and the record never sends it twice."""
-        today = self.today()
+        started = dt.datetime.now(dt.timezone.utc)
+        retry, self.digest_retry = self.digest_retry, None
+        if retry is None or started >= retry[1]:
+            every = parse_every(self.config.schedule.digest)
+            until = (every.next_at(started, team_time.team_zone(self.config)) if every.at is not None
+                     else started + dt.timedelta(seconds=every.period))
+            retry = (self.today(), until)
+        try:
+            return self._digest_of(retry[0])
+        except WorkbookError as e:
+            if not isinstance(e, FinalError):
+                self.digest_retry = retry
+            raise
+
+    def _digest_of(self, today: dt.date) -> JobResult:
         snapshot = self.book.read()
         crm, results, _plan = plan_sync(snapshot, self.config, today)
         config = team_config(snapshot, self.config)  # the digest's words: the workbook's language, as the sync's
@@ -454,6 +473,8 @@ class Service:
                 retry.append(_("{owner}: {reason}", owner=d.owner, reason=out.reply))
         said = [_("digest sent to {owners}", owners=", ".join(parts))] if parts else []
         said += [_("{owner}'s digest not sent today: {reason}", owner=o, reason=r) for o, r in sorted(refused.items())]
+        if nobody := unaddressed(crm, results, config):
+            said.append(_("no digest for {owners}: no address under [owners]", owners=", ".join(nobody)))
         if unsure:
             said.append(_("digest outcome unknown, not sent again: {owners}", owners=", ".join(unsure)))
         for e, note in zip(untold, unknown):

@@ -30,7 +30,7 @@ from typing import Any, Callable, Collection, ContextManager, Iterable
 
 from babel.dates import format_date
 
-from sheetcrm.cells import match_key
+from sheetcrm.cells import canonical_text, match_key
 from sheetcrm.config import Config
 from sheetcrm.crm.follow_ups import find, step_of
 from sheetcrm.crm.spellings import key as owner_key
@@ -122,31 +122,52 @@ def _step_assignee(config: Config, name: str, n: int) -> str | None:
     return steps[n - 1].assign_to[0] if n <= len(steps) and steps[n - 1].assign_to else None
 
 
-def owner_digests(crm: Crm, results: Results, config: Config, templates: Templates,
-                  told: Collection[str] = ()) -> list[Digest]:
-    """One digest per owner under [owners]; `told`: the Workflow Log keys earlier digests
-    already carried (`EventJournal.told`)."""
+def _work(crm: Crm, results: Results) -> tuple[dict[str, list[dict[str, Any]]], ...]:
+    """Each owner's (as names compare) overdue tasks, rotting deals and new leads with a score."""
     as_of = results.as_of
     overdue: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for task in crm.records("tasks"):
         if task.owner and is_open_task(task) and task.due < as_of:
-            overdue[owner_key(task.owner)].append({"id": task.id, "subject": task.subject, "due": task.due,
-                                        "related": task.related})
+            overdue[owner_key(task.owner)].append({"owner": canonical_text(task.owner), "id": task.id,
+                                                   "subject": task.subject, "due": task.due, "related": task.related})
     rotting: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for opp, m in zip(results.opportunities, results.metrics):
         if opp.owner and m.rotting:
             # The stage as the team's cells say it (crm.words): the record holds the engine's
             # key, "Proposal", which a Spanish digest printed as is.
-            rotting[owner_key(opp.owner)].append({"id": opp.id, "name": opp.name,
-                                                  "stage": results.words(STAGE, opp.stage),
+            rotting[owner_key(opp.owner)].append({"owner": canonical_text(opp.owner), "id": opp.id,
+                                                  "name": opp.name, "stage": results.words(STAGE, opp.stage),
                                                   "days_in_stage": m.days_in_stage, "last_activity": m.last_activity})
     leads: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for lead in crm.records("leads"):
         score = results.score(lead)
         if lead.owner and score and lead.status in NEW_LEAD_STATUSES:
             name = " ".join(p for p in (lead.first_name, lead.last_name) if p) or lead.email or ""
-            leads[owner_key(lead.owner)].append({"id": lead.id, "name": name, "company": lead.company, "score": score.score,
-                                      "grade": score.grade, "why": score.why})
+            leads[owner_key(lead.owner)].append({"owner": canonical_text(lead.owner), "id": lead.id, "name": name,
+                                                 "company": lead.company, "score": score.score,
+                                                 "grade": score.grade, "why": score.why})
+    return overdue, rotting, leads
+
+
+def unaddressed(crm: Crm, results: Results, config: Config) -> list[str]:
+    """The owners with overdue tasks, rotting deals or best new leads whom no [owners] name
+    matches (as names compare), as their cells spell them: their work reaches no digest, so
+    the digest job says so ("Chloe" for [owners] Chloé) rather than drop it without a word."""
+    addressed = {owner_key(o) for o in config.owners}
+    spelled: dict[str, str] = {}
+    for bucket in _work(crm, results):
+        for k, items in bucket.items():
+            if items and k not in addressed:
+                spelled.setdefault(k, items[0]["owner"])
+    return sorted(spelled.values())
+
+
+def owner_digests(crm: Crm, results: Results, config: Config, templates: Templates,
+                  told: Collection[str] = ()) -> list[Digest]:
+    """One digest per owner under [owners]; `told`: the Workflow Log keys earlier digests
+    already carried (`EventJournal.told`)."""
+    as_of = results.as_of
+    overdue, rotting, leads = _work(crm, results)
     day = format_date(as_of, "medium", locale=config.locale)
     subject = in_locale(config.locale, "Your sheetcrm digest – {date}", date=day)
     events = workflow_events(crm, config, told)

@@ -140,3 +140,60 @@ def test_the_journal_counts_a_digests_events_told_only_once_accepted_and_the_out
         assert {o: (out.kind, out.entry.state) for o, out in again.items()} == {"Ana": ("held", "sent"),
                                                                                "Bo": ("held", "intent")}
         assert len(server.inbox.messages) == 2 and journal.ledger().entries == ()  # the Outbox's ledger: quotes only
+
+
+def test_a_retry_past_midnight_is_the_failed_days_digest_for_the_owners_it_missed(tmp_path):
+    # Was: the 23:00 digest reached Marta, Leo's server said 451; the backoff retry at 00:00 took
+    # the new day, and sent Marta the next day's digest an hour after that day's (Leo too, early),
+    # and the next day's scheduled run then sent nobody anything.
+    from conftest import Inbox, Server
+
+    class RefusesLeo(Inbox):
+        refuse = True
+
+        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+            if self.refuse and address.startswith("leo@"):
+                return "451 4.7.1 Try again later"
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+
+    server = Server()
+    server.inbox = RefusesLeo()
+    server.start()
+    try:
+        days = [DAY]
+        tasks = {"Tasks": [*TASKS["Tasks"], ["TSK-0002", "2020-01-01", "Call back", "", "Leo", "Open"]]}
+        config = Config(currency="EUR", owners={"Marta": "marta@example.com", "Leo": "leo@example.com"},
+                        smtp=server.settings(), schedule={"digest": "every 7 days"})
+        svc = Service(config, xlsx_book(tmp_path / "crm.xlsx", tasks), logging.getLogger("test-digest"),
+                      today=lambda: days[0])
+        job = next(j for j in svc.jobs if j.name == "digest")
+        assert not svc.run_job(job) and job.failures == 1  # Leo's 451: retried with backoff
+        assert [m["To"] for m in server.inbox.messages] == ["marta@example.com"]
+        server.inbox.refuse = False
+        days[0] = DAY + dt.timedelta(days=1)  # the retry runs past midnight
+        assert svc.run_job(job)
+        [marta, leo] = server.inbox.messages
+        assert leo["To"] == "leo@example.com" and leo["Subject"] == marta["Subject"] == "Your sheetcrm digest – Nov 23, 2026"
+        # The next day's own run sends that day's digest to each, once.
+        assert svc.run_job(job)
+        assert [(m["To"], m["Subject"][-12:]) for m in server.inbox.messages[2:]] == [
+            ("leo@example.com", "Nov 24, 2026"), ("marta@example.com", "Nov 24, 2026")]
+    finally:
+        server.stop()
+
+
+def test_work_whose_owner_has_no_address_is_said_not_dropped(tmp_path, server):
+    # Was: Chloé's digest went out, and the overdue task typed to "Chloe " (no accent) reached
+    # no digest, with "digest sent to Chloé" and not a word about it.
+    from sheetcrm.i18n import using
+
+    tasks = {"Tasks": [TASKS["Tasks"][0], ["TSK-0001", "2020-01-01", "Send the contract", "", "Chloé", "Open"],
+                       ["TSK-0002", "2020-01-01", "Call back", "", "Chloe ", "Open"]]}
+    config = Config(currency="EUR", owners={"Chloé": "chloe@example.com"}, smtp=server.settings())
+    svc = Service(config, xlsx_book(tmp_path / "crm.xlsx", tasks), logging.getLogger("test-digest"), today=lambda: DAY)
+    assert svc.digest().message == "digest sent to Chloé; no digest for Chloe: no address under [owners]"
+    [sent] = server.inbox.messages
+    assert "Send the contract" in sent.get_content() and "Call back" not in sent.get_content()
+    with using("es"):
+        assert svc.digest().message.endswith("sin resumen para Chloe: no tienen dirección en [owners]")

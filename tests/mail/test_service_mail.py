@@ -4,6 +4,7 @@ server on loopback, and an .xlsx workbook. Each email goes out once, restarts in
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -85,3 +86,28 @@ def test_digest_lists_each_owners_own_work():
     digests = {d.owner: d for d in owner_digests(crm, results, config, Templates())}
     assert "Marta's task" in digests["Marta"].text and "Leo's task" not in digests["Marta"].text
     assert "Done already" not in digests["Marta"].text and "Leo's task" in digests["Leo"].text
+
+
+def test_two_owners_names_that_cells_read_as_one_stop_the_run_with_one_line(tmp_path, server):
+    # Was: [owners] "Marta" and "marta " (two addresses) both passed; the second's digest was held
+    # as already sent by the first, and the run said "marta  (sent at …; the run that sent it
+    # stopped before recording it)": marta.other@ got nothing, and the line was false.
+    workbook(tmp_path)
+    (tmp_path / "sheetcrm.toml").write_text('currency = "EUR"\n[owners]\n"Marta" = "marta@example.com"\n'
+                                            '"marta " = "marta.other@example.com"\n')
+    out = run_once(tmp_path, server)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    [line] = out.stderr.strip().splitlines()
+    message = json.loads(line)["message"]
+    assert message.startswith("sheetcrm.toml: owners.") and "are one owner" in message
+    assert '"Marta"' in message and '"marta "' in message
+    assert server.inbox.messages == []
+    from pydantic import ValidationError
+    from sheetcrm.i18n import using
+    with using("es"):
+        try:
+            Config(currency="EUR", owners={"Ana": "ana@example.com", "ANA": "ana@example.com"})
+        except ValidationError as e:
+            assert "son un mismo propietario" in str(e) and '"Ana"' in str(e) and '"ANA"' in str(e)
+        else:
+            raise AssertionError("two spellings of one owner were accepted")
