@@ -47,6 +47,7 @@ import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from sheetcrm.cells import match_key, normalize_key, parse_text
@@ -478,7 +479,7 @@ def _together(snapshot: Snapshot, keep: Member, merged: list[Member], sources: d
     def cells(member: Member, cols: frozenset[int], own: bool) -> dict[int, Any]:
         out = {}
         for col in sorted(cols):
-            value = _at(member.row, col)
+            value = _meant(snapshot.tabs[table.title], member.row.row - 1, col, _at(member.row, col), "en")
             if _empty(value) or (not own and (member.row.row - 1, col) in formulas):
                 continue
             if own and col == phone and _text(value).startswith("+"):
@@ -695,10 +696,33 @@ def _fill(plan: Plan, grid, m: Merge, survivors: dict[str, str],
                 continue
             if col in refs and isinstance(value, str):
                 value = columns.get((source, col + 1), {}).get(value, survivors.get(value.strip(), value))
+            value = _meant(grid(source), donor.row.row - 1, col, value, table.header.locale)
             plan.writes.append(CellWrite(source, row.row, col + 1, value,
                                          expect=((id_col + 1, row.raw_id), (col + 1, None))))
             _set(grid(source), row.row - 1, col, value)
             break
+
+
+def _meant(grid: Grid, r: int, c: int, value: Any, locale: str) -> Any:
+    """A cell's value as what it means where its number format says part of that, as text the
+    read takes alike without the format (a fill writes the value alone, never the format): the
+    code a whole number's format pads with zeros ("08001", not 8001), a percentage (0.15 under
+    0% is "15%", not 0.15), an amount under a currency's format (5000 under € is "5000 EUR", not
+    5000 in the Currency beside it). The decimal mark is the tab's (`locale`)."""
+    if (r, c) in grid.codes:
+        return grid.codes[(r, c)]
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return value
+
+    def number(d: Decimal) -> str:
+        text = format(d.normalize(), "f")
+        return text.replace(".", ",") if locale == "es" else text
+
+    if (r, c) in grid.percent:
+        return number(Decimal(repr(value)) * 100) + "%"
+    if (r, c) in grid.currency:
+        return f"{number(Decimal(repr(value)))} {grid.currency[(r, c)]}"
+    return value
 
 
 def _copy(member: Member, survivor: str, grid: Grid, as_of: dt.date) -> list[CellValue]:

@@ -10,6 +10,7 @@ language. On a real .xlsx file, the Duplicates tab as the duplicates step wrote 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import openpyxl
 
@@ -114,3 +115,56 @@ def test_a_name_is_one_persons_and_the_refusal_speaks_spanish(tmp_path):
     assert ('LEAD-0001 tomaría Apellidos "López" de LEAD-0002 junto a sus propias celdas Nombre "Ana"'
             in said[0].message)
     assert said[0].hint.startswith("escribe tú mismo Apellidos de LEAD-0001")
+
+
+def _formatted_twins(tmp_path, headers: list[str], locale: str):
+    """Two leads, the survivor's cells empty, its twin's Amount under a € format, Discount under
+    a percentage's and Postal Code under a format padding it with zeros; merged."""
+    book = xlsx_book(tmp_path / "crm.xlsx", {"Leads": [
+        headers,
+        ["LEAD-0001", "Jose", "Munoz", "Perez", "jose@perez.es", "New", DAY, None, None, None],
+        ["LEAD-0002", "Jose", "Munoz", "Perez", "jose@perez.es", "New", LATER, 5000.5, 0.125, 8001],
+    ]})
+
+    def formats(wb):
+        wb["Leads"]["H3"].number_format = "#,##0.00 [$€-x-euro2]"
+        wb["Leads"]["I3"].number_format = "0.0%"
+        wb["Leads"]["J3"].number_format = "00000"
+    edit(book, formats)
+    config = Config()
+    config.locale = locale
+    sync(book, config, DAY1)
+    before = {lead.id: (lead.amount, lead.currency, lead.custom) for lead in
+              sync(book, config, DAY1).crm.records("leads")}
+    title = "Duplicados" if locale == "es" else "Duplicates"
+
+    def tick(wb):
+        ws = wb[title]
+        header = [c.value for c in ws[1]]
+        for r in range(2, ws.max_row + 1):
+            ws.cell(r, header.index("Fusionar" if locale == "es" else "Merge") + 1).value = "x"
+    edit(book, tick)
+    outcome = sync(book, config, DAY2)
+    return before, {lead.id: (lead.amount, lead.currency, lead.custom) for lead in outcome.crm.records("leads")}
+
+
+def test_a_cell_whose_format_says_part_of_its_value_is_filled_with_what_it_means(tmp_path):
+    # Filled as its bare value, the twin's 5,000.50 € read as 5,000.50 in the base USD, its 12.5%
+    # as 0.125 and its postal code 08001 as 8001.
+    headers = ["ID", "First Name", "Last Name", "Company", "Email", "Status", "Created", "Amount", "Discount",
+               "Postal Code"]
+    before, after = _formatted_twins(tmp_path, headers, "en")
+    assert list(after) == ["LEAD-0001"]
+    assert after["LEAD-0001"] == before["LEAD-0002"] == (
+        Decimal("5000.5"), "EUR", {"Discount": Decimal("12.5"), "Postal Code": "08001"})
+    sheet = openpyxl.load_workbook(tmp_path / "crm.xlsx")["Leads"]
+    assert [c.value for c in sheet[2][7:10]] == ["5000.5 EUR", "12.5%", "08001"]
+
+
+def test_the_meaning_is_written_with_the_tabs_decimal_mark(tmp_path):
+    headers = ["ID", "Nombre", "Apellidos", "Empresa", "Correo", "Estado", "Creado", "Importe", "Descuento",
+               "Código Postal"]
+    before, after = _formatted_twins(tmp_path, headers, "es")
+    assert list(after) == ["LEAD-0001"]
+    assert after["LEAD-0001"] == before["LEAD-0002"] == (
+        Decimal("5000.5"), "EUR", {"Descuento": Decimal("12.5"), "Código Postal": "08001"})
