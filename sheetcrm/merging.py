@@ -47,11 +47,12 @@ import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from sheetcrm.cells import match_key, normalize_key, parse_text
 from sheetcrm.crm.conversion import CONVERTED
-from sheetcrm.crm.duplicates import DuplicateSettings, Entity, entities, find_groups
+from sheetcrm.crm.duplicates import DuplicateSettings, Entity, entities, find_groups, fold
 from sheetcrm.i18n import N_, _, ngettext
 from sheetcrm.inputs import DUPLICATE_KEYS, DuplicateRow, DuplicatesTab
 from sheetcrm.owned import locate
@@ -125,6 +126,9 @@ class Merge:
     group: str
     survivor: Member
     merged: list[Member] = field(default_factory=list)
+    # Columns of cells that only mean something together (`_together`) -> the one merged record
+    # the survivor's empty ones are filled from (None: left empty).
+    sources: dict[int, Member | None] = field(default_factory=dict)
 
 
 def ticked_groups(tab: DuplicatesTab) -> dict[str, list[DuplicateRow]]:
@@ -203,6 +207,20 @@ CURRENCY_AMOUNT_MESSAGE = N_('group {group} is not merged: {survivor} would take
                              'but its {column} "{value}" is in {ours}: it would read as {value} {theirs}')
 CURRENCY_AMOUNT_HINT = N_("type {ours} into {survivor}'s Currency, or tick Keep on {donor}; the merge goes ahead on "
                           "the next sync")
+# Cells that only mean something together (`_together`): filled one by one, a survivor with
+# Phone "612 345 678" and no Country took a merged lead's Country "México", and its phone was
+# then read in Mexico (no longer a valid number); its Street stayed beside the other lead's City,
+# Postal Code and Country, an address nobody typed. Such cells are taken from one merged record,
+# and only when they agree with what the survivor has of them; otherwise the group is refused.
+CELLS_APART = "merge_cells_apart"
+PLACE_APART_MESSAGE = N_("group {group} is not merged: {survivor} would take {taken} from {donor} beside its own "
+                         "{kept}, and they do not agree: a phone is read in its row's country and an address is one "
+                         "place, so {survivor} would mix two records' cells")
+NAME_APART_MESSAGE = N_("group {group} is not merged: {survivor} would take {taken} from {donor} beside its own "
+                        "{kept}, and they do not agree: {survivor}'s name would mix two records' cells")
+APART_HINT = N_("type {survivor}'s {columns} yourself; the merge goes ahead on the next sync")
+APART_OR_KEEP_HINT = N_("type {survivor}'s {columns} yourself, or tick Keep on {donor}; the merge goes ahead on the "
+                        "next sync")
 
 
 @dataclass
@@ -308,9 +326,16 @@ def plan_merges(snapshot: Snapshot, crm: Crm, locale: str,
             refused.append(Refused(group, [_issue(tab, locale, first, "merge", CURRENCY_DIFFERS,
                                                   _(message, group=group, **said), _(hint, **how))]))
             continue
+        sources: dict[int, Member | None] = {}
+        if merged and isinstance(apart := _together(snapshot, keep, merged, sources), tuple):
+            (message, said), (hint, how) = apart
+            first = next(r for r in rows if r.merge)
+            refused.append(Refused(group, [_issue(tab, locale, first, "merge", CELLS_APART,
+                                                  _(message, group=group, **said), _(hint, **how))]))
+            continue
         if merged:
             taken.update({keep.id, *(m.id for m in merged)})
-            out.append(Merge(group, keep, merged))
+            out.append(Merge(group, keep, merged, sources))
     return out, refused
 
 
@@ -414,6 +439,86 @@ def _money_clash(snapshot: Snapshot, keep: Member, merged: list[Member], base: s
                                                    value=_shown(_at(donor.row, col)), theirs=theirs, ours=after)),
                     (AMOUNT_CURRENCY_HINT, dict(survivor=keep.id, donor=donor.id, column=label[col], ours=after)))
     return None
+
+
+# The team's own columns of an address (headers folded as `crm.duplicates.fold` folds them):
+# sheetcrm has no field for them, and a team names them its own way.
+_ADDRESS = frozenset({
+    "street", "street address", "address", "address 1", "address 2", "address line 1",  # not for people: recognised headers
+    "address line 2", "calle", "direccion", "domicilio", "city", "town",  # not for people: recognised headers
+    "ciudad", "localidad", "municipio", "poblacion", "postal code", "postcode",  # not for people: recognised headers
+    "post code", "zip", "zip code", "zipcode", "codigo postal", "cp", "c p",  # not for people: recognised headers
+    "state", "province", "region", "county", "state province", "estado",  # not for people: recognised headers
+    "provincia", "departamento", "country", "pais"})  # not for people: recognised headers
+
+
+def _together_columns(table: Table) -> list[tuple[str, frozenset[int]]]:
+    """The columns of `table` whose cells only mean something together: ("place": the phone,
+    read in the row's country, with the country and the address), ("name": first and last name)."""
+    fields = table.header.fields
+    place = {fields[f] for f in ("phone", "country") if f in fields}
+    place |= {col for header, col in table.header.custom.items() if fold(header) in _ADDRESS}
+    names = {fields[f] for f in ("first_name", "last_name") if f in fields}
+    return [(kind, frozenset(cols)) for kind, cols in (("place", place), ("name", names)) if len(cols) > 1]
+
+
+def _together(snapshot: Snapshot, keep: Member, merged: list[Member], sources: dict[int, Member | None]
+              ) -> tuple[tuple[str, dict[str, str]], tuple[str, dict[str, str]]] | None:
+    """Where the survivor's empty cells of each set of cells that only mean something together
+    (`_together_columns`) are filled from, into `sources` (column -> merged record, or None):
+    all from one merged record, the oldest that has any the survivor lacks, when the survivor
+    has none of them; else from the oldest that agrees with every cell of them both have (the
+    same phone, the same street: one place). None when so; else, when a merged record would
+    fill them and none agrees, the (message, fields) and (hint, fields) that refuse the group.
+    A phone with its country code ("+34 ...") does not depend on the Country beside it."""
+    table, row = keep.table, keep.row
+    formulas = snapshot.tabs[table.title].formulas
+    phone = table.header.fields.get("phone")
+    label = table.header.labels
+
+    def cells(member: Member, cols: frozenset[int], own: bool) -> dict[int, Any]:
+        out = {}
+        for col in sorted(cols):
+            value = _meant(snapshot.tabs[table.title], member.row.row - 1, col, _at(member.row, col), "en")
+            if _empty(value) or (not own and (member.row.row - 1, col) in formulas):
+                continue
+            if own and col == phone and _text(value).startswith("+"):
+                continue
+            out[col] = value
+        return out
+
+    def listed(values: dict[int, Any]) -> str:
+        return ", ".join(f'{label.get(c) or column_letter(c + 1)} "{_shown(v)}"' for c, v in values.items())
+
+    for kind, cols in _together_columns(table):
+        ours = cells(keep, cols, True)
+        # The survivor's own cells (a formula too) are never filled over.
+        empty = {c for c in cols if _empty(_at(row, c)) and (row.row - 1, c) not in formulas}
+        adding = [(m, theirs) for m in merged if (theirs := cells(m, cols, False)).keys() & empty]
+        if not adding:
+            continue
+        agreeing = adding if not ours else [
+            (m, theirs) for m, theirs in adding
+            if ours.keys() & theirs.keys() and all(_same(ours[c], theirs[c]) for c in ours.keys() & theirs.keys())]
+        if agreeing:
+            sources.update(dict.fromkeys(cols & empty, agreeing[0][0]))
+            continue
+        donor, theirs = adding[0]
+        taken = {c: v for c, v in theirs.items() if c in empty}
+        said = dict(survivor=keep.id, donor=donor.id, taken=listed(taken), kept=listed(ours))
+        how = dict(survivor=keep.id, donor=donor.id,
+                   columns=", ".join(label.get(c) or column_letter(c + 1) for c in taken))
+        # Kept instead, the merged record has every one of these cells: nothing to mix.
+        covers = ours.keys() <= {c for c in cols if not _empty(_at(donor.row, c))}
+        return ((PLACE_APART_MESSAGE if kind == "place" else NAME_APART_MESSAGE, said),
+                (APART_OR_KEEP_HINT if covers else APART_HINT, how))
+    return None
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether two cells say the same thing, spelling aside ("Calle Mayor, 1" and "calle mayor 1",
+    "612 345 678" and "612345678")."""
+    return fold(_shown(a)).replace(" ", "") == fold(_shown(b)).replace(" ", "")
 
 
 def _still_one(people: dict[str, Entity], ids: list[str], settings: DuplicateSettings) -> bool:
@@ -585,16 +690,39 @@ def _fill(plan: Plan, grid, m: Merge, survivors: dict[str, str],
     for col in sorted({*table.header.fields.values(), *table.header.custom.values()} - {id_col}):
         if not _empty(_at(row, col)) or (row.row - 1, col) in grid(source).formulas:
             continue
-        for donor in m.merged:
+        for donor in ([m.sources[col]] if m.sources[col] else []) if col in m.sources else m.merged:
             value = _at(donor.row, col)
             if _empty(value) or (donor.row.row - 1, col) in grid(source).formulas:
                 continue
             if col in refs and isinstance(value, str):
                 value = columns.get((source, col + 1), {}).get(value, survivors.get(value.strip(), value))
+            value = _meant(grid(source), donor.row.row - 1, col, value, table.header.locale)
             plan.writes.append(CellWrite(source, row.row, col + 1, value,
                                          expect=((id_col + 1, row.raw_id), (col + 1, None))))
             _set(grid(source), row.row - 1, col, value)
             break
+
+
+def _meant(grid: Grid, r: int, c: int, value: Any, locale: str) -> Any:
+    """A cell's value as what it means where its number format says part of that, as text the
+    read takes alike without the format (a fill writes the value alone, never the format): the
+    code a whole number's format pads with zeros ("08001", not 8001), a percentage (0.15 under
+    0% is "15%", not 0.15), an amount under a currency's format (5000 under € is "5000 EUR", not
+    5000 in the Currency beside it). The decimal mark is the tab's (`locale`)."""
+    if (r, c) in grid.codes:
+        return grid.codes[(r, c)]
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return value
+
+    def number(d: Decimal) -> str:
+        text = format(d.normalize(), "f")
+        return text.replace(".", ",") if locale == "es" else text
+
+    if (r, c) in grid.percent:
+        return number(Decimal(repr(value)) * 100) + "%"
+    if (r, c) in grid.currency:
+        return f"{number(Decimal(repr(value)))} {grid.currency[(r, c)]}"
+    return value
 
 
 def _copy(member: Member, survivor: str, grid: Grid, as_of: dt.date) -> list[CellValue]:
