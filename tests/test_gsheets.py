@@ -970,6 +970,38 @@ def test_an_id_cell_holding_only_a_space_is_said_and_burns_no_id(emu):
     assert emu.values(key, "Leads")[2][:2] == ["LEAD-0002", "Space"]
 
 
+def test_an_id_cell_whose_formula_shows_nothing_is_said_burns_one_id_and_syncs_to_a_no_op(emu):
+    # The values read shows the formula's empty result: each sync handed the row a new ID
+    # (LEAD-0002, LEAD-0003...), the guard dropped it (the cell is no empty one), the mark, the
+    # Dashboard and _sheetcrm were written every sync, and nothing was said at the cell.
+    key = emu.create_spreadsheet("CRM", {"Leads": [
+        ["ID", "Last Name", "Company", "Status"], ["LEAD-0001", "Baker", "B Co", "New"],
+        ['=IF(C3="VIP","LEAD-0099","")', "Formula", "F Co", "New"]]}, value_input="USER_ENTERED")
+    t = Traced(key)
+    first = sync(t.book, Config(locale="es"), as_of=AS_OF)  # the re-read meets the formula
+    assert any(line.startswith("Leads: the ID cell A3 holds a formula") for line in first.result.warnings)
+    assert ["LEAD", 2] in emu.values(key, "_sheetcrm")
+    second = sync(t.book, Config(locale="es"), as_of=AS_OF)
+    said = [(i.row, i.column, i.code) for i in second.crm.report.issues if i.tab == "Leads" and i.row]
+    assert said == [(3, "A", "id_formula_empty")]
+    assert any(r[1:3] == ["Leads", 3] and r[6] == "id_fórmula_vacía" for r in emu.values(key, "Validación"))
+    t.reset()
+    third = sync(t.book, Config(locale="es"), as_of=AS_OF)
+    assert not third.plan
+    # The tab list, the values, and which of the marked ID column's empty cells are formulas.
+    assert t.counts() == (3, 0)
+    assert ["LEAD", 2] in emu.values(key, "_sheetcrm")  # one ID spent, at the sync that met it
+    assert emu.service.book(key).sheets[0].cells[2][0]["userEnteredValue"] == {
+        "formulaValue": '=IF(C3="VIP","LEAD-0099","")'}
+    # Cleared, the cell is an empty one again: filled, and the sheet back to a 2-read no-op.
+    emu.set_values(key, "Leads!A3", [[""]])
+    sync(t.book, Config(locale="es"), as_of=AS_OF)
+    assert emu.values(key, "Leads")[2][:2] == ["LEAD-0003", "Formula"]
+    t.reset()
+    assert not sync(t.book, Config(locale="es"), as_of=AS_OF).plan
+    assert t.counts() == (2, 0)
+
+
 def test_a_tab_two_syncs_add_at_once_is_a_conflict_read_again_not_a_refusal(emu):
     # Both plan the Dashboard a person deleted (no ID handed out, no mark moved); the second
     # batch's addSheet was refused ("A sheet with the name … already exists") and the sync
