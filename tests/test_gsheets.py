@@ -779,6 +779,35 @@ def test_a_value_typed_over_a_computed_cell_is_kept_and_said_with_the_same_reque
     assert not [w for w in moved.plan.writes if w.tab == "Opportunities"]
 
 
+def test_a_formula_over_a_computed_cell_showing_what_sheetcrm_wrote_is_kept_and_said_once_met(emu):
+    """A person's =35 over sheetcrm's Score of 35: the values read shows 35, what sheetcrm
+    wrote, so the cell looked sheetcrm's. Once the lead's score changed, every sync planned 40
+    there, the guard dropped it (the cell holds a formula), "1 cell skipped ... the next sync
+    plans it again" and _sheetcrm written every sync, nothing said at the cell. As on .xlsx it
+    is said (computed_cell_typed) and kept, and the sheet syncs to a no-op."""
+    key = leads_sheet(emu, [["ID", "Last Name", "Company", "Email"], ["LEAD-0001", "Baker", "B Co", ""],
+                            ["LEAD-0002", "Clark", "C Co", ""]])
+    t = Traced(key)
+    sync(t.book, Config(), as_of=AS_OF)
+    score = emu.values(key, "Leads")[0].index("Score")
+    letter = chr(ord("A") + score)
+    assert emu.values(key, "Leads")[1][score] == 35
+    emu.set_values(key, f"Leads!{letter}2", [["=35"]])
+    emu.set_values(key, "Leads!D2", [["baker@example.com"]])  # the score becomes 40
+    met = sync(t.book, Config(), as_of=AS_OF)
+    assert [(w.row, w.col, w.value) for w in met.result.skipped] == [(2, score + 1, 40)]
+    assert met.result.warnings == [f"Leads: the cell {letter}2 holds a formula where sheetcrm was to write, and "
+                                   "sheetcrm never writes over a formula: it is kept, and from the next sync on read "
+                                   "as a formula"]
+    said = sync(t.book, Config(), as_of=AS_OF)
+    assert [(i.row, i.column) for i in said.crm.report.issues if i.code == "computed_cell_typed"] == [(2, letter)]
+    assert not said.result.skipped
+    t.reset()
+    assert not sync(t.book, Config(), as_of=AS_OF).plan
+    assert t.counts() == (3, 0)
+    assert emu.service.book(key).sheets[0].cells[1][score]["userEnteredValue"] == {"formulaValue": "=35"}
+
+
 @pytest.mark.parametrize("edit, when", [("rename", "before the re-read"), ("delete", "before the re-read"),
                                         ("delete", "in the window"), ("delete", "in the first sync's window")])
 def test_a_tab_renamed_or_deleted_while_a_sync_runs_is_said_and_the_rest_is_written(emu, edit, when):
@@ -968,6 +997,38 @@ def test_an_id_cell_holding_only_a_space_is_said_and_burns_no_id(emu):
     emu.set_values(key, "Leads!A3", [[""]])
     sync(t.book, Config(), as_of=AS_OF)
     assert emu.values(key, "Leads")[2][:2] == ["LEAD-0002", "Space"]
+
+
+def test_an_id_cell_whose_formula_shows_nothing_is_said_burns_one_id_and_syncs_to_a_no_op(emu):
+    # The values read shows the formula's empty result: each sync handed the row a new ID
+    # (LEAD-0002, LEAD-0003...), the guard dropped it (the cell is no empty one), the mark, the
+    # Dashboard and _sheetcrm were written every sync, and nothing was said at the cell.
+    key = emu.create_spreadsheet("CRM", {"Leads": [
+        ["ID", "Last Name", "Company", "Status"], ["LEAD-0001", "Baker", "B Co", "New"],
+        ['=IF(C3="VIP","LEAD-0099","")', "Formula", "F Co", "New"]]}, value_input="USER_ENTERED")
+    t = Traced(key)
+    first = sync(t.book, Config(locale="es"), as_of=AS_OF)  # the re-read meets the formula
+    assert any(line.startswith("Leads: the cell A3 holds a formula") for line in first.result.warnings)
+    assert ["LEAD", 2] in emu.values(key, "_sheetcrm")
+    second = sync(t.book, Config(locale="es"), as_of=AS_OF)
+    said = [(i.row, i.column, i.code) for i in second.crm.report.issues if i.tab == "Leads" and i.row]
+    assert said == [(3, "A", "id_formula_empty")]
+    assert any(r[1:3] == ["Leads", 3] and r[6] == "id_fórmula_vacía" for r in emu.values(key, "Validación"))
+    t.reset()
+    third = sync(t.book, Config(locale="es"), as_of=AS_OF)
+    assert not third.plan
+    # The tab list, the values, and which of the marked ID column's empty cells are formulas.
+    assert t.counts() == (3, 0)
+    assert ["LEAD", 2] in emu.values(key, "_sheetcrm")  # one ID spent, at the sync that met it
+    assert emu.service.book(key).sheets[0].cells[2][0]["userEnteredValue"] == {
+        "formulaValue": '=IF(C3="VIP","LEAD-0099","")'}
+    # Cleared, the cell is an empty one again: filled, and the sheet back to a 2-read no-op.
+    emu.set_values(key, "Leads!A3", [[""]])
+    sync(t.book, Config(locale="es"), as_of=AS_OF)
+    assert emu.values(key, "Leads")[2][:2] == ["LEAD-0003", "Formula"]
+    t.reset()
+    assert not sync(t.book, Config(locale="es"), as_of=AS_OF).plan
+    assert t.counts() == (2, 0)
 
 
 def test_a_tab_two_syncs_add_at_once_is_a_conflict_read_again_not_a_refusal(emu):

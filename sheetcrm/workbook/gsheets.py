@@ -8,7 +8,9 @@ A sync costs, whatever the number of rows or tabs:
           (2b. spreadsheets.get       only when a percent column may hold percent-formatted
                                       numbers, a money column numbers whose row names no
                                       currency, or a team's own column numbers a date, percent
-                                      or time format may show: see "What cells show")
+                                      or time format may show: see "What cells show"; and
+                                      which cells of a column marked FORMULA_KEY hold a
+                                      formula)
     write  3. values.batchGet         (only when the plan writes into people's rows) the key
                                       columns and those tabs' header rows again, as FORMULA,
                                       just before writing: see "Concurrent edits" below
@@ -177,6 +179,10 @@ METADATA = {"includeGridData": "false",
 # first row or column is left out when it is 0).
 FORMATS = ("sheets(properties.title,data(startRow,startColumn,"
            "rowData.values.effectiveFormat.numberFormat(type,pattern)))")
+# Which cells of some ranges hold a formula (`FORMULA_KEY`), alone or with their formats.
+FORMULAS = "sheets(properties.title,data(startRow,startColumn,rowData.values.userEnteredValue.formulaValue))"
+FORMATS_AND_FORMULAS = ("sheets(properties.title,data(startRow,startColumn,rowData.values("
+                        "effectiveFormat.numberFormat(type,pattern),userEnteredValue.formulaValue)))")
 # A column's number formats as people set them (`_format_asks`).
 ENTERED_FORMATS = "sheets(properties.title,data(startRow,rowData.values.userEnteredFormat.numberFormat.pattern))"
 HEADER_ROWS = 20  # a tab's header row is looked for this far down (title rows may sit above it)
@@ -207,6 +213,15 @@ COUNTER_KEY = "sheetcrm.counter"
 # the delete matches nothing, the creation of an ID that exists is refused, and the atomic batch
 # lands nothing; the tab list is read again and the write aimed again (`_pin_requests`).
 PIN_KEY = "sheetcrm.column"
+# On a column of a team's tab (a column location: it moves with its column) where a guarded
+# write met a formula in its own cell at the key re-read. The values read shows only a formula's
+# value: an ID cell whose formula shows nothing read as empty, and each sync handed its row a new
+# ID the guard then dropped; a computed cell whose formula shows what sheetcrm wrote there read
+# as sheetcrm's, and each sync planned its new value, dropped too. While the mark is there, the
+# read asks which cells of the column are formulas (`_read_formats`, in the formats read when
+# that is made anyway) and puts them in `Grid.formulas`, as .xlsx does: the cell is said and
+# kept, and nothing is planned into it. A batch after a read that found none removes the mark.
+FORMULA_KEY = "sheetcrm.formulas"
 # Above every ID `_fresh_id` picks, so no other mark of sheetcrm's takes a generation's ID.
 COUNTER_BASE = 2_000_000_000
 # Earlier generations kept: a sync whose read is older than this many writes elsewhere could
@@ -490,10 +505,12 @@ class _Sheet:
     hidden: bool = False
     counters: dict[int, str] = field(default_factory=dict)   # metadataId -> COUNTER_KEY's value
     pins: dict[int, list[int]] = field(default_factory=dict)  # 1-based column -> PIN_KEY metadataIds there
+    formula_cols: dict[int, list[int]] = field(default_factory=dict)  # 1-based column -> FORMULA_KEY metadataIds
 
     def ids(self) -> set[int]:
         return {self.sheet_id, *self.charts, *self.protected, *self.marks, *self.owned, *self.counters, *self.drawn,
-                *(mid for mid, _ in self.formats.values()), *(mid for mids in self.pins.values() for mid in mids)}
+                *(mid for mid, _ in self.formats.values()), *(mid for mids in self.pins.values() for mid in mids),
+                *(mid for mids in self.formula_cols.values() for mid in mids)}
 
 
 class GoogleSheetsWorkbook:
@@ -553,6 +570,11 @@ class GoogleSheetsWorkbook:
         # was sent. The next write's read-back puts back what they misplaced (`_verify`).
         self._unsettled: list[tuple[list[keyed.RowWrite], _Columns]] = []
         self._sent, self._prior = False, None  # the running write's: a batch sent yet, its first re-read
+        # The columns (tab, 1-based column) marked FORMULA_KEY in which the last read found a
+        # formula (None before a read), and those where the running write's re-read met one in
+        # a guarded write's own cell: a batch keeps or sets the marks of these, removes the others.
+        self._formulas_found: set[tuple[str, int]] | None = None
+        self._formula_met: set[tuple[str, int]] = set()
 
     def __repr__(self) -> str:
         return f"GoogleSheetsWorkbook({self.key!r})"
@@ -635,7 +657,11 @@ class GoogleSheetsWorkbook:
                   _percent_candidates(grid.rows, self.percent_header)
                   | _money_candidates(grid.rows, self.money_header, self.currency_header) | own[title] | dated[title]
                   for title, grid in tabs.items()}
-        if not any(wanted.values()):
+        asked = {title: {col - 1 for col in self._sheets[title].formula_cols if col - 1 < max(map(len, grid.rows))}
+                 for title, grid in tabs.items()
+                 if self._sheets[title].formula_cols and not self._sheets[title].owned and grid.rows}
+        self._formulas_found = set()
+        if not any(wanted.values()) and not any(asked.values()):
             return
         # The read is made anyway: it asks too, at no request more, about the percent columns
         # holding whole numbers (a Probability of 20 formatted 0% shows 2,000 %, out of range).
@@ -647,16 +673,26 @@ class GoogleSheetsWorkbook:
                 wanted[title] |= _percent_candidates(grid.rows, self.percent_header, every=True)
         ranges = [absolute_range_name(title, f"{_letters(col)}1:{_letters(col)}{len(tabs[title].rows)}")
                   for title, cols in wanted.items() for col in sorted(cols)]
-        answer = self.client.http_client.fetch_sheet_metadata(self.key, params={"ranges": ranges, "fields": FORMATS})
+        ids = [absolute_range_name(title, f"{_letters(col)}1:{_letters(col)}{len(tabs[title].rows)}")
+               for title, cols in asked.items() for col in sorted(cols)]
+        fields_ = FORMATS_AND_FORMULAS if ranges and ids else FORMATS if ranges else FORMULAS
+        answer = self.client.http_client.fetch_sheet_metadata(self.key, params={"ranges": ranges + ids,
+                                                                                "fields": fields_})
         for sheet in answer.get("sheets", []):
             grid = tabs.get(sheet.get("properties", {}).get("title"))
             if grid is None:
                 continue
             title = sheet["properties"]["title"]
             for block in sheet.get("data", []):
+                for r, c in _formula_cells(block):
+                    if c in asked.get(title, {}):
+                        grid.formulas.add((r, c))
+                        self._formulas_found.add((title, c + 1))
                 percent, currency, shown = _format_cells(block)
-                grid.percent |= percent
-                grid.currency.update(currency)
+                cols = wanted[title]  # a marked column's block was asked for its formulas alone
+                grid.percent |= {p for p in percent if p[1] in cols}
+                grid.currency.update({p: v for p, v in currency.items() if p[1] in cols})
+                shown = {p: v for p, v in shown.items() if p[1] in cols}
                 if turned:
                     grid.date_formats.update({p: pattern for p, (kind, pattern) in shown.items()
                                               if kind != "TIME" and p[1] in dated[title] | own[title]})
@@ -832,6 +868,8 @@ class GoogleSheetsWorkbook:
                             self._sheets[props["title"]].formats[col] = (m["metadataId"], m.get("metadataValue", ""))
                         elif m.get("metadataKey") == PIN_KEY:
                             self._sheets[props["title"]].pins.setdefault(col + 1, []).append(m["metadataId"])
+                        elif m.get("metadataKey") == FORMULA_KEY:
+                            self._sheets[props["title"]].formula_cols.setdefault(col + 1, []).append(m["metadataId"])
 
     def _error(self, e: APIError) -> WorkbookError:
         code = e.response.status_code
@@ -902,6 +940,8 @@ class GoogleSheetsWorkbook:
         # and history tied to it) is aimed there again, so the result says it was written.
         filled = {w.key: w.value for w in plan.writes if landing.is_fill(w)} if self._sent else None
         finder = _RowFinder(now, filled)
+        self._formula_met = set()
+        met: dict[str, list[tuple[int, int]]] = {}  # tab -> (row, column) of the cells
         for w in plan.writes:
             if w.tab not in known:
                 continue
@@ -914,9 +954,20 @@ class GoogleSheetsWorkbook:
             row = finder.locate(w)
             if row is None:
                 result.skipped.append(w)
+                if w.tab in self._sheets and not self._sheets[w.tab].owned and finder.formula_under(w):
+                    self._formula_met.add((w.tab, w.col))
+                    met.setdefault(w.tab, []).append((w.row, w.col))
             else:
                 aimed[w.key] = w if row == w.row else dataclasses.replace(w, row=row)
         kept = {w.key for w in drop_orphans([w for w in plan.writes if w.key in aimed], result.skipped)}
+        for tab, at in sorted(met.items()):
+            cells = ", ".join(f"{_letters(col - 1)}{row}" for row, col in sorted(at, key=lambda p: (p[1], p[0])))
+            self._warnings.append(ngettext(
+                "{tab}: the cell {cells} holds a formula where sheetcrm was to write, and sheetcrm never writes "
+                "over a formula: it is kept, and from the next sync on read as a formula",
+                "{tab}: the cells {cells} hold formulas where sheetcrm was to write, and sheetcrm never writes "
+                "over a formula: they are kept, and from the next sync on read as formulas",
+                len(at), tab=tab, cells=cells))
         for tab in sorted(moved):
             n = sum(1 for w in plan.writes if w.tab == tab and w.key not in kept and w.expect
                     and moved[tab] & {w.col, *(col for col, _ in w.expect)})
@@ -970,6 +1021,7 @@ class GoogleSheetsWorkbook:
         # Right after the tabs it may need, so it lands in the batch's first (atomic) part.
         out.extend(self._counter_requests(plan, sheets))
         out.extend(self._pin_requests(writes, used))
+        out.extend(self._formula_requests(used))
         for title, (rows, cols) in need.items():
             sheet = sheets[title]
             if title in self._sheets and (rows > sheet.rows or cols > sheet.cols):
@@ -1532,6 +1584,28 @@ class GoogleSheetsWorkbook:
                     "visibility": "DOCUMENT"}}})
         return out
 
+    def _formula_requests(self, used: set[int]) -> list[dict]:
+        """The FORMULA_KEY marks this batch sets (on a column where the re-read met a formula
+        in a guarded write's own cell) or removes (from a column the last read found no formula
+        in: its cells are planned into again as any cell of the column is)."""
+        out: list[dict] = []
+        for tab, col in sorted(self._formula_met):
+            sheet = self._sheets.get(tab)
+            if sheet is not None and not sheet.formula_cols.get(col):
+                out.append({"createDeveloperMetadata": {"developerMetadata": {
+                    "metadataId": _fresh_id(used), "metadataKey": FORMULA_KEY, "metadataValue": "",
+                    "location": {"dimensionRange": {"sheetId": sheet.sheet_id, "dimension": "COLUMNS",
+                                                    "startIndex": col - 1, "endIndex": col}},
+                    "visibility": "DOCUMENT"}}})
+        if self._formulas_found is None:
+            return out  # no read: nothing known of the marks' cells
+        for tab, sheet in sorted(self._sheets.items()):
+            for col, mids in sorted(sheet.formula_cols.items()):
+                if (tab, col) not in self._formulas_found and (tab, col) not in self._formula_met:
+                    out.extend({"deleteDeveloperMetadata": {"dataFilter": {"developerMetadataLookup": {
+                        "metadataId": mid}}}} for mid in mids)
+        return out
+
     def _pins_moved(self) -> bool:
         """Whether a pin this batch re-created is no longer at the column it was sent for, by
         the tab list just read again: a column was edited in the instant before the batch."""
@@ -1630,6 +1704,14 @@ class _RowFinder:
             elif not same_value(now, expected):
                 return False
         return True
+
+    def formula_under(self, w: CellWrite) -> bool:
+        """Whether the row `w` was planned on still holds its record's other key cells, and
+        `w`'s own cell a formula: one whose value the sync's read saw as a value (an ID cell's
+        as empty)."""
+        return _is_formula(self._cell(w.tab, w.col, w.row)) and all(
+            _is_formula(now := self._cell(w.tab, col, w.row)) or same_value(now, expected)
+            for col, expected in w.expect if col != w.col)
 
     def locate(self, w: CellWrite) -> int | None:
         if self._holds(w, w.row):
@@ -1788,6 +1870,15 @@ def _format_cells(block: dict) -> tuple[set[tuple[int, int]], dict[tuple[int, in
             elif (shown_currency := format_currency(pattern)) is not None:
                 currency[(top + r, left + c)] = shown_currency
     return percent, currency, shown
+
+
+def _formula_cells(block: dict) -> Iterable[tuple[int, int]]:
+    """The 0-based positions of one GridData block whose cell holds a formula."""
+    top, left = block.get("startRow", 0), block.get("startColumn", 0)
+    for r, row in enumerate(block.get("rowData", [])):
+        for c, cell in enumerate(row.get("values", [])):
+            if "formulaValue" in cell.get("userEnteredValue", {}):
+                yield top + r, left + c
 
 
 def _show_dates_and_times(grid: Grid, shown: dict[tuple[int, int], tuple[str, str]]) -> None:
