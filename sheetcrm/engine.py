@@ -15,13 +15,12 @@ from decimal import Decimal
 from typing import Any, Callable, Iterable
 
 from sheetcrm import cells, names
-from sheetcrm.names import tab_title
 from sheetcrm.config import Config
 from sheetcrm.crm import (Forecast, HistoryRow, Kpis, OpportunityMetrics, Rates, RelatedIndex, StageTable,
                           compute_kpis, forecast, missing_rate_issues, opportunity_metrics,
                           record_changes, stage_entered, stage_win_rates, to_base)
 from sheetcrm.crm.conditions import Doubt, Money, doubt_said
-from sheetcrm.crm.money import plus
+from sheetcrm.crm.money import plus, rates_tab
 from sheetcrm.crm.cases import (CLOSED, CaseInput, CaseMetrics, CaseSummary, case_metrics, first_responses,
                                 resolved_before_opened, summarize)
 from sheetcrm.crm.learned import FitCache
@@ -244,7 +243,7 @@ def _undecided_rules(doubts: Iterable[RuleDoubt], table: Any, rates: Rates) -> l
         if isinstance(problem, NoRate):
             money = Money(problem.amount, problem.currency, problem.unsure)
             code, message, hint = doubt_said(Doubt((None, header), money, None), rules, header, rates.base,
-                                             tab_title("rates", current()))
+                                             rates_tab(rates))
             # The amount with the currency it is in, as a workflow condition's warning shows it.
             raw: Any = f"{show(problem.amount)} {problem.unsure or problem.currency or rates.base}"
         else:

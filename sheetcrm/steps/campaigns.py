@@ -11,10 +11,9 @@ from typing import Any
 
 from sheetcrm.cells import show_number
 from sheetcrm.crm.campaigns import Figures, Missing, campaign_figures
-from sheetcrm.crm.money import Rates
+from sheetcrm.crm.money import Rates, rates_tab
 from sheetcrm.crm.stages import StageTable
-from sheetcrm.i18n import N_, _, current
-from sheetcrm.names import tab_title
+from sheetcrm.i18n import N_, _
 from sheetcrm.render import money
 from sheetcrm.report import Issue, column_letter
 from sheetcrm.steps.computed_columns import plan_computed
@@ -57,7 +56,7 @@ def columns(f: Figures, base: str) -> dict[str, Any]:
 def _issue(table: Table, m: Missing, rates: Rates, locale: str) -> Issue:
     c, base = m.campaign, rates.base
     hint = _("Add {currency} to the {rates} tab with how many {base} one {currency} is worth.",
-             currency=m.currency, rates=tab_title("rates", current()), base=base)
+             currency=m.currency, rates=rates_tab(rates), base=base)
     if (doubt := rates.doubt(m.currency)) is not None:
         # There is a rate, but it may mean another: "No exchange rate" would send them to add one.
         col = table.header.computed.get("won_revenue") if m.deal is not None else table.header.fields.get("actual_cost")
@@ -67,9 +66,9 @@ def _issue(table: Table, m: Missing, rates: Rates, locale: str) -> Issue:
                      m.currency, "missing_rate",
                      _("The rate for {currency} on the {rates} tab may mean something else ({doubt}), so the figures "
                        "of this campaign that need it are left empty.", currency=m.currency,
-                       rates=tab_title("rates", current()), doubt=doubt.message.rstrip(".")),
+                       rates=rates_tab(rates), doubt=doubt.message.rstrip(".")),
                      _("Write the rate for {currency} on the {rates} tab so that it reads one way.",
-                       currency=m.currency, rates=tab_title("rates", current())))
+                       currency=m.currency, rates=rates_tab(rates)))
     if m.deal is None:
         col = table.header.fields.get("actual_cost")
         label = table.header.labels.get(col) if col is not None else None
