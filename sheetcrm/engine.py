@@ -20,7 +20,7 @@ from sheetcrm.crm import (Forecast, HistoryRow, Kpis, OpportunityMetrics, Rates,
                           compute_kpis, forecast, missing_rate_issues, opportunity_metrics,
                           record_changes, stage_entered, stage_win_rates, to_base)
 from sheetcrm.crm.conditions import Doubt, Money, doubt_said
-from sheetcrm.crm.money import plus, rates_tab
+from sheetcrm.crm.money import plus
 from sheetcrm.crm.cases import (CLOSED, CaseInput, CaseMetrics, CaseSummary, case_metrics, first_responses,
                                 resolved_before_opened, summarize)
 from sheetcrm.crm.learned import FitCache
@@ -242,12 +242,11 @@ def _undecided_rules(doubts: Iterable[RuleDoubt], table: Any, rates: Rates) -> l
         problem = d.problem
         if isinstance(problem, NoRate):
             money = Money(problem.amount, problem.currency, problem.unsure)
-            code, message, hint = doubt_said(Doubt((None, header), money, None), rules, header, rates.base,
-                                             rates_tab(rates))
+            code, message, hint = doubt_said(Doubt((None, header), money, None), rules, header, rates)
             # The amount with the currency it is in, as a workflow condition's warning shows it.
             raw: Any = f"{show(problem.amount)} {problem.unsure or problem.currency or rates.base}"
         else:
-            code, message, hint = doubt_said(Doubt((None, header), None, None, problem), rules, header, "", "")
+            code, message, hint = doubt_said(Doubt((None, header), None, None, problem), rules, header, None)
             raw = problem.raw
         out.append(Issue("warning", table.title, row, column_letter(col + 1) if col is not None else None, header,
                          raw, code, message, hint))

@@ -46,7 +46,7 @@ from pydantic import Field
 from sheetcrm.cells import normalize_key
 from sheetcrm.crm.conditions import (Choice, ColumnTypeError, Condition, ConditionError, Text, Unsure, not_money_said,
                                      parse_condition, unpriced_said)
-from sheetcrm.crm.money import Rates, decimal_text, fraction, rates_tab, ratio_points
+from sheetcrm.crm.money import Rates, decimal_text, fraction, ratio_points
 from sheetcrm.crm.workflows import KIND_OF, Subject, money_of
 from sheetcrm.i18n import N_, _
 from sheetcrm.report import Issue
@@ -217,7 +217,7 @@ def parse_segments(definitions: Sequence[Definition], columns: Mapping[str, Mapp
             continue
         if rates is not None:
             letter, header = d.where.get("conditions", (None, None))
-            for code, message, hint in unpriced_said(condition, rates.base, rates_tab(rates)):
+            for code, message, hint in unpriced_said(condition, rates):
                 issues.append(Issue("warning", d.tab, d.row, letter, header, d.conditions, code, message, hint))
         segments.append(Segment(name, kind, condition, d))
     segments.sort(key=lambda s: normalize_key(s.name))

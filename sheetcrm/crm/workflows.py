@@ -61,14 +61,13 @@ from sheetcrm.crm import follow_ups
 from sheetcrm.crm.conditions import (Choice, ColumnTypeError, Condition, ConditionError, Doubt, Money, Text, Unsure,
                                      doubt_said, not_money_said, parse_condition, read_flag, read_value,
                                      unpriced_said)
-from sheetcrm.crm.money import Rates, rates_tab
+from sheetcrm.crm.money import Rates
 from sheetcrm.crm.rules import YES_NO
 from sheetcrm.crm.spellings import key as owner_key, lookup as owner_lookup
 from sheetcrm.i18n import N_, NC_, _, current, every_locale, in_locale, listed, ngettext
 from sheetcrm.intake.text import CELL_CHARS
 from sheetcrm.mail.message import HeaderError, check_mailbox
 from sheetcrm.mail.sandbox import Sandbox, render_problem, syntax_problem
-from sheetcrm.names import tab_title
 from sheetcrm.report import Issue
 from sheetcrm.settings import KeyedProblem, Section
 from sheetcrm.workbook import CellValue, cell_key
@@ -833,7 +832,7 @@ def _parse_rule(row: RuleRow, world: World, locale: str, issues: list[Issue]) ->
         return None
     if world.rates is not None:  # a warning, and the rule runs: what the rate does not decide, it decides
         letter, header = row.where.get("condition", (None, None))
-        for code, message, hint in unpriced_said(condition, world.rates.base, _rates_title(world.rates, locale)):
+        for code, message, hint in unpriced_said(condition, world.rates):
             issues.append(Issue("warning", row.tab, row.row, letter, header, row.condition, code, message, hint))
     if action in ("send_email", "notify_now") and row.template and world.templates is not None:
         # A warning, and the rule runs: each firing is skipped while the template is wrong
@@ -1533,10 +1532,6 @@ def check_follow_ups(sequences: Mapping[str, follow_ups.FollowUpSettings]) -> Ma
     return sequences
 
 
-def _rates_title(rates: Rates | None, locale: str) -> str:
-    return rates_tab(rates) if rates is not None else tab_title("rates", locale)
-
-
 def note_doubts(verdict: Unsure, world: World, condition: str) -> None:
     """Each money comparison that `verdict` left undecided because of the record's amount, kept
     by its cell in `world.undecided` with `condition` (the rule or segment: "the condition of
@@ -1565,12 +1560,12 @@ def undecided_issues(world: World) -> list[Issue]:
     for u in world.undecided.values():
         money = u.doubt.money
         if u.doubt.problem is not None:
-            code, message, hint = doubt_said(u.doubt, u.conditions, u.header, "", "")
+            code, message, hint = doubt_said(u.doubt, u.conditions, u.header, None)
             out.append(Issue("warning", u.tab, u.row, u.letter, u.header, u.doubt.problem.raw, code, message, hint))
             continue
         if world.rates is None or money is None:
             continue
-        code, message, hint = doubt_said(u.doubt, u.conditions, u.header, world.rates.base, _rates_title(world.rates, current()))
+        code, message, hint = doubt_said(u.doubt, u.conditions, u.header, world.rates)
         shown = f"{money.amount} {money.unsure or money.currency or world.rates.base}"
         out.append(Issue("warning", u.tab, u.row, u.letter, u.header, shown, code, message, hint))
     return out
