@@ -863,8 +863,14 @@ class Engagement:
 
 
 def rank(factors: Iterable[tuple[str, float]]) -> tuple[tuple[str, float], ...]:
-    """Non-zero factors by absolute size, largest first; ties keep their order (rules before engagement)."""
-    return tuple(sorted((f for f in factors if f[1] != 0), key=lambda f: -abs(f[1])))
+    """The factors that show as more than zero (`format_points`), by absolute size, largest first;
+    ties keep their order (rules before engagement). Two activities months old add 0.01: a Why
+    saying "2 activities +0.0" names a reason that gave nothing."""
+    return tuple(sorted((f for f in factors if abs(f[1]) >= _SHOWN), key=lambda f: -abs(f[1])))
+
+
+# The least points `format_points` shows as more than zero: 0.05 is "+0.1" (half up), 0.0499 "+0.0".
+_SHOWN = 0.05
 
 
 def why(factors: Iterable[tuple[str, float]], top: int = 3) -> str:
