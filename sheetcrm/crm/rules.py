@@ -36,13 +36,13 @@ from sheetcrm.cells import (CellError, half_up, is_blank, money_token, normalize
                             parse_percent, quoted)
 from sheetcrm.crm.money import Rates
 from sheetcrm.i18n import N_, NC_, _, current, in_locale, ngettext
-from sheetcrm.records import LEAD_STATUSES, Activity, Lead, lead_status_choices
+from sheetcrm.records import ACTIVITY_TYPES as TYPED, LEAD_STATUSES, Activity, Lead, lead_status_choices
 
 Op = Literal["equals", "in", "contains", "regex", "range", "present", "absent"]
 # bool before int: in pydantic's smart union an exact type wins, so TOML `true` stays a bool.
 Scalar = bool | int | float | dt.date | str
 
-ACTIVITY_TYPES = ("Call", "Email", "Meeting", "Note")
+ACTIVITY_TYPES = tuple(TYPED)
 
 # How a tab reads the numbers and dates of its text cells: (its locale, whether the config sets
 # it), as `columns.read_text` takes them. PLAIN: no tab known; a cell is read only when both

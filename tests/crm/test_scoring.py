@@ -340,6 +340,17 @@ def test_why_leaves_out_a_factor_that_shows_as_zero():
     assert why([("a", 0.05), ("b", -0.05)]) == "a +0.1; b -0.1"
 
 
+def test_engagement_takes_the_form_submitted_activities_sheetcrm_logs():
+    """`engagement = { "Form Submitted" = 8 }` stopped the config ("unknown activity type"),
+    though the forms step logs every response as a Form Submitted activity. Every Type an
+    activity reads as takes points, in either language."""
+    s = settings(engagement={"Form Submitted": 8, "Llamada": 5}, half_life_days=30)
+    assert s.engagement == {"Form Submitted": 8, "Call": 5}
+    assert one(lead(), s, [activity(0, "Formulario enviado")]).why == "1 activity +8"
+    with pytest.raises(ValidationError, match="unknown activity type"):
+        settings(engagement={"Visit": 5})
+
+
 def test_default_rules_score_the_default_columns():
     s = ScoringSettings()
     hot = lead(source="Referral", title="VP Sales", email="ana@acme.example", phone="+34 600", company="Acme")
