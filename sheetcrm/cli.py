@@ -37,6 +37,7 @@ from sheetcrm.os_errors import os_problem
 from sheetcrm.lock import WritingSession
 from sheetcrm.mail.journal import Journal
 from sheetcrm.report import Report, shown_code, shown_severity
+from sheetcrm.names import tab_title
 from sheetcrm.schema import WORKFLOW_LOG, count_of
 from sheetcrm.settings import problem
 from sheetcrm.crm.learned import candidate_name
@@ -754,7 +755,7 @@ def kpis(target: Target, as_of: dt.datetime | None, fmt: str) -> None:
                               "columns_not_found": [u.to_json() for u in unread]},
                              ensure_ascii=False, indent=2))
         return
-    _print_kpis(k)
+    _print_kpis(k, _quotas_tab(crm))
     if left or unread:
         echo()
         for line in _left_out_lines(left, unread):  # names rows by their IDs, a cell's text: escaped by echo
@@ -783,7 +784,8 @@ def forecast(target: Target, as_of: dt.datetime | None, months: int | None, fmt:
                              ensure_ascii=False, indent=2))
         return
     # People read the stages in their own words; JSON keeps the configured names, for programs.
-    _print_forecast(results.in_team_words().forecast, results.kpis.currency, _left_out_lines(left, unread))
+    _print_forecast(results.in_team_words().forecast, results.kpis.currency, _left_out_lines(left, unread),
+                    _quotas_tab(crm))
     if results.calibration_partial:  # keep_months: said, never a silently different calibration
         echo(_("The stage calibration counts only the Stage History the sheet holds: the older rows keep_months "
                "moved to the warehouse could not be read back."))
@@ -1515,7 +1517,13 @@ def _cells_table(cells: dict[str, int]) -> list[str]:
     return show.table([_("Tab"), _("Cells")], [[tab, show.number(n)] for tab, n in cells.items()], right=[1])
 
 
-def _print_kpis(k: Kpis) -> None:
+def _quotas_tab(crm: Crm) -> str:
+    """The Quotas tab's title as the workbook has it, as the Validation tab names it."""
+    assert crm.inputs is not None
+    return crm.inputs.quotas_title or tab_title("quotas", current())
+
+
+def _print_kpis(k: Kpis, quotas: str) -> None:
     team, cur = k.team, k.currency
     label = lambda key: _(KPIS[key][0])  # noqa: E731
     coverage = (NOTHING if k.pipeline_coverage is None
@@ -1573,19 +1581,20 @@ def _print_kpis(k: Kpis) -> None:
                           "… and {n} more accounts (--format json lists every one)", len(top) - TOP))
     if k.pipeline_coverage_basis == "quota_unread":
         echo()
-        echo(_("Pipeline coverage is blank: a quota of this quarter on the Quotas tab cannot be read (sheetcrm "
-               "validate shows the cell)"))
+        echo(_("Pipeline coverage is blank: a quota of this quarter on the {tab} tab cannot be read (sheetcrm "
+               "validate shows the cell)", tab=quotas))
     elif k.pipeline_coverage_basis == "quota_partial":
         echo()
         # Whose quota to complete: with several owners the reader should not hunt for it.
-        echo(_("Pipeline coverage is blank: the Quotas tab gives {owners} a quota for only some months of this "
+        echo(_("Pipeline coverage is blank: the {tab} tab gives {owners} a quota for only some months of this "
                "quarter, so what is left to win of the quarter is not known (give each of its months a quota)",
-               owners=", ".join(k.quota_partial_owners)))
+               tab=quotas, owners=", ".join(k.quota_partial_owners)))
     # What the multiple is of, or why there is none: 1.2× of a quota and of last quarter's revenue
     # read alike, and a blank alike whether the quota is won already or there is nothing to divide by.
     elif k.pipeline_coverage_basis == "last_quarter_won":
         echo()
-        echo(_("Pipeline coverage is over last quarter's won revenue: the Quotas tab has no quota for this quarter"))
+        echo(_("Pipeline coverage is over last quarter's won revenue: the {tab} tab has no quota for this quarter",
+               tab=quotas))
     elif k.pipeline_coverage_basis == "missing_rate":
         echo()
         echo(_("Pipeline coverage is blank: a deal it would count has no exchange rate (below)"))
@@ -1594,8 +1603,8 @@ def _print_kpis(k: Kpis) -> None:
         echo(_("Pipeline coverage is blank: this quarter's quota is won already"))
     elif k.pipeline_coverage_basis is None:
         echo()
-        echo(_("Pipeline coverage is blank: the Quotas tab has no quota for this quarter, and no deal was won last "
-               "quarter"))
+        echo(_("Pipeline coverage is blank: the {tab} tab has no quota for this quarter, and no deal was won last "
+               "quarter", tab=quotas))
     if k.missing_rates:
         echo()
         for _currency, said in left_out_said(k.missing_rates, cur):
@@ -1605,7 +1614,7 @@ def _print_kpis(k: Kpis) -> None:
 TOP = 10  # accounts by lifetime value in the text output; JSON has them all
 
 
-def _print_forecast(f: Forecast, currency: str, left_out: Sequence[str] = ()) -> None:
+def _print_forecast(f: Forecast, currency: str, left_out: Sequence[str], quotas: str) -> None:
     def rows(months: tuple[MonthForecast, ...]) -> list[list[str]]:
         return [[show.month(m.month), show.money(m.pipeline, currency), show.money(m.weighted, currency),
                  show.money(m.commit, currency), show.money(m.best_case, currency),
@@ -1637,8 +1646,8 @@ def _print_forecast(f: Forecast, currency: str, left_out: Sequence[str] = ()) ->
         notes.append(ngettext("{n} won deal has no close date: its revenue is in no month",
                               "{n} won deals have no close date: their revenue is in no month", f.undated_won))
     if blank := [show.month(m.month) for m in f.months if m.quota_unread]:
-        notes.append(_("Quota and attainment are blank for {months}: a quota on the Quotas tab cannot be read "
-                       "(sheetcrm validate shows the cell)", months=", ".join(blank)))
+        notes.append(_("Quota and attainment are blank for {months}: a quota on the {tab} tab cannot be read "
+                       "(sheetcrm validate shows the cell)", months=", ".join(blank), tab=quotas))
     notes.extend(said for _currency, said in left_out_said(f.missing_rates, currency))
     notes.extend(left_out)
     if notes:

@@ -15,7 +15,6 @@ from decimal import Decimal
 from typing import Any, Callable, Iterable
 
 from sheetcrm import cells, names
-from sheetcrm.names import tab_title
 from sheetcrm.config import Config
 from sheetcrm.crm import (Forecast, HistoryRow, Kpis, OpportunityMetrics, Rates, RelatedIndex, StageTable,
                           compute_kpis, forecast, missing_rate_issues, opportunity_metrics,
@@ -243,12 +242,11 @@ def _undecided_rules(doubts: Iterable[RuleDoubt], table: Any, rates: Rates) -> l
         problem = d.problem
         if isinstance(problem, NoRate):
             money = Money(problem.amount, problem.currency, problem.unsure)
-            code, message, hint = doubt_said(Doubt((None, header), money, None), rules, header, rates.base,
-                                             tab_title("rates", current()))
+            code, message, hint = doubt_said(Doubt((None, header), money, None), rules, header, rates)
             # The amount with the currency it is in, as a workflow condition's warning shows it.
             raw: Any = f"{show(problem.amount)} {problem.unsure or problem.currency or rates.base}"
         else:
-            code, message, hint = doubt_said(Doubt((None, header), None, None, problem), rules, header, "", "")
+            code, message, hint = doubt_said(Doubt((None, header), None, None, problem), rules, header, None)
             raw = problem.raw
         out.append(Issue("warning", table.title, row, column_letter(col + 1) if col is not None else None, header,
                          raw, code, message, hint))

@@ -21,7 +21,7 @@ import dataclasses
 import datetime as dt
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -72,6 +72,9 @@ class Inputs:
     workflows: WorkflowTabs = field(default_factory=lambda: WorkflowTabs())
     # The Segments tab (read_segments), when the workbook has one.
     segments: Table | None = None
+    # The Quotas tab's title as the workbook has it ("Quotas" in a Spanish team's book); None
+    # when it has none: what is said of a quota names the tab the person sees.
+    quotas_title: str | None = None
 
 
 def read_inputs(snapshot: Snapshot, config: Config, context: ParseContext, report: Report | None = None,
@@ -87,6 +90,7 @@ def read_inputs(snapshot: Snapshot, config: Config, context: ParseContext, repor
         rates=read_rates(snapshot, config, context, report),
         quotas=read_quotas(snapshot, config, context, report, deals, unread_quotas),
         unread_quotas=unread_quotas,
+        quotas_title=find_tab(list(snapshot.tabs), owned_tab_names(QUOTAS)),
         stage_history=read_history(_grid(snapshot, STAGE_HISTORY), config.locale, context.stages,
                                    unread[STAGE_HISTORY.key], len(STAGE_HISTORY.headers),
                                    [tab_headers(STAGE_HISTORY.key, lang) for lang in LOCALES]),
@@ -129,7 +133,8 @@ def rates_from_rows(base: str, rows: Iterable[Sequence[Any]], locale: str = "en"
     """Rates from the Rates tab's (Currency, Rate) cells, header row excluded, the Rate column
     read as a whole (`columns.read_numbers`: "0,925" and "1,17" are a decimal comma whatever
     `locale` says) with `locale` set."""
-    return _Side(RATES.title, Grid([[], *map(list, rows)])).read(_rates, base, locale, True, report)
+    rates = _Side(RATES.title, Grid([[], *map(list, rows)])).read(_rates, base, locale, True, report)
+    return replace(rates, title=None)  # rows of no tab: named in the current language
 
 
 def quotas_from_rows(rows: Iterable[Sequence[Any]], locale: str = "en", report: Report | None = None,
@@ -366,7 +371,7 @@ def _rates(base: str, side: _Side, locale: str, sure: bool) -> Rates:
     # conversion through them is in doubt (`quotes.price_quote` asks the base's doubts of each).
     if ignored := tuple(i for at in base_at for i in warned.get(at + 2, ())):
         doubts[base] = ignored
-    return Rates(base, per_unit, doubts)
+    return Rates(base, per_unit, doubts, side.title)
 
 
 def _rows(indices: list[int]) -> str:

@@ -366,12 +366,17 @@ class Opportunity(Record):
     send_quote: Annotated[bool | None, _cell(lambda raw, ctx: cells.parse_bool(raw))] = col("Send Quote")  # not for people: recognised header
 
 
+# An activity's Type -> the other words it is typed as. The one list: the scoring's engagement
+# points are keyed by these too (crm.rules.ACTIVITY_TYPES), Form Submitted (sheetcrm's own) as well.
+ACTIVITY_TYPES = {
+    "Call": ["Llamada"], "Email": ["Correo", "E-mail", "Mail"], "Meeting": ["Reunión", "Reunion", "Visita"],  # not for people: recognised values
+    "Note": ["Nota"], "Form Submitted": ["Formulario enviado", "Form submission"]}  # not for people: recognised values
+
+
 class Activity(Record):
     id: Text = col("ID")
     date: RequiredDay = col("Date")
-    type: Annotated[str | None, _cell(_enum(N_("activity type"), {
-        "Call": ["Llamada"], "Email": ["Correo", "E-mail", "Mail"], "Meeting": ["Reunión", "Reunion", "Visita"],
-        "Note": ["Nota"], "Form Submitted": ["Formulario enviado", "Form submission"]}))] = col("Type")  # not for people: recognised values
+    type: Annotated[str | None, _cell(_enum(N_("activity type"), ACTIVITY_TYPES))] = col("Type")
     subject: Text = col("Subject")
     related: Text = col("Related")
     owner: Text = col("Owner")

@@ -182,6 +182,11 @@ def _read_crm(snapshot: Snapshot, config: Config, memo: RowMemo | None = None,
                 crm.report.add(Issue("warning", missing, None, None, None, None, "missing_tab",
                                      _('There is no "{tab}" tab.', tab=missing),
                                      _("Run `sheetcrm init` to add the missing tabs with their headers.")))
+                # Without Opportunities every deal figure reads 0, which looks true: said where they
+                # are shown, as a required column not found. Another tab missing leaves its figures
+                # empty (no lead source, no owner), not a false 0.
+                if key == "opportunities":
+                    crm.tabs_not_found.append(UnreadTab(key, missing, spec.title, spec.title_es, None))
                 continue
             crm.report.add(Issue("warning", missing, None, None, None, like, "missing_tab",
                                  _('There is no "{tab}" tab ("{text}" looks like it, but is not read: a tab is found '
@@ -899,7 +904,8 @@ class UnreadColumn:
 @dataclass(frozen=True)
 class UnreadTab:
     """A CRM tab the figures are made of that the workbook has not got under its name, while
-    another tab's name looks like it (`lookalike`, "Opportunity"): no row of it is read. `tab`
+    another tab's name looks like it (`lookalike`, "Opportunity"), or Opportunities with no
+    tab like it (`lookalike` None): no row of it is read. `tab`
     is its title as the team knows it; `header` and `header_es` its titles, which the
     Dashboard's row shows (as `UnreadColumn`'s, whose interface this shares)."""
 
@@ -907,7 +913,7 @@ class UnreadTab:
     tab: str
     header: str
     header_es: str
-    lookalike: str
+    lookalike: str | None  # None: no tab looks like it
     # The lookalike's headers naming this tab's columns ('"Date", "Type", "Subject"'), when it
     # was found by them (`_tab_with_columns`), not by its name; "" when by its name.
     columns: str = ""
@@ -918,6 +924,8 @@ class UnreadTab:
         return _("Tab not found")
 
     def hint(self) -> str:
+        if self.lookalike is None:
+            return _("Run `sheetcrm init` to add the missing tabs with their headers.")
         if self.columns:
             return _('If "{text}" is it, rename it "{tab}", or map it in sheetcrm.toml: [tabs.{key}] title = '
                      '"{text}".', text=self.lookalike, tab=self.tab, key=self.key)
@@ -928,6 +936,9 @@ class UnreadTab:
 
     def message(self) -> str:
         """One line, in the current language, saying the figures are short of this tab."""
+        if self.lookalike is None:
+            return _('There is no "{tab}" tab, so every figure made from its rows ({figures}) counts none of them, '
+                     'and those figures are not true.', tab=self.tab, figures=_(_FIGURES[(self.key, None)]))
         if self.columns:
             return _('There is no "{tab}" tab ("{text}" is very likely it, its header row having the columns of '
                      '{tab}: {columns}; but it is not read as it, a tab being found by its name), so every figure '

@@ -250,3 +250,30 @@ def test_a_negative_cost_budget_or_lead_amount_is_an_error_at_its_cell(tmp_path)
         assert all(got[name].get(k) is None for k in ("Leads", "Won Revenue", "Cost per Lead", "ROI")), name
     left_out = [i.message for i in outcome.crm.report.issues if i.code == "left_out" and i.tab == "Campaigns"]
     assert len(left_out) == 1 and "(row 2)" in left_out[0] and "(row 3)" in left_out[0]
+
+
+def test_won_deals_lacking_a_rate_are_one_warning_per_currency_at_the_campaign(tmp_path) -> None:
+    """Three won CHF deals of one campaign, no CHF rate: the Campaigns row had three warnings at
+    its Won Revenue cell, one per deal, where the Dashboard says one per currency with a count.
+    One per campaign and currency now, counting and naming its deals; another currency apart."""
+    from books import xlsx
+    from sheetcrm.i18n import using
+    from sheetcrm.workbook.xlsx import XlsxWorkbook
+
+    def won(n: int, currency: str) -> list:
+        return [f"OPP-000{n}", f"Deal {n}", "ACC-0001", "Sam", "Closed Won", 1000, currency, "2026-11-10", "CMP-0001"]
+
+    tabs = _tabs()
+    tabs["Opportunities"] = [tabs["Opportunities"][0][:9], won(1, "CHF"), won(2, "CHF"), won(3, "CHF"),
+                             won(4, "GBP")]
+    tabs["Campaigns"] = [CAMPAIGNS, ["CMP-0001", "Spring", "Webinar", "Completed", "2026-03-01", "2026-03-31",
+                                     3000, 2000, "USD", "Sam", None]]
+    path = xlsx(tmp_path / "crm.xlsx", tabs)
+    with using("en"):
+        result = sync(XlsxWorkbook(path), Config(currency="USD"), AS_OF)
+    said = [(i.row, i.value, i.message) for i in result.crm.report.issues if i.tab == "Campaigns"]
+    assert said == [
+        (2, "CHF", "No exchange rate for CHF: 3 won deals (OPP-0001, OPP-0002, OPP-0003) cannot be put in USD, so "
+                   "Won Revenue and ROI are left empty."),
+        (2, "GBP", "No exchange rate for GBP: the won deal OPP-0004 cannot be put in USD, so Won Revenue and ROI are "
+                   "left empty.")]

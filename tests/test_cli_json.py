@@ -324,6 +324,43 @@ def test_a_tab_misnamed_is_said_with_the_figures(tmp_path):
                                          'to add the missing tabs with their headers.')]
 
 
+def test_no_opportunities_tab_at_all_is_said_with_the_figures(tmp_path):
+    """No Opportunities tab and none like it: kpis printed Won revenue $0.00 and Open pipeline
+    $0.00, forecast Attainment 0.0% against a quota, and the Dashboard the same zeros, all as if
+    true, with only `missing_tab` on the Validation tab. Said once wherever the deal figures show,
+    as a required column not found is, in English and in Spanish."""
+    from click.testing import CliRunner
+
+    from books import xlsx
+    from sheetcrm.cli import main
+
+    book = str(xlsx(tmp_path / "crm.xlsx", {
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+        "Quotas": [["Owner", "Month", "Quota"], ["Marta", "2026-11", 10000]]}))
+    runner = CliRunner()
+
+    def run(*args: str, config: list[str] = []) -> str:
+        done = runner.invoke(main, [*args, "--workbook", book, "--as-of", AS_OF, *config])
+        assert done.exit_code == 0, done.output
+        return done.stdout
+
+    said = [{"tab": "opportunities", "column": None, "looks_like": None, "required": True}]
+    assert json.loads(run("kpis", "--format", "json"))["columns_not_found"] == said
+    assert json.loads(run("forecast", "--format", "json"))["columns_not_found"] == said
+    line = ('There is no "Opportunities" tab, so every figure made from its rows (pipeline, forecast, revenue) '
+            'counts none of them, and those figures are not true.')
+    for command in ("kpis", "forecast", "sync"):
+        assert [x for x in run(command).splitlines() if x.startswith("There is no")] == [line], command
+    wb = openpyxl.load_workbook(book)
+    assert ["Tab not found", "Opportunities", line] in [list(r) for r in wb["Dashboard"].iter_rows(values_only=True)]
+    validation = list(wb["Validation"].iter_rows(values_only=True))
+    assert [(r[5], r[6]) for r in validation if r[1] == "Forecast"] == [("Opportunities", "column_not_found")]
+    (tmp_path / "es.toml").write_text('locale = "es"\n')
+    es = ('No hay ninguna pestaña "Oportunidades", así que las cifras que salen de sus filas (embudo, previsión, '
+          'ingresos) no cuentan ninguna, y esas cifras no son las reales.')
+    assert es in run("kpis", config=["--config", str(tmp_path / "es.toml")]).splitlines()
+
+
 def test_a_tab_renamed_past_looking_like_it_is_known_by_its_headers(tmp_path):
     """Activities renamed "Activity Log", too far from "Activities" to look like it: kpis showed
     no activity per owner and validate said only 'There is no "Activities" tab'. A tab whose
@@ -347,8 +384,10 @@ def test_a_tab_renamed_past_looking_like_it_is_known_by_its_headers(tmp_path):
         assert done.exit_code == 0, done.output
         return done.stdout
 
+    # The workbook has no Opportunities tab either: its deal figures are short of it, said too.
+    no_deals = {"tab": "opportunities", "column": None, "looks_like": None, "required": True}
     assert json.loads(run("kpis", "--format", "json"))["columns_not_found"] == [
-        {"tab": "activities", "column": None, "looks_like": "Activity Log", "required": True}]
+        no_deals, {"tab": "activities", "column": None, "looks_like": "Activity Log", "required": True}]
     issues = json.loads(run("validate", "--format", "json"))["issues"]
     assert [(i["tab"], i["value"], i["message"], i["hint"]) for i in issues if i["code"] == "missing_tab" and i["value"]] == [
         ("Activities", "Activity Log",
@@ -360,7 +399,7 @@ def test_a_tab_renamed_past_looking_like_it_is_known_by_its_headers(tmp_path):
     (tmp_path / "sheetcrm.toml").write_text('[tabs.activities]\ntitle = "Activity Log"\n')
     mapped = runner.invoke(main, ["kpis", "--format", "json", "--workbook", book, "--as-of", AS_OF,
                                   "--config", str(tmp_path / "sheetcrm.toml")])
-    assert json.loads(mapped.stdout)["columns_not_found"] == []
+    assert json.loads(mapped.stdout)["columns_not_found"] == [no_deals]
 
 
 def test_a_column_not_found_in_leads_accounts_activities_or_tasks_is_said_with_their_figures(tmp_path):

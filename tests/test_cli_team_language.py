@@ -165,3 +165,36 @@ def test_a_list_of_languages_gives_the_first_one_sheetcrm_speaks(monkeypatch):
     assert i18n.environment_locale() == "en"
     monkeypatch.setenv("LANGUAGE", "en_GB:es")
     assert i18n.environment_locale() == "en"
+
+
+def test_kpis_forecast_and_the_tabs_name_the_rates_and_quotas_tabs_by_their_titles(tmp_path):
+    """A Spanish team whose side tabs are titled "Rates" and "Quotas": kpis and forecast said
+    "la pestaña Tipos de cambio" and "la pestaña Cuotas", tabs the workbook has not got, while
+    the Validation tab said "Quotas". Every line names the tab as the workbook titles it."""
+    book = str(xlsx(tmp_path / "crm.xlsx", {
+        "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"],
+                          ["OPP-0001", "X", "Acme", "Marta", "Proposal", 100, "CHF", "2026-11-25"],
+                          ["OPP-0002", "Y", "Acme", "Marta", "Closed Won", 100, "USD", "2026-11-05"]],
+        "Rates": [["Currency", "Rate"], ["EUR", 1.1]],
+        "Quotas": [["Owner", "Month", "Quota"], ["Marta", "2026-11", 10000], ["Marta", "pronto", 5]]}))
+    (tmp_path / "sheetcrm.toml").write_text('locale = "es"\n')
+    runner = CliRunner()
+
+    def run(*args: str) -> str:
+        done = runner.invoke(main, [*args, "--workbook", book, "--as-of", "2026-11-20",
+                                    "--config", str(tmp_path / "sheetcrm.toml")])
+        assert done.exit_code == 0, done.output
+        return done.stdout
+
+    rate = ("No hay tipo de cambio para CHF en la pestaña Rates: 1 oportunidad en CHF no se puede pasar a USD, así "
+            "que las cifras que la contarían quedan en blanco.")
+    kpis, forecast, sync = run("kpis").splitlines(), run("forecast").splitlines(), run("sync")
+    assert rate in kpis and rate in forecast
+    assert ("La cobertura del embudo queda en blanco: una cuota de este trimestre en la pestaña Quotas no se puede "
+            "leer (sheetcrm validate muestra la celda)") in kpis
+    assert any(x.startswith("La cuota y el cumplimiento quedan en blanco") and "la pestaña Quotas no" in x
+               for x in forecast)
+    wb = openpyxl.load_workbook(book)
+    text = " ".join(str(c) for ws in wb for r in ws.iter_rows(values_only=True) for c in r if c)
+    assert "Tipos de cambio" not in text + sync and "Cuotas" not in text + sync
+    assert rate in text

@@ -234,3 +234,27 @@ def test_a_budget_keeps_its_currency_in_the_read_for_the_rules_segments_and_conv
                                "LEAD-0004": Priced("EUR"), "LEAD-0005": Priced("EUR"), "LEAD-0006": None}
     assert _fired(path, "WF-0001") == ["LEAD-0005"]
     assert _segment_of(path, "Leads")["LEAD-0002"] is None
+
+
+def test_a_rate_that_may_mean_something_else_is_said_as_that_not_as_no_rate(tmp_path):
+    """GBP's rate typed "1,170" (1170, or 1.17?): segments comparing a GBP Amount, or a value in
+    GBP, decided nothing, rightly, but said "No exchange rate for GBP" and "Add GBP to the Rates
+    tab", which the Rates tab already has. Said as the doubted rate it is, at both cells."""
+    tabs = {"Leads": [["ID", "Last Name", "Company", "Status", "Owner", "Amount", "Currency"],
+                      ["LEAD-0001", "Smith", "Pound Co", "New", "Ana", 9000, "GBP"]],
+            "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Close Date", "Created"]],
+            "Rates": [["Currency", "Rate"], ["GBP", "1,170"]],
+            "Segments": [["Name", "Record", "Conditions"], ["Big leads", "leads", "Amount > 5000"],
+                         ["Pounds", "leads", "Amount > 5000 GBP"]]}
+    path = xlsx(tmp_path / "crm.xlsx", tabs)
+    with using("en"):
+        result = sync(XlsxWorkbook(path), Config(currency="USD"), DAY0)
+    assert _segment_of(path, "Leads") == {"LEAD-0001": None}
+    said = {(i.tab, i.row, i.column): i for i in result.crm.report.issues if i.code == "missing_rate"}
+    assert sorted(said) == [("Leads", 2, "F"), ("Segments", 3, "C")]
+    doubt = 'The rate for GBP on the Rates tab may mean something else ("1,170" read as 1170; could be 1.17): '
+    assert said[("Leads", 2, "F")].message == doubt + (
+        'the condition of segment "Big leads" and the condition of segment "Pounds" compare Amount in USD, so they '
+        'do not hold for this record.')
+    assert said[("Segments", 3, "C")].message.startswith(doubt + "this condition compares amounts in USD")
+    assert {i.hint for i in said.values()} == {"Write the rate for GBP on the Rates tab so that it reads one way."}

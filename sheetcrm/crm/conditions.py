@@ -49,7 +49,7 @@ from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedInput, Unexp
 from sheetcrm import columns as column_reading
 from sheetcrm.cells import (CURRENCY_CODES, SYMBOL_CURRENCIES, CellError, currency_of, date_style, is_blank, normalize_key,
                             parse_amount, parse_bool, parse_date, parse_money, parse_percent, separator_style, show_number)
-from sheetcrm.crm.money import Rates, to_base
+from sheetcrm.crm.money import Rates, rates_tab, to_base
 from sheetcrm.crm.rules import HOLDS, TWO_WAYS, _Candidate, as_date, as_number, as_text, strip_accents
 from sheetcrm.i18n import N_, _, current, ngettext
 
@@ -531,16 +531,22 @@ def read_flag(text: str) -> bool | None:
 
 # The hint of a currency with no rate: crm/money.py's own words, one translation.
 _ADD_RATE = N_("Add {currency} to the {rates} tab with how many {base} one {currency} is worth.")
+_ONE_WAY = N_("Write the rate for {currency} on the {rates} tab so that it reads one way.")
+_VALUE_DOUBTED = N_('The rate for {currency} on the {rates} tab may mean something else ({doubt}): this condition '
+                    'compares amounts in {base}, so "{value}" cannot be put in {base} and the condition holds for no '
+                    'record whose amount it would decide.')
 _VALUE_NO_RATE = N_('No exchange rate for {currency}: this condition compares amounts in {base}, so "{value}" '
                     "cannot be put in {base} and the condition holds for no record whose amount it would decide.")
 
 
-def doubt_said(doubt: Doubt, conditions: Sequence[str], column: str, base: str, rates_tab: str
+def doubt_said(doubt: Doubt, conditions: Sequence[str], column: str, rates: Rates | None
                ) -> tuple[str, str, str]:
     """(issue code, message, hint) of a record's `Doubt` (its `money` set), one for the cell
     however many conditions it left undecided: `missing_rate` for a currency with no rate,
     `ambiguous_currency` for a symbol of several; `conditions` name the rules and segments
-    ("the condition of rule WF-0001"), `column` the header as the sheet has it. A `Text` cell
+    ("the condition of rule WF-0001"), `column` the header as the sheet has it; `rates` the Rates
+    read (None only for a `problem`): a rate there that may mean something else (`Rates.doubt`)
+    is said as that, not as no rate. A `Text` cell
     that does not read as the number or date compared (`doubt.problem`): the read's own code
     (ambiguous_number, bad_date…) and words, with the conditions it leaves undecided."""
     named = _listed(conditions)
@@ -551,7 +557,8 @@ def doubt_said(doubt: Doubt, conditions: Sequence[str], column: str, base: str, 
                            "record.", len(conditions), problem=doubt.problem.message, condition=named)
         return doubt.problem.code, message, _(column_reading.TEXT_HINT)
     money = doubt.money
-    assert money is not None
+    assert money is not None and rates is not None
+    base = rates.base
     if money.unsure is not None:
         codes = ", ".join(SYMBOL_CURRENCIES.get(money.unsure, (money.unsure,)))
         message = ngettext('"{token}" could be {codes}: {condition} compares {column} in {base}, so it does not hold '
@@ -561,12 +568,20 @@ def doubt_said(doubt: Doubt, conditions: Sequence[str], column: str, base: str, 
                            token=money.unsure, codes=codes, condition=named, column=column, base=base)
         return "ambiguous_currency", message, _("Write the ISO code instead, like {codes}.", codes=codes)
     currency = money.currency or base
+    if (rate_doubt := rates.doubt(currency)) is not None:
+        message = ngettext("The rate for {currency} on the {rates} tab may mean something else ({doubt}): {condition} "
+                           "compares {column} in {base}, so it does not hold for this record.",
+                           "The rate for {currency} on the {rates} tab may mean something else ({doubt}): {condition} "
+                           "compare {column} in {base}, so they do not hold for this record.", len(conditions),
+                           currency=currency, rates=rates_tab(rates), doubt=rate_doubt.message.rstrip("."),
+                           condition=named, column=column, base=base)
+        return "missing_rate", message, _(_ONE_WAY, currency=currency, rates=rates_tab(rates))
     message = ngettext("No exchange rate for {currency}: {condition} compares {column} in {base}, so it does not "
                        "hold for this record.",
                        "No exchange rate for {currency}: {condition} compare {column} in {base}, so they do not "
                        "hold for this record.", len(conditions),
                        currency=currency, condition=named, column=column, base=base)
-    return "missing_rate", message, _(_ADD_RATE, currency=currency, rates=rates_tab, base=base)
+    return "missing_rate", message, _(_ADD_RATE, currency=currency, rates=rates_tab(rates), base=base)
 
 
 def also_undecided(message: str, conditions: Sequence[str], base: str) -> str:
@@ -583,14 +598,24 @@ def _listed(items: Sequence[str]) -> str:
     return format_list(list(items), locale=current()) if len(items) > 1 else "".join(items)
 
 
-def unpriced_said(condition: Condition, base: str, rates_tab: str) -> list[tuple[str, str, str]]:
+def unpriced_said(condition: Condition, rates: Rates) -> list[tuple[str, str, str]]:
     """(issue code, message, hint) for each currency the condition's values name that has no
-    rate (`Condition.unpriced`): a `missing_rate` warning where the condition is written."""
+    rate, or one that may mean something else (`Condition.unpriced`): a `missing_rate` warning
+    where the condition is written."""
     written: dict[str, str] = {}
     for _column, value, currency in condition.priced:
         written.setdefault(currency, value)
-    return [("missing_rate", _(_VALUE_NO_RATE, currency=c, base=base, value=written.get(c, c)),
-             _(_ADD_RATE, currency=c, rates=rates_tab, base=base)) for c in condition.unpriced]
+    base, tab = rates.base, rates_tab(rates)
+    out = []
+    for c in condition.unpriced:
+        if (doubt := rates.doubt(c)) is not None:
+            out.append(("missing_rate", _(_VALUE_DOUBTED, currency=c, rates=tab, doubt=doubt.message.rstrip("."),
+                                          base=base, value=written.get(c, c)),
+                        _(_ONE_WAY, currency=c, rates=tab)))
+        else:
+            out.append(("missing_rate", _(_VALUE_NO_RATE, currency=c, base=base, value=written.get(c, c)),
+                        _(_ADD_RATE, currency=c, rates=tab, base=base)))
+    return out
 
 
 def not_money_said(column: str, value: str) -> tuple[str, str]:

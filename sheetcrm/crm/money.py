@@ -43,6 +43,9 @@ class Rates:
     # Currency -> the warnings at its row's cells (a rate "1,170" read as 1170; could be 1.17):
     # a quote converted through that rate is not sure (`quotes.price_quote`).
     doubts: Mapping[str, tuple[Issue, ...]] = field(default_factory=dict)
+    # The Rates tab's title as the workbook has it ("Rates" in a Spanish team's book); None
+    # without one (then named in the current language): a message names the tab people see.
+    title: str | None = None
 
     def rate(self, currency: str | None) -> Decimal | None:
         # The base currency is worth exactly itself, whatever the tab says.
@@ -56,6 +59,12 @@ class Rates:
         if currency is None or currency == self.base:
             return None
         return next((i for i in self.doubts.get(currency, ()) if i.code not in NOT_DOUBTS), None)
+
+
+def rates_tab(rates: Rates) -> str:
+    """The Rates tab's name for a message: its title as the workbook has it, else the current
+    language's (the tab the person is told to add)."""
+    return rates.title or tab_title("rates", current())
 
 
 def to_base(amount: Decimal | None, currency: str | None, rates: Rates) -> Decimal | None:
@@ -90,10 +99,11 @@ class MissingRate:
     opportunity: Opportunity
     currency: str
     doubt: Issue | None = None
+    rates_tab: str | None = None  # Rates.title
 
     @classmethod
     def of(cls, opportunity: Opportunity, rates: Rates) -> "MissingRate":
-        return cls(opportunity, opportunity.currency or rates.base, rates.doubt(opportunity.currency))
+        return cls(opportunity, opportunity.currency or rates.base, rates.doubt(opportunity.currency), rates.title)
 
     def issue(self, base: str, tab: str = CRM_TABS["opportunities"], column: str | None = None,
               header: str | None = None, base_unset: bool = False) -> Issue:
@@ -103,7 +113,7 @@ class MissingRate:
         hint offers setting it too: a team whose amounts are all in euros, told only to add a
         rate, got its totals in dollars."""
         o = self.opportunity
-        rates = tab_title("rates", current())
+        rates = self.rates_tab or tab_title("rates", current())
         if self.doubt is not None:
             return Issue(
                 "warning", tab, o.row, column, header, self.currency, "missing_rate",
@@ -129,7 +139,7 @@ def left_out_said(missing: Sequence[MissingRate], base: str) -> list[tuple[str, 
     deals it leaves out and that the figures counting them are blank, for the one place a
     summary says it (the Dashboard, the Forecast tab, the `kpis` and `forecast` commands)."""
     counts = Counter((m.currency, m.doubt is not None) for m in missing)
-    rates = tab_title("rates", current())
+    rates = next((m.rates_tab for m in missing if m.rates_tab), None) or tab_title("rates", current())
     return [(currency, ngettext(
         "The rate for {currency} on the {rates} tab may mean something else: {n} deal in {currency} is not put "
         "in {base}, so the figures that would count it are blank.",

@@ -36,13 +36,13 @@ from sheetcrm.cells import (CellError, half_up, is_blank, money_token, normalize
                             parse_percent, quoted)
 from sheetcrm.crm.money import Rates
 from sheetcrm.i18n import N_, NC_, _, current, in_locale, ngettext
-from sheetcrm.records import LEAD_STATUSES, Activity, Lead, lead_status_choices
+from sheetcrm.records import ACTIVITY_TYPES as TYPED, LEAD_STATUSES, Activity, Lead, lead_status_choices
 
 Op = Literal["equals", "in", "contains", "regex", "range", "present", "absent"]
 # bool before int: in pydantic's smart union an exact type wins, so TOML `true` stays a bool.
 Scalar = bool | int | float | dt.date | str
 
-ACTIVITY_TYPES = ("Call", "Email", "Meeting", "Note")
+ACTIVITY_TYPES = tuple(TYPED)
 
 # How a tab reads the numbers and dates of its text cells: (its locale, whether the config sets
 # it), as `columns.read_text` takes them. PLAIN: no tab known; a cell is read only when both
@@ -863,8 +863,14 @@ class Engagement:
 
 
 def rank(factors: Iterable[tuple[str, float]]) -> tuple[tuple[str, float], ...]:
-    """Non-zero factors by absolute size, largest first; ties keep their order (rules before engagement)."""
-    return tuple(sorted((f for f in factors if f[1] != 0), key=lambda f: -abs(f[1])))
+    """The factors that show as more than zero (`format_points`), by absolute size, largest first;
+    ties keep their order (rules before engagement). Two activities months old add 0.01: a Why
+    saying "2 activities +0.0" names a reason that gave nothing."""
+    return tuple(sorted((f for f in factors if abs(f[1]) >= _SHOWN), key=lambda f: -abs(f[1])))
+
+
+# The least points `format_points` shows as more than zero: 0.05 is "+0.1" (half up), 0.0499 "+0.0".
+_SHOWN = 0.05
 
 
 def why(factors: Iterable[tuple[str, float]], top: int = 3) -> str:

@@ -199,7 +199,7 @@ def rule_scores(leads: Sequence[Lead], activities: Iterable[Activity], settings:
                 text = texts[ranked] = why(ranked) or _("no rule matched")
         else:
             points += active[1]
-            text = why((*ranked[:3], active))
+            text = why((*ranked[:3], active)) or _("no rule matched")
         out.append((_round(_clamp(base + points)), text))
     return out
 

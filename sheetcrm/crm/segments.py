@@ -46,10 +46,9 @@ from pydantic import Field
 from sheetcrm.cells import normalize_key
 from sheetcrm.crm.conditions import (Choice, ColumnTypeError, Condition, ConditionError, Text, Unsure, not_money_said,
                                      parse_condition, unpriced_said)
-from sheetcrm.crm.money import Rates, decimal_text, fraction, ratio_points
+from sheetcrm.crm.money import MissingRate, Rates, decimal_text, fraction, plus, ratio_points
 from sheetcrm.crm.workflows import KIND_OF, Subject, money_of
-from sheetcrm.i18n import N_, _, current
-from sheetcrm.names import tab_title
+from sheetcrm.i18n import N_, _
 from sheetcrm.report import Issue
 from sheetcrm.settings import Section
 from sheetcrm.terminal import visible
@@ -218,7 +217,7 @@ def parse_segments(definitions: Sequence[Definition], columns: Mapping[str, Mapp
             continue
         if rates is not None:
             letter, header = d.where.get("conditions", (None, None))
-            for code, message, hint in unpriced_said(condition, rates.base, tab_title("rates", current())):
+            for code, message, hint in unpriced_said(condition, rates):
                 issues.append(Issue("warning", d.tab, d.row, letter, header, d.conditions, code, message, hint))
         segments.append(Segment(name, kind, condition, d))
     segments.sort(key=lambda s: normalize_key(s.name))
@@ -304,12 +303,15 @@ def members(segment: Segment, subjects: Iterable[Subject], columns: Mapping[str,
 class Deal:
     """A deal as the KPIs see it: `key` unique per deal (its sheet row); `stage` "open", "won"
     or "lost" (crm.stages.StageTable.kind); `amount` in the base currency, None without an
-    amount or a rate; `in_pipeline` False for an open deal forecast as Omitted."""
+    amount or a rate; `in_pipeline` False for an open deal forecast as Omitted; `unrated` its
+    MissingRate when it has an amount that cannot be put in the base currency (no rate, or one
+    that may mean something else): the sums that would count it are unknown, not short of it."""
 
     key: int
     stage: str
     amount: Decimal | None
     in_pipeline: bool = True
+    unrated: MissingRate | None = None
 
 
 @dataclass(frozen=True)
@@ -324,17 +326,18 @@ class Reach:
 class SegmentKpis:
     members: int
     accounts: int                  # distinct accounts the members reach
-    pipeline: Decimal              # base currency: open deals' amounts
-    won_revenue: Decimal           # base currency: won deals' amounts
+    pipeline: Decimal | None       # base currency: open deals' amounts; None: one has no rate
+    won_revenue: Decimal | None    # base currency: won deals' amounts; None: one has no rate
     churned: int                   # of `accounts`, those whose Status says Churned
     churn: Decimal | None          # points: churned ÷ accounts; None when no account is reached
+    missing_rates: tuple[MissingRate, ...] = ()  # the deals that left pipeline or won revenue None
 
     def to_json(self) -> dict[str, Any]:
         """The units of `kpis --format json`: money as plain decimal text (`str` wrote "0E-7" for
         a zero amount in a currency whose rate has seven decimals), churn an unrounded fraction."""
         return {"members": self.members, "accounts": self.accounts, "pipeline": decimal_text(self.pipeline),
                 "won_revenue": decimal_text(self.won_revenue), "churned": self.churned,
-                "churn": fraction(self.churned, self.accounts)}
+                "churn": fraction(self.churned, self.accounts), "missing_rates": len(self.missing_rates)}
 
 
 def segment_kpis(reaches: Iterable[Reach], deals: Mapping[int, Deal], churned: Collection[str]) -> SegmentKpis:
@@ -348,17 +351,23 @@ def segment_kpis(reaches: Iterable[Reach], deals: Mapping[int, Deal], churned: C
         members += 1
         accounts |= r.accounts
         keys |= r.deals
-    pipeline = won = _ZERO
-    for key in keys:
+    pipeline: Decimal | None = _ZERO
+    won: Decimal | None = _ZERO
+    missing: list[MissingRate] = []
+    for key in sorted(keys):
         deal = deals.get(key)
-        if deal is None or deal.amount is None:
+        if deal is None or not (deal.stage == "won" or deal.stage == "open" and deal.in_pipeline):
+            continue
+        if deal.unrated is not None:
+            missing.append(deal.unrated)
+        elif deal.amount is None:  # no amount: counts nothing, as on the Dashboard
             continue
         if deal.stage == "won":
-            won += deal.amount
-        elif deal.stage == "open" and deal.in_pipeline:
-            pipeline += deal.amount
+            won = plus(won, deal.amount)
+        else:
+            pipeline = plus(pipeline, deal.amount)
     lost = sum(1 for a in accounts if a in churned)
-    return SegmentKpis(members, len(accounts), pipeline, won, lost, ratio_points(lost, len(accounts)))
+    return SegmentKpis(members, len(accounts), pipeline, won, lost, ratio_points(lost, len(accounts)), tuple(missing))
 
 
 # -- the target list -----------------------------------------------------------------------------

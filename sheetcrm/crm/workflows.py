@@ -68,7 +68,6 @@ from sheetcrm.i18n import N_, NC_, _, current, every_locale, in_locale, listed, 
 from sheetcrm.intake.text import CELL_CHARS
 from sheetcrm.mail.message import HeaderError, check_mailbox
 from sheetcrm.mail.sandbox import Sandbox, render_problem, syntax_problem
-from sheetcrm.names import tab_title
 from sheetcrm.report import Issue
 from sheetcrm.settings import KeyedProblem, Section
 from sheetcrm.workbook import CellValue, cell_key
@@ -833,7 +832,7 @@ def _parse_rule(row: RuleRow, world: World, locale: str, issues: list[Issue]) ->
         return None
     if world.rates is not None:  # a warning, and the rule runs: what the rate does not decide, it decides
         letter, header = row.where.get("condition", (None, None))
-        for code, message, hint in unpriced_said(condition, world.rates.base, _rates_title(locale)):
+        for code, message, hint in unpriced_said(condition, world.rates):
             issues.append(Issue("warning", row.tab, row.row, letter, header, row.condition, code, message, hint))
     if action in ("send_email", "notify_now") and row.template and world.templates is not None:
         # A warning, and the rule runs: each firing is skipped while the template is wrong
@@ -1533,10 +1532,6 @@ def check_follow_ups(sequences: Mapping[str, follow_ups.FollowUpSettings]) -> Ma
     return sequences
 
 
-def _rates_title(locale: str) -> str:
-    return tab_title("rates", locale)
-
-
 def note_doubts(verdict: Unsure, world: World, condition: str) -> None:
     """Each money comparison that `verdict` left undecided because of the record's amount, kept
     by its cell in `world.undecided` with `condition` (the rule or segment: "the condition of
@@ -1565,12 +1560,12 @@ def undecided_issues(world: World) -> list[Issue]:
     for u in world.undecided.values():
         money = u.doubt.money
         if u.doubt.problem is not None:
-            code, message, hint = doubt_said(u.doubt, u.conditions, u.header, "", "")
+            code, message, hint = doubt_said(u.doubt, u.conditions, u.header, None)
             out.append(Issue("warning", u.tab, u.row, u.letter, u.header, u.doubt.problem.raw, code, message, hint))
             continue
         if world.rates is None or money is None:
             continue
-        code, message, hint = doubt_said(u.doubt, u.conditions, u.header, world.rates.base, _rates_title(current()))
+        code, message, hint = doubt_said(u.doubt, u.conditions, u.header, world.rates)
         shown = f"{money.amount} {money.unsure or money.currency or world.rates.base}"
         out.append(Issue("warning", u.tab, u.row, u.letter, u.header, shown, code, message, hint))
     return out

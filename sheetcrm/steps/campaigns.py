@@ -11,10 +11,9 @@ from typing import Any
 
 from sheetcrm.cells import show_number
 from sheetcrm.crm.campaigns import Figures, Missing, campaign_figures
-from sheetcrm.crm.money import Rates
+from sheetcrm.crm.money import Rates, rates_tab
 from sheetcrm.crm.stages import StageTable
-from sheetcrm.i18n import N_, _, current
-from sheetcrm.names import tab_title
+from sheetcrm.i18n import N_, _, listed, ngettext
 from sheetcrm.render import money
 from sheetcrm.report import Issue, column_letter
 from sheetcrm.steps.computed_columns import plan_computed
@@ -23,6 +22,7 @@ from sheetcrm.table import Table
 from sheetcrm.workbook import Chart
 
 PERMILLE = Decimal("0.001")
+_LISTED = 5  # won deals a warning names; the rest counted
 # The chart's title, in the sync's language; backends add a chart once per title.
 CHART_TITLE = N_("Campaign ROI")
 
@@ -39,8 +39,18 @@ def run(ctx: SyncContext) -> StepResult:
                                inputs.conversions.from_lead.get("opportunities", {}))
     by_row = {row: columns(f, inputs.rates.base) for row, f in figures.by_row.items()}
     part.plan.writes.extend(plan_computed(ctx, table, by_row, part))
-    part.issues.extend(_issue(table, m, inputs.rates, ctx.locale) for m in figures.missing)
+    part.issues.extend(_issue(table, group, inputs.rates, ctx.locale) for group in _grouped(figures.missing))
     return part
+
+
+def _grouped(missing: list[Missing]) -> list[list[Missing]]:
+    """`missing` as one group per campaign, currency and what carries it (its won deals, or its
+    Actual Cost), in the order first met: a campaign with 40 won deals in a currency with no
+    rate is one warning at its row naming them, as the Dashboard says one per currency."""
+    groups: dict[tuple[int, str, bool], list[Missing]] = {}
+    for m in missing:
+        groups.setdefault((id(m.campaign), m.currency, m.deal is None), []).append(m)
+    return list(groups.values())
 
 
 def columns(f: Figures, base: str) -> dict[str, Any]:
@@ -54,10 +64,11 @@ def columns(f: Figures, base: str) -> dict[str, Any]:
     }
 
 
-def _issue(table: Table, m: Missing, rates: Rates, locale: str) -> Issue:
+def _issue(table: Table, group: list[Missing], rates: Rates, locale: str) -> Issue:
+    m = group[0]
     c, base = m.campaign, rates.base
     hint = _("Add {currency} to the {rates} tab with how many {base} one {currency} is worth.",
-             currency=m.currency, rates=tab_title("rates", current()), base=base)
+             currency=m.currency, rates=rates_tab(rates), base=base)
     if (doubt := rates.doubt(m.currency)) is not None:
         # There is a rate, but it may mean another: "No exchange rate" would send them to add one.
         col = table.header.computed.get("won_revenue") if m.deal is not None else table.header.fields.get("actual_cost")
@@ -67,9 +78,9 @@ def _issue(table: Table, m: Missing, rates: Rates, locale: str) -> Issue:
                      m.currency, "missing_rate",
                      _("The rate for {currency} on the {rates} tab may mean something else ({doubt}), so the figures "
                        "of this campaign that need it are left empty.", currency=m.currency,
-                       rates=tab_title("rates", current()), doubt=doubt.message.rstrip(".")),
+                       rates=rates_tab(rates), doubt=doubt.message.rstrip(".")),
                      _("Write the rate for {currency} on the {rates} tab so that it reads one way.",
-                       currency=m.currency, rates=tab_title("rates", current())))
+                       currency=m.currency, rates=rates_tab(rates)))
     if m.deal is None:
         col = table.header.fields.get("actual_cost")
         label = table.header.labels.get(col) if col is not None else None
@@ -79,8 +90,11 @@ def _issue(table: Table, m: Missing, rates: Rates, locale: str) -> Issue:
     else:
         col = table.header.computed.get("won_revenue")
         label = next(k.display(locale) for k in table.spec.computed if k.key == "won_revenue")
-        message = _("No exchange rate for {currency}: the won deal {deal} cannot be put in {base}, so Won Revenue "
-                    "and ROI are left empty.", currency=m.currency, deal=m.deal, base=base)
+        message = ngettext("No exchange rate for {currency}: the won deal {deal} cannot be put in {base}, so Won "
+                           "Revenue and ROI are left empty.",
+                           "No exchange rate for {currency}: {n} won deals ({deal}) cannot be put in {base}, so Won "
+                           "Revenue and ROI are left empty.", len(group), currency=m.currency, base=base,
+                           deal=listed([g.deal or "" for g in group], _LISTED))
     return Issue("warning", table.title, c.row, column_letter(col + 1) if col is not None else None,
                  label if col is not None else None, m.currency, "missing_rate", message, hint)
 

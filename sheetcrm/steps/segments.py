@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sheetcrm.cells import canonical_text, normalize_key
-from sheetcrm.crm.money import to_base
+from sheetcrm.crm.money import MissingRate, left_out_said, to_base
 from sheetcrm.crm.segments import (KINDS, RELATIONS, TARGET_FIELDS, Deal, Definition, Reach, Segment, SegmentKpis,
                                    from_config, members, parse_segments, segment_kpis)
 from sheetcrm.crm.stages import StageTable
@@ -142,6 +142,10 @@ def run(ctx: SyncContext) -> StepResult:
         body = [[s.name, TABS[KINDS[s.kind]].display_title(ctx.locale), k.members, k.accounts, money(k.pipeline, base),
                  money(k.won_revenue, base), k.churned, fraction(k.churn), s.condition.text]
                 for s in found.segments for k in (found.kpis[s.name],)]
+        # A blank figure says why below the rows, once per currency (as the Forecast tab does).
+        unrated = {id(m.opportunity): m for k in found.kpis.values() for m in k.missing_rates}
+        if said := left_out_said(list(unrated.values()), base):
+            body += [[], *([line] for _currency, line in said)]
         owned_tab(part.plan, ctx.snapshot, SEGMENT_SUMMARY, ctx.locale, body)
     _say_undecided(ctx, part)
     return part
@@ -297,8 +301,9 @@ def _kpis(ctx: SyncContext, world: World, found: Segmented) -> dict[str, Segment
     by_id: dict[str, int] = {}
     account_of: dict[str, str | None] = {}
     for o, m in zip(results.opportunities, results.metrics, strict=True):
-        deals[o.row] = Deal(o.row, stages.kind(o.stage), to_base(o.amount, o.currency, rates),
-                            m.forecast_category != "Omitted")
+        amount = to_base(o.amount, o.currency, rates)
+        deals[o.row] = Deal(o.row, stages.kind(o.stage), amount, m.forecast_category != "Omitted",
+                            MissingRate.of(o, rates) if o.amount is not None and amount is None else None)
         if o.id:
             by_id.setdefault(o.id, o.row)
         if o.account not in account_of:

@@ -326,6 +326,31 @@ def test_why_lists_the_three_largest_factors_by_absolute_points():
     assert one(lead(), s).why == "no rule matched"
 
 
+def test_why_leaves_out_a_factor_that_shows_as_zero():
+    """Two calls of long ago add 5 × 2^(-12) each: the Why said "2 activities +0.0", a reason
+    that gave nothing. A factor that rounds to zero is left out; none left is "no rule matched"."""
+    from sheetcrm.crm.rules import why
+
+    s = settings(rule("Source", "equals", 20, value="Referral"), engagement={"Call": 5}, half_life_days=30)
+    old = [activity(360, "Call"), activity(360, "Call")]
+    assert one(lead(), s, old).why == "no rule matched"
+    assert one(lead(source="Referral"), s, old).why == "Source = Referral +20"
+    assert one(lead(), s, [activity(0, "Call")]).why == "1 activity +5"
+    assert why([("a", 0.0499), ("b", -0.04)]) == ""
+    assert why([("a", 0.05), ("b", -0.05)]) == "a +0.1; b -0.1"
+
+
+def test_engagement_takes_the_form_submitted_activities_sheetcrm_logs():
+    """`engagement = { "Form Submitted" = 8 }` stopped the config ("unknown activity type"),
+    though the forms step logs every response as a Form Submitted activity. Every Type an
+    activity reads as takes points, in either language."""
+    s = settings(engagement={"Form Submitted": 8, "Llamada": 5}, half_life_days=30)
+    assert s.engagement == {"Form Submitted": 8, "Call": 5}
+    assert one(lead(), s, [activity(0, "Formulario enviado")]).why == "1 activity +8"
+    with pytest.raises(ValidationError, match="unknown activity type"):
+        settings(engagement={"Visit": 5})
+
+
 def test_default_rules_score_the_default_columns():
     s = ScoringSettings()
     hot = lead(source="Referral", title="VP Sales", email="ana@acme.example", phone="+34 600", company="Acme")
