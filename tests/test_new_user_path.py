@@ -48,3 +48,26 @@ def test_a_missing_workbook_is_told_the_command_that_creates_that_very_file(tmp_
         f"(`sheetcrm demo --workbook {shown}` for a demo)"), done.stderr
     assert sheetcrm("init", "--workbook", "team book.xlsx", cwd=tmp_path).returncode == 0
     assert sheetcrm("validate", "--workbook", "team book.xlsx", cwd=tmp_path).returncode == 0
+
+
+def test_the_spanish_starter_config_names_the_rates_tab_as_a_spanish_workbook_has_it(tmp_path):
+    """Kind: English in Spanish output. The Spanish sheetcrm.toml that `init` writes told a team to
+    add "una pestaña Rates (Currency, Rate = …)", where every Spanish hint names the tab Tipos de
+    cambio; the Spanish names it gives now are ones a Spanish workbook is read by."""
+    import openpyxl
+
+    assert sheetcrm("init", cwd=tmp_path, lang="es").returncode == 0
+    text = (tmp_path / "sheetcrm.toml").read_text(encoding="utf-8")
+    assert "pestaña Tipos de cambio (Moneda, Tipo = valor de 1 unidad en esta moneda)" in text
+    assert "Rates" not in text and "Currency" not in text
+    book = openpyxl.load_workbook(tmp_path / "crm.xlsx")
+    book["Cuentas"].append(["", "Café Núñez"])
+    book["Oportunidades"].append(["", "Máquina", "Café Núñez", "", "", "Propuesta", "1.000 €"])
+    rates = book.create_sheet("Tipos de cambio")
+    rates.append(["Moneda", "Tipo"])
+    rates.append(["EUR", "1,10"])
+    book.save(tmp_path / "crm.xlsx")
+    done = sheetcrm("kpis", "--format", "json", cwd=tmp_path, lang="es")
+    assert done.returncode == 0, done.stderr
+    import json
+    assert json.loads(done.stdout)["open_pipeline"] == "1100.00", done.stdout
