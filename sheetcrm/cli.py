@@ -475,11 +475,12 @@ def demo(target: Target, rows: int, seed: int, force: bool) -> None:
     from sheetcrm.starter import demo_config, seal_demo_quote, write_demo
     from sheetcrm.sync import sync
     from sheetcrm.workbook.target import open_workbook
+    from sheetcrm.workbook.xlsx import DEMO_FILE
 
     config = load(target.config_path)
     # The config's workbook is the team's: the demo goes to demo-crm.xlsx unless a flag says otherwise.
     book = open_workbook(config.model_copy(update={"workbook": None, "spreadsheet": None}), target.workbook,
-                         target.spreadsheet, target.credentials, default="demo-crm.xlsx",
+                         target.spreadsheet, target.credentials, default=DEMO_FILE,
                          ignore_app_lock=target.ignore_lock)
     target.lock_for_writing(book, "demo")
     today = team_time.today(config)

@@ -149,7 +149,9 @@ def test_run_once_on_a_workbook_it_cannot_reach_exits_2_with_one_line(tmp_path):
     assert done.returncode == 2, done.stderr
     errors = [line for line in done.stderr.splitlines() if "gone.xlsx" in line]
     assert len(errors) == 1 and errors[0].startswith("sheetcrm: ") and errors[0].endswith(
-        "gone.xlsx: no such workbook; run `sheetcrm init` or `sheetcrm demo` to create one"), done.stderr
+        "gone.xlsx: no such workbook; run `sheetcrm init --workbook "
+        f"{tmp_path / 'gone.xlsx'}` to create it (`sheetcrm demo --workbook {tmp_path / 'gone.xlsx'}` for a demo)"), \
+        done.stderr
     assert "Traceback" not in done.stderr
 
 

@@ -261,7 +261,7 @@ def test_missing_file_says_how_to_create_one(tmp_path):
     book = XlsxWorkbook(tmp_path / "nope.xlsx")
     assert book.describe() == str(tmp_path / "nope.xlsx")
     for action in (book.read, lambda: book.write(Plan(new_tabs=["T"]))):
-        with pytest.raises(WorkbookError, match=r"nope\.xlsx: no such workbook; run `sheetcrm init`"):
+        with pytest.raises(WorkbookError, match=r"nope\.xlsx: no such workbook; run `sheetcrm init --workbook .*nope\.xlsx`"):
             action()
 
 

@@ -54,6 +54,7 @@ import io
 import itertools
 import os
 import secrets
+import shlex
 import tempfile
 import time
 import zipfile
@@ -83,6 +84,7 @@ from .memory import formula_text
 
 # Excel cannot save a workbook without a sheet, so `create()` leaves this one empty tab;
 # `read()` does not report it and the first write that adds tabs removes it.
+DEMO_FILE = "demo-crm.xlsx"  # where `sheetcrm demo` writes unless --workbook / --spreadsheet says otherwise
 PLACEHOLDER_TAB = "sheetcrm (empty workbook)"  # not for people: a fixed name read() recognises
 
 _NOT_XLSX = (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, TypeError, ParseError)
@@ -470,9 +472,7 @@ class XlsxWorkbook:
         try:
             return self.path.read_bytes()
         except FileNotFoundError:
-            raise WorkbookError(
-                _("{path}: no such workbook; run `sheetcrm init` or `sheetcrm demo` to create one", path=self.path)
-            ) from None
+            raise WorkbookError(_missing(self.path)) from None
         except IsADirectoryError:
             raise WorkbookError(_("{path}: is a folder, not an .xlsx workbook", path=self.path)) from None
         except PermissionError:
@@ -515,6 +515,21 @@ class XlsxWorkbook:
 
 class ReadOnlyWorkbook(WorkbookError):
     """The .xlsx file is read-only: sheetcrm writes nothing to it."""
+
+
+def _missing(path: Path) -> str:
+    """Why a workbook file is not there, and the command that makes it. A bare `sheetcrm init`
+    or `sheetcrm demo` makes another file (the config's workbook, demo-crm.xlsx), so the line
+    names this path; a new user who ran the demo and then a command without --workbook is told
+    where the demo went, not sent to run the demo again."""
+    shown = shlex.quote(str(path))
+    demo = path.with_name(DEMO_FILE)
+    if path.name != DEMO_FILE and demo.is_file():
+        return _("{path}: no such workbook; the demo's is {demo}: add `--workbook {demo}` to use it, "
+                 "or run `sheetcrm init --workbook {shown}` to create this one",
+                 path=path, demo=shlex.quote(str(demo)), shown=shown)
+    return _("{path}: no such workbook; run `sheetcrm init --workbook {shown}` to create it "
+             "(`sheetcrm demo --workbook {shown}` for a demo)", path=path, shown=shown)
 
 
 def _refuse_read_only(path: Path) -> None:
