@@ -76,6 +76,10 @@ _MESSAGES = {
                              "the amount is in cannot be told."),
                           N_("Give the cell a number format that shows one currency, or write the amount's "
                              "currency in the Currency column.")),
+    "currency_unnamed": (N_("Amounts in this column that name no currency ({count}) are read in {base}, the base "
+                            "currency, while {named} of its amounts name {currency}; the first is {shown} (row {at})."),
+                         N_('Write the currency in those amounts or in a Currency column ({example}); if every '
+                            'amount is in {currency}, set currency = "{currency}" in sheetcrm.toml.')),
     "symbol_base": (N_('"{token}" in this column is read as {currency}, the base currency (currency in '
                        'sheetcrm.toml).'),
                     N_("Write the ISO code (like {example}) where an amount is in another currency.")),
@@ -1642,11 +1646,19 @@ def _currencies(spec: TabSpec, title: str, header: Header, grid: Grid, rows: lis
         if kinds[name] != "money":
             continue
         said_base = False
+        # A column most of whose amounts name one other currency: its bare amounts are read in
+        # the base currency by rule, but are as likely in the other one (a "€" left off), so
+        # that rule is said rather than applied quietly (`_unnamed`).
+        named: Counter[str] = Counter()
+        bare: list[_Cells] = []
         for r in rows:
             index, shown, raw = r.index, r.shown, r.shown[col]
             locale = ctx.columns.get(name, ctx).locale
             token = _currency_token(raw, grid.currency.get((index, col)), locale)
             if token is None:
+                if _bare_amount(raw) and (currency_col is None or cells.is_blank(shown.get(currency_col))) \
+                        and "currency" not in r.extra:
+                    bare.append(r)
                 continue
             if cells.SEVERAL_CURRENCIES in token:
                 if not _one_of(token, shown.get(currency_col) if currency_col is not None else None, ctx.currency):
@@ -1663,6 +1675,8 @@ def _currencies(spec: TabSpec, title: str, header: Header, grid: Grid, rows: lis
                 shown[col] = _error("ambiguous_currency", raw, **fmt)
                 continue
             theirs = shown.get(currency_col) if currency_col is not None else None
+            if code != ctx.currency:
+                named[code] += 1
             if cells.is_blank(theirs):
                 if currency_col is not None:
                     shown[currency_col] = code
@@ -1689,6 +1703,23 @@ def _currencies(spec: TabSpec, title: str, header: Header, grid: Grid, rows: lis
                 report.add(_issue("warning", title, index + 1, col, header.labels.get(col), raw, "symbol_guess",
                                   **{**fmt, "others": ", ".join(others) + "…",
                                      "example": typed}))
+        if bare and len(named) == 1 and (count := next(iter(named.values()))) >= len(bare):
+            first, code = bare[0], next(iter(named))
+            raw = first.shown[col]
+            locale = ctx.columns.get(name, ctx).locale
+            example = cells.show_number(1200, locale=locale)
+            shown_raw = cells.quoted(raw) if isinstance(raw, str) else cells.show_number(raw, locale=locale)
+            report.add(_issue("warning", title, first.index + 1, col, header.labels.get(col), raw, "currency_unnamed",
+                              count=len(bare), base=ctx.currency, named=count, currency=code,
+                              shown=shown_raw, at=first.index + 1, example=f"{code} {example}"))
+
+
+def _bare_amount(raw: Any) -> bool:
+    """Whether a money cell holds an amount and nothing else: a number, or text with a digit
+    (a text that is no number is the reader's error, said there)."""
+    if isinstance(raw, bool):
+        return False
+    return isinstance(raw, (int, float, Decimal)) or isinstance(raw, str) and any(c.isdigit() for c in raw)
 
 
 def symbol_warnings(title: str, col: int, label: str | None, cells_: Iterable[tuple[int, Any]], base: str,
