@@ -250,3 +250,30 @@ def test_a_negative_cost_budget_or_lead_amount_is_an_error_at_its_cell(tmp_path)
         assert all(got[name].get(k) is None for k in ("Leads", "Won Revenue", "Cost per Lead", "ROI")), name
     left_out = [i.message for i in outcome.crm.report.issues if i.code == "left_out" and i.tab == "Campaigns"]
     assert len(left_out) == 1 and "(row 2)" in left_out[0] and "(row 3)" in left_out[0]
+
+
+def test_a_name_shared_with_a_campaign_with_errors_is_attributed_to_neither(tmp_path) -> None:
+    """Two campaigns named Trade Show, the second with a negative cost: the read warned that the
+    lead and the deal naming "Trade Show" count for neither, yet the sound one was credited with
+    both (Leads 2, Won Revenue 6100 and an ROI that looked exact), since only sound rows were
+    compared. A row with errors still holds its name: the cells name neither until they say which."""
+    tabs = _tabs()
+    tabs["Campaigns"].append(["CMP-0009", "trade  show", "Event", None, None, None, None, -50, "USD", "Ana", None])
+    tabs["Leads"].append(["LEAD-0005", "Yu", "Acme", "yu@acme.com", "New", "Ana", "Trade Show"])
+    tabs["Opportunities"].append(["OPP-0004", "Fair", "ACC-0002", "Ana", "Closed Won", 5000, "USD", "2026-11-12",
+                                  "Trade Show", None])
+    book = Book("xlsx", tmp_path, None, tabs)
+    outcome = book.sync(0, Config())
+    ambiguous = [(i.tab, i.row) for i in outcome.crm.report.issues if i.code == "ambiguous_reference"]
+    assert ambiguous == [("Leads", 6), ("Opportunities", 5)]
+    show = _by_name(book)["Trade Show"]  # LEAD-0003 and OPP-0002, by ID, alone
+    assert (show["Leads"], show["Opportunities"], show["Won Deals"], show["Won Revenue"]) == (1, 1, 1, 1100)
+    assert show["ROI"] == -0.9
+    # The ID of the row with errors names that campaign alone: no figures, and none for the other.
+    tabs["Leads"][-1][6] = "CMP-0009"
+    tabs["Opportunities"][-1][8] = "CMP-0009"
+    (tmp_path / "by_id").mkdir()
+    book = Book("xlsx", tmp_path / "by_id", None, tabs)
+    book.sync(0, Config())
+    show = _by_name(book)["Trade Show"]
+    assert (show["Leads"], show["Opportunities"], show["Won Revenue"]) == (1, 1, 1100)

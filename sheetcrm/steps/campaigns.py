@@ -36,7 +36,8 @@ def run(ctx: SyncContext) -> StepResult:
     assert inputs is not None  # the read reads them
     figures = campaign_figures(table.records, ctx.crm.records("leads"), ctx.crm.records("opportunities"),
                                StageTable.of(ctx.config.stages), inputs.rates, inputs.conversions.converted_ids(),
-                               inputs.conversions.from_lead.get("opportunities", {}))
+                               inputs.conversions.from_lead.get("opportunities", {}),
+                               [r.target for r in table.rows if r.record is None and r.target is not None])
     by_row = {row: columns(f, inputs.rates.base) for row, f in figures.by_row.items()}
     part.plan.writes.extend(plan_computed(ctx, table, by_row, part))
     part.issues.extend(_issue(table, m, inputs.rates, ctx.locale) for m in figures.missing)
