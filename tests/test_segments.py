@@ -554,3 +554,24 @@ def test_a_status_word_of_the_configs_lead_statuses_groups_its_leads_and_a_word_
     assert [(i.header, i.code, i.message) for i in issues if i.code.startswith("segment")] == [
         ("segments.Mal.when", "segment_bad_condition",
          'no se puede leer la condición: "Contactadoo" no es un valor de Estado')]
+
+
+def test_a_row_with_conditions_but_no_name_yet_is_said_and_the_other_segments_hold(tmp_path):
+    """A person writing a segment fills Record and Conditions before its Name: every sync and
+    `sheetcrm segment` then ended in a traceback (AttributeError on the empty Name) instead of the
+    `segment_no_name` error at the cell, with the other segments still worked out."""
+    from click.testing import CliRunner
+    from sheetcrm.cli import main
+
+    tabs = dict(TABS)
+    tabs["Segments"] = [["Name", "Record", "Conditions"], ["Retail customers", "accounts", CONDITION],
+                        [None, "accounts", "Employees > 200"]]
+    book = xlsx_book(tmp_path / "crm.xlsx", tabs)
+    out = sync(book, Config(), AS_OF)
+    assert [(i.tab, i.row, i.column, i.code) for i in out.crm.report.issues if i.code.startswith("segment")] == [
+        ("Segments", 3, "A", "segment_no_name")]
+    assert _segments(book, "Accounts")[1] == ["Retail customers", None, "Retail customers", None]
+    result = CliRunner().invoke(main, ["segment", "retail customers", "--format", "csv-plain", "--workbook",
+                                       str(tmp_path / "crm.xlsx"), "--as-of", AS_OF.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert [r[0] for r in csv.reader(io.StringIO(result.stdout))] == ["ID", "ACC-0001", "ACC-0003"]

@@ -257,7 +257,8 @@ def _names_written(definitions: list[Definition], found: Segmented, ctx: SyncCon
                    ) -> frozenset[str]:
     """Every name a Segments cell sheetcrm wrote may hold: the segments' names now, and those
     of the last sync's Segment Summary (a segment renamed or removed since, still in stale cells)."""
-    out = {normalize_key(d.name) for d in definitions} | {normalize_key(s.name) for s in found.segments}
+    # A row with no Name yet (a segment being written) names nothing: `parse_segments` reports it.
+    out = {normalize_key(d.name) for d in definitions if d.name} | {normalize_key(s.name) for s in found.segments}
     grid = ctx.snapshot.tabs.get(summary) if summary is not None else None
     for row in grid.rows[1:] if grid is not None else ():
         if row and isinstance(row[0], str):
