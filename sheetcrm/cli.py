@@ -644,6 +644,12 @@ def segment(target: Target, name: str, fmt: str, as_of: dt.datetime | None) -> N
                       "{count} contacts whose accounts have errors are left out of this export until fixed, whether "
                       "or not they belong to the segment: {listed}", len(held), count=len(held),
                       listed=", ".join(held)), err=True)
+    if doubted := found.ambiguous_accounts.get(chosen.name):
+        echo(ngettext("{count} contact whose Account names more than one account is left out of this export until "
+                      "fixed, whether or not it belongs to the segment: {listed}",
+                      "{count} contacts whose Account names more than one account are left out of this export until "
+                      "fixed, whether or not they belong to the segment: {listed}", len(doubted), count=len(doubted),
+                      listed=", ".join(doubted)), err=True)
     if fmt == "json":
         document = {"segment": chosen.name, "record": KINDS[chosen.kind], "conditions": chosen.condition.text,
                     "kpis": found.kpis[chosen.name].to_json(), "members": records}

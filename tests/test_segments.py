@@ -575,3 +575,53 @@ def test_a_row_with_conditions_but_no_name_yet_is_said_and_the_other_segments_ho
                                        str(tmp_path / "crm.xlsx"), "--as-of", AS_OF.isoformat()])
     assert result.exit_code == 0, result.output
     assert [r[0] for r in csv.reader(io.StringIO(result.stdout))] == ["ID", "ACC-0001", "ACC-0003"]
+
+
+def test_a_contact_whose_account_cell_names_two_accounts_is_left_out_of_a_segment_reading_the_account(tmp_path):
+    # Two customer rows are both called Initech, and Bo's Account says "Initech": the read warns
+    # (ambiguous_reference), but his account was judged as empty, so he was listed among the people
+    # of non-customers and of accounts with no industry, and exported to the mailing tool, though
+    # either Initech is a retail customer. Now he is left out of the segments that read the
+    # account, said at the condition and on stderr; a segment that reads the contact alone keeps him.
+    from click.testing import CliRunner
+    from sheetcrm.cli import main
+
+    tabs = {"Accounts": [["ID", "Name", "Industry", "Status"],
+                         ["ACC-0001", "Initech", "Retail", "Customer"],
+                         ["ACC-0002", "initech", "Retail", "Customer"],
+                         ["ACC-0003", "Globex", "Food", "Prospect"]],
+            "Contacts": [["ID", "Account", "First Name", "Last Name", "Email"],
+                         ["CON-0001", "Initech", "Bo", "Li", "bo@initech.com"],
+                         ["CON-0002", "ACC-0003", "Cy", "Wu", "cy@globex.com"]],
+            "Segments": [["Name", "Record", "Conditions"],
+                         ["Not customers", "contacts", "account.Status != Customer"],
+                         ["No industry", "contacts", "account.Industry is empty"],
+                         ["Everyone", "contacts", "Email is not empty"]]}
+    book = xlsx_book(tmp_path / "crm.xlsx", tabs)
+    out = sync(book, Config(), AS_OF)
+    _, got = _segments(book, "Contacts")
+    assert got == ["Everyone", "Everyone, Not customers"]
+    said = sorted((i.row, i.column, i.code, i.message) for i in out.crm.report.issues
+                  if i.code == "segment_account_unread")
+    assert said == [(2, "C", "segment_account_unread",
+                     '1 contact is left out of the segment "Not customers" until its Account names one account: the '
+                     "condition reads the account, and the contact's Account cell names more than one: "
+                     'CON-0001 ("Initech").'),
+                    (3, "C", "segment_account_unread",
+                     '1 contact is left out of the segment "No industry" until its Account names one account: the '
+                     "condition reads the account, and the contact's Account cell names more than one: "
+                     'CON-0001 ("Initech").')]
+    result = CliRunner().invoke(main, ["segment", "not customers", "--format", "csv-plain", "--workbook",
+                                       str(tmp_path / "crm.xlsx"), "--as-of", AS_OF.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert [r[0] for r in csv.reader(io.StringIO(result.stdout))] == ["ID", "CON-0002"]
+    assert result.stderr.splitlines() == [
+        "1 contact whose Account names more than one account is left out of this export until fixed, whether or "
+        'not it belongs to the segment: CON-0001 ("Initech")']
+    (tmp_path / "sheetcrm.toml").write_text('locale = "es"\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["segment", "no industry", "--workbook", str(tmp_path / "crm.xlsx"),
+                                       "--config", str(tmp_path / "sheetcrm.toml"), "--as-of", AS_OF.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        "1 contacto cuya Cuenta nombra más de una cuenta queda fuera de esta exportación hasta que se corrija, "
+        'pertenezca o no al segmento: CON-0001 ("Initech")']

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sheetcrm.cells import canonical_text, normalize_key
+from sheetcrm.cells import canonical_text, normalize_key, quoted
 from sheetcrm.crm.money import to_base
 from sheetcrm.crm.segments import (KINDS, RELATIONS, TARGET_FIELDS, Deal, Definition, Reach, Segment, SegmentKpis,
                                    from_config, members, parse_segments, segment_kpis)
@@ -56,6 +56,9 @@ class Segmented:
     # segment name -> the contacts left out of it because its condition reads their account and
     # that account's row has errors: "CON-0001 of ACC-0002 (row 3)", in the contacts' order.
     unread_accounts: dict[str, list[str]] = field(default_factory=dict)
+    # segment name -> the contacts left out of it because its condition reads their account and
+    # their Account cell names more than one: 'CON-0001 ("Acme")', in the contacts' order.
+    ambiguous_accounts: dict[str, list[str]] = field(default_factory=dict)
 
     def find(self, name: str) -> Segment | None:
         """The segment called `name`, compared as `normalize_key` folds it ("retail customers")."""
@@ -104,6 +107,7 @@ def run(ctx: SyncContext) -> StepResult:
     part.issues.extend(issues)
     by_subject: dict[tuple[str, str], list[str]] = defaultdict(list)
     unread: dict[str, str] | None = None
+    ambiguous: dict[str, str] | None = None
     for segment in found.segments:
         unsure: list[Unsure] = []
         subjects = world.subjects.get(segment.kind, [])
@@ -115,6 +119,13 @@ def run(ctx: SyncContext) -> StepResult:
                 subjects = [s for s in subjects if s.id not in unread]
                 found.unread_accounts[segment.name] = [unread[s.id] for s in held_back]
                 part.issues.append(_unread_issue(segment, found.unread_accounts[segment.name]))
+            # Nor can an account the Account cell does not name alone (two "Acme" rows): judged
+            # as none, the people of two customers were listed under `account.Status != Customer`.
+            ambiguous = _ambiguous_accounts(ctx, world) if ambiguous is None else ambiguous
+            if held_back := [s for s in subjects if s.id in ambiguous]:
+                subjects = [s for s in subjects if s.id not in ambiguous]
+                found.ambiguous_accounts[segment.name] = [ambiguous[s.id] for s in held_back]
+                part.issues.append(_ambiguous_issue(segment, found.ambiguous_accounts[segment.name]))
         found.members[segment.name] = members(segment, subjects, world.names, world.enum,
                                               world.money if world.rates is not None else None, unsure, world.texts)
         said = _('the condition of segment "{name}"', name=segment.name)
@@ -177,6 +188,33 @@ def _unread_accounts(world: World) -> dict[str, str]:
     account row the World holds no record of, its cells having errors (`World.unjudged`)."""
     return {record: _("{id} of {account}", id=record, account=related["account"])
             for (kind, record), related in world.unjudged.items() if kind == "contact" and "account" in related}
+
+
+def _ambiguous_accounts(ctx: SyncContext, world: World) -> dict[str, str]:
+    """Contact ID -> 'CON-0001 ("Acme")' for each contact whose Account cell names more than one
+    account (the read's `ambiguous_reference` warning at the cell), so it has no account in the
+    World though its cell names one."""
+    out: dict[str, str] = {}
+    for s in world.subjects.get("contact", []):
+        text = s.values.get("account")
+        if text and "account" not in s.related and "account" not in world.unjudged.get((s.kind, s.id), {}) \
+                and len(ctx.crm.find("accounts", text)) > 1:
+            out[s.id] = f"{s.id} ({quoted(text)})"
+    return out
+
+
+def _ambiguous_issue(segment: Segment, listed: list[str]) -> Issue:
+    d = segment.definition
+    letter, header = d.where.get("conditions", (None, None))
+    return Issue("warning", d.tab, d.row, letter, header, d.conditions, "segment_account_unread",
+                 ngettext('{n} contact is left out of the segment "{name}" until its Account names one account: '
+                          "the condition reads the account, and the contact's Account cell names more than one: "
+                          "{listed}.",
+                          '{n} contacts are left out of the segment "{name}" until their Account names one account: '
+                          "the condition reads the account, and each contact's Account cell names more than one: "
+                          "{listed}.", len(listed), name=segment.name, listed=listed_some(listed, 10)),
+                 _("Write the ID of the account you mean in the contact's Account cell; the contact then joins the "
+                   "segments its account's cells qualify it for."))
 
 
 def _unread_issue(segment: Segment, listed: list[str]) -> Issue:
