@@ -625,3 +625,22 @@ def test_a_contact_whose_account_cell_names_two_accounts_is_left_out_of_a_segmen
     assert result.stderr.splitlines() == [
         "1 contacto cuya Cuenta nombra más de una cuenta queda fuera de esta exportación hasta que se corrija, "
         'pertenezca o no al segmento: CON-0001 ("Initech")']
+
+
+def test_a_segments_tab_without_a_conditions_column_says_so_once_at_its_header(tmp_path):
+    """Conditions written under a header sheetcrm does not know ("Criteria") were read as none:
+    each row was a `segment_no_conditions` error, at no cell, telling the person to write the
+    conditions they had written. Now the tab's header says the column is missing, once, and how
+    to head it; no row is read as a segment with no conditions."""
+    tabs = dict(TABS)
+    tabs["Segments"] = [["Segment", "Object", "Criteria"], ["Retail customers", "accounts", CONDITION],
+                        ["Referrals", "leads", "Source = Referral"]]
+    book = xlsx_book(tmp_path / "crm.xlsx", tabs)
+    with using("en"):
+        out = sync(book, Config(), AS_OF)
+    said = [(i.severity, i.tab, i.row, i.code, i.message, i.hint) for i in out.crm.report.issues
+            if i.tab == "Segments" and i.code != "left_out"]
+    assert said == [("error", "Segments", 1, "missing_column",
+                     'The required column "Conditions" is missing, so no row of this tab is read.',
+                     'Add a column headed "Conditions" (or "Condiciones").')]
+    assert "Segments" not in _rows(book, "Accounts")[0]
