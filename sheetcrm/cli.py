@@ -25,7 +25,7 @@ import click
 from pydantic import ValidationError
 
 from sheetcrm import show
-from sheetcrm.cells import quoted
+from sheetcrm.cells import normalize_key, quoted
 from sheetcrm.config import CONFIG_FILE, Config, ConfigError, load_config
 from sheetcrm.crm.forecast import Forecast, MonthForecast, overdue_said, owner_label
 from sheetcrm.crm.kpis import KPIS, Kpis, conversion_label
@@ -625,6 +625,12 @@ def segment(target: Target, name: str, fmt: str, as_of: dt.datetime | None) -> N
     ctx = plan_context(book.read(), config, as_of.date() if as_of else team_time.today(config))
     found = ctx.segments
     chosen = found.find(name)
+    if chosen is None and (refused := found.refused.get(normalize_key(name))) is not None:
+        # Defined but unusable: "there is no segment" would send the person looking for a typo.
+        defined, said = refused
+        place = f"{said.tab}!{said.column or ''}{said.row}" if said.row is not None else said.header
+        _fail(_('the segment "{name}" is left out until its definition is fixed ({place}): {problem}',
+                name=defined, place=place, problem=said.message))
     if chosen is None:
         _fail(_('there is no segment "{name}"; the segments are: {names}', name=name,
                 names=", ".join(s.name for s in found.segments) or NOTHING))

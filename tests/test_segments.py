@@ -644,3 +644,33 @@ def test_a_segments_tab_without_a_conditions_column_says_so_once_at_its_header(t
                      'The required column "Conditions" is missing, so no row of this tab is read.',
                      'Add a column headed "Conditions" (or "Condiciones").')]
     assert "Segments" not in _rows(book, "Accounts")[0]
+
+
+def test_the_command_says_why_a_defined_segment_cannot_be_exported(tmp_path):
+    """`sheetcrm segment Broken` answered 'there is no segment "Broken"' though the Segments tab
+    defines it (its condition does not parse): the person looked for a typo in the name. Now the
+    one line says the segment is left out, where its definition is and what is wrong with it."""
+    from click.testing import CliRunner
+    from sheetcrm.cli import main
+
+    xlsx(tmp_path / "crm.xlsx", TABS)
+    config = tmp_path / "sheetcrm.toml"
+    config.write_text('[segments.Big]\nrecord = "accounts"\nwhen = "Employees >> 5"\n', encoding="utf-8")
+
+    def run(name: str):
+        return CliRunner().invoke(main, ["segment", name, "--workbook", str(tmp_path / "crm.xlsx"), "--config",
+                                         str(config), "--as-of", AS_OF.isoformat()])
+    result = run("broken")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        'sheetcrm: the segment "Broken" is left out until its definition is fixed (Segments!C4): the condition '
+        'cannot be read: expected a value after ">"']
+    assert run("BIG").stderr.splitlines() == [
+        'sheetcrm: the segment "Big" is left out until its definition is fixed (segments.Big.when): the condition '
+        'cannot be read: expected a value after ">"']
+    assert run("Nope").stderr.splitlines() == [
+        'sheetcrm: there is no segment "Nope"; the segments are: Retail customers, Retail people']
+    config.write_text('locale = "es"\n', encoding="utf-8")
+    assert run("Broken").stderr.splitlines() == [
+        'sheetcrm: el segmento "Broken" queda fuera hasta que se corrija su definición (Segments!C4): no se puede '
+        'leer la condición: se esperaba un valor después de ">"']

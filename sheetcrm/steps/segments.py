@@ -59,6 +59,9 @@ class Segmented:
     # segment name -> the contacts left out of it because its condition reads their account and
     # their Account cell names more than one: 'CON-0001 ("Acme")', in the contacts' order.
     ambiguous_accounts: dict[str, list[str]] = field(default_factory=dict)
+    # normalize_key(name) -> the error that leaves a defined segment out (a condition that does
+    # not parse...), so `sheetcrm segment NAME` says why rather than that there is no such segment.
+    refused: dict[str, tuple[str, Issue]] = field(default_factory=dict)
 
     def find(self, name: str) -> Segment | None:
         """The segment called `name`, compared as `normalize_key` folds it ("retail customers")."""
@@ -105,6 +108,7 @@ def run(ctx: SyncContext) -> StepResult:
         definitions, world.names, world.labels, ctx.locale, world.rates, world.money, world.types,
         lambda condition, kind: _unnamed(condition, kind, world))
     part.issues.extend(issues)
+    found.refused = _refused(definitions, found.segments, issues)
     by_subject: dict[tuple[str, str], list[str]] = defaultdict(list)
     unread: dict[str, str] | None = None
     ambiguous: dict[str, str] | None = None
@@ -156,6 +160,25 @@ def run(ctx: SyncContext) -> StepResult:
         owned_tab(part.plan, ctx.snapshot, SEGMENT_SUMMARY, ctx.locale, body)
     _say_undecided(ctx, part)
     return part
+
+
+def _refused(definitions: list[Definition], segments: list[Segment], issues: list[Issue]
+             ) -> dict[str, tuple[str, Issue]]:
+    """`Segmented.refused`: each named definition no sound segment stands for, its name and the
+    first error `parse_segments` reported at its row (or at its config key)."""
+    sound = {normalize_key(s.name) for s in segments}
+    out: dict[str, tuple[str, Issue]] = {}
+    for d in definitions:
+        name = " ".join((d.name or "").split())
+        key = normalize_key(name)
+        if not key or key in sound or key in out:
+            continue
+        places = {header for _letter, header in d.where.values()}
+        said = next((i for i in issues if i.severity == "error" and i.tab == d.tab and i.row == d.row
+                     and (d.row is not None or i.header in places)), None)
+        if said is not None:
+            out[key] = (name, said)
+    return out
 
 
 def _say_undecided(ctx: SyncContext, part: StepResult) -> None:
