@@ -277,3 +277,34 @@ def test_a_name_shared_with_a_campaign_with_errors_is_attributed_to_neither(tmp_
     book.sync(0, Config())
     show = _by_name(book)["Trade Show"]
     assert (show["Leads"], show["Opportunities"], show["Won Revenue"]) == (1, 1, 1100)
+
+
+def test_a_bad_cell_on_a_converted_lead_keeps_its_won_deal_in_its_campaign(tmp_path) -> None:
+    """OPP-0003's Campaign is empty: it belongs to the campaign of the lead it came from (From
+    Lead LEAD-0003, of the Trade Show). A person then typed "abc" in the lead's Amount: the lead
+    rightly left the Leads count, but its sound won deal left the Trade Show's Opportunities and
+    Won Revenue too, and the ROI read −100 % with nothing said of the deal. A lead's Campaign
+    cell that reads still names its deal's campaign."""
+    from books import edit
+
+    tabs = _tabs()
+    tabs["Leads"][0].append("Amount")
+    tabs["Opportunities"][0][9] = "From Lead"
+    tabs["Opportunities"][3][4] = "Closed Won"      # OPP-0003: 700 USD won, no Campaign of its own
+    tabs["Opportunities"][3][9] = "LEAD-0003"
+    book = Book("xlsx", tmp_path, None, tabs)
+    book.sync(0, Config())
+    book.sync(0, Config())   # From Lead typed by a person is sheetcrm's column once it wrote it
+    before = _by_name(book)["Trade Show"]
+    assert (before["Opportunities"], before["Won Revenue"]) == (2, 1800)   # 1000 EUR × 1.1 + 700 USD
+
+    def bad_amount(wb):
+        ws = wb["Leads"]
+        ws.cell(4, [c.value for c in ws[1]].index("Amount") + 1).value = "abc"   # LEAD-0003's row
+    edit(book.book, bad_amount)
+    outcome = book.sync(0, Config())
+    assert [(i.row, i.code) for i in outcome.crm.report.issues if i.tab == "Leads" and i.severity == "error"] == [
+        (4, "bad_number")]
+    show = _by_name(book)["Trade Show"]
+    assert (show["Leads"], show["Opportunities"], show["Won Deals"], show["Won Revenue"]) == (0, 2, 2, 1800)
+    assert show["ROI"] == round((1800 - 11000) / 11000, 3)

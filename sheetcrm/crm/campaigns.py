@@ -113,22 +113,27 @@ def converted(lead: Lead, conversions: Mapping[str, Converted]) -> bool:
 
 def campaign_figures(campaigns: Iterable[Campaign], leads: Iterable[Lead], opportunities: Iterable[Opportunity],
                      stages: StageTable, rates: Rates, conversions: Mapping[str, Converted] = {},
-                     from_lead: Mapping[str, str] = {}, unsound: Iterable[Campaign] = ()) -> CampaignFigures:
+                     from_lead: Mapping[str, str] = {}, unsound: Iterable[Campaign] = (),
+                     unsound_leads: Iterable[Lead] = ()) -> CampaignFigures:
     """Each campaign's figures (see the module docstring for every rule).
 
     conversions: lead ID -> its conversion record (`Conversions.converted_ids`);
     from_lead: lead ID -> the deal ID whose From Lead names it (`Conversions.from_lead`
-    ["opportunities"]); unsound: the Campaigns tab's rows with errors, as `Resolver` reads them.
+    ["opportunities"]); unsound: the Campaigns tab's rows with errors, as `Resolver` reads them;
+    unsound_leads: the Leads tab's rows with errors whose Campaign cell reads, which count for no
+    campaign themselves but still name the campaign of the deal they were converted into.
     Campaigns without a row number share row 0; callers pass the read's."""
     campaigns = list(campaigns)
     resolve = Resolver(campaigns, unsound)
     figures = {id(c): Figures() for c in campaigns}
     lead_campaign: dict[str, Campaign | None] = {}   # deal ID -> the campaign of the lead it came from
-    for lead in leads:
+    leads = list(leads)
+    sound = {id(lead) for lead in leads}
+    for lead in (*leads, *unsound_leads):
         campaign = resolve(lead.campaign)
         if campaign is not None and id(campaign) not in figures:
             campaign = None  # a row with errors: no figures until fixed
-        if campaign is not None:
+        if campaign is not None and id(lead) in sound:
             f = figures[id(campaign)]
             f.leads += 1
             f.converted_leads += converted(lead, conversions)
