@@ -674,3 +674,27 @@ def test_the_command_says_why_a_defined_segment_cannot_be_exported(tmp_path):
     assert run("Broken").stderr.splitlines() == [
         'sheetcrm: el segmento "Broken" queda fuera hasta que se corrija su definición (Segments!C4): no se puede '
         'leer la condición: se esperaba un valor después de ">"']
+
+
+def test_a_leads_campaign_is_named_by_its_id_or_its_name_and_a_word_naming_none_is_refused(tmp_path):
+    """The read writes a Campaign cell as its campaign's name ("cmp-0001" becomes "Fall"), so
+    `Campaign = CMP-0001` grouped no lead of that campaign, silently, and `Campaign != CMP-0001`
+    every lead, its own included. A campaign is now named by its ID or its name, as a Status by
+    any of its words, and a word naming no campaign (`Campaign = Fal`) is refused at the key."""
+    campaigns = [["ID", "Name", "Type", "Status", "Start", "End", "Budget", "Actual Cost", "Currency"],
+                 ["CMP-0001", "Fall", "Webinar", "Completed", "2026-03-01", "2026-03-31", 3000, 2000, None],
+                 ["CMP-0002", "Spring", "Event", "Completed", "2026-05-01", "2026-05-03", 900, 800, None]]
+    tabs = {"Leads": [["ID", "Last Name", "Company", "Email", "Status", "Campaign"],
+                      ["LEAD-0001", "Ng", "Acme", "ng@acme.com", "New", "Fall"],
+                      ["LEAD-0002", "Ro", "Zeta", "ro@zeta.com", "New", "cmp-0001"],
+                      ["LEAD-0003", "Zu", "Hooli", "zu@hooli.com", "New", "Spring"]],
+            "Campaigns": campaigns}
+    config = {"segments": {"By ID": {"record": "leads", "when": "Campaign = CMP-0001"},
+                           "Not it": {"record": "leads", "when": "Campaign != cmp-0001"},
+                           "Either": {"record": "leads", "when": "Campaign in (Fall, CMP-0002)"},
+                           "Typo": {"record": "leads", "when": "Campaign = Fal"}}}
+    cells, issues = _members(tmp_path, tabs, config)
+    assert cells == ["By ID, Either", "By ID, Either", "Either, Not it"]
+    assert [(i.header, i.code, i.message, i.hint) for i in issues if i.code.startswith("segment")] == [
+        ("segments.Typo.when", "segment_bad_condition", 'the condition cannot be read: "Fal" is not a value of Campaign',
+         "Write a value Campaign holds, e.g. Fall, Spring.")]
