@@ -698,3 +698,25 @@ def test_a_leads_campaign_is_named_by_its_id_or_its_name_and_a_word_naming_none_
     assert [(i.header, i.code, i.message, i.hint) for i in issues if i.code.startswith("segment")] == [
         ("segments.Typo.when", "segment_bad_condition", 'the condition cannot be read: "Fal" is not a value of Campaign',
          "Write a value Campaign holds, e.g. Fall, Spring.")]
+
+
+def test_a_contacts_account_is_named_by_the_accounts_id_or_name_however_its_cell_spells_it(tmp_path):
+    """A contact's Account cell keeps what was typed: a name, or the ID sheetcrm's conversion
+    writes. `Account = Initech` left out the contact whose cell says acc-0001, and
+    `Account != Initech` listed it, silently. A word now names the cell when both name one
+    account; a word naming no account is refused; `contains` still reads the cell as typed."""
+    tabs = {"Accounts": [["ID", "Name", "Industry"], ["ACC-0001", "Initech", "Retail"], ["ACC-0002", "Globex", "Food"]],
+            "Contacts": [["ID", "Account", "First Name", "Last Name", "Email"],
+                         ["CON-0001", "Initech", "Bo", "Li", "bo@initech.com"],
+                         ["CON-0002", "acc-0001", "Cy", "Wu", "cy@initech.com"],
+                         ["CON-0003", "Globex", "Di", "Ho", "di@globex.com"]]}
+    config = {"segments": {"By name": {"record": "contacts", "when": "Account = initech"},
+                           "By ID": {"record": "contacts", "when": "Account = ACC-0001"},
+                           "Others": {"record": "contacts", "when": "Account != Initech"},
+                           "Typed": {"record": "contacts", "when": "Account contains init"},
+                           "Typo": {"record": "contacts", "when": "Account = Initek"}}}
+    book = xlsx_book(tmp_path / "crm.xlsx", tabs)
+    out = sync(book, Config.model_validate(config), AS_OF)
+    assert _segments(book, "Contacts")[1] == ["By ID, By name, Typed", "By ID, By name", "Others"]
+    assert [(i.header, i.message) for i in out.crm.report.issues if i.code.startswith("segment")] == [
+        ("segments.Typo.when", 'the condition cannot be read: "Initek" is not a value of Account')]

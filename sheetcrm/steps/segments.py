@@ -21,7 +21,8 @@ from typing import Any
 
 from sheetcrm.cells import canonical_text, normalize_key, quoted
 from sheetcrm.crm.money import to_base
-from sheetcrm.crm.segments import (KINDS, RELATIONS, TARGET_FIELDS, Deal, Definition, Reach, Segment, SegmentKpis,
+from sheetcrm.crm.segments import (KINDS, RELATIONS, TARGET_FIELDS, Deal, Definition, Reach, References, Segment,
+                                   SegmentKpis,
                                    from_config, members, parse_segments, segment_kpis)
 from sheetcrm.crm.stages import StageTable
 from sheetcrm.crm.conditions import Condition, Unsure
@@ -108,10 +109,25 @@ def _reference_words(ctx: SyncContext) -> dict[tuple[str, str], dict[str, str]]:
     Campaign when there is a Campaigns tab. The read writes a Campaign cell as its campaign's name
     (its ID when two campaigns share the name: `validate._form`); compared as text,
     `Campaign = CMP-0001` grouped no lead of that campaign and `Campaign != CMP-0001` every one.
-    A name two campaigns share names itself: the cells that say it (warned as ambiguous)."""
+    A name two campaigns share names itself: the cells that say it (warned as ambiguous).
+    And a contact's Account, whose cell keeps the ID or the name as typed (`References`):
+    `Account = Initech` left out every contact sheetcrm's conversion wrote as ACC-0001."""
+    out: dict[tuple[str, str], dict[str, str]] = {}
+    accounts = ctx.crm.tables.get("accounts")
+    if accounts is not None:
+        names: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        refs = References()
+        for r in accounts.rows:
+            if r.id:
+                refs.setdefault(normalize_key(r.id), r.id)
+            if r.target is not None and getattr(r.target, "name", None):
+                names[normalize_key(r.target.name)].append((r.id or r.target.name, r.target.name))
+        for key, named in names.items():
+            refs.setdefault(key, named[0][0] if len(named) == 1 else named[0][1])  # a shared name names itself
+        out[("contact", "account")] = refs
     table = ctx.crm.tables.get("campaigns")
     if table is None:
-        return {}
+        return out
     rows = [(r.id, r.target.name) for r in table.rows if r.target is not None and getattr(r.target, "name", None)]
     shared: dict[str, int] = defaultdict(int)
     for _id, name in rows:
@@ -122,7 +138,8 @@ def _reference_words(ctx: SyncContext) -> dict[tuple[str, str], dict[str, str]]:
         words.setdefault(normalize_key(name), name)
         if row_id:
             words.setdefault(normalize_key(row_id), name if alone else row_id)
-    return {("lead", "campaign"): words}
+    out[("lead", "campaign")] = words
+    return out
 
 
 def run(ctx: SyncContext) -> StepResult:
