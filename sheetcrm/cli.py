@@ -25,7 +25,7 @@ import click
 from pydantic import ValidationError
 
 from sheetcrm import show
-from sheetcrm.cells import quoted
+from sheetcrm.cells import normalize_key, quoted
 from sheetcrm.config import CONFIG_FILE, Config, ConfigError, load_config
 from sheetcrm.crm.forecast import Forecast, MonthForecast, overdue_said, owner_label
 from sheetcrm.crm.kpis import KPIS, Kpis, conversion_label
@@ -650,6 +650,12 @@ def segment(target: Target, name: str, fmt: str, as_of: dt.datetime | None) -> N
     ctx = plan_context(book.read(), config, as_of.date() if as_of else team_time.today(config))
     found = ctx.segments
     chosen = found.find(name)
+    if chosen is None and (refused := found.refused.get(normalize_key(name))) is not None:
+        # Defined but unusable: "there is no segment" would send the person looking for a typo.
+        defined, said = refused
+        place = f"{said.tab}!{said.column or ''}{said.row}" if said.row is not None else said.header
+        _fail(_('the segment "{name}" is left out until its definition is fixed ({place}): {problem}',
+                name=defined, place=place, problem=said.message))
     if chosen is None:
         _fail(_('there is no segment "{name}"; the segments are: {names}', name=name,
                 names=", ".join(s.name for s in found.segments) or NOTHING))
@@ -669,6 +675,12 @@ def segment(target: Target, name: str, fmt: str, as_of: dt.datetime | None) -> N
                       "{count} contacts whose accounts have errors are left out of this export until fixed, whether "
                       "or not they belong to the segment: {listed}", len(held), count=len(held),
                       listed=", ".join(held)), err=True)
+    if doubted := found.ambiguous_accounts.get(chosen.name):
+        echo(ngettext("{count} contact whose Account names more than one account is left out of this export until "
+                      "fixed, whether or not it belongs to the segment: {listed}",
+                      "{count} contacts whose Account names more than one account are left out of this export until "
+                      "fixed, whether or not they belong to the segment: {listed}", len(doubted), count=len(doubted),
+                      listed=", ".join(doubted)), err=True)
     if fmt == "json":
         document = {"segment": chosen.name, "record": KINDS[chosen.kind], "conditions": chosen.condition.text,
                     "kpis": found.kpis[chosen.name].to_json(), "members": records}

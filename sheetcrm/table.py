@@ -761,6 +761,11 @@ def _merged_values(grid: Grid) -> dict[tuple[int, int], tuple[Any, str | None]]:
 # pipeline at 0 with no word).
 _EXPECTED = {"opportunities": ("amount",)}
 
+# Columns without which a tab's rows mean nothing, though a row may leave its cell empty (the
+# step says what an empty one means): read without a Conditions column, each row of the
+# Segments tab was "a segment with no conditions" while its conditions stood under "Criteria".
+_HEADER_REQUIRED: dict[str, frozenset[str]] = {"segments": frozenset({"name", "record", "conditions"})}
+
 # Kinds whose values are added up: a block merged over several records' rows is read as each
 # row's value, which is what a person means by an Account merged over three deals, but for an
 # amount may well mean the rows' total. Percent and dates are each row's own (a 50% or a Close
@@ -1086,7 +1091,8 @@ def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, c
     header = map_header(spec, title, grid, settings, report, header_index, synced, kept, ids=True)
     _place_new_columns(spec, title, grid, header, report)
     table = Table(spec, title, header)
-    missing = [c for c in spec.columns if c.required and c.field not in header.fields]
+    missing = [c for c in spec.columns
+               if (c.required or c.field in _HEADER_REQUIRED.get(spec.key, ())) and c.field not in header.fields]
     for column in missing:
         name, other = _names(column, settings)
         report.add(_issue("error", title, header.row, None, name, None, "missing_column", name=name, other=other))

@@ -277,3 +277,61 @@ def test_won_deals_lacking_a_rate_are_one_warning_per_currency_at_the_campaign(t
                    "Won Revenue and ROI are left empty."),
         (2, "GBP", "No exchange rate for GBP: the won deal OPP-0004 cannot be put in USD, so Won Revenue and ROI are "
                    "left empty.")]
+
+
+def test_a_name_shared_with_a_campaign_with_errors_is_attributed_to_neither(tmp_path) -> None:
+    """Two campaigns named Trade Show, the second with a negative cost: the read warned that the
+    lead and the deal naming "Trade Show" count for neither, yet the sound one was credited with
+    both (Leads 2, Won Revenue 6100 and an ROI that looked exact), since only sound rows were
+    compared. A row with errors still holds its name: the cells name neither until they say which."""
+    tabs = _tabs()
+    tabs["Campaigns"].append(["CMP-0009", "trade  show", "Event", None, None, None, None, -50, "USD", "Ana", None])
+    tabs["Leads"].append(["LEAD-0005", "Yu", "Acme", "yu@acme.com", "New", "Ana", "Trade Show"])
+    tabs["Opportunities"].append(["OPP-0004", "Fair", "ACC-0002", "Ana", "Closed Won", 5000, "USD", "2026-11-12",
+                                  "Trade Show", None])
+    book = Book("xlsx", tmp_path, None, tabs)
+    outcome = book.sync(0, Config())
+    ambiguous = [(i.tab, i.row) for i in outcome.crm.report.issues if i.code == "ambiguous_reference"]
+    assert ambiguous == [("Leads", 6), ("Opportunities", 5)]
+    show = _by_name(book)["Trade Show"]  # LEAD-0003 and OPP-0002, by ID, alone
+    assert (show["Leads"], show["Opportunities"], show["Won Deals"], show["Won Revenue"]) == (1, 1, 1, 1100)
+    assert show["ROI"] == -0.9
+    # The ID of the row with errors names that campaign alone: no figures, and none for the other.
+    tabs["Leads"][-1][6] = "CMP-0009"
+    tabs["Opportunities"][-1][8] = "CMP-0009"
+    (tmp_path / "by_id").mkdir()
+    book = Book("xlsx", tmp_path / "by_id", None, tabs)
+    book.sync(0, Config())
+    show = _by_name(book)["Trade Show"]
+    assert (show["Leads"], show["Opportunities"], show["Won Revenue"]) == (1, 1, 1100)
+
+
+def test_a_bad_cell_on_a_converted_lead_keeps_its_won_deal_in_its_campaign(tmp_path) -> None:
+    """OPP-0003's Campaign is empty: it belongs to the campaign of the lead it came from (From
+    Lead LEAD-0003, of the Trade Show). A person then typed "abc" in the lead's Amount: the lead
+    rightly left the Leads count, but its sound won deal left the Trade Show's Opportunities and
+    Won Revenue too, and the ROI read −100 % with nothing said of the deal. A lead's Campaign
+    cell that reads still names its deal's campaign."""
+    from books import edit
+
+    tabs = _tabs()
+    tabs["Leads"][0].append("Amount")
+    tabs["Opportunities"][0][9] = "From Lead"
+    tabs["Opportunities"][3][4] = "Closed Won"      # OPP-0003: 700 USD won, no Campaign of its own
+    tabs["Opportunities"][3][9] = "LEAD-0003"
+    book = Book("xlsx", tmp_path, None, tabs)
+    book.sync(0, Config())
+    book.sync(0, Config())   # From Lead typed by a person is sheetcrm's column once it wrote it
+    before = _by_name(book)["Trade Show"]
+    assert (before["Opportunities"], before["Won Revenue"]) == (2, 1800)   # 1000 EUR × 1.1 + 700 USD
+
+    def bad_amount(wb):
+        ws = wb["Leads"]
+        ws.cell(4, [c.value for c in ws[1]].index("Amount") + 1).value = "abc"   # LEAD-0003's row
+    edit(book.book, bad_amount)
+    outcome = book.sync(0, Config())
+    assert [(i.row, i.code) for i in outcome.crm.report.issues if i.tab == "Leads" and i.severity == "error"] == [
+        (4, "bad_number")]
+    show = _by_name(book)["Trade Show"]
+    assert (show["Leads"], show["Opportunities"], show["Won Deals"], show["Won Revenue"]) == (0, 2, 2, 1800)
+    assert show["ROI"] == round((1800 - 11000) / 11000, 3)

@@ -594,3 +594,169 @@ def test_a_deal_with_no_rate_blanks_the_segment_sums_and_is_said_once_per_curren
     deals = {1: Deal(1, "open", Decimal(5)), 2: Deal(2, "won", None, unrated=object())}  # type: ignore[arg-type]
     k = segment_kpis([Reach(frozenset({"A"}), frozenset({1, 2}))], deals, set())
     assert (k.to_json()["pipeline"], k.to_json()["won_revenue"], k.to_json()["missing_rates"]) == ("5", None, 1)
+
+
+def test_a_row_with_conditions_but_no_name_yet_is_said_and_the_other_segments_hold(tmp_path):
+    """A person writing a segment fills Record and Conditions before its Name: every sync and
+    `sheetcrm segment` then ended in a traceback (AttributeError on the empty Name) instead of the
+    `segment_no_name` error at the cell, with the other segments still worked out."""
+    from click.testing import CliRunner
+    from sheetcrm.cli import main
+
+    tabs = dict(TABS)
+    tabs["Segments"] = [["Name", "Record", "Conditions"], ["Retail customers", "accounts", CONDITION],
+                        [None, "accounts", "Employees > 200"]]
+    book = xlsx_book(tmp_path / "crm.xlsx", tabs)
+    out = sync(book, Config(), AS_OF)
+    assert [(i.tab, i.row, i.column, i.code) for i in out.crm.report.issues if i.code.startswith("segment")] == [
+        ("Segments", 3, "A", "segment_no_name")]
+    assert _segments(book, "Accounts")[1] == ["Retail customers", None, "Retail customers", None]
+    result = CliRunner().invoke(main, ["segment", "retail customers", "--format", "csv-plain", "--workbook",
+                                       str(tmp_path / "crm.xlsx"), "--as-of", AS_OF.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert [r[0] for r in csv.reader(io.StringIO(result.stdout))] == ["ID", "ACC-0001", "ACC-0003"]
+
+
+def test_a_contact_whose_account_cell_names_two_accounts_is_left_out_of_a_segment_reading_the_account(tmp_path):
+    # Two customer rows are both called Initech, and Bo's Account says "Initech": the read warns
+    # (ambiguous_reference), but his account was judged as empty, so he was listed among the people
+    # of non-customers and of accounts with no industry, and exported to the mailing tool, though
+    # either Initech is a retail customer. Now he is left out of the segments that read the
+    # account, said at the condition and on stderr; a segment that reads the contact alone keeps him.
+    from click.testing import CliRunner
+    from sheetcrm.cli import main
+
+    tabs = {"Accounts": [["ID", "Name", "Industry", "Status"],
+                         ["ACC-0001", "Initech", "Retail", "Customer"],
+                         ["ACC-0002", "initech", "Retail", "Customer"],
+                         ["ACC-0003", "Globex", "Food", "Prospect"]],
+            "Contacts": [["ID", "Account", "First Name", "Last Name", "Email"],
+                         ["CON-0001", "Initech", "Bo", "Li", "bo@initech.com"],
+                         ["CON-0002", "ACC-0003", "Cy", "Wu", "cy@globex.com"]],
+            "Segments": [["Name", "Record", "Conditions"],
+                         ["Not customers", "contacts", "account.Status != Customer"],
+                         ["No industry", "contacts", "account.Industry is empty"],
+                         ["Everyone", "contacts", "Email is not empty"]]}
+    book = xlsx_book(tmp_path / "crm.xlsx", tabs)
+    out = sync(book, Config(), AS_OF)
+    _, got = _segments(book, "Contacts")
+    assert got == ["Everyone", "Everyone, Not customers"]
+    said = sorted((i.row, i.column, i.code, i.message) for i in out.crm.report.issues
+                  if i.code == "segment_account_unread")
+    assert said == [(2, "C", "segment_account_unread",
+                     '1 contact is left out of the segment "Not customers" until its Account names one account: the '
+                     "condition reads the account, and the contact's Account cell names more than one: "
+                     'CON-0001 ("Initech").'),
+                    (3, "C", "segment_account_unread",
+                     '1 contact is left out of the segment "No industry" until its Account names one account: the '
+                     "condition reads the account, and the contact's Account cell names more than one: "
+                     'CON-0001 ("Initech").')]
+    result = CliRunner().invoke(main, ["segment", "not customers", "--format", "csv-plain", "--workbook",
+                                       str(tmp_path / "crm.xlsx"), "--as-of", AS_OF.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert [r[0] for r in csv.reader(io.StringIO(result.stdout))] == ["ID", "CON-0002"]
+    assert result.stderr.splitlines() == [
+        "1 contact whose Account names more than one account is left out of this export until fixed, whether or "
+        'not it belongs to the segment: CON-0001 ("Initech")']
+    (tmp_path / "sheetcrm.toml").write_text('locale = "es"\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["segment", "no industry", "--workbook", str(tmp_path / "crm.xlsx"),
+                                       "--config", str(tmp_path / "sheetcrm.toml"), "--as-of", AS_OF.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        "1 contacto cuya Cuenta nombra más de una cuenta queda fuera de esta exportación hasta que se corrija, "
+        'pertenezca o no al segmento: CON-0001 ("Initech")']
+
+
+def test_a_segments_tab_without_a_conditions_column_says_so_once_at_its_header(tmp_path):
+    """Conditions written under a header sheetcrm does not know ("Criteria") were read as none:
+    each row was a `segment_no_conditions` error, at no cell, telling the person to write the
+    conditions they had written. Now the tab's header says the column is missing, once, and how
+    to head it; no row is read as a segment with no conditions."""
+    tabs = dict(TABS)
+    tabs["Segments"] = [["Segment", "Object", "Criteria"], ["Retail customers", "accounts", CONDITION],
+                        ["Referrals", "leads", "Source = Referral"]]
+    book = xlsx_book(tmp_path / "crm.xlsx", tabs)
+    with using("en"):
+        out = sync(book, Config(), AS_OF)
+    said = [(i.severity, i.tab, i.row, i.code, i.message, i.hint) for i in out.crm.report.issues
+            if i.tab == "Segments" and i.code != "left_out"]
+    assert said == [("error", "Segments", 1, "missing_column",
+                     'The required column "Conditions" is missing, so no row of this tab is read.',
+                     'Add a column headed "Conditions" (or "Condiciones").')]
+    assert "Segments" not in _rows(book, "Accounts")[0]
+
+
+def test_the_command_says_why_a_defined_segment_cannot_be_exported(tmp_path):
+    """`sheetcrm segment Broken` answered 'there is no segment "Broken"' though the Segments tab
+    defines it (its condition does not parse): the person looked for a typo in the name. Now the
+    one line says the segment is left out, where its definition is and what is wrong with it."""
+    from click.testing import CliRunner
+    from sheetcrm.cli import main
+
+    xlsx(tmp_path / "crm.xlsx", TABS)
+    config = tmp_path / "sheetcrm.toml"
+    config.write_text('[segments.Big]\nrecord = "accounts"\nwhen = "Employees >> 5"\n', encoding="utf-8")
+
+    def run(name: str):
+        return CliRunner().invoke(main, ["segment", name, "--workbook", str(tmp_path / "crm.xlsx"), "--config",
+                                         str(config), "--as-of", AS_OF.isoformat()])
+    result = run("broken")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        'sheetcrm: the segment "Broken" is left out until its definition is fixed (Segments!C4): the condition '
+        'cannot be read: expected a value after ">"']
+    assert run("BIG").stderr.splitlines() == [
+        'sheetcrm: the segment "Big" is left out until its definition is fixed (segments.Big.when): the condition '
+        'cannot be read: expected a value after ">"']
+    assert run("Nope").stderr.splitlines() == [
+        'sheetcrm: there is no segment "Nope"; the segments are: Retail customers, Retail people']
+    config.write_text('locale = "es"\n', encoding="utf-8")
+    assert run("Broken").stderr.splitlines() == [
+        'sheetcrm: el segmento "Broken" queda fuera hasta que se corrija su definición (Segments!C4): no se puede '
+        'leer la condición: se esperaba un valor después de ">"']
+
+
+def test_a_leads_campaign_is_named_by_its_id_or_its_name_and_a_word_naming_none_is_refused(tmp_path):
+    """The read writes a Campaign cell as its campaign's name ("cmp-0001" becomes "Fall"), so
+    `Campaign = CMP-0001` grouped no lead of that campaign, silently, and `Campaign != CMP-0001`
+    every lead, its own included. A campaign is now named by its ID or its name, as a Status by
+    any of its words, and a word naming no campaign (`Campaign = Fal`) is refused at the key."""
+    campaigns = [["ID", "Name", "Type", "Status", "Start", "End", "Budget", "Actual Cost", "Currency"],
+                 ["CMP-0001", "Fall", "Webinar", "Completed", "2026-03-01", "2026-03-31", 3000, 2000, None],
+                 ["CMP-0002", "Spring", "Event", "Completed", "2026-05-01", "2026-05-03", 900, 800, None]]
+    tabs = {"Leads": [["ID", "Last Name", "Company", "Email", "Status", "Campaign"],
+                      ["LEAD-0001", "Ng", "Acme", "ng@acme.com", "New", "Fall"],
+                      ["LEAD-0002", "Ro", "Zeta", "ro@zeta.com", "New", "cmp-0001"],
+                      ["LEAD-0003", "Zu", "Hooli", "zu@hooli.com", "New", "Spring"]],
+            "Campaigns": campaigns}
+    config = {"segments": {"By ID": {"record": "leads", "when": "Campaign = CMP-0001"},
+                           "Not it": {"record": "leads", "when": "Campaign != cmp-0001"},
+                           "Either": {"record": "leads", "when": "Campaign in (Fall, CMP-0002)"},
+                           "Typo": {"record": "leads", "when": "Campaign = Fal"}}}
+    cells, issues = _members(tmp_path, tabs, config)
+    assert cells == ["By ID, Either", "By ID, Either", "Either, Not it"]
+    assert [(i.header, i.code, i.message, i.hint) for i in issues if i.code.startswith("segment")] == [
+        ("segments.Typo.when", "segment_bad_condition", 'the condition cannot be read: "Fal" is not a value of Campaign',
+         "Write a value Campaign holds, e.g. Fall, Spring.")]
+
+
+def test_a_contacts_account_is_named_by_the_accounts_id_or_name_however_its_cell_spells_it(tmp_path):
+    """A contact's Account cell keeps what was typed: a name, or the ID sheetcrm's conversion
+    writes. `Account = Initech` left out the contact whose cell says acc-0001, and
+    `Account != Initech` listed it, silently. A word now names the cell when both name one
+    account; a word naming no account is refused; `contains` still reads the cell as typed."""
+    tabs = {"Accounts": [["ID", "Name", "Industry"], ["ACC-0001", "Initech", "Retail"], ["ACC-0002", "Globex", "Food"]],
+            "Contacts": [["ID", "Account", "First Name", "Last Name", "Email"],
+                         ["CON-0001", "Initech", "Bo", "Li", "bo@initech.com"],
+                         ["CON-0002", "acc-0001", "Cy", "Wu", "cy@initech.com"],
+                         ["CON-0003", "Globex", "Di", "Ho", "di@globex.com"]]}
+    config = {"segments": {"By name": {"record": "contacts", "when": "Account = initech"},
+                           "By ID": {"record": "contacts", "when": "Account = ACC-0001"},
+                           "Others": {"record": "contacts", "when": "Account != Initech"},
+                           "Typed": {"record": "contacts", "when": "Account contains init"},
+                           "Typo": {"record": "contacts", "when": "Account = Initek"}}}
+    book = xlsx_book(tmp_path / "crm.xlsx", tabs)
+    out = sync(book, Config.model_validate(config), AS_OF)
+    assert _segments(book, "Contacts")[1] == ["By ID, By name, Typed", "By ID, By name", "Others"]
+    assert [(i.header, i.message) for i in out.crm.report.issues if i.code.startswith("segment")] == [
+        ("segments.Typo.when", 'the condition cannot be read: "Initek" is not a value of Account')]

@@ -84,12 +84,16 @@ def _key(text: str) -> str:
 
 
 class Resolver:
-    """Which campaign a Campaign cell names: by ID, else by name when one campaign has it."""
+    """Which campaign a Campaign cell names: by ID, else by name when one campaign has it.
 
-    def __init__(self, campaigns: Iterable[Campaign]) -> None:
+    `unsound`: the rows with errors of the tab (their readable cells). They get no figures, but
+    they are campaigns all the same: a name one of them shares is ambiguous (the read warns that
+    the record counts for neither), and a cell naming one names no sound campaign."""
+
+    def __init__(self, campaigns: Iterable[Campaign], unsound: Iterable[Campaign] = ()) -> None:
         self.ids: dict[str, Campaign] = {}
         names: dict[str, list[Campaign]] = {}
-        for c in campaigns:
+        for c in (*campaigns, *unsound):
             if c.id:
                 self.ids.setdefault(_key(c.id), c)
             names.setdefault(_key(c.name), []).append(c)
@@ -109,19 +113,27 @@ def converted(lead: Lead, conversions: Mapping[str, Converted]) -> bool:
 
 def campaign_figures(campaigns: Iterable[Campaign], leads: Iterable[Lead], opportunities: Iterable[Opportunity],
                      stages: StageTable, rates: Rates, conversions: Mapping[str, Converted] = {},
-                     from_lead: Mapping[str, str] = {}) -> CampaignFigures:
+                     from_lead: Mapping[str, str] = {}, unsound: Iterable[Campaign] = (),
+                     unsound_leads: Iterable[Lead] = ()) -> CampaignFigures:
     """Each campaign's figures (see the module docstring for every rule).
 
     conversions: lead ID -> its conversion record (`Conversions.converted_ids`);
     from_lead: lead ID -> the deal ID whose From Lead names it (`Conversions.from_lead`
-    ["opportunities"]). Campaigns without a row number share row 0; callers pass the read's."""
+    ["opportunities"]); unsound: the Campaigns tab's rows with errors, as `Resolver` reads them;
+    unsound_leads: the Leads tab's rows with errors whose Campaign cell reads, which count for no
+    campaign themselves but still name the campaign of the deal they were converted into.
+    Campaigns without a row number share row 0; callers pass the read's."""
     campaigns = list(campaigns)
-    resolve = Resolver(campaigns)
+    resolve = Resolver(campaigns, unsound)
     figures = {id(c): Figures() for c in campaigns}
     lead_campaign: dict[str, Campaign | None] = {}   # deal ID -> the campaign of the lead it came from
-    for lead in leads:
+    leads = list(leads)
+    sound = {id(lead) for lead in leads}
+    for lead in (*leads, *unsound_leads):
         campaign = resolve(lead.campaign)
-        if campaign is not None:
+        if campaign is not None and id(campaign) not in figures:
+            campaign = None  # a row with errors: no figures until fixed
+        if campaign is not None and id(lead) in sound:
             f = figures[id(campaign)]
             f.leads += 1
             f.converted_leads += converted(lead, conversions)
@@ -133,7 +145,7 @@ def campaign_figures(campaigns: Iterable[Campaign], leads: Iterable[Lead], oppor
     revenue_missing: dict[int, list[Missing]] = {}
     for deal in opportunities:
         campaign = resolve(deal.campaign) if deal.campaign else lead_campaign.get(deal.id or "")
-        if campaign is None:
+        if campaign is None or id(campaign) not in figures:
             continue
         f = figures[id(campaign)]
         f.opportunities += 1

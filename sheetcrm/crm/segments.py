@@ -245,6 +245,18 @@ def _unknown_column(condition: Condition, kind: str, columns: Mapping[str, Mappi
     return None
 
 
+class References(dict[str, str]):
+    """The words of a reference column whose cells keep what was typed (a contact's Account:
+    "Initech" or "ACC-0001"): normalize_key(an ID or a name) -> the record's ID. A word names
+    a cell's value when both name the same record, so `Account = Initech` holds for a contact
+    whose cell says ACC-0001, as `Status = Cliente` does for a Customer; other operators
+    (`contains`) read the cell as typed."""
+
+    def choice(self, value: str) -> Choice:
+        own = self.get(normalize_key(value))
+        return Choice(value, lambda word: value if (named := self.get(word)) is not None and named == own else named)
+
+
 def getter(subject: Subject, columns: Mapping[str, Mapping[str, str]],
            enum: Callable[[str, str], Mapping[str, str] | None],
            resolved: dict[tuple[str, str], tuple[str, Mapping[str, str] | None]] | None = None,
@@ -274,6 +286,8 @@ def getter(subject: Subject, columns: Mapping[str, Mapping[str, str]],
             return money_of(target, key, value, of[key])
         if texts is not None and value is not None and (read := texts.get(at[0], {}).get(key)) is not None:
             return Text(value, *read, at=(target, key))
+        if isinstance(words, References) and isinstance(value, str):
+            return words.choice(value)
         return Choice(value, words.get) if words is not None and value is not None else value
     return get
 

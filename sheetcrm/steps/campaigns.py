@@ -13,7 +13,9 @@ from sheetcrm.cells import show_number
 from sheetcrm.crm.campaigns import Figures, Missing, campaign_figures
 from sheetcrm.crm.money import Rates, rates_tab
 from sheetcrm.crm.stages import StageTable
-from sheetcrm.i18n import N_, _, listed, ngettext
+from sheetcrm.i18n import N_, _, current, listed, ngettext
+from sheetcrm.names import tab_title
+from sheetcrm.records import Lead
 from sheetcrm.render import money
 from sheetcrm.report import Issue, column_letter
 from sheetcrm.steps.computed_columns import plan_computed
@@ -36,7 +38,9 @@ def run(ctx: SyncContext) -> StepResult:
     assert inputs is not None  # the read reads them
     figures = campaign_figures(table.records, ctx.crm.records("leads"), ctx.crm.records("opportunities"),
                                StageTable.of(ctx.config.stages), inputs.rates, inputs.conversions.converted_ids(),
-                               inputs.conversions.from_lead.get("opportunities", {}))
+                               inputs.conversions.from_lead.get("opportunities", {}),
+                               [r.target for r in table.rows if r.record is None and r.target is not None],
+                               _unsound_leads(ctx))
     by_row = {row: columns(f, inputs.rates.base) for row, f in figures.by_row.items()}
     part.plan.writes.extend(plan_computed(ctx, table, by_row, part))
     part.issues.extend(_issue(table, group, inputs.rates, ctx.locale) for group in _grouped(figures.missing))
@@ -51,6 +55,15 @@ def _grouped(missing: list[Missing]) -> list[list[Missing]]:
     for m in missing:
         groups.setdefault((id(m.campaign), m.currency, m.deal is None), []).append(m)
     return list(groups.values())
+
+
+def _unsound_leads(ctx: SyncContext) -> list[Lead]:
+    """The leads whose rows have errors but whose Campaign cell reads: a bad cell elsewhere on a
+    converted lead (its Amount "abc") took its sound won deal out of the campaign's Won Revenue,
+    and an ROI of −100 % looked exact."""
+    table = ctx.crm.tables.get("leads")
+    return [r.target for r in table.rows if r.record is None and isinstance(r.target, Lead)
+            and "campaign" not in r.unread] if table is not None else []
 
 
 def columns(f: Figures, base: str) -> dict[str, Any]:

@@ -19,9 +19,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sheetcrm.cells import canonical_text, normalize_key
+from sheetcrm.cells import canonical_text, normalize_key, quoted
 from sheetcrm.crm.money import MissingRate, left_out_said, to_base
-from sheetcrm.crm.segments import (KINDS, RELATIONS, TARGET_FIELDS, Deal, Definition, Reach, Segment, SegmentKpis,
+from sheetcrm.crm.segments import (KINDS, RELATIONS, TARGET_FIELDS, Deal, Definition, Reach, References, Segment,
+                                   SegmentKpis,
                                    from_config, members, parse_segments, segment_kpis)
 from sheetcrm.crm.stages import StageTable
 from sheetcrm.crm.conditions import Condition, Unsure
@@ -56,6 +57,12 @@ class Segmented:
     # segment name -> the contacts left out of it because its condition reads their account and
     # that account's row has errors: "CON-0001 of ACC-0002 (row 3)", in the contacts' order.
     unread_accounts: dict[str, list[str]] = field(default_factory=dict)
+    # segment name -> the contacts left out of it because its condition reads their account and
+    # their Account cell names more than one: 'CON-0001 ("Acme")', in the contacts' order.
+    ambiguous_accounts: dict[str, list[str]] = field(default_factory=dict)
+    # normalize_key(name) -> the error that leaves a defined segment out (a condition that does
+    # not parse...), so `sheetcrm segment NAME` says why rather than that there is no such segment.
+    refused: dict[str, tuple[str, Issue]] = field(default_factory=dict)
 
     def find(self, name: str) -> Segment | None:
         """The segment called `name`, compared as `normalize_key` folds it ("retail customers")."""
@@ -76,12 +83,63 @@ class Segmented:
         return [shown[f] for f in fields], rows, [dict(zip(fields, row)) for row in rows]
 
 
-def _unnamed(condition: Condition, kind: str, world: World) -> tuple[str, str] | None:
-    """`parse_segments`' `unnamed`: a Stage's or a Status's word that names none of its values."""
+def _unnamed(condition: Condition, kind: str, world: World, words: Mapping[tuple[str, str], Mapping[str, str]]
+             ) -> tuple[str, str] | None:
+    """`parse_segments`' `unnamed`: a Stage's or a Status's word that names none of its values,
+    or a word a reference column (`_reference_words`) compares with that names no campaign."""
     def related(relation: str | None) -> str | None:
         return kind if relation is None else relation if relation in RELATIONS[kind] else None
     found = unnamed_word(condition, kind, world, related)
-    return None if found is None else (found[3], found[4])
+    if found is not None:
+        return found[3], found[4]
+    for (relation, column), word in condition.equated:
+        target = related(relation)
+        key = world.names.get(target, {}).get(normalize_key(column)) if target is not None else None
+        named = words.get((target, key)) if key is not None else None  # type: ignore[arg-type]
+        if named is not None and normalize_key(word) not in named:
+            label = world.labels.get(target, {}).get(key, column)  # type: ignore[arg-type]
+            return (_('"{value}" is not a value of {column}', value=word, column=label),
+                    _("Write a value {column} holds, e.g. {examples}.", column=label,
+                      examples=", ".join(list(dict.fromkeys(named.values()))[:8])))
+    return None
+
+
+def _reference_words(ctx: SyncContext) -> dict[tuple[str, str], dict[str, str]]:
+    """(kind, field) -> normalize_key(a word) -> the value a cell naming it holds, for a lead's
+    Campaign when there is a Campaigns tab. The read writes a Campaign cell as its campaign's name
+    (its ID when two campaigns share the name: `validate._form`); compared as text,
+    `Campaign = CMP-0001` grouped no lead of that campaign and `Campaign != CMP-0001` every one.
+    A name two campaigns share names itself: the cells that say it (warned as ambiguous).
+    And a contact's Account, whose cell keeps the ID or the name as typed (`References`):
+    `Account = Initech` left out every contact sheetcrm's conversion wrote as ACC-0001."""
+    out: dict[tuple[str, str], dict[str, str]] = {}
+    accounts = ctx.crm.tables.get("accounts")
+    if accounts is not None:
+        names: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        refs = References()
+        for r in accounts.rows:
+            if r.id:
+                refs.setdefault(normalize_key(r.id), r.id)
+            if r.target is not None and getattr(r.target, "name", None):
+                names[normalize_key(r.target.name)].append((r.id or r.target.name, r.target.name))
+        for key, named in names.items():
+            refs.setdefault(key, named[0][0] if len(named) == 1 else named[0][1])  # a shared name names itself
+        out[("contact", "account")] = refs
+    table = ctx.crm.tables.get("campaigns")
+    if table is None:
+        return out
+    rows = [(r.id, r.target.name) for r in table.rows if r.target is not None and getattr(r.target, "name", None)]
+    shared: dict[str, int] = defaultdict(int)
+    for _id, name in rows:
+        shared[normalize_key(name)] += 1
+    words: dict[str, str] = {}
+    for row_id, name in rows:
+        alone = shared[normalize_key(name)] == 1
+        words.setdefault(normalize_key(name), name)
+        if row_id:
+            words.setdefault(normalize_key(row_id), name if alone else row_id)
+    out[("lead", "campaign")] = words
+    return out
 
 
 def run(ctx: SyncContext) -> StepResult:
@@ -98,12 +156,18 @@ def run(ctx: SyncContext) -> StepResult:
         _say_undecided(ctx, part)
         return part  # no segments, and nothing of earlier ones to clear
     world = world_of(ctx)
+    words = _reference_words(ctx)
     found.segments, issues = parse_segments(
         definitions, world.names, world.labels, ctx.locale, world.rates, world.money, world.types,
-        lambda condition, kind: _unnamed(condition, kind, world))
+        lambda condition, kind: _unnamed(condition, kind, world, words))
+
+    def enum(kind: str, key: str) -> Mapping[str, str] | None:
+        return words.get((kind, key)) or world.enum(kind, key)
     part.issues.extend(issues)
+    found.refused = _refused(definitions, found.segments, issues)
     by_subject: dict[tuple[str, str], list[str]] = defaultdict(list)
     unread: dict[str, str] | None = None
+    ambiguous: dict[str, str] | None = None
     for segment in found.segments:
         unsure: list[Unsure] = []
         subjects = world.subjects.get(segment.kind, [])
@@ -115,7 +179,14 @@ def run(ctx: SyncContext) -> StepResult:
                 subjects = [s for s in subjects if s.id not in unread]
                 found.unread_accounts[segment.name] = [unread[s.id] for s in held_back]
                 part.issues.append(_unread_issue(segment, found.unread_accounts[segment.name]))
-        found.members[segment.name] = members(segment, subjects, world.names, world.enum,
+            # Nor can an account the Account cell does not name alone (two "Acme" rows): judged
+            # as none, the people of two customers were listed under `account.Status != Customer`.
+            ambiguous = _ambiguous_accounts(ctx, world) if ambiguous is None else ambiguous
+            if held_back := [s for s in subjects if s.id in ambiguous]:
+                subjects = [s for s in subjects if s.id not in ambiguous]
+                found.ambiguous_accounts[segment.name] = [ambiguous[s.id] for s in held_back]
+                part.issues.append(_ambiguous_issue(segment, found.ambiguous_accounts[segment.name]))
+        found.members[segment.name] = members(segment, subjects, world.names, enum,
                                               world.money if world.rates is not None else None, unsure, world.texts)
         said = _('the condition of segment "{name}"', name=segment.name)
         for verdict in unsure:
@@ -151,6 +222,25 @@ def run(ctx: SyncContext) -> StepResult:
     return part
 
 
+def _refused(definitions: list[Definition], segments: list[Segment], issues: list[Issue]
+             ) -> dict[str, tuple[str, Issue]]:
+    """`Segmented.refused`: each named definition no sound segment stands for, its name and the
+    first error `parse_segments` reported at its row (or at its config key)."""
+    sound = {normalize_key(s.name) for s in segments}
+    out: dict[str, tuple[str, Issue]] = {}
+    for d in definitions:
+        name = " ".join((d.name or "").split())
+        key = normalize_key(name)
+        if not key or key in sound or key in out:
+            continue
+        places = {header for _letter, header in d.where.values()}
+        said = next((i for i in issues if i.severity == "error" and i.tab == d.tab and i.row == d.row
+                     and (d.row is not None or i.header in places)), None)
+        if said is not None:
+            out[key] = (name, said)
+    return out
+
+
 def _say_undecided(ctx: SyncContext, part: StepResult) -> None:
     """The cells (money, text read as a number or date) the workflows' and the segments'
     conditions could not compare, said once per
@@ -181,6 +271,33 @@ def _unread_accounts(world: World) -> dict[str, str]:
     account row the World holds no record of, its cells having errors (`World.unjudged`)."""
     return {record: _("{id} of {account}", id=record, account=related["account"])
             for (kind, record), related in world.unjudged.items() if kind == "contact" and "account" in related}
+
+
+def _ambiguous_accounts(ctx: SyncContext, world: World) -> dict[str, str]:
+    """Contact ID -> 'CON-0001 ("Acme")' for each contact whose Account cell names more than one
+    account (the read's `ambiguous_reference` warning at the cell), so it has no account in the
+    World though its cell names one."""
+    out: dict[str, str] = {}
+    for s in world.subjects.get("contact", []):
+        text = s.values.get("account")
+        if text and "account" not in s.related and "account" not in world.unjudged.get((s.kind, s.id), {}) \
+                and len(ctx.crm.find("accounts", text)) > 1:
+            out[s.id] = f"{s.id} ({quoted(text)})"
+    return out
+
+
+def _ambiguous_issue(segment: Segment, listed: list[str]) -> Issue:
+    d = segment.definition
+    letter, header = d.where.get("conditions", (None, None))
+    return Issue("warning", d.tab, d.row, letter, header, d.conditions, "segment_account_unread",
+                 ngettext('{n} contact is left out of the segment "{name}" until its Account names one account: '
+                          "the condition reads the account, and the contact's Account cell names more than one: "
+                          "{listed}.",
+                          '{n} contacts are left out of the segment "{name}" until their Account names one account: '
+                          "the condition reads the account, and each contact's Account cell names more than one: "
+                          "{listed}.", len(listed), name=segment.name, listed=listed_some(listed, 10)),
+                 _("Write the ID of the account you mean in the contact's Account cell; the contact then joins the "
+                   "segments its account's cells qualify it for."))
 
 
 def _unread_issue(segment: Segment, listed: list[str]) -> Issue:
@@ -261,7 +378,8 @@ def _names_written(definitions: list[Definition], found: Segmented, ctx: SyncCon
                    ) -> frozenset[str]:
     """Every name a Segments cell sheetcrm wrote may hold: the segments' names now, and those
     of the last sync's Segment Summary (a segment renamed or removed since, still in stale cells)."""
-    out = {normalize_key(d.name) for d in definitions} | {normalize_key(s.name) for s in found.segments}
+    # A row with no Name yet (a segment being written) names nothing: `parse_segments` reports it.
+    out = {normalize_key(d.name) for d in definitions if d.name} | {normalize_key(s.name) for s in found.segments}
     grid = ctx.snapshot.tabs.get(summary) if summary is not None else None
     for row in grid.rows[1:] if grid is not None else ():
         if row and isinstance(row[0], str):
