@@ -770,3 +770,23 @@ def test_a_column_read_otherwise_because_of_other_rows_is_no_change_of_its_untou
         ("WF-0001|OPP-0001|changes:probability:0.2>0.9@2026-12-04", "Probability changed from 0.2 to 0.9"),
         *[(f"WF-0002|OPP-0001|changes:Discount:10%>{now}@2026-12-04", f"Discount changed from 10% to {now}")
           for now in ("15%" if kind == "xlsx" else "0.15",)]]
+
+
+def test_a_percentage_compared_with_a_column_of_plain_numbers_is_reported_at_the_rule(tmp_path):
+    # Discount holds 0.15 and 0.05 typed unformatted: "Discount > 10%" compared 10 points with
+    # 0.15 and held for no lead, with nothing said. Which 10 % is meant (0.1 or 10) cannot be
+    # told, so it is refused where it is written; a column of "15%" cells compares as before.
+    from books import xlsx_book
+    from sheetcrm.config import Config
+    from sheetcrm.sync import sync
+
+    leads = [["ID", "First Name", "Last Name", "Company", "Status", "Discount", "Rebate"],
+             ["LEAD-0001", "Ana", "Ruiz", "Acme", "New", 0.15, "15%"],
+             ["LEAD-0002", "Bo", "Li", "Initech", "New", 0.05, "5%"]]
+    rules = [{"id": f"WF-000{i}", "record": "lead", "when": "created", "if": when, "then": "create task",
+              "subject": "Call"} for i, when in enumerate(("Discount > 10%", "Rebate > 10%"), 1)]
+    book = xlsx_book(tmp_path / "crm.xlsx", {"Leads": leads})
+    out = sync(book, Config.model_validate({"workflows": {"rules": rules}}), dt.date(2026, 3, 1))
+    said = [i for i in out.crm.report.issues if i.code.startswith("workflow_")]
+    assert [(i.row, i.value, i.code) for i in said] == [(1, "Discount > 10%", "workflow_type_mismatch")]
+    assert "0.1 or as 10" in said[0].message and "Discount > 0.1" in said[0].hint

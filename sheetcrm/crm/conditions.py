@@ -844,6 +844,18 @@ class _Reader:
         if kind is None:
             return
         literal = _plain(literal)
+        if kind in _NUMERIC - {"percent"} and isinstance(literal, Decimal) and self.raw_text(tree).rstrip().endswith("%"):
+            # Its cells are plain numbers: 10 % is 0.1 in a column of fractions (0.15 typed
+            # unformatted), 10 in one of points; compared as 10 points with 0.15, it held for no
+            # record and nothing said so.
+            points = _plain(literal)
+            fraction = show_number(points.scaleb(-2).normalize(), locale=self.locale)
+            raise ColumnTypeError(
+                _('"{column}" holds plain numbers, not percentages, and {value} is a percentage: whether its cells '
+                  'write it as {fraction} or as {points} cannot be told', column=name, value=self.quoted(tree),
+                  fraction=fraction, points=show_number(points.normalize(), locale=self.locale)),
+                _('Compare it with a number written as its cells are ({example}), or format the column\'s cells as '
+                  'percentages.', example=f"{name} {op} {fraction}"), _span(tree)[0])
         if kind in _DATES and isinstance(literal, Decimal) or kind in _NUMERIC and isinstance(literal, dt.date) \
                 or kind == "bool" and op in _ORDERING:
             other = _("a date") if isinstance(literal, dt.date) else _("a number")
