@@ -117,3 +117,25 @@ def test_a_rate_that_may_mean_something_else_converts_nothing(tmp_path):
     assert [i["row"] for i in at_deals] == [2, 3] and all("1,170" in i["message"] for i in at_deals)
     text = cli("forecast", "--workbook", path, "--as-of", AS_OF, cwd=tmp_path).stdout
     assert "$1,170,000" not in text and "2 deals in CHF are not put in USD" in text
+
+
+def test_a_base_row_saying_the_rates_may_be_per_another_currency_converts_nothing(tmp_path):
+    """Rates "USD | 0.92" beside "CHF | 1.1" (base USD): the USD row is ignored with a warning that
+    the tab's rates may be per another currency, and quotes refuse every conversion through them;
+    the Forecast and the Dashboard still summed a 1,000 CHF deal as $1,100. A doubt at the base's
+    row is a doubt of every rate: the figures are blank and the deal's warning names it."""
+    path = xlsx(tmp_path / "crm.xlsx", {
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+        "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"],
+                          ["OPP-0001", "A1", "Acme", "Ana", "Closed Won", 1000, "CHF", D(2026, 3, 10)],
+                          ["OPP-0002", "A2", "Acme", "Ana", "Negotiation", 1000, "USD", D(2026, 3, 25)]],
+        "Rates": [["Currency", "Rate"], ["USD", 0.92], ["CHF", 1.1]]})
+    assert cli("sync", "--workbook", path, "--as-of", AS_OF, cwd=tmp_path).returncode == 0
+    march = {r[1]: r[2:7] for r in _tab(path, "Forecast") if r[0] == "2026-03"}
+    # Pipeline and Weighted count only the USD deal; Commit, Best Case and Closed Won the CHF one too.
+    assert march["(all)"] == (1000, 750, None, None, None)
+    dashboard = {r[0]: r[1:] for r in _tab(path, "Dashboard")}
+    assert dashboard["Won revenue"][0] is None and "may mean something else" in dashboard["Missing exchange rate"][1]
+    issues = json.loads(cli("validate", "--workbook", path, "--format", "json", cwd=tmp_path).stdout)["issues"]
+    at_deals = [i for i in issues if i["tab"] == "Opportunities" and i["code"] == "missing_rate"]
+    assert [i["row"] for i in at_deals] == [2] and "0.92" in at_deals[0]["message"]

@@ -55,10 +55,14 @@ class Rates:
 
     def doubt(self, currency: str | None) -> Issue | None:
         """The warning that the Rates tab's rate for `currency` may mean something else ("1,170"
-        read as 1170; could be 1.17), if any: such a rate converts nothing (`to_base`)."""
+        read as 1170; could be 1.17), if any: such a rate converts nothing (`to_base`). The base's
+        own row too (a rate other than 1 for it, ignored, says the tab's rates may be per another
+        currency: `inputs._rates`): each rate is "per base", so every conversion is in doubt, as
+        `quotes.price_quote` takes it."""
         if currency is None or currency == self.base:
             return None
-        return next((i for i in self.doubts.get(currency, ()) if i.code not in NOT_DOUBTS), None)
+        return next((i for code in (currency, self.base) for i in self.doubts.get(code, ())
+                     if i.code not in NOT_DOUBTS), None)
 
 
 def rates_tab(rates: Rates) -> str:
