@@ -139,3 +139,4 @@ def test_a_base_row_saying_the_rates_may_be_per_another_currency_converts_nothin
     issues = json.loads(cli("validate", "--workbook", path, "--format", "json", cwd=tmp_path).stdout)["issues"]
     at_deals = [i for i in issues if i["tab"] == "Opportunities" and i["code"] == "missing_rate"]
     assert [i["row"] for i in at_deals] == [2] and "0.92" in at_deals[0]["message"]
+    assert "write 1" in at_deals[0]["hint"]  # the USD row is what to correct, not CHF's

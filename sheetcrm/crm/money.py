@@ -98,16 +98,20 @@ _ADD_RATE_OR_BASE = N_("Add {currency} to the {rates} tab with how many {base} o
 @dataclass(frozen=True)
 class MissingRate:
     """An opportunity whose amount cannot be put in the base currency; `doubt`: the warning at
-    its currency's Rates row when there is a rate but it may mean something else."""
+    its currency's Rates row when there is a rate but it may mean something else, or at the base
+    currency's own row (`at_base`: then that row is what to correct, its warning's hint says how)."""
 
     opportunity: Opportunity
     currency: str
     doubt: Issue | None = None
     rates_tab: str | None = None  # Rates.title
+    at_base: bool = False
 
     @classmethod
     def of(cls, opportunity: Opportunity, rates: Rates) -> "MissingRate":
-        return cls(opportunity, opportunity.currency or rates.base, rates.doubt(opportunity.currency), rates.title)
+        doubt = rates.doubt(opportunity.currency)
+        return cls(opportunity, opportunity.currency or rates.base, doubt, rates.title,
+                   doubt is not None and doubt in rates.doubts.get(rates.base, ()))
 
     def issue(self, base: str, tab: str = CRM_TABS["opportunities"], column: str | None = None,
               header: str | None = None, base_unset: bool = False) -> Issue:
@@ -125,6 +129,7 @@ class MissingRate:
                   "{currency} is not put in {base}, so every total in {base} that would count it is left blank.",
                   currency=self.currency, rates=rates, doubt=self.doubt.message.rstrip("."),
                   amount=show_number(o.amount), base=base),  # type: ignore[arg-type]
+                self.doubt.hint if self.at_base else
                 _("Write the rate for {currency} on the {rates} tab so that it reads one way.",
                   currency=self.currency, rates=rates))
         hint = (_(_ADD_RATE_OR_BASE, currency=self.currency, rates=rates, base=base) if base_unset
