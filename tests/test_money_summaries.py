@@ -140,3 +140,19 @@ def test_a_base_row_saying_the_rates_may_be_per_another_currency_converts_nothin
     at_deals = [i for i in issues if i["tab"] == "Opportunities" and i["code"] == "missing_rate"]
     assert [i["row"] for i in at_deals] == [2] and "0.92" in at_deals[0]["message"]
     assert "write 1" in at_deals[0]["hint"]  # the USD row is what to correct, not CHF's
+
+
+def test_a_quota_won_already_is_said_so_though_the_pipeline_lacks_a_rate(tmp_path):
+    """Ana's quarter quota (500) is won already ($1,000 won): coverage is blank for that, as it
+    would be with every rate. An open deal in CHF with no rate made the basis "missing_rate", and
+    the kpis command blamed the missing rate for the blank coverage."""
+    path = xlsx(tmp_path / "crm.xlsx", {
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+        "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"],
+                          ["OPP-0001", "A1", "Acme", "Ana", "Closed Won", 1000, "USD", D(2026, 3, 10)],
+                          ["OPP-0002", "A2", "Acme", "Ana", "Negotiation", 3000, "CHF", D(2026, 3, 25)]],
+        "Quotas": [["Owner", "Month", "Quota"], ["Ana", "2026-01", 100], ["Ana", "2026-02", 100], ["Ana", "2026-03", 300]]})
+    j = json.loads(cli("kpis", "--workbook", path, "--as-of", AS_OF, "--format", "json", cwd=tmp_path).stdout)
+    assert (j["pipeline_coverage"], j["pipeline_coverage_basis"]) == (None, "quota")
+    text = cli("kpis", "--workbook", path, "--as-of", AS_OF, cwd=tmp_path).stdout
+    assert "this quarter's quota is won already" in text and "coverage is blank: a deal it would count" not in text
