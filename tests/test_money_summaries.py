@@ -156,3 +156,23 @@ def test_a_quota_won_already_is_said_so_though_the_pipeline_lacks_a_rate(tmp_pat
     assert (j["pipeline_coverage"], j["pipeline_coverage_basis"]) == (None, "quota")
     text = cli("kpis", "--workbook", path, "--as-of", AS_OF, cwd=tmp_path).stdout
     assert "this quarter's quota is won already" in text and "coverage is blank: a deal it would count" not in text
+
+
+def test_a_rate_that_may_mean_something_else_scores_no_lead_either(tmp_path):
+    """Rates "CHF | 1,170" (read 1170, could be 1.17): the summaries and the workflow conditions
+    refuse it, but a scoring rule still converted through it: a lead of 10 CHF scored "Amount ≥
+    5000 +30" as 11,700 with nothing said at the lead. Now the rule is undecided for it, said at
+    its Amount cell as the doubted rate."""
+    (tmp_path / "sheetcrm.toml").write_text(
+        '[scoring]\nrules = [{ column = "Amount", op = "range", min = 5000, points = 30 }]\n')
+    path = xlsx(tmp_path / "crm.xlsx", {
+        "Leads": [["ID", "First Name", "Last Name", "Company", "Status", "Amount", "Currency"],
+                  ["LEAD-0001", "Ana", "Ruiz", "Acme", "New", 10, "CHF"],
+                  ["LEAD-0002", "Bo", "Li", "Globex", "New", 6000, "USD"]],
+        "Rates": [["Currency", "Rate"], ["CHF", "1,170"]]})
+    assert cli("sync", "--workbook", path, "--as-of", AS_OF, cwd=tmp_path).returncode == 0
+    leads = _tab(path, "Leads")
+    why = leads[0].index("Why")
+    assert "Amount ≥ 5000" not in (leads[1][why] or "") and "Amount ≥ 5000 +30" in leads[2][why]
+    said = [r for r in _tab(path, "Validation") if r[1] == "Leads" and r[2] == 2 and r[6] == "missing_rate"]
+    assert len(said) == 1 and "may mean something else" in said[0][7], said
