@@ -469,3 +469,21 @@ def test_an_issue_value_holding_a_date_and_time_is_iso_8601(tmp_path):
     issue = next(i for i in json.loads(done.stdout)["issues"] if i["tab"] == "Leads" and i["row"] == 2)
     assert issue["value"] == "2026-01-01T10:30:00", issue
     assert dt.datetime.fromisoformat(issue["value"]) == dt.datetime(2026, 1, 1, 10, 30)
+
+
+def test_the_validation_tab_keeps_a_date_and_time_value_as_people_read_it(tmp_path):
+    """The JSON report's ISO 8601 value is for programs; the Validation tab's Value column kept
+    str()'s "2026-01-01 10:30:00", as the row's own message quotes the cell, and the commit that
+    changed the JSON said the tab was unchanged. It showed "2026-01-01T10:30:00" beside a message
+    saying "2026-01-01 10:30:00"."""
+    import datetime as dt
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "Leads"
+    wb.active.append(["ID", "Last Name", "Email"])
+    wb.active.append(["LEAD-0001", "Ruiz", dt.datetime(2026, 1, 1, 10, 30)])
+    wb.save(tmp_path / "crm.xlsx")
+    cli("sync", "--workbook", tmp_path / "crm.xlsx", cwd=tmp_path)
+    rows = openpyxl.load_workbook(tmp_path / "crm.xlsx")["Validation"].iter_rows(values_only=True)
+    row = next(r for r in rows if r[1] == "Leads" and r[2] == 2)
+    assert row[5] == "2026-01-01 10:30:00" and '"2026-01-01 10:30:00"' in row[7], row

@@ -293,8 +293,9 @@ def test_2_totals_row_on_google_gets_no_id(monkeypatch):
 @pytest.mark.parametrize("cells_in, expected, warned", [
     (["26-02-01"], [dt.date(2001, 2, 26)], [0]),                     # both positions read it: warned
     (["26-02-01", "45-03-01"], [dt.date(2026, 2, 1), dt.date(2045, 3, 1)], []),  # a 45th day: year first
-    (["26.02.01", "03.15.24"], [None, dt.date(2024, 3, 15)], []),   # a 15th month: year last, month first;
-                                                                      # 26.02.01 is then a mixed_convention error
+    # Dots are day first (aa061484): "03.15.24" has no 15th month, a bad_date, and proves nothing of
+    # the year's place, so "26.02.01" reads year last with both readings said.
+    (["26.02.01", "03.15.24"], [dt.date(2001, 2, 26), None], [0]),
     (["15/03/24", "28/02/25"], [dt.date(2024, 3, 15), dt.date(2025, 2, 28)], [0, 1]),
     (["13/02/2026", "05/06/24"], [dt.date(2026, 2, 13), dt.date(2024, 6, 5)], [1]),
 ])

@@ -117,3 +117,62 @@ def test_a_rate_that_may_mean_something_else_converts_nothing(tmp_path):
     assert [i["row"] for i in at_deals] == [2, 3] and all("1,170" in i["message"] for i in at_deals)
     text = cli("forecast", "--workbook", path, "--as-of", AS_OF, cwd=tmp_path).stdout
     assert "$1,170,000" not in text and "2 deals in CHF are not put in USD" in text
+
+
+def test_a_base_row_saying_the_rates_may_be_per_another_currency_converts_nothing(tmp_path):
+    """Rates "USD | 0.92" beside "CHF | 1.1" (base USD): the USD row is ignored with a warning that
+    the tab's rates may be per another currency, and quotes refuse every conversion through them;
+    the Forecast and the Dashboard still summed a 1,000 CHF deal as $1,100. A doubt at the base's
+    row is a doubt of every rate: the figures are blank and the deal's warning names it."""
+    path = xlsx(tmp_path / "crm.xlsx", {
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+        "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"],
+                          ["OPP-0001", "A1", "Acme", "Ana", "Closed Won", 1000, "CHF", D(2026, 3, 10)],
+                          ["OPP-0002", "A2", "Acme", "Ana", "Negotiation", 1000, "USD", D(2026, 3, 25)]],
+        "Rates": [["Currency", "Rate"], ["USD", 0.92], ["CHF", 1.1]]})
+    assert cli("sync", "--workbook", path, "--as-of", AS_OF, cwd=tmp_path).returncode == 0
+    march = {r[1]: r[2:7] for r in _tab(path, "Forecast") if r[0] == "2026-03"}
+    # Pipeline and Weighted count only the USD deal; Commit, Best Case and Closed Won the CHF one too.
+    assert march["(all)"] == (1000, 750, None, None, None)
+    dashboard = {r[0]: r[1:] for r in _tab(path, "Dashboard")}
+    assert dashboard["Won revenue"][0] is None and "may mean something else" in dashboard["Missing exchange rate"][1]
+    issues = json.loads(cli("validate", "--workbook", path, "--format", "json", cwd=tmp_path).stdout)["issues"]
+    at_deals = [i for i in issues if i["tab"] == "Opportunities" and i["code"] == "missing_rate"]
+    assert [i["row"] for i in at_deals] == [2] and "0.92" in at_deals[0]["message"]
+    assert "write 1" in at_deals[0]["hint"]  # the USD row is what to correct, not CHF's
+
+
+def test_a_quota_won_already_is_said_so_though_the_pipeline_lacks_a_rate(tmp_path):
+    """Ana's quarter quota (500) is won already ($1,000 won): coverage is blank for that, as it
+    would be with every rate. An open deal in CHF with no rate made the basis "missing_rate", and
+    the kpis command blamed the missing rate for the blank coverage."""
+    path = xlsx(tmp_path / "crm.xlsx", {
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+        "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"],
+                          ["OPP-0001", "A1", "Acme", "Ana", "Closed Won", 1000, "USD", D(2026, 3, 10)],
+                          ["OPP-0002", "A2", "Acme", "Ana", "Negotiation", 3000, "CHF", D(2026, 3, 25)]],
+        "Quotas": [["Owner", "Month", "Quota"], ["Ana", "2026-01", 100], ["Ana", "2026-02", 100], ["Ana", "2026-03", 300]]})
+    j = json.loads(cli("kpis", "--workbook", path, "--as-of", AS_OF, "--format", "json", cwd=tmp_path).stdout)
+    assert (j["pipeline_coverage"], j["pipeline_coverage_basis"]) == (None, "quota")
+    text = cli("kpis", "--workbook", path, "--as-of", AS_OF, cwd=tmp_path).stdout
+    assert "this quarter's quota is won already" in text and "coverage is blank: a deal it would count" not in text
+
+
+def test_a_rate_that_may_mean_something_else_scores_no_lead_either(tmp_path):
+    """Rates "CHF | 1,170" (read 1170, could be 1.17): the summaries and the workflow conditions
+    refuse it, but a scoring rule still converted through it: a lead of 10 CHF scored "Amount ≥
+    5000 +30" as 11,700 with nothing said at the lead. Now the rule is undecided for it, said at
+    its Amount cell as the doubted rate."""
+    (tmp_path / "sheetcrm.toml").write_text(
+        '[scoring]\nrules = [{ column = "Amount", op = "range", min = 5000, points = 30 }]\n')
+    path = xlsx(tmp_path / "crm.xlsx", {
+        "Leads": [["ID", "First Name", "Last Name", "Company", "Status", "Amount", "Currency"],
+                  ["LEAD-0001", "Ana", "Ruiz", "Acme", "New", 10, "CHF"],
+                  ["LEAD-0002", "Bo", "Li", "Globex", "New", 6000, "USD"]],
+        "Rates": [["Currency", "Rate"], ["CHF", "1,170"]]})
+    assert cli("sync", "--workbook", path, "--as-of", AS_OF, cwd=tmp_path).returncode == 0
+    leads = _tab(path, "Leads")
+    why = leads[0].index("Why")
+    assert "Amount ≥ 5000" not in (leads[1][why] or "") and "Amount ≥ 5000 +30" in leads[2][why]
+    said = [r for r in _tab(path, "Validation") if r[1] == "Leads" and r[2] == 2 and r[6] == "missing_rate"]
+    assert len(said) == 1 and "may mean something else" in said[0][7], said

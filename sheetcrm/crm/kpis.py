@@ -284,8 +284,10 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
     else:
         quota_left, basis, partial = _coverage_denominator(quotas, quarter, won_this_quarter, won_last_quarter,
                                                            owners)
-    if basis in ("quota", "last_quarter_won") and (open_this_quarter is None or quota_left is None):
+    if basis in ("quota", "last_quarter_won") and (quota_left is None
+                                                   or open_this_quarter is None and quota_left > 0):
         # What is left to win, or what the pipeline is, lacks a deal's rate: no ratio, never one of a part.
+        # A quota won already is no ratio with every rate: said as that ("quota"), not as the rate's doing.
         quota_left, basis = None, "missing_rate"
     coverage = (open_this_quarter / quota_left  # type: ignore[operator]
                 if quota_left and quota_left > 0 and open_this_quarter is not None else None)

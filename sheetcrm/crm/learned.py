@@ -499,7 +499,7 @@ class _Encoder:
             code = priced.currency
             if code is None or priced.symbol is not None and code != self._rates.base:
                 return math.nan
-        rate = self._rates.rate(code)
+        rate = self._rates.rate(code) if self._rates.doubt(code) is None else None  # as `rules.in_base`
         x = _numeric(amount)
         return math.nan if rate is None or x != x else _numeric(Decimal(str(amount)) * rate)
 

@@ -55,10 +55,14 @@ class Rates:
 
     def doubt(self, currency: str | None) -> Issue | None:
         """The warning that the Rates tab's rate for `currency` may mean something else ("1,170"
-        read as 1170; could be 1.17), if any: such a rate converts nothing (`to_base`)."""
+        read as 1170; could be 1.17), if any: such a rate converts nothing (`to_base`). The base's
+        own row too (a rate other than 1 for it, ignored, says the tab's rates may be per another
+        currency: `inputs._rates`): each rate is "per base", so every conversion is in doubt, as
+        `quotes.price_quote` takes it."""
         if currency is None or currency == self.base:
             return None
-        return next((i for i in self.doubts.get(currency, ()) if i.code not in NOT_DOUBTS), None)
+        return next((i for code in (currency, self.base) for i in self.doubts.get(code, ())
+                     if i.code not in NOT_DOUBTS), None)
 
 
 def rates_tab(rates: Rates) -> str:
@@ -94,16 +98,20 @@ _ADD_RATE_OR_BASE = N_("Add {currency} to the {rates} tab with how many {base} o
 @dataclass(frozen=True)
 class MissingRate:
     """An opportunity whose amount cannot be put in the base currency; `doubt`: the warning at
-    its currency's Rates row when there is a rate but it may mean something else."""
+    its currency's Rates row when there is a rate but it may mean something else, or at the base
+    currency's own row (`at_base`: then that row is what to correct, its warning's hint says how)."""
 
     opportunity: Opportunity
     currency: str
     doubt: Issue | None = None
     rates_tab: str | None = None  # Rates.title
+    at_base: bool = False
 
     @classmethod
     def of(cls, opportunity: Opportunity, rates: Rates) -> "MissingRate":
-        return cls(opportunity, opportunity.currency or rates.base, rates.doubt(opportunity.currency), rates.title)
+        doubt = rates.doubt(opportunity.currency)
+        return cls(opportunity, opportunity.currency or rates.base, doubt, rates.title,
+                   doubt is not None and doubt in rates.doubts.get(rates.base, ()))
 
     def issue(self, base: str, tab: str = CRM_TABS["opportunities"], column: str | None = None,
               header: str | None = None, base_unset: bool = False) -> Issue:
@@ -121,6 +129,7 @@ class MissingRate:
                   "{currency} is not put in {base}, so every total in {base} that would count it is left blank.",
                   currency=self.currency, rates=rates, doubt=self.doubt.message.rstrip("."),
                   amount=show_number(o.amount), base=base),  # type: ignore[arg-type]
+                self.doubt.hint if self.at_base else
                 _("Write the rate for {currency} on the {rates} tab so that it reads one way.",
                   currency=self.currency, rates=rates))
         hint = (_(_ADD_RATE_OR_BASE, currency=self.currency, rates=rates, base=base) if base_unset

@@ -718,7 +718,9 @@ def in_base(lead: Lead, field: str | None, custom_key: str, amount: Any, rates: 
         code = priced.currency
         if code is None or priced.symbol is not None and code != rates.base:
             return NoRate(number, code, priced.symbol)
-    rate = rates.rate(code)
+    # A rate the Rates tab may mean otherwise ("1,170" read as 1170) converts nothing, as in every
+    # summary and workflow condition (`money.to_base`): 10 CHF scored as 11,700 with no word.
+    rate = rates.rate(code) if rates.doubt(code) is None else None
     return NoRate(number, code) if rate is None else number * rate
 
 

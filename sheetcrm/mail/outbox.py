@@ -83,6 +83,7 @@ from sheetcrm.schema import OUTBOX, SEQUENCES, TABS
 from sheetcrm.validate import Crm, named_by, read_crm, row_label, team_config
 from sheetcrm.workbook import CellValue, CellWrite, Plan, Snapshot, Workbook, WorkbookConflict, WorkbookError
 
+QUOTE_CURRENCY_UNSET = "quote_currency_unset"  # `Desk._currency_unset`
 KEYS = ("id", "created", "opportunity", "to", "subject", "status", "message_id", "sent_at", "error", "quote",
         "version", "attempts", "last_try", "next_try")
 # The Seal (`seal`), after the tab's schema columns: added to an Outbox of an earlier version
@@ -366,7 +367,7 @@ class Desk:
             return None
         key = opp.id or opp.name
         return _opportunity_issue(
-            self, opp, "currency", None, "quote_currency_unset",
+            self, opp, "currency", None, QUOTE_CURRENCY_UNSET,
             _("The quote for {key} would be in {currency} only because that is the default: its Currency is blank, "
               "its products name no currency, and sheetcrm.toml sets none.", key=key, currency=quote.currency),
             _("Set the opportunity's Currency, or set currency in sheetcrm.toml to the currency of the workbook's "
@@ -414,7 +415,13 @@ class Desk:
         no quote line names (most deals), whose quote is not priced for it."""
         lines, _products = self._grouped()
         valid, invalid = lines.of(opportunity)
-        return self.quote(opportunity).problems if valid or invalid or lines.shared_of(opportunity) else []
+        if not (valid or invalid or lines.shared_of(opportunity)):
+            return []
+        # The currency a quote would be in matters once one is asked for (Send Quote ticked, `sheetcrm
+        # quote`, a row sent): said of every deal with lines, a single-currency team with no `currency`
+        # in sheetcrm.toml got an error at each deal's Currency cell, and `validate` exit 1, for quotes
+        # nobody asked for, with a hint that "the next sync queues the quote".
+        return [p for p in self.quote(opportunity).problems if p.code != QUOTE_CURRENCY_UNSET]
 
     def _named(self, field_name: str, text: str) -> list[tuple[str, int, str]]:
         """The rows a Quote Lines reference names, as the read resolves it (`quotes.Named`)."""

@@ -92,6 +92,7 @@ def _issue(table: Table, group: list[Missing], rates: Rates, locale: str) -> Iss
                      _("The rate for {currency} on the {rates} tab may mean something else ({doubt}), so the figures "
                        "of this campaign that need it are left empty.", currency=m.currency,
                        rates=rates_tab(rates), doubt=doubt.message.rstrip(".")),
+                     doubt.hint if doubt in rates.doubts.get(base, ()) else  # the base's own row: correct that one
                      _("Write the rate for {currency} on the {rates} tab so that it reads one way.",
                        currency=m.currency, rates=rates_tab(rates)))
     if m.deal is None:

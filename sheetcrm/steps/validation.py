@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sheetcrm.plan import owned_tab
@@ -17,7 +18,9 @@ def run(ctx: SyncContext) -> StepResult:
 
 
 def validation_row(issue: Issue) -> list[Any]:
-    value = issue.as_dict()["value"]
+    # A date or time as people read it ("2026-01-01 10:30:00", as the message quotes it); the JSON
+    # report's ISO 8601 form (`Issue.as_dict`) is for programs.
+    value = issue.value if isinstance(issue.value, (dt.date, dt.time)) else issue.as_dict()["value"]
     # Written as text: a value like "=IMPORTXML(...)" or "0042" must reach the tab as typed.
     # Severity and code in the team's language; the code stays the key in the JSON report.
     return [shown_severity(issue.severity), issue.tab, issue.row, issue.column, issue.header,

@@ -17,12 +17,16 @@ def opp(row: int, amount: str | None, currency: str | None) -> Opportunity:
 
 
 RATES = rates_from_rows("USD", [("EUR", "1.10"), ("£", 1.25), ("MXN", "0"), ("euros", "2"), ("JPY",),
-                                ("USD", "2"), ("CAD", "not a number")])
+                                ("CAD", "not a number")])
 
 
 def test_rates_read_from_rows_skip_unreadable_and_non_positive():
-    # USD 2 is the base currency's row: ignored, with a warning (test_rates_quotas_tabs).
     assert RATES.per_unit == {"EUR": Decimal("1.10"), "GBP": Decimal("1.25")}
+    # USD 2 is the base currency's row: ignored, with a warning (test_rates_quotas_tabs), and it
+    # says the tab's rates may be per another currency: none converts (as quotes take it).
+    with_base = rates_from_rows("USD", [("EUR", "1.10"), ("USD", "2")])
+    assert with_base.per_unit == {"EUR": Decimal("1.10")} and with_base.rate("USD") == 1
+    assert to_base(Decimal("100"), "EUR", with_base) is None and to_base(Decimal("7"), "USD", with_base) == 7
     assert RATES.rate("EUR") == Decimal("1.10")
     assert RATES.rate("MXN") is None
     assert RATES.rate("CAD") is None

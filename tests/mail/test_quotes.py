@@ -205,6 +205,26 @@ def test_a_quote_whose_currency_nothing_names_is_not_queued_in_the_default(tmp_p
     desk = Desk.read(xlsx_book(tmp_path / "p.xlsx", tabs).read(), Config(locale="es"))
     assert desk.quote(find_opportunity(desk.crm, "OPP-0001")).quote.currency == "USD"
 
+
+def test_a_deal_nobody_asked_a_quote_of_is_not_an_error_for_want_of_a_currency(tmp_path):
+    """The same workbook with Send Quote not ticked: a single-currency team with no `currency` in
+    sheetcrm.toml and Quote Lines for its deals got a quote_currency_unset error at every such deal's
+    Currency cell ("the next sync queues the quote": no quote was asked for), and validate exit 1.
+    Ticking it still blocks the quote and says so."""
+    from books import xlsx_book
+    from sheetcrm.config import Config
+    tabs = crm_tabs(Products=[["SKU", "Name", "Unit Price", "Currency", "Tax Rate"], ["P1", "Licence", 1000.5, "", 21],
+                              ["P2", "Support", 99.99, "", 10]])
+    tabs["Opportunities"][1][7] = ""
+    tabs["Opportunities"][1][8] = ""
+    book = xlsx_book(tmp_path / "q.xlsx", tabs)
+    sync(book, Config(), as_of=dt.date(2026, 11, 23))
+    assert [r for r in book.read().tabs["Validation"].rows[1:] if r[6] == "quote_currency_unset"] == []
+    tabs["Opportunities"][1][8] = "yes"
+    ticked = xlsx_book(tmp_path / "t.xlsx", tabs)
+    sync(ticked, Config(), as_of=dt.date(2026, 11, 23))
+    assert [r[2] for r in ticked.read().tabs["Validation"].rows[1:] if r[6] == "quote_currency_unset"] == [2]
+
 def test_bad_lines_are_pinned_to_their_cells():
     result = quote_of(**{"Quote Lines": lines(["OPP-0001", "NOPE", 1, "", ""], ["OPP-0001", "P1", -2, "", ""],
                                               ["OPP-0001", "P2", 1, "", 150], ["OPP-0001", "P2", 1, "", 5])})
