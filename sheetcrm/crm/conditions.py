@@ -850,12 +850,13 @@ class _Reader:
             # record and nothing said so.
             points = _plain(literal)
             fraction = show_number(points.scaleb(-2).normalize(), locale=self.locale)
+            example = f"{name} {op} {fraction}"
             raise ColumnTypeError(
                 _('"{column}" holds plain numbers, not percentages, and {value} is a percentage: whether its cells '
                   'write it as {fraction} or as {points} cannot be told', column=name, value=self.quoted(tree),
                   fraction=fraction, points=show_number(points.normalize(), locale=self.locale)),
                 _('Compare it with a number written as its cells are ({example}), or format the column\'s cells as '
-                  'percentages.', example=f"{name} {op} {fraction}"), _span(tree)[0])
+                  'percentages.', example=example), _span(tree)[0])
         if kind in _DATES and isinstance(literal, Decimal) or kind in _NUMERIC and isinstance(literal, dt.date) \
                 or kind == "bool" and op in _ORDERING:
             other = _("a date") if isinstance(literal, dt.date) else _("a number")
