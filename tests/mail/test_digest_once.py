@@ -12,6 +12,7 @@ import logging
 import pytest
 
 from books import xlsx_book
+from conftest import Inbox, Server
 from sheetcrm import service as service_module
 from sheetcrm.config import Config
 from sheetcrm.mail.smtp import SmtpSender
@@ -146,8 +147,6 @@ def test_a_retry_past_midnight_is_the_failed_days_digest_for_the_owners_it_misse
     # Was: the 23:00 digest reached Marta, Leo's server said 451; the backoff retry at 00:00 took
     # the new day, and sent Marta the next day's digest an hour after that day's (Leo too, early),
     # and the next day's scheduled run then sent nobody anything.
-    from conftest import Inbox, Server
-
     class RefusesLeo(Inbox):
         refuse = True
 
