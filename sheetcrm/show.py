@@ -56,7 +56,9 @@ def money(amount: Decimal | None, currency: str) -> str:
     up as the summary tabs are (`crm.money.minor`; babel's own rounding is half-even)."""
     if amount is None:
         return NOTHING
-    return format_currency(minor(amount, currency), currency, locale=current())
+    rounded = minor(amount, currency)
+    # A loss that rounds away is no loss: -0.004 is "0.00", not "-0.00" (babel keeps the sign).
+    return format_currency(abs(rounded) if rounded == 0 else rounded, currency, locale=current())
 
 
 def percent(fraction: Decimal | float | None, digits: int = 1) -> str:
@@ -65,6 +67,7 @@ def percent(fraction: Decimal | float | None, digits: int = 1) -> str:
     if fraction is None:
         return NOTHING
     fraction = half_up(fraction, digits + 2)
+    fraction = abs(fraction) if fraction == 0 else fraction  # "-0.0%" for -0.0004 said a fall there was not
     pattern = Locale.parse(current()).percent_formats[None].pattern
     decimals = "." + "0" * digits if digits else ""
     return format_percent(fraction, format=pattern.replace("#,##0", "#,##0" + decimals, 1), locale=current())
@@ -87,6 +90,7 @@ def number(value: Decimal | float | int | None, digits: int = 0) -> str:
     if value is None:
         return NOTHING
     value = half_up(value, digits)
+    value = abs(value) if value == 0 else value  # never "-0"
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
     return format_decimal(value, format=pattern, locale=current())
 

@@ -8,6 +8,7 @@ import datetime as dt
 from decimal import Decimal
 
 import openpyxl
+import pytest
 
 from sheetcrm import show
 from sheetcrm.cells import half_up
@@ -65,3 +66,12 @@ def test_every_shown_figure_rounds_half_up():
     with using("es"):
         assert show.percent(0.0625) == "6,3\xa0%"
         assert format_points(0.45) == "+0,5"
+
+
+@pytest.mark.parametrize("locale, want", [("en", ("€0.00", "0.0%", "0")), ("es", ("0,00\xa0€", "0,0\xa0%", "0"))])
+def test_a_value_that_rounds_to_zero_loses_its_minus_sign(locale, want):
+    # Was "-€0.00", "-0.0%", "-0": a fall or a loss shown where the figure is nothing.
+    with using(locale):
+        got = (show.money(Decimal("-0.004"), "EUR"), show.percent(Decimal("-0.0004")), show.number(Decimal("-0.4")))
+        assert got == want
+        assert show.money(Decimal("-1.5"), "EUR") in ("-€1.50", "-1,50\xa0€")
