@@ -7,7 +7,7 @@ from typing import Any, Iterable
 
 from sheetcrm import cells
 from sheetcrm.owned import owned_title
-from sheetcrm.schema import VALIDATION
+from sheetcrm.schema import VALIDATION, id_pattern
 from sheetcrm.table import Row, Table
 from sheetcrm.workbook import CellValue, CellWrite, Grid, Snapshot
 
@@ -126,12 +126,6 @@ def highest_id(rows: list[Row], prefix: str) -> int:
 def _highest(ids: list[str], pattern: re.Pattern[str]) -> int:
     numbers = (int(m.group(1)) for text in ids if (m := pattern.match(cells.canonical_text(text))))
     return max(numbers, default=0)
-
-
-def id_pattern(prefix: str) -> re.Pattern[str]:
-    """The IDs sheetcrm hands out: PREFIX-digits. Case and width do not matter when reading
-    ("acc-7" is ACC-0007's number), so a typed ID never collides with a later one."""
-    return re.compile(rf"{re.escape(prefix)}-(\d+)\Z", re.IGNORECASE)
 
 
 def row_key(table: Table, row: Row) -> tuple[tuple[int, CellValue], ...]:

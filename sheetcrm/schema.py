@@ -20,6 +20,12 @@ from sheetcrm.cells import canonical_text, normalize_key
 from sheetcrm.i18n import ngettext, using
 
 
+def id_pattern(prefix: str) -> re.Pattern[str]:
+    """The IDs sheetcrm hands out: PREFIX-digits. Case and width do not matter when reading
+    ("acc-7" is ACC-0007's number), so a typed ID never collides with a later one."""
+    return re.compile(rf"{re.escape(prefix)}-(\d+)\Z", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class Column:
     field: str

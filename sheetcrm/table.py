@@ -37,7 +37,7 @@ from sheetcrm.i18n import N_, _, current, in_locale
 from sheetcrm.parse_cache import Entry, RowMemo
 from sheetcrm.records import CUSTOM_PARSERS, MODELS, ParseContext, Priced, Record
 from sheetcrm.report import Issue, Report, column_letter
-from sheetcrm.schema import TabSpec, budget_header, header_keys
+from sheetcrm.schema import TabSpec, budget_header, header_keys, id_pattern
 from sheetcrm.settings import problem
 from sheetcrm.workbook import LOADING, UNCALCULATED, Grid
 
@@ -536,7 +536,7 @@ def _renamed_ids(spec: TabSpec, title: str, grid: Grid, index: int, header: Head
     and numbered every row again (LEAD-0003 beside LEAD-0001): histories, workflows and
     references followed the new IDs; read without IDs, every record looked gone and came back
     as new when the name was restored (workflows fired again). Said at the header."""
-    pattern = re.compile(rf"{re.escape(spec.id_prefix or '')}-\d+\Z", re.IGNORECASE)
+    pattern = id_pattern(spec.id_prefix or "")
     body = grid.rows[index + 1:]
     used = sum(1 for row in body if row and any(not cells.is_blank(v) for v in row))
     for text, col in sorted(header.custom.items(), key=lambda item: item[1]):
