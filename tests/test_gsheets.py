@@ -1106,3 +1106,36 @@ def test_a_conversion_whose_deal_row_a_refused_batch_left_out_links_no_missing_d
     lead = by_header(emu.values(key, "Leads"))
     assert lead["Converted Opportunity"][0] in deals["ID"]
     assert deals["From Lead"].count("LEAD-0001") == 1
+
+
+def test_a_date_written_beside_a_percentage_leaves_the_percentage_its_format(emu):
+    # A stage change and a new activity rewrite Probability %, Weighted Amount, Days in Stage
+    # and Last Activity of one row: one run of cells, one of them a date. The date's number
+    # format must not be laid over its neighbours (Probability % of 50% showed 0.5).
+    key = emu.create_spreadsheet("CRM", {
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+        "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Currency", "Close Date"],
+                          ["OPP-0001", "Big deal", "ACC-0001", "Prospecting", 40000, "USD", "2027-01-15"]],
+        "Activities": [["ID", "Date", "Type", "Subject", "Related"],
+                       ["ACT-0001", "2026-11-01", "Call", "Intro", "OPP-0001"]]})
+    book = Traced(key).book
+    sync(book, Config(), as_of=AS_OF)
+    header = emu.values(key, "Opportunities")[0]
+    cols = {h: header.index(h) for h in ("Probability %", "Weighted Amount", "Days in Stage", "Last Activity")}
+    sheet = next(s for s in emu.service.book(key).sheets if s.title == "Opportunities")
+
+    def formats() -> dict:
+        return {h: (sheet.cell(1, c) or {}).get("userEnteredFormat", {}).get("numberFormat", {}).get("type")
+                for h, c in cols.items()}
+
+    assert formats() == {"Probability %": "PERCENT", "Weighted Amount": "NUMBER", "Days in Stage": "NUMBER",
+                         "Last Activity": "DATE"}
+    sync(book, Config(), as_of=AS_OF + dt.timedelta(days=5))  # 5 days in stage
+    emu.set_values(key, "Opportunities!D2", [["Proposal"]])
+    emu.set_values(key, "Activities!A3", [["ACT-0002", "2026-11-29", "Call", "Terms", "OPP-0001"]])
+    sync(book, Config(), as_of=AS_OF + dt.timedelta(days=6))
+    row = emu.values(key, "Opportunities")[1]
+    # One run of written cells, Probability % to Last Activity (2026-11-29)
+    assert [row[cols[h]] for h in cols] == [0.5, 20000, 0, 46355]
+    assert formats() == {"Probability %": "PERCENT", "Weighted Amount": "NUMBER", "Days in Stage": "NUMBER",
+                         "Last Activity": "DATE"}

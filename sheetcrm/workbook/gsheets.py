@@ -2197,11 +2197,14 @@ def _fresh_id(used: set[int]) -> int:
 
 def _blocks(writes: Iterable[CellWrite]) -> Iterable[tuple[str, list[CellWrite]]]:
     """Group writes into rectangles of consecutive cells: runs along a row, stacked while the
-    next row's run spans the same columns. A Validation tab rewrite becomes one request."""
-    by_tab: dict[str, dict[tuple[int, int], CellWrite]] = {}
+    next row's run spans the same columns. A Validation tab rewrite becomes one request.
+    Dates and other values never share a rectangle: a dated block's field mask sets the number
+    format of every cell in it, so a percentage or an amount beside a date lost its own (a
+    Probability % of 50% then showed 0.5, for good: the column's format mark said it was set)."""
+    by_tab: dict[tuple[str, bool], dict[tuple[int, int], CellWrite]] = {}
     for w in writes:
-        by_tab.setdefault(w.tab, {})[(w.row, w.col)] = w
-    for tab, cells in by_tab.items():
+        by_tab.setdefault((w.tab, hasattr(w.value, "year")), {})[(w.row, w.col)] = w
+    for (tab, _dated), cells in by_tab.items():
         runs: dict[int, list[tuple[int, int]]] = {}
         for row, col in sorted(cells):
             row_runs = runs.setdefault(row, [])
