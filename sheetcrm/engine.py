@@ -18,7 +18,7 @@ from sheetcrm import cells, names
 from sheetcrm.config import Config
 from sheetcrm.crm import (Forecast, HistoryRow, Kpis, OpportunityMetrics, Rates, RelatedIndex, StageTable,
                           compute_kpis, forecast, missing_rate_issues, opportunity_metrics,
-                          record_changes, stage_entered, stage_win_rates, to_base)
+                          logged_before_created, record_changes, stage_entered, stage_win_rates, to_base)
 from sheetcrm.crm.conditions import Doubt, Money, doubt_said
 from sheetcrm.crm.money import plus
 from sheetcrm.crm.cases import (CLOSED, CaseInput, CaseMetrics, CaseSummary, case_metrics, first_responses,
@@ -134,8 +134,9 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
     words = words_of(crm, config)
     old_stages, old_leads = crm.inputs.stage_history, crm.inputs.lead_history
     stage_history = old_stages + record_changes(old_stages, history_states(crm, "opportunities", rates), as_of,
-                                                 words, STAGE)
-    lead_history = old_leads + record_changes(old_leads, history_states(crm, "leads"), as_of, words, LEAD_STATUS)
+                                                 words, STAGE, history_created(crm, "opportunities"))
+    lead_history = old_leads + record_changes(old_leads, history_states(crm, "leads"), as_of, words, LEAD_STATUS,
+                                              history_created(crm, "leads"))
 
     related = RelatedIndex.build(activities, tasks, crm.records("contacts"), as_of=as_of)
     created = {o.id: o.created for o in opportunities if o.id}
@@ -183,7 +184,9 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
                                        base_unset="currency" not in config.model_fields_set),
                   *_closed_before_created(opportunities, stages, table), *_undecided_rules(scoring.doubts, leads_tab, rates),
                   *_rules_without_column(config, leads_tab),
-                  *_contradicting_overrides(opportunities, stages, table, words)],
+                  *_contradicting_overrides(opportunities, stages, table, words),
+                  *_logged_before_created(crm, "opportunities", stage_history, as_of, config.locale),
+                  *_logged_before_created(crm, "leads", lead_history, as_of, config.locale)],
         cases=case_results(crm, config, as_of) if "cases" in crm.tables else None,
         unread=[*crm.tabs_not_found, *unread_columns(crm.tables)],
         calibration_partial=kept.partial, calibration_beyond=kept.beyond, calibration_unknown=kept.unknown,
@@ -456,6 +459,50 @@ def history_states(crm: Crm, key: str, rates: Rates | None = None) -> dict[str, 
             amount = record.amount if rates is None else to_base(record.amount, record.currency, rates)  # type: ignore[attr-defined]
         states[row.id] = (value, amount)
     return states
+
+
+def history_created(crm: Crm, key: str) -> dict[str, dt.date | None]:
+    """Each record's Created in tab `key`, as `history_states` reads the rows (a bad cell
+    elsewhere on the row does not hide it): ID -> day (`crm.history.logged_before_created`)."""
+    table = crm.tables.get(key)
+    if table is None:
+        return {}
+    out: dict[str, dt.date | None] = {}
+    for row in table.rows:
+        record = row.readable
+        if record is not None and row.id:
+            out[row.id] = getattr(record, "created", None)
+    return out
+
+
+def _logged_before_created(crm: Crm, key: str, history: list[HistoryRow], as_of: dt.date,
+                           locale: str) -> list[Issue]:
+    """A warning at the ID of each record whose history begins before its Created
+    (`crm.history.logged_before_created`): the rows before are another record's under the same
+    ID (a deleted row's ID typed again for a new one), or Created is wrong; sheetcrm cannot tell
+    which, and the history's figures (win rates) read the ID's rows as one record's."""
+    table = crm.tables.get(key)
+    col = table.header.fields.get("id") if table is not None else None
+    early = logged_before_created(history, history_created(crm, key), as_of) if col is not None else {}
+    if not early:
+        return []
+    assert table is not None and col is not None
+    at = (column_letter(col + 1), table.header.labels.get(col))
+    log = cells.quoted(names.tab_title("stage_history" if key == "opportunities" else "lead_history", locale))
+    rows = {row.id: row.row for row in table.rows if row.id}
+    deals = key == "opportunities"
+    return [Issue("warning", table.title, rows[record_id], *at, record_id, "history_before_created",
+                  _("{log} holds rows of {record} since {day}, before its Created: they are another deal's under "
+                    "the same ID, or Created is wrong. Its Days in Stage counts from Created and a change from "
+                    "their last stage is logged with an empty From, but the win rates read all of them as one "
+                    "deal's.", log=log, record=record_id, day=day.isoformat()) if deals else
+                  _("{log} holds rows of {record} since {day}, before its Created: they are another lead's under "
+                    "the same ID, or Created is wrong. A change from their last status is logged with an empty "
+                    "From.", log=log, record=record_id, day=day.isoformat()),
+                  _("If this is a new record, clear its ID (the next sync gives it one of its own) and delete "
+                    "the rows of {record} in {log} dated from its Created on; if Created is wrong, correct it.",
+                    record=record_id, log=log))
+            for record_id, day in early.items() if record_id in rows]
 
 
 def _category_overrides(opportunities: Iterable[Opportunity]) -> dict[str, str]:

@@ -322,3 +322,35 @@ def test_a_history_tab_sorted_with_its_header_row_loses_no_change(tmp_path):
     assert {t: book.read().tabs[t].rows for t in before} == before
     assert not [i for i in outcome.crm.report.issues if i.code.startswith("history")]
     assert _column(book, "Days in Stage") == 1  # entered Proposal on 3/5: not first seen in it, from Created
+
+
+def test_a_record_created_after_its_id_s_history_does_not_inherit_it(tmp_path):
+    """A deleted deal's row typed again by hand for a new deal under the same ID: the history
+    is the old deal's. It was logged moving "Closed Won" -> "Prospecting" (a reopened deal that
+    never was) and, had its stage been the old one's, counted Days in Stage from the old deal's
+    day, without a word. No deal is in a stage before its Created: the move is logged with an
+    empty From, Days in Stage counts from Created, and the ID's cell says why."""
+    deals = [["OPP-0001", "A1", "Acme", "Ana", "Negotiation", 1000, None, D(2026, 6, 1), D(2026, 1, 1)],
+             ["OPP-0002", "A2", "Acme", "Ana", "Proposal", 500, None, D(2026, 6, 1), D(2026, 1, 1)]]
+    leads = [["ID", "Last Name", "Company", "Status", "Created"], ["LEAD-0001", "Diaz", "Acme", "Unqualified",
+                                                                    D(2026, 1, 1)]]
+    book = _book(tmp_path, deals, Leads=leads)
+    sync(book, Config(), as_of=D(2026, 2, 27))
+    _stage(book, "Closed Won")
+    sync(book, Config(), as_of=D(2026, 2, 28))
+    new = ["OPP-0001", "C1", "Acme", "Bo", "Prospecting", 50, None, D(2026, 6, 1), D(2026, 3, 10)]
+    again = ["OPP-0002", "C2", "Acme", "Bo", "Proposal", 70, None, D(2026, 6, 1), D(2026, 3, 10)]
+    book.write(Plan(writes=[*(CellWrite("Opportunities", 2, c, v) for c, v in enumerate(new, 1)),
+                            *(CellWrite("Opportunities", 3, c, v) for c, v in enumerate(again, 1)),
+                            CellWrite("Leads", 2, 4, "New"), CellWrite("Leads", 2, 5, D(2026, 3, 10))]))
+    outcome = sync(book, Config(), as_of=D(2026, 3, 20))
+    assert _history(book)[-1] == ["OPP-0001", None, "Prospecting", D(2026, 3, 20), 50]
+    assert book.read().tabs["Lead Status History"].rows[-1][:3] == ["LEAD-0001", None, "New"]
+    # The same stage as the old deal's: nothing logged, and its days from its own Created.
+    assert _column(book, "Days in Stage", 3) == 10
+    said = [(i.tab, i.row, i.column, i.value) for i in outcome.crm.report.issues if i.code == "history_before_created"]
+    assert said == [("Opportunities", 2, "A", "OPP-0001"), ("Opportunities", 3, "A", "OPP-0002"),
+                    ("Leads", 2, "A", "LEAD-0001")]
+    # Said where people look: on the Validation tab.
+    shown = [r[1:4] for r in book.read().tabs["Validation"].rows if r[6] == "history_before_created"]
+    assert shown == [["Opportunities", 2, "A"], ["Opportunities", 3, "A"], ["Leads", 2, "A"]]

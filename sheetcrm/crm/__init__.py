@@ -20,7 +20,8 @@ order of a sync's computations:
 
 from sheetcrm.crm.forecast import Forecast, MonthForecast, Quota, forecast
 from sheetcrm.crm.history import (HistoryRow, StageConversion, StageWinRate, lead_states, opportunity_states,
-                                  record_changes, sales_cycles, stage_conversion, stage_entered, stage_win_rates)
+                                  logged_before_created, record_changes, sales_cycles, stage_conversion,
+                                  stage_entered, stage_win_rates)
 from sheetcrm.crm.kpis import DEFINITIONS, Kpis, compute_kpis
 from sheetcrm.crm.money import MissingRate, Rates, missing_rate_issues, missing_rates, to_base
 from sheetcrm.crm.stages import OpportunityMetrics, RelatedIndex, StageTable, opportunity_metrics
@@ -29,6 +30,6 @@ __all__ = [
     "DEFINITIONS", "Forecast", "HistoryRow", "Kpis", "MissingRate", "MonthForecast", "OpportunityMetrics", "Quota",
     "Rates", "RelatedIndex", "StageConversion", "StageTable", "StageWinRate", "compute_kpis", "forecast",
     "lead_states", "missing_rate_issues", "missing_rates", "opportunity_metrics", "opportunity_states",
-    "record_changes", "sales_cycles", "stage_conversion", "stage_entered", "stage_win_rates",
+    "logged_before_created", "record_changes", "sales_cycles", "stage_conversion", "stage_entered", "stage_win_rates",
     "to_base",
 ]

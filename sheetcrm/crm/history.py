@@ -260,8 +260,27 @@ def told_by_earlier(history: Sequence[HistoryRow]) -> set[str]:
     return out
 
 
+def logged_before_created(history: Iterable[HistoryRow], created: Mapping[str, dt.date | None],
+                          as_of: dt.date) -> dict[str, dt.date]:
+    """The IDs of `created` (ID -> Created, as the records spell them) whose log begins before
+    the record was created, on or before `as_of` (a Created after it is `created_after_sync`'s
+    to say): ID -> the day its log begins. No record is in a stage before it exists, so those
+    rows are another record's under the same ID (a deleted row's ID typed again for a new
+    deal), or Created is wrong: which, sheetcrm cannot tell."""
+    made = {match_key(record_id): (record_id, day) for record_id, day in created.items()
+            if day is not None and day <= as_of}
+    first: dict[str, dt.date] = {}
+    if made:
+        for row in history:
+            key = row.record_key
+            if key in made and (key not in first or row.changed_at < first[key]):
+                first[key] = row.changed_at
+    return {made[key][0]: day for key, day in first.items() if day < made[key][1]}
+
+
 def record_changes(previous: Iterable[HistoryRow], current: Mapping[str, State],
-                   as_of: dt.date, words: Words | None = None, kind: str = "stage") -> list[HistoryRow]:
+                   as_of: dt.date, words: Words | None = None, kind: str = "stage",
+                   created: Mapping[str, dt.date | None] | None = None) -> list[HistoryRow]:
     """The rows to append for this sync, in the order of `current` (ID -> canonical key, amount).
 
     An ID seen for the first time gets a row with an empty From; an ID whose stage differs
@@ -276,7 +295,11 @@ def record_changes(previous: Iterable[HistoryRow], current: Mapping[str, State],
     An ID is the logged one when `match_key` makes them equal (retyped in another case, a
     non-breaking space): its new row names it as `current` spells it now, the record's ID as
     its tab shows it today, as the row's stage words are today's.
+    `created` (ID -> Created): a record whose last logged row is dated before its Created is
+    not the one that row logged (`logged_before_created`): its change is logged with an empty
+    From, never as a move from another record's stage ("Closed Won" to "Prospecting").
     """
+    made = {match_key(record_id): day for record_id, day in created.items() if day is not None} if created else {}
     spell = (lambda key: words(kind, key)) if words is not None else (lambda key: key)
     last, unsure = last_rows(previous if isinstance(previous, (list, tuple)) else list(previous))
     rows: list[HistoryRow] = []
@@ -293,6 +316,8 @@ def record_changes(previous: Iterable[HistoryRow], current: Mapping[str, State],
         if doubt is not None:
             if value not in doubt.ends:
                 rows.append(HistoryRow(record_id, None, spell(value), day, amount, to_key=value))
+        elif held.to_key != value and key in made and held.changed_at < made[key] <= as_of:
+            rows.append(HistoryRow(record_id, None, spell(value), day, amount, to_key=value))
         elif held.to_key != value:
             rows.append(HistoryRow(record_id, spell(held.to_key), spell(value), day, amount, to_key=value,
                                    from_key=held.to_key))
@@ -310,7 +335,9 @@ def stage_entered(history: Iterable[HistoryRow], created: Mapping[str, dt.date |
     rather than 0 days (`crm.stages.opportunity_metrics` counts Days in Stage from it).
     Only on the ID's first day, though: an empty From after earlier rows is a change whose
     From could not be told (`record_changes` after an `unordered` day), made since the row
-    before it, so it counts from its own day like any change."""
+    before it, so it counts from its own day like any change.
+    Never before Created: no record is in a stage before it exists, so a log that says so is
+    another record's under the same ID, or Created is wrong (`logged_before_created`)."""
     entered = {}
     history = history if isinstance(history, (list, tuple)) else list(history)
     made_on = {match_key(record_id): day for record_id, day in created.items()} if created else {}
@@ -324,10 +351,9 @@ def stage_entered(history: Iterable[HistoryRow], created: Mapping[str, dt.date |
                 del seen[row.record_key]
     for record_id, row in last.items():
         day = row.changed_at
-        if row.record_key in seen:
-            made = made_on.get(row.record_key)
-            if made is not None and made < day:
-                day = made
+        made = made_on.get(row.record_key)
+        if made is not None and (made > day or (made < day and row.record_key in seen)):
+            day = made
         entered[record_id] = day
     return entered
 
