@@ -24,6 +24,8 @@ HOSTILE = {
                  "{{ ns.s }}", str(MAX_BODY)),
     "padding": ("{{ Company|center(10**9) }}", "larger than"),
     "broken": ("{{ Company|int + 'a' }}", "line 1"),
+    "builds": ("{{ range(2000)|map('center', 20000)|join|length }}", "built by its filters"),
+    "lipsum": ("{{ lipsum(3) }}", "lipsum"),
 }
 
 
