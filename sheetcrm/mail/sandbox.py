@@ -112,6 +112,11 @@ class _Counted(CodeGenerator):
         self.write(")))")
 
 
+def _items(value: Any) -> Any:
+    """What a join is given, with a length: a lazy one (`map`, a generator) as a list."""
+    return value if hasattr(value, "__len__") or isinstance(value, jinja2.Undefined) else list(value)
+
+
 class Sandbox(ImmutableSandboxedEnvironment):
     """jinja2's immutable sandbox with sheetcrm's policy (the module docstring), for output
     of at most `limit` characters. `render(template, context)` is the way to render."""
@@ -140,6 +145,24 @@ class Sandbox(ImmutableSandboxedEnvironment):
         for value in (*args, *kwargs.values()):
             if self._big(value):
                 raise SandboxLimit(_("a number larger than {n} given to a function", n=self.limit))
+
+    def _check_product(self, name: str, text: Any, args: tuple[Any, ...]) -> None:
+        """Refuse before it runs a text operation whose result is one input's size times the
+        other's, each within the limit (`('\\t' * 32767).expandtabs(32767)` is 1 GB at once,
+        counted only once built): `text.expandtabs(n)`, `text.replace(old, new)`,
+        `sep.join(items)`, `text|indent(n)`, by the size they would build."""
+        size = 0
+        if name == "expandtabs" and isinstance(text, str) and args and isinstance(args[0], int):
+            size = text.count("\t") * args[0]
+        elif name in ("replace", "do_replace") and isinstance(text, str) and len(args) >= 2 \
+                and isinstance(args[0], str) and isinstance(args[1], str):
+            size = (text.count(args[0]) if args[0] else len(text) + 1) * len(args[1])
+        elif name == "join" and isinstance(text, str) and args and hasattr(args[0], "__len__"):
+            size = len(text) * len(args[0])
+        elif name == "do_indent" and isinstance(text, str) and args and isinstance(args[0], int):
+            size = (text.count("\n") + 1) * args[0]
+        if size > WORK * self.limit:
+            raise SandboxLimit(_("more than {n} characters built by its filters and calls", n=WORK * self.limit))
 
     def _step(self) -> None:
         budget = _budget()
@@ -187,6 +210,12 @@ class Sandbox(ImmutableSandboxedEnvironment):
             # a filter's own arguments come after the context (if any) and the value
             at = 1 if hasattr(f, "jinja_pass_arg") else 0
             self._check_args(args[at + 1:], kwargs)
+            if f.__name__ == "do_join" and len(args) > at:
+                # the items a join is given, as a list (jinja2 makes one anyway): counted before joined
+                args = (*args[:at], _items(args[at]), *args[at + 1:])
+                self._check_product("join", kwargs.get("d", args[at + 1] if len(args) > at + 1 else ""), args[at:at + 1])
+            elif len(args) > at:
+                self._check_product(f.__name__, args[at], args[at + 1:])
             if text and len(args) > at and args[at] is None:
                 args = (*args[:at], "", *args[at + 1:])
             return self._built(f(*args, **kwargs))
@@ -205,6 +234,10 @@ class Sandbox(ImmutableSandboxedEnvironment):
     def call(__self, __context: jinja2.runtime.Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
         __self._step()
         __self._check_args(args, kwargs)
+        name, text = getattr(__obj, "__name__", ""), getattr(__obj, "__self__", None)
+        if name == "join" and isinstance(text, str) and args:
+            args = (_items(args[0]), *args[1:])
+        __self._check_product(name, text, args)
         return __self._built(super().call(__context, __obj, *args, **kwargs))
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
