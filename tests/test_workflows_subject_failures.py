@@ -47,7 +47,12 @@ def _fire(tmp_path, subject):
 @pytest.mark.parametrize("subject", ["{% for i in range(1000000000) %}x{% endfor %}", "{{ 1 / 0 }}",
                                      "{{ Name | int + 'a' }}",
                                      "{{ 'x' * 1000000000 }}", "{{ Name * 100000000 }}", "{{ 10 ** 100000000 }}",
-                                     "{% for i in range(99999) %}xy{% endfor %}"])
+                                     "{% for i in range(99999) %}xy{% endfor %}",
+                                     # short to print, but built 4 million characters (20000 x 20000 took
+                                     # 850 MB) / placeholder Latin, 2 s a call at lipsum(30000): neither refused
+                                     "{{ range(2000)|map('center', 2000)|join|length }}",
+                                     "{% for i in range(3000) %}{{ ('x' * 3000)|replace('x', 'y')|length }}{% endfor %}",
+                                     "{{ lipsum(3)|length }}"])
 def test_a_subject_that_fails_at_render_skips_its_firing_and_the_other_rules_run(tmp_path, subject):
     path, _ = _fire(tmp_path, subject)    # raised OverflowError / ZeroDivisionError / TypeError out of sync()
     ws = openpyxl.load_workbook(path)["Tasks"]

@@ -14,6 +14,12 @@ characters (a Subject: what a cell holds; a body: MAX_BODY):
   `'x'|center(10**9)`) and a width past it in a `%` or `format` spec are refused;
 * **output**: every `{{ }}` counts towards `limit` characters per render, inside a macro or a
   `{% set %}` block too, and so does the text the render yields;
+* **work**: what a filter, a call or an operator builds on the way counts too, at most WORK
+  times `limit` per render, shown or not: `range(20000)|map('center', 20000)|join|length`
+  prints 9 characters but built 400 million (850 MB), and a loop of calls that each stay
+  under `limit` adds up the same way. `lipsum` is no global: one call builds up to `n`
+  paragraphs of placeholder Latin, 2 seconds and 13 million characters at n=30,000, that no
+  email needs;
 * **blanks**: a blank cell (None) shows as nothing, in `{{ }}`, in `~` and through a filter of
   text (`|title`): a customer never reads "Dear None" (mail/templates.py does the same for the
   words' `%(name)s`);
@@ -47,6 +53,7 @@ from sheetcrm.i18n import _
 
 MAX_BODY = 1_000_000  # characters of an email body: a quote of thousands of lines fits, a runaway loop does not
 STEPS = 200_000       # loop iterations and calls in one render: a quote of 2,000 lines needs a tenth of it
+WORK = 10             # characters built by filters, calls and operators in one render, times `limit`
 _POWER_DIGITS = 4000  # Python prints an int of up to 4300 digits; a larger one is an error anyway
 
 # A `%` conversion's width or precision: "%-10.3f" -> 10, 3.
@@ -69,6 +76,7 @@ class SandboxLimit(SecurityError):
 class _Budget:
     steps: int = 0
     chars: int = 0
+    built: int = 0
 
 
 _BUDGET: contextvars.ContextVar[_Budget | None] = contextvars.ContextVar("sheetcrm_template_budget", default=None)
@@ -104,6 +112,11 @@ class _Counted(CodeGenerator):
         self.write(")))")
 
 
+def _items(value: Any) -> Any:
+    """What a join is given, with a length: a lazy one (`map`, a generator) as a list."""
+    return value if hasattr(value, "__len__") or isinstance(value, jinja2.Undefined) else list(value)
+
+
 class Sandbox(ImmutableSandboxedEnvironment):
     """jinja2's immutable sandbox with sheetcrm's policy (the module docstring), for output
     of at most `limit` characters. `render(template, context)` is the way to render."""
@@ -114,6 +127,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
     def __init__(self, limit: int, **options: Any) -> None:
         self.limit = limit
         super().__init__(finalize=self._output, **options)
+        self.globals.pop("lipsum", None)
         self.filters = {name: self._guard(f, name in _TEXT_FILTERS) for name, f in self.filters.items()}
 
     def too_long(self) -> SandboxLimit:
@@ -132,11 +146,40 @@ class Sandbox(ImmutableSandboxedEnvironment):
             if self._big(value):
                 raise SandboxLimit(_("a number larger than {n} given to a function", n=self.limit))
 
+    def _check_product(self, name: str, text: Any, args: tuple[Any, ...]) -> None:
+        """Refuse before it runs a text operation whose result is one input's size times the
+        other's, each within the limit (`('\\t' * 32767).expandtabs(32767)` is 1 GB at once,
+        counted only once built): `text.expandtabs(n)`, `text.replace(old, new)`,
+        `sep.join(items)`, `text|indent(n)`, by the size they would build."""
+        size = 0
+        if name == "expandtabs" and isinstance(text, str) and args and isinstance(args[0], int):
+            size = text.count("\t") * args[0]
+        elif name in ("replace", "do_replace") and isinstance(text, str) and len(args) >= 2 \
+                and isinstance(args[0], str) and isinstance(args[1], str):
+            size = (text.count(args[0]) if args[0] else len(text) + 1) * len(args[1])
+        elif name == "join" and isinstance(text, str) and args and hasattr(args[0], "__len__"):
+            size = len(text) * len(args[0])
+        elif name == "do_indent" and isinstance(text, str) and args and isinstance(args[0], int):
+            size = (text.count("\n") + 1) * args[0]
+        if size > WORK * self.limit:
+            raise SandboxLimit(_("more than {n} characters built by its filters and calls", n=WORK * self.limit))
+
     def _step(self) -> None:
         budget = _budget()
         budget.steps += 1
         if budget.steps > STEPS:
             raise SandboxLimit(_("more than {n} steps (loops or calls); is a loop nested in a loop?", n=STEPS))
+
+    def _built(self, value: Any) -> Any:
+        """`value`, a filter's, call's or operator's result, counted towards the render's WORK
+        (a text by its characters, a list or a dict by its items; a lazy one by what its items
+        build when taken)."""
+        if isinstance(value, (str, list, tuple, dict)):
+            budget = _budget()
+            budget.built += len(value)
+            if budget.built > WORK * self.limit:
+                raise SandboxLimit(_("more than {n} characters built by its filters and calls", n=WORK * self.limit))
+        return value
 
     @staticmethod
     def blank(value: Any) -> Any:
@@ -159,7 +202,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
             def checked_format(value: Any, *args: Any, **kwargs: Any) -> Any:
                 self._check_spec(value, _PERCENT_SPEC)
                 self._check_args(args, kwargs)
-                return f(value, *args, **kwargs)
+                return self._built(f(value, *args, **kwargs))
             return checked_format
 
         @functools.wraps(f)  # keeps jinja2's pass_context / pass_eval_context marks
@@ -167,9 +210,15 @@ class Sandbox(ImmutableSandboxedEnvironment):
             # a filter's own arguments come after the context (if any) and the value
             at = 1 if hasattr(f, "jinja_pass_arg") else 0
             self._check_args(args[at + 1:], kwargs)
+            if f.__name__ == "do_join" and len(args) > at:
+                # the items a join is given, as a list (jinja2 makes one anyway): counted before joined
+                args = (*args[:at], _items(args[at]), *args[at + 1:])
+                self._check_product("join", kwargs.get("d", args[at + 1] if len(args) > at + 1 else ""), args[at:at + 1])
+            elif len(args) > at:
+                self._check_product(f.__name__, args[at], args[at + 1:])
             if text and len(args) > at and args[at] is None:
                 args = (*args[:at], "", *args[at + 1:])
-            return f(*args, **kwargs)
+            return self._built(f(*args, **kwargs))
         return checked
 
     def counted(self, iterable: Any) -> Any:
@@ -185,7 +234,11 @@ class Sandbox(ImmutableSandboxedEnvironment):
     def call(__self, __context: jinja2.runtime.Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
         __self._step()
         __self._check_args(args, kwargs)
-        return super().call(__context, __obj, *args, **kwargs)
+        name, text = getattr(__obj, "__name__", ""), getattr(__obj, "__self__", None)
+        if name == "join" and isinstance(text, str) and args:
+            args = (_items(args[0]), *args[1:])
+        __self._check_product(name, text, args)
+        return __self._built(super().call(__context, __obj, *args, **kwargs))
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
         wrapped = super().wrap_str_format(value)
@@ -209,7 +262,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
         elif operator == "%" and isinstance(left, str):
             self._check_spec(left, _PERCENT_SPEC)
             self._check_args(right if isinstance(right, tuple) else (right,), {})
-        return super().call_binop(context, operator, left, right)
+        return self._built(super().call_binop(context, operator, left, right))
 
     def render(self, template: jinja2.Template, context: dict[str, Any]) -> str:
         """`template` rendered with `context`, within the policy; raises jinja2.TemplateError

@@ -24,6 +24,8 @@ HOSTILE = {
                  "{{ ns.s }}", str(MAX_BODY)),
     "padding": ("{{ Company|center(10**9) }}", "larger than"),
     "broken": ("{{ Company|int + 'a' }}", "line 1"),
+    "builds": ("{{ range(2000)|map('center', 20000)|join|length }}", "built by its filters"),
+    "lipsum": ("{{ lipsum(3) }}", "lipsum"),
 }
 
 
@@ -84,3 +86,27 @@ def test_each_limit_is_one_place_for_subject_and_body():
     env = Sandbox(100)
     with pytest.raises(SandboxLimit):
         env.render(env.from_string("{{ 'x' ~ 'y' * 60 ~ 'z' * 60 }}"), {})
+
+
+@pytest.mark.parametrize("text", ["{{ ('\t' * 2000).expandtabs(30000)|length }}",
+                                  "{{ ('x' * 2000)|replace('x', 'y' * 30000)|length }}",
+                                  "{{ ('x' * 2000).replace('x', 'y' * 30000)|length }}",
+                                  "{{ range(2000)|map('string')|join('x' * 30000)|length }}",
+                                  "{{ ('x' * 30000).join(range(2000)|map('string'))|length }}",
+                                  "{{ ('\n' * 2000)|indent(30000)|length }}"])
+def test_one_operation_whose_result_is_a_product_is_refused_before_it_is_built(text):
+    """Each input within the limit, the result their product (60 million characters here, a
+    gigabyte at a cell's 32,767 x 32,767): refused by the size it would build, never built and
+    then counted."""
+    import tracemalloc
+
+    env = Sandbox(32767, undefined=jinja2.StrictUndefined)
+    template = env.from_string(text)
+    tracemalloc.start()
+    try:
+        with pytest.raises(SandboxLimit, match="built by its filters"):
+            env.render(template, {})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10_000_000, peak
