@@ -342,15 +342,55 @@ def test_rows_a_conversion_adds_below_an_excel_table_join_the_table(tmp_path):
     after = openpyxl.load_workbook(tmp_path / "crm.xlsx")
     assert after["Opportunities"]["B3"].value == "Globex – Bo Q" and after["Accounts"]["B3"].value == "Globex"
     deals, accounts = after["Opportunities"].tables["Deals"], after["Accounts"].tables["Accounts"]
-    assert (deals.ref, deals.autoFilter.ref) == ("A1:F3", "A1:F3")
-    assert (accounts.ref, accounts.autoFilter.ref) == ("A1:B3", "A1:B3")
-    assert after["Contacts"]["C4"].value == "Bo"  # below the Total Row, and the table as it was
+    # Its computed columns, headed just right of the table, joined it too (below).
+    last = openpyxl.utils.get_column_letter(after["Opportunities"].max_column)
+    assert (deals.ref, deals.autoFilter.ref) == (f"A1:{last}3", f"A1:{last}3") and last > "F"
+    assert [c.value for c in after["Accounts"][1]] == ["ID", "Name", "From Lead"]  # the new column in the table too
+    assert (accounts.ref, accounts.autoFilter.ref) == ("A1:C3", "A1:C3")
+    assert after["Contacts"]["C4"].value == "Bo"  # below the Total Row, and the table's rows as they were
+    assert [c.value for c in after["Contacts"][1]][5] == "From Lead"  # a column joins it, as in Excel
     with zipfile.ZipFile(tmp_path / "crm.xlsx") as z:
-        assert z.read("xl/tables/table2.xml") == people
+        assert z.read("xl/tables/table2.xml") == people.replace(b'ref="A1:E3"', b'ref="A1:F3"').replace(
+            b'count="5"', b'count="6"').replace(b"</tableColumns>", b'<tableColumn id="6" name="From Lead"/></tableColumns>')
     # ... which the sync says, naming the tab, the row and the table: its totals leave Bo out.
     assert outcome.result.warnings == [
         "Contacts: row 4 was added below the Total Row of the Excel table People, so the table's totals, filters and "
         "sorts leave it out; to take it in, insert a table row above the Total Row and move the row there"]
+
+
+def test_computed_columns_written_beside_an_excel_table_join_the_table(tmp_path):
+    """Found attacking the writer: a team's Opportunities formatted as an Excel table (Deals,
+    A1:E3) got sheetcrm's computed columns headed just right of it, outside the table. Sorting
+    the table by its header buttons then moved the team's cells and left Probability % and
+    Weighted Amount where they were: each row showed another deal's figures, with nothing to say
+    so. The columns join the table, as Excel takes in a column a person heads there, and keep
+    their place through LibreOffice's save."""
+    from test_xlsx_write import libreoffice_resave
+
+    from sheetcrm.config import Config
+    from sheetcrm.sync import sync
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Opportunities"
+    ws.append(["ID", "Name", "Stage", "Amount", "Close Date"])
+    ws.append([None, "Big", "Closed Won", 1000, dt.date(2027, 1, 1)])
+    ws.append([None, "Small", "Qualification", 10, dt.date(2027, 1, 1)])
+    _table(ws, "Deals", "A1:E3")
+    wb.save(tmp_path / "crm.xlsx")
+    synced = libreoffice_resave(tmp_path / "crm.xlsx")
+    sync(XlsxWorkbook(synced), Config(), as_of=dt.date(2026, 12, 1))
+    after = openpyxl.load_workbook(synced)["Opportunities"]
+    headers = [c.value for c in after[1]]
+    assert headers[:7] == ["ID", "Name", "Stage", "Amount", "Close Date", "Probability %", "Weighted Amount"]
+    deals = after.tables["Deals"]
+    last = openpyxl.utils.get_column_letter(len(headers))
+    assert (deals.ref, deals.autoFilter.ref) == (f"A1:{last}3", f"A1:{last}3")
+    assert [c.name for c in deals.tableColumns] == headers
+    assert len({c.id for c in deals.tableColumns}) == len(headers)
+    kept = openpyxl.load_workbook(libreoffice_resave(synced))["Opportunities"].tables["Deals"]
+    assert (kept.ref, [c.name for c in kept.tableColumns]) == (f"A1:{last}3", headers)
+    assert sync(XlsxWorkbook(synced), Config(), as_of=dt.date(2026, 12, 1)).result is None  # nothing to write
 
 
 def test_a_row_a_table_grows_over_gets_its_calculated_columns_formulas(tmp_path):

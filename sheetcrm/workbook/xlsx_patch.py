@@ -1235,7 +1235,12 @@ def grow_tables(z: zipfile.ZipFile, part: str, original: bytes, cells: dict[tupl
     outside them in Excel too), nor one that would then overlap another table. A calculated
     column (`=[@Amount]*0.1` filled down the table) gets its formula in the new rows, as
     Excel fills it in a row a person adds: left empty, `=SUM(Deals[Commission])` would leave
-    the new deal out, with nothing to say so."""
+    the new deal out, with nothing to say so. Likewise the columns this write heads just right
+    of a table (sheetcrm's computed columns on a team's table) join it, as Excel takes in a
+    column a person heads there: outside it, sorting the table by its header buttons moves the
+    team's cells and leaves the computed ones where they were, so each row would show another
+    deal's Probability % and Weighted Amount until the next sync. A column joins only when its
+    header cell held nothing before, and its name is no other column's in the table."""
     tables = {}
     for kind, target in relationships(z, part).values():
         if kind.endswith("/table") and target in z.NameToInfo:
@@ -1257,20 +1262,25 @@ def grow_tables(z: zipfile.ZipFile, part: str, original: bytes, cells: dict[tupl
             taken = [r for (r, _), cell in held.items()
                      if cell.formula or cell.v not in (None, b"") or cell.inline is not None]
             last = min(taken, default=last + 1) - 1  # up to the first row that held something
-        if last == r1:
-            continue
-        if int(attrs(m[1]).get(b"totalsRowCount", b"0") or 0) > 0:
+        if last > r1 and int(attrs(m[1]).get(b"totalsRowCount", b"0") or 0) > 0:
             below.append((html.unescape(attrs(m[1]).get(b"displayName", b"").decode()), r1 + 1, last))
-            continue
+            last = r1
         if any(other != target and b[0] <= last and r1 < b[2] and b[1] <= c1 and c0 <= b[3]
                for other, (_, _, b) in tables.items()):
+            last = r1
+        headers = _new_headers(xml[m.end():], original, cells, (r0, c0, last, c1), attrs(m[1]),
+                               [b for other, (_, _, b) in tables.items() if other != target])
+        if last == r1 and not headers:
             continue
+        right = c1 + len(headers)
         old = attrs(m[1])[b"ref"]
-        ref = f"{get_column_letter(c0)}{r0}:{get_column_letter(c1)}{last}".encode()
+        ref = f"{get_column_letter(c0)}{r0}:{get_column_letter(right)}{last}".encode()
         head = m[0].replace(b'ref="' + old + b'"', b'ref="' + ref + b'"', 1)
         body = xml[m.end():]
         body = _AUTO_FILTER.sub(lambda f: f[1] + (ref if _bounds(f[2].decode()) == (r0, c0, r1, c1) else f[2]) + f[3],
                                 body, count=1)
+        if headers:
+            body = _add_table_columns(body, headers)
         out[target] = xml[:m.start()] + head + body
         first = r0 + int(attrs(m[1]).get(b"headerRowCount", b"1") or 1)
         for i, col in enumerate(_TABLE_COLUMN.finditer(body)):
@@ -1287,7 +1297,51 @@ def grow_tables(z: zipfile.ZipFile, part: str, original: bytes, cells: dict[tupl
     return out, below, formulas
 
 
+def _new_headers(body: bytes, original: bytes, cells: dict[tuple[int, int], CellSpec],
+                 bounds: tuple[int, int, int, int], table: dict[bytes, bytes],
+                 others: list[tuple[int, int, int, int]]) -> list[str]:
+    """The names of the columns this write heads just right of a table (`grow_tables`), left
+    to right: each written as text into the table's header row, whose cell held nothing
+    before, named as no column of the table is (Excel's names are unique, in any case), and
+    over no other table."""
+    r0, c0, last, c1 = bounds
+    if int(table.get(b"headerRowCount", b"1") or 1) < 1:
+        return []
+    names = {html.unescape(col[2].decode()).casefold() for col in _TABLE_COLUMN_NAME.finditer(body)}
+    out: list[str] = []
+    col = c1 + 1
+    while col <= MAX_COLUMN and isinstance(name := cells.get((r0, col), CellSpec(None)).value, str) \
+            and name.strip() and name.casefold() not in names \
+            and not any(b[0] <= last and r0 <= b[2] and b[1] <= col <= b[3] for b in others):
+        out.append(name)
+        names.add(name.casefold())
+        col += 1
+    held = raw_cells(original, {(r0, c) for c in range(c1 + 1, col)})
+    taken = [c for (_, c), cell in held.items() if cell.formula or cell.v not in (None, b"") or cell.inline is not None]
+    return out[:min(taken, default=col) - c1 - 1]  # up to the first header cell that held something
+
+
+def _add_table_columns(body: bytes, names: list[str]) -> bytes:
+    """A table part's body (after its start tag) with a <tableColumn> appended for each name."""
+    cols = _TABLE_COLUMNS.search(body)
+    if cols is None:
+        return body
+    ids = [int(a[b"id"]) for c in _TABLE_COLUMN_START.finditer(body) if (a := attrs(c[1])).get(b"id", b"").isdigit()]
+    prefix = cols[1]
+    fresh = b"".join(b"<" + prefix + b'tableColumn id="' + str(max(ids, default=0) + i).encode() + b'" name="'
+                     + html.escape(name).encode() + b'"/>' for i, name in enumerate(names, 1))
+    start = _COUNT.sub(lambda c: c[1] + str(int(c[2]) + len(names)).encode() + c[3], cols[0], count=1)
+    end = body.find(b"</" + prefix + b"tableColumns>", cols.end())
+    if end < 0:
+        return body
+    return body[:cols.start()] + start + body[cols.end():end] + fresh + body[end:]
+
+
 _TABLE_COLUMN = re.compile(rb'<(?:\w+:)?tableColumn\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?tableColumn>)', re.S)
+_TABLE_COLUMN_START = re.compile(rb'<(?:\w+:)?tableColumn\b([^>]*?)/?>')
+_TABLE_COLUMN_NAME = re.compile(rb'<(?:\w+:)?tableColumn\b[^>]*?\sname=(["\'])(.*?)\1')
+_TABLE_COLUMNS = re.compile(rb'<((?:\w+:)?)tableColumns\b[^>]*>')
+_COUNT = re.compile(rb'(\scount=")([0-9]+)(")')
 _CALCULATED = re.compile(rb'<(?:\w+:)?calculatedColumnFormula\b([^>]*)>(.*?)</(?:\w+:)?calculatedColumnFormula>', re.S)
 
 
