@@ -396,9 +396,9 @@ class XlsxWorkbook:
             if w.formula:
                 cell.value = formula_text(w.value)
             elif isinstance(w.value, str):
-                # xlsx cannot hold control characters at all; dropping them beats failing
-                # the whole sync over one pasted note.
-                cell.value = ILLEGAL_CHARACTERS_RE.sub("", w.value)
+                # openpyxl writes text as it is: escaped as the patcher does (control
+                # characters dropped, "_x0041_" and a carriage return kept as typed).
+                cell.value = xlsx_patch.xstring(w.value)
                 # openpyxl would turn "=..." into a formula and "#N/A" into an error.
                 cell.data_type = "s"
             else:

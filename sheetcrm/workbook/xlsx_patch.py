@@ -208,11 +208,18 @@ class CellSpec:
     bold: bool = False  # the header of a tab this write adds
 
 
+def xstring(value: str) -> str:
+    """Text as a cell's XML must hold it to read back as `value` (ST_Xstring, ECMA-376 Part 1
+    §22.9.2.19). xlsx cannot hold control characters at all: dropping them beats failing a
+    sync over one pasted note. "_x0041_" in a cell reads as "A" unless its "_" is itself
+    escaped. A carriage return must be `_x000D_`: XML reads a bare one as a line feed, so a
+    person's "Acme\r\nLtd" copied to a cell came back "Acme\nLtd", and sheetcrm's own cell
+    holding it was written again by every sync."""
+    return _XML_ESCAPE.sub(r"_x005F_\1", ILLEGAL_CHARACTERS_RE.sub("", value)).replace("\r", "_x000D_")
+
+
 def text_xml(value: str) -> bytes:
-    # xlsx cannot hold control characters at all: dropping them beats failing a sync over one
-    # pasted note. "_x0041_" in a cell reads as "A" unless its "_" is itself escaped.
-    text = _XML_ESCAPE.sub(r"_x005F_\1", ILLEGAL_CHARACTERS_RE.sub("", value))
-    return html.escape(text, quote=False).encode()
+    return html.escape(xstring(value), quote=False).encode()
 
 
 def _number(v: float | int | Decimal) -> bytes:
