@@ -812,7 +812,9 @@ def _dropdown_formulas(guide: Guide) -> list[tuple[int, str]]:
 
 def _load(path: Path, data: bytes) -> openpyxl.Workbook:
     try:
-        return openpyxl.load_workbook(io.BytesIO(data))
+        # rich_text: without it openpyxl reads a cell of runs (a word in bold, in red) as its
+        # plain text, and the rebuild saved every such cell of the team's without its formatting.
+        return openpyxl.load_workbook(io.BytesIO(data), rich_text=True)
     except _NOT_XLSX:
         raise _not_xlsx(path, data) from None
 
