@@ -393,6 +393,73 @@ def test_computed_columns_written_beside_an_excel_table_join_the_table(tmp_path)
     assert sync(XlsxWorkbook(synced), Config(), as_of=dt.date(2026, 12, 1)).result is None  # nothing to write
 
 
+def _with_calc_chain(path, cells):
+    """The workbook at `path` with the calculation chain Excel saves beside formulas, naming
+    `cells` of its first tab."""
+    with zipfile.ZipFile(path) as z:
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+    parts["xl/calcChain.xml"] = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<calcChain xmlns="'
+                                 b'http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                                 + b"".join(b'<c r="%s" i="1"/>' % c.encode() for c in cells) + b"</calcChain>")
+    parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
+        b"</Relationships>", b'<Relationship Id="rIdChain" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+                             b'relationships/calcChain" Target="calcChain.xml"/></Relationships>')
+    parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+        b"</Types>", b'<Override PartName="/xl/calcChain.xml" ContentType="application/vnd.openxmlformats-'
+                     b'officedocument.spreadsheetml.calcChain+xml"/></Types>')
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+
+
+def _chain_fits(path) -> bool:
+    """Excel's check on opening: every cell the calculation chain names holds a formula."""
+    with zipfile.ZipFile(path) as z:
+        if "xl/calcChain.xml" not in z.namelist():
+            names = z.read("xl/_rels/workbook.xml.rels") + z.read("[Content_Types].xml")
+            return b"calcChain" not in names  # gone with its relationship and content type
+        chain = re.findall(rb'<c r="([A-Z]+[0-9]+)"', z.read("xl/calcChain.xml"))
+    ws = openpyxl.load_workbook(path).worksheets[0]
+    return all(ws[ref.decode()].data_type == "f" for ref in chain)
+
+
+def test_a_write_that_takes_a_formula_from_a_cell_leaves_no_calculation_chain_excel_would_repair(tmp_path):
+    """Found attacking the writer: Excel saves a calculation chain (xl/calcChain.xml) naming
+    every formula cell, and on opening checks it: a cell it names that holds no formula is
+    "unreadable content", and Excel asks to repair the file. Removing a merged duplicate's row
+    moved the team's formulas up, leaving the chain naming the last row's cell, and a value
+    written over a formula of sheetcrm's own tab did the same. The chain goes then (Excel
+    builds it again); a write that takes no formula keeps it byte for byte."""
+    from sheetcrm.workbook import RowDelete
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Accounts"
+    ws.append(["ID", "Name", "Length"])
+    for r, name in enumerate(["Acme", "Globex", "Initech"], 2):
+        ws.append([f"ACC-000{r - 1}", name, f"=LEN(B{r})"])
+    ws.append([None, "Umbrella"])
+    book = _save(wb, tmp_path / "crm.xlsx")
+    _with_calc_chain(book.path, ["C2", "C3", "C4"])
+    chain = zipfile.ZipFile(book.path).read("xl/calcChain.xml")
+    book.read()
+    book.write(Plan(writes=[CellWrite("Accounts", 5, 1, "ACC-0004", expect=((1, None), (2, "Umbrella")))]))
+    assert zipfile.ZipFile(book.path).read("xl/calcChain.xml") == chain  # no formula taken: kept
+    book.read()
+    book.write(Plan(deletes=[RowDelete("Accounts", 3, ((1, "ACC-0002"),))]))
+    after = openpyxl.load_workbook(book.path)["Accounts"]
+    assert [[c.value for c in row] for row in after.iter_rows(min_row=2)] == [
+        ["ACC-0001", "Acme", "=LEN(B2)"], ["ACC-0003", "Initech", "=LEN(B3)"], ["ACC-0004", "Umbrella", None]]
+    assert _chain_fits(book.path)
+    # A value written over a formula (unguarded, as on sheetcrm's own tab) takes it too.
+    _with_calc_chain(book.path, ["C2", "C3"])
+    book = XlsxWorkbook(book.path)
+    book.read()
+    book.write(Plan(writes=[CellWrite("Accounts", 3, 3, 7)]))
+    assert openpyxl.load_workbook(book.path)["Accounts"]["C3"].value == 7
+    assert _chain_fits(book.path)
+
+
 def test_a_row_a_table_grows_over_gets_its_calculated_columns_formulas(tmp_path):
     """Found by a tester: a team's calculated column (Commission, `=[@Amount]*0.1` filled down
     the table) stayed empty in the deal a conversion added to the table, so

@@ -303,6 +303,7 @@ class XlsxWorkbook:
                 raise WorkbookError(_("{path}: cannot remove merged rows from a tab formatted as a table; "
                                       "convert the table to a range", path=self.path)) from None
         if new is not None:
+            new = xlsx_patch.drop_stale_calc_chain(data, new)
             if made.prefixes:
                 new = xlsx_prefix.restore(original, made, new)
             self._commit(new, seen)

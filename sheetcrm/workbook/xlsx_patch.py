@@ -1104,6 +1104,40 @@ def hide_tabs(workbook_xml: bytes, titles: Iterable[str]) -> bytes | None:
     return out if changed else None
 
 
+def _formula_refs(xml: bytes) -> set[bytes]:
+    """The references of a sheet part's formula cells."""
+    return {a[b"r"] for m in _FORMULA_CELL.finditer(xml) if b"r" in (a := attrs(m[1]))} if b"<f" in xml else set()
+
+
+def drop_stale_calc_chain(before: bytes, after: bytes) -> bytes:
+    """`after` (a write of `before`) without its calculation chain when the write took a formula
+    from a cell the chain names: a value written over a formula of sheetcrm's own tab, rows
+    removed under the team's formulas (`xlsx_rows`). Excel checks the chain (`calcChain.xml`,
+    which Excel writes beside every workbook with formulas) on opening and finds such a cell
+    "unreadable content": it asks to repair the file, then removes it itself. A chain is only
+    the order of the last calculation, rebuilt by Excel when missing (and the write asks for a
+    full one anyway, `recalc_on_load`), so it is left out, as Excel's own guidance says; a
+    write that only added formulas or values keeps it byte for byte."""
+    with zipfile.ZipFile(io.BytesIO(after)) as z:
+        book = workbook_part(z)
+        rels = relationships(z, book)
+        rid, chain = next(((i, t) for i, (k, t) in rels.items() if k.endswith("/calcChain")), (None, None))
+        if rid is None or chain not in z.NameToInfo:
+            return after
+        with zipfile.ZipFile(io.BytesIO(before)) as zb:
+            old = {i.filename: i.CRC for i in zb.infolist()}
+            stale = any(part in old and old[part] != z.getinfo(part).CRC
+                        and _formula_refs(zb.read(part)) - _formula_refs(z.read(part))
+                        for _, part in sheet_parts(z) if part)
+        if not stale:
+            return after
+        rels_part = rels_name(book)
+        rels_xml = re.sub(rb'<Relationship\b[^>]*\bId="' + re.escape(rid.encode()) + rb'"[^>]*/>', b"", z.read(rels_part))
+        types = re.sub(rb'<Override\b[^>]*PartName="/' + re.escape(chain.encode()) + rb'"[^>]*/>', b"",
+                       z.read(_CONTENT_TYPES))
+    return rewrite_zip(after, {rels_part: rels_xml, _CONTENT_TYPES: types}, removed=[chain])
+
+
 _CALC_PR = re.compile(rb'<calcPr\b([^>]*?)(/?)>')
 
 
