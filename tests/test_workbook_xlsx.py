@@ -360,7 +360,7 @@ def test_rows_a_conversion_adds_below_an_excel_table_join_the_table(tmp_path):
 
 def test_computed_columns_written_beside_an_excel_table_join_the_table(tmp_path):
     """Found attacking the writer: a team's Opportunities formatted as an Excel table (Deals,
-    A1:E3) got sheetcrm's computed columns headed just right of it, outside the table. Sorting
+    A1:F3) got sheetcrm's computed columns headed just right of it, outside the table. Sorting
     the table by its header buttons then moved the team's cells and left Probability % and
     Weighted Amount where they were: each row showed another deal's figures, with nothing to say
     so. The columns join the table, as Excel takes in a column a person heads there, and keep
@@ -373,16 +373,17 @@ def test_computed_columns_written_beside_an_excel_table_join_the_table(tmp_path)
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "Opportunities"
-    ws.append(["ID", "Name", "Stage", "Amount", "Close Date"])
-    ws.append([None, "Big", "Closed Won", 1000, dt.date(2027, 1, 1)])
-    ws.append([None, "Small", "Qualification", 10, dt.date(2027, 1, 1)])
-    _table(ws, "Deals", "A1:E3")
+    ws.append(["ID", "Name", "Account", "Stage", "Amount", "Close Date"])
+    ws.append([None, "Big", "Acme", "Closed Won", 1000, dt.date(2027, 1, 1)])
+    ws.append([None, "Small", "Acme", "Qualification", 10, dt.date(2027, 1, 1)])
+    _table(ws, "Deals", "A1:F3")
     wb.save(tmp_path / "crm.xlsx")
     synced = libreoffice_resave(tmp_path / "crm.xlsx")
     sync(XlsxWorkbook(synced), Config(), as_of=dt.date(2026, 12, 1))
     after = openpyxl.load_workbook(synced)["Opportunities"]
     headers = [c.value for c in after[1]]
-    assert headers[:7] == ["ID", "Name", "Stage", "Amount", "Close Date", "Probability %", "Weighted Amount"]
+    assert headers[:8] == ["ID", "Name", "Account", "Stage", "Amount", "Close Date", "Probability %", "Weighted Amount"]
+    assert after["G2"].value == 1 and after["H3"].value == 2  # the deals were read: their figures written
     deals = after.tables["Deals"]
     last = openpyxl.utils.get_column_letter(len(headers))
     assert (deals.ref, deals.autoFilter.ref) == (f"A1:{last}3", f"A1:{last}3")
@@ -391,6 +392,36 @@ def test_computed_columns_written_beside_an_excel_table_join_the_table(tmp_path)
     kept = openpyxl.load_workbook(libreoffice_resave(synced))["Opportunities"].tables["Deals"]
     assert (kept.ref, [c.name for c in kept.tableColumns]) == (f"A1:{last}3", headers)
     assert sync(XlsxWorkbook(synced), Config(), as_of=dt.date(2026, 12, 1)).result is None  # nothing to write
+
+
+def test_computed_columns_an_earlier_sync_left_beside_an_excel_table_join_it_with_the_next_write(tmp_path):
+    """A workbook synced before computed columns joined tables (or a table made over the
+    team's columns alone, after the first sync) has them outside the table: the next write to
+    the tab takes them in, the team's column past them staying out."""
+    from test_xlsx_write import libreoffice_resave
+
+    from sheetcrm.config import Config
+    from sheetcrm.sync import sync
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Opportunities"
+    ws.append(["ID", "Name", "Account", "Stage", "Amount", "Close Date"])
+    ws.append([None, "Big", "Acme", "Proposal", 1000, dt.date(2027, 1, 1)])
+    ws.append([None, "Small", "Acme", "Qualification", 10, dt.date(2027, 1, 1)])
+    wb.save(tmp_path / "crm.xlsx")
+    sync(XlsxWorkbook(tmp_path / "crm.xlsx"), Config(), as_of=dt.date(2026, 12, 1))
+    wb = openpyxl.load_workbook(tmp_path / "crm.xlsx")
+    headers = [c.value for c in wb["Opportunities"][1]]
+    wb["Opportunities"].cell(1, len(headers) + 1, "Notes")  # the team's own column, after sheetcrm's
+    wb["Opportunities"]["D2"] = "Negotiation"  # the deal moved on: its computed cells are written
+    _table(wb["Opportunities"], "Deals", "A1:F3")
+    wb.save(tmp_path / "crm.xlsx")
+    synced = libreoffice_resave(tmp_path / "crm.xlsx")
+    assert sync(XlsxWorkbook(synced), Config(), as_of=dt.date(2026, 12, 2)).result.written.get("Opportunities")
+    deals = openpyxl.load_workbook(synced)["Opportunities"].tables["Deals"]
+    last = openpyxl.utils.get_column_letter(len(headers))
+    assert (deals.ref, [c.name for c in deals.tableColumns]) == (f"A1:{last}3", headers)
 
 
 def _with_calc_chain(path, cells):

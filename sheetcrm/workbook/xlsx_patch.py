@@ -43,7 +43,7 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Callable, Iterable
+from typing import Callable, Collection, Iterable
 
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.formula.translate import Translator
@@ -1220,7 +1220,7 @@ def apply(data: bytes, patch: Patch, preloaded: dict[str, bytes] | None = None) 
             if xml != original:
                 changed[part] = xml
             if patch.cells.get(title):
-                grown, below, formulas = grow_tables(z, part, original, patch.cells[title])
+                grown, below, formulas = grow_tables(z, part, original, patch.cells[title], patch.restyle.get(title, {}))
                 changed.update(grown)
                 if formulas:
                     changed[part] = patch_sheet(changed.get(part, xml), formulas, styles, title in owned)
@@ -1261,7 +1261,8 @@ def _bounds(ref: str) -> tuple[int, int, int, int] | None:
     return int(m[2]), column_index_from_string(m[1]), int(m[4]), column_index_from_string(m[3])
 
 
-def grow_tables(z: zipfile.ZipFile, part: str, original: bytes, cells: dict[tuple[int, int], CellSpec]
+def grow_tables(z: zipfile.ZipFile, part: str, original: bytes, cells: dict[tuple[int, int], CellSpec],
+                ours: Collection[int] = ()
                 ) -> tuple[dict[str, bytes], list[tuple[str, int, int]], dict[tuple[int, int], CellSpec]]:
     """The table parts of sheet `part` whose range grows over the rows this write fills just
     below it (member name -> new XML), the rows filled so just below a table's Total Row
@@ -1280,8 +1281,18 @@ def grow_tables(z: zipfile.ZipFile, part: str, original: bytes, cells: dict[tupl
     of a table (sheetcrm's computed columns on a team's table) join it, as Excel takes in a
     column a person heads there: outside it, sorting the table by its header buttons moves the
     team's cells and leaves the computed ones where they were, so each row would show another
-    deal's Probability % and Weighted Amount until the next sync. A column joins only when its
-    header cell held nothing before, and its name is no other column's in the table."""
+    deal's Probability % and Weighted Amount until the next sync. A column joins when this
+    write heads it (its header cell held nothing before) or when it is one of `ours` (the
+    columns sheetcrm writes on the tab, headed by an earlier sync that left it outside), and
+    its name is no other column's in the table."""
+    strings = next((t for k, t in relationships(z, workbook_part(z)).values() if k.endswith("/sharedStrings")), None)
+    loaded: list[SharedStrings] = []
+
+    def shared() -> SharedStrings:
+        if not loaded:
+            loaded.append(SharedStrings(z.read(strings) if strings in z.NameToInfo else None))
+        return loaded[0]
+
     tables = {}
     for kind, target in relationships(z, part).values():
         if kind.endswith("/table") and target in z.NameToInfo:
@@ -1310,7 +1321,7 @@ def grow_tables(z: zipfile.ZipFile, part: str, original: bytes, cells: dict[tupl
                for other, (_, _, b) in tables.items()):
             last = r1
         headers = _new_headers(xml[m.end():], original, cells, (r0, c0, last, c1), attrs(m[1]),
-                               [b for other, (_, _, b) in tables.items() if other != target])
+                               [b for other, (_, _, b) in tables.items() if other != target], ours, shared)
         if last == r1 and not headers:
             continue
         right = c1 + len(headers)
@@ -1340,26 +1351,33 @@ def grow_tables(z: zipfile.ZipFile, part: str, original: bytes, cells: dict[tupl
 
 def _new_headers(body: bytes, original: bytes, cells: dict[tuple[int, int], CellSpec],
                  bounds: tuple[int, int, int, int], table: dict[bytes, bytes],
-                 others: list[tuple[int, int, int, int]]) -> list[str]:
-    """The names of the columns this write heads just right of a table (`grow_tables`), left
-    to right: each written as text into the table's header row, whose cell held nothing
-    before, named as no column of the table is (Excel's names are unique, in any case), and
-    over no other table."""
+                 others: list[tuple[int, int, int, int]], ours: Collection[int],
+                 shared: Callable[[], SharedStrings]) -> list[str]:
+    """The names of sheetcrm's columns just right of a table (`grow_tables`), left to right:
+    each headed by this write in the table's header row, whose cell held nothing before, or
+    one of `ours` (the columns sheetcrm writes on the tab) already headed there, as a sync
+    before tables took them in left them; named as no column of the table is (Excel's names
+    are unique, in any case), and over no other table."""
     r0, c0, last, c1 = bounds
     if int(table.get(b"headerRowCount", b"1") or 1) < 1:
         return []
     names = {html.unescape(col[2].decode()).casefold() for col in _TABLE_COLUMN_NAME.finditer(body)}
+    end = c1 + 1
+    while end <= MAX_COLUMN and (isinstance(cells.get((r0, end), CellSpec(None)).value, str) or end in ours):
+        end += 1
+    held = raw_cells(original, {(r0, c) for c in range(c1 + 1, end)})
     out: list[str] = []
-    col = c1 + 1
-    while col <= MAX_COLUMN and isinstance(name := cells.get((r0, col), CellSpec(None)).value, str) \
-            and name.strip() and name.casefold() not in names \
-            and not any(b[0] <= last and r0 <= b[2] and b[1] <= col <= b[3] for b in others):
+    for col in range(c1 + 1, end):
+        cell = held.get((r0, col))
+        had = cell is not None and (cell.formula or cell.v not in (None, b"") or cell.inline is not None)
+        written = cells.get((r0, col), CellSpec(None)).value
+        name = (written if not had else None) if (r0, col) in cells else (decode(cell, shared) if had else None)
+        if not isinstance(name, str) or not name.strip() or name.casefold() in names or (cell is not None and cell.formula) \
+                or any(b[0] <= last and r0 <= b[2] and b[1] <= col <= b[3] for b in others):
+            break
         out.append(name)
         names.add(name.casefold())
-        col += 1
-    held = raw_cells(original, {(r0, c) for c in range(c1 + 1, col)})
-    taken = [c for (_, c), cell in held.items() if cell.formula or cell.v not in (None, b"") or cell.inline is not None]
-    return out[:min(taken, default=col) - c1 - 1]  # up to the first header cell that held something
+    return out
 
 
 def _add_table_columns(body: bytes, names: list[str]) -> bytes:
