@@ -342,15 +342,153 @@ def test_rows_a_conversion_adds_below_an_excel_table_join_the_table(tmp_path):
     after = openpyxl.load_workbook(tmp_path / "crm.xlsx")
     assert after["Opportunities"]["B3"].value == "Globex – Bo Q" and after["Accounts"]["B3"].value == "Globex"
     deals, accounts = after["Opportunities"].tables["Deals"], after["Accounts"].tables["Accounts"]
-    assert (deals.ref, deals.autoFilter.ref) == ("A1:F3", "A1:F3")
-    assert (accounts.ref, accounts.autoFilter.ref) == ("A1:B3", "A1:B3")
-    assert after["Contacts"]["C4"].value == "Bo"  # below the Total Row, and the table as it was
+    # Its computed columns, headed just right of the table, joined it too (below).
+    last = openpyxl.utils.get_column_letter(after["Opportunities"].max_column)
+    assert (deals.ref, deals.autoFilter.ref) == (f"A1:{last}3", f"A1:{last}3") and last > "F"
+    assert [c.value for c in after["Accounts"][1]] == ["ID", "Name", "From Lead"]  # the new column in the table too
+    assert (accounts.ref, accounts.autoFilter.ref) == ("A1:C3", "A1:C3")
+    assert after["Contacts"]["C4"].value == "Bo"  # below the Total Row, and the table's rows as they were
+    assert [c.value for c in after["Contacts"][1]][5] == "From Lead"  # a column joins it, as in Excel
     with zipfile.ZipFile(tmp_path / "crm.xlsx") as z:
-        assert z.read("xl/tables/table2.xml") == people
+        assert z.read("xl/tables/table2.xml") == people.replace(b'ref="A1:E3"', b'ref="A1:F3"').replace(
+            b'count="5"', b'count="6"').replace(b"</tableColumns>", b'<tableColumn id="6" name="From Lead"/></tableColumns>')
     # ... which the sync says, naming the tab, the row and the table: its totals leave Bo out.
     assert outcome.result.warnings == [
         "Contacts: row 4 was added below the Total Row of the Excel table People, so the table's totals, filters and "
         "sorts leave it out; to take it in, insert a table row above the Total Row and move the row there"]
+
+
+def test_computed_columns_written_beside_an_excel_table_join_the_table(tmp_path):
+    """Found attacking the writer: a team's Opportunities formatted as an Excel table (Deals,
+    A1:F3) got sheetcrm's computed columns headed just right of it, outside the table. Sorting
+    the table by its header buttons then moved the team's cells and left Probability % and
+    Weighted Amount where they were: each row showed another deal's figures, with nothing to say
+    so. The columns join the table, as Excel takes in a column a person heads there, and keep
+    their place through LibreOffice's save."""
+    from test_xlsx_write import libreoffice_resave
+
+    from sheetcrm.config import Config
+    from sheetcrm.sync import sync
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Opportunities"
+    ws.append(["ID", "Name", "Account", "Stage", "Amount", "Close Date"])
+    ws.append([None, "Big", "Acme", "Closed Won", 1000, dt.date(2027, 1, 1)])
+    ws.append([None, "Small", "Acme", "Qualification", 10, dt.date(2027, 1, 1)])
+    _table(ws, "Deals", "A1:F3")
+    wb.save(tmp_path / "crm.xlsx")
+    synced = libreoffice_resave(tmp_path / "crm.xlsx")
+    sync(XlsxWorkbook(synced), Config(), as_of=dt.date(2026, 12, 1))
+    after = openpyxl.load_workbook(synced)["Opportunities"]
+    headers = [c.value for c in after[1]]
+    assert headers[:8] == ["ID", "Name", "Account", "Stage", "Amount", "Close Date", "Probability %", "Weighted Amount"]
+    assert after["G2"].value == 1 and after["H3"].value == 2  # the deals were read: their figures written
+    deals = after.tables["Deals"]
+    last = openpyxl.utils.get_column_letter(len(headers))
+    assert (deals.ref, deals.autoFilter.ref) == (f"A1:{last}3", f"A1:{last}3")
+    assert [c.name for c in deals.tableColumns] == headers
+    assert len({c.id for c in deals.tableColumns}) == len(headers)
+    kept = openpyxl.load_workbook(libreoffice_resave(synced))["Opportunities"].tables["Deals"]
+    assert (kept.ref, [c.name for c in kept.tableColumns]) == (f"A1:{last}3", headers)
+    assert sync(XlsxWorkbook(synced), Config(), as_of=dt.date(2026, 12, 1)).result is None  # nothing to write
+
+
+def test_computed_columns_an_earlier_sync_left_beside_an_excel_table_join_it_with_the_next_write(tmp_path):
+    """A workbook synced before computed columns joined tables (or a table made over the
+    team's columns alone, after the first sync) has them outside the table: the next write to
+    the tab takes them in, the team's column past them staying out."""
+    from test_xlsx_write import libreoffice_resave
+
+    from sheetcrm.config import Config
+    from sheetcrm.sync import sync
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Opportunities"
+    ws.append(["ID", "Name", "Account", "Stage", "Amount", "Close Date"])
+    ws.append([None, "Big", "Acme", "Proposal", 1000, dt.date(2027, 1, 1)])
+    ws.append([None, "Small", "Acme", "Qualification", 10, dt.date(2027, 1, 1)])
+    wb.save(tmp_path / "crm.xlsx")
+    sync(XlsxWorkbook(tmp_path / "crm.xlsx"), Config(), as_of=dt.date(2026, 12, 1))
+    wb = openpyxl.load_workbook(tmp_path / "crm.xlsx")
+    headers = [c.value for c in wb["Opportunities"][1]]
+    wb["Opportunities"].cell(1, len(headers) + 1, "Notes")  # the team's own column, after sheetcrm's
+    wb["Opportunities"]["D2"] = "Negotiation"  # the deal moved on: its computed cells are written
+    _table(wb["Opportunities"], "Deals", "A1:F3")
+    wb.save(tmp_path / "crm.xlsx")
+    synced = libreoffice_resave(tmp_path / "crm.xlsx")
+    assert sync(XlsxWorkbook(synced), Config(), as_of=dt.date(2026, 12, 2)).result.written.get("Opportunities")
+    deals = openpyxl.load_workbook(synced)["Opportunities"].tables["Deals"]
+    last = openpyxl.utils.get_column_letter(len(headers))
+    assert (deals.ref, [c.name for c in deals.tableColumns]) == (f"A1:{last}3", headers)
+
+
+def _with_calc_chain(path, cells):
+    """The workbook at `path` with the calculation chain Excel saves beside formulas, naming
+    `cells` of its first tab."""
+    with zipfile.ZipFile(path) as z:
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+    parts["xl/calcChain.xml"] = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<calcChain xmlns="'
+                                 b'http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                                 + b"".join(b'<c r="%s" i="1"/>' % c.encode() for c in cells) + b"</calcChain>")
+    parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
+        b"</Relationships>", b'<Relationship Id="rIdChain" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+                             b'relationships/calcChain" Target="calcChain.xml"/></Relationships>')
+    parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+        b"</Types>", b'<Override PartName="/xl/calcChain.xml" ContentType="application/vnd.openxmlformats-'
+                     b'officedocument.spreadsheetml.calcChain+xml"/></Types>')
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+
+
+def _chain_fits(path) -> bool:
+    """Excel's check on opening: every cell the calculation chain names holds a formula."""
+    with zipfile.ZipFile(path) as z:
+        if "xl/calcChain.xml" not in z.namelist():
+            names = z.read("xl/_rels/workbook.xml.rels") + z.read("[Content_Types].xml")
+            return b"calcChain" not in names  # gone with its relationship and content type
+        chain = re.findall(rb'<c r="([A-Z]+[0-9]+)"', z.read("xl/calcChain.xml"))
+    ws = openpyxl.load_workbook(path).worksheets[0]
+    return all(ws[ref.decode()].data_type == "f" for ref in chain)
+
+
+def test_a_write_that_takes_a_formula_from_a_cell_leaves_no_calculation_chain_excel_would_repair(tmp_path):
+    """Found attacking the writer: Excel saves a calculation chain (xl/calcChain.xml) naming
+    every formula cell, and on opening checks it: a cell it names that holds no formula is
+    "unreadable content", and Excel asks to repair the file. Removing a merged duplicate's row
+    moved the team's formulas up, leaving the chain naming the last row's cell, and a value
+    written over a formula of sheetcrm's own tab did the same. The chain goes then (Excel
+    builds it again); a write that takes no formula keeps it byte for byte."""
+    from sheetcrm.workbook import RowDelete
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Accounts"
+    ws.append(["ID", "Name", "Length"])
+    for r, name in enumerate(["Acme", "Globex", "Initech"], 2):
+        ws.append([f"ACC-000{r - 1}", name, f"=LEN(B{r})"])
+    ws.append([None, "Umbrella"])
+    book = _save(wb, tmp_path / "crm.xlsx")
+    _with_calc_chain(book.path, ["C2", "C3", "C4"])
+    chain = zipfile.ZipFile(book.path).read("xl/calcChain.xml")
+    book.read()
+    book.write(Plan(writes=[CellWrite("Accounts", 5, 1, "ACC-0004", expect=((1, None), (2, "Umbrella")))]))
+    assert zipfile.ZipFile(book.path).read("xl/calcChain.xml") == chain  # no formula taken: kept
+    book.read()
+    book.write(Plan(deletes=[RowDelete("Accounts", 3, ((1, "ACC-0002"),))]))
+    after = openpyxl.load_workbook(book.path)["Accounts"]
+    assert [[c.value for c in row] for row in after.iter_rows(min_row=2)] == [
+        ["ACC-0001", "Acme", "=LEN(B2)"], ["ACC-0003", "Initech", "=LEN(B3)"], ["ACC-0004", "Umbrella", None]]
+    assert _chain_fits(book.path)
+    # A value written over a formula (unguarded, as on sheetcrm's own tab) takes it too.
+    _with_calc_chain(book.path, ["C2", "C3"])
+    book = XlsxWorkbook(book.path)
+    book.read()
+    book.write(Plan(writes=[CellWrite("Accounts", 3, 3, 7)]))
+    assert openpyxl.load_workbook(book.path)["Accounts"]["C3"].value == 7
+    assert _chain_fits(book.path)
 
 
 def test_a_row_a_table_grows_over_gets_its_calculated_columns_formulas(tmp_path):

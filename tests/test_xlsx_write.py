@@ -201,6 +201,52 @@ def test_patched_values_come_back_typed_and_text_stays_text(team):
                                             "#N/A", "_x0041_ & <b>", "bell here"]
 
 
+def _rewritten(src: Path, dst: Path, part: str, edit) -> None:
+    """`src` saved as `dst` with one member's XML edited, as another app would have written it."""
+    with zipfile.ZipFile(src) as z:
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+    parts[part] = edit(parts[part])
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+
+
+def test_text_with_a_carriage_return_comes_back_as_written_and_the_next_sync_is_a_no_op(tmp_path):
+    """Found attacking the writer: a person's cell holding "lots\r\nof" (Excel keeps a pasted
+    carriage return as `_x000D_`) was copied to the Validation tab as a bare CR, which XML
+    reads as a line feed: the tab showed "lots\nof", and every sync found its cell changed and
+    wrote it again, never a no-op. Text keeps its CR on the patch and on the rebuild path, as
+    it keeps "_x0041_"."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Accounts"
+    ws.append(["ID", "Name", "Employees"])
+    ws.append([None, "Acme", "lotsCRof"])
+    wb.save(tmp_path / "src.xlsx")
+    _rewritten(tmp_path / "src.xlsx", tmp_path / "crm.xlsx", "xl/worksheets/sheet1.xml",
+               lambda xml: xml.replace(b"CR", b"_x000D_\n"))
+    book = XlsxWorkbook(tmp_path / "crm.xlsx")
+    assert book.read().tabs["Accounts"].cell(1, 2) == "lots\r\nof"
+    assert sync(book, Config(), AS_OF).result.written.get("Validation")
+    shown = XlsxWorkbook(tmp_path / "crm.xlsx").read().tabs["Validation"]
+    assert "lots\r\nof" in [shown.cell(r, 5) for r in range(len(shown.rows))]
+    assert sync(XlsxWorkbook(tmp_path / "crm.xlsx"), Config(), AS_OF).result is None  # nothing to write
+    # The rebuild (a shared formula's master written) keeps the same text too.
+    calc = openpyxl.Workbook()
+    calc.active.title = "Calc"
+    calc.active["A1"] = 1
+    calc.save(tmp_path / "calc-src.xlsx")
+    _rewritten(tmp_path / "calc-src.xlsx", tmp_path / "calc.xlsx", "xl/worksheets/sheet1.xml",
+               lambda xml: xml.replace(b"</c></row>", b'</c><c r="B1"><f t="shared" ref="B1:B1" si="0">A1*2</f>'
+                                                      b"<v>2</v></c></row>", 1))
+    rebuilt = XlsxWorkbook(tmp_path / "calc.xlsx")
+    rebuilt.read()
+    texts = ["a\r\nb", "_x0041_", "cr\r"]
+    rebuilt.write(Plan(writes=[CellWrite("Calc", 1, 2, 5), *(CellWrite("Calc", 2 + i, 3, t) for i, t in enumerate(texts))]))
+    assert not re.search(rb"<f[ >]", zipfile.ZipFile(tmp_path / "calc.xlsx").read("xl/worksheets/sheet1.xml"))  # rebuilt
+    assert [rebuilt.read().tabs["Calc"].cell(1 + i, 2) for i in range(3)] == texts
+
+
 def person_saves(path: Path, row: int, text: str) -> None:
     """A person's spreadsheet app saving the workbook: load, type one cell, write a new file, rename."""
     wb = openpyxl.load_workbook(path)
@@ -545,6 +591,33 @@ def test_overwriting_a_shared_formula_master_rebuilds_and_keeps_its_dependents(t
     ws = openpyxl.load_workbook(book.path)["Calc"]
     assert [ws.cell(r, 2).value for r in range(1, 4)] == [100, "=A2*2", "=A3*2"]
     assert book.read().tabs["Calc"].rows == [[1, 100], [2, 4], [3, 6]]  # and their last results are kept
+
+
+def test_a_rebuild_keeps_the_formatting_of_a_persons_rich_text_cells(tmp_path):
+    """Found attacking the writer: when the patcher gives up (a shared formula's master written)
+    the workbook is rebuilt through openpyxl, which read a person's cell of runs ("call " and
+    a bold red "today") as plain text: the rebuild saved it without its bold and colour."""
+    from openpyxl.cell.rich_text import CellRichText, TextBlock
+    from openpyxl.cell.text import InlineFont
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Calc"
+    ws["A1"] = 1
+    ws["C1"] = CellRichText(["call ", TextBlock(InlineFont(b=True, color="FFFF0000"), "today")])
+    wb.save(tmp_path / "src.xlsx")
+    saved = libreoffice_resave(tmp_path / "src.xlsx")  # the runs as an app keeps them: shared strings
+    _rewritten(saved, tmp_path / "calc.xlsx", "xl/worksheets/sheet1.xml",
+               lambda xml: re.sub(rb'(<c r="A1"[^>]*>.*?</c>)', rb'\1<c r="B1"><f t="shared" ref="B1:B1" si="0">A1*2</f>'
+                                                             rb"<v>2</v></c>", xml, count=1, flags=re.S))
+    book = XlsxWorkbook(tmp_path / "calc.xlsx")
+    assert book.read().tabs["Calc"].rows == [[1, 2, "call today"]]
+    book.write(Plan(writes=[CellWrite("Calc", 1, 2, 5)]))
+    assert not re.search(rb"<f[ >]", zipfile.ZipFile(book.path).read("xl/worksheets/sheet1.xml"))  # rebuilt
+    cell = openpyxl.load_workbook(book.path, rich_text=True)["Calc"]["C1"].value
+    assert isinstance(cell, CellRichText) and [str(run) for run in cell] == ["call ", "today"]
+    assert cell[1].font.b and cell[1].font.color.rgb == "FFFF0000"
+    assert book.read().tabs["Calc"].rows == [[1, 5, "call today"]]
 
 
 def _formula_cells_raw(data: bytes) -> dict[tuple[str, bytes], tuple]:

@@ -303,6 +303,7 @@ class XlsxWorkbook:
                 raise WorkbookError(_("{path}: cannot remove merged rows from a tab formatted as a table; "
                                       "convert the table to a range", path=self.path)) from None
         if new is not None:
+            new = xlsx_patch.drop_stale_calc_chain(data, new)
             if made.prefixes:
                 new = xlsx_prefix.restore(original, made, new)
             self._commit(new, seen)
@@ -396,9 +397,9 @@ class XlsxWorkbook:
             if w.formula:
                 cell.value = formula_text(w.value)
             elif isinstance(w.value, str):
-                # xlsx cannot hold control characters at all; dropping them beats failing
-                # the whole sync over one pasted note.
-                cell.value = ILLEGAL_CHARACTERS_RE.sub("", w.value)
+                # openpyxl writes text as it is: escaped as the patcher does (control
+                # characters dropped, "_x0041_" and a carriage return kept as typed).
+                cell.value = xlsx_patch.xstring(w.value)
                 # openpyxl would turn "=..." into a formula and "#N/A" into an error.
                 cell.data_type = "s"
             else:
@@ -812,7 +813,9 @@ def _dropdown_formulas(guide: Guide) -> list[tuple[int, str]]:
 
 def _load(path: Path, data: bytes) -> openpyxl.Workbook:
     try:
-        return openpyxl.load_workbook(io.BytesIO(data))
+        # rich_text: without it openpyxl reads a cell of runs (a word in bold, in red) as its
+        # plain text, and the rebuild saved every such cell of the team's without its formatting.
+        return openpyxl.load_workbook(io.BytesIO(data), rich_text=True)
     except _NOT_XLSX:
         raise _not_xlsx(path, data) from None
 

@@ -43,7 +43,7 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Callable, Iterable
+from typing import Callable, Collection, Iterable
 
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.formula.translate import Translator
@@ -208,11 +208,18 @@ class CellSpec:
     bold: bool = False  # the header of a tab this write adds
 
 
+def xstring(value: str) -> str:
+    """Text as a cell's XML must hold it to read back as `value` (ST_Xstring, ECMA-376 Part 1
+    §22.9.2.19). xlsx cannot hold control characters at all: dropping them beats failing a
+    sync over one pasted note. "_x0041_" in a cell reads as "A" unless its "_" is itself
+    escaped. A carriage return must be `_x000D_`: XML reads a bare one as a line feed, so a
+    person's "Acme\r\nLtd" copied to a cell came back "Acme\nLtd", and sheetcrm's own cell
+    holding it was written again by every sync."""
+    return _XML_ESCAPE.sub(r"_x005F_\1", ILLEGAL_CHARACTERS_RE.sub("", value)).replace("\r", "_x000D_")
+
+
 def text_xml(value: str) -> bytes:
-    # xlsx cannot hold control characters at all: dropping them beats failing a sync over one
-    # pasted note. "_x0041_" in a cell reads as "A" unless its "_" is itself escaped.
-    text = _XML_ESCAPE.sub(r"_x005F_\1", ILLEGAL_CHARACTERS_RE.sub("", value))
-    return html.escape(text, quote=False).encode()
+    return html.escape(xstring(value), quote=False).encode()
 
 
 def _number(v: float | int | Decimal) -> bytes:
@@ -1097,6 +1104,40 @@ def hide_tabs(workbook_xml: bytes, titles: Iterable[str]) -> bytes | None:
     return out if changed else None
 
 
+def _formula_refs(xml: bytes) -> set[bytes]:
+    """The references of a sheet part's formula cells."""
+    return {a[b"r"] for m in _FORMULA_CELL.finditer(xml) if b"r" in (a := attrs(m[1]))} if b"<f" in xml else set()
+
+
+def drop_stale_calc_chain(before: bytes, after: bytes) -> bytes:
+    """`after` (a write of `before`) without its calculation chain when the write took a formula
+    from a cell the chain names: a value written over a formula of sheetcrm's own tab, rows
+    removed under the team's formulas (`xlsx_rows`). Excel checks the chain (`calcChain.xml`,
+    which Excel writes beside every workbook with formulas) on opening and finds such a cell
+    "unreadable content": it asks to repair the file, then removes it itself. A chain is only
+    the order of the last calculation, rebuilt by Excel when missing (and the write asks for a
+    full one anyway, `recalc_on_load`), so it is left out, as Excel's own guidance says; a
+    write that only added formulas or values keeps it byte for byte."""
+    with zipfile.ZipFile(io.BytesIO(after)) as z:
+        book = workbook_part(z)
+        rels = relationships(z, book)
+        rid, chain = next(((i, t) for i, (k, t) in rels.items() if k.endswith("/calcChain")), (None, None))
+        if rid is None or chain not in z.NameToInfo:
+            return after
+        with zipfile.ZipFile(io.BytesIO(before)) as zb:
+            old = {i.filename: i.CRC for i in zb.infolist()}
+            stale = any(part in old and old[part] != z.getinfo(part).CRC
+                        and _formula_refs(zb.read(part)) - _formula_refs(z.read(part))
+                        for _, part in sheet_parts(z) if part)
+        if not stale:
+            return after
+        rels_part = rels_name(book)
+        rels_xml = re.sub(rb'<Relationship\b[^>]*\bId="' + re.escape(rid.encode()) + rb'"[^>]*/>', b"", z.read(rels_part))
+        types = re.sub(rb'<Override\b[^>]*PartName="/' + re.escape(chain.encode()) + rb'"[^>]*/>', b"",
+                       z.read(_CONTENT_TYPES))
+    return rewrite_zip(after, {rels_part: rels_xml, _CONTENT_TYPES: types}, removed=[chain])
+
+
 _CALC_PR = re.compile(rb'<calcPr\b([^>]*?)(/?)>')
 
 
@@ -1179,7 +1220,7 @@ def apply(data: bytes, patch: Patch, preloaded: dict[str, bytes] | None = None) 
             if xml != original:
                 changed[part] = xml
             if patch.cells.get(title):
-                grown, below, formulas = grow_tables(z, part, original, patch.cells[title])
+                grown, below, formulas = grow_tables(z, part, original, patch.cells[title], patch.restyle.get(title, {}))
                 changed.update(grown)
                 if formulas:
                     changed[part] = patch_sheet(changed.get(part, xml), formulas, styles, title in owned)
@@ -1220,7 +1261,8 @@ def _bounds(ref: str) -> tuple[int, int, int, int] | None:
     return int(m[2]), column_index_from_string(m[1]), int(m[4]), column_index_from_string(m[3])
 
 
-def grow_tables(z: zipfile.ZipFile, part: str, original: bytes, cells: dict[tuple[int, int], CellSpec]
+def grow_tables(z: zipfile.ZipFile, part: str, original: bytes, cells: dict[tuple[int, int], CellSpec],
+                ours: Collection[int] = ()
                 ) -> tuple[dict[str, bytes], list[tuple[str, int, int]], dict[tuple[int, int], CellSpec]]:
     """The table parts of sheet `part` whose range grows over the rows this write fills just
     below it (member name -> new XML), the rows filled so just below a table's Total Row
@@ -1235,7 +1277,22 @@ def grow_tables(z: zipfile.ZipFile, part: str, original: bytes, cells: dict[tupl
     outside them in Excel too), nor one that would then overlap another table. A calculated
     column (`=[@Amount]*0.1` filled down the table) gets its formula in the new rows, as
     Excel fills it in a row a person adds: left empty, `=SUM(Deals[Commission])` would leave
-    the new deal out, with nothing to say so."""
+    the new deal out, with nothing to say so. Likewise the columns this write heads just right
+    of a table (sheetcrm's computed columns on a team's table) join it, as Excel takes in a
+    column a person heads there: outside it, sorting the table by its header buttons moves the
+    team's cells and leaves the computed ones where they were, so each row would show another
+    deal's Probability % and Weighted Amount until the next sync. A column joins when this
+    write heads it (its header cell held nothing before) or when it is one of `ours` (the
+    columns sheetcrm writes on the tab, headed by an earlier sync that left it outside), and
+    its name is no other column's in the table."""
+    strings = next((t for k, t in relationships(z, workbook_part(z)).values() if k.endswith("/sharedStrings")), None)
+    loaded: list[SharedStrings] = []
+
+    def shared() -> SharedStrings:
+        if not loaded:
+            loaded.append(SharedStrings(z.read(strings) if strings in z.NameToInfo else None))
+        return loaded[0]
+
     tables = {}
     for kind, target in relationships(z, part).values():
         if kind.endswith("/table") and target in z.NameToInfo:
@@ -1257,20 +1314,25 @@ def grow_tables(z: zipfile.ZipFile, part: str, original: bytes, cells: dict[tupl
             taken = [r for (r, _), cell in held.items()
                      if cell.formula or cell.v not in (None, b"") or cell.inline is not None]
             last = min(taken, default=last + 1) - 1  # up to the first row that held something
-        if last == r1:
-            continue
-        if int(attrs(m[1]).get(b"totalsRowCount", b"0") or 0) > 0:
+        if last > r1 and int(attrs(m[1]).get(b"totalsRowCount", b"0") or 0) > 0:
             below.append((html.unescape(attrs(m[1]).get(b"displayName", b"").decode()), r1 + 1, last))
-            continue
+            last = r1
         if any(other != target and b[0] <= last and r1 < b[2] and b[1] <= c1 and c0 <= b[3]
                for other, (_, _, b) in tables.items()):
+            last = r1
+        headers = _new_headers(xml[m.end():], original, cells, (r0, c0, last, c1), attrs(m[1]),
+                               [b for other, (_, _, b) in tables.items() if other != target], ours, shared)
+        if last == r1 and not headers:
             continue
+        right = c1 + len(headers)
         old = attrs(m[1])[b"ref"]
-        ref = f"{get_column_letter(c0)}{r0}:{get_column_letter(c1)}{last}".encode()
+        ref = f"{get_column_letter(c0)}{r0}:{get_column_letter(right)}{last}".encode()
         head = m[0].replace(b'ref="' + old + b'"', b'ref="' + ref + b'"', 1)
         body = xml[m.end():]
         body = _AUTO_FILTER.sub(lambda f: f[1] + (ref if _bounds(f[2].decode()) == (r0, c0, r1, c1) else f[2]) + f[3],
                                 body, count=1)
+        if headers:
+            body = _add_table_columns(body, headers)
         out[target] = xml[:m.start()] + head + body
         first = r0 + int(attrs(m[1]).get(b"headerRowCount", b"1") or 1)
         for i, col in enumerate(_TABLE_COLUMN.finditer(body)):
@@ -1287,7 +1349,58 @@ def grow_tables(z: zipfile.ZipFile, part: str, original: bytes, cells: dict[tupl
     return out, below, formulas
 
 
+def _new_headers(body: bytes, original: bytes, cells: dict[tuple[int, int], CellSpec],
+                 bounds: tuple[int, int, int, int], table: dict[bytes, bytes],
+                 others: list[tuple[int, int, int, int]], ours: Collection[int],
+                 shared: Callable[[], SharedStrings]) -> list[str]:
+    """The names of sheetcrm's columns just right of a table (`grow_tables`), left to right:
+    each headed by this write in the table's header row, whose cell held nothing before, or
+    one of `ours` (the columns sheetcrm writes on the tab) already headed there, as a sync
+    before tables took them in left them; named as no column of the table is (Excel's names
+    are unique, in any case), and over no other table."""
+    r0, c0, last, c1 = bounds
+    if int(table.get(b"headerRowCount", b"1") or 1) < 1:
+        return []
+    names = {html.unescape(col[2].decode()).casefold() for col in _TABLE_COLUMN_NAME.finditer(body)}
+    end = c1 + 1
+    while end <= MAX_COLUMN and (isinstance(cells.get((r0, end), CellSpec(None)).value, str) or end in ours):
+        end += 1
+    held = raw_cells(original, {(r0, c) for c in range(c1 + 1, end)})
+    out: list[str] = []
+    for col in range(c1 + 1, end):
+        cell = held.get((r0, col))
+        had = cell is not None and (cell.formula or cell.v not in (None, b"") or cell.inline is not None)
+        written = cells.get((r0, col), CellSpec(None)).value
+        name = (written if not had else None) if (r0, col) in cells else (decode(cell, shared) if had else None)
+        if not isinstance(name, str) or not name.strip() or name.casefold() in names or (cell is not None and cell.formula) \
+                or any(b[0] <= last and r0 <= b[2] and b[1] <= col <= b[3] for b in others):
+            break
+        out.append(name)
+        names.add(name.casefold())
+    return out
+
+
+def _add_table_columns(body: bytes, names: list[str]) -> bytes:
+    """A table part's body (after its start tag) with a <tableColumn> appended for each name."""
+    cols = _TABLE_COLUMNS.search(body)
+    if cols is None:
+        return body
+    ids = [int(a[b"id"]) for c in _TABLE_COLUMN_START.finditer(body) if (a := attrs(c[1])).get(b"id", b"").isdigit()]
+    prefix = cols[1]
+    fresh = b"".join(b"<" + prefix + b'tableColumn id="' + str(max(ids, default=0) + i).encode() + b'" name="'
+                     + html.escape(name).encode() + b'"/>' for i, name in enumerate(names, 1))
+    start = _COUNT.sub(lambda c: c[1] + str(int(c[2]) + len(names)).encode() + c[3], cols[0], count=1)
+    end = body.find(b"</" + prefix + b"tableColumns>", cols.end())
+    if end < 0:
+        return body
+    return body[:cols.start()] + start + body[cols.end():end] + fresh + body[end:]
+
+
 _TABLE_COLUMN = re.compile(rb'<(?:\w+:)?tableColumn\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?tableColumn>)', re.S)
+_TABLE_COLUMN_START = re.compile(rb'<(?:\w+:)?tableColumn\b([^>]*?)/?>')
+_TABLE_COLUMN_NAME = re.compile(rb'<(?:\w+:)?tableColumn\b[^>]*?\sname=(["\'])(.*?)\1')
+_TABLE_COLUMNS = re.compile(rb'<((?:\w+:)?)tableColumns\b[^>]*>')
+_COUNT = re.compile(rb'(\scount=")([0-9]+)(")')
 _CALCULATED = re.compile(rb'<(?:\w+:)?calculatedColumnFormula\b([^>]*)>(.*?)</(?:\w+:)?calculatedColumnFormula>', re.S)
 
 
