@@ -40,6 +40,8 @@ LEADS = [["ID", "Last Name", "Company", "Status"], ["", "Adams", "A Co", "New"]]
     ("every day at 08:00", Every(1, "days", "08:00")),
     ("every day at 8:05", Every(1, "days", "08:05")),
     ("every monday at 09:30", Every(1, "monday", "09:30")),
+    ("every monday at 9:30", Every(1, "monday", "09:30")),
+    ("every day at 8:05:07", Every(1, "days", "08:05:07")),
     ("every 2 weeks", Every(2, "weeks")),
 ])
 def test_schedule_phrases(phrase, every):
@@ -47,7 +49,8 @@ def test_schedule_phrases(phrase, every):
 
 
 @pytest.mark.parametrize("phrase", ["every fortnight", "5 minutes", "every 0 minutes", "every 5 minutes at 08:00",
-                                    "every day at 25:00", "every 2 mondays", ""])
+                                    "every day at 25:00", "every 2 mondays", "",
+                                    "every monday at 25:00", "every day at 08:00:60", "every sunday at 09:60"])
 def test_bad_schedule_phrases_are_refused(phrase):
     with pytest.raises(ValueError):
         parse_every(phrase)
