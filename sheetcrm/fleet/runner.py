@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
+import hashlib
+import json
 import logging
 import os
 import signal
@@ -199,14 +201,35 @@ class Fleet:
 
     @staticmethod
     def _user(config: Config, credentials: Path | None) -> str:
-        """Whose per-user quota a spreadsheet spends: its credentials file's (one service account,
-        one user), found as `open_workbook` finds it; "default" when none is named (the emulator)."""
+        """Whose per-user quota a spreadsheet spends: the account its credentials file (found as
+        `open_workbook` finds it) signs in as; "default" when none is named (the emulator).
+
+        Google counts a user by account, not by file: copies of one service account's key in
+        each client's folder (or two keys of it) were a bucket each, so the fleet sent that
+        account 60 reads a minute per copy and Google answered the excess 429."""
         path = credentials
         if path is None and config.credentials:
             path = config.source.parent / config.credentials if config.source else Path(config.credentials)
         if path is None and os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"):
             path = Path(os.environ["GOOGLE_APPLICATION_CREDENTIALS"])
-        return str(path.expanduser().resolve()) if path is not None else "default"
+        if path is None:
+            return "default"
+        path = path.expanduser().resolve()
+        try:
+            info = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            info = None  # opening the workbook says what is wrong with it
+        if isinstance(info, dict):
+            if info.get("type") == "service_account" and isinstance(info.get("client_email"), str):
+                return "service account " + info["client_email"].strip().lower()
+            if "installed" in info or "web" in info:  # every OAuth client file signs in as the one cached sign-in
+                from sheetcrm.workbook.credentials import TOKEN_CACHE  # gspread's import: for Google workbooks only
+
+                return f"signed in {TOKEN_CACHE}"
+            if info.get("type") == "authorized_user" and isinstance(info.get("refresh_token"), str):
+                # The refresh token is the person's grant; only its digest is kept, never the secret.
+                return "authorized user " + hashlib.sha256(info["refresh_token"].encode()).hexdigest()[:16]
+        return str(path)
 
     def _watched(self, member: Member, work: Any) -> Any:
         """The job's work, remembering its outcome's message for `fleet status`."""
