@@ -221,14 +221,15 @@ class Fleet:
             info = None  # opening the workbook says what is wrong with it
         if isinstance(info, dict):
             if info.get("type") == "service_account" and isinstance(info.get("client_email"), str):
-                return "service account " + info["client_email"].strip().lower()
+                return "service_account:" + info["client_email"].strip().lower()  # not for people: a bucket's key
             if "installed" in info or "web" in info:  # every OAuth client file signs in as the one cached sign-in
                 from sheetcrm.workbook.credentials import TOKEN_CACHE  # gspread's import: for Google workbooks only
 
-                return f"signed in {TOKEN_CACHE}"
+                return f"oauth:{TOKEN_CACHE}"  # not for people: a bucket's key
             if info.get("type") == "authorized_user" and isinstance(info.get("refresh_token"), str):
                 # The refresh token is the person's grant; only its digest is kept, never the secret.
-                return "authorized user " + hashlib.sha256(info["refresh_token"].encode()).hexdigest()[:16]
+                grant = hashlib.sha256(info["refresh_token"].encode()).hexdigest()[:16]
+                return f"authorized_user:{grant}"  # not for people: a bucket's key
         return str(path)
 
     def _watched(self, member: Member, work: Any) -> Any:
