@@ -402,7 +402,15 @@ class Fleet:
             status.let_go(held)
 
     def _serve_jobs(self, once: bool, until: float | None) -> None:
-        with ThreadPoolExecutor(self.settings.workers, thread_name_prefix="fleet") as pool, self._signals():
+        # The handlers stay in place until the end: the jobs in flight and the Sync Log rows
+        # written at exit can wait on a dead network, and a second signal meanwhile is the
+        # stop at once promised. Put back before the pool's wait, the default handler killed
+        # the fleet by the signal (-15), with no line.
+        with self._signals():
+            self._serve_jobs_handled(once, until)
+
+    def _serve_jobs_handled(self, once: bool, until: float | None) -> None:
+        with ThreadPoolExecutor(self.settings.workers, thread_name_prefix="fleet") as pool:
             while not self._stop_asked():
                 with self._lock:
                     now = self.clock.now()
@@ -449,7 +457,16 @@ class Fleet:
                 # The jobs give up their waits for tokens and retries (the main thread never
                 # waits on `abandon` while these handlers are in place, so setting it cannot deadlock).
                 self.abandon.set()
-                raise SystemExit(130)
+                self.logger.warning(_("{signal}: stopping now, the jobs in flight cut short", signal=signal.Signals(signum).name),
+                                    extra={"fields": {"event": "signal", "signal": signal.Signals(signum).name}})
+                for handler in self.logger.handlers:
+                    handler.flush()
+                # At once: a SystemExit here still waited for the worker threads (the interpreter
+                # joins a pool's threads at exit), a request in flight for its whole timeout and
+                # each retry after it. Cut short as by a crash, which every write here survives:
+                # an .xlsx is replaced whole, a Google batch lands whole, the queues and journals
+                # are on disk before each step they record.
+                os._exit(130)
             self.logger.info(_("{signal}: stopping after the jobs in flight", signal=signal.Signals(signum).name),
                              extra={"fields": {"event": "signal", "signal": signal.Signals(signum).name}})
             self._signalled = True
