@@ -479,6 +479,22 @@ def test_rows_queued_by_a_killed_run_are_written_after_the_restart(emu, tmp_path
     assert len({r[0] for r in final}) == len(final)  # no row twice
 
 
+def test_a_row_queued_after_a_write_the_crash_cut_short_survives_the_next_restart(tmp_path):
+    """A kill during a row's write leaves half a line at the end of the queue's file; that row
+    never finished and is dropped. The next run's first row was appended onto that half line,
+    one unreadable line: a second crash (or a restart before a write carried it) lost it,
+    though `append` had said it was on disk."""
+    from sheetcrm.synclog import LogQueue
+
+    path = tmp_path / "q.jsonl"
+    path.write_bytes(b'["2026-03-29T02:30:00.000+02:00", "sync", 0.5]\n["2026-03-29T02:35:00.000+02:00", "sy')
+    queue = LogQueue(path)
+    assert queue.rows == [["2026-03-29T02:30:00.000+02:00", "sync", 0.5]] and queue.failed is None
+    queue.append(["2026-03-29T03:40:00.000+02:00", "sync", 0.7])
+    assert LogQueue(path).rows == [["2026-03-29T02:30:00.000+02:00", "sync", 0.5],
+                                   ["2026-03-29T03:40:00.000+02:00", "sync", 0.7]]
+
+
 def test_a_failed_job_is_in_the_sync_log_at_once_and_so_is_the_recovery(emu, tmp_path):
     key = emu.create_spreadsheet("CRM", {"Leads": LEADS})
     runner = Runner(tmp_path, emu, key)
