@@ -285,3 +285,19 @@ def test_a_fleet_file_edited_while_the_fleet_runs_is_said_once_per_change(tmp_pa
     fleet.serve(until=150)
     said = f"{fleet_toml} changed since this `sheetcrm run` started: the change applies once it is restarted"
     assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [said]
+
+
+def test_the_state_file_is_readable_as_a_plain_write_makes_it(fleet_file):
+    """The state file was replaced atomically from mkstemp's temp file, so it had mkstemp's
+    mode, 0600: an operator running `fleet status` as another user than the service's was
+    refused. It has the mode a plain write gives (0666 less the umask), whatever the temp
+    files the fleet replaced it with."""
+    settings = load_fleet(fleet_file / "fleet.toml")
+    before = os.umask(0o022)
+    try:
+        Fleet(settings, logging.getLogger("test-state-mode"), clock=VirtualClock(), poll=None).run_once()
+    finally:
+        os.umask(before)
+    assert os.stat(settings.state_path).st_mode & 0o777 == 0o644
+    assert [p.name for p in fleet_file.iterdir() if p.name.endswith(".tmp")] == []
+    assert read_state(settings.state_path)["workbooks"]
