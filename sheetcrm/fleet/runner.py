@@ -34,7 +34,7 @@ from typing import Any, Iterator
 
 from sheetcrm import team_time
 from sheetcrm.config import Config, ConfigError, load_config
-from sheetcrm.every import Every
+from sheetcrm.every import Every, parse_every
 from sheetcrm.i18n import _, current, ngettext, using
 from sheetcrm.lock import AlreadyRunning, WorkbookLock, remove_stale_temp_files
 from sheetcrm.service import CONFIG_CHANGED, Job, JobResult, RequestCounter, Service, file_bytes
@@ -394,12 +394,32 @@ class Fleet:
         self.logger.info(ngettext("fleet: {n} workbook, {workers}", "fleet: {n} workbooks, {workers}",
                                   len(self.members), workers=workers),
                          extra={"fields": {"event": "fleet_started", "workbooks": len(self.members)}})
+        if not once:
+            self._wait_for_hours()
         # Held while the fleet runs, so `fleet status` tells a running fleet from a PID reused.
         held = status.hold(self.settings.state_path) if self.write_state_file else None
         try:
             self._serve_jobs(once, until)
         finally:
             status.let_go(held)
+
+    def _wait_for_hours(self) -> None:
+        """A sync at set hours ("every day at 02:30") of a member not run yet is first due at its
+        hour, as under `sheetcrm run`: its slot was made due at once before its config (its
+        schedule, its team's zone) was read, and every start of the fleet synced it then, at
+        14:00 too. A config that cannot be read leaves the slot due: its first job says why."""
+        now = self.clock.now()
+        for member in self.members.values():
+            slot = self._slot(member.name, "sync")
+            if member.service is not None or slot.runs or slot.running:
+                continue
+            try:
+                config = load_config(self.settings.path(member.entry.config)) if member.entry.config else Config()
+            except EXPECTED:
+                continue
+            every = member.entry.every_phrase or parse_every(config.schedule.sync)
+            if every.at is not None:
+                slot.period, slot.due = every.period, self._next_at(every, now, config)
 
     def _serve_jobs(self, once: bool, until: float | None) -> None:
         # The handlers stay in place until the end: the jobs in flight and the Sync Log rows
