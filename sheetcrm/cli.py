@@ -14,6 +14,7 @@ import os
 import re
 import signal
 import sys
+import threading
 import tomllib
 from dataclasses import asdict, dataclass
 from decimal import Decimal
@@ -1191,8 +1192,27 @@ def serve(target: Target, host: str, port: int) -> None:
         try:
             server.run()
         finally:
-            drainer.stop()
-            drainer.once()
+            # The last drain can wait on a dead network: a second signal stops it at once, as a
+            # second Ctrl-C does (one line, exit 130; the submissions stay queued), and as
+            # `sheetcrm run` stops its exit's write. SIGTERM had its default back here: the
+            # process died by it (-15), no line.
+            with _sigterm_interrupts():
+                drainer.stop()
+                drainer.once()
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt meanwhile: `_Commands.invoke` says it in one line and exits 130."""
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt) if threading.current_thread() is threading.main_thread() else None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 @main.command(help=_("Run the jobs on their schedule until SIGINT/SIGTERM (the job in flight finishes first).\n\n"

@@ -98,6 +98,13 @@ def parse_every(text: str) -> Every:
     interval = int(count) if count else 1
     if interval < 1:
         raise ValueError(_("{text}: the interval must be at least 1", text=repr(text)))
+    if at:
+        # Checked whole here, for every unit: a weekday's time (25:00) or a second past 59
+        # passed the check and raised from `next_at` once the service started, a traceback.
+        try:
+            at = dt.time(*(int(x) for x in at.split(":"))).isoformat("seconds" if at.count(":") == 2 else "minutes")
+        except ValueError:
+            raise ValueError(_("{text}: {at} is not a time of day", text=repr(text), at=at)) from None
     if word in _WEEKDAYS:
         if count and interval != 1:
             raise ValueError(_("{text}: a weekday runs every week; write e.g. {example}", text=repr(text),
@@ -111,11 +118,6 @@ def parse_every(text: str) -> Every:
         raise ValueError(_("{text}: at most a year between two runs (every 365 days)", text=repr(text)))
     if at and unit not in ("days", "weeks"):
         raise ValueError(_('{text}: "at" only goes with days, weeks or a weekday', text=repr(text)))
-    if at:
-        hour, minute = (int(x) for x in at.split(":")[:2])
-        if hour > 23 or minute > 59:
-            raise ValueError(_("{text}: {at} is not a time of day", text=repr(text), at=at))
-        at = at.zfill(5) if at.count(":") == 1 else at.zfill(8)
     return Every(interval, unit, at)
 
 

@@ -38,6 +38,11 @@ class LogQueue:
         # failed), else None.
         self.failed: OSError | None = None
         self.rows: list[Row] = self._load()
+        if self._cut:
+            # A write cut short left half a line: the next row appended continued it, one
+            # unreadable line, and that row (on disk, as `append` promised) was lost at the
+            # next start. The file is written again whole first.
+            self._keep(self._rewrite)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -97,13 +102,16 @@ class LogQueue:
             raise
 
     def _load(self) -> list[Row]:
+        self._cut = False
         try:
-            lines = self.path.read_bytes().splitlines()
+            data = self.path.read_bytes()
         except FileNotFoundError:
             return []
         except OSError as e:  # a folder that is none, or one this user may not read
             self.failed = e
             return []
+        lines = data.splitlines()
+        self._cut = bool(data) and not data.endswith(b"\n")
         rows = []
         for line in lines:
             try:

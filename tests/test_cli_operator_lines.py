@@ -72,6 +72,19 @@ def test_a_huge_interval_is_one_line_naming_the_flag_or_the_setting(tmp_path, en
     assert line.startswith("sheetcrm: sheetcrm.toml: schedule.sync: 'every 99999999 hours': at most a year"), line
 
 
+@pytest.mark.parametrize("phrase", ["every monday at 25:00", "every day at 08:00:60"])
+def test_a_time_of_day_no_clock_shows_is_one_line_and_exit_2(tmp_path, env, phrase):
+    """A weekday's time was never checked, nor seconds: the config loaded, and `sheetcrm run`
+    stopped with a ValueError traceback ("second must be in 0..59") as it scheduled the job."""
+    xlsx(tmp_path / "crm.xlsx", crm_tabs())
+    (tmp_path / "sheetcrm.toml").write_text(f'[schedule]\nsync = "{phrase}"\n')
+    out = sheetcrm("run", env=env, cwd=tmp_path)
+    line = one_line(out)
+    at = phrase.rsplit(" ", 1)[1]
+    assert line == f"sheetcrm: sheetcrm.toml: schedule.sync: {phrase!r}: {at} is not a time of day\n", line
+    assert "Traceback" not in out.stderr
+
+
 def test_a_year_is_the_longest_interval():
     from sheetcrm.every import parse_every
 

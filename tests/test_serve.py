@@ -883,3 +883,60 @@ def test_a_python_codec_that_is_no_charset_is_415_never_mojibake(queue):
     assert [a.status_code for a in answers] == [415] * len(charsets), [a.text for a in answers]
     assert all(charset in a.json()["error"] for charset, a in zip(charsets, answers))
     assert queue.counts() == (0, 0)
+
+
+def test_a_second_sigterm_during_the_last_drain_is_one_line_and_exit_130(emu, tmp_path):
+    """The first SIGTERM stops the server; the last drain then waits on Google as long as it
+    takes (a dead network: minutes of retries). A second SIGTERM there found the default
+    handler back in place and killed the process by the signal (-15), with no line, where a
+    second Ctrl-C says "interrupted" and exits 130, as `sheetcrm run` does for its last write.
+    The submission is not lost: it waits in the queue for the next start."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import threading
+
+    key = emu.create_spreadsheet("CRM", TABS)
+    (tmp_path / "sheetcrm.toml").write_text(f'spreadsheet = "{key}"\n[serve]\nsync_every = 600\nburst = 100\n'
+                                            '[google]\ntimeout_seconds = 10\n')
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "SHEETS_EMULATOR_HOST": emu.host}
+    env.pop("SHEETCRM_FORM_SECRET", None)
+    proc = subprocess.Popen([sys.executable, "-m", "sheetcrm", "serve", "--port", str(port)], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    reached, release = threading.Event(), threading.Event()
+
+    def stall(_emu):
+        reached.set()
+        release.wait(30)
+
+    try:
+        for _attempt in range(400):
+            try:
+                answer = httpx.post(f"http://127.0.0.1:{port}/leads", timeout=5,
+                                    data={"name": "Late Lead", "email": "late@sig.example"})
+                break
+            except httpx.ConnectError:
+                time.sleep(0.05)
+        assert answer.status_code == 201, answer.text
+        emu.between_requests(stall)
+        proc.send_signal(signal.SIGTERM)
+        assert reached.wait(30), "the last drain never read the workbook"
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        release.set()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, (proc.returncode, err)
+    assert err.count("\n") == 1 and err.startswith("sheetcrm: interrupted"), err
+    import types
+
+    from sheetcrm.intake.queue import queue_path
+
+    with WebQueue(queue_path(types.SimpleNamespace(key=key), tmp_path / "cache" / "sheetcrm" / "locks")) as kept:
+        assert kept.counts() == (1, 0)

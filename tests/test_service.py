@@ -40,6 +40,8 @@ LEADS = [["ID", "Last Name", "Company", "Status"], ["", "Adams", "A Co", "New"]]
     ("every day at 08:00", Every(1, "days", "08:00")),
     ("every day at 8:05", Every(1, "days", "08:05")),
     ("every monday at 09:30", Every(1, "monday", "09:30")),
+    ("every monday at 9:30", Every(1, "monday", "09:30")),
+    ("every day at 8:05:07", Every(1, "days", "08:05:07")),
     ("every 2 weeks", Every(2, "weeks")),
 ])
 def test_schedule_phrases(phrase, every):
@@ -47,7 +49,8 @@ def test_schedule_phrases(phrase, every):
 
 
 @pytest.mark.parametrize("phrase", ["every fortnight", "5 minutes", "every 0 minutes", "every 5 minutes at 08:00",
-                                    "every day at 25:00", "every 2 mondays", ""])
+                                    "every day at 25:00", "every 2 mondays", "",
+                                    "every monday at 25:00", "every day at 08:00:60", "every sunday at 09:60"])
 def test_bad_schedule_phrases_are_refused(phrase):
     with pytest.raises(ValueError):
         parse_every(phrase)
@@ -474,6 +477,22 @@ def test_rows_queued_by_a_killed_run_are_written_after_the_restart(emu, tmp_path
     restarted = sum(1 for e in again.events if e.get("event") == "job_done")
     assert [r[0] for r in final[:len(times)]] == times and len(final) == len(times) + restarted
     assert len({r[0] for r in final}) == len(final)  # no row twice
+
+
+def test_a_row_queued_after_a_write_the_crash_cut_short_survives_the_next_restart(tmp_path):
+    """A kill during a row's write leaves half a line at the end of the queue's file; that row
+    never finished and is dropped. The next run's first row was appended onto that half line,
+    one unreadable line: a second crash (or a restart before a write carried it) lost it,
+    though `append` had said it was on disk."""
+    from sheetcrm.synclog import LogQueue
+
+    path = tmp_path / "q.jsonl"
+    path.write_bytes(b'["2026-03-29T02:30:00.000+02:00", "sync", 0.5]\n["2026-03-29T02:35:00.000+02:00", "sy')
+    queue = LogQueue(path)
+    assert queue.rows == [["2026-03-29T02:30:00.000+02:00", "sync", 0.5]] and queue.failed is None
+    queue.append(["2026-03-29T03:40:00.000+02:00", "sync", 0.7])
+    assert LogQueue(path).rows == [["2026-03-29T02:30:00.000+02:00", "sync", 0.5],
+                                   ["2026-03-29T03:40:00.000+02:00", "sync", 0.7]]
 
 
 def test_a_failed_job_is_in_the_sync_log_at_once_and_so_is_the_recovery(emu, tmp_path):

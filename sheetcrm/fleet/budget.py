@@ -3,7 +3,7 @@
 Google counts Sheets API requests per minute: reads and writes separately, per project and
 per user per project (`settings.BudgetSettings` has the numbers and their source). Every
 Google workbook of a fleet takes one token from its kind's project bucket and one from its
-user's (its credentials file's) bucket before each HTTP attempt, retries included; when
+user's (the account its credentials file signs in as) bucket before each HTTP attempt, retries included; when
 either is empty the job waits for the token, so the fleet never sends more than the quota.
 
 A bucket here gives each token back `window` seconds after it was spent, rather than

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
+import hashlib
+import json
 import logging
 import os
 import signal
@@ -32,7 +34,7 @@ from typing import Any, Iterator
 
 from sheetcrm import team_time
 from sheetcrm.config import Config, ConfigError, load_config
-from sheetcrm.every import Every
+from sheetcrm.every import Every, parse_every
 from sheetcrm.i18n import _, current, ngettext, using
 from sheetcrm.lock import AlreadyRunning, WorkbookLock, remove_stale_temp_files
 from sheetcrm.service import CONFIG_CHANGED, Job, JobResult, RequestCounter, Service, file_bytes
@@ -199,14 +201,36 @@ class Fleet:
 
     @staticmethod
     def _user(config: Config, credentials: Path | None) -> str:
-        """Whose per-user quota a spreadsheet spends: its credentials file's (one service account,
-        one user), found as `open_workbook` finds it; "default" when none is named (the emulator)."""
+        """Whose per-user quota a spreadsheet spends: the account its credentials file (found as
+        `open_workbook` finds it) signs in as; "default" when none is named (the emulator).
+
+        Google counts a user by account, not by file: copies of one service account's key in
+        each client's folder (or two keys of it) were a bucket each, so the fleet sent that
+        account 60 reads a minute per copy and Google answered the excess 429."""
         path = credentials
         if path is None and config.credentials:
             path = config.source.parent / config.credentials if config.source else Path(config.credentials)
         if path is None and os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"):
             path = Path(os.environ["GOOGLE_APPLICATION_CREDENTIALS"])
-        return str(path.expanduser().resolve()) if path is not None else "default"
+        if path is None:
+            return "default"
+        path = path.expanduser().resolve()
+        try:
+            info = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            info = None  # opening the workbook says what is wrong with it
+        if isinstance(info, dict):
+            if info.get("type") == "service_account" and isinstance(info.get("client_email"), str):
+                return "service_account:" + info["client_email"].strip().lower()  # not for people: a bucket's key
+            if "installed" in info or "web" in info:  # every OAuth client file signs in as the one cached sign-in
+                from sheetcrm.workbook.credentials import TOKEN_CACHE  # gspread's import: for Google workbooks only
+
+                return f"oauth:{TOKEN_CACHE}"  # not for people: a bucket's key
+            if info.get("type") == "authorized_user" and isinstance(info.get("refresh_token"), str):
+                # The refresh token is the person's grant; only its digest is kept, never the secret.
+                grant = hashlib.sha256(info["refresh_token"].encode()).hexdigest()[:16]
+                return f"authorized_user:{grant}"  # not for people: a bucket's key
+        return str(path)
 
     def _watched(self, member: Member, work: Any) -> Any:
         """The job's work, remembering its outcome's message for `fleet status`."""
@@ -370,6 +394,8 @@ class Fleet:
         self.logger.info(ngettext("fleet: {n} workbook, {workers}", "fleet: {n} workbooks, {workers}",
                                   len(self.members), workers=workers),
                          extra={"fields": {"event": "fleet_started", "workbooks": len(self.members)}})
+        if not once:
+            self._wait_for_hours()
         # Held while the fleet runs, so `fleet status` tells a running fleet from a PID reused.
         held = status.hold(self.settings.state_path) if self.write_state_file else None
         try:
@@ -377,8 +403,34 @@ class Fleet:
         finally:
             status.let_go(held)
 
+    def _wait_for_hours(self) -> None:
+        """A sync at set hours ("every day at 02:30") of a member not run yet is first due at its
+        hour, as under `sheetcrm run`: its slot was made due at once before its config (its
+        schedule, its team's zone) was read, and every start of the fleet synced it then, at
+        14:00 too. A config that cannot be read leaves the slot due: its first job says why."""
+        now = self.clock.now()
+        for member in self.members.values():
+            slot = self._slot(member.name, "sync")
+            if member.service is not None or slot.runs or slot.running:
+                continue
+            try:
+                config = load_config(self.settings.path(member.entry.config)) if member.entry.config else Config()
+            except EXPECTED:
+                continue
+            every = member.entry.every_phrase or parse_every(config.schedule.sync)
+            if every.at is not None:
+                slot.period, slot.due = every.period, self._next_at(every, now, config)
+
     def _serve_jobs(self, once: bool, until: float | None) -> None:
-        with ThreadPoolExecutor(self.settings.workers, thread_name_prefix="fleet") as pool, self._signals():
+        # The handlers stay in place until the end: the jobs in flight and the Sync Log rows
+        # written at exit can wait on a dead network, and a second signal meanwhile is the
+        # stop at once promised. Put back before the pool's wait, the default handler killed
+        # the fleet by the signal (-15), with no line.
+        with self._signals():
+            self._serve_jobs_handled(once, until)
+
+    def _serve_jobs_handled(self, once: bool, until: float | None) -> None:
+        with ThreadPoolExecutor(self.settings.workers, thread_name_prefix="fleet") as pool:
             while not self._stop_asked():
                 with self._lock:
                     now = self.clock.now()
@@ -425,7 +477,16 @@ class Fleet:
                 # The jobs give up their waits for tokens and retries (the main thread never
                 # waits on `abandon` while these handlers are in place, so setting it cannot deadlock).
                 self.abandon.set()
-                raise SystemExit(130)
+                self.logger.warning(_("{signal}: stopping now, the jobs in flight cut short", signal=signal.Signals(signum).name),
+                                    extra={"fields": {"event": "signal", "signal": signal.Signals(signum).name}})
+                for handler in self.logger.handlers:
+                    handler.flush()
+                # At once: a SystemExit here still waited for the worker threads (the interpreter
+                # joins a pool's threads at exit), a request in flight for its whole timeout and
+                # each retry after it. Cut short as by a crash, which every write here survives:
+                # an .xlsx is replaced whole, a Google batch lands whole, the queues and journals
+                # are on disk before each step they record.
+                os._exit(130)
             self.logger.info(_("{signal}: stopping after the jobs in flight", signal=signal.Signals(signum).name),
                              extra={"fields": {"event": "signal", "signal": signal.Signals(signum).name}})
             self._signalled = True

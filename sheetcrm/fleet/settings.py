@@ -45,7 +45,7 @@ USER_PER_MINUTE = 60
 
 
 class BudgetSettings(Section):
-    """Requests per minute, per project (every credentials of the fleet) and per user (one credentials file)."""
+    """Requests per minute, per project (every credentials of the fleet) and per user (the account a credentials file signs in as)."""
 
     project_reads_per_minute: int = Field(PROJECT_PER_MINUTE, ge=1, le=1_000_000)
     project_writes_per_minute: int = Field(PROJECT_PER_MINUTE, ge=1, le=1_000_000)

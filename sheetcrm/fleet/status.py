@@ -22,7 +22,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import tempfile
+import secrets
 import time
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,16 @@ STATES = {"ok": N_("ok"), "failing": N_("failing"), "locked": N_("held by anothe
 def write_state(path: Path, state: dict[str, Any]) -> None:
     """Replace the state file in one step."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # Made with the mode a plain write gives (0666 less the umask), not mkstemp's 0600: the file
+    # replaced is what `fleet status` reads, and an operator reading it as another user than
+    # the service's (systemd's User=) was refused ("permission denied") once it was atomic.
+    while True:
+        tmp = str(path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp"))
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            break
+        except FileExistsError:
+            continue
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump({"version": VERSION, **state}, f, ensure_ascii=False, indent=1)

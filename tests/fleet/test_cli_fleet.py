@@ -238,3 +238,48 @@ def test_a_good_state_file_is_still_shown(tmp_path, env):
     (tmp_path / "fleet-state.json").write_text(json.dumps(GOOD_STATE), encoding="utf-8")
     out = sheetcrm("fleet", "status", env=env, cwd=tmp_path)
     assert out.returncode == 0 and any(line.startswith("acme") and " ok " in line for line in out.stdout.splitlines())
+
+
+def test_a_second_sigterm_while_a_job_waits_on_google_stops_the_fleet_at_once_with_130(tmp_path, env):
+    """The first SIGTERM lets the jobs in flight finish; the second is the stop at once. The
+    fleet put the default handlers back before waiting for its jobs, so the second SIGTERM
+    killed it by the signal (-15), with no line; and a SystemExit there would still have waited
+    for the job's request (the interpreter joins the pool's threads) for its whole timeout."""
+    import threading
+
+    from sheetcrm.emulator import Emulator
+
+    with Emulator() as emu:
+        key = emu.create_spreadsheet("CRM", {"Leads": LEADS})
+        (tmp_path / "slow.toml").write_text("[google]\ntimeout_seconds = 600\n")
+        (tmp_path / "fleet.toml").write_text(f'[[workbook]]\nspreadsheet = "{key}"\nconfig = "slow.toml"\n')
+        reached, release = threading.Event(), threading.Event()
+
+        def stall(_emu):
+            reached.set()
+            release.wait(120)
+
+        emu.between_requests(stall)
+        proc = subprocess.Popen([sys.executable, "-m", "sheetcrm", "run", "--fleet", "fleet.toml"], cwd=tmp_path,
+                                env={**env, "SHEETS_EMULATOR_HOST": emu.host}, stderr=subprocess.PIPE, text=True)
+        try:
+            assert reached.wait(60), "the sync never asked Google"
+            proc.send_signal(signal.SIGTERM)
+            killer = threading.Timer(120, proc.kill)  # a line that never comes fails the test, not hangs it
+            killer.start()
+            said = []
+            # The first handled (its line said) before the second is sent: two at once are one.
+            while not any("stopping after the jobs in flight" in line for line in said) and proc.poll() is None:
+                said.append(proc.stderr.readline())
+            proc.send_signal(signal.SIGTERM)
+            _out, err = proc.communicate(timeout=60)  # the stalled request holds for 120 s, its timeout 600
+            killer.cancel()
+            err = "".join(said) + err
+        finally:
+            release.set()
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert proc.returncode == 130, (proc.returncode, err)
+    assert "SIGTERM: stopping now, the jobs in flight cut short" in err, err
+    assert "Traceback" not in err

@@ -285,3 +285,42 @@ def test_a_fleet_file_edited_while_the_fleet_runs_is_said_once_per_change(tmp_pa
     fleet.serve(until=150)
     said = f"{fleet_toml} changed since this `sheetcrm run` started: the change applies once it is restarted"
     assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [said]
+
+
+def test_the_state_file_is_readable_as_a_plain_write_makes_it(fleet_file):
+    """The state file was replaced atomically from mkstemp's temp file, so it had mkstemp's
+    mode, 0600: an operator running `fleet status` as another user than the service's was
+    refused. It has the mode a plain write gives (0666 less the umask), whatever the temp
+    files the fleet replaced it with."""
+    settings = load_fleet(fleet_file / "fleet.toml")
+    before = os.umask(0o022)
+    try:
+        Fleet(settings, logging.getLogger("test-state-mode"), clock=VirtualClock(), poll=None).run_once()
+    finally:
+        os.umask(before)
+    assert os.stat(settings.state_path).st_mode & 0o777 == 0o644
+    assert [p.name for p in fleet_file.iterdir() if p.name.endswith(".tmp")] == []
+    assert read_state(settings.state_path)["workbooks"]
+
+
+def test_a_sync_at_set_hours_runs_at_its_hour_once_a_day_across_spring_forward_not_at_the_start(tmp_path,
+                                                                                               monkeypatch):
+    """"every day at 02:30" for a Madrid team, the fleet started on Saturday at 13:00 in Madrid:
+    the sync runs on Sunday at 03:30 (02:30 does not exist that night), then at 02:30, once a
+    day. Its slot was due at once before its config was read, so every start of the fleet
+    synced it then as well (13:00 here), where `sheetcrm run` waits for the hour."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    xlsx(tmp_path / "night.xlsx", {"Leads": LEADS})
+    (tmp_path / "night.toml").write_text('timezone = "Europe/Madrid"\n[schedule]\nsync = "every day at 02:30"\n')
+    (tmp_path / "fleet.toml").write_text('[[workbook]]\nworkbook = "night.xlsx"\nconfig = "night.toml"\n')
+    fleet = Fleet(load_fleet(tmp_path / "fleet.toml"), logging.getLogger("test-hours"), clock=VirtualClock(), poll=None,
+                  wall0=dt.datetime(2026, 3, 28, 12, 0, tzinfo=dt.timezone.utc))
+    fleet.serve(until=3 * 86400.0)
+    madrid = ZoneInfo("Europe/Madrid")
+    sync = next(s for s in fleet.scheduler.slots if s.job == "sync")
+    assert [fleet.moment(start).astimezone(madrid).replace(tzinfo=None) for start, _ in sync.runs] == [
+        dt.datetime(2026, 3, 29, 3, 30), dt.datetime(2026, 3, 30, 2, 30), dt.datetime(2026, 3, 31, 2, 30)]
+    assert fleet.members["night"].state == "ok"

@@ -66,6 +66,31 @@ def test_without_the_budget_the_same_fleet_is_refused(tmp_path):
     assert figures.quota_429 > 0
 
 
+def test_copies_of_one_service_account_key_share_its_quota(tmp_path):
+    """Google counts a user by account: the key copied into two files (each client's folder has
+    one) was two users of 20 reads a minute each, 40 in all, and the emulator, holding that one
+    account to 20, answered the excess 429. An OAuth client file's user is the one signed in."""
+    key = {"type": "service_account", "project_id": "agency", "client_email": "crm@agency.iam.gserviceaccount.com",
+           "private_key_id": "k1", "private_key": "not used by the emulator"}
+    for i in range(2):
+        (tmp_path / f"user-{i}.json").write_text(json.dumps(key))
+    limits = {"user_reads_per_minute": 20, "user_writes_per_minute": 20}
+    figures = simulate(8, 1, dead=0, folder=tmp_path, quota=(20, 20), budget=limits, users=2)
+    assert figures.quota_429 == 0 and figures.budget_waited > 0
+
+    from sheetcrm.config import Config
+    from sheetcrm.fleet.runner import Fleet
+
+    other = {**key, "client_email": "other@agency.iam.gserviceaccount.com"}
+    (tmp_path / "other.json").write_text(json.dumps(other))
+    (tmp_path / "client-a.json").write_text(json.dumps({"installed": {"client_id": "a"}}))
+    (tmp_path / "client-b.json").write_text(json.dumps({"installed": {"client_id": "b"}}))
+    users = {name: Fleet._user(Config(), tmp_path / name) for name in
+             ("user-0.json", "user-1.json", "other.json", "client-a.json", "client-b.json")}
+    assert users["user-0.json"] == users["user-1.json"] != users["other.json"]
+    assert users["client-a.json"] == users["client-b.json"]
+
+
 def test_every_healthy_workbook_syncs_within_its_interval(runs):
     for figures in runs:
         assert len(figures.lateness) == WORKBOOKS
