@@ -73,6 +73,10 @@ class Batch:
     # The record tables whose tab the workbook does not have (renamed, deleted, never made): their
     # rows are not tombstoned, since a tab renamed is not every record deleted.
     missing: set[str] = field(default_factory=set)
+    # Of those, the ones whose tab is there but names no key column (kind -> (its title, the
+    # key field)): its header row sorted in among the rows or deleted, so the sync reads no row
+    # of it. Tombstoning them said every record of a tab sorted with its header was deleted.
+    unread: dict[str, tuple[str, str]] = field(default_factory=dict)
     # Per record table, the keys of the rows whose currency is the base currency only because the
     # tab has no Currency column (renamed, deleted): a new row is inserted with it, a row the
     # warehouse holds keeps its own (a header's typo turned every USD deal EUR there).
@@ -136,10 +140,14 @@ def rows_of(crm: Crm, results: Results, after: Snapshot, locale: str, base_curre
     assert crm.inputs is not None
     tables: dict[str, Table | None] = {kind: crm.tables.get(kind) for kind in RECORDS}
     tables["workflows"] = crm.inputs.workflows.table
-    batch.missing = {kind for kind, table in tables.items() if table is None}
+    batch.unread = {kind: (table.title, unkeyed[0]) for kind, table in tables.items() if table is not None
+                    and (unkeyed := [k for k in key_of(kind) if k in table.spec.model.model_fields
+                                     and k not in table.header.fields])}
+    batch.missing = {kind for kind, table in tables.items() if table is None} | set(batch.unread)
     ids = _Ids(crm)
     for kind, table in tables.items():
-        rows, held = _records(kind, table, computed.get(kind, {}), batch, base_currency, ids)
+        rows, held = _records(kind, None if kind in batch.missing else table, computed.get(kind, {}), batch,
+                              base_currency, ids)
         batch.rows[kind], batch.held[kind] = rows, held
     batch.ids = history_ids(crm.tables)
     spell = {name: id_spelling(ids) for name, ids in batch.ids.items()}  # as the mirror spells them

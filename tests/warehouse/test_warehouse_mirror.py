@@ -578,3 +578,44 @@ def test_a_base_currency_changed_on_a_tab_with_no_currency_column_is_said(tmp_pa
     sync(XlsxWorkbook(path), Config(currency="EUR", warehouse=WarehouseSettings(url=url)), as_of=DAY)
     said = [r.getMessage() for r in caplog.records if "no Currency column" in r.getMessage()]
     assert said and "1 row mirrored in USD keeps that currency" in said[0] and "in EUR" in said[0], said
+
+
+def test_a_tab_sorted_with_its_header_row_keeps_its_warehouse_rows_live(tmp_path, caplog):
+    """A person sorts the Actividades tab A→Z with its header row selected: the header lands
+    below the rows (out of the header search), the sync finds no ID or Fecha column and reads no
+    row of the tab, and says so. The mirror tombstoned every activity, as if all were deleted.
+    They stay live with their last values, the mirror says why (in the team's language), and
+    once the header is back on top they follow the sheet again: a row deleted meanwhile is then
+    tombstoned."""
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    path = tmp_path / "crm.xlsx"
+    header = ["ID", "Fecha", "Tipo", "Asunto", "Relacionado", "Propietario"]
+    body = [[f"ACT-{i:04d}", dt.datetime(2026, 10, i), "Llamada", f"Llamada {i}", "", "ana"] for i in range(1, 25)]
+    wb = openpyxl.Workbook()
+    wb.active.title = "Actividades"
+    for row in [header, *body]:
+        wb.active.append(row)
+    wb.save(path)
+    config, engine = Config(locale="es", warehouse=WarehouseSettings(url=url)), engine_of(url)
+    assert sync(XlsxWorkbook(path), config, as_of=DAY).mirrored.outcome == "mirrored"
+    before = live(engine, "activities")
+    assert len(before) == 24
+
+    def rewrite(rows) -> None:
+        wb = openpyxl.load_workbook(path)
+        ws = wb["Actividades"]
+        ws.delete_rows(1, ws.max_row)
+        for row in rows:
+            ws.append(row)
+        wb.save(path)
+
+    rewrite([*body, header])  # dates sort before text: the header row goes last
+    caplog.set_level(logging.WARNING, logger="sheetcrm.run.warehouse")
+    assert sync(XlsxWorkbook(path), config, as_of=DAY).mirrored.outcome == "mirrored"
+    assert live(engine, "activities") == before and not tombstoned(engine, "activities")
+    said = [r.getMessage() for r in caplog.records if "Actividades" in r.getMessage()]
+    assert said and "no se lee ninguna fila" in said[0] and "columna ID" in said[0] and "24 filas" in said[0], said
+
+    rewrite([header, *body[1:]])  # the header back on top, ACT-0001 deleted meanwhile
+    assert sync(XlsxWorkbook(path), config, as_of=DAY).mirrored.outcome == "mirrored"
+    assert tombstoned(engine, "activities") == {("ACT-0001",)} and len(live(engine, "activities")) == 23
