@@ -619,3 +619,33 @@ def test_a_tab_sorted_with_its_header_row_keeps_its_warehouse_rows_live(tmp_path
     rewrite([header, *body[1:]])  # the header back on top, ACT-0001 deleted meanwhile
     assert sync(XlsxWorkbook(path), config, as_of=DAY).mirrored.outcome == "mirrored"
     assert tombstoned(engine, "activities") == {("ACT-0001",)} and len(live(engine, "activities")) == 23
+
+
+def test_a_huge_count_in_the_outbox_or_the_sync_log_is_mirrored_not_a_mirror_failed_for_ever(tmp_path, postgres_url,
+                                                                                             caplog):
+    """An Attempts cell of the Outbox typed 3000000000 (a whole number sheetcrm reads: below
+    10^15) overflowed PostgreSQL's integer column: "integer out of range", every mirror failed,
+    each saying "caught up on the next sync", until someone found the cell. The counts are
+    bigint, as every count read from a cell; a Sync Log number beyond what sheetcrm reads (1e300)
+    is no count (NULL), never a failed mirror."""
+    path = tmp_path / "crm.xlsx"
+    from sheetcrm.schema import OUTBOX as OUTBOX_TAB, SYNC_LOG as SYNC_LOG_TAB
+    outbox = ["OUT-0001", "2026-11-20T10:00:00Z", "OPP-0001", "a@example.com", "Quote", "Failed", "", "", "refused",
+              "Q-1", "v1", 3000000000, "", ""]
+    log = [["2026-11-20T10:00:00.000+01:00", "sync", 1.5, 3000000000, 0, 4, 1, "ok", ""],
+           ["2026-11-21T10:00:00.000+01:00", "sync", 1.5, 1e300, 0, 4, 1, "ok", ""]]
+    book = xlsx_book(path, {
+        "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Close Date"],
+                          ["OPP-0001", "Uno", "Acme", "Proposal", 1000, dt.datetime(2027, 1, 15)]],
+        OUTBOX_TAB.title: [list(OUTBOX_TAB.headers), outbox], SYNC_LOG_TAB.title: [list(SYNC_LOG_TAB.headers), *log]})
+    book.write(Plan(mark_owned=[OUTBOX_TAB.title, SYNC_LOG_TAB.title]))
+    caplog.set_level(logging.WARNING, logger="sheetcrm.run.warehouse")
+    outcome = sync(book, Config(warehouse=WarehouseSettings(url=postgres_url, attempts=1)), as_of=DAY)
+    assert outcome.mirrored.outcome == "mirrored", (outcome.mirrored, caplog.records)
+    engine = engine_of(postgres_url)
+    from sheetcrm.warehouse.tables import SYNC_LOG
+    with engine.connect() as c:
+        assert c.execute(select(OUTBOX.c.attempts)).scalar_one() == 3000000000
+        assert dict(c.execute(select(SYNC_LOG.c.time, SYNC_LOG.c.rows_read)).all()) == {
+            log[0][0]: 3000000000, log[1][0]: None}
+    assert live(engine, "opportunities")
