@@ -49,6 +49,12 @@ def _too_long(values: Any) -> bool:
     return any(isinstance(v, str) and len(v.encode()) > KEY_BYTES for v in values)
 
 
+def _nul(values: Any) -> bool:
+    """Whether a text holds a NUL character (an .xlsx's `_x0000_`, a paste): PostgreSQL refuses it in
+    any text column, and one such cell failed the whole mirror at every sync."""
+    return any(isinstance(v, str) and "\x00" in v for v in values)
+
+
 @dataclass
 class Batch:
     """Every row one sync mirrors, by table name, and per record table the keys held as they are."""
@@ -59,6 +65,9 @@ class Batch:
     # Rows whose key is too long for a database key (KEY_BYTES): (the cell, as "Tab!A3", its
     # length in characters); not mirrored, not tombstoned.
     too_long: list[tuple[str, int]] = field(default_factory=list)
+    # The cells ("Tab!B3", or "Tab!3" for a row) whose text holds a NUL character (`_nul`): their
+    # row is not mirrored (a record's keeps its last values), in either database, alike.
+    nul: list[str] = field(default_factory=list)
     # Per history table ("stage_history", "lead_status_history"): normalize_key(a word) -> the
     # configured stage (status) it names, as the sync read the tabs with. The mirror puts the
     # rows a warehouse already holds in these names when they changed (`names_digest`).
@@ -153,8 +162,8 @@ def rows_of(crm: Crm, results: Results, after: Snapshot, locale: str, base_curre
     spell = {name: id_spelling(ids) for name, ids in batch.ids.items()}  # as the mirror spells them
     batch.rows["stage_history"] = _history(crm.inputs.stage_history, True, spell.get("stage_history"))
     batch.rows["lead_status_history"] = _history(crm.inputs.lead_history, False, spell.get("lead_status_history"))
-    batch.rows["outbox"] = _outbox(after, locale)
-    batch.rows["sync_log"] = _sync_log(after)
+    batch.rows["outbox"] = _outbox(after, locale, batch)
+    batch.rows["sync_log"] = _sync_log(after, batch)
     return batch
 
 
@@ -218,7 +227,15 @@ def _records(kind: str, table: Table | None, computed: dict[str, Row], batch: Ba
         if base_filled and "currency" not in table.header.fields:
             defaulted.add(tuple(values[k] for k in key))
         own = computed.get(values["id"], {}) if key == ("id",) else {}
-        out.append({**values, **{name: own.get(name) for name in extra}})
+        mirrored = {**values, **{name: own.get(name) for name in extra}}
+        nul = next((name for name, v in mirrored.items() if _nul([v])), None)
+        if nul is not None:
+            column = table.header.fields.get(nul, table.header.computed.get(nul))
+            batch.nul.append(f"{table.title}!{column_letter(column + 1) if column is not None else ''}{row.row}")
+            if not _nul(values[k] for k in key):
+                held.add(tuple(values[k] for k in key))  # its last sound values stay, not tombstoned
+            continue
+        out.append(mirrored)
     # A field with no column, that no row has a value of (the read fills some, as a blank currency):
     # its column was renamed or deleted, and the warehouse keeps what it held (`Batch.absent`).
     absent = {name for name in fields if name not in table.header.fields and name not in key
@@ -271,8 +288,8 @@ def _computed(crm: Crm, results: Results) -> dict[str, dict[str, Row]]:
 def _history(rows: list[Any], with_amount: bool, spell: Callable[[str], str] | None) -> list[Row]:
     out = []
     for h, key in zip(rows, history_keys(rows, spell)):
-        if _too_long(key):
-            # The record's own row is said (`too_long`); a history row has no cell of its own to name.
+        if _too_long(key) or _nul(key):
+            # The record's own row is said (`too_long`, `nul`); a history row has no cell of its own to name.
             continue
         row = dict(zip(("record_id", "changed_at", "from_value", "to_value", "n"), key))
         if with_amount:
@@ -281,22 +298,34 @@ def _history(rows: list[Any], with_amount: bool, spell: Callable[[str], str] | N
     return out
 
 
-def _outbox(after: Snapshot, locale: str) -> list[Row]:
+def _outbox(after: Snapshot, locale: str, batch: Batch) -> list[Row]:
     outbox = read_outbox(after, locale)
     rows: dict[str, Row] = {}
     for r in outbox.rows:
         row_id = r.text("id")
         if not row_id or row_id in rows:
             continue
-        rows[row_id] = {k: (r.attempts if k == "attempts" else cell_text(r.raw.get(k))) for k in OUTBOX_KEYS}
+        row = {k: (r.attempts if k == "attempts" else cell_text(r.raw.get(k))) for k in OUTBOX_KEYS}
+        nul = next((k for k, v in row.items() if _nul([v])), None)
+        if nul is not None:  # upserted, never tombstoned: the warehouse keeps the row as it was
+            column = outbox.columns.get(nul)
+            batch.nul.append(f"{outbox.title}!{column_letter(column) if column else ''}{r.row}")
+            continue
+        rows[row_id] = row
     return list(rows.values())
 
 
-def _sync_log(after: Snapshot) -> list[Row]:
+def _sync_log(after: Snapshot, batch: Batch) -> list[Row]:
     title = owned_title(after, SYNC_LOG)
     out: dict[tuple[str, str], Row] = {}
-    for raw in (after.tabs[title].rows[1:] if title else []):
+    seen: set[tuple[str, str]] = set()
+    for index, raw in enumerate(after.tabs[title].rows[1:] if title else [], start=2):
         key = log_key(raw)
-        if key is not None:
-            out.setdefault(key, {"time": key[0], "job": key[1], **dict(zip(LOG_COLUMNS, log_content(raw)))})
+        if key is not None and key not in seen:
+            seen.add(key)
+            row = {"time": key[0], "job": key[1], **dict(zip(LOG_COLUMNS, log_content(raw)))}
+            if _nul(row.values()):
+                batch.nul.append(f"{title}!{index}")  # appended once it reads: nothing held meanwhile
+                continue
+            out[key] = row
     return list(out.values())

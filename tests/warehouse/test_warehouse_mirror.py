@@ -649,3 +649,54 @@ def test_a_huge_count_in_the_outbox_or_the_sync_log_is_mirrored_not_a_mirror_fai
         assert dict(c.execute(select(SYNC_LOG.c.time, SYNC_LOG.c.rows_read)).all()) == {
             log[0][0]: 3000000000, log[1][0]: None}
     assert live(engine, "opportunities")
+
+
+def _with_nul(path, tab: str, cell: str, text: str) -> None:
+    """Type `text` in `cell`, each "|" of it a NUL character as an .xlsx holds one (`_x0000_`:
+    openpyxl refuses to write the character itself), as a paste from another system leaves it."""
+    import zipfile
+
+    wb = openpyxl.load_workbook(path)
+    wb[tab][cell] = text.replace("|", "NULMARK")
+    wb.save(path)
+    with zipfile.ZipFile(path) as source:
+        parts = [(item, source.read(item.filename)) for item in source.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for item, data in parts:
+            out.writestr(item, data.replace(b"NULMARK", b"_x0000_"))
+
+
+def test_a_nul_character_in_a_cell_is_said_at_its_cell_and_the_rest_is_mirrored(tmp_path, postgres_url, caplog):
+    """A NUL character pasted into an account's Name (an .xlsx holds it as `_x0000_`): PostgreSQL
+    refuses it in any text column, "text fields cannot contain NUL (0x00) bytes", and the whole
+    mirror failed at every sync, saying "caught up on the next sync" and naming no cell. The row
+    keeps its last values (not guessed, not tombstoned), the line names the cell, the rest is
+    mirrored; with the character deleted, the row follows the sheet again."""
+    path = tmp_path / "crm.xlsx"
+    book = xlsx_book(path, {
+        "Accounts": [["ID", "Name", "Industry"], ["ACC-0001", "Acme", "Retail"], ["ACC-0002", "Beta", "Retail"]],
+        "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Close Date"],
+                          ["OPP-0001", "Uno", "ACC-0001", "Proposal", 1000, dt.datetime(2027, 1, 15)]]})
+    config = Config(warehouse=WarehouseSettings(url=postgres_url, attempts=1))
+    assert sync(book, config, as_of=DAY).mirrored.outcome == "mirrored"
+    _with_nul(path, "Accounts", "B2", "Acme|Corp")
+    _with_nul(path, "Opportunities", "B2", "Uno|")
+    wb = openpyxl.load_workbook(path)
+    wb["Accounts"].append(["ACC-0003", "Gamma", "Retail"])
+    wb.save(path)
+    caplog.set_level(logging.WARNING, logger="sheetcrm.run.warehouse")
+    outcome = sync(XlsxWorkbook(path), config, as_of=DAY)
+    assert outcome.mirrored.outcome == "mirrored", outcome.mirrored
+    engine = engine_of(postgres_url)
+    accounts = live(engine, "accounts")
+    assert {k[0]: r["name"] for k, r in accounts.items()} == {"ACC-0001": "Acme", "ACC-0002": "Beta",
+                                                            "ACC-0003": "Gamma"}
+    assert live(engine, "opportunities")[("OPP-0001",)]["name"] == "Uno"
+    said = [r.getMessage() for r in caplog.records if "NUL" in r.getMessage()]
+    assert any("Accounts!B2" in line for line in said) and any("Opportunities!B2" in line for line in said), said
+
+    wb = openpyxl.load_workbook(path)
+    wb["Accounts"]["B2"] = "Acme Corp"
+    wb.save(path)
+    assert sync(XlsxWorkbook(path), config, as_of=DAY).mirrored.outcome == "mirrored"
+    assert live(engine, "accounts")[("ACC-0001",)]["name"] == "Acme Corp"
