@@ -306,6 +306,11 @@ def _outbox(after: Snapshot, locale: str, batch: Batch) -> list[Row]:
         if not row_id or row_id in rows:
             continue
         row = {k: (r.attempts if k == "attempts" else cell_text(r.raw.get(k))) for k in OUTBOX_KEYS}
+        # The Status by its canonical name, as leads.status is: the sheet writes it in the team's
+        # language and reads it in any ("Enviado", "Sent", "enviada" are one), and the warehouse
+        # held those words as typed, so `WHERE status = 'Sent'` missed a Spanish team's rows and
+        # a GROUP BY split one status in two. A word sheetcrm does not read stays as typed.
+        row["status"] = r.status or row["status"]
         nul = next((k for k, v in row.items() if _nul([v])), None)
         if nul is not None:  # upserted, never tombstoned: the warehouse keeps the row as it was
             column = outbox.columns.get(nul)

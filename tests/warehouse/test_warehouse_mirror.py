@@ -700,3 +700,31 @@ def test_a_nul_character_in_a_cell_is_said_at_its_cell_and_the_rest_is_mirrored(
     wb.save(path)
     assert sync(XlsxWorkbook(path), config, as_of=DAY).mirrored.outcome == "mirrored"
     assert live(engine, "accounts")[("ACC-0001",)]["name"] == "Acme Corp"
+
+
+def test_the_outbox_status_is_mirrored_by_its_canonical_name_whatever_the_sheets_language(tmp_path):
+    """A Spanish team's Outbox says "Enviado", and a row written before the team switched says
+    "Sent"; sheetcrm reads both (and a typed "aprobada") as the one status each is. The warehouse
+    held the words as typed: `WHERE status = 'Sent'` found none of the Spanish rows and a GROUP
+    BY status split Sent in two. It holds the canonical name, as leads.status does; a word
+    sheetcrm does not read ("Aproved", never acted on) stays as typed, not guessed."""
+    from sheetcrm.schema import OUTBOX as OUTBOX_TAB
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    path = tmp_path / "crm.xlsx"
+
+    def row(n: int, status: str) -> list:
+        return [f"OUT-000{n}", "2026-11-20T10:00:00Z", "OPP-0001", "a@example.com", "Presupuesto", status, "", "",
+                "", "Q-1", "v1", 0, "", ""]
+
+    book = xlsx_book(path, {
+        "Oportunidades": [["ID", "Nombre", "Cuenta", "Etapa", "Importe", "Fecha de cierre"],
+                          ["OPP-0001", "Uno", "Acme", "Propuesta", 1000, dt.datetime(2027, 1, 15)]],
+        OUTBOX_TAB.title_es: [OUTBOX_TAB.display_headers("es"), row(1, "Enviado"), row(2, "Sent"),
+                              row(3, "aprobada"), row(4, "Aproved")]})
+    book.write(Plan(mark_owned=[OUTBOX_TAB.title_es]))
+    config = Config(locale="es", warehouse=WarehouseSettings(url=url))
+    assert sync(book, config, as_of=DAY).mirrored.outcome == "mirrored"
+    with engine_of(url).connect() as c:
+        held = dict(c.execute(select(OUTBOX.c.id, OUTBOX.c.status)).all())
+    assert held == {"OUT-0001": "Sent", "OUT-0002": "Sent", "OUT-0003": "Approved", "OUT-0004": "Aproved"}
