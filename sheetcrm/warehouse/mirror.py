@@ -364,6 +364,19 @@ def write(connection: Connection, batch: Batch, source: str, as_of: dt.date, now
         live = {tuple(r) for r in connection.execute(
             select(*(table.c[k] for k in key)).where(table.c.deleted_at.is_(None)))}
         gone = live - {tuple(r[k] for k in key) for r in rows} - batch.held.get(kind, set())
+        unsure = batch.unsure.get(kind)
+        if gone and unsure:
+            # Some rows' keys cannot be read: the rows not seen may be those, so none is tombstoned.
+            if notes is not None:
+                column = next(c for c in RECORD_TABS[kind].columns if c.field == key[0])
+                notes.append(ngettext(
+                    "warehouse: {cell} holds no {column} sheetcrm can read (a formula error?), so which records "
+                    "left {table} cannot be told; none of its rows is marked deleted until it reads",
+                    "warehouse: {n} cells of the {column} column cannot be read ({cell} the first; a formula "
+                    "error?), so which records left {table} cannot be told; none of its rows is marked deleted "
+                    "until they read", len(unsure), cell=unsure[0], table=kind,
+                    column=column.header_es if language() == "es" else column.header))
+            gone = set()
         if gone:
             where = and_(*(table.c[k] == bindparam(f"k_{k}") for k in key), table.c.deleted_at.is_(None))
             connection.execute(update(table).where(where).values(deleted_at=now, updated_at=now),

@@ -86,6 +86,11 @@ class Batch:
     # key field)): its header row sorted in among the rows or deleted, so the sync reads no row
     # of it. Tombstoning them said every record of a tab sorted with its header was deleted.
     unread: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # Per record table, the cells ("Accounts!A2") whose key cannot be read (a formula error, an
+    # ID formula whose source was deleted): which of the warehouse's rows those rows are cannot
+    # be told, so none is tombstoned this sync. Tombstoning said every account of a tab whose ID
+    # formulas showed #REF! was deleted.
+    unsure: dict[str, list[str]] = field(default_factory=dict)
     # Per record table, the keys of the rows whose currency is the base currency only because the
     # tab has no Currency column (renamed, deleted): a new row is inserted with it, a row the
     # warehouse holds keeps its own (a header's typo turned every USD deal EUR there).
@@ -102,6 +107,7 @@ class Batch:
         canon["held"] = {name: sorted(map(str, keys)) for name, keys in sorted(self.held.items())}  # type: ignore[assignment]
         canon["names"] = self.names_digest()  # type: ignore[assignment]
         canon["missing"] = sorted(self.missing)  # type: ignore[assignment]
+        canon["unsure"] = sorted(name for name, cells_ in self.unsure.items() if cells_)  # type: ignore[assignment]
         canon["absent"] = {name: sorted(fields) for name, fields in sorted(self.absent.items()) if fields}  # type: ignore[assignment]
         canon["defaulted"] = {name: sorted(map(str, keys)) for name, keys in sorted(self.defaulted.items())
                               if keys}  # type: ignore[assignment]
@@ -195,6 +201,10 @@ def _records(kind: str, table: Table | None, computed: dict[str, Row], batch: Ba
     fields = [name for name, info in table.spec.model.model_fields.items() if info.title is not None]
     extra = list(COMPUTED.get(kind, {}))
     held = {_held_key(row, key) for row in table.rows if row.record is None} - {None}
+    if kind != "quote_lines":  # a quote line with a bad cell is tombstoned until fixed (docs/warehouse.md)
+        batch.unsure[kind] = [
+            f"{table.title}!{column_letter(table.header.fields[k] + 1)}{row.row}" for row in table.rows
+            if row.record is None and (k := next((k for k in key if k in row.unread), None)) is not None]
     out: list[Row] = []
     seen: Counter = Counter()
     defaulted: set[Key] = set()

@@ -728,3 +728,55 @@ def test_the_outbox_status_is_mirrored_by_its_canonical_name_whatever_the_sheets
     with engine_of(url).connect() as c:
         held = dict(c.execute(select(OUTBOX.c.id, OUTBOX.c.status)).all())
     assert held == {"OUT-0001": "Sent", "OUT-0002": "Sent", "OUT-0003": "Approved", "OUT-0004": "Aproved"}
+
+
+def _ref_errors(path, tab: str, refs: tuple[str, ...]) -> None:
+    """Make each cell of `refs` an ID formula showing #REF!, as Excel saves one whose source was
+    deleted (the formula and its cached error; openpyxl writes no cached value)."""
+    import re
+    import zipfile
+
+    wb = openpyxl.load_workbook(path)
+    for ref in refs:
+        wb[tab][ref] = '="ACC-"&#REF!'
+    part = f"xl/worksheets/sheet{wb.sheetnames.index(tab) + 1}.xml"
+    wb.save(path)
+    with zipfile.ZipFile(path) as source:
+        parts = [(item, source.read(item.filename)) for item in source.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for item, data in parts:
+            if item.filename == part:
+                data = re.sub(rb'<c r="([A-Z]+[0-9]+)"[^>]*><f>([^<]*)</f><v\s*/?>(?:</v>)?</c>',
+                              rb'<c r="\1" t="e"><f>\2</f><v>#REF!</v></c>', data)
+            out.writestr(item, data)
+
+
+def test_ids_that_cannot_be_read_tombstone_nothing_until_they_read(tmp_path, caplog):
+    """A team's ID column shows #REF! (its formulas lost what they pointed at): the sync cannot
+    read which record each row is, and says so at each cell. The mirror tombstoned every account,
+    as if all were deleted. Which of the warehouse's rows left cannot be told while an ID does not
+    read, so none is tombstoned and the mirror says why, in the team's language; once the IDs
+    read, a row deleted meanwhile is tombstoned as any."""
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    path = tmp_path / "crm.xlsx"
+    book = xlsx_book(path, {"Cuentas": [["ID", "Nombre", "Sector"], ["ACC-0001", "Acme", "Retail"],
+                                        ["ACC-0002", "Beta", "Retail"], ["ACC-0003", "Gamma", "Retail"]]})
+    config, engine = Config(locale="es", warehouse=WarehouseSettings(url=url)), engine_of(url)
+    assert sync(book, config, as_of=DAY).mirrored.outcome == "mirrored"
+    before = live(engine, "accounts")
+
+    _ref_errors(path, "Cuentas", ("A2", "A3"))
+    caplog.set_level(logging.WARNING, logger="sheetcrm.run.warehouse")
+    assert sync(XlsxWorkbook(path), config, as_of=DAY).mirrored.outcome == "mirrored"
+    assert live(engine, "accounts") == before and not tombstoned(engine, "accounts")
+    said = [r.getMessage() for r in caplog.records if "Cuentas!A2" in r.getMessage()]
+    assert said and "2 celdas de la columna ID no se pueden leer" in said[0], said
+
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Cuentas"]
+    ws["A2"] = "ACC-0001"
+    ws.delete_rows(3)  # Beta deleted meanwhile
+    wb.save(path)
+    assert sync(XlsxWorkbook(path), config, as_of=DAY).mirrored.outcome == "mirrored"
+    assert tombstoned(engine, "accounts") == {("ACC-0002",)} and set(live(engine, "accounts")) == {
+        ("ACC-0001",), ("ACC-0003",)}
