@@ -447,5 +447,9 @@ def _mirror(ctx: SyncContext, result: WriteResult | None, book: Workbook, settin
         for cell, length in batch.too_long:
             WAREHOUSE_LOG.warning(_("warehouse: {cell} is {length} characters long, too long for the database's key; "
                                     "that row is not mirrored until it is shortened", cell=cell, length=length))
+        for cell in batch.nul:
+            WAREHOUSE_LOG.warning(_("warehouse: {cell} holds a NUL character (an invisible control character), which "
+                                    "PostgreSQL cannot store; that row is not mirrored until the character is deleted",
+                                    cell=cell))
         return mirror(settings, batch, warehouse_source(book), ctx.as_of, now, behind=before,
                       zone=team_time.team_zone(ctx.config))

@@ -48,12 +48,13 @@ from sqlalchemy.pool import NullPool
 
 from sheetcrm.cells import id_spelling, match_key, normalize_key
 from sheetcrm.i18n import N_, _, ngettext
+from sheetcrm.i18n import current as language
 from sheetcrm.warehouse.behind import Behind, when
 from sheetcrm.warehouse.keep import LOG_COLUMNS, Archive, Trim
 from sheetcrm.validate import REFERENCE_FIELDS
 from sheetcrm.warehouse.rows import Batch, Row
 from sheetcrm.warehouse.settings import Mirrored, WarehouseError, WarehouseSettings, masked, scrub, sqlite_file
-from sheetcrm.warehouse.tables import APPENDED, MIRROR, OUTBOX, RECORDS, STAMPS, VERSION_TABLE, key_of
+from sheetcrm.warehouse.tables import APPENDED, MIRROR, OUTBOX, RECORD_TABS, RECORDS, STAMPS, VERSION_TABLE, key_of
 
 LOG = logging.getLogger("sheetcrm.run.warehouse")  # under `sheetcrm run`'s logger: its lines, its format
 
@@ -329,11 +330,22 @@ def write(connection: Connection, batch: Batch, source: str, as_of: dt.date, now
         rows = batch.rows.get(kind, [])
         key = key_of(kind)
         if kind in batch.missing:
-            # No such tab (renamed, deleted): its rows keep their last values, live. Tombstoning
-            # them said every deal of a tab renamed "Deals 2026" was deleted.
+            # No such tab (renamed, deleted), or no row of it read (`Batch.unread`): its rows keep
+            # their last values, live. Tombstoning them said every deal of a tab renamed "Deals
+            # 2026" was deleted.
             live_rows = connection.execute(select(func.count()).select_from(table)
                                            .where(table.c.deleted_at.is_(None))).scalar_one()
-            if live_rows and notes is not None:
+            if live_rows and notes is not None and kind in batch.unread:
+                title, key_field = batch.unread[kind]
+                column = next(c for c in RECORD_TABS[kind].columns if c.field == key_field)
+                notes.append(ngettext(
+                    "warehouse: no row of the tab {tab} is read, since it has no {column} column (its header row "
+                    "moved or deleted?); its {n} row in {table} keeps the values last mirrored, not marked deleted",
+                    "warehouse: no row of the tab {tab} is read, since it has no {column} column (its header row "
+                    "moved or deleted?); its {n} rows in {table} keep the values last mirrored, not marked deleted",
+                    live_rows, tab=title, table=kind,
+                    column=column.header_es if language() == "es" else column.header))
+            elif live_rows and notes is not None:
                 notes.append(ngettext(
                     "warehouse: the workbook has no tab of {table} (renamed or deleted?); its {n} row there "
                     "keeps the values last mirrored, not marked deleted",
@@ -352,6 +364,19 @@ def write(connection: Connection, batch: Batch, source: str, as_of: dt.date, now
         live = {tuple(r) for r in connection.execute(
             select(*(table.c[k] for k in key)).where(table.c.deleted_at.is_(None)))}
         gone = live - {tuple(r[k] for k in key) for r in rows} - batch.held.get(kind, set())
+        unsure = batch.unsure.get(kind)
+        if gone and unsure:
+            # Some rows' keys cannot be read: the rows not seen may be those, so none is tombstoned.
+            if notes is not None:
+                column = next(c for c in RECORD_TABS[kind].columns if c.field == key[0])
+                notes.append(ngettext(
+                    "warehouse: {cell} holds no {column} sheetcrm can read (a formula error?), so which records "
+                    "left {table} cannot be told; none of its rows is marked deleted until it reads",
+                    "warehouse: {n} cells of the {column} column cannot be read ({cell} the first; a formula "
+                    "error?), so which records left {table} cannot be told; none of its rows is marked deleted "
+                    "until they read", len(unsure), cell=unsure[0], table=kind,
+                    column=column.header_es if language() == "es" else column.header))
+            gone = set()
         if gone:
             where = and_(*(table.c[k] == bindparam(f"k_{k}") for k in key), table.c.deleted_at.is_(None))
             connection.execute(update(table).where(where).values(deleted_at=now, updated_at=now),

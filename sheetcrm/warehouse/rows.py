@@ -49,6 +49,12 @@ def _too_long(values: Any) -> bool:
     return any(isinstance(v, str) and len(v.encode()) > KEY_BYTES for v in values)
 
 
+def _nul(values: Any) -> bool:
+    """Whether a text holds a NUL character (an .xlsx's `_x0000_`, a paste): PostgreSQL refuses it in
+    any text column, and one such cell failed the whole mirror at every sync."""
+    return any(isinstance(v, str) and "\x00" in v for v in values)
+
+
 @dataclass
 class Batch:
     """Every row one sync mirrors, by table name, and per record table the keys held as they are."""
@@ -59,6 +65,9 @@ class Batch:
     # Rows whose key is too long for a database key (KEY_BYTES): (the cell, as "Tab!A3", its
     # length in characters); not mirrored, not tombstoned.
     too_long: list[tuple[str, int]] = field(default_factory=list)
+    # The cells ("Tab!B3", or "Tab!3" for a row) whose text holds a NUL character (`_nul`): their
+    # row is not mirrored (a record's keeps its last values), in either database, alike.
+    nul: list[str] = field(default_factory=list)
     # Per history table ("stage_history", "lead_status_history"): normalize_key(a word) -> the
     # configured stage (status) it names, as the sync read the tabs with. The mirror puts the
     # rows a warehouse already holds in these names when they changed (`names_digest`).
@@ -73,6 +82,15 @@ class Batch:
     # The record tables whose tab the workbook does not have (renamed, deleted, never made): their
     # rows are not tombstoned, since a tab renamed is not every record deleted.
     missing: set[str] = field(default_factory=set)
+    # Of those, the ones whose tab is there but names no key column (kind -> (its title, the
+    # key field)): its header row sorted in among the rows or deleted, so the sync reads no row
+    # of it. Tombstoning them said every record of a tab sorted with its header was deleted.
+    unread: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # Per record table, the cells ("Accounts!A2") whose key cannot be read (a formula error, an
+    # ID formula whose source was deleted): which of the warehouse's rows those rows are cannot
+    # be told, so none is tombstoned this sync. Tombstoning said every account of a tab whose ID
+    # formulas showed #REF! was deleted.
+    unsure: dict[str, list[str]] = field(default_factory=dict)
     # Per record table, the keys of the rows whose currency is the base currency only because the
     # tab has no Currency column (renamed, deleted): a new row is inserted with it, a row the
     # warehouse holds keeps its own (a header's typo turned every USD deal EUR there).
@@ -89,6 +107,7 @@ class Batch:
         canon["held"] = {name: sorted(map(str, keys)) for name, keys in sorted(self.held.items())}  # type: ignore[assignment]
         canon["names"] = self.names_digest()  # type: ignore[assignment]
         canon["missing"] = sorted(self.missing)  # type: ignore[assignment]
+        canon["unsure"] = sorted(name for name, cells_ in self.unsure.items() if cells_)  # type: ignore[assignment]
         canon["absent"] = {name: sorted(fields) for name, fields in sorted(self.absent.items()) if fields}  # type: ignore[assignment]
         canon["defaulted"] = {name: sorted(map(str, keys)) for name, keys in sorted(self.defaulted.items())
                               if keys}  # type: ignore[assignment]
@@ -136,17 +155,21 @@ def rows_of(crm: Crm, results: Results, after: Snapshot, locale: str, base_curre
     assert crm.inputs is not None
     tables: dict[str, Table | None] = {kind: crm.tables.get(kind) for kind in RECORDS}
     tables["workflows"] = crm.inputs.workflows.table
-    batch.missing = {kind for kind, table in tables.items() if table is None}
+    batch.unread = {kind: (table.title, unkeyed[0]) for kind, table in tables.items() if table is not None
+                    and (unkeyed := [k for k in key_of(kind) if k in table.spec.model.model_fields
+                                     and k not in table.header.fields])}
+    batch.missing = {kind for kind, table in tables.items() if table is None} | set(batch.unread)
     ids = _Ids(crm)
     for kind, table in tables.items():
-        rows, held = _records(kind, table, computed.get(kind, {}), batch, base_currency, ids)
+        rows, held = _records(kind, None if kind in batch.missing else table, computed.get(kind, {}), batch,
+                              base_currency, ids)
         batch.rows[kind], batch.held[kind] = rows, held
     batch.ids = history_ids(crm.tables)
     spell = {name: id_spelling(ids) for name, ids in batch.ids.items()}  # as the mirror spells them
     batch.rows["stage_history"] = _history(crm.inputs.stage_history, True, spell.get("stage_history"))
     batch.rows["lead_status_history"] = _history(crm.inputs.lead_history, False, spell.get("lead_status_history"))
-    batch.rows["outbox"] = _outbox(after, locale)
-    batch.rows["sync_log"] = _sync_log(after)
+    batch.rows["outbox"] = _outbox(after, locale, batch)
+    batch.rows["sync_log"] = _sync_log(after, batch)
     return batch
 
 
@@ -178,6 +201,10 @@ def _records(kind: str, table: Table | None, computed: dict[str, Row], batch: Ba
     fields = [name for name, info in table.spec.model.model_fields.items() if info.title is not None]
     extra = list(COMPUTED.get(kind, {}))
     held = {_held_key(row, key) for row in table.rows if row.record is None} - {None}
+    if kind != "quote_lines":  # a quote line with a bad cell is tombstoned until fixed (docs/warehouse.md)
+        batch.unsure[kind] = [
+            f"{table.title}!{column_letter(table.header.fields[k] + 1)}{row.row}" for row in table.rows
+            if row.record is None and (k := next((k for k in key if k in row.unread), None)) is not None]
     out: list[Row] = []
     seen: Counter = Counter()
     defaulted: set[Key] = set()
@@ -210,7 +237,15 @@ def _records(kind: str, table: Table | None, computed: dict[str, Row], batch: Ba
         if base_filled and "currency" not in table.header.fields:
             defaulted.add(tuple(values[k] for k in key))
         own = computed.get(values["id"], {}) if key == ("id",) else {}
-        out.append({**values, **{name: own.get(name) for name in extra}})
+        mirrored = {**values, **{name: own.get(name) for name in extra}}
+        nul = next((name for name, v in mirrored.items() if _nul([v])), None)
+        if nul is not None:
+            column = table.header.fields.get(nul, table.header.computed.get(nul))
+            batch.nul.append(f"{table.title}!{column_letter(column + 1) if column is not None else ''}{row.row}")
+            if not _nul(values[k] for k in key):
+                held.add(tuple(values[k] for k in key))  # its last sound values stay, not tombstoned
+            continue
+        out.append(mirrored)
     # A field with no column, that no row has a value of (the read fills some, as a blank currency):
     # its column was renamed or deleted, and the warehouse keeps what it held (`Batch.absent`).
     absent = {name for name in fields if name not in table.header.fields and name not in key
@@ -263,8 +298,8 @@ def _computed(crm: Crm, results: Results) -> dict[str, dict[str, Row]]:
 def _history(rows: list[Any], with_amount: bool, spell: Callable[[str], str] | None) -> list[Row]:
     out = []
     for h, key in zip(rows, history_keys(rows, spell)):
-        if _too_long(key):
-            # The record's own row is said (`too_long`); a history row has no cell of its own to name.
+        if _too_long(key) or _nul(key):
+            # The record's own row is said (`too_long`, `nul`); a history row has no cell of its own to name.
             continue
         row = dict(zip(("record_id", "changed_at", "from_value", "to_value", "n"), key))
         if with_amount:
@@ -273,22 +308,39 @@ def _history(rows: list[Any], with_amount: bool, spell: Callable[[str], str] | N
     return out
 
 
-def _outbox(after: Snapshot, locale: str) -> list[Row]:
+def _outbox(after: Snapshot, locale: str, batch: Batch) -> list[Row]:
     outbox = read_outbox(after, locale)
     rows: dict[str, Row] = {}
     for r in outbox.rows:
         row_id = r.text("id")
         if not row_id or row_id in rows:
             continue
-        rows[row_id] = {k: (r.attempts if k == "attempts" else cell_text(r.raw.get(k))) for k in OUTBOX_KEYS}
+        row = {k: (r.attempts if k == "attempts" else cell_text(r.raw.get(k))) for k in OUTBOX_KEYS}
+        # The Status by its canonical name, as leads.status is: the sheet writes it in the team's
+        # language and reads it in any ("Enviado", "Sent", "enviada" are one), and the warehouse
+        # held those words as typed, so `WHERE status = 'Sent'` missed a Spanish team's rows and
+        # a GROUP BY split one status in two. A word sheetcrm does not read stays as typed.
+        row["status"] = r.status or row["status"]
+        nul = next((k for k, v in row.items() if _nul([v])), None)
+        if nul is not None:  # upserted, never tombstoned: the warehouse keeps the row as it was
+            column = outbox.columns.get(nul)
+            batch.nul.append(f"{outbox.title}!{column_letter(column) if column else ''}{r.row}")
+            continue
+        rows[row_id] = row
     return list(rows.values())
 
 
-def _sync_log(after: Snapshot) -> list[Row]:
+def _sync_log(after: Snapshot, batch: Batch) -> list[Row]:
     title = owned_title(after, SYNC_LOG)
     out: dict[tuple[str, str], Row] = {}
-    for raw in (after.tabs[title].rows[1:] if title else []):
+    seen: set[tuple[str, str]] = set()
+    for index, raw in enumerate(after.tabs[title].rows[1:] if title else [], start=2):
         key = log_key(raw)
-        if key is not None:
-            out.setdefault(key, {"time": key[0], "job": key[1], **dict(zip(LOG_COLUMNS, log_content(raw)))})
+        if key is not None and key not in seen:
+            seen.add(key)
+            row = {"time": key[0], "job": key[1], **dict(zip(LOG_COLUMNS, log_content(raw)))}
+            if _nul(row.values()):
+                batch.nul.append(f"{title}!{index}")  # appended once it reads: nothing held meanwhile
+                continue
+            out[key] = row
     return list(out.values())

@@ -122,7 +122,9 @@ OUTBOX = Table(
     Column("id", Text(), primary_key=True),
     *(Column(name, Text()) for name in ("created", "opportunity", "to", "subject", "status", "message_id",
                                        "sent_at", "error", "quote", "version")),
-    Column("attempts", Integer()),
+    # bigint, as every count read from a cell (`cells.parse_integer`: below 10^15): an Attempts cell
+    # typed 3000000000 overflowed PostgreSQL's integer and failed every mirror until it was fixed.
+    Column("attempts", BigInteger()),
     Column("last_try", Text()), Column("next_try", Text()),
     Column("first_seen_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
@@ -132,8 +134,8 @@ SYNC_LOG = Table(
     "sync_log", METADATA,
     Column("time", Text(), primary_key=True),  # ISO 8601, as the Sync Log tab shows it
     Column("job", Text(), primary_key=True),
-    Column("duration_s", Numeric()), Column("rows_read", Integer()), Column("issues", Integer()),
-    Column("cells_written", Integer()), Column("requests", Integer()),
+    Column("duration_s", Numeric()), Column("rows_read", BigInteger()), Column("issues", BigInteger()),  # as attempts
+    Column("cells_written", BigInteger()), Column("requests", BigInteger()),
     Column("status", Text()), Column("message", Text()),
     Column("first_seen_at", DateTime(timezone=True), nullable=False),
 )

@@ -578,3 +578,205 @@ def test_a_base_currency_changed_on_a_tab_with_no_currency_column_is_said(tmp_pa
     sync(XlsxWorkbook(path), Config(currency="EUR", warehouse=WarehouseSettings(url=url)), as_of=DAY)
     said = [r.getMessage() for r in caplog.records if "no Currency column" in r.getMessage()]
     assert said and "1 row mirrored in USD keeps that currency" in said[0] and "in EUR" in said[0], said
+
+
+def test_a_tab_sorted_with_its_header_row_keeps_its_warehouse_rows_live(tmp_path, caplog):
+    """A person sorts the Actividades tab A→Z with its header row selected: the header lands
+    below the rows (out of the header search), the sync finds no ID or Fecha column and reads no
+    row of the tab, and says so. The mirror tombstoned every activity, as if all were deleted.
+    They stay live with their last values, the mirror says why (in the team's language), and
+    once the header is back on top they follow the sheet again: a row deleted meanwhile is then
+    tombstoned."""
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    path = tmp_path / "crm.xlsx"
+    header = ["ID", "Fecha", "Tipo", "Asunto", "Relacionado", "Propietario"]
+    body = [[f"ACT-{i:04d}", dt.datetime(2026, 10, i), "Llamada", f"Llamada {i}", "", "ana"] for i in range(1, 25)]
+    wb = openpyxl.Workbook()
+    wb.active.title = "Actividades"
+    for row in [header, *body]:
+        wb.active.append(row)
+    wb.save(path)
+    config, engine = Config(locale="es", warehouse=WarehouseSettings(url=url)), engine_of(url)
+    assert sync(XlsxWorkbook(path), config, as_of=DAY).mirrored.outcome == "mirrored"
+    before = live(engine, "activities")
+    assert len(before) == 24
+
+    def rewrite(rows) -> None:
+        wb = openpyxl.load_workbook(path)
+        ws = wb["Actividades"]
+        ws.delete_rows(1, ws.max_row)
+        for row in rows:
+            ws.append(row)
+        wb.save(path)
+
+    rewrite([*body, header])  # dates sort before text: the header row goes last
+    caplog.set_level(logging.WARNING, logger="sheetcrm.run.warehouse")
+    assert sync(XlsxWorkbook(path), config, as_of=DAY).mirrored.outcome == "mirrored"
+    assert live(engine, "activities") == before and not tombstoned(engine, "activities")
+    said = [r.getMessage() for r in caplog.records if "Actividades" in r.getMessage()]
+    assert said and "no se lee ninguna fila" in said[0] and "columna ID" in said[0] and "24 filas" in said[0], said
+
+    rewrite([header, *body[1:]])  # the header back on top, ACT-0001 deleted meanwhile
+    assert sync(XlsxWorkbook(path), config, as_of=DAY).mirrored.outcome == "mirrored"
+    assert tombstoned(engine, "activities") == {("ACT-0001",)} and len(live(engine, "activities")) == 23
+
+
+def test_a_huge_count_in_the_outbox_or_the_sync_log_is_mirrored_not_a_mirror_failed_for_ever(tmp_path, postgres_url,
+                                                                                             caplog):
+    """An Attempts cell of the Outbox typed 3000000000 (a whole number sheetcrm reads: below
+    10^15) overflowed PostgreSQL's integer column: "integer out of range", every mirror failed,
+    each saying "caught up on the next sync", until someone found the cell. The counts are
+    bigint, as every count read from a cell; a Sync Log number beyond what sheetcrm reads (1e300)
+    is no count (NULL), never a failed mirror."""
+    path = tmp_path / "crm.xlsx"
+    from sheetcrm.schema import OUTBOX as OUTBOX_TAB, SYNC_LOG as SYNC_LOG_TAB
+    outbox = ["OUT-0001", "2026-11-20T10:00:00Z", "OPP-0001", "a@example.com", "Quote", "Failed", "", "", "refused",
+              "Q-1", "v1", 3000000000, "", ""]
+    log = [["2026-11-20T10:00:00.000+01:00", "sync", 1.5, 3000000000, 0, 4, 1, "ok", ""],
+           ["2026-11-21T10:00:00.000+01:00", "sync", 1.5, 1e300, 0, 4, 1, "ok", ""]]
+    book = xlsx_book(path, {
+        "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Close Date"],
+                          ["OPP-0001", "Uno", "Acme", "Proposal", 1000, dt.datetime(2027, 1, 15)]],
+        OUTBOX_TAB.title: [list(OUTBOX_TAB.headers), outbox], SYNC_LOG_TAB.title: [list(SYNC_LOG_TAB.headers), *log]})
+    book.write(Plan(mark_owned=[OUTBOX_TAB.title, SYNC_LOG_TAB.title]))
+    caplog.set_level(logging.WARNING, logger="sheetcrm.run.warehouse")
+    outcome = sync(book, Config(warehouse=WarehouseSettings(url=postgres_url, attempts=1)), as_of=DAY)
+    assert outcome.mirrored.outcome == "mirrored", (outcome.mirrored, caplog.records)
+    engine = engine_of(postgres_url)
+    from sheetcrm.warehouse.tables import SYNC_LOG
+    with engine.connect() as c:
+        assert c.execute(select(OUTBOX.c.attempts)).scalar_one() == 3000000000
+        assert dict(c.execute(select(SYNC_LOG.c.time, SYNC_LOG.c.rows_read)).all()) == {
+            log[0][0]: 3000000000, log[1][0]: None}
+    assert live(engine, "opportunities")
+
+
+def _with_nul(path, tab: str, cell: str, text: str) -> None:
+    """Type `text` in `cell`, each "|" of it a NUL character as an .xlsx holds one (`_x0000_`:
+    openpyxl refuses to write the character itself), as a paste from another system leaves it."""
+    import zipfile
+
+    wb = openpyxl.load_workbook(path)
+    wb[tab][cell] = text.replace("|", "NULMARK")
+    wb.save(path)
+    with zipfile.ZipFile(path) as source:
+        parts = [(item, source.read(item.filename)) for item in source.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for item, data in parts:
+            out.writestr(item, data.replace(b"NULMARK", b"_x0000_"))
+
+
+def test_a_nul_character_in_a_cell_is_said_at_its_cell_and_the_rest_is_mirrored(tmp_path, postgres_url, caplog):
+    """A NUL character pasted into an account's Name (an .xlsx holds it as `_x0000_`): PostgreSQL
+    refuses it in any text column, "text fields cannot contain NUL (0x00) bytes", and the whole
+    mirror failed at every sync, saying "caught up on the next sync" and naming no cell. The row
+    keeps its last values (not guessed, not tombstoned), the line names the cell, the rest is
+    mirrored; with the character deleted, the row follows the sheet again."""
+    path = tmp_path / "crm.xlsx"
+    book = xlsx_book(path, {
+        "Accounts": [["ID", "Name", "Industry"], ["ACC-0001", "Acme", "Retail"], ["ACC-0002", "Beta", "Retail"]],
+        "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Close Date"],
+                          ["OPP-0001", "Uno", "ACC-0001", "Proposal", 1000, dt.datetime(2027, 1, 15)]]})
+    config = Config(warehouse=WarehouseSettings(url=postgres_url, attempts=1))
+    assert sync(book, config, as_of=DAY).mirrored.outcome == "mirrored"
+    _with_nul(path, "Accounts", "B2", "Acme|Corp")
+    _with_nul(path, "Opportunities", "B2", "Uno|")
+    wb = openpyxl.load_workbook(path)
+    wb["Accounts"].append(["ACC-0003", "Gamma", "Retail"])
+    wb.save(path)
+    caplog.set_level(logging.WARNING, logger="sheetcrm.run.warehouse")
+    outcome = sync(XlsxWorkbook(path), config, as_of=DAY)
+    assert outcome.mirrored.outcome == "mirrored", outcome.mirrored
+    engine = engine_of(postgres_url)
+    accounts = live(engine, "accounts")
+    assert {k[0]: r["name"] for k, r in accounts.items()} == {"ACC-0001": "Acme", "ACC-0002": "Beta",
+                                                            "ACC-0003": "Gamma"}
+    assert live(engine, "opportunities")[("OPP-0001",)]["name"] == "Uno"
+    said = [r.getMessage() for r in caplog.records if "NUL" in r.getMessage()]
+    assert any("Accounts!B2" in line for line in said) and any("Opportunities!B2" in line for line in said), said
+
+    wb = openpyxl.load_workbook(path)
+    wb["Accounts"]["B2"] = "Acme Corp"
+    wb.save(path)
+    assert sync(XlsxWorkbook(path), config, as_of=DAY).mirrored.outcome == "mirrored"
+    assert live(engine, "accounts")[("ACC-0001",)]["name"] == "Acme Corp"
+
+
+def test_the_outbox_status_is_mirrored_by_its_canonical_name_whatever_the_sheets_language(tmp_path):
+    """A Spanish team's Outbox says "Enviado", and a row written before the team switched says
+    "Sent"; sheetcrm reads both (and a typed "aprobada") as the one status each is. The warehouse
+    held the words as typed: `WHERE status = 'Sent'` found none of the Spanish rows and a GROUP
+    BY status split Sent in two. It holds the canonical name, as leads.status does; a word
+    sheetcrm does not read ("Aproved", never acted on) stays as typed, not guessed."""
+    from sheetcrm.schema import OUTBOX as OUTBOX_TAB
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    path = tmp_path / "crm.xlsx"
+
+    def row(n: int, status: str) -> list:
+        return [f"OUT-000{n}", "2026-11-20T10:00:00Z", "OPP-0001", "a@example.com", "Presupuesto", status, "", "",
+                "", "Q-1", "v1", 0, "", ""]
+
+    book = xlsx_book(path, {
+        "Oportunidades": [["ID", "Nombre", "Cuenta", "Etapa", "Importe", "Fecha de cierre"],
+                          ["OPP-0001", "Uno", "Acme", "Propuesta", 1000, dt.datetime(2027, 1, 15)]],
+        OUTBOX_TAB.title_es: [OUTBOX_TAB.display_headers("es"), row(1, "Enviado"), row(2, "Sent"),
+                              row(3, "aprobada"), row(4, "Aproved")]})
+    book.write(Plan(mark_owned=[OUTBOX_TAB.title_es]))
+    config = Config(locale="es", warehouse=WarehouseSettings(url=url))
+    assert sync(book, config, as_of=DAY).mirrored.outcome == "mirrored"
+    with engine_of(url).connect() as c:
+        held = dict(c.execute(select(OUTBOX.c.id, OUTBOX.c.status)).all())
+    assert held == {"OUT-0001": "Sent", "OUT-0002": "Sent", "OUT-0003": "Approved", "OUT-0004": "Aproved"}
+
+
+def _ref_errors(path, tab: str, refs: tuple[str, ...]) -> None:
+    """Make each cell of `refs` an ID formula showing #REF!, as Excel saves one whose source was
+    deleted (the formula and its cached error; openpyxl writes no cached value)."""
+    import re
+    import zipfile
+
+    wb = openpyxl.load_workbook(path)
+    for ref in refs:
+        wb[tab][ref] = '="ACC-"&#REF!'
+    part = f"xl/worksheets/sheet{wb.sheetnames.index(tab) + 1}.xml"
+    wb.save(path)
+    with zipfile.ZipFile(path) as source:
+        parts = [(item, source.read(item.filename)) for item in source.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for item, data in parts:
+            if item.filename == part:
+                data = re.sub(rb'<c r="([A-Z]+[0-9]+)"[^>]*><f>([^<]*)</f><v\s*/?>(?:</v>)?</c>',
+                              rb'<c r="\1" t="e"><f>\2</f><v>#REF!</v></c>', data)
+            out.writestr(item, data)
+
+
+def test_ids_that_cannot_be_read_tombstone_nothing_until_they_read(tmp_path, caplog):
+    """A team's ID column shows #REF! (its formulas lost what they pointed at): the sync cannot
+    read which record each row is, and says so at each cell. The mirror tombstoned every account,
+    as if all were deleted. Which of the warehouse's rows left cannot be told while an ID does not
+    read, so none is tombstoned and the mirror says why, in the team's language; once the IDs
+    read, a row deleted meanwhile is tombstoned as any."""
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    path = tmp_path / "crm.xlsx"
+    book = xlsx_book(path, {"Cuentas": [["ID", "Nombre", "Sector"], ["ACC-0001", "Acme", "Retail"],
+                                        ["ACC-0002", "Beta", "Retail"], ["ACC-0003", "Gamma", "Retail"]]})
+    config, engine = Config(locale="es", warehouse=WarehouseSettings(url=url)), engine_of(url)
+    assert sync(book, config, as_of=DAY).mirrored.outcome == "mirrored"
+    before = live(engine, "accounts")
+
+    _ref_errors(path, "Cuentas", ("A2", "A3"))
+    caplog.set_level(logging.WARNING, logger="sheetcrm.run.warehouse")
+    assert sync(XlsxWorkbook(path), config, as_of=DAY).mirrored.outcome == "mirrored"
+    assert live(engine, "accounts") == before and not tombstoned(engine, "accounts")
+    said = [r.getMessage() for r in caplog.records if "Cuentas!A2" in r.getMessage()]
+    assert said and "2 celdas de la columna ID no se pueden leer" in said[0], said
+
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Cuentas"]
+    ws["A2"] = "ACC-0001"
+    ws.delete_rows(3)  # Beta deleted meanwhile
+    wb.save(path)
+    assert sync(XlsxWorkbook(path), config, as_of=DAY).mirrored.outcome == "mirrored"
+    assert tombstoned(engine, "accounts") == {("ACC-0002",)} and set(live(engine, "accounts")) == {
+        ("ACC-0001",), ("ACC-0003",)}
