@@ -1031,3 +1031,21 @@ def test_an_amount_columns_header_currency_is_the_currency_of_its_amounts(tmp_pa
     assert not result.warnings and result.counts["added"] == 3
     assert [(r + [None] * 6)[4:6] for r in book.read().tabs["Opportunities"].rows[2:]] == [
         [1200, "EUR"], [300, "USD"], [400, "JPY"]]
+
+
+def test_a_csv_row_split_at_an_unquoted_separator_is_rejected_not_imported_shifted(tmp_path):
+    """A row whose text held the separator without quotes ("Called, no answer") has more cells
+    than the header: imported, its Notes read "Called" and " no answer" was dropped, nothing
+    said. Rejected now, at the cell right of the header's last column; a row with empty cells
+    there (a trailing separator) is imported as before."""
+    path = _workbook(tmp_path, [])
+    export = tmp_path / "hand-edited.csv"
+    export.write_text("First Name,Last Name,Company,Email,Notes\n"
+                      "Ana,Ruiz,Acme,ana@acme.com,Called, no answer\n"
+                      "Bob,Stone,Acme,bob@acme.com,fine,,\n", encoding="utf-8")
+    book = XlsxWorkbook(path)
+    result = import_file(book, Config(), export, "leads")
+    assert [(r.line, r.status) for r in result.rows] == [(2, "rejected"), (3, "added")]
+    assert 'F2 holds " no answer"' in result.rows[0].reasons[0] and "(Notes)" in result.rows[0].reasons[0]
+    leads = book.read().tabs["Leads"].rows
+    assert len(leads) == 2 and leads[1][1:3] == ["Bob", "Stone"] and leads[1][9] == "fine"

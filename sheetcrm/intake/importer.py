@@ -360,6 +360,21 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
             if (found := problem(value, free_text=col in free)) is not None:
                 shown = whole_name.get(column_letter(col + 1), labels.get(col, ""))
                 reasons.setdefault(row.row, []).append(f"{shown}: {found.message}")
+    # A value right of the header's last name is under no column: a row of a CSV whose text held
+    # the separator unquoted ("Called, no answer") is split once too often, every cell after the
+    # split one column late and the last one dropped. Imported, the row's Notes read "Called",
+    # its other cells in the wrong columns, and nothing said so.
+    last = max(incoming.header.labels, default=-1)
+    for row in incoming.rows if last >= 0 else ():
+        line = grid.rows[row.row - 1] if row.row - 1 < len(grid.rows) else []
+        beyond = [c for c in range(last + 1, len(line)) if not cells.is_blank(line[c])]
+        if beyond:
+            reasons.setdefault(row.row, []).append(_(
+                "{cell} holds {shown}, right of the header row's last column ({column}), under no column name: the "
+                "row has more cells than the header, so its cells may be split in the wrong places (a value "
+                "holding the file's separator without quotes); correct the row in the file, then import again",
+                cell=column_letter(beyond[0] + 1) + str(row.row), shown=cells.quoted(line[beyond[0]]),
+                column=labels.get(last) or column_letter(last + 1)))
     for line, why in closed.items():  # first: what to do about its stage comes before the stage's own error
         reasons[line] = [why, *reasons.get(line, [])]
     for line, col in _footer(grid, incoming.header.row).items():
