@@ -545,3 +545,24 @@ def test_a_text_time_in_either_order_waits_until_its_column_or_the_config_says_w
     part = plan_forms(snapshot, read_crm(snapshot, cfg), cfg, {})
     assert not part.issues and [w.value for w in part.writes if w.tab == "Leads" and w.col == 9] == [
         dt.date(2026, 12, 3), dt.date(2026, 12, 4)]
+
+
+def test_a_question_added_again_reads_each_response_in_the_column_it_answered(make):
+    """A question deleted and added again in the form keeps its old column, and the new one has
+    the same header. Read by the last column alone, Ana's email (answered in the older one) was
+    lost: a second lead of a known person, with no email, nothing said. Each response now reads
+    the column it answered; one answering both differently waits, an error at its later cell."""
+    tabs = _tabs([[T1, "ana@acme.com", "Ana Ruiz", "Acme", None, None],
+                  [T2, None, "Bob Stone", "Beta", None, "bob@beta.com"],
+                  [T3, "cy@old.com", "Cy Dee", "Ceta", None, "cy@new.com"]])
+    tabs[RESPONSES][0] = [*tabs[RESPONSES][0], "Email Address"]
+    b = make(tabs)
+    outcome = sync(b.book, config(), as_of=AS_OF)
+    leads = _leads(b.rows("Leads"))
+    assert [r[:5] for r in leads[1:]] == [["LEAD-0002", "Bob", "Stone", "Beta", "bob@beta.com"]]
+    assert [(r[2], r[4]) for r in b.rows("Activities")[2:]] == [("Form Submitted", "LEAD-0001"),
+                                                                ("Form Submitted", "LEAD-0002")]
+    assert _lead_cells(b.rows(RESPONSES)) == {"Ana Ruiz": "LEAD-0001", "Bob Stone": "LEAD-0002", "Cy Dee": None}
+    [said] = [i for i in outcome.crm.report.issues if i.code == "form_answers_differ"]
+    assert (said.tab, said.row, said.column, said.value) == (RESPONSES, 4, "F", "cy@new.com")
+    assert '"cy@old.com"' in said.message and '"cy@new.com"' in said.message
