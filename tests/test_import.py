@@ -1049,3 +1049,23 @@ def test_a_csv_row_split_at_an_unquoted_separator_is_rejected_not_imported_shift
     assert 'F2 holds " no answer"' in result.rows[0].reasons[0] and "(Notes)" in result.rows[0].reasons[0]
     leads = book.read().tabs["Leads"].rows
     assert len(leads) == 2 and leads[1][1:3] == ["Bob", "Stone"] and leads[1][9] == "fine"
+
+
+def test_a_mac_roman_csv_is_refused_never_imported_as_windows_1252(tmp_path):
+    """Excel for Mac saves "Comma Separated Values" in Mac Roman. Not UTF-8, it was read as
+    Windows-1252: "José Peña" and "María García" were imported as "JosŽ Pe–a" and "Mar’a
+    Garc’a", nothing said. A byte that is an accented letter in Mac Roman inside a word now
+    refuses the file, in one line showing both readings; a Windows-1252 file with its curly
+    apostrophes, dashes and quotes reads as before."""
+    path = _workbook(tmp_path, [])
+    mac = tmp_path / "excel-for-mac.csv"
+    mac.write_bytes("First Name,Last Name,Email\r\nMaría,García,m@x.example\r\nJosé,Peña,j@x.example\r\n"
+                    .encode("mac_roman"))
+    with pytest.raises(ImportFileError) as e:
+        import_file(XlsxWorkbook(path), Config(), mac, "leads")
+    assert 'line 2 holds "Mar’a" read as Windows-1252 or "María" read as Mac Roman' in str(e.value)
+    assert len(XlsxWorkbook(path).read().tabs["Leads"].rows) == 1  # nothing imported
+    windows = tmp_path / "windows.csv"
+    windows.write_bytes("First Name;Last Name;Notes\r\nSeán;O’Brien;don’t call – busy “soon”, it’s 5€\r\n"
+                        .encode("cp1252"))
+    assert read_export(windows).rows[1:] == [["Seán", "O’Brien", "don’t call – busy “soon”, it’s 5€"]]

@@ -130,8 +130,8 @@ def readable(path: Path) -> None:
 def read_export(path: Path) -> Grid:
     """The file as rows of cells: an .xlsx's first sheet (values, dates as dates), or a CSV
     split at its `delimiter` (comma, semicolon, tab, pipe), read as UTF-16 when it starts with
-    UTF-16's byte order mark, else as UTF-8 (with or without BOM), else cp1252. Raises
-    ImportFileError with one line."""
+    UTF-16's byte order mark, else as UTF-8 (with or without BOM), else cp1252 (unless it may
+    be Mac Roman: `_not_mac_roman`). Raises ImportFileError with one line."""
     try:
         if path.suffix.lower() in (".xlsx", ".xlsm"):
             return _read_xlsx(path)
@@ -150,6 +150,7 @@ def read_export(path: Path) -> Grid:
         raise ImportFileError(_("{file}: not UTF-8, UTF-16 or Windows-1252 text", file=path))
     if encoding == "cp1252":
         _one_encoding(path, data)
+        _not_mac_roman(path, data)
     rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter(text))]
     return Grid(rows=[[None if v == "" else v for v in r] for r in rows])
 
@@ -188,6 +189,34 @@ def _one_encoding(path: Path, data: bytes) -> None:
                                     "import again", file=path, utf8=utf8[0], letter=utf8[1], other=cp1252[0],
                                     byte=byte,
                                     wrong=utf8[1].encode("utf-8").decode("cp1252", "replace")))
+
+
+# A byte of 0x80-0x9F inside a word: punctuation or a rare letter in Windows-1252, an accented
+# letter in Mac Roman, what Excel for Mac's "Comma Separated Values" is saved in (0x8E é, 0x96 ñ,
+# 0x87 á, 0x92 í). 0x92 is also Windows-1252's apostrophe: before a capital ("O’Brien") or
+# an English ending ("don’t") it is one.
+_MAC_LETTER = re.compile(rb"[A-Za-z](?:[\x80-\x91\x93-\x9f][A-Za-z]|\x92(?!(?:s|t|d|m|re|ll|ve)\b)[a-z])")
+_WORD_END = re.compile(rb"[\s,;|\"']")
+
+
+def _not_mac_roman(path: Path, data: bytes) -> None:
+    """Raise ImportFileError when a file that is not UTF-8 may as well be Mac Roman as
+    Windows-1252 (`_MAC_LETTER`): read as Windows-1252, "José Peña" from Excel for Mac was
+    imported as "JosŽ Pe–a", with nothing said."""
+    found = _MAC_LETTER.search(data)
+    if found is None:
+        return
+    start, end = found.start(), found.end()
+    while start > 0 and not _WORD_END.match(data, start - 1):
+        start -= 1
+    while end < len(data) and not _WORD_END.match(data, end):
+        end += 1
+    word = data[start:end]
+    raise ImportFileError(_("{file}: not UTF-8, and line {line} holds {windows} read as Windows-1252 or {mac} read "
+                            "as Mac Roman (Excel for Mac's CSV); which one it is cannot be told. Save the file "
+                            "again as CSV UTF-8, then import again", file=path, line=data.count(b"\n", 0, start) + 1,
+                            windows=cells.quoted(word.decode("cp1252", "replace")),
+                            mac=cells.quoted(word.decode("mac_roman"))))
 
 
 DELIMITERS = ",;\t|"
