@@ -1069,3 +1069,24 @@ def test_a_mac_roman_csv_is_refused_never_imported_as_windows_1252(tmp_path):
     windows.write_bytes("First Name;Last Name;Notes\r\nSeán;O’Brien;don’t call – busy “soon”, it’s 5€\r\n"
                         .encode("cp1252"))
     assert read_export(windows).rows[1:] == [["Seán", "O’Brien", "don’t call – busy “soon”, it’s 5€"]]
+
+
+def test_a_quote_never_closed_refuses_the_file_never_swallows_the_rows_after_it(tmp_path):
+    """A cell opening a quote it never closes: the CSV reader (as Excel) takes the rest of the
+    file as that cell, so Bob's and Cy's rows became the Notes of Zed's lead and the import said
+    "1 added", nothing else. The file is refused in one line naming where the quote opens;
+    quotes closed, doubled inside, or in the middle of a cell read as before."""
+    path = _workbook(tmp_path, [])
+    export = tmp_path / "stray-quote.csv"
+    export.write_text('First Name,Last Name,Company,Email,Notes\n'
+                      'Zed,Ruiz,Acme,zed@acme.com,"Big deal\n'
+                      'Bob,Lee,Beta,bob@beta.com,wants 24 inch\n'
+                      'Cy,Dee,Ceta,cy@ceta.com,fine\n', encoding="utf-8")
+    with pytest.raises(ImportFileError, match='line 2 opens a quoted cell'):
+        import_file(XlsxWorkbook(path), Config(), export, "leads")
+    assert len(XlsxWorkbook(path).read().tabs["Leads"].rows) == 1  # nothing imported
+    sound = tmp_path / "sound.csv"
+    sound.write_text('First Name,Notes\nZed,"a ""big"" deal,\nover two lines"\nBob,wants 24" screen\n"Cy",""\n',
+                     encoding="utf-8")
+    assert read_export(sound).rows[1:] == [["Zed", 'a "big" deal,\nover two lines'], ["Bob", 'wants 24" screen'],
+                                           ["Cy", None]]

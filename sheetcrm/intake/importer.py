@@ -151,8 +151,31 @@ def read_export(path: Path) -> Grid:
     if encoding == "cp1252":
         _one_encoding(path, data)
         _not_mac_roman(path, data)
-    rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter(text))]
+    separator = delimiter(text)
+    if (line := _unclosed_quote(text, separator)) is not None:
+        raise ImportFileError(_("{file}: line {line} opens a quoted cell (\") that is never closed: read as CSV, "
+                                "every line after it is one cell of that row; close the quotes (or remove the stray "
+                                "one), then import again", file=path, line=line))
+    rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=separator)]
     return Grid(rows=[[None if v == "" else v for v in r] for r in rows])
+
+
+# A quoted cell's text after its opening quote, up to its closing quote ("" inside is one quote).
+_QUOTED = re.compile(r'[^"]*(?:""[^"]*)*"(?!")')
+
+
+def _unclosed_quote(text: str, separator: str) -> int | None:
+    """The line (1-based) where a quoted cell opens that the text never closes, or None.
+    Python's csv reader, as Excel, takes everything after such a quote as one cell: the rest
+    of the file's rows vanished into the Notes of one record, and the import said "1 added"."""
+    opening = re.compile(rf'(?:^|(?<=[{re.escape(separator)}\r\n]))"')  # at a cell's start
+    at = 0
+    while (found := opening.search(text, at)) is not None:
+        close = _QUOTED.match(text, found.end())
+        if close is None:
+            return text.count("\n", 0, found.start()) + 1
+        at = close.end()
+    return None
 
 
 # A letter of UTF-8 beyond ASCII: a lead byte and its continuation bytes.
