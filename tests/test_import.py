@@ -1049,6 +1049,13 @@ def test_a_csv_row_split_at_an_unquoted_separator_is_rejected_not_imported_shift
     assert 'F2 holds " no answer"' in result.rows[0].reasons[0] and "(Notes)" in result.rows[0].reasons[0]
     leads = book.read().tabs["Leads"].rows
     assert len(leads) == 2 and leads[1][1:3] == ["Bob", "Stone"] and leads[1][9] == "fine"
+    # A whole name in one column: the First and Last Name columns added after the file's last
+    # cell (`_whole_names`) are no header the stray cell is under.
+    whole = tmp_path / "whole-names.csv"
+    whole.write_text("Full Name,Company,Email,Notes\nCy Dee,Acme,cy@acme.com,Called, no answer\n", encoding="utf-8")
+    again = import_file(book, Config(), whole, "leads", dry_run=True)
+    assert [(r.line, r.status) for r in again.rows] == [(2, "rejected")]
+    assert 'E2 holds " no answer"' in again.rows[0].reasons[0] and "(Notes)" in again.rows[0].reasons[0]
 
 
 def test_a_mac_roman_csv_is_refused_never_imported_as_windows_1252(tmp_path):

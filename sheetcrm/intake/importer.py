@@ -336,6 +336,7 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
     # which would make "03/04/2026" a day in March or in April by what the other columns say).
     language = tab_locale(spec, table.title, table.header) or config.reading_locale()
     at = find_header_row(spec, grid, config.tab(tab))
+    beyond = _beyond_header(grid, at)  # before columns are added to the grid (`_whole_names`)
     grid, unmapped = _hubspot_probability(grid, at) if tab == "opportunities" else (grid, {})
     grid, shared, shared_said = _shared_fields(spec, table, source, grid, config, at)
     grid, whole_name, split_said = _whole_names(spec, source, grid, config, at)
@@ -412,21 +413,8 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
             if (found := problem(value, free_text=col in free)) is not None:
                 shown = whole_name.get(column_letter(col + 1), labels.get(col, ""))
                 reasons.setdefault(row.row, []).append(f"{shown}: {found.message}")
-    # A value right of the header's last name is under no column: a row of a CSV whose text held
-    # the separator unquoted ("Called, no answer") is split once too often, every cell after the
-    # split one column late and the last one dropped. Imported, the row's Notes read "Called",
-    # its other cells in the wrong columns, and nothing said so.
-    last = max(incoming.header.labels, default=-1)
-    for row in incoming.rows if last >= 0 else ():
-        line = grid.rows[row.row - 1] if row.row - 1 < len(grid.rows) else []
-        beyond = [c for c in range(last + 1, len(line)) if not cells.is_blank(line[c])]
-        if beyond:
-            reasons.setdefault(row.row, []).append(_(
-                "{cell} holds {shown}, right of the header row's last column ({column}), under no column name: the "
-                "row has more cells than the header, so its cells may be split in the wrong places (a value "
-                "holding the file's separator without quotes); correct the row in the file, then import again",
-                cell=column_letter(beyond[0] + 1) + str(row.row), shown=cells.quoted(line[beyond[0]]),
-                column=labels.get(last) or column_letter(last + 1)))
+    for line, said in beyond.items():
+        reasons.setdefault(line, []).append(said)
     for line, why in closed.items():  # first: what to do about its stage comes before the stage's own error
         reasons[line] = [why, *reasons.get(line, [])]
     for line, col in _footer(grid, incoming.header.row).items():
@@ -802,6 +790,27 @@ def _closed_deals(grid: Grid, header: Any, config: Config) -> tuple[Grid | None,
             row[close] = on.split(" ")[0] if isinstance(on, str) else on
     used = {status, *(names[k] for kind in _CLOSED_ON.values() for k in kind if k in names)}
     return (dataclasses.replace(grid, rows=rows) if changed else None), refused, used
+
+
+def _beyond_header(grid: Grid, header: int) -> dict[int, str]:
+    """Sheet row -> why it is rejected, for each row below the `header` row (0-based) with a
+    value right of the header's last name, under no column. A row of a CSV whose text held the
+    separator unquoted ("Called, no answer") is split once too often, every cell after the
+    split one column late and the last one dropped: imported, its Notes read "Called", its
+    other cells in the wrong columns, and nothing said so."""
+    names = grid.rows[header] if header < len(grid.rows) else []
+    last = max((c for c, v in enumerate(names) if not cells.is_blank(v)), default=-1)
+    out = {}
+    for i in range(header + 1, len(grid.rows)) if last >= 0 else ():
+        line = grid.rows[i]
+        col = next((c for c in range(last + 1, len(line)) if not cells.is_blank(line[c])), None)
+        if col is not None:
+            out[i + 1] = _("{cell} holds {shown}, right of the header row's last column ({column}), under no column "
+                           "name: the row has more cells than the header, so its cells may be split in the wrong "
+                           "places (a value holding the file's separator without quotes); correct the row in the "
+                           "file, then import again", cell=column_letter(col + 1) + str(i + 1),
+                           shown=cells.quoted(line[col]), column=cells.parse_text(names[last]))
+    return out
 
 
 def _footer(grid: Grid, header: int) -> dict[int, int]:
