@@ -373,6 +373,7 @@ class _Run:
         lead = self._lead(settings, title, sheet_row, row, questions, day)
         if lead is None:
             return None
+        questions = {self._answered(title, col, row): name for col, name in questions.items()}
         placed = self._place(form, key, lead, day)
         if isinstance(placed, Unsure):
             col = next((c for name in ("email", "phone") if getattr(lead, name)
@@ -483,7 +484,6 @@ class _Run:
         data: dict[str, Any] = {"source": settings.source, "status": self.new_word, "created": day}
         where: dict[str, int] = {}
         refused = False
-        answered: dict[int, str] = {}  # the column each question is answered in -> its field
         for col, name in questions.items():
             filled = [c for c in self.twins.get((title, col), [col])
                       if c < len(row) and cells.parse_text(row[c]) is not None]
@@ -493,8 +493,7 @@ class _Run:
                 self.part.issues.append(_issue("error", title, sheet_row, filled[-1], header, row[filled[-1]],
                                                "form_answers_differ", question=header,
                                                shown=cells.quoted(row[filled[0]]), other=cells.quoted(row[filled[-1]])))
-            answered[filled[0] if filled else col] = name
-        questions = answered
+        questions = {self._answered(title, col, row): name for col, name in questions.items()}
         for col in questions:
             found = problem(row[col] if col < len(row) else None)
             if found is not None:  # a line break in a name, a text no cell can hold: never written
@@ -525,6 +524,11 @@ class _Run:
                     row[col] if col is not None and col < len(row) else None, err["type"],
                     extra.get("message", err["msg"]), extra.get("hint", "")))
             return None
+
+    def _answered(self, title: str, col: int, row: list[Any]) -> int:
+        """The column of `row` answering the question of `col`: the first of that header filled."""
+        return next((c for c in self.twins.get((title, col), [col])
+                     if c < len(row) and cells.parse_text(row[c]) is not None), col)
 
     def _activity(self, related: str, day: dt.date, subject: str, owner: str | None,
                   requires: tuple[str, int, int] | None) -> tuple[tuple[str, int, int], list[CellWrite]]:
