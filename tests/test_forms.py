@@ -566,3 +566,18 @@ def test_a_question_added_again_reads_each_response_in_the_column_it_answered(ma
     [said] = [i for i in outcome.crm.report.issues if i.code == "form_answers_differ"]
     assert (said.tab, said.row, said.column, said.value) == (RESPONSES, 4, "F", "cy@new.com")
     assert '"cy@old.com"' in said.message and '"cy@new.com"' in said.message
+
+
+def test_a_whole_name_fills_the_parts_its_own_questions_left_blank(tmp_path):
+    """A form asking a whole name and, optionally, a first name: with First name blank, "Bob
+    Stone" made a lead with Last Name Stone and no First Name, nothing said (the whole name
+    filled only the parts no question was mapped to). It fills the blank parts now, as for a
+    website post; an answered First name is kept."""
+    tabs = _tabs([])
+    tabs[RESPONSES] = [["Timestamp", "First name", "Your name", "Email Address"],
+                       [T1, None, "Bob Stone", "bob@beta.com"], [T2, "Robert", "Bob Stone", "rob@beta.com"]]
+    b = XlsxBook(tmp_path, tabs)
+    fields = {"First name": "first_name", "Your name": "name", "Email Address": "email"}
+    sync(b.book, Config.model_validate({"forms": {"web": {"tab": RESPONSES, "fields": fields}}}), as_of=AS_OF)
+    assert [r[1:5] for r in _leads(b.rows("Leads"))[1:]] == [["Bob", "Stone", None, "bob@beta.com"],
+                                                            ["Robert", "Stone", None, "rob@beta.com"]]

@@ -506,8 +506,10 @@ class _Run:
         for col, name in questions.items():
             text = cells.parse_text(row[col] if col < len(row) else None)
             if name == "name":
+                # Where the part's own question is unanswered too, as for a website post: left to
+                # the question alone, "Bob Stone" with First name blank made a lead with no first name.
                 for part, value in zip(("first_name", "last_name"), split_name(text)):
-                    if part not in questions.values():
+                    if data.get(part) is None:
                         data[part], where[part] = value, col
             elif text is not None or name not in data:  # a blank answer leaves the config's Source
                 data[name], where[name] = text, col
