@@ -38,6 +38,7 @@ CODES = (
     NC_("issue code", "currency_unnamed"),
     NC_("issue code", "symbol_guess"), NC_("issue code", "unsafe_header"), NC_("issue code", "quote_template_error"),
     NC_("issue code", "form_bad_time"), NC_("issue code", "form_needs_tab"), NC_("issue code", "form_no_timestamp"),
+    NC_("issue code", "form_answers_differ"),
     NC_("issue code", "form_question_missing"), NC_("issue code", "form_tab_missing"),
     NC_("issue code", "form_field_no_column"), NC_("issue code", "web_field_no_column"),
     NC_("issue code", "shared_field"), NC_("issue code", "shared_field_left_out"), NC_("issue code", "name_split"),

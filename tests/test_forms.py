@@ -545,3 +545,39 @@ def test_a_text_time_in_either_order_waits_until_its_column_or_the_config_says_w
     part = plan_forms(snapshot, read_crm(snapshot, cfg), cfg, {})
     assert not part.issues and [w.value for w in part.writes if w.tab == "Leads" and w.col == 9] == [
         dt.date(2026, 12, 3), dt.date(2026, 12, 4)]
+
+
+def test_a_question_added_again_reads_each_response_in_the_column_it_answered(make):
+    """A question deleted and added again in the form keeps its old column, and the new one has
+    the same header. Read by the last column alone, Ana's email (answered in the older one) was
+    lost: a second lead of a known person, with no email, nothing said. Each response now reads
+    the column it answered; one answering both differently waits, an error at its later cell."""
+    tabs = _tabs([[T1, "ana@acme.com", "Ana Ruiz", "Acme", None, None],
+                  [T2, None, "Bob Stone", "Beta", None, "bob@beta.com"],
+                  [T3, "cy@old.com", "Cy Dee", "Ceta", None, "cy@new.com"]])
+    tabs[RESPONSES][0] = [*tabs[RESPONSES][0], "Email Address"]
+    b = make(tabs)
+    outcome = sync(b.book, config(), as_of=AS_OF)
+    leads = _leads(b.rows("Leads"))
+    assert [r[:5] for r in leads[1:]] == [["LEAD-0002", "Bob", "Stone", "Beta", "bob@beta.com"]]
+    assert [(r[2], r[4]) for r in b.rows("Activities")[2:]] == [("Form Submitted", "LEAD-0001"),
+                                                                ("Form Submitted", "LEAD-0002")]
+    assert _lead_cells(b.rows(RESPONSES)) == {"Ana Ruiz": "LEAD-0001", "Bob Stone": "LEAD-0002", "Cy Dee": None}
+    [said] = [i for i in outcome.crm.report.issues if i.code == "form_answers_differ"]
+    assert (said.tab, said.row, said.column, said.value) == (RESPONSES, 4, "F", "cy@new.com")
+    assert '"cy@old.com"' in said.message and '"cy@new.com"' in said.message
+
+
+def test_a_whole_name_fills_the_parts_its_own_questions_left_blank(tmp_path):
+    """A form asking a whole name and, optionally, a first name: with First name blank, "Bob
+    Stone" made a lead with Last Name Stone and no First Name, nothing said (the whole name
+    filled only the parts no question was mapped to). It fills the blank parts now, as for a
+    website post; an answered First name is kept."""
+    tabs = _tabs([])
+    tabs[RESPONSES] = [["Timestamp", "First name", "Your name", "Email Address"],
+                       [T1, None, "Bob Stone", "bob@beta.com"], [T2, "Robert", "Bob Stone", "rob@beta.com"]]
+    b = XlsxBook(tmp_path, tabs)
+    fields = {"First name": "first_name", "Your name": "name", "Email Address": "email"}
+    sync(b.book, Config.model_validate({"forms": {"web": {"tab": RESPONSES, "fields": fields}}}), as_of=AS_OF)
+    assert [r[1:5] for r in _leads(b.rows("Leads"))[1:]] == [["Bob", "Stone", None, "bob@beta.com"],
+                                                            ["Robert", "Stone", None, "rob@beta.com"]]

@@ -1031,3 +1031,69 @@ def test_an_amount_columns_header_currency_is_the_currency_of_its_amounts(tmp_pa
     assert not result.warnings and result.counts["added"] == 3
     assert [(r + [None] * 6)[4:6] for r in book.read().tabs["Opportunities"].rows[2:]] == [
         [1200, "EUR"], [300, "USD"], [400, "JPY"]]
+
+
+def test_a_csv_row_split_at_an_unquoted_separator_is_rejected_not_imported_shifted(tmp_path):
+    """A row whose text held the separator without quotes ("Called, no answer") has more cells
+    than the header: imported, its Notes read "Called" and " no answer" was dropped, nothing
+    said. Rejected now, at the cell right of the header's last column; a row with empty cells
+    there (a trailing separator) is imported as before."""
+    path = _workbook(tmp_path, [])
+    export = tmp_path / "hand-edited.csv"
+    export.write_text("First Name,Last Name,Company,Email,Notes\n"
+                      "Ana,Ruiz,Acme,ana@acme.com,Called, no answer\n"
+                      "Bob,Stone,Acme,bob@acme.com,fine,,\n", encoding="utf-8")
+    book = XlsxWorkbook(path)
+    result = import_file(book, Config(), export, "leads")
+    assert [(r.line, r.status) for r in result.rows] == [(2, "rejected"), (3, "added")]
+    assert 'F2 holds " no answer"' in result.rows[0].reasons[0] and "(Notes)" in result.rows[0].reasons[0]
+    leads = book.read().tabs["Leads"].rows
+    assert len(leads) == 2 and leads[1][1:3] == ["Bob", "Stone"] and leads[1][9] == "fine"
+    # A whole name in one column: the First and Last Name columns added after the file's last
+    # cell (`_whole_names`) are no header the stray cell is under.
+    whole = tmp_path / "whole-names.csv"
+    whole.write_text("Full Name,Company,Email,Notes\nCy Dee,Acme,cy@acme.com,Called, no answer\n", encoding="utf-8")
+    again = import_file(book, Config(), whole, "leads", dry_run=True)
+    assert [(r.line, r.status) for r in again.rows] == [(2, "rejected")]
+    assert 'E2 holds " no answer"' in again.rows[0].reasons[0] and "(Notes)" in again.rows[0].reasons[0]
+
+
+def test_a_mac_roman_csv_is_refused_never_imported_as_windows_1252(tmp_path):
+    """Excel for Mac saves "Comma Separated Values" in Mac Roman. Not UTF-8, it was read as
+    Windows-1252: "José Peña" and "María García" were imported as "JosŽ Pe–a" and "Mar’a
+    Garc’a", nothing said. A byte that is an accented letter in Mac Roman inside a word now
+    refuses the file, in one line showing both readings; a Windows-1252 file with its curly
+    apostrophes, dashes and quotes reads as before."""
+    path = _workbook(tmp_path, [])
+    mac = tmp_path / "excel-for-mac.csv"
+    mac.write_bytes("First Name,Last Name,Email\r\nMaría,García,m@x.example\r\nJosé,Peña,j@x.example\r\n"
+                    .encode("mac_roman"))
+    with pytest.raises(ImportFileError) as e:
+        import_file(XlsxWorkbook(path), Config(), mac, "leads")
+    assert 'line 2 holds "Mar’a" read as Windows-1252 or "María" read as Mac Roman' in str(e.value)
+    assert len(XlsxWorkbook(path).read().tabs["Leads"].rows) == 1  # nothing imported
+    windows = tmp_path / "windows.csv"
+    windows.write_bytes("First Name;Last Name;Notes\r\nSeán;O’Brien;don’t call – busy “soon”, it’s 5€\r\n"
+                        .encode("cp1252"))
+    assert read_export(windows).rows[1:] == [["Seán", "O’Brien", "don’t call – busy “soon”, it’s 5€"]]
+
+
+def test_a_quote_never_closed_refuses_the_file_never_swallows_the_rows_after_it(tmp_path):
+    """A cell opening a quote it never closes: the CSV reader (as Excel) takes the rest of the
+    file as that cell, so Bob's and Cy's rows became the Notes of Zed's lead and the import said
+    "1 added", nothing else. The file is refused in one line naming where the quote opens;
+    quotes closed, doubled inside, or in the middle of a cell read as before."""
+    path = _workbook(tmp_path, [])
+    export = tmp_path / "stray-quote.csv"
+    export.write_text('First Name,Last Name,Company,Email,Notes\n'
+                      'Zed,Ruiz,Acme,zed@acme.com,"Big deal\n'
+                      'Bob,Lee,Beta,bob@beta.com,wants 24 inch\n'
+                      'Cy,Dee,Ceta,cy@ceta.com,fine\n', encoding="utf-8")
+    with pytest.raises(ImportFileError, match='line 2 opens a quoted cell'):
+        import_file(XlsxWorkbook(path), Config(), export, "leads")
+    assert len(XlsxWorkbook(path).read().tabs["Leads"].rows) == 1  # nothing imported
+    sound = tmp_path / "sound.csv"
+    sound.write_text('First Name,Notes\nZed,"a ""big"" deal,\nover two lines"\nBob,wants 24" screen\n"Cy",""\n',
+                     encoding="utf-8")
+    assert read_export(sound).rows[1:] == [["Zed", 'a "big" deal,\nover two lines'], ["Bob", 'wants 24" screen'],
+                                           ["Cy", None]]

@@ -111,6 +111,10 @@ _MESSAGES = {
     "web_field_no_column": (N_('The website form\'s submissions fill the leads\' {name}, but the {tab} tab has no '
                                '"{name}" column: that value of each submission is not written into its lead.'),
                             N_('Add a "{name}" column to the {tab} tab; submissions appended after that have it.')),
+    "form_answers_differ": (N_("This response answers \"{question}\" in two columns of that name, {shown} and "
+                               "{other}: which one is the person's cannot be told, so it is not made a lead."),
+                            N_("Clear the answer that is wrong, or rename the older column: a question deleted and "
+                               "added again in the form keeps its old column beside the new one.")),
     "form_bad_time": (N_("This response's time cannot be read, so it is not made a lead."),
                       N_("Leave the time Google Forms wrote in this cell.")),
     "form_time_ambiguous": (N_("This response's time {shown} reads as {read} ({order}) or as {could}, and neither "
@@ -202,6 +206,8 @@ class _Run:
         # The rows whose key cells cannot be read, by their record's identity (filled with `people`).
         self.unsure: dict[int, Candidate] = {}
         self.said: set[tuple[str, str]] = set()
+        # (tab, a question's column) -> every column of the tab with that question's header, in order
+        self.twins: dict[tuple[str, int], list[int]] = {}
         self.order = self.locale  # the day/month order of the form being read's text times  # (code, field) of the fields said to have no column
         self.order_sure = True  # whether its column or the config settles that order
 
@@ -265,9 +271,18 @@ class _Run:
             self.part.issues.append(_issue("warning", title, 1, None, wanted[0], None, "form_no_timestamp",
                                            form=name, header=wanted[0]))
             return
+        # A question deleted and added again in the form keeps its old column, and the new one
+        # gets the same header: read by the last column alone, every response answered in the
+        # older one lost that answer (a known person's email: a second lead, with no email).
+        same_header: dict[str, list[int]] = {}
+        for col, raw in enumerate(grid.header):
+            if (t := cells.parse_text(raw)) is not None:
+                same_header.setdefault(cells.normalize_key(t), []).append(col)
         questions: dict[int, str] = {}
         for question, field_name in settings.fields.items():
             col = labels.get(cells.normalize_key(question))
+            if col is not None:
+                self.twins[(title, col)] = same_header[cells.normalize_key(question)]
             if col is None:
                 self.part.issues.append(_issue("warning", title, 1, None, question, None, "form_question_missing",
                                                form=name, question=question))
@@ -358,6 +373,7 @@ class _Run:
         lead = self._lead(settings, title, sheet_row, row, questions, day)
         if lead is None:
             return None
+        questions = {self._answered(title, col, row): name for col, name in questions.items()}
         placed = self._place(form, key, lead, day)
         if isinstance(placed, Unsure):
             col = next((c for name in ("email", "phone") if getattr(lead, name)
@@ -468,6 +484,16 @@ class _Run:
         data: dict[str, Any] = {"source": settings.source, "status": self.new_word, "created": day}
         where: dict[str, int] = {}
         refused = False
+        for col, name in questions.items():
+            filled = [c for c in self.twins.get((title, col), [col])
+                      if c < len(row) and cells.parse_text(row[c]) is not None]
+            if len({cells.parse_text(row[c]) for c in filled}) > 1:
+                refused = True
+                header = cells.parse_text(self.snapshot.tabs[title].header[col])
+                self.part.issues.append(_issue("error", title, sheet_row, filled[-1], header, row[filled[-1]],
+                                               "form_answers_differ", question=header,
+                                               shown=cells.quoted(row[filled[0]]), other=cells.quoted(row[filled[-1]])))
+        questions = {self._answered(title, col, row): name for col, name in questions.items()}
         for col in questions:
             found = problem(row[col] if col < len(row) else None)
             if found is not None:  # a line break in a name, a text no cell can hold: never written
@@ -480,8 +506,10 @@ class _Run:
         for col, name in questions.items():
             text = cells.parse_text(row[col] if col < len(row) else None)
             if name == "name":
+                # Where the part's own question is unanswered too, as for a website post: left to
+                # the question alone, "Bob Stone" with First name blank made a lead with no first name.
                 for part, value in zip(("first_name", "last_name"), split_name(text)):
-                    if part not in questions.values():
+                    if data.get(part) is None:
                         data[part], where[part] = value, col
             elif text is not None or name not in data:  # a blank answer leaves the config's Source
                 data[name], where[name] = text, col
@@ -498,6 +526,11 @@ class _Run:
                     row[col] if col is not None and col < len(row) else None, err["type"],
                     extra.get("message", err["msg"]), extra.get("hint", "")))
             return None
+
+    def _answered(self, title: str, col: int, row: list[Any]) -> int:
+        """The column of `row` answering the question of `col`: the first of that header filled."""
+        return next((c for c in self.twins.get((title, col), [col])
+                     if c < len(row) and cells.parse_text(row[c]) is not None), col)
 
     def _activity(self, related: str, day: dt.date, subject: str, owner: str | None,
                   requires: tuple[str, int, int] | None) -> tuple[tuple[str, int, int], list[CellWrite]]:

@@ -130,8 +130,8 @@ def readable(path: Path) -> None:
 def read_export(path: Path) -> Grid:
     """The file as rows of cells: an .xlsx's first sheet (values, dates as dates), or a CSV
     split at its `delimiter` (comma, semicolon, tab, pipe), read as UTF-16 when it starts with
-    UTF-16's byte order mark, else as UTF-8 (with or without BOM), else cp1252. Raises
-    ImportFileError with one line."""
+    UTF-16's byte order mark, else as UTF-8 (with or without BOM), else cp1252 (unless it may
+    be Mac Roman: `_not_mac_roman`). Raises ImportFileError with one line."""
     try:
         if path.suffix.lower() in (".xlsx", ".xlsm"):
             return _read_xlsx(path)
@@ -150,8 +150,32 @@ def read_export(path: Path) -> Grid:
         raise ImportFileError(_("{file}: not UTF-8, UTF-16 or Windows-1252 text", file=path))
     if encoding == "cp1252":
         _one_encoding(path, data)
-    rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter(text))]
+        _not_mac_roman(path, data)
+    separator = delimiter(text)
+    if (line := _unclosed_quote(text, separator)) is not None:
+        raise ImportFileError(_("{file}: line {line} opens a quoted cell (\") that is never closed: read as CSV, "
+                                "every line after it is one cell of that row; close the quotes (or remove the stray "
+                                "one), then import again", file=path, line=line))
+    rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=separator)]
     return Grid(rows=[[None if v == "" else v for v in r] for r in rows])
+
+
+# A quoted cell's text after its opening quote, up to its closing quote ("" inside is one quote).
+_QUOTED = re.compile(r'[^"]*(?:""[^"]*)*"(?!")')
+
+
+def _unclosed_quote(text: str, separator: str) -> int | None:
+    """The line (1-based) where a quoted cell opens that the text never closes, or None.
+    Python's csv reader, as Excel, takes everything after such a quote as one cell: the rest
+    of the file's rows vanished into the Notes of one record, and the import said "1 added"."""
+    opening = re.compile(rf'(?:^|(?<=[{re.escape(separator)}\r\n]))"')  # at a cell's start
+    at = 0
+    while (found := opening.search(text, at)) is not None:
+        close = _QUOTED.match(text, found.end())
+        if close is None:
+            return text.count("\n", 0, found.start()) + 1
+        at = close.end()
+    return None
 
 
 # A letter of UTF-8 beyond ASCII: a lead byte and its continuation bytes.
@@ -188,6 +212,34 @@ def _one_encoding(path: Path, data: bytes) -> None:
                                     "import again", file=path, utf8=utf8[0], letter=utf8[1], other=cp1252[0],
                                     byte=byte,
                                     wrong=utf8[1].encode("utf-8").decode("cp1252", "replace")))
+
+
+# A byte of 0x80-0x9F inside a word: punctuation or a rare letter in Windows-1252, an accented
+# letter in Mac Roman, what Excel for Mac's "Comma Separated Values" is saved in (0x8E é, 0x96 ñ,
+# 0x87 á, 0x92 í). 0x92 is also Windows-1252's apostrophe: before a capital ("O’Brien") or
+# an English ending ("don’t") it is one.
+_MAC_LETTER = re.compile(rb"[A-Za-z](?:[\x80-\x91\x93-\x9f][A-Za-z]|\x92(?!(?:s|t|d|m|re|ll|ve)\b)[a-z])")
+_WORD_END = re.compile(rb"[\s,;|\"']")
+
+
+def _not_mac_roman(path: Path, data: bytes) -> None:
+    """Raise ImportFileError when a file that is not UTF-8 may as well be Mac Roman as
+    Windows-1252 (`_MAC_LETTER`): read as Windows-1252, "José Peña" from Excel for Mac was
+    imported as "JosŽ Pe–a", with nothing said."""
+    found = _MAC_LETTER.search(data)
+    if found is None:
+        return
+    start, end = found.start(), found.end()
+    while start > 0 and not _WORD_END.match(data, start - 1):
+        start -= 1
+    while end < len(data) and not _WORD_END.match(data, end):
+        end += 1
+    word = data[start:end]
+    raise ImportFileError(_("{file}: not UTF-8, and line {line} holds {windows} read as Windows-1252 or {mac} read "
+                            "as Mac Roman (Excel for Mac's CSV); which one it is cannot be told. Save the file "
+                            "again as CSV UTF-8, then import again", file=path, line=data.count(b"\n", 0, start) + 1,
+                            windows=cells.quoted(word.decode("cp1252", "replace")),
+                            mac=cells.quoted(word.decode("mac_roman"))))
 
 
 DELIMITERS = ",;\t|"
@@ -284,6 +336,7 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
     # which would make "03/04/2026" a day in March or in April by what the other columns say).
     language = tab_locale(spec, table.title, table.header) or config.reading_locale()
     at = find_header_row(spec, grid, config.tab(tab))
+    beyond = _beyond_header(grid, at)  # before columns are added to the grid (`_whole_names`)
     grid, unmapped = _hubspot_probability(grid, at) if tab == "opportunities" else (grid, {})
     grid, shared, shared_said = _shared_fields(spec, table, source, grid, config, at)
     grid, whole_name, split_said = _whole_names(spec, source, grid, config, at)
@@ -360,6 +413,8 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
             if (found := problem(value, free_text=col in free)) is not None:
                 shown = whole_name.get(column_letter(col + 1), labels.get(col, ""))
                 reasons.setdefault(row.row, []).append(f"{shown}: {found.message}")
+    for line, said in beyond.items():
+        reasons.setdefault(line, []).append(said)
     for line, why in closed.items():  # first: what to do about its stage comes before the stage's own error
         reasons[line] = [why, *reasons.get(line, [])]
     for line, col in _footer(grid, incoming.header.row).items():
@@ -735,6 +790,27 @@ def _closed_deals(grid: Grid, header: Any, config: Config) -> tuple[Grid | None,
             row[close] = on.split(" ")[0] if isinstance(on, str) else on
     used = {status, *(names[k] for kind in _CLOSED_ON.values() for k in kind if k in names)}
     return (dataclasses.replace(grid, rows=rows) if changed else None), refused, used
+
+
+def _beyond_header(grid: Grid, header: int) -> dict[int, str]:
+    """Sheet row -> why it is rejected, for each row below the `header` row (0-based) with a
+    value right of the header's last name, under no column. A row of a CSV whose text held the
+    separator unquoted ("Called, no answer") is split once too often, every cell after the
+    split one column late and the last one dropped: imported, its Notes read "Called", its
+    other cells in the wrong columns, and nothing said so."""
+    names = grid.rows[header] if header < len(grid.rows) else []
+    last = max((c for c, v in enumerate(names) if not cells.is_blank(v)), default=-1)
+    out = {}
+    for i in range(header + 1, len(grid.rows)) if last >= 0 else ():
+        line = grid.rows[i]
+        col = next((c for c in range(last + 1, len(line)) if not cells.is_blank(line[c])), None)
+        if col is not None:
+            out[i + 1] = _("{cell} holds {shown}, right of the header row's last column ({column}), under no column "
+                           "name: the row has more cells than the header, so its cells may be split in the wrong "
+                           "places (a value holding the file's separator without quotes); correct the row in the "
+                           "file, then import again", cell=column_letter(col + 1) + str(i + 1),
+                           shown=cells.quoted(line[col]), column=cells.parse_text(names[last]))
+    return out
 
 
 def _footer(grid: Grid, header: int) -> dict[int, int]:
