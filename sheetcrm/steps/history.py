@@ -28,6 +28,7 @@ from sheetcrm.render import history_body
 from sheetcrm.records import LEAD_STATUSES
 from sheetcrm.report import Issue, column_letter
 from sheetcrm.schema import LEAD_HISTORY, STAGE_HISTORY, OwnedTab
+from sheetcrm.steps import validation
 from sheetcrm.steps.context import StepResult, SyncContext
 from sheetcrm.warehouse.keep import ARCHIVE_ID, ARCHIVED, id_spellings, kept_history
 from sheetcrm.workbook import CellWrite
@@ -45,8 +46,11 @@ def run(ctx: SyncContext) -> StepResult:
     part = _planned(ctx, histories)
     before, archive = ctx.keep_before, ctx.archive
     # Rows keep_months lets go ride along with a plan that writes anyway: an idle sync stays idle
-    # (on Google: no write), and a sync that writes makes the same requests as without it.
-    if before is None or archive is None or not (ctx.plan or part.plan):
+    # (on Google: no write), and a sync that writes makes the same requests as without it. The
+    # Validation tab is planned after this step (its rows name history rows as kept), so whether
+    # it would change is asked here, of the issues as they are before a trim.
+    if before is None or archive is None or not (
+            ctx.plan or part.plan or validation.tab_plan(ctx, [*ctx.crm.report.issues, *part.issues])):
         return part
     spell = id_spellings(ctx.crm.tables)  # the keys the mirror holds the rows under
     stage, ctx.trimmed.stage = kept_history(results.stage_history, archive.held.get("stage_history", {}), before,
