@@ -331,7 +331,10 @@ def overview(accounts: Sequence[Account], as_of: dt.date, stages: StageTable, ra
     names = {p.sku: p.name for p in products}
     for line in quote_lines:
         account = deal_of.get(line.opportunity)
-        if account is not None and (not names or line.sku in names):
+        # A line of 0 units (an option the customer declined) or fewer (a blocked quote's typo,
+        # docs/quotes.md) is no purchase: counted, its account was never offered the product and
+        # the rules it made up were offered to others.
+        if account is not None and line.quantity > 0 and (not names or line.sku in names):
             tally[account].basket.add(line.sku)
     offer = settings.suggestions
     baskets = {acc: frozenset(t.basket) for acc, t in tally.items()}

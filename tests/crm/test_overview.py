@@ -234,6 +234,25 @@ def test_suggested_products_come_from_the_won_deals_quote_lines():
                                                    quote_lines=lines, products=products))
 
 
+def test_a_quote_line_of_no_units_is_no_purchase():
+    """A won deal's line of 0 units (an option declined) or a negative quantity bought nothing:
+    counted, ACC-0003 and ACC-0004 "had" B, were never offered it, and A → B read as 4 of 4."""
+    accounts = [make(Account, id=f"ACC-{i:04d}", name=f"Co {i}") for i in range(1, 6)]
+    lines = {1: {"A": 1, "B": 1}, 2: {"A": 1, "B": 2}, 3: {"A": 1, "B": 0}, 4: {"A": 1, "B": -1}, 5: {"C": 1}}
+    deals = [make(Opportunity, id=f"OPP-{i:04d}", name=f"Deal {i}", account=f"ACC-{i:04d}", stage="Closed Won",
+                  amount=10) for i in lines]
+    quote_lines = [make(QuoteLine, opportunity=f"OPP-{i:04d}", sku=sku, quantity=n)
+                   for i, skus in lines.items() for sku, n in skus.items()]
+    products = [make(Product, sku=s, name=f"Widget {s}", unit_price=1) for s in "ABC"]
+    views = {v.id: v for v in overview(accounts, AS_OF, STAGES, RATES, OverviewSettings(), opportunities=deals,
+                                       quote_lines=quote_lines, products=products)}
+    # B bought by 2 of the 4 buyers of A, and by 2 of all 5 customers: lift (2/4)/(2/5) = 1.25.
+    for account in ("ACC-0003", "ACC-0004"):
+        assert [s.why() for s in views[account].suggestions] == [
+            "2 of 4 buyers of Widget A also bought Widget B (of all customers, 2 of 5)"]
+    assert not views["ACC-0001"].suggestions and not views["ACC-0002"].suggestions
+
+
 def test_rows_follow_the_account_ids_not_the_tabs_order():
     # A person's sort of the Accounts tab must not move (and so rewrite) the overview's rows.
     shuffled = [make(Account, id=i, name=f"Co {i}") for i in ("ACC-0010", "ACC-0002", "ACC-9", "ACC-0001")]
