@@ -387,6 +387,9 @@ def test_a_column_a_person_inserts_in_stage_history_is_theirs_and_the_log_reads_
                             for c, v in enumerate(["OPP-0001", "typed", None, "Lost?", "soon"], 1)]))
     outcome = sync(book, Config(), as_of=D(2026, 3, 9))
     assert _column(book, "Days in Stage") == 0
+    # The formats follow the columns: a date on Changed At (E), money on Amount (F), none on To.
+    kinds = {f.col: {r[2].type for r in f.rows} for f in outcome.plan.formats if f.tab == "Stage History"}
+    assert (kinds[4], kinds[5], kinds[6]) == (set(), {"DATE"}, {"CURRENCY"})
     rows = _dated(book.read().tabs["Stage History"].rows)
     assert rows[:3] == history
     assert rows[3] == ["OPP-0001", None, "Qualification", "Proposal", D(2026, 3, 9), 1000]
