@@ -579,6 +579,9 @@ def read_history(grid: Grid | None, locale: str, names: Mapping[str, str] | None
     # among the rows: row 1 is then read as the change it is, never dropped as the header,
     # and the header's copy is no change (the rewrite puts the header back on row 1).
     heads = {tuple(cells.normalize_key(h) for h in labels[:4]) for labels in headers}
+    where = history_columns(grid, width, headers)
+    if where is not None:
+        grid = dataclasses.replace(grid, rows=[[r[c] if c < len(r) else None for c in where] for r in grid.rows])
     start = 0 if heads and grid.rows and _is_change(grid.rows[0], locale) else 1
     keyed: dict[str, str | None] = {}  # _key of each word: a tab repeats a handful of stages
     # Each amount read once, by its cell's type and value: a deal's amount repeats on each of
@@ -623,6 +626,25 @@ def read_history(grid: Grid | None, locale: str, names: Mapping[str, str] | None
             empty = next(c for c, v in ((0, record), (2, to_value), (3, changed)) if not v)
             unread.append(UnreadRow(sheet_row, list(grid.rows[sheet_row - 1][:width]), empty, None))
     return rows
+
+
+def history_columns(grid: Grid | None, width: int, headers: Iterable[Sequence[str]]) -> tuple[int, ...] | None:
+    """Where a history tab's `width` columns are (0-based, in sheetcrm's order) when a person
+    moved them: a column inserted among them, or two swapped. Read by position, every row of
+    the log was unreadable and each record started again as first seen today (Days in Stage
+    from Created, the win rates without their past). Found by row 1 holding each of the tab's
+    headers of one language (`headers`) once; None when they are where sheetcrm writes them,
+    or not all there (then the tab is read by position, as written)."""
+    if grid is None or not grid.rows:
+        return None
+    top = [cells.normalize_key(v) if isinstance(v, str) else None for v in grid.rows[0]]
+    for labels in headers:
+        wanted = [cells.normalize_key(h) for h in labels[:width]]
+        if top[:width] == wanted:
+            return None
+        if all(top.count(w) == 1 for w in wanted):
+            return tuple(top.index(w) for w in wanted)
+    return None
 
 
 def _is_change(raw: Sequence[Any], locale: str) -> bool:

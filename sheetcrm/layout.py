@@ -37,7 +37,9 @@ from babel import Locale
 from babel.numbers import format_currency, format_decimal, format_percent, get_currency_precision, \
     get_currency_symbol, list_currencies
 
-from sheetcrm.names import COMPUTED
+from sheetcrm.i18n import LOCALES
+from sheetcrm.inputs import history_columns
+from sheetcrm.names import COMPUTED, tab_headers
 from sheetcrm.owned import locate
 from sheetcrm.render import COUNT, DATE, DAYS, MONEY, MULTIPLE, RATIO, TEXT
 from sheetcrm.schema import (DASHBOARD, DUPLICATES, FORECAST, LEAD_HISTORY, OUTBOX, OVERVIEW, PIPELINE, SEGMENT_SUMMARY,
@@ -241,9 +243,19 @@ def column_formats(snapshot: Snapshot, plan: Plan, crm: Any, dashboard_kinds: li
             blocks = {col: [(2, None, kind)] for col, kind in COLUMN_KINDS[tab.key].items()}
         # sheetcrm's columns only: those a person added after them are theirs, format and width.
         last_col = min(max(map(len, content)) if content else 0, len(tab.headers))
+        places: Sequence[int] = range(1, last_col + 1)
+        # A history tab whose columns a person moved is written where its headers are
+        # (`inputs.history_columns`): its formats go there too, not a date format on To and a
+        # money one on Changed At.
+        where = history_columns(snapshot.tabs.get(title), len(tab.headers),
+                                [tab_headers(tab.key, lang) for lang in LOCALES]) \
+            if tab in (STAGE_HISTORY, LEAD_HISTORY) else None
+        if where is not None:
+            blocks = {where[col - 1] + 1: kinds for col, kinds in blocks.items()}
+            places = [c + 1 for c in where]
         # The cells below the header, a tuple per column; only a tab this plan changes is measured.
         columns = list(zip_longest(*content[1:])) if measure else []
-        for col in range(1, last_col + 1):
+        for col in places:
             kinds = blocks.get(col, [])
             rows = tuple((first, last, f) for first, last, kind in kinds
                          if (f := number_format(kind, currency, locale)) is not None)

@@ -100,19 +100,26 @@ def _no_bool_as_number(want: list[Any], have: list[Any]) -> bool:
     return [type(v) is bool for v in want] == [type(v) is bool for v in have]
 
 
-def owned_tab(plan: Plan, snapshot: Snapshot, tab: OwnedTab, locale: str, body: list[list[Any]]) -> str:
+def owned_tab(plan: Plan, snapshot: Snapshot, tab: OwnedTab, locale: str, body: list[list[Any]],
+              columns: tuple[int, ...] | None = None) -> str:
     """Plan one of sheetcrm's own tabs: header row plus body, created when missing. Returns its title.
 
     The tab is the one `owned.locate` finds: never a team's tab of the same name. A new tab,
     or an adopted unmarked one that this plan writes, is marked as sheetcrm's in the same write.
-    A `hidden` tab not hidden yet is hidden with the write (`Plan.hide`: it rides along)."""
+    A `hidden` tab not hidden yet is hidden with the write (`Plan.hide`: it rides along).
+    `columns`: where a person moved the tab's columns (`inputs.history_columns`); they are
+    written there, and the columns a person put among them stay theirs, beside their rows."""
     place = locate(snapshot, tab, locale)
     title = place.title
     if not place.exists and title not in plan.new_tabs:
         plan.new_tabs.append(title)
     current = snapshot.tabs.get(title)
     wanted = [tab.display_headers(locale), *body]
-    if current is not None and place.exists and tab.key not in WHOLE_ROWS:
+    if current is not None and place.exists and columns is not None:
+        order = [*columns, *(c for c in range(max(map(len, current.rows), default=0)) if c not in columns)]
+        wanted = with_their_columns(_reordered(current, order), wanted, len(tab.headers), ROW_KEYS.get(tab.key))
+        wanted = [_placed(row, order) for row in wanted]
+    elif current is not None and place.exists and tab.key not in WHOLE_ROWS:
         wanted = with_their_columns(current, wanted, len(tab.headers), ROW_KEYS.get(tab.key))
     writes = tab_writes(title, current, wanted)
     plan.writes.extend(writes)
@@ -123,6 +130,23 @@ def owned_tab(plan: Plan, snapshot: Snapshot, tab: OwnedTab, locale: str, body: 
     if tab.hidden and title not in snapshot.hidden and title not in plan.hide:
         plan.hide.append(title)
     return title
+
+
+def _reordered(grid: Grid, order: list[int]) -> Grid:
+    """`grid` with its column `order[i]` as column i: sheetcrm's columns first, then theirs."""
+    at = {c: i for i, c in enumerate(order)}
+    return Grid(rows=[[row[c] if c < len(row) else None for c in order] for row in grid.rows],
+                formulas={(r, at[c]) for r, c in grid.formulas if c in at})
+
+
+def _placed(row: list[Any], order: list[int]) -> list[Any]:
+    """A row of `_reordered`'s columns back in the tab's own."""
+    out: list[Any] = [None] * max(order, default=-1) + [None]
+    for i, value in enumerate(row[:len(order)]):
+        out[order[i]] = value
+    while out and out[-1] is None:
+        out.pop()
+    return out
 
 
 def with_their_columns(current: Grid, wanted: list[list[Any]], width: int,

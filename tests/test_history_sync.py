@@ -7,11 +7,14 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import openpyxl
+
 from books import xlsx_book
 from sheetcrm.config import Config
 from sheetcrm.steps.history import HISTORY_AFTER_SYNC, HISTORY_UNORDERED
 from sheetcrm.sync import sync
 from sheetcrm.workbook import CellWrite, Plan
+from sheetcrm.workbook.xlsx import XlsxWorkbook
 
 D = dt.date
 ACCOUNTS = [["ID", "Name"], ["ACC-0001", "Acme"]]
@@ -354,3 +357,48 @@ def test_a_record_created_after_its_id_s_history_does_not_inherit_it(tmp_path):
     # Said where people look: on the Validation tab.
     shown = [r[1:4] for r in book.read().tabs["Validation"].rows if r[6] == "history_before_created"]
     assert shown == [["Opportunities", 2, "A"], ["Opportunities", 3, "A"], ["Leads", 2, "A"]]
+
+
+def test_a_column_a_person_inserts_in_stage_history_is_theirs_and_the_log_reads_on(tmp_path):
+    """A Note column inserted after Opportunity: read by position, every row was unreadable, each
+    deal started again as first seen (Days in Stage 64 from Created, not 1), the note was written
+    over. The columns are found by their headers; the note stays beside its row."""
+    book = _book(tmp_path, [["OPP-0001", "A1", "Acme", "Ana", "Prospecting", 1000, None, D(2026, 4, 10),
+                             D(2026, 1, 1)]])
+    sync(book, Config(), as_of=D(2026, 3, 1))
+    _stage(book, "Qualification")
+    sync(book, Config(), as_of=D(2026, 3, 5))
+    path = tmp_path / "crm.xlsx"
+    wb = openpyxl.load_workbook(path)  # as a person does in Excel: a column inserted, a note typed
+    wb["Stage History"].insert_cols(2)
+    wb["Stage History"]["B1"], wb["Stage History"]["B2"] = "Note", "called them"
+    wb.save(path)
+    book = XlsxWorkbook(path)
+    history = [["Opportunity", "Note", "From", "To", "Changed At", "Amount"],
+               ["OPP-0001", "called them", None, "Prospecting", D(2026, 3, 1), 1000],
+               ["OPP-0001", None, "Prospecting", "Qualification", D(2026, 3, 5), 1000]]
+    assert _dated(book.read().tabs["Stage History"].rows) == history
+    outcome = sync(book, Config(), as_of=D(2026, 3, 6))
+    assert [i.code for i in outcome.crm.report.issues if i.tab == "Stage History"] == []
+    assert _column(book, "Days in Stage") == 1
+    assert _dated(book.read().tabs["Stage History"].rows) == history
+    _stage(book, "Proposal")
+    book.write(Plan(writes=[CellWrite("Stage History", 4, c, v)
+                            for c, v in enumerate(["OPP-0001", "typed", None, "Lost?", "soon"], 1)]))
+    outcome = sync(book, Config(), as_of=D(2026, 3, 9))
+    assert _column(book, "Days in Stage") == 0
+    # The formats follow the columns: a date on Changed At (E), money on Amount (F), none on To.
+    kinds = {f.col: {r[2].type for r in f.rows} for f in outcome.plan.formats if f.tab == "Stage History"}
+    assert (kinds[4], kinds[5], kinds[6]) == (set(), {"DATE"}, {"CURRENCY"})
+    rows = _dated(book.read().tabs["Stage History"].rows)
+    assert rows[:3] == history
+    assert rows[3] == ["OPP-0001", None, "Qualification", "Proposal", D(2026, 3, 9), 1000]
+    assert rows[4][:5] == ["OPP-0001", "typed", None, "Lost?", "soon"]
+    [issue] = [i for i in outcome.crm.report.issues if i.tab == "Stage History"]
+    assert (issue.code, issue.row, issue.column, issue.header, issue.value) == (
+        "history_row_unread", 5, "E", "Changed At", "soon")
+    assert not sync(book, Config(), as_of=D(2026, 3, 9)).plan
+
+
+def _dated(rows: list[list]) -> list[list]:
+    return [[_day(v) for v in row] for row in rows]

@@ -16,9 +16,20 @@ then confidence, then support.
 
 Only one-to-one rules (A → B) are counted: a team's catalogue is tens of products and a basket
 a handful, so counting every pair is O(Σ basket²), exact and fast at 50k deals; the rules read
-as a sentence ("62% of buyers of A also bought B"). Longer antecedents (Apriori's {A, B} → C)
+as a sentence ("5 of 8 buyers of A also bought B"). Longer antecedents (Apriori's {A, B} → C)
 would need far more baskets than a sales team has to reach any support. mlxtend has Apriori
 and these measures, but pulls pandas into a pure core that has no use for it.
+
+Few customers: a rule needs `min_baskets` accounts holding both products (2 by default: one
+customer's order is no pattern), and no more than the thresholds. A significance test (Fisher's
+exact test, as Webb recommends in "Discovering significant patterns", Machine Learning 68, 2007)
+would reject every rule of the demo (one-sided p of 0.11 and 0.14 over its 7 customers) and
+most of a small team's, and a product offered on a weak hint costs a salesperson little. What must not happen is two orders dressed up as a
+finding: a share and a lift of small counts read as strong ("67% ..., 2.3× as often") when they
+are 2 of 3 buyers. So a rule is said by its counts, numerator and denominator ("2 of 3 buyers of
+A also bought B (of all customers, 2 of 7)": `overview.Suggestion.why`), as a percentage of few
+cases is reported in statistics (Lang & Secic, "How to Report Statistics in Medicine", 2nd ed.,
+2006: give the numerator and denominator of every percentage); the ranking alone uses the shares.
 
 Values are exact fractions (`fractions.Fraction`), so ranks never depend on float rounding
 and tests compare with hand-computed values exactly.

@@ -44,10 +44,9 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
-from fractions import Fraction
 from typing import Iterable, Mapping, Protocol, Sequence
 
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_decimal
 from pydantic import Field, field_validator
 
 from sheetcrm.crm.accounts import Accounts
@@ -141,14 +140,15 @@ class Suggestion:
     because_of: str       # the antecedent's name (else its SKU)
 
     def why(self) -> str:
-        """"62% of buyers of Widget Pro also bought Support Plan (2.1× as often as all customers)"."""
+        """"2 of 3 buyers of Team licence also bought Training day (of all customers, 2 of 7)": the
+        counts the rule rests on, never a share or a lift alone (`baskets`: few customers make
+        "67%, 2.3× as often" out of two orders)."""
         language = current()
-        # Half up, from the exact fraction: 5/8 of buyers is "63%", 21/10 lift "2.1×".
-        pct = math.floor(self.rule.confidence * 100 + Fraction(1, 2))
-        lift = Decimal(math.floor(self.rule.lift * 10 + Fraction(1, 2))) / 10
-        return _("{pct} of buyers of {a} also bought {b} ({lift}× as often as all customers)",
-                 pct=format_percent(Decimal(pct) / 100, locale=language), a=self.because_of, b=self.product,
-                 lift=format_decimal(lift, format="0.0", locale=language))
+        rule = self.rule
+        both, buyers, others, customers = (format_decimal(n, locale=language) for n in (
+            rule.both, rule.with_antecedent, rule.with_consequent, rule.baskets))
+        return _("{both} of {buyers} buyers of {a} also bought {b} (of all customers, {others} of {customers})",
+                 both=both, buyers=buyers, a=self.because_of, b=self.product, others=others, customers=customers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,7 +331,10 @@ def overview(accounts: Sequence[Account], as_of: dt.date, stages: StageTable, ra
     names = {p.sku: p.name for p in products}
     for line in quote_lines:
         account = deal_of.get(line.opportunity)
-        if account is not None and (not names or line.sku in names):
+        # A line of 0 units (an option the customer declined) or fewer (a blocked quote's typo,
+        # docs/quotes.md) is no purchase: counted, its account was never offered the product and
+        # the rules it made up were offered to others.
+        if account is not None and line.quantity > 0 and (not names or line.sku in names):
             tally[account].basket.add(line.sku)
     offer = settings.suggestions
     baskets = {acc: frozenset(t.basket) for acc, t in tally.items()}

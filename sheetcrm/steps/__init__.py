@@ -2,7 +2,7 @@
 
 Adding a capability is a module here with `run(ctx: SyncContext) -> StepResult`, and one line
 below, where its place says what it may use (the records are read before any step; `results`
-exist after `compute`; the Validation tab holds the issues of the steps before it).
+exist after `compute`; the Validation tab holds the issues of every step: none after it raises one).
 docs/architecture.md walks through a sync and an example.
 """
 
@@ -27,10 +27,11 @@ STEPS: tuple[Step, ...] = (
     duplicates.run,         # likely duplicates on the Duplicates tab, people's ticks carried over
     workflows.run,          # the team's workflow rules fire, each event once, journaled in the Workflow Log
     segments.run,           # the team's segments: the Segments column, the Segment Summary tab
-    validation.run,         # every issue so far, on the Validation tab
+    validation.place,       # where a new workbook gets the Validation tab (its rows: after history)
     summaries.run,          # Pipeline, Forecast, Dashboard
     overview.run,           # the Accounts Overview: each account's 360° view, health, products to offer
     history.run,            # Stage History, Lead Status History
+    validation.run,         # every issue of the read and of every step, on the Validation tab
     sequences.run,          # the _sheetcrm marks, when a step moved one
     charts.run,             # charts on Pipeline and Forecast
     guides.run,             # dropdowns and computed-column marks

@@ -19,8 +19,8 @@ from sheetcrm import cells
 from sheetcrm.crm import HistoryRow
 from sheetcrm.crm.history import last_rows
 from sheetcrm.crm.words import LEAD_STATUS, STAGE
-from sheetcrm.i18n import _
-from sheetcrm.inputs import UnreadRow
+from sheetcrm.i18n import LOCALES, _
+from sheetcrm.inputs import UnreadRow, history_columns
 from sheetcrm.names import tab_headers
 from sheetcrm.owned import locate
 from sheetcrm.plan import owned_tab
@@ -28,6 +28,7 @@ from sheetcrm.render import history_body
 from sheetcrm.records import LEAD_STATUSES
 from sheetcrm.report import Issue, column_letter
 from sheetcrm.schema import LEAD_HISTORY, STAGE_HISTORY, OwnedTab
+from sheetcrm.steps import validation
 from sheetcrm.steps.context import StepResult, SyncContext
 from sheetcrm.warehouse.keep import ARCHIVE_ID, ARCHIVED, id_spellings, kept_history
 from sheetcrm.workbook import CellWrite
@@ -45,8 +46,11 @@ def run(ctx: SyncContext) -> StepResult:
     part = _planned(ctx, histories)
     before, archive = ctx.keep_before, ctx.archive
     # Rows keep_months lets go ride along with a plan that writes anyway: an idle sync stays idle
-    # (on Google: no write), and a sync that writes makes the same requests as without it.
-    if before is None or archive is None or not (ctx.plan or part.plan):
+    # (on Google: no write), and a sync that writes makes the same requests as without it. The
+    # Validation tab is planned after this step (its rows name history rows as kept), so whether
+    # it would change is asked here, of the issues as they are before a trim.
+    if before is None or archive is None or not (
+            ctx.plan or part.plan or validation.tab_plan(ctx, [*ctx.crm.report.issues, *part.issues])):
         return part
     spell = id_spellings(ctx.crm.tables)  # the keys the mirror holds the rows under
     stage, ctx.trimmed.stage = kept_history(results.stage_history, archive.held.get("stage_history", {}), before,
@@ -71,7 +75,7 @@ def _planned(ctx: SyncContext, histories: dict[OwnedTab, list[HistoryRow]]) -> S
         unread = ctx.crm.inputs.unread_history.get(tab.key, [])
         first = len(part.plan.writes)
         owned_tab(part.plan, ctx.snapshot, tab, ctx.locale,
-                  [*history_body(history, tab is STAGE_HISTORY), *(u.cells for u in unread)])
+                  [*history_body(history, tab is STAGE_HISTORY), *(u.cells for u in unread)], _columns(ctx, tab))
         part.plan.writes[first:] = tie_to_ids(part.plan.writes[first:], history, ctx.id_fills)
         part.issues.extend(_unread_issue(ctx, tab, u, row) for row, u in enumerate(unread, len(history) + 2))
         part.issues.extend(_order_issues(ctx, tab, history))
@@ -111,7 +115,7 @@ def _unknown_from(ctx: SyncContext, tab: OwnedTab, history: list[HistoryRow]) ->
                         record=row.record_id, old=old, new=now)
             hint = _("If it is another word for a lead status, add it under `[lead_statuses]` in sheetcrm.toml "
                      "and delete this row; if it is a typo in the history, correct it and delete this row.")
-        issues.append(Issue("warning", title, at, column_letter(2), headers[1], row.from_value,
+        issues.append(Issue("warning", title, at, _letter(ctx, tab, 1), headers[1], row.from_value,
                             HISTORY_UNKNOWN_FROM, message, hint))
     return issues
 
@@ -135,7 +139,7 @@ def _order_issues(ctx: SyncContext, tab: OwnedTab, history: list[HistoryRow]) ->
         kind = STAGE if tab is STAGE_HISTORY else LEAD_STATUS
         ends = ", ".join(sorted((words(kind, end) if words else None) or end for end in doubt.ends))
         issues.append(Issue(
-            "warning", title, at[id(first)], column_letter(3), headers[2], first.to_value, HISTORY_UNORDERED,
+            "warning", title, at[id(first)], _letter(ctx, tab, 2), headers[2], first.to_value, HISTORY_UNORDERED,
             _("The rows of {record} dated {day} do not chain (each From the To of the change before it), so "
               "which one came last cannot be told: it may be in {ends}. No change is logged while it is in one "
               "of those; a change to another is logged with an empty From.",
@@ -144,7 +148,7 @@ def _order_issues(ctx: SyncContext, tab: OwnedTab, history: list[HistoryRow]) ->
               "delete the row that does not belong.")))
     for row in ahead:
         issues.append(Issue(
-            "warning", title, at[id(row)], column_letter(4), headers[3], row.changed_at, HISTORY_AFTER_SYNC,
+            "warning", title, at[id(row)], _letter(ctx, tab, 3), headers[3], row.changed_at, HISTORY_AFTER_SYNC,
             _("This change of {record} is dated {day}, after this sync's day ({today}): Days in Stage is left "
               "empty until that day, and a later change is dated no earlier.",
               record=row.record_id, day=row.changed_at.isoformat(),
@@ -158,13 +162,27 @@ def _order_issues(ctx: SyncContext, tab: OwnedTab, history: list[HistoryRow]) ->
 def _unread_issue(ctx: SyncContext, tab: OwnedTab, unread: UnreadRow, row: int) -> Issue:
     title = locate(ctx.snapshot, tab, ctx.locale).title
     grid = ctx.snapshot.tabs.get(title)
-    header = grid.header[unread.column] if grid is not None and unread.column < len(grid.header) else None
+    columns = _columns(ctx, tab)
+    at = columns[unread.column] if columns is not None else unread.column
+    header = grid.header[at] if grid is not None and at < len(grid.header) else None
     value = unread.cells[unread.column] if unread.column < len(unread.cells) else None
     problem = (unread.problem or _("the cell is empty")).rstrip(".")
-    return Issue("warning", title, row, column_letter(unread.column + 1), header, value, HISTORY_ROW_UNREAD,
+    return Issue("warning", title, row, column_letter(at + 1), header, value, HISTORY_ROW_UNREAD,
                  _("This history row cannot be read ({problem}): it is not counted, and is kept as it is, after "
                    "the rows that can be.", problem=problem),
                  _("Fix the cell (the ID and To filled in, Changed At a date, Amount a number), or delete the row."))
+
+
+def _columns(ctx: SyncContext, tab: OwnedTab) -> tuple[int, ...] | None:
+    """Where a person moved the tab's columns (`inputs.history_columns`), else None."""
+    grid = ctx.snapshot.tabs.get(locate(ctx.snapshot, tab, ctx.locale).title)
+    return history_columns(grid, len(tab.headers), [tab_headers(tab.key, lang) for lang in LOCALES])
+
+
+def _letter(ctx: SyncContext, tab: OwnedTab, column: int) -> str:
+    """The letter of the tab's `column` (0-based, sheetcrm's order) where the tab has it."""
+    columns = _columns(ctx, tab)
+    return column_letter((columns[column] if columns is not None else column) + 1)
 
 
 def tie_to_ids(writes: list[CellWrite], history: list[HistoryRow],

@@ -223,14 +223,34 @@ def test_suggested_products_come_from_the_won_deals_quote_lines():
     offered = views["ACC-0004"].suggestions
     # N = 5 baskets; A in 4, B in 3, both 3: A→B confidence 3/4, lift (3/4)/(3/5) = 1.25 ≥ 1.2.
     assert [s.product for s in offered] == ["Widget B"]
-    assert offered[0].why() == "75% of buyers of Widget A also bought Widget B (1.3× as often as all customers)"
+    # Said in the counts it rests on, not "75% ... (1.3× as often)": 3 buyers of 4 are few.
+    assert offered[0].why() == "3 of 4 buyers of Widget A also bought Widget B (of all customers, 3 of 5)"
     with using("es"):
-        assert offered[0].why() == ("el 75\u00a0% de los compradores de Widget A también compró Widget B "
-                                    "(1,3× más a menudo que el conjunto de los clientes)")
+        assert offered[0].why() == ("3 de 4 compradores de Widget A también compraron Widget B "
+                                    "(de todos los clientes, 3 de 5)")
     assert all(not views[f"ACC-{i:04d}"].suggestions for i in (1, 2, 3, 5))
     off = OverviewSettings.model_validate({"suggestions": {"enabled": False}})
     assert not any(v.suggestions for v in overview(accounts, AS_OF, STAGES, RATES, off, opportunities=deals,
                                                    quote_lines=lines, products=products))
+
+
+def test_a_quote_line_of_no_units_is_no_purchase():
+    """A won deal's line of 0 units (an option declined) or a negative quantity bought nothing:
+    counted, ACC-0003 and ACC-0004 "had" B, were never offered it, and A → B read as 4 of 4."""
+    accounts = [make(Account, id=f"ACC-{i:04d}", name=f"Co {i}") for i in range(1, 6)]
+    lines = {1: {"A": 1, "B": 1}, 2: {"A": 1, "B": 2}, 3: {"A": 1, "B": 0}, 4: {"A": 1, "B": -1}, 5: {"C": 1}}
+    deals = [make(Opportunity, id=f"OPP-{i:04d}", name=f"Deal {i}", account=f"ACC-{i:04d}", stage="Closed Won",
+                  amount=10) for i in lines]
+    quote_lines = [make(QuoteLine, opportunity=f"OPP-{i:04d}", sku=sku, quantity=n)
+                   for i, skus in lines.items() for sku, n in skus.items()]
+    products = [make(Product, sku=s, name=f"Widget {s}", unit_price=1) for s in "ABC"]
+    views = {v.id: v for v in overview(accounts, AS_OF, STAGES, RATES, OverviewSettings(), opportunities=deals,
+                                       quote_lines=quote_lines, products=products)}
+    # B bought by 2 of the 4 buyers of A, and by 2 of all 5 customers: lift (2/4)/(2/5) = 1.25.
+    for account in ("ACC-0003", "ACC-0004"):
+        assert [s.why() for s in views[account].suggestions] == [
+            "2 of 4 buyers of Widget A also bought Widget B (of all customers, 2 of 5)"]
+    assert not views["ACC-0001"].suggestions and not views["ACC-0002"].suggestions
 
 
 def test_rows_follow_the_account_ids_not_the_tabs_order():

@@ -25,7 +25,7 @@ from demo_runs import run_cli
 from sheetcrm.config import Config
 from sheetcrm.crm.history import latest
 from sheetcrm.owned import owned_title
-from sheetcrm.schema import FORECAST, LEAD_HISTORY, SEQUENCES, STAGE_HISTORY, SYNC_LOG
+from sheetcrm.schema import FORECAST, LEAD_HISTORY, SEQUENCES, STAGE_HISTORY, SYNC_LOG, VALIDATION
 from sheetcrm.steps.compute import CALIBRATION_PARTIAL
 from sheetcrm.sync import sync
 from sheetcrm.validate import read_crm
@@ -686,3 +686,31 @@ def test_an_older_copy_of_the_workbook_restored_says_so_and_counts_the_sheet_alo
     (tmp_path / "sheetcrm.toml").write_text(f'[warehouse]\nurl = "{url}"\nkeep_months = {MONTHS}\n', encoding="utf-8")
     out = run_cli("forecast", "--workbook", "crm.xlsx", "--as-of", "2027-03-20", "--format", "json", cwd=tmp_path)
     assert json.loads(out.stdout)["calibration_older_copy"] == said[0].value
+
+
+def test_history_warnings_on_the_validation_tab_name_their_rows_after_the_trim(tmp_path):
+    """The rows keep_months lets go move the rows below them up: the Validation tab says each
+    history warning at the row that holds it once the trim is written, not where it was read."""
+    book = xlsx_book(tmp_path / "crm.xlsx", tabs())
+    for day, deals, leads in STORY:
+        move(book, deals, leads)
+        sync(book, Config(), as_of=day)
+    config = Config(warehouse=WarehouseSettings(url=f"sqlite:///{tmp_path / 'wh.db'}", keep_months=MONTHS))
+    day = STORY[-1][0]
+    sync(book, config, as_of=day)  # mirrors every row; removes none
+    snapshot = book.read()
+    title = owned_title(snapshot, STAGE_HISTORY)
+    end = len(snapshot.tabs[title].rows) + 1
+    book.write(Plan(writes=[*(CellWrite(title, end, c, v) for c, v in
+                              enumerate(["OPP-0008", "Qualification", "Proposal", day + dt.timedelta(days=3)], 1)),
+                            *(CellWrite(title, end + 1, c, v) for c, v in enumerate(["OPP-0007", None, "Proposal",
+                                                                                    "soon"], 1))]))
+    outcome = sync(book, config, as_of=day)
+    assert outcome.trimmed
+    snapshot = book.read()
+    rows = snapshot.tabs[title].rows
+    said = [r for r in snapshot.tabs[owned_title(snapshot, VALIDATION)].rows[1:] if r[1] == title]
+    assert sorted(r[6] for r in said) == ["history_after_sync", "history_row_unread"]
+    for _, _, row, column, _, value, *_ in said:
+        cell = rows[row - 1][ord(column) - ord("A")]
+        assert str(cell.date() if isinstance(cell, dt.datetime) else cell) == value
