@@ -1608,6 +1608,9 @@ def _print_kpis(k: Kpis, quotas: str) -> None:
         echo()
         echo(_("Pipeline coverage is over last quarter's won revenue: the {tab} tab has no quota for this quarter",
                tab=quotas))
+    elif k.pipeline_coverage_basis == "amounts_unread":
+        echo()
+        echo(_("Pipeline coverage is blank: no deal's amount is read (below)"))
     elif k.pipeline_coverage_basis == "missing_rate":
         echo()
         echo(_("Pipeline coverage is blank: a deal it would count has no exchange rate (below)"))
