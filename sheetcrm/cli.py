@@ -143,6 +143,15 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _none_empty(*flags: tuple[str, str | None]) -> None:
+    """Fails with one line for a flag given an empty value (`--workbook "$WB"` with WB unset):
+    taken as no flag, it ran on ./crm.xlsx, another workbook than meant; as a path, "." said
+    "it is a folder"."""
+    for flag, value in flags:
+        if value is not None and not value.strip():
+            _fail(_("{flag} is empty: give it a value, or leave the flag out for the default", flag=flag))
+
+
 WORKBOOK_HELP = N_("An .xlsx workbook (default: the config's, else ./crm.xlsx).")
 
 
@@ -153,6 +162,8 @@ def workbook_options(command: Callable[..., Any], workbook_help: str = WORKBOOK_
     @functools.wraps(command)
     def wrapper(*args: Any, config_path: str | None, workbook: str | None, spreadsheet: str | None,
                 credentials: str | None, **kwargs: Any) -> Any:
+        _none_empty(("--config", config_path), ("--workbook", workbook), ("--spreadsheet", spreadsheet),
+                    ("--credentials", credentials))
         if workbook is not None and spreadsheet is not None:
             # Two workbooks named: whichever one won, the other would be ignored with no word.
             _fail(_("--workbook and --spreadsheet each name a workbook; give one of them"))
@@ -1228,6 +1239,7 @@ def _run(target: Target, every: str | None, once: bool, log_format: str, fleet_p
     from sheetcrm.lock import remove_stale_temp_files
     from sheetcrm.service import RequestCounter, Service, parse_every
 
+    _none_empty(("--fleet", fleet_path))
     if fleet_path is not None:
         _run_fleet(target, every, once, log_format, fleet_path)
         return
@@ -1439,6 +1451,7 @@ def warehouse() -> None:
 
 
 def _warehouse_settings(config_path: str | None) -> WarehouseSettings:
+    _none_empty(("--config", config_path))
     config = load(config_path)
     if config.warehouse is not None:
         return config.warehouse
