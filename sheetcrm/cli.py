@@ -568,7 +568,7 @@ def validate(target: Target, fmt: str) -> None:
         crm, _results, _plan = plan_sync(snapshot, config, day,
                                          sent_versions=Journal.versions_held(book), progress=bar,
                                          templates=template_shelf(config), memo=last_memo(book, snapshot),
-                                         archive=read_archive(config, book, day))
+                                         archive=read_archive(config, book, day, syncing=False))
     if fmt == "json":
         echo_json(json.dumps(crm.report.as_dict(crm.stats()), ensure_ascii=False, indent=2))
     else:
@@ -738,7 +738,8 @@ def _computed(target: Target, as_of: dt.datetime | None, fmt: str, **overrides: 
             snapshot = book.read()
         day = as_of.date() if as_of else team_time.today(config)
         # keep_months: the calibration counts the history rows the sheet gave up to the warehouse.
-        crm, results, _plan = plan_sync(snapshot, config, day, progress=bar, archive=read_archive(config, book, day))
+        crm, results, _plan = plan_sync(snapshot, config, day, progress=bar,
+                                        archive=read_archive(config, book, day, syncing=False))
     return crm, results
 
 
