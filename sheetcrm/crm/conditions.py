@@ -336,6 +336,18 @@ class Choice:
     named: Callable[[str], Any]
 
 
+class References(dict[str, str]):
+    """The words of a reference column whose cells keep what was typed (a contact's Account:
+    "Initech" or "ACC-0001"): normalize_key(an ID or a name) -> the record's ID. A word names
+    a cell's value when both name the same record, so `Account = Initech` holds for a contact
+    whose cell says ACC-0001, as `Status = Cliente` does for a Customer; other operators
+    (`contains`) read the cell as typed."""
+
+    def choice(self, value: str) -> Choice:
+        own = self.get(normalize_key(value))
+        return Choice(value, lambda word: value if (named := self.get(word)) is not None and named == own else named)
+
+
 def _equals(candidate: _Candidate, cell: Any) -> bool:
     if isinstance(cell, Choice):
         named = cell.named(candidate.text)
