@@ -627,6 +627,13 @@ class Service:
             for job in self.jobs:
                 if self._stop_asked():
                     break
+                # From cron at every tick, the digest goes at its time, not at the first tick of
+                # the day (00:05 for an 08:00 digest); the ledger keeps it to one a day after it.
+                if job.name == "digest" and not job.every.come_round(dt.datetime.now(dt.timezone.utc),
+                                                                     team_time.team_zone(self.config)):
+                    self.logger.info(_("{job} not due yet: {when}", job=job.name, when=every_phrase(job.every)),
+                                     extra={"fields": {"event": "not_due", "job": job.name}})
+                    continue
                 ok = self.run_job(job, once=True, alone=True) and ok
             self.flush_log()  # under the handlers too: see serve()
         return ok
