@@ -233,3 +233,41 @@ def test_a_schedule_at_a_time_comes_round_on_the_teams_clock(schedule, moment, c
     from sheetcrm.every import parse_every
 
     assert parse_every(schedule).come_round(dt.datetime.fromisoformat(moment), ZoneInfo("Europe/Madrid")) is come
+
+
+def test_a_retry_past_the_next_scheduled_digest_says_whose_day_was_lost(tmp_path):
+    """Leo's server said 451 to the 23:00 digest and the retries outlasted the next day's run:
+    that run took the new day (it is the next digest) and Leo never had the failed day's, with
+    no word anywhere. The run now names the day and whom it never reached."""
+    class RefusesLeo(Inbox):
+        refuse = True
+
+        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+            if self.refuse and address.startswith("leo@"):
+                return "451 4.7.1 Try again later"
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+
+    server = Server()
+    server.inbox = RefusesLeo()
+    server.start()
+    try:
+        days = [DAY]
+        tasks = {"Tasks": [*TASKS["Tasks"], ["TSK-0002", "2020-01-01", "Call back", "", "Leo", "Open"]]}
+        config = Config(currency="EUR", owners={"Marta": "marta@example.com", "Leo": "leo@example.com"},
+                        smtp=server.settings(), schedule={"digest": "every 7 days"})
+        svc = Service(config, xlsx_book(tmp_path / "crm.xlsx", tasks), logging.getLogger("test-digest"),
+                      today=lambda: days[0])
+        job = next(j for j in svc.jobs if j.name == "digest")
+        assert not svc.run_job(job) and svc.digest_retry is not None
+        # The retry still waiting when the next scheduled run is due: the 23rd's is that run's no more.
+        svc.digest_retry = (DAY, dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1))
+        server.inbox.refuse = False
+        days[0] = DAY + dt.timedelta(days=1)
+        result = svc.digest()
+        assert [(m["To"], m["Subject"][-12:]) for m in server.inbox.messages[1:]] == [
+            ("leo@example.com", "Nov 24, 2026"), ("marta@example.com", "Nov 24, 2026")]
+        assert ("the digest of 2026-11-23 never reached Leo: its retries ran past the next digest, which tells "
+                "today's work instead") in result.message
+    finally:
+        server.stop()
