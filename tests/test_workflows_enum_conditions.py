@@ -205,3 +205,23 @@ def test_an_account_or_campaign_condition_compares_the_record_its_cell_names(tmp
     assert fired == [("1", "CON-0001"), ("1", "CON-0002"), ("2", "CON-0001"), ("2", "CON-0002"),
                      ("3", "CON-0003"), ("4", "OPP-0001"), ("5", "LEAD-0001"), ("5", "LEAD-0002"),
                      ("6", "LEAD-0003")], fired
+
+
+def test_an_events_day_is_written_as_the_teams_language_writes_a_day(tmp_path):
+    """The Workflow Log's Event (and so the digest that tells it) said "3 días después de Fecha
+    de cierre (2026-11-20)": an ISO day amid Spanish. Now "(20 nov 2026)"; "Nov 20, 2026" in English."""
+    tabs = {
+        "Accounts": [["ID", "Name", "Owner"], ["ACC-0001", "Initech", "Ana"]],
+        "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Close Date", "Created"],
+                          ["OPP-0001", "Big", "ACC-0001", "Ana", "Qualification", 5000, "2026-11-20", "2026-11-01"]],
+        "Tasks": [["ID", "Due", "Subject", "Related", "Owner", "Status"]],
+        "Workflows": [WF, ["WF-0001", "After close", "yes", "opportunity", "3 days after Close Date", None,
+                           "create task", "Chase {{ Name }}", 1]],
+    }
+    for locale, said in (("es", "3 días después de Fecha de cierre (20 nov 2026)"),
+                         ("en", "3 days after Close Date (Nov 20, 2026)")):
+        path = xlsx(tmp_path / f"{locale}.xlsx", tabs)
+        book = XlsxWorkbook(path)
+        sync(book, Config(locale=locale), dt.date(2026, 11, 10))
+        outcome = sync(book, Config(locale=locale), dt.date(2026, 11, 23))
+        assert [f.said for f in outcome.workflows.outcome.firings] == [said], locale

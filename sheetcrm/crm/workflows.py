@@ -64,7 +64,7 @@ from sheetcrm.crm.conditions import (Choice, ColumnTypeError, Condition, Conditi
 from sheetcrm.crm.money import Rates
 from sheetcrm.crm.rules import YES_NO
 from sheetcrm.crm.spellings import key as owner_key, lookup as owner_lookup
-from sheetcrm.i18n import N_, NC_, _, current, every_locale, in_locale, listed, ngettext
+from sheetcrm.i18n import N_, NC_, _, current, day_said, every_locale, in_locale, listed, ngettext
 from sheetcrm.intake.text import CELL_CHARS
 from sheetcrm.mail.message import HeaderError, check_mailbox
 from sheetcrm.mail.sandbox import Sandbox, render_problem, syntax_problem
@@ -1212,15 +1212,15 @@ def _due_events(rule: Rule, subject: Subject, world: World) -> list[tuple[str, s
             return []
         due = add_days(base, t.days)
         label = world.labels.get(rule.kind, {}).get(t.field or "", t.field or "")
-        said = (_("{n} days after {field} ({day})", n=t.days, field=label, day=base.isoformat()) if t.days >= 0 else
-                _("{n} days before {field} ({day})", n=-t.days, field=label, day=base.isoformat()))
+        said = (_("{n} days after {field} ({day})", n=t.days, field=label, day=day_said(base)) if t.days >= 0 else
+                _("{n} days before {field} ({day})", n=-t.days, field=label, day=day_said(base)))
         # Keyed by the day counted from, not the due day: editing N ("3 days after" -> "8 days
         # after") never re-fires what fired; a changed date is a new event.
         return [(f"from:{t.field}:{base.isoformat()}", said, due)]
     if t.kind == "rotting":
         start = subject.values.get("rotting_start")
         if subject.values.get("rotting") and isinstance(start, dt.date):
-            return [(f"rotting@{start.isoformat()}", _("started rotting on {day}", day=start.isoformat()), start)]
+            return [(f"rotting@{start.isoformat()}", _("started rotting on {day}", day=day_said(start)), start)]
         return []
     if t.kind == "quote":
         out = []
