@@ -637,16 +637,21 @@ class Service:
             for job in self.jobs:
                 if self._stop_asked():
                     break
-                # From cron at every tick, the digest goes at its time, not at the first tick of
-                # the day (00:05 for an 08:00 digest); the ledger keeps it to one a day after it.
-                if job.name == "digest" and not job.every.come_round(dt.datetime.now(dt.timezone.utc),
-                                                                     team_time.team_zone(self.config)):
-                    self.logger.info(_("{job} not due yet: {when}", job=job.name, when=every_phrase(job.every)),
-                                     extra={"fields": {"event": "not_due", "job": job.name}})
-                    continue
-                ok = self.run_job(job, once=True, alone=True) and ok
+                if self.due_once(job):
+                    ok = self.run_job(job, once=True, alone=True) and ok
             self.flush_log()  # under the handlers too: see serve()
         return ok
+
+    def due_once(self, job: Job) -> bool:
+        """Whether a `--once` run (`run_once`, a fleet's) runs `job` now. From cron at every tick,
+        the digest goes at its time, not at the first tick of the day (00:05 for an 08:00
+        digest); the ledger keeps it to one a day after it. Not due is logged, not run."""
+        if job.name != "digest" or job.every.come_round(dt.datetime.now(dt.timezone.utc),
+                                                         team_time.team_zone(self.config)):
+            return True
+        self.logger.info(_("{job} not due yet: {when}", job=job.name, when=every_phrase(job.every)),
+                         extra={"fields": {"event": "not_due", "job": job.name}})
+        return False
 
     def serve(self) -> None:
         """Run the jobs on their schedule until SIGINT or SIGTERM, then finish the job in flight.
