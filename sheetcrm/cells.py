@@ -695,6 +695,17 @@ def is_percent_text(raw: RawCell) -> bool:
     return isinstance(raw, str) and raw.strip(_STRIP).endswith("%")
 
 
+def bare_percent(value: Decimal) -> Decimal | None:
+    """A number written without a percent sign to compare with percentage cells (a workflow's or
+    segment's condition, a scoring rule), in the points those cells hold: below 1 a fraction,
+    as a spreadsheet holds a percentage (0.1 is 10), 1 or more points (10 is 10). None for
+    exactly 1, which could be 1 % or 100 %: each caller refuses it in its own words, where it
+    was written. The one rule for both, so a rule and a condition never read 0.1 apart."""
+    if value == 1:
+        return None
+    return value.scaleb(2).normalize() if 0 < abs(value) < 1 else value
+
+
 def parse_percent(raw: RawCell, locale: str = "en", scale: str | None = None, bounded: bool = True) -> Decimal | None:
     """Percentage points, 0 to 100 (`bounded`: a probability, a discount, a tax rate), or any
     (not `bounded`: a team's own column, where a growth of 150 % or a margin of -5 % is what

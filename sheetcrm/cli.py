@@ -144,6 +144,15 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _none_empty(*flags: tuple[str, str | None]) -> None:
+    """Fails with one line for a flag given an empty value (`--workbook "$WB"` with WB unset):
+    taken as no flag, it ran on ./crm.xlsx, another workbook than meant; as a path, "." said
+    "it is a folder"."""
+    for flag, value in flags:
+        if value is not None and not value.strip():
+            _fail(_("{flag} is empty: give it a value, or leave the flag out for the default", flag=flag))
+
+
 WORKBOOK_HELP = N_("An .xlsx workbook (default: the config's, else ./crm.xlsx).")
 
 
@@ -154,6 +163,8 @@ def workbook_options(command: Callable[..., Any], workbook_help: str = WORKBOOK_
     @functools.wraps(command)
     def wrapper(*args: Any, config_path: str | None, workbook: str | None, spreadsheet: str | None,
                 credentials: str | None, **kwargs: Any) -> Any:
+        _none_empty(("--config", config_path), ("--workbook", workbook), ("--spreadsheet", spreadsheet),
+                    ("--credentials", credentials))
         if workbook is not None and spreadsheet is not None:
             # Two workbooks named: whichever one won, the other would be ignored with no word.
             _fail(_("--workbook and --spreadsheet each name a workbook; give one of them"))
@@ -558,7 +569,7 @@ def validate(target: Target, fmt: str) -> None:
         crm, _results, _plan = plan_sync(snapshot, config, day,
                                          sent_versions=Journal.versions_held(book), progress=bar,
                                          templates=template_shelf(config), memo=last_memo(book, snapshot),
-                                         archive=read_archive(config, book, day))
+                                         archive=read_archive(config, book, day, syncing=False))
     if fmt == "json":
         echo_json(json.dumps(crm.report.as_dict(crm.stats()), ensure_ascii=False, indent=2))
     else:
@@ -728,7 +739,8 @@ def _computed(target: Target, as_of: dt.datetime | None, fmt: str, **overrides: 
             snapshot = book.read()
         day = as_of.date() if as_of else team_time.today(config)
         # keep_months: the calibration counts the history rows the sheet gave up to the warehouse.
-        crm, results, _plan = plan_sync(snapshot, config, day, progress=bar, archive=read_archive(config, book, day))
+        crm, results, _plan = plan_sync(snapshot, config, day, progress=bar,
+                                        archive=read_archive(config, book, day, syncing=False))
     return crm, results
 
 
@@ -1248,6 +1260,7 @@ def _run(target: Target, every: str | None, once: bool, log_format: str, fleet_p
     from sheetcrm.lock import remove_stale_temp_files
     from sheetcrm.service import RequestCounter, Service, parse_every
 
+    _none_empty(("--fleet", fleet_path))
     if fleet_path is not None:
         _run_fleet(target, every, once, log_format, fleet_path)
         return
@@ -1459,6 +1472,7 @@ def warehouse() -> None:
 
 
 def _warehouse_settings(config_path: str | None) -> WarehouseSettings:
+    _none_empty(("--config", config_path))
     config = load(config_path)
     if config.warehouse is not None:
         return config.warehouse
@@ -1628,6 +1642,9 @@ def _print_kpis(k: Kpis, quotas: str) -> None:
         echo()
         echo(_("Pipeline coverage is over last quarter's won revenue: the {tab} tab has no quota for this quarter",
                tab=quotas))
+    elif k.pipeline_coverage_basis == "amounts_unread":
+        echo()
+        echo(_("Pipeline coverage is blank: no deal's amount is read (below)"))
     elif k.pipeline_coverage_basis == "missing_rate":
         echo()
         echo(_("Pipeline coverage is blank: a deal it would count has no exchange rate (below)"))

@@ -34,7 +34,7 @@ from sheetcrm.i18n import _, current, ngettext
 from sheetcrm.parse_cache import fields_of
 from sheetcrm.records import LEAD_STATUSES, Lead, Opportunity, lead_status_choices
 from sheetcrm.report import Issue, column_letter
-from sheetcrm.validate import Crm, UnreadColumn, UnreadTab, parse_context, unread_columns
+from sheetcrm.validate import Crm, UnreadColumn, UnreadTab, amounts_unread, parse_context, unread_columns
 from sheetcrm.warehouse.keep import ARCHIVE_ID, ARCHIVED, Archive, calibrated, id_spellings
 
 
@@ -150,12 +150,15 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
     # One spelling per owner on the Forecast and the Dashboard alike (crm.spellings).
     owners = Spellings([*(o.owner for o in opportunities), *(a.owner for a in activities),
                         *(t.owner for t in tasks), *(q.owner for q in quotas), *(u.owner for u in unread_quotas)])
+    unread = [*crm.tabs_not_found, *unread_columns(crm.tables)]
+    amounts_read = not amounts_unread(unread)
     fc = forecast(opportunities, metrics, stages, rates, as_of, quotas=quotas, calibration=calibration,
-                  months=config.forecast_months, owners=owners, unread_quotas=unread_quotas)
+                  months=config.forecast_months, owners=owners, unread_quotas=unread_quotas,
+                  amounts_read=amounts_read)
     kpis = compute_kpis(opportunities, metrics, stages, rates, as_of, leads=leads, accounts=crm.records("accounts"),
                         activities=activities, tasks=tasks, quotas=quotas, unread_quotas=unread_quotas,
                         conversions=crm.inputs.conversions.converted_ids(), owners=owners,
-                        fiscal_year_start=config.fiscal_year_start)
+                        fiscal_year_start=config.fiscal_year_start, amounts_read=amounts_read)
     leads_tab = crm.tables.get("leads")
     reading = leads_reading(crm)
     # The custom columns the Leads tab reads as percentages (the learned reasons show "15%", not
@@ -188,7 +191,7 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
                   *_logged_before_created(crm, "opportunities", stage_history, as_of, config.locale),
                   *_logged_before_created(crm, "leads", lead_history, as_of, config.locale)],
         cases=case_results(crm, config, as_of) if "cases" in crm.tables else None,
-        unread=[*crm.tabs_not_found, *unread_columns(crm.tables)],
+        unread=unread,
         calibration_partial=kept.partial, calibration_beyond=kept.beyond, calibration_unknown=kept.unknown,
     )
 

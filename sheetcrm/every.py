@@ -71,6 +71,20 @@ class Every:
             day += dt.timedelta(days=step)
         return due
 
+    def come_round(self, now: dt.datetime, zone: ZoneInfo | None) -> bool:
+        """Whether a job at a time of day has come round on the day of the aware moment `now` (on
+        the wall clock of `zone`): its weekday, and `at` passed. For `run --once` from cron,
+        which starts afresh at every tick and so cannot know the phase of an interval ("every 2
+        days" counts from a service's start): any other schedule at a time comes round every
+        day at it. True without `at`."""
+        if self.at is None:
+            return True
+        hour, minute, *second = (int(x) for x in self.at.split(":"))
+        day = now.astimezone(zone).date()
+        if self.unit in _WEEKDAYS and day.weekday() != _WEEKDAYS.index(self.unit):
+            return False
+        return _instant(day, dt.time(hour, minute, *second), zone) <= now
+
 
 def _instant(day: dt.date, at: dt.time, zone: ZoneInfo | None) -> dt.datetime:
     """The moment (UTC) the wall clock of `zone` reads `at` on `day`. fold=0 takes the first of

@@ -159,6 +159,14 @@ def count(n: int, locale: str | None = None) -> str:
     return format_decimal(n, format="#,##0", locale=locale or current())
 
 
+def day_said(day: Any) -> str:
+    """A day inside a sentence, as the current language writes it ("Nov 23, 2026", "23 nov 2026"):
+    an event's words in the Workflow Log and a digest, where ISO text read as English amid Spanish."""
+    from babel.dates import format_date
+
+    return format_date(day, "medium", locale=current())
+
+
 def pgettext(context: str, message: str, /, **params: Any) -> str:
     """`message` in the sense `context` gives it ("stage" the header vs. "stage" the verb)."""
     return _fill(catalogue(current()).pgettext(context, message), params)

@@ -410,19 +410,24 @@ class Service:
         server's 250 and the record never sends it twice."""
         started = dt.datetime.now(dt.timezone.utc)
         retry, self.digest_retry = self.digest_retry, None
+        lapsed = None
+        if retry is not None and started >= retry[1] and retry[0] < self.today():
+            # Retried past the next scheduled run, into another day: that day's digest is gone for
+            # the owners it missed (today's tells today's work), which the job says, not drops.
+            lapsed = retry[0]
         if retry is None or started >= retry[1]:
             every = parse_every(self.config.schedule.digest)
             until = (every.next_at(started, team_time.team_zone(self.config)) if every.at is not None
                      else started + dt.timedelta(seconds=every.period))
             retry = (self.today(), until)
         try:
-            return self._digest_of(retry[0])
+            return self._digest_of(retry[0], lapsed)
         except WorkbookError as e:
             if not isinstance(e, FinalError):
                 self.digest_retry = retry
             raise
 
-    def _digest_of(self, today: dt.date) -> JobResult:
+    def _digest_of(self, today: dt.date, lapsed: dt.date | None = None) -> JobResult:
         snapshot = self.book.read()
         crm, results, _plan = plan_sync(snapshot, self.config, today)
         config = team_config(snapshot, self.config)  # the digest's words: the workbook's language, as the sync's
@@ -430,10 +435,11 @@ class Service:
         assert smtp is not None
         domain = (smtp.from_ or "sheetcrm@localhost").rsplit("@", 1)[-1].strip(">")
         with Journal.beside_lock(self.book) as journal:
-            return self._digest(journal, crm, results, smtp, domain, today, team_time.now(self.config), config)
+            return self._digest(journal, crm, results, smtp, domain, today, team_time.now(self.config), config,
+                                lapsed)
 
     def _digest(self, journal: Journal, crm: Crm, results: Results, smtp: SmtpSettings, domain: str, today: dt.date,
-                now: dt.datetime, config: Config) -> JobResult:
+                now: dt.datetime, config: Config, lapsed: dt.date | None = None) -> JobResult:
         # Unknown outcomes left by a run that died sending: told once (marked so at the end,
         # once this run's message holds them), never sent again.
         untold = journal.untold_digests()
@@ -443,6 +449,7 @@ class Service:
                      at=e.tried_at) for e in untold]
         planned = owner_digests(crm, results, config, templates_for(self.config),
                                 self.digest_events.told() | journal.told())
+        missed = [d.owner for d in planned if not self.digests_sent.has(d.owner, lapsed)] if lapsed else []
         due = [d for d in planned if not self.digests_sent.has(d.owner, today)]
         refused = {d.owner: reason for d in due
                    if (reason := self.digests_sent.refusal(d.owner, today, digest_setting(d.to, smtp))) is not None}
@@ -472,6 +479,9 @@ class Service:
             else:
                 retry.append(_("{owner}: {reason}", owner=d.owner, reason=out.reply))
         said = [_("digest sent to {owners}", owners=", ".join(parts))] if parts else []
+        if missed:
+            said.append(_("the digest of {day} never reached {owners}: its retries ran past the next digest, which "
+                          "tells today's work instead", day=lapsed, owners=", ".join(missed)))
         said += [_("{owner}'s digest not sent today: {reason}", owner=o, reason=r) for o, r in sorted(refused.items())]
         if nobody := unaddressed(crm, results, config):
             said.append(_("no digest for {owners}: no address under [owners]", owners=", ".join(nobody)))
@@ -627,9 +637,21 @@ class Service:
             for job in self.jobs:
                 if self._stop_asked():
                     break
-                ok = self.run_job(job, once=True, alone=True) and ok
+                if self.due_once(job):
+                    ok = self.run_job(job, once=True, alone=True) and ok
             self.flush_log()  # under the handlers too: see serve()
         return ok
+
+    def due_once(self, job: Job) -> bool:
+        """Whether a `--once` run (`run_once`, a fleet's) runs `job` now. From cron at every tick,
+        the digest goes at its time, not at the first tick of the day (00:05 for an 08:00
+        digest); the ledger keeps it to one a day after it. Not due is logged, not run."""
+        if job.name != "digest" or job.every.come_round(dt.datetime.now(dt.timezone.utc),
+                                                         team_time.team_zone(self.config)):
+            return True
+        self.logger.info(_("{job} not due yet: {when}", job=job.name, when=every_phrase(job.every)),
+                         extra={"fields": {"event": "not_due", "job": job.name}})
+        return False
 
     def serve(self) -> None:
         """Run the jobs on their schedule until SIGINT or SIGTERM, then finish the job in flight.

@@ -345,11 +345,12 @@ def _save_memo(path: Path, memo: RowMemo) -> None:
 WAREHOUSE_LOG = logging.getLogger("sheetcrm.run.warehouse")
 
 
-def read_archive(config: Config, book: Workbook, as_of: dt.date) -> Archive | None:
+def read_archive(config: Config, book: Workbook, as_of: dt.date, syncing: bool = True) -> Archive | None:
     """Before planning, with `[warehouse] keep_months`: what the warehouse holds of the workbook's
     history and Sync Log (`warehouse.mirror.archive`), handed to the plan as data. None without
     keep_months, or when the warehouse cannot be read: logged as one line (URL masked), and then
-    nothing leaves the sheet this sync. Never raises."""
+    nothing leaves the sheet this sync. `syncing` False: a command that writes nothing (validate,
+    kpis, forecast), whose line says what it loses instead, there being no "this sync". Never raises."""
     settings = config.warehouse
     if settings is None or settings.keep_months is None:
         return None
@@ -363,7 +364,9 @@ def read_archive(config: Config, book: Workbook, as_of: dt.date) -> Archive | No
         except Exception as e:  # the sync goes on keeping every row; the mirror says the rest
             detail = str(e) if isinstance(e, WarehouseError) else f"{type(e).__name__}: {e}"
             WAREHOUSE_LOG.warning(_("{problem}; the sheet keeps its older history rows this sync",
-                                    problem=detail))
+                                    problem=detail) if syncing else
+                                  _("{problem}; the stage calibration counts only the history rows the sheet "
+                                    "holds", problem=detail))
             return None
 
 

@@ -1003,6 +1003,13 @@ def unread_in(unread: Iterable[UnreadColumn], tabs: tuple[str, ...]) -> list[Unr
     return [u for u in unread if u.key in tabs]
 
 
+def amounts_unread(unread: Iterable[UnreadColumn | UnreadTab]) -> bool:
+    """Whether no deal's amount is read (no Opportunities tab, no row of it, or no Amount
+    column): every money figure of the deals is then unknown, None, never a 0 that reads as
+    "nothing won"; the line `unread` holds says why."""
+    return any(u.key == "opportunities" and (u.required or u.field == "amount") for u in unread)
+
+
 def unread_columns(tables: dict[str, Table]) -> list[UnreadColumn]:
     """The FIGURE_COLUMNS the read tabs have not got, then their other required columns they have
     not got (a tab that is absent is said by `missing_tab`), in FIGURE_COLUMNS' order, then the

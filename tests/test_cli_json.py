@@ -361,6 +361,57 @@ def test_no_opportunities_tab_at_all_is_said_with_the_figures(tmp_path):
     assert es in run("kpis", config=["--config", str(tmp_path / "es.toml")]).splitlines()
 
 
+def test_deal_money_is_blank_not_zero_when_no_amount_is_read(tmp_path):
+    """No Opportunities tab: kpis said Won revenue $0.00, Open pipeline $0.00 (JSON "0"), the
+    forecast $0.00 every month and 0.0% attainment against a quota, the Dashboard and the
+    Accounts Overview 0, and pipeline coverage 0.0x: nothing known, shown as nothing won. Each is
+    blank (null) beside the line saying why, as a missing rate leaves them; the same when the
+    Opportunities tab has no Amount column (its deals are counted, their money is not known)."""
+    from click.testing import CliRunner
+
+    from books import xlsx
+    from sheetcrm.cli import main
+
+    runner = CliRunner()
+    quotas = [["Owner", "Month", "Quota"], ["Marta", "2026-11", 10000]]
+    books = {"no_tab": {"Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]], "Quotas": quotas},
+             "no_amount": {"Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]], "Quotas": quotas,
+                           "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Close Date"],
+                                             ["OPP-0001", "Renewal", "ACC-0001", "Marta", "Closed Won", "2026-11-02"],
+                                             ["OPP-0002", "Upsell", "ACC-0001", "Marta", "Proposal", "2026-12-02"]]}}
+    (tmp_path / "es.toml").write_text('locale = "es"\n')
+    for name, tabs in books.items():
+        book = str(xlsx(tmp_path / f"{name}.xlsx", tabs))
+
+        def run(*args: str, config: list[str] = []) -> str:
+            done = runner.invoke(main, [*args, "--workbook", book, "--as-of", AS_OF, *config])
+            assert done.exit_code == 0, done.output
+            return done.stdout
+
+        k = json.loads(run("kpis", "--format", "json"))
+        assert [k[f] for f in ("won_revenue", "open_pipeline", "weighted_pipeline", "pipeline_coverage")] == [
+            None] * 4, name
+        assert k["pipeline_coverage_basis"] == "amounts_unread", name
+        assert all(o["won_revenue"] is None and o["open_pipeline"] is None for o in k["by_owner"].values()), name
+        text = run("kpis")
+        assert "Pipeline coverage is blank: no deal's amount is read (below)" in text.splitlines(), name
+        assert "$0.00" not in text, name
+        assert ("La cobertura del embudo queda en blanco: no se lee el importe de ninguna oportunidad (abajo)"
+                in run("kpis", config=["--config", str(tmp_path / "es.toml")]).splitlines()), name
+        f = json.loads(run("forecast", "--format", "json"))
+        for month in [*f["months"], *(m for months in f["by_owner"].values() for m in months)]:
+            assert [month[x] for x in ("pipeline", "weighted", "commit", "best_case", "closed_won",
+                                       "attainment")] == [None] * 6, (name, month)
+        assert "$0.00" not in run("forecast"), name
+        run("sync")
+        wb = openpyxl.load_workbook(book)
+        dashboard = {r[0]: r[1] for r in wb["Dashboard"].iter_rows(values_only=True)}
+        assert [dashboard[x] for x in ("Won revenue", "Open pipeline", "Weighted pipeline", "Pipeline coverage")] == [
+            None] * 4, name
+        overview = list(wb["Accounts Overview"].iter_rows(values_only=True))
+        assert [r[5:7] for r in overview[1:]] == [(None, None)], name
+
+
 def test_a_tab_renamed_past_looking_like_it_is_known_by_its_headers(tmp_path):
     """Activities renamed "Activity Log", too far from "Activities" to look like it: kpis showed
     no activity per owner and validate said only 'There is no "Activities" tab'. A tab whose

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from books import crm_tabs, xlsx
@@ -93,6 +94,23 @@ def test_a_year_is_the_longest_interval():
     for text in ("every 366 days", "every 53 weeks", "every 8761 hours"):
         with pytest.raises(ValueError, match="at most a year"):
             parse_every(text)
+
+
+# -- a flag given an empty value -------------------------------------------------------------
+
+def test_a_path_flag_given_an_empty_value_is_one_line_naming_the_flag(tmp_path, env):
+    """`--workbook "$WB"` with WB unset was taken as no flag: validate and sync ran on ./crm.xlsx,
+    another workbook than meant; `--config ""` said ".: cannot read: it is a folder"."""
+    xlsx(tmp_path / "crm.xlsx", crm_tabs())
+    said = "is empty: give it a value, or leave the flag out for the default\n"
+    for args in (["sync", "--workbook", ""], ["validate", "--config", ""], ["validate", "--credentials", " "],
+                 ["validate", "--spreadsheet", ""], ["warehouse", "status", "--config", ""],
+                 ["run", "--once", "--fleet", ""]):
+        flag = next(a for a in args if a.startswith("--") and a != "--once")
+        assert one_line(sheetcrm(*args, env=env, cwd=tmp_path)) == f"sheetcrm: {flag} {said}", args
+    assert "Validation" not in openpyxl.load_workbook(tmp_path / "crm.xlsx").sheetnames  # sync wrote nothing
+    es = one_line(sheetcrm("validate", "--config", "", env={**env, "SHEETCRM_LANG": "es"}, cwd=tmp_path))
+    assert es == "sheetcrm: --config está vacío: dale un valor, o quita la opción para usar el valor por omisión\n"
 
 
 # -- two workbooks named --------------------------------------------------------------------

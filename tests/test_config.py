@@ -80,6 +80,8 @@ MISTAKES = [
     ('[tabs.leads]\ncustom_fields = { Budget = { type = "numbr" }, Tier = { type = "txt" } }\n',
      "tabs.leads.custom_fields.Budget.type",
      "'email' or 'enum' (and 1 more problem, at tabs.leads.custom_fields.Tier.type)"),
+    # Named under its section alone ("duplicates: unknown country code"), the key was left to guess.
+    ('[duplicates]\ncountry = "Spain"\n', "duplicates.country", "unknown country code 'Spain'"),
     ('forecast_months = "6"\n', "forecast_months", "integer"),
     ('[smtp]\ntimeout = inf\n', "smtp.timeout", "finite"),
     ('[google]\nbackoff_seconds = nan\n', "google.backoff_seconds", "finite"),

@@ -534,3 +534,24 @@ def test_a_scoring_rule_reads_its_figures_on_a_percentage_column_as_a_condition_
     with pytest.raises(ValueError, match="1 compared with percentages is ambiguous, 1 % or 100 %"):
         Config.model_validate({"tabs": tabs, "scoring": {"rules": [
             {"column": "Discount", "op": "range", "max": 1, "points": 5}]}})
+
+
+def test_a_scoring_rules_figure_written_as_text_reads_as_the_same_figure_on_a_percentage_column(tmp_path):
+    """The rule's reading of a bare figure was its own copy of a condition's (`cells.bare_percent`),
+    and applied only to numbers: `value = "0.2"` (a TOML string, as a condition writes it) was
+    compared as 0.2 points and never equalled "20%", with no word; `value = "1"` (1 % or 100 %)
+    passed the config check and was read as 1 %. A figure as text reads as the number does."""
+    book = XlsxWorkbook(xlsx(tmp_path / "crm.xlsx", {
+        "Leads": [["ID", "Last Name", "Status", "Discount"], ["LEAD-0001", "A", "New", "20%"],
+                  ["LEAD-0002", "B", "New", "5%"]]}))
+    tabs = {"leads": {"custom_fields": {"Discount": {"type": "percent"}}}}
+    rules = [{"column": "Discount", "op": "equals", "value": "0.2", "points": 3},
+             {"column": "Discount", "op": "in", "values": ["0,5", "0.2"], "points": 1}]
+    config = Config.model_validate({"tabs": tabs, "scoring": {"base": 0, "engagement": {}, "rules": rules}})
+    outcome = sync(book, config, as_of=dt.date(2026, 3, 15))
+    found = {k: (s.score, s.why) for k, s in outcome.results.scoring.scores.items()}
+    assert found["LEAD-0001"][0] == 4 and found["LEAD-0002"][0] == 0, found
+    for value in ("1", "1.0", 1.0):
+        with pytest.raises(ValueError, match="1 compared with percentages is ambiguous, 1 % or 100 %"):
+            Config.model_validate({"tabs": tabs, "scoring": {"rules": [
+                {"column": "Discount", "op": "equals", "value": value, "points": 5}]}})

@@ -95,7 +95,7 @@ def test_a_reply_on_day_2_stops_the_day_3_and_day_7_steps(kind, tmp_path, reques
     stops = [e for e in _log(book) if e["Result"] == "stopped"]
     assert [(e["Record"], e["Key"], e["Event"], e["Details"]) for e in stops] == [
         ("LEAD-0002", SEQ.format(lead="LEAD-0002", what="stopped", day=day(1).isoformat()), "follow-up welcome",
-         "the record replied (ACT-0002 on 2026-12-04)")]
+         "the record replied (ACT-0002 on Dec 4, 2026)")]
     for n in range(4, 10):
         book.sync(n, CONFIG)
     done = {(e["Record"], e["Event"]) for e in _log(book) if e["Result"] == "done"}

@@ -156,3 +156,72 @@ def test_a_changes_to_trigger_reads_the_word_by_its_records_own_statuses():
     rules, issues = parse_rules(rows, world, "en")
     assert issues == [] and [(r.trigger.from_, r.trigger.to) for r in rules] == [
         (None, "Pending"), ("Closed", "Open"), (None, "Contacted")]
+
+
+def test_an_account_or_campaign_condition_compares_the_record_its_cell_names(tmp_path):
+    """An If compared an Account or a Campaign as plain text: `Account = "Acme Corp"` did not
+    fire for a contact whose Account cell says ACC-0001 (sheetcrm's conversion writes the ID),
+    `Account = ACC-0001` not for one whose cell says "acme  corp", `Account != "Acme Corp"` fired
+    on Acme's own contact, and `Campaign = CMP-0001` on no lead of that campaign (the read
+    writes its name). Each now names the record, by its ID or its name however spelt; a word
+    naming no account is refused at the If cell, as a stage's word that names none."""
+    tabs = {
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme Corp"], ["ACC-0002", "Initech"]],
+        "Contacts": [["ID", "Account", "First Name", "Last Name", "Email"]],
+        "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Close Date"]],
+        "Campaigns": [["ID", "Name"], ["CMP-0001", "Fall Push"]],
+        "Leads": [["ID", "First Name", "Last Name", "Email", "Company", "Status", "Owner", "Campaign"]],
+        "Tasks": [["ID", "Due", "Subject", "Related", "Owner", "Status"]],
+        "Workflows": [WF, *([f"WF-000{n}", "r", "yes", record, "created", condition, "create task", f"{n}", 1]
+                            for n, (record, condition) in enumerate([
+                                ("contact", 'Account = "Acme Corp"'), ("contact", "Account = acc-0001"),
+                                ("contact", 'Account != "Acme Corp"'), ("opportunity", "Account in (acme corp)"),
+                                ("lead", "Campaign = CMP-0001"), ("lead", 'Campaign != "fall push"'),
+                                ("contact", "Account = Acme"),
+                            ], 1))],
+    }
+    path = xlsx(tmp_path / "crm.xlsx", tabs)
+    book = XlsxWorkbook(path)
+    first = sync(book, Config(), DAY0)
+    refused = [(i.row, i.code, i.message) for i in first.crm.report.issues if i.tab == "Workflows"
+               and i.severity == "error"]
+    assert refused == [(8, "workflow_bad_condition", ANY)], refused
+    assert '"Acme" is not a value of Account' in refused[0][2]
+    wb = openpyxl.load_workbook(path)
+    for row in (["CON-0001", "ACC-0001", "Ana", "P", "ana@x.com"], ["CON-0002", "acme  corp", "Bo", "Q", "bo@x.com"],
+                ["CON-0003", "Initech", "Cy", "R", "cy@x.com"]):
+        wb["Contacts"].append(row)
+    for row in (["OPP-0001", "D1", "ACC-0001", "Ana", "Proposal", 100, "2027-01-20"],
+                ["OPP-0002", "D2", "Initech", "Ana", "Proposal", 100, "2027-01-20"]):
+        wb["Opportunities"].append(row)
+    for row in (["LEAD-0001", "A", "B", "a@y.com", "X", "New", "Ana", "cmp-0001"],
+                ["LEAD-0002", "C", "D", "c@y.com", "Y", "New", "Ana", "Fall Push"],
+                ["LEAD-0003", "E", "F", "e@y.com", "Z", "New", "Ana", None]):
+        wb["Leads"].append(row)
+    wb.save(path)
+    sync(book, Config(), DAY0 + dt.timedelta(days=1))
+    tasks = list(openpyxl.load_workbook(path)["Tasks"].iter_rows(min_row=2, values_only=True))
+    fired = sorted((t[2], t[3]) for t in tasks if t[0])
+    assert fired == [("1", "CON-0001"), ("1", "CON-0002"), ("2", "CON-0001"), ("2", "CON-0002"),
+                     ("3", "CON-0003"), ("4", "OPP-0001"), ("5", "LEAD-0001"), ("5", "LEAD-0002"),
+                     ("6", "LEAD-0003")], fired
+
+
+def test_an_events_day_is_written_as_the_teams_language_writes_a_day(tmp_path):
+    """The Workflow Log's Event (and so the digest that tells it) said "3 días después de Fecha
+    de cierre (2026-11-20)": an ISO day amid Spanish. Now "(20 nov 2026)"; "Nov 20, 2026" in English."""
+    tabs = {
+        "Accounts": [["ID", "Name", "Owner"], ["ACC-0001", "Initech", "Ana"]],
+        "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Close Date", "Created"],
+                          ["OPP-0001", "Big", "ACC-0001", "Ana", "Qualification", 5000, "2026-11-20", "2026-11-01"]],
+        "Tasks": [["ID", "Due", "Subject", "Related", "Owner", "Status"]],
+        "Workflows": [WF, ["WF-0001", "After close", "yes", "opportunity", "3 days after Close Date", None,
+                           "create task", "Chase {{ Name }}", 1]],
+    }
+    for locale, said in (("es", "3 días después de Fecha de cierre (20 nov 2026)"),
+                         ("en", "3 days after Close Date (Nov 20, 2026)")):
+        path = xlsx(tmp_path / f"{locale}.xlsx", tabs)
+        book = XlsxWorkbook(path)
+        sync(book, Config(locale=locale), dt.date(2026, 11, 10))
+        outcome = sync(book, Config(locale=locale), dt.date(2026, 11, 23))
+        assert [f.said for f in outcome.workflows.outcome.firings] == [said], locale

@@ -47,7 +47,7 @@ from babel.lists import format_list
 from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from sheetcrm import columns as column_reading
-from sheetcrm.cells import (CURRENCY_CODES, SYMBOL_CURRENCIES, CellError, currency_of, date_style, is_blank, normalize_key,
+from sheetcrm.cells import (CURRENCY_CODES, SYMBOL_CURRENCIES, CellError, bare_percent, currency_of, date_style, is_blank, normalize_key,
                             parse_amount, parse_bool, parse_date, parse_money, parse_percent, separator_style, show_number)
 from sheetcrm.crm.money import Rates, rates_tab, to_base
 from sheetcrm.crm.rules import HOLDS, TWO_WAYS, _Candidate, as_date, as_number, as_text, strip_accents
@@ -334,6 +334,18 @@ class Choice:
 
     value: Any
     named: Callable[[str], Any]
+
+
+class References(dict[str, str]):
+    """The words of a reference column whose cells keep what was typed (a contact's Account:
+    "Initech" or "ACC-0001"): normalize_key(an ID or a name) -> the record's ID. A word names
+    a cell's value when both name the same record, so `Account = Initech` holds for a contact
+    whose cell says ACC-0001, as `Status = Cliente` does for a Customer; other operators
+    (`contains`) read the cell as typed."""
+
+    def choice(self, value: str) -> Choice:
+        own = self.get(normalize_key(value))
+        return Choice(value, lambda word: value if (named := self.get(word)) is not None and named == own else named)
 
 
 def _equals(candidate: _Candidate, cell: Any) -> bool:
@@ -828,15 +840,14 @@ class _Reader:
 
     def percent(self, value: Decimal, text: str, shape: Callable[[str], str], at: int) -> Decimal:
         """A bare number compared with a percentage column, in percentage points as its cells
-        are read (cells.parse_percent): below 1 a fraction, as a spreadsheet holds a percentage
-        (0.1 is 10 %), 1 or more points (10 is 10 %); exactly 1 could be 1 % or 100 %, and is
-        refused. "10%" is always 10 points."""
-        if value == 1:
+        are read (`cells.bare_percent`); exactly 1 is refused. "10%" is always 10 points."""
+        points = bare_percent(value)
+        if points is None:
             raise ConditionError(
                 _('"{value}" compared with percentages is ambiguous: 1 % or 100 %', value=text),
                 _("Write it with a percent sign: {example} (or {other})", example=shape("1%"), other=shape("100%")),
                 at)
-        return value.scaleb(2).normalize() if 0 < abs(value) < 1 else value
+        return points
 
     def check_type(self, column: Column, literal: Any, op: str, tree: Tree, name: str) -> None:
         """ColumnTypeError when `literal` is of a type `column` never holds (`parse_condition`)."""

@@ -65,7 +65,7 @@ from functools import lru_cache
 from typing import Any, Iterable, Literal, Sequence
 
 import phonenumbers
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator
 from rapidfuzz import fuzz, process
 
 from sheetcrm.i18n import N_, _
@@ -90,15 +90,17 @@ class DuplicateSettings(Section):
     # A block of more records than this is not compared (see the module docstring).
     max_block: int = Field(default=200, ge=2, le=100_000)
 
-    @model_validator(mode="after")
-    def _known_country(self) -> "DuplicateSettings":
-        if self.country is not None:
-            code = self.country.strip().upper()
+    # A field's validator, not the model's: the error then names the key (duplicates.country).
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, country: str | None) -> str | None:
+        if country is not None:
+            code = country.strip().upper()
             if code not in phonenumbers.SUPPORTED_REGIONS:
                 raise ValueError(_("unknown country code {code}; use a two-letter ISO code such as ES, MX or US",
-                                   code=repr(self.country)))
-            self.country = code
-        return self
+                                   code=repr(country)))
+            return code
+        return country
 
 
 # -- normalisation -------------------------------------------------------------------------

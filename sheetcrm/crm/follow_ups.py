@@ -35,7 +35,7 @@ from typing import Any, Callable, Mapping
 from pydantic import Field, field_validator, model_validator
 
 from sheetcrm.cells import add_days, canonical_text, match_key, normalize_key
-from sheetcrm.i18n import _
+from sheetcrm.i18n import _, day_said
 from sheetcrm.settings import KeyedProblem, Section
 
 STEP_PREFIX = "seq:"
@@ -249,7 +249,7 @@ def stop_reason(subject: Any, world: Any, enrolled: dt.date, owner: str | None,
         act_id, related, day, kind, outcome = a.id, a.related, a.date, a.type, a.outcome
         if (related in about and kind in REPLY_TYPES and enrolled < day <= world.as_of and act_id not in own
                 and not (kind == "Email" and _the_senders(a, world))):
-            return _("the record replied ({activity} on {day})", activity=act_id or "?", day=day.isoformat())
+            return _("the record replied ({activity} on {day})", activity=act_id or "?", day=day_said(day))
     if owner and " ".join((subject.owner or "").split()).casefold() != " ".join(owner.split()).casefold():
         return _("the owner changed from {old} to {new}", old=owner, new=subject.owner or "∅")
     return None

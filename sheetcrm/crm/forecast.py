@@ -184,13 +184,16 @@ def month_keys(as_of: dt.date, months: int) -> list[str]:
 def forecast(opportunities: Sequence[Opportunity], metrics: Sequence[OpportunityMetrics], stages: StageTable,
              rates: Rates, as_of: dt.date, *, quotas: Iterable[Quota] = (),
              calibration: Iterable[StageWinRate] = (), months: int = 6,
-             owners: Spellings | None = None, unread_quotas: Iterable[UnreadQuota] = ()) -> Forecast:
+             owners: Spellings | None = None, unread_quotas: Iterable[UnreadQuota] = (),
+             amounts_read: bool = True) -> Forecast:
     """The forecast for `months` months from as_of's month; `metrics` align with `opportunities`.
 
     `calibration` is `history.stage_win_rates(...)`, passed through for the report. `owners`:
     how each owner is shown (by default the spellings of the deals' then the quotas' Owner cells).
     `unread_quotas`: the quotas the Quotas tab gives but cannot be read; a month one of them may
     be in has no quota nor attainment for its owner nor the team (`MonthForecast.quota_unread`).
+    `amounts_read` False: no deal's amount could be read (`validate.amounts_unread`): every
+    month's money is None, a blank, not a 0 that reads as "nothing in the pipeline".
     """
     quotas, unread_quotas = list(quotas), list(unread_quotas)
     if owners is None:
@@ -198,8 +201,9 @@ def forecast(opportunities: Sequence[Opportunity], metrics: Sequence[Opportunity
                             *(u.owner for u in unread_quotas)])
     keys = month_keys(as_of, months)
     first, window = keys[0], set(keys)
-    total: dict[str, _Sums] = defaultdict(_Sums)
-    by_person: dict[str, dict[str, _Sums]] = defaultdict(lambda: defaultdict(_Sums))
+    empty = _Sums if amounts_read else (lambda: _Sums(None, None, None, None, None))
+    total: dict[str, _Sums] = defaultdict(empty)
+    by_person: dict[str, dict[str, _Sums]] = defaultdict(lambda: defaultdict(empty))
     overdue = 0
     undated: list[Undated] = []
     unconverted: list[MissingRate] = []
@@ -260,12 +264,12 @@ def forecast(opportunities: Sequence[Opportunity], metrics: Sequence[Opportunity
         return MonthForecast(month, s.pipeline, s.weighted, s.commit, s.best_case, s.closed_won, quota,
                              ratio_points(s.closed_won, quota) if quota and s.closed_won is not None else None)
 
-    by_owner = {owner: tuple(row(k, by_person[owner].get(k, _Sums()), quota_by_owner.get(owner, {}).get(k),
+    by_owner = {owner: tuple(row(k, by_person[owner].get(k, empty()), quota_by_owner.get(owner, {}).get(k),
                                  unread_by_owner.get(owner, []))
                              for k in keys)
                 for owner in sorted(set(by_person) | set(quota_by_owner) | set(unread_by_owner))}
     return Forecast(
-        months=tuple(row(k, total.get(k, _Sums()), quota_total.get(k), unread_quotas) for k in keys),
+        months=tuple(row(k, total.get(k, empty()), quota_total.get(k), unread_quotas) for k in keys),
         by_owner=by_owner,
         stage_calibration=tuple(calibration),
         missing_rates=tuple(unconverted),

@@ -136,7 +136,7 @@ class Kpis:
     team: DealKpis
     by_owner: Mapping[str, DealKpis] = field(default_factory=dict)
     pipeline_coverage: Decimal | None = None         # a multiple: 3.2 means 3.2× what is left to win
-    pipeline_coverage_basis: str | None = None       # "quota", "last_quarter_won", "quota_unread" (coverage None: a quota of the quarter cannot be read), "quota_partial" (coverage None: an owner's quota covers only some of the quarter's months) or "missing_rate" (coverage None: a deal it would count has no exchange rate)
+    pipeline_coverage_basis: str | None = None       # "quota", "last_quarter_won", "quota_unread" (coverage None: a quota of the quarter cannot be read), "quota_partial" (coverage None: an owner's quota covers only some of the quarter's months) "missing_rate" (coverage None: a deal it would count has no exchange rate) or "amounts_unread" (coverage None: no deal's amount is read)
     # Basis "quota_partial": the owners (as `owners` shows them) whose quotas cover only some months of the quarter.
     quota_partial_owners: tuple[str, ...] = ()
     lead_conversion_by_source: Mapping[str, Conversion] = field(default_factory=dict)
@@ -207,7 +207,7 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
                  activities: Iterable[Activity] = (), tasks: Iterable[Task] = (),
                  quotas: Iterable[Quota] = (), conversions: Mapping[str, Converted] = {},
                  owners: Spellings | None = None, unread_quotas: Iterable[UnreadQuota] = (),
-                 fiscal_year_start: int = 1) -> Kpis:
+                 fiscal_year_start: int = 1, amounts_read: bool = True) -> Kpis:
     """Every KPI in DEFINITIONS as of `as_of`; `metrics` align with `opportunities`. `owners`:
     how each owner is shown (by default the spellings of the deals', activities' and tasks'
     Owner cells, in that order).
@@ -219,7 +219,10 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
     computed over the rest of the team's quota. A quarter whose quotas cover only some of its
     months, for any owner, leaves it None too (basis "quota_partial", `Kpis.quota_partial_owners`
     naming them). `fiscal_year_start`: the month (1–12) the
-    team's fiscal year starts, which the quarters of pipeline coverage count from."""
+    team's fiscal year starts, which the quarters of pipeline coverage count from.
+    `amounts_read` False: no deal's amount could be read (`validate.amounts_unread`), so every
+    money figure of the deals is None and pipeline coverage None (basis "amounts_unread"): a 0
+    there would read as "nothing won, nothing open"."""
     accounts, activities, tasks = list(accounts), list(activities), list(tasks)
     if owners is None:
         owners = Spellings([*(o.owner for o in opportunities), *(a.owner for a in activities),
@@ -229,13 +232,15 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
     last_quarter = _quarter(_quarter_start(as_of, fiscal_year_start) - dt.timedelta(days=1), fiscal_year_start)
     quarter_end = max(quarter)
 
-    team, by_person = _DealSums(), defaultdict(_DealSums)
-    lifetime: dict[str, Decimal | None] = defaultdict(lambda: _ZERO)  # account key (`Accounts.key`: its ID) -> won
+    start = _ZERO if amounts_read else None
+    sums_of = (lambda: _DealSums()) if amounts_read else (lambda: _DealSums(None, open_pipeline=None, weighted=None))
+    team, by_person = sums_of(), defaultdict(sums_of)
+    lifetime: dict[str, Decimal | None] = defaultdict(lambda: start)  # account key (`Accounts.key`: its ID) -> won
     # An Account that is no account's ID (a plain label, without an Accounts tab) groups as read.
     labels = Spellings(o.account for o in opportunities if o.account and by_account.one(o.account) is None)
-    open_this_quarter: Decimal | None = _ZERO
-    won_this_quarter: Decimal | None = _ZERO
-    won_last_quarter: Decimal | None = _ZERO
+    open_this_quarter: Decimal | None = start
+    won_this_quarter: Decimal | None = start
+    won_last_quarter: Decimal | None = start
     unconverted: list[MissingRate] = []  # the deals an amount here would count, for want of a rate
     for o, m in zip(opportunities, metrics, strict=True):
         kind = stages.kind(o.stage)
@@ -279,7 +284,9 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
 
     unread = list(unread_quotas)
     partial: tuple[str, ...] = ()
-    if any(quota_unknown(unread, month) for month in quarter):
+    if not amounts_read:
+        quota_left, basis = None, "amounts_unread"
+    elif any(quota_unknown(unread, month) for month in quarter):
         quota_left, basis = None, "quota_unread"
     else:
         quota_left, basis, partial = _coverage_denominator(quotas, quarter, won_this_quarter, won_last_quarter,

@@ -259,17 +259,20 @@ def overview(accounts: Sequence[Account], as_of: dt.date, stages: StageTable, ra
              settings: OverviewSettings, *, contacts: Iterable[Contact] = (),
              opportunities: Iterable[Opportunity] = (), activities: Iterable[Activity] = (),
              tasks: Iterable[Task] = (), cases: Iterable[CaseLike] | None = None,
-             quote_lines: Iterable[QuoteLine] = (), products: Iterable[Product] = ()) -> list[AccountView]:
+             quote_lines: Iterable[QuoteLine] = (), products: Iterable[Product] = (),
+             amounts_read: bool = True) -> list[AccountView]:
     """One `AccountView` per account with an ID, in the order of their IDs (a person's sort of
     the Accounts tab moves no row of the overview). `cases` is None when
     the workbook has no Cases tab (the case columns are then empty, not 0); an activity or task
     related to a case counts for the case's account. Records are the read's sound ones, their
-    references resolved (validate.py)."""
+    references resolved (validate.py). `amounts_read` False: no deal's amount could be read
+    (`validate.amounts_unread`), so Open Amount and Won Revenue are blank, not 0 for every account."""
     # A reference names an account by ID or by a name no other account has, compared as the
     # read compares it (crm.accounts): "Acme" names neither of "Acme" and "ACME".
     by = Accounts(accounts)
     of = by.one
-    tally: dict[str, _Tally] = {a.id: _Tally() for a in accounts if a.id}
+    start = Decimal(0) if amounts_read else None
+    tally: dict[str, _Tally] = {a.id: _Tally(open_amount=start, won_revenue=start) for a in accounts if a.id}
     contacts, opportunities, cases = list(contacts), list(opportunities), None if cases is None else list(cases)
     # Activities and tasks relate by ID to the account, one of its contacts, deals or cases:
     # the rule a segment's and a workflow's account Last Activity follow too.

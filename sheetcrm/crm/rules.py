@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from sheetcrm import columns as column_reading
 from sheetcrm.cells import (CellError, half_up, is_blank, money_token, normalize_key, parse_amount, parse_bool, parse_date,
-                            parse_percent, quoted)
+                            bare_percent, parse_percent, quoted)
 from sheetcrm.crm.money import Rates
 from sheetcrm.i18n import N_, NC_, _, current, in_locale, ngettext
 from sheetcrm.records import ACTIVITY_TYPES as TYPED, LEAD_STATUSES, Activity, Lead, lead_status_choices
@@ -258,9 +258,9 @@ def check_columns(rules: Iterable[Rule], custom_fields: Iterable[str]) -> None:
         kind = lead_kinds[rule.lead_field] if rule.lead_field else types.get(normalize_key(rule.column))
         if kind == "percent":
             # A percentage column's cells hold points and a bare figure below 1 is a fraction
-            # (`in_points`): 1 could be either, 1 % or 100 %.
+            # (`in_points`): 1 could be either, 1 % or 100 %, written as a number or as text ("1").
             figures = [rule.min, rule.max] if rule.op == "range" else rule.values or [rule.value]
-            if any(f == 1 and not isinstance(f, bool) and isinstance(f, (int, float)) for f in figures):
+            if any(as_number(f) == 1 for f in figures if not isinstance(f, dt.date)):
                 raise ValueError(_('rule {i} on "{column}": 1 compared with percentages is ambiguous, 1 % or 100 %; '
                                    'write 0.01 for 1 % or 100 for 100 %', i=i, column=rule.column))
         if rule.op in ("equals", "in") and kind is not None:
@@ -471,7 +471,7 @@ class _Candidate:
         self.percent = percent
         self.number = (_one_reading(lambda t, loc: parse_percent(t, loc, bounded=False), raw)
                        if percent and isinstance(raw, str) and raw.strip().endswith("%")
-                       else as_number(in_points(raw)) if percent else as_number(raw))
+                       else in_points(as_number(raw)) if percent else as_number(raw))
         self.date = as_date(raw)
         try:
             self.flag = raw if isinstance(raw, bool) else parse_bool(raw) if isinstance(raw, str) else None
@@ -661,14 +661,13 @@ def range_name(column: str, lo: Any, hi: Any, percent: bool = False) -> str:
 
 def in_points(value: Any) -> Any:
     """A bare figure compared with a percentage column, in the points its cells hold, as a workflow
-    condition reads one (`conditions._Reader.percent`): below 1 a fraction, as a spreadsheet holds
-    a percentage (0.1 is 10), else points (10 is 10); exactly 1 is refused by `check_columns`. A
-    date or None as it is."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+    condition reads one (`cells.bare_percent`), of the same type (a float stays a float);
+    exactly 1 is refused by `check_columns`. A date or None as it is."""
+    number = as_number(value) if isinstance(value, (int, float, Decimal)) else None
+    points = bare_percent(number) if number is not None else None
+    if points is None:
         return value
-    if 0 < abs(value) < 1:
-        return float(Decimal(repr(value)).scaleb(2)) if isinstance(value, float) else value * 100
-    return value
+    return float(points) if isinstance(value, float) else points
 
 
 def show_percent(points: Any, language: str | None = None) -> str:

@@ -44,8 +44,8 @@ from babel.numbers import get_decimal_symbol
 from pydantic import Field
 
 from sheetcrm.cells import normalize_key
-from sheetcrm.crm.conditions import (Choice, ColumnTypeError, Condition, ConditionError, Text, Unsure, not_money_said,
-                                     parse_condition, unpriced_said)
+from sheetcrm.crm.conditions import (Choice, ColumnTypeError, Condition, ConditionError, References, Text, Unsure,
+                                     not_money_said, parse_condition, unpriced_said)
 from sheetcrm.crm.money import MissingRate, Rates, decimal_text, fraction, plus, ratio_points
 from sheetcrm.crm.workflows import KIND_OF, Subject, money_of
 from sheetcrm.i18n import N_, _
@@ -243,18 +243,6 @@ def _unknown_column(condition: Condition, kind: str, columns: Mapping[str, Mappi
         if target is None or normalize_key(column) not in columns.get(target, {}):
             return relation, column
     return None
-
-
-class References(dict[str, str]):
-    """The words of a reference column whose cells keep what was typed (a contact's Account:
-    "Initech" or "ACC-0001"): normalize_key(an ID or a name) -> the record's ID. A word names
-    a cell's value when both name the same record, so `Account = Initech` holds for a contact
-    whose cell says ACC-0001, as `Status = Cliente` does for a Customer; other operators
-    (`contains`) read the cell as typed."""
-
-    def choice(self, value: str) -> Choice:
-        own = self.get(normalize_key(value))
-        return Choice(value, lambda word: value if (named := self.get(word)) is not None and named == own else named)
 
 
 def getter(subject: Subject, columns: Mapping[str, Mapping[str, str]],

@@ -58,13 +58,13 @@ from pydantic import ConfigDict, Field, field_validator
 
 from sheetcrm.cells import add_days, id_spelling, match_key, normalize_key, show_number
 from sheetcrm.crm import follow_ups
-from sheetcrm.crm.conditions import (Choice, ColumnTypeError, Condition, ConditionError, Doubt, Money, Text, Unsure,
-                                     doubt_said, not_money_said, parse_condition, read_flag, read_value,
+from sheetcrm.crm.conditions import (Choice, ColumnTypeError, Condition, ConditionError, Doubt, Money, References, Text,
+                                     Unsure, doubt_said, not_money_said, parse_condition, read_flag, read_value,
                                      unpriced_said)
 from sheetcrm.crm.money import Rates
 from sheetcrm.crm.rules import YES_NO
 from sheetcrm.crm.spellings import key as owner_key, lookup as owner_lookup
-from sheetcrm.i18n import N_, NC_, _, current, every_locale, in_locale, listed, ngettext
+from sheetcrm.i18n import N_, NC_, _, current, day_said, every_locale, in_locale, listed, ngettext
 from sheetcrm.intake.text import CELL_CHARS
 from sheetcrm.mail.message import HeaderError, check_mailbox
 from sheetcrm.mail.sandbox import Sandbox, render_problem, syntax_problem
@@ -487,6 +487,11 @@ class World:
     # Opportunities tab writes it ("Propuesta"), else the locale's (crm/words.py). What the Log,
     # a task's or an activity's text say; the keys and the State keep the canonical value.
     words: Mapping[tuple[str, str], Mapping[str, str]] = field(default_factory=dict)
+    # (kind, key) -> normalize_key(a word) -> what a cell naming it holds, for a column that names
+    # another record (a Campaign, an Account): `Account = Acme` holds for a cell that says its ID,
+    # however either is spelt (`conditions.References`; built by steps.workflows.reference_words).
+    # Apart from `enum`: a When's "changes to" reads the cell as typed.
+    references: Mapping[tuple[str, str], Mapping[str, str]] = field(default_factory=dict)
 
     def enum(self, kind: str, key: str) -> Mapping[str, str] | None:
         """normalize_key(word) -> canonical value of field `key` of a `kind` record, when its
@@ -986,7 +991,8 @@ def _changed_value(row: RuleRow, kind: str, key: str, when: str, span: tuple[int
 def unnamed_word(condition: Condition, kind: str, world: World, relations: Callable[[str | None], str | None]
                  ) -> tuple[str, str, str, str, str] | None:
     """The first word a condition on `kind` records compares a column of fixed values with (a
-    Stage, a Status: `World.enum`) that names none of them: (target kind, field key, the word,
+    Stage, a Status: `World.enum`; a Campaign, an Account: `World.references`) that names none
+    of them: (target kind, field key, the word,
     problem, hint), the last two in the current language; None when every word names one.
     `relations(relation)`: the kind a related column is of (None: not one). `Stage = Wonn`
     never holds and `Stage != Wonn` always does: a rule or segment on it is refused, not run."""
@@ -994,11 +1000,13 @@ def unnamed_word(condition: Condition, kind: str, world: World, relations: Calla
         target = relations(relation)
         if target is None or (key := world.names.get(target, {}).get(normalize_key(column))) is None:
             continue  # an unknown column, said as one
-        enum = world.enum(target, key)
+        named = world.references.get((target, key))
+        enum = named if named is not None else world.enum(target, key)
         if enum is None or normalize_key(word) in enum:
             continue
         label = world.labels.get(target, {}).get(key, column)
-        shown = ", ".join(str(world.word(target, key, v)) for v in dict.fromkeys(enum.values()))
+        values = list(dict.fromkeys(enum.values()))[:8] if named is not None else dict.fromkeys(enum.values())
+        shown = ", ".join(str(world.word(target, key, v)) for v in values)
         return (target, key, word, _('"{value}" is not a value of {column}', value=word, column=label),
                 _("Write a value {column} holds, e.g. {examples}.", column=label, examples=shown))
     return None
@@ -1204,15 +1212,15 @@ def _due_events(rule: Rule, subject: Subject, world: World) -> list[tuple[str, s
             return []
         due = add_days(base, t.days)
         label = world.labels.get(rule.kind, {}).get(t.field or "", t.field or "")
-        said = (_("{n} days after {field} ({day})", n=t.days, field=label, day=base.isoformat()) if t.days >= 0 else
-                _("{n} days before {field} ({day})", n=-t.days, field=label, day=base.isoformat()))
+        said = (_("{n} days after {field} ({day})", n=t.days, field=label, day=day_said(base)) if t.days >= 0 else
+                _("{n} days before {field} ({day})", n=-t.days, field=label, day=day_said(base)))
         # Keyed by the day counted from, not the due day: editing N ("3 days after" -> "8 days
         # after") never re-fires what fired; a changed date is a new event.
         return [(f"from:{t.field}:{base.isoformat()}", said, due)]
     if t.kind == "rotting":
         start = subject.values.get("rotting_start")
         if subject.values.get("rotting") and isinstance(start, dt.date):
-            return [(f"rotting@{start.isoformat()}", _("started rotting on {day}", day=start.isoformat()), start)]
+            return [(f"rotting@{start.isoformat()}", _("started rotting on {day}", day=day_said(start)), start)]
         return []
     if t.kind == "quote":
         out = []
@@ -1596,7 +1604,10 @@ def _getter(subject: Subject, world: World):
             return money_of(target, key, value, money[key])
         if value is not None and (read := world.texts.get(kind, {}).get(key)) is not None:
             return Text(value, *read, at=(target, key))
-        enum = world.enum(kind, key)
+        words = world.references.get((kind, key))
+        if isinstance(words, References) and isinstance(value, str):
+            return words.choice(value)
+        enum = words or world.enum(kind, key)
         if enum is not None and value is not None:
             # A stage or status is named by any of its words (an alias, Spanish), as `enters`
             # and `changes to` read them: `Stage = Won` holds for a Closed Won deal.

@@ -338,7 +338,8 @@ class Fleet:
         assert member.service is not None
         token = _RUNNING.set(member.name)
         try:
-            ok = member.service.run_job(member.jobs[slot.job], once=once)
+            job = member.jobs[slot.job]
+            ok = member.service.run_job(job, once=once) if not once or member.service.due_once(job) else True
         finally:
             _RUNNING.reset(token)
         if slot.job == "sync":

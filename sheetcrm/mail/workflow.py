@@ -32,7 +32,7 @@ from sheetcrm.crm.spellings import lookup as owner_lookup
 from sheetcrm.crm.words import CATEGORY, LEAD_STATUS, STAGE, most_used
 from sheetcrm.crm.workflows import KINDS, LogEntry, Subject, template_context, template_files
 from sheetcrm.engine import words_of
-from sheetcrm.i18n import _
+from sheetcrm.i18n import _, day_said
 from sheetcrm.mail.templates import Templates
 from sheetcrm.schema import OPTIONAL_TABS, TABS
 from sheetcrm.table import Row, field_kinds
@@ -121,7 +121,7 @@ def stopped_note(stop: LogEntry) -> str:
     assert found is not None
     return _("not sent: the follow-up {name} of {record} stopped on {day} ({why}), so its emails are not sent. To "
              "write to {record} anyway, write a new email", name=found[0], record=stop.record,
-             day=stop.day.isoformat() if stop.day else "?", why=stop.details or stop.said or "?")
+             day=day_said(stop.day) if stop.day else "?", why=stop.details or stop.said or "?")
 
 
 def record_words(crm: Crm, spelled: Mapping[str, Mapping[str, str]]) -> dict[tuple[str, str], dict[str, str]]:

@@ -21,7 +21,7 @@ from typing import Any
 
 from sheetcrm.cells import canonical_text, normalize_key, quoted
 from sheetcrm.crm.money import MissingRate, left_out_said, to_base
-from sheetcrm.crm.segments import (KINDS, RELATIONS, TARGET_FIELDS, Deal, Definition, Reach, References, Segment,
+from sheetcrm.crm.segments import (KINDS, RELATIONS, TARGET_FIELDS, Deal, Definition, Reach, Segment,
                                    SegmentKpis,
                                    from_config, members, parse_segments, segment_kpis)
 from sheetcrm.crm.stages import StageTable
@@ -83,63 +83,13 @@ class Segmented:
         return [shown[f] for f in fields], rows, [dict(zip(fields, row)) for row in rows]
 
 
-def _unnamed(condition: Condition, kind: str, world: World, words: Mapping[tuple[str, str], Mapping[str, str]]
-             ) -> tuple[str, str] | None:
-    """`parse_segments`' `unnamed`: a Stage's or a Status's word that names none of its values,
-    or a word a reference column (`_reference_words`) compares with that names no campaign."""
+def _unnamed(condition: Condition, kind: str, world: World) -> tuple[str, str] | None:
+    """`parse_segments`' `unnamed`: a Stage's, a Status's, a Campaign's or an Account's word that
+    names none of its values (`unnamed_word`)."""
     def related(relation: str | None) -> str | None:
         return kind if relation is None else relation if relation in RELATIONS[kind] else None
     found = unnamed_word(condition, kind, world, related)
-    if found is not None:
-        return found[3], found[4]
-    for (relation, column), word in condition.equated:
-        target = related(relation)
-        key = world.names.get(target, {}).get(normalize_key(column)) if target is not None else None
-        named = words.get((target, key)) if key is not None else None  # type: ignore[arg-type]
-        if named is not None and normalize_key(word) not in named:
-            label = world.labels.get(target, {}).get(key, column)  # type: ignore[arg-type]
-            return (_('"{value}" is not a value of {column}', value=word, column=label),
-                    _("Write a value {column} holds, e.g. {examples}.", column=label,
-                      examples=", ".join(list(dict.fromkeys(named.values()))[:8])))
-    return None
-
-
-def _reference_words(ctx: SyncContext) -> dict[tuple[str, str], dict[str, str]]:
-    """(kind, field) -> normalize_key(a word) -> the value a cell naming it holds, for a lead's
-    Campaign when there is a Campaigns tab. The read writes a Campaign cell as its campaign's name
-    (its ID when two campaigns share the name: `validate._form`); compared as text,
-    `Campaign = CMP-0001` grouped no lead of that campaign and `Campaign != CMP-0001` every one.
-    A name two campaigns share names itself: the cells that say it (warned as ambiguous).
-    And a contact's Account, whose cell keeps the ID or the name as typed (`References`):
-    `Account = Initech` left out every contact sheetcrm's conversion wrote as ACC-0001."""
-    out: dict[tuple[str, str], dict[str, str]] = {}
-    accounts = ctx.crm.tables.get("accounts")
-    if accounts is not None:
-        names: dict[str, list[tuple[str, str]]] = defaultdict(list)
-        refs = References()
-        for r in accounts.rows:
-            if r.id:
-                refs.setdefault(normalize_key(r.id), r.id)
-            if r.target is not None and getattr(r.target, "name", None):
-                names[normalize_key(r.target.name)].append((r.id or r.target.name, r.target.name))
-        for key, named in names.items():
-            refs.setdefault(key, named[0][0] if len(named) == 1 else named[0][1])  # a shared name names itself
-        out[("contact", "account")] = refs
-    table = ctx.crm.tables.get("campaigns")
-    if table is None:
-        return out
-    rows = [(r.id, r.target.name) for r in table.rows if r.target is not None and getattr(r.target, "name", None)]
-    shared: dict[str, int] = defaultdict(int)
-    for _id, name in rows:
-        shared[normalize_key(name)] += 1
-    words: dict[str, str] = {}
-    for row_id, name in rows:
-        alone = shared[normalize_key(name)] == 1
-        words.setdefault(normalize_key(name), name)
-        if row_id:
-            words.setdefault(normalize_key(row_id), name if alone else row_id)
-    out[("lead", "campaign")] = words
-    return out
+    return None if found is None else (found[3], found[4])
 
 
 def run(ctx: SyncContext) -> StepResult:
@@ -156,10 +106,10 @@ def run(ctx: SyncContext) -> StepResult:
         _say_undecided(ctx, part)
         return part  # no segments, and nothing of earlier ones to clear
     world = world_of(ctx)
-    words = _reference_words(ctx)
+    words = world.references
     found.segments, issues = parse_segments(
         definitions, world.names, world.labels, ctx.locale, world.rates, world.money, world.types,
-        lambda condition, kind: _unnamed(condition, kind, world, words))
+        lambda condition, kind: _unnamed(condition, kind, world))
 
     def enum(kind: str, key: str) -> Mapping[str, str] | None:
         return words.get((kind, key)) or world.enum(kind, key)

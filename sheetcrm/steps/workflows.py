@@ -13,12 +13,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from sheetcrm import names
 from sheetcrm.cells import add_days, canonical_text, enum_choices, match_key, normalize_key
 from sheetcrm.crm.accounts import Accounts
+from sheetcrm.crm.conditions import References
 from sheetcrm.crm.conversion import is_converted
 from sheetcrm.crm.follow_ups import enrollment_of, step_of
 from sheetcrm.crm.stages import StageTable, is_open_task, is_plan
@@ -194,6 +196,47 @@ def world_of(ctx: SyncContext) -> World:
     return ctx.world
 
 
+def reference_words(ctx: SyncContext) -> dict[tuple[str, str], Mapping[str, str]]:
+    """`World.references`: (kind, field) -> normalize_key(a word) -> the value a cell naming it
+    holds, for the columns that name another record, so that a workflow's If and a segment
+    compare them as references, not as text. A lead's Campaign, with a Campaigns tab: the read
+    writes the cell as its campaign's name (its ID when two campaigns share the name:
+    `validate._form`), so `Campaign = CMP-0001` held for no lead of that campaign and
+    `Campaign != CMP-0001` for every one. An Account (a contact's, a deal's, a case's), whose
+    cell keeps the ID or the name as typed (`References`): `Account = Initech` left out every
+    record whose cell says ACC-0001, or "initech " . A name two records share names itself: the
+    cells that say it (warned as ambiguous)."""
+    out: dict[tuple[str, str], Mapping[str, str]] = {}
+    accounts = ctx.crm.tables.get("accounts")
+    if accounts is not None:
+        names: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        refs = References()
+        for r in accounts.rows:
+            if r.id:
+                refs.setdefault(normalize_key(r.id), r.id)
+            if r.target is not None and getattr(r.target, "name", None):
+                names[normalize_key(r.target.name)].append((r.id or r.target.name, r.target.name))
+        for key, named in names.items():
+            refs.setdefault(key, named[0][0] if len(named) == 1 else named[0][1])  # a shared name names itself
+        for kind in ("contact", "opportunity", "case"):
+            out[(kind, "account")] = refs
+    table = ctx.crm.tables.get("campaigns")
+    if table is None:
+        return out
+    rows = [(r.id, r.target.name) for r in table.rows if r.target is not None and getattr(r.target, "name", None)]
+    shared: dict[str, int] = defaultdict(int)
+    for _id, name in rows:
+        shared[normalize_key(name)] += 1
+    words: dict[str, str] = {}
+    for row_id, name in rows:
+        alone = shared[normalize_key(name)] == 1
+        words.setdefault(normalize_key(name), name)
+        if row_id:
+            words.setdefault(normalize_key(row_id), name if alone else row_id)
+    out[("lead", "campaign")] = words
+    return out
+
+
 def build_world(ctx: SyncContext) -> World:
     """The records of every kind a rule may act on, with their computed values and relations."""
     crm, results, config, locale = ctx.crm, ctx.results, ctx.config, ctx.locale
@@ -235,6 +278,7 @@ def build_world(ctx: SyncContext) -> World:
     w.kind_enums["lead"] = {"status": dict(read_as.lead_statuses) or enum_choices(_choices(TABS["leads"]))}
     w.enums = {"stage": dict(read_as.stages), "priority": enum_choices(CASE_PRIORITIES)}
     w.words = _team_words(ctx)
+    w.references = reference_words(ctx)
     w.rates = crm.inputs.rates if crm.inputs is not None else None
     cases = results.cases.by_row if results.cases is not None else {}
     metrics = {o.id: m for o, m in zip(results.opportunities, results.metrics) if o.id}

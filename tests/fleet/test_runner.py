@@ -175,14 +175,37 @@ def test_once_runs_a_job_at_set_hours_now_as_run_once_does(tmp_path, monkeypatch
     caplog.set_level(logging.INFO, logger="sheetcrm.run")
     xlsx(tmp_path / "a.xlsx", {"Leads": LEADS})
     # Nothing listens on port 9: the outbox finds nothing to send, the digest fails at once.
+    # At 00:00, which has come round at any hour the test runs (a digest not yet due is not sent:
+    # test_once_holds_a_digest_whose_time_has_not_come_round).
     (tmp_path / "a.toml").write_text('[smtp]\nhost = "127.0.0.1"\nport = 9\nfrom = "crm@example.com"\n'
-                                     '[owners]\n"Ana" = "ana@example.com"\n')
+                                     '[owners]\n"Ana" = "ana@example.com"\n[schedule]\ndigest = "every day at 00:00"\n')
     (tmp_path / "fleet.toml").write_text('[[workbook]]\nworkbook = "a.xlsx"\nconfig = "a.toml"\n')
     fleet = Fleet(load_fleet(tmp_path / "fleet.toml"), logging.getLogger("sheetcrm.run"), clock=VirtualClock(),
                   poll=None, write_state_file=False)
     fleet.run_once()
     assert fleet.clock.now() - fleet.t0 < 60, "--once waited for the digest's hour"
     assert lines(caplog, "a: sync ok") and lines(caplog, "a: outbox ok") and lines(caplog, "a: digest")
+
+
+def test_once_holds_a_digest_whose_time_has_not_come_round(tmp_path, monkeypatch, caplog):
+    """`sheetcrm run --fleet --once` from cron sent an "every monday at 08:00" digest on every
+    day at the first tick, as `run --once` did: it is not due, said, and nothing is tried."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    caplog.set_level(logging.INFO, logger="sheetcrm.run")
+    xlsx(tmp_path / "a.xlsx", {"Leads": LEADS})
+    other = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")[
+        (dt.datetime.now(ZoneInfo("Europe/Madrid")).weekday() + 3) % 7]
+    (tmp_path / "a.toml").write_text('timezone = "Europe/Madrid"\n[smtp]\nhost = "127.0.0.1"\nport = 9\n'
+                                     'from = "crm@example.com"\n[owners]\n"Ana" = "ana@example.com"\n'
+                                     f'[schedule]\ndigest = "every {other} at 00:00"\n')
+    (tmp_path / "fleet.toml").write_text('[[workbook]]\nworkbook = "a.xlsx"\nconfig = "a.toml"\n')
+    fleet = Fleet(load_fleet(tmp_path / "fleet.toml"), logging.getLogger("sheetcrm.run"), clock=VirtualClock(),
+                  poll=None, write_state_file=False)
+    assert fleet.run_once()  # port 9 refuses: a digest tried would have failed the run
+    assert lines(caplog, f"digest not due yet: every {other.capitalize()} at 00:00")
 
 
 def test_a_last_sync_keeps_its_time_across_a_suspend(tmp_path, monkeypatch):

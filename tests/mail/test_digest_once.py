@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -196,3 +197,77 @@ def test_work_whose_owner_has_no_address_is_said_not_dropped(tmp_path, server):
     assert "Send the contract" in sent.get_content() and "Call back" not in sent.get_content()
     with using("es"):
         assert svc.digest().message.endswith("sin resumen para Chloe: no tienen dirección en [owners]")
+
+
+def test_run_once_sends_the_digest_at_its_time_not_at_the_days_first_cron_tick(tmp_path, server, caplog):
+    """`sheetcrm run --once` from cron every 5 minutes sent an "every day at 08:00" digest at the
+    first tick of the day (00:05), and an "every monday at 08:00" one every day. The digest now
+    goes once its time has come round on the team's clock (its weekday, its time), the ledger
+    keeping it to one a day; before, the run says it is not due, and sends nothing."""
+    zone = ZoneInfo("Europe/Madrid")
+    now = dt.datetime.now(zone)
+    other_day = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")[
+        (now.weekday() + 3) % 7]
+    caplog.set_level(logging.INFO, logger="test-digest")
+    for schedule, sent in ((f"every {other_day} at 00:00", 0), ("every day at 00:00", 1)):
+        config = Config(currency="EUR", owners={"Marta": "marta@example.com"}, smtp=server.settings(),
+                        timezone="Europe/Madrid", schedule={"digest": schedule})
+        path = tmp_path / "crm.xlsx"
+        book = XlsxWorkbook(path) if path.exists() else xlsx_book(path, TASKS)
+        assert Service(config, book, logging.getLogger("test-digest"), today=lambda: now.date()).run_once()
+        assert len(server.inbox.messages) == sent, schedule
+    assert f"digest not due yet: every {other_day.capitalize()} at 00:00" in caplog.text
+
+
+@pytest.mark.parametrize("schedule, moment, come", [
+    ("every day at 08:00", "2026-11-23T07:59:00+01:00", False), ("every day at 08:00", "2026-11-23T08:00:00+01:00", True),
+    # 07:30 UTC is 08:30 in Madrid: the team's clock, not the machine's.
+    ("every day at 08:00", "2026-11-23T07:30:00+00:00", True),
+    ("every monday at 08:00", "2026-11-23T09:00:00+01:00", True),   # a Monday
+    ("every monday at 08:00", "2026-11-24T09:00:00+01:00", False),  # a Tuesday
+    ("every 2 days at 08:00", "2026-11-24T09:00:00+01:00", True),
+    # The spring change skips 02:30 in Madrid: it comes round at 03:30.
+    ("every day at 02:30", "2026-03-29T03:29:00+02:00", False), ("every day at 02:30", "2026-03-29T03:30:00+02:00", True),
+    ("every 6 hours", "2026-11-23T00:01:00+01:00", True)])
+def test_a_schedule_at_a_time_comes_round_on_the_teams_clock(schedule, moment, come):
+    from sheetcrm.every import parse_every
+
+    assert parse_every(schedule).come_round(dt.datetime.fromisoformat(moment), ZoneInfo("Europe/Madrid")) is come
+
+
+def test_a_retry_past_the_next_scheduled_digest_says_whose_day_was_lost(tmp_path):
+    """Leo's server said 451 to the 23:00 digest and the retries outlasted the next day's run:
+    that run took the new day (it is the next digest) and Leo never had the failed day's, with
+    no word anywhere. The run now names the day and whom it never reached."""
+    class RefusesLeo(Inbox):
+        refuse = True
+
+        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+            if self.refuse and address.startswith("leo@"):
+                return "451 4.7.1 Try again later"
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+
+    server = Server()
+    server.inbox = RefusesLeo()
+    server.start()
+    try:
+        days = [DAY]
+        tasks = {"Tasks": [*TASKS["Tasks"], ["TSK-0002", "2020-01-01", "Call back", "", "Leo", "Open"]]}
+        config = Config(currency="EUR", owners={"Marta": "marta@example.com", "Leo": "leo@example.com"},
+                        smtp=server.settings(), schedule={"digest": "every 7 days"})
+        svc = Service(config, xlsx_book(tmp_path / "crm.xlsx", tasks), logging.getLogger("test-digest"),
+                      today=lambda: days[0])
+        job = next(j for j in svc.jobs if j.name == "digest")
+        assert not svc.run_job(job) and svc.digest_retry is not None
+        # The retry still waiting when the next scheduled run is due: the 23rd's is that run's no more.
+        svc.digest_retry = (DAY, dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1))
+        server.inbox.refuse = False
+        days[0] = DAY + dt.timedelta(days=1)
+        result = svc.digest()
+        assert [(m["To"], m["Subject"][-12:]) for m in server.inbox.messages[1:]] == [
+            ("leo@example.com", "Nov 24, 2026"), ("marta@example.com", "Nov 24, 2026")]
+        assert ("the digest of 2026-11-23 never reached Leo: its retries ran past the next digest, which tells "
+                "today's work instead") in result.message
+    finally:
+        server.stop()

@@ -25,7 +25,9 @@ def workbook(tmp_path) -> XlsxWorkbook:
     tabs = crm_tabs(Tasks=[["ID", "Due", "Subject", "Related", "Owner", "Status"],
                            ["TSK-0001", "2020-01-01", "Send the contract", "OPP-0001", "Marta", "Open"]])
     xlsx(tmp_path / "crm.xlsx", tabs)
-    (tmp_path / "sheetcrm.toml").write_text('currency = "EUR"\n[owners]\n"Marta" = "marta@example.com"\n')
+    # At 00:00: `run --once` sends a digest once its time has come round, which 00:00 has at any hour the test runs.
+    (tmp_path / "sheetcrm.toml").write_text('currency = "EUR"\n[owners]\n"Marta" = "marta@example.com"\n'
+                                            '[schedule]\ndigest = "every day at 00:00"\n')
     return XlsxWorkbook(tmp_path / "crm.xlsx")
 
 

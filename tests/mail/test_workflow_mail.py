@@ -267,7 +267,7 @@ def test_a_stopped_follow_ups_unsent_email_is_failed_and_never_sent(kind, tmp_pa
     rows = outbox(book)
     assert [(r["ID"], r["Status"]) for r in rows] == [("OUT-0001", "Failed"), ("OUT-0002", "Failed"),
                                                       ("OUT-0003", "Draft")]
-    assert rows[0]["Error"].startswith("not sent: the follow-up welcome of LEAD-0002 stopped on 2026-12-03 "
+    assert rows[0]["Error"].startswith("not sent: the follow-up welcome of LEAD-0002 stopped on Dec 3, 2026 "
                                        "(the lead was converted)")
     assert "(the lead was disqualified)" in rows[1]["Error"]
 

@@ -110,6 +110,23 @@ def histories(snapshot, config):
     return crm.inputs.stage_history, crm.inputs.lead_history
 
 
+def test_a_read_only_command_with_an_unreachable_warehouse_does_not_speak_of_this_sync(tmp_path):
+    """validate, kpis and forecast with keep_months and a warehouse that cannot be read said
+    "...; the sheet keeps its older history rows this sync": they sync nothing. They say what
+    they lose: the stage calibration counts only the history the sheet holds."""
+    from books import crm_tabs, xlsx
+
+    xlsx(tmp_path / "crm.xlsx", crm_tabs())
+    (tmp_path / "sheetcrm.toml").write_text(f'[warehouse]\nurl = "sqlite:///{tmp_path / "nowhere" / "wh.db"}"\n'
+                                            "keep_months = 3\nattempts = 1\n", encoding="utf-8")
+    for command in ("validate", "kpis", "forecast"):
+        out = run_cli(command, "--workbook", "crm.xlsx", cwd=tmp_path)
+        assert out.returncode in (0, 1) and "Traceback" not in out.stderr, (command, out.stderr)
+        assert out.stderr.endswith("; the stage calibration counts only the history rows the sheet holds\n"), (
+            command, out.stderr)
+        assert out.stderr.count("\n") == 1 and "this sync" not in out.stderr, (command, out.stderr)
+
+
 @pytest.mark.parametrize("locale", ["en", "es"])  # in Spanish the history's words are Spanish
 def test_the_sheet_keeps_n_months_the_warehouse_every_row_and_every_number_stays(tmp_path, warehouse_url, locale):
     kept_url, full_url = warehouse_url, f"sqlite:///{tmp_path / 'full.db'}"
@@ -204,7 +221,9 @@ def test_an_unreachable_warehouse_removes_nothing_and_says_the_calibration_is_pa
     out = run_cli("forecast", "--workbook", "crm.xlsx", "--as-of", late.isoformat(), cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "The stage calibration counts only the Stage History the sheet holds" in out.stdout
-    assert "keeps its older history rows this sync" in out.stderr and "Traceback" not in out.stderr
+    # It syncs nothing: "this sync" was said of a command that keeps and removes nothing.
+    assert "the stage calibration counts only the history rows the sheet holds" in out.stderr
+    assert "this sync" not in out.stderr and "Traceback" not in out.stderr
     # And a program reading its JSON.
     out = run_cli("forecast", "--workbook", "crm.xlsx", "--as-of", late.isoformat(), "--format", "json", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
