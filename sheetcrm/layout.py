@@ -64,6 +64,10 @@ COLUMN_KINDS: dict[str, dict[int, str]] = {
     # Contacts, Open Deals, Open Amount, Won Revenue, Last Activity, Next Task Due, Open and Urgent Cases, Health
     OVERVIEW.key: {4: COUNT, 5: COUNT, 6: MONEY, 7: MONEY, 8: DATE, 9: DATE, 11: COUNT, 12: COUNT, 13: COUNT},
 }
+# The columns of sheetcrm's logs whose money stays as written: each row's Amount is in the base
+# currency of its day, so a new base currency is no reason to show an old row's figure in it
+# (10,000 USD is not "10.000,00 €"). Only rows showing no format get today's code.
+KEPT_COLUMNS: dict[str, frozenset[int]] = {STAGE_HISTORY.key: frozenset({5})}
 # Tabs printed one page wide.
 PRINTED = (DASHBOARD.key, PIPELINE.key, FORECAST.key, VALIDATION.key, STAGE_HISTORY.key, LEAD_HISTORY.key,
            SYNC_LOG.key, OVERVIEW.key)
@@ -252,7 +256,8 @@ def column_formats(snapshot: Snapshot, plan: Plan, crm: Any, dashboard_kinds: li
                 values = columns[col - 1] if col - 1 < len(columns) else ()
                 header = content[0][col - 1] if col - 1 < len(content[0]) else None
                 wide = width(header, _runs_of(values, kinds), currency, locale)
-            formats.append(ColumnFormat(title, col, wide, rows, owned=True))
+            formats.append(ColumnFormat(title, col, wide, rows, owned=True,
+                                        kept=col in KEPT_COLUMNS.get(tab.key, ())))
         layouts.append(TabLayout(title, fit_width=tab.key in PRINTED))
     rules = crm.inputs.workflows.table if crm.inputs is not None else None  # the Workflows tab: not a CRM tab
     for key, kinds_of in COMPUTED_KINDS.items():

@@ -359,3 +359,44 @@ def test_google_a_new_base_currency_reformats_sheetcrms_cells_and_keeps_a_person
     shown = {code for tab in codes.values() for code in tab.values()}
     assert not [code for code in shown if code and "$" in code], codes
     assert '"€"#,##0.00' in shown
+
+
+def _new_stage(path_or_emu, key=None) -> None:
+    """OPP-0002 moves to Negotiation: a Stage History row written under the new config."""
+    if key is None:
+        wb = openpyxl.load_workbook(path_or_emu)
+        wb["Opportunities"]["E3"] = "Negotiation"
+        wb.save(path_or_emu)
+    else:
+        path_or_emu.set_values(key, "Opportunities!E3", [["Negotiation"]])
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_xlsx_a_new_base_currency_keeps_stage_history_amounts_in_the_currency_of_their_day(tmp_path):
+    """Issue: Stage History is a log, its rows kept as written, each Amount in the base
+    currency of its day. After currency USD → EUR, a row written under USD (2,000.00 USD) was
+    given the euro code, and LibreOffice showed "€2,000.00": a figure in the wrong currency,
+    said nowhere. Now such a cell keeps the code it was written under; a row written under EUR
+    gets the euro one."""
+    path = xlsx(tmp_path / "crm.xlsx", CHANGE_TABS)
+    sync(XlsxWorkbook(path), Config(currency="USD"), as_of=AS_OF)
+    _new_stage(path)
+    sync(XlsxWorkbook(path), Config(currency="EUR"), as_of=AS_OF + dt.timedelta(days=1))
+    shown = libreoffice_shows(path)["Stage History"]
+    amounts = {(row[0], row[2]): row[4] for row in shown[1:]}
+    assert amounts == {("OPP-0001", "Closed Won"): "$1,000.00", ("OPP-0002", "Proposal"): "$2,000.00",
+                       ("OPP-0002", "Negotiation"): "€2,000.00"}, shown
+
+
+def test_google_a_new_base_currency_keeps_stage_history_amounts_in_the_currency_of_their_day(emu):
+    key = emu.create_spreadsheet("CRM", CHANGE_TABS)
+    t = Traced(key)
+    sync(t.book, Config(currency="USD"), as_of=AS_OF)
+    _new_stage(emu, key)
+    for n in range(1, 3):
+        sync(t.book, Config(currency="EUR"), as_of=AS_OF + dt.timedelta(days=n))
+    rows = emu.values(key, "Stage History")
+    codes = {(row[0], row[2]): (_format(emu, key, "Stage History", r, 4) or {}).get("pattern")
+             for r, row in enumerate(rows) if r}
+    assert codes == {("OPP-0001", "Closed Won"): '"$"#,##0.00', ("OPP-0002", "Proposal"): '"$"#,##0.00',
+                     ("OPP-0002", "Negotiation"): '"€"#,##0.00'}, codes
