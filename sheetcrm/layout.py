@@ -10,8 +10,8 @@ computed columns on people's tabs. A value's *kind* says how it shows:
     days      one decimal (an average of days)
     multiple  two decimals and "×" (pipeline coverage)
     date      yyyy-mm-dd
-    amount    two decimals (three when the base currency has three, as KWD) with no currency,
-              each value rounded to its own currency's unit: the Weighted Amount of a deal is
+    amount    two decimals (three when the base currency or a row's own currency has three, as
+              KWD) with no currency, each value rounded to its own currency's unit: the Weighted Amount of a deal is
               in the deal's own currency, which its row's Currency cell names; a currency format per row
               would go stale the moment a person changed that cell, and sheetcrm never
               rewrites a format it set
@@ -127,6 +127,17 @@ _NUMBER = re.compile(r"[#0,.]+")
 def _amount(currency: str) -> str:
     """The AMOUNT format: two decimals, or the base currency's when it has more (KWD's three)."""
     return "#,##0." + "0" * max(2, get_currency_precision(currency))
+
+
+def _finest(base: str, currencies: Iterable[str | None]) -> str:
+    """Of the base currency and `currencies`, the one with the most decimals (KWD's three over
+    USD's two); the base on a tie."""
+    best, most = base, get_currency_precision(base)
+    for c in set(currencies) - {None, base}:
+        n = get_currency_precision(c)  # a code babel does not know has two
+        if n > most:
+            best, most = c, n
+    return best
 
 
 def _code(cldr: str, number: str, symbol: str) -> str:
@@ -272,7 +283,11 @@ def column_formats(snapshot: Snapshot, plan: Plan, crm: Any, dashboard_kinds: li
             if col is None:
                 continue
             kind = kinds_of.get(computed.key, TEXT)
-            f = number_format(kind, currency, locale)
+            # An AMOUNT column holds each row's figure in its own currency: its decimals are the
+            # finest of them (a KWD deal's 750.004 under a USD base showed "750.00").
+            unit = _finest(currency, (getattr(r, "currency", None) for r in table.records)) if kind == AMOUNT \
+                else currency
+            f = number_format(kind, unit, locale)
             rows = ((table.header.row + 1, None, f),) if f else ()
             if not measure:
                 formats.append(ColumnFormat(table.title, col + 1, 0, rows))
@@ -284,7 +299,7 @@ def column_formats(snapshot: Snapshot, plan: Plan, crm: Any, dashboard_kinds: li
                 values = [written.get(row.row, value) for row, value in zip(table.rows, values)]
             formats.append(ColumnFormat(table.title, col + 1,
                                         width(table.header.computed_title(computed, locale), [(kind, values)],
-                                              currency, locale), rows))
+                                              unit, locale), rows))
     return formats, layouts
 
 

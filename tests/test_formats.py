@@ -400,3 +400,29 @@ def test_google_a_new_base_currency_keeps_stage_history_amounts_in_the_currency_
              for r, row in enumerate(rows) if r}
     assert codes == {("OPP-0001", "Closed Won"): '"$"#,##0.00', ("OPP-0002", "Proposal"): '"$"#,##0.00',
                      ("OPP-0002", "Negotiation"): '"€"#,##0.00'}, codes
+
+
+KWD_DEAL = {"Accounts": [["ID", "Name"], ["ACC-0001", "Lumen"]],
+            "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Currency", "Close Date"],
+                              ["OPP-0001", "A", "Lumen", "Negotiation", 1000.005, "KWD", "2026-12-15"],
+                              ["OPP-0002", "B", "Lumen", "Negotiation", 1000, "USD", "2026-12-15"]],
+            "Rates": [["Currency", "Rate"], ["KWD", 3.25]]}
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_xlsx_weighted_amount_shows_every_decimal_of_a_deals_own_currency(tmp_path):
+    """Issue: a KWD deal (three decimals) in a USD workbook: Weighted Amount 750.004 (1000.005 ×
+    75 %, to the fils) under `#,##0.00` showed "750.00", four fils gone without a word. The
+    column's decimals are now the finest of its deals' currencies and the base's."""
+    path = xlsx(tmp_path / "crm.xlsx", KWD_DEAL)
+    sync(XlsxWorkbook(path), Config(currency="USD"), as_of=AS_OF)
+    shown = libreoffice_shows(path)["Opportunities"]
+    col = shown[0].index("Weighted Amount")
+    assert [row[col] for row in shown[1:]] == ["750.004", "750.000"], shown
+
+
+def test_google_weighted_amount_shows_every_decimal_of_a_deals_own_currency(emu):
+    key = emu.create_spreadsheet("CRM", KWD_DEAL, value_input="USER_ENTERED")
+    sync(Traced(key).book, Config(currency="USD"), as_of=AS_OF)
+    col = emu.values(key, "Opportunities")[0].index("Weighted Amount")
+    assert _format(emu, key, "Opportunities", 1, col) == {"type": "NUMBER", "pattern": "#,##0.000"}
