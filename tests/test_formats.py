@@ -426,3 +426,41 @@ def test_google_weighted_amount_shows_every_decimal_of_a_deals_own_currency(emu)
     sync(Traced(key).book, Config(currency="USD"), as_of=AS_OF)
     col = emu.values(key, "Opportunities")[0].index("Weighted Amount")
     assert _format(emu, key, "Opportunities", 1, col) == {"type": "NUMBER", "pattern": "#,##0.000"}
+
+
+def _dashboard_shifts(tmp_path: Path, deals: list[list]) -> Path:
+    """A workbook synced, then a deal in GBP (no rate) added: a Missing exchange rate row comes
+    above the figures on the Dashboard, and every KPI row moves down one."""
+    header = ["ID", "Name", "Account", "Stage", "Amount", "Currency", "Close Date", "Created"]
+    path = xlsx(tmp_path / "crm.xlsx", {"Accounts": [["ID", "Name"], ["ACC-0001", "Lumen"]],
+                                        "Opportunities": [header, *deals]})
+    sync(XlsxWorkbook(path), Config(), as_of=AS_OF)
+    wb = openpyxl.load_workbook(path)
+    wb["Opportunities"].append(["OPP-0099", "E", "Lumen", "Proposal", 500, "GBP", dt.date(2026, 12, 15)])
+    wb.save(path)
+    sync(XlsxWorkbook(path), Config(), as_of=AS_OF)
+    return path
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_xlsx_a_dashboard_row_that_moves_shows_its_own_kind(tmp_path):
+    """Issue: a Dashboard row moved onto a row of another kind kept that row's count format
+    when it was `#,##0`, which openpyxl saves as a built-in id with no code in the file: the
+    patch read it as no code of sheetcrm's, a person's, and kept it. Won revenue showed
+    "5,500" (Google: "$5,500.00"); a Won revenue of 0 landing on a Won deals cell of 0 (not
+    written: the same value) kept "#,##0" too."""
+    won = [["OPP-0001", "A", "Lumen", "Negotiation", 1000, "USD", "2026-12-15", "2026-10-01"],
+           ["OPP-0002", "B", "Lumen", "Closed Won", 3000, "USD", "2026-09-15", "2026-08-01"],
+           ["OPP-0003", "C", "Lumen", "Closed Lost", 2000, "USD", "2026-10-15", "2026-08-01"],
+           ["OPP-0004", "D", "Lumen", "Closed Won", 2500, "USD", "2026-09-20", "2026-08-01"]]
+    shown = {row[0]: row[1] for row in libreoffice_shows(_dashboard_shifts(_sub(tmp_path, "won"), won))["Dashboard"]}
+    assert (shown["Won revenue"], shown["Won deals"], shown["Average won deal"]) == ("$5,500.00", "2", "$2,750.00")
+    path = _dashboard_shifts(tmp_path, won[:1])  # nothing won: 0 won deals, then 0 won revenue on that row
+    rows = {r[0].value: r[1] for r in openpyxl.load_workbook(path)["Dashboard"].iter_rows(min_row=2)}
+    assert rows["Won revenue"].value == 0 and rows["Won revenue"].number_format == '"$"#,##0.00'
+    assert rows["Won deals"].number_format == rows["Lost deals"].number_format == "#,##0"
+
+
+def _sub(tmp_path: Path, name: str) -> Path:
+    (tmp_path / name).mkdir()
+    return tmp_path / name
