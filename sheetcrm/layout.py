@@ -10,8 +10,8 @@ computed columns on people's tabs. A value's *kind* says how it shows:
     days      one decimal (an average of days)
     multiple  two decimals and "×" (pipeline coverage)
     date      yyyy-mm-dd
-    amount    two decimals (three when the base currency has three, as KWD) with no currency,
-              each value rounded to its own currency's unit: the Weighted Amount of a deal is
+    amount    two decimals (three when the base currency or a row's own currency has three, as
+              KWD) with no currency, each value rounded to its own currency's unit: the Weighted Amount of a deal is
               in the deal's own currency, which its row's Currency cell names; a currency format per row
               would go stale the moment a person changed that cell, and sheetcrm never
               rewrites a format it set
@@ -66,6 +66,10 @@ COLUMN_KINDS: dict[str, dict[int, str]] = {
     # Contacts, Open Deals, Open Amount, Won Revenue, Last Activity, Next Task Due, Open and Urgent Cases, Health
     OVERVIEW.key: {4: COUNT, 5: COUNT, 6: MONEY, 7: MONEY, 8: DATE, 9: DATE, 11: COUNT, 12: COUNT, 13: COUNT},
 }
+# The columns of sheetcrm's logs whose money stays as written: each row's Amount is in the base
+# currency of its day, so a new base currency is no reason to show an old row's figure in it
+# (10,000 USD is not "10.000,00 €"). Only rows showing no format get today's code.
+KEPT_COLUMNS: dict[str, frozenset[int]] = {STAGE_HISTORY.key: frozenset({5})}
 # Tabs printed one page wide.
 PRINTED = (DASHBOARD.key, PIPELINE.key, FORECAST.key, VALIDATION.key, STAGE_HISTORY.key, LEAD_HISTORY.key,
            SYNC_LOG.key, OVERVIEW.key)
@@ -125,6 +129,17 @@ _NUMBER = re.compile(r"[#0,.]+")
 def _amount(currency: str) -> str:
     """The AMOUNT format: two decimals, or the base currency's when it has more (KWD's three)."""
     return "#,##0." + "0" * max(2, get_currency_precision(currency))
+
+
+def _finest(base: str, currencies: Iterable[str | None]) -> str:
+    """Of the base currency and `currencies`, the one with the most decimals (KWD's three over
+    USD's two); the base on a tie."""
+    best, most = base, get_currency_precision(base)
+    for c in set(currencies) - {None, base}:
+        n = get_currency_precision(c)  # a code babel does not know has two
+        if n > most:
+            best, most = c, n
+    return best
 
 
 def _code(cldr: str, number: str, symbol: str) -> str:
@@ -264,7 +279,8 @@ def column_formats(snapshot: Snapshot, plan: Plan, crm: Any, dashboard_kinds: li
                 values = columns[col - 1] if col - 1 < len(columns) else ()
                 header = content[0][col - 1] if col - 1 < len(content[0]) else None
                 wide = width(header, _runs_of(values, kinds), currency, locale)
-            formats.append(ColumnFormat(title, col, wide, rows, owned=True))
+            formats.append(ColumnFormat(title, col, wide, rows, owned=True,
+                                        kept=col in KEPT_COLUMNS.get(tab.key, ())))
         layouts.append(TabLayout(title, fit_width=tab.key in PRINTED))
     rules = crm.inputs.workflows.table if crm.inputs is not None else None  # the Workflows tab: not a CRM tab
     for key, kinds_of in COMPUTED_KINDS.items():
@@ -279,7 +295,11 @@ def column_formats(snapshot: Snapshot, plan: Plan, crm: Any, dashboard_kinds: li
             if col is None:
                 continue
             kind = kinds_of.get(computed.key, TEXT)
-            f = number_format(kind, currency, locale)
+            # An AMOUNT column holds each row's figure in its own currency: its decimals are the
+            # finest of them (a KWD deal's 750.004 under a USD base showed "750.00").
+            unit = _finest(currency, (getattr(r, "currency", None) for r in table.records)) if kind == AMOUNT \
+                else currency
+            f = number_format(kind, unit, locale)
             rows = ((table.header.row + 1, None, f),) if f else ()
             if not measure:
                 formats.append(ColumnFormat(table.title, col + 1, 0, rows))
@@ -291,7 +311,7 @@ def column_formats(snapshot: Snapshot, plan: Plan, crm: Any, dashboard_kinds: li
                 values = [written.get(row.row, value) for row, value in zip(table.rows, values)]
             formats.append(ColumnFormat(table.title, col + 1,
                                         width(table.header.computed_title(computed, locale), [(kind, values)],
-                                              currency, locale), rows))
+                                              unit, locale), rows))
     return formats, layouts
 
 

@@ -359,3 +359,108 @@ def test_google_a_new_base_currency_reformats_sheetcrms_cells_and_keeps_a_person
     shown = {code for tab in codes.values() for code in tab.values()}
     assert not [code for code in shown if code and "$" in code], codes
     assert '"€"#,##0.00' in shown
+
+
+def _new_stage(path_or_emu, key=None) -> None:
+    """OPP-0002 moves to Negotiation: a Stage History row written under the new config."""
+    if key is None:
+        wb = openpyxl.load_workbook(path_or_emu)
+        wb["Opportunities"]["E3"] = "Negotiation"
+        wb.save(path_or_emu)
+    else:
+        path_or_emu.set_values(key, "Opportunities!E3", [["Negotiation"]])
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_xlsx_a_new_base_currency_keeps_stage_history_amounts_in_the_currency_of_their_day(tmp_path):
+    """Issue: Stage History is a log, its rows kept as written, each Amount in the base
+    currency of its day. After currency USD → EUR, a row written under USD (2,000.00 USD) was
+    given the euro code, and LibreOffice showed "€2,000.00": a figure in the wrong currency,
+    said nowhere. Now such a cell keeps the code it was written under; a row written under EUR
+    gets the euro one."""
+    path = xlsx(tmp_path / "crm.xlsx", CHANGE_TABS)
+    sync(XlsxWorkbook(path), Config(currency="USD"), as_of=AS_OF)
+    _new_stage(path)
+    sync(XlsxWorkbook(path), Config(currency="EUR"), as_of=AS_OF + dt.timedelta(days=1))
+    shown = libreoffice_shows(path)["Stage History"]
+    amounts = {(row[0], row[2]): row[4] for row in shown[1:]}
+    assert amounts == {("OPP-0001", "Closed Won"): "$1,000.00", ("OPP-0002", "Proposal"): "$2,000.00",
+                       ("OPP-0002", "Negotiation"): "€2,000.00"}, shown
+
+
+def test_google_a_new_base_currency_keeps_stage_history_amounts_in_the_currency_of_their_day(emu):
+    key = emu.create_spreadsheet("CRM", CHANGE_TABS)
+    t = Traced(key)
+    sync(t.book, Config(currency="USD"), as_of=AS_OF)
+    _new_stage(emu, key)
+    for n in range(1, 3):
+        sync(t.book, Config(currency="EUR"), as_of=AS_OF + dt.timedelta(days=n))
+    rows = emu.values(key, "Stage History")
+    codes = {(row[0], row[2]): (_format(emu, key, "Stage History", r, 4) or {}).get("pattern")
+             for r, row in enumerate(rows) if r}
+    assert codes == {("OPP-0001", "Closed Won"): '"$"#,##0.00', ("OPP-0002", "Proposal"): '"$"#,##0.00',
+                     ("OPP-0002", "Negotiation"): '"€"#,##0.00'}, codes
+
+
+KWD_DEAL = {"Accounts": [["ID", "Name"], ["ACC-0001", "Lumen"]],
+            "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Currency", "Close Date"],
+                              ["OPP-0001", "A", "Lumen", "Negotiation", 1000.005, "KWD", "2026-12-15"],
+                              ["OPP-0002", "B", "Lumen", "Negotiation", 1000, "USD", "2026-12-15"]],
+            "Rates": [["Currency", "Rate"], ["KWD", 3.25]]}
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_xlsx_weighted_amount_shows_every_decimal_of_a_deals_own_currency(tmp_path):
+    """Issue: a KWD deal (three decimals) in a USD workbook: Weighted Amount 750.004 (1000.005 ×
+    75 %, to the fils) under `#,##0.00` showed "750.00", four fils gone without a word. The
+    column's decimals are now the finest of its deals' currencies and the base's."""
+    path = xlsx(tmp_path / "crm.xlsx", KWD_DEAL)
+    sync(XlsxWorkbook(path), Config(currency="USD"), as_of=AS_OF)
+    shown = libreoffice_shows(path)["Opportunities"]
+    col = shown[0].index("Weighted Amount")
+    assert [row[col] for row in shown[1:]] == ["750.004", "750.000"], shown
+
+
+def test_google_weighted_amount_shows_every_decimal_of_a_deals_own_currency(emu):
+    key = emu.create_spreadsheet("CRM", KWD_DEAL, value_input="USER_ENTERED")
+    sync(Traced(key).book, Config(currency="USD"), as_of=AS_OF)
+    col = emu.values(key, "Opportunities")[0].index("Weighted Amount")
+    assert _format(emu, key, "Opportunities", 1, col) == {"type": "NUMBER", "pattern": "#,##0.000"}
+
+
+def _dashboard_shifts(tmp_path: Path, deals: list[list]) -> Path:
+    """A workbook synced, then a deal in GBP (no rate) added: a Missing exchange rate row comes
+    above the figures on the Dashboard, and every KPI row moves down one."""
+    header = ["ID", "Name", "Account", "Stage", "Amount", "Currency", "Close Date", "Created"]
+    path = xlsx(tmp_path / "crm.xlsx", {"Accounts": [["ID", "Name"], ["ACC-0001", "Lumen"]],
+                                        "Opportunities": [header, *deals]})
+    sync(XlsxWorkbook(path), Config(), as_of=AS_OF)
+    wb = openpyxl.load_workbook(path)
+    wb["Opportunities"].append(["OPP-0099", "E", "Lumen", "Proposal", 500, "GBP", dt.date(2026, 12, 15)])
+    wb.save(path)
+    sync(XlsxWorkbook(path), Config(), as_of=AS_OF)
+    return path
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_xlsx_a_dashboard_row_that_moves_shows_its_own_kind(tmp_path):
+    """Issue: a Dashboard row moved onto a row of another kind kept that row's count format
+    when it was `#,##0`, which openpyxl saves as a built-in id with no code in the file: the
+    patch read it as no code of sheetcrm's, a person's, and kept it. Won revenue showed
+    "5,500" (Google: "$5,500.00"); a Won revenue of 0 landing on a Won deals cell of 0 (not
+    written: the same value) kept "#,##0" too."""
+    won = [["OPP-0001", "A", "Lumen", "Negotiation", 1000, "USD", "2026-12-15", "2026-10-01"],
+           ["OPP-0002", "B", "Lumen", "Closed Won", 3000, "USD", "2026-09-15", "2026-08-01"],
+           ["OPP-0003", "C", "Lumen", "Closed Lost", 2000, "USD", "2026-10-15", "2026-08-01"],
+           ["OPP-0004", "D", "Lumen", "Closed Won", 2500, "USD", "2026-09-20", "2026-08-01"]]
+    shown = {row[0]: row[1] for row in libreoffice_shows(_dashboard_shifts(_sub(tmp_path, "won"), won))["Dashboard"]}
+    assert (shown["Won revenue"], shown["Won deals"], shown["Average won deal"]) == ("$5,500.00", "2", "$2,750.00")
+    path = _dashboard_shifts(tmp_path, won[:1])  # nothing won: 0 won deals, then 0 won revenue on that row
+    rows = {r[0].value: r[1] for r in openpyxl.load_workbook(path)["Dashboard"].iter_rows(min_row=2)}
+    assert rows["Won revenue"].value == 0 and rows["Won revenue"].number_format == '"$"#,##0.00'
+    assert rows["Won deals"].number_format == rows["Lost deals"].number_format == "#,##0"
+
+
+def _sub(tmp_path: Path, name: str) -> Path:
+    (tmp_path / name).mkdir()
+    return tmp_path / name

@@ -247,6 +247,10 @@ class ColumnFormat:
     width: int                  # in characters; 0 leaves the width alone
     rows: tuple[tuple[int, int | None, NumberFormat], ...] = ()
     owned: bool = False         # a column of one of sheetcrm's own tabs
+    # A log's column whose cells keep the figures they were written with (Stage History's
+    # Amount, in the base currency of its row's day): a cell showing a format keeps it, even
+    # one of sheetcrm's codes for another currency; only a cell showing none gets `rows`' code.
+    kept: bool = False
 
 
 @dataclass(frozen=True)

@@ -1070,7 +1070,7 @@ class GoogleSheetsWorkbook:
             sheet = sheets.get(fmt.tab)
             if sheet is not None:
                 rows = max(need.get(fmt.tab, (0, 0))[0], sheet.rows, 100 if fmt.tab not in self._sheets else 0)
-                out.extend(_format_requests(fmt, sheet, rows, used, current.get((fmt.tab, fmt.col - 1)),
+                out.extend(_format_requests(fmt, sheet, rows, used, self._kept_current(fmt, current),
                                             plan.own_formats))
         for rep in plan.replacements:
             sheet = sheets.get(rep.tab)
@@ -1202,6 +1202,19 @@ class GoogleSheetsWorkbook:
             if codes and codes != _codes(fmt):
                 asked.append((fmt.tab, fmt.col - 1))
         return asked
+
+    def _kept_current(self, fmt: ColumnFormat, current: dict) -> list[str | None] | None:
+        """The column's formats as read (`_format_asks`); for a log's kept column
+        (`ColumnFormat.kept`), a cell the sync's read found empty counts as unformatted: the
+        open-ended format of an older config covers the empty rows below a log too, and a row
+        this sync writes there is a figure of today's currency, not of that config's."""
+        have = current.get((fmt.tab, fmt.col - 1))
+        grid = self._snapshot.tabs.get(fmt.tab) if self._snapshot is not None else None
+        if have is None or not fmt.kept or grid is None:
+            return have
+        col = fmt.col - 1
+        return [code if r < len(grid.rows) and col < len(grid.rows[r]) and grid.rows[r][col] not in (None, "")
+                else None for r, code in enumerate(have)]
 
     def _column_read(self, tab: str, col: int) -> bool:
         """Whether the sync's read of `tab` holds a cell (its header too) in 0-based column `col`."""
@@ -2039,7 +2052,9 @@ def _format_requests(fmt: ColumnFormat, sheet: _Sheet, rows: int, used: set[int]
         # deleted meanwhile (an end beyond the grid would fail the whole batch).
         end = {} if last is None else {"endRowIndex": min(last, rows)}
         stop = end.get("endRowIndex", rows)
-        spans = [(start, end)] if current is None else _unformatted(current, start, stop, end, own)
+        # A log's kept figures keep whichever code they were written under (ColumnFormat.kept).
+        spans = [(start, end)] if current is None else _unformatted(current, start, stop, end,
+                                                                    frozenset() if fmt.kept else own)
         for first_row, last in spans:
             if first_row < last.get("endRowIndex", rows):
                 out.append({"repeatCell": {

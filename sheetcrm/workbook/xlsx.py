@@ -685,7 +685,8 @@ def _patch(writes: list[CellWrite], guides: list[Guide], marks: set[str],
            own: frozenset[str] = frozenset()) -> xlsx_patch.Patch:
     patch = xlsx_patch.Patch(marks=marks, ours={f.pattern for c in formats for _, _, f in c.rows} | own)
     for c in formats:
-        patch.restyle.setdefault(c.tab, {})[c.col] = [(first, last, f.pattern) for first, last, f in c.rows]
+        if not c.kept:  # a log's kept figures keep the code they were written under
+            patch.restyle.setdefault(c.tab, {})[c.col] = [(first, last, f.pattern) for first, last, f in c.rows]
     code = _codes(formats)
     for w in writes:
         patch.cells.setdefault(w.tab, {})[(w.row, w.col)] = xlsx_patch.CellSpec(
@@ -1030,7 +1031,7 @@ def _apply_formats(sheets: dict, formats: list[ColumnFormat], own: frozenset[str
                 cell = row[0]
                 if isinstance(cell.value, (int, float, _dt.date)) and not isinstance(cell.value, bool) \
                         and cell.data_type != "f" \
-                        and (cell.number_format == "General" or cell.number_format in ours) \
+                        and (cell.number_format == "General" or (cell.number_format in ours and not c.kept)) \
                         and cell.number_format != f.pattern:
                     cell.number_format = f.pattern
         if c.width:

@@ -47,7 +47,7 @@ from typing import Callable, Collection, Iterable
 
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.formula.translate import Translator
-from openpyxl.styles.numbers import is_date_format
+from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
 from openpyxl.utils import column_index_from_string, get_column_letter, quote_sheetname, range_boundaries
 
 from sheetcrm.i18n import N_, _
@@ -280,25 +280,34 @@ class Styles:
         fmt = self._fmt_id(xf)
         return fmt in BUILTIN_DATE_FORMATS or (fmt in self.formats and is_date_format(self.formats[fmt]))
 
+    def _code_of(self, fmt: int) -> str | None:
+        """The code of a number format id: the stylesheet's own, else a built-in one's. openpyxl
+        saves `#,##0` (a count), `0.00` and `#,##0.00` as built-in ids 3, 2 and 4, with no code in
+        the file: read as none, a Dashboard count cell never took the money code of the row
+        that moved onto it (5,500 shown without its "$")."""
+        return self.formats.get(fmt) or (BUILTIN_FORMATS.get(fmt) if fmt else None)
+
     def may_restyle(self, xf: int | None, code: str) -> bool:
         """Whether a cell of style `xf` may be given the number format `code`: it shows
         General, or another of sheetcrm's codes; never a format a person chose."""
         fmt = 0 if xf is None else self._fmt_id(xf)
         if fmt == 0:
             return True
-        have = self.formats.get(fmt)
+        have = self._code_of(fmt)
         return have is not None and have != code and have in self.ours
 
-    def stale(self, wanted: set[str]) -> frozenset[int]:
+    def stale(self, wanted: set[str], builtin: bool = False) -> frozenset[int]:
         """The cell formats (indexes into cellXfs) showing one of sheetcrm's codes (`ours`)
         that is not in `wanted`: what a cell sheetcrm formatted under another base currency or
-        language shows."""
-        codes = {fmt for fmt, code in self.formats.items() if code in self.ours and code not in wanted}
+        language shows. Built-in ids only with `builtin` (no currency or language changes
+        theirs, and a person's tab is full of them)."""
+        known = {**({i: c for i, c in BUILTIN_FORMATS.items() if i} if builtin else {}), **self.formats}
+        codes = {fmt for fmt, code in known.items() if code in self.ours and code not in wanted}
         return frozenset(i for i in range(len(self.xfs)) if self._fmt_id(i) in codes) if codes else frozenset()
 
     def code(self, xf: int) -> str | None:
-        """The custom number format code a cell format shows (None: General or a built-in)."""
-        return self.formats.get(self._fmt_id(xf))
+        """The number format code a cell format shows (None: General)."""
+        return self._code_of(self._fmt_id(xf))
 
     def date_style(self, base: int, code: str) -> int:
         """A cell format like `base` but showing `code`; added to the stylesheet once."""
@@ -1204,14 +1213,24 @@ def apply(data: bytes, patch: Patch, preloaded: dict[str, bytes] | None = None) 
         stale = styles.stale({code for blocks in patch.restyle.values() for col in blocks.values()
                               for _, _, code in col})
         swept = {t for t in patch.restyle if t in owned} if stale else set()
-        for title in {*patch.cells, *patch.dropdowns, *swept}:
+        # A tab of blocks of rows (the Dashboard's rows, the Forecast's months above its
+        # calibration): a row whose kind changed keeps its cell when the value is the same (0
+        # won deals, then 0 won revenue after a row above came), and with it the old kind's
+        # code ("0" for money, "0.0%" for a count) while the code is still wanted elsewhere.
+        # There every cell showing another of sheetcrm's codes than its block's gets its block's.
+        blocked = {t for t in patch.restyle if t in owned and any(
+            last is not None for col in patch.restyle[t].values() for _, last, _ in col)}
+        every = styles.stale(set(), builtin=True) if blocked else frozenset()
+        for title in {*patch.cells, *patch.dropdowns, *swept, *blocked}:
             part = parts.get(title)
             if part is None:
                 continue
             xml = original = (preloaded or {}).get(part) or z.read(part)
             if patch.cells.get(title):
                 xml = patch_sheet(xml, patch.cells[title], styles, title in owned)
-            if stale and patch.restyle.get(title):
+            if title in blocked and every:
+                xml = restyle_sheet(xml, patch.restyle[title], styles, every)
+            elif stale and patch.restyle.get(title):
                 xml = restyle_sheet(xml, patch.restyle[title], styles, stale)
             if title in patch.dropdowns:
                 xml = set_dropdowns(xml, patch.dropdowns[title]) or xml
