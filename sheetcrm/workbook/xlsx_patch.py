@@ -68,7 +68,17 @@ BUILTIN_DATE_FORMATS = frozenset([*range(14, 23), *range(27, 37), *range(45, 48)
 
 
 class NeedsRebuild(Exception):
-    """The package holds something this patcher does not change safely; rebuild it whole."""
+    """The package holds something this patcher does not change safely; rebuild it whole.
+    `tab` and `cell` say where, when one tab (and one cell of it) is to blame: a refused
+    rebuild names them, so the person knows what to change."""
+
+    tab: str | None = None
+    cell: str | None = None
+
+    def __init__(self, reason: str, cell: str | None = None) -> None:
+        super().__init__(reason)
+        if cell is not None:
+            self.cell = cell
 
 
 # -- the package -----------------------------------------------------------------------------
@@ -542,7 +552,8 @@ def _patch_row(row: int, rm: re.Match, specs: dict[int, CellSpec], styles: Style
         col = column_index_from_string(ref[1].decode()) if ref else col + 1
         if col in specs:
             if cm[2] and _MASTER.search(cm[2]):
-                raise NeedsRebuild("a shared or array formula's master cell is written")  # not for people
+                raise NeedsRebuild("a shared or array formula's master cell is written",  # not for people
+                                   cell=_ref(row, col).decode())
             cell = cell_xml(_ref(row, col), specs[col], cm[1], styles, owned)
         else:
             # Refs made explicit: a cell inserted before one without `r` would shift it.
@@ -1210,12 +1221,16 @@ def apply(data: bytes, patch: Patch, preloaded: dict[str, bytes] | None = None) 
             if part is None:
                 continue
             xml = original = (preloaded or {}).get(part) or z.read(part)
-            if patch.cells.get(title):
-                xml = patch_sheet(xml, patch.cells[title], styles, title in owned)
-            if stale and patch.restyle.get(title):
-                xml = restyle_sheet(xml, patch.restyle[title], styles, stale)
-            if title in patch.dropdowns:
-                xml = set_dropdowns(xml, patch.dropdowns[title]) or xml
+            try:
+                if patch.cells.get(title):
+                    xml = patch_sheet(xml, patch.cells[title], styles, title in owned)
+                if stale and patch.restyle.get(title):
+                    xml = restyle_sheet(xml, patch.restyle[title], styles, stale)
+                if title in patch.dropdowns:
+                    xml = set_dropdowns(xml, patch.dropdowns[title]) or xml
+            except NeedsRebuild as e:
+                e.tab = e.tab or title
+                raise
             if patch.cells.get(title) and patch.widths.get(title):
                 xml = set_widths(xml, patch.widths[title]) or xml
             if xml != original:
@@ -1830,21 +1845,37 @@ _EXT_LIST = re.compile(rb'<(?:\w+:)?extLst\b')
 _SHAPES = re.compile(rb'<(?:\w+:)?(?:sp|pic|grpSp|cxnSp)\b')
 
 
-def rebuild_would_lose(data: bytes) -> list[str]:
-    """What in the package openpyxl's load and save would drop, as catalogue messages (N_)
-    naming each kind; [] when nothing found. Conservative: a kind is named when its parts or
-    elements are there, whether or not openpyxl might keep part of it."""
-    found: list[str] = []
+def rebuild_would_lose(data: bytes) -> list[tuple[str, list[str]]]:
+    """What in the package openpyxl's load and save would drop: each kind as a catalogue
+    message (N_) with the titles of the tabs it is on ([] for what belongs to the workbook as
+    a whole: macros, custom XML), so the person is told where; [] when nothing found.
+    Conservative: a kind is named when its parts or elements are there, whether or not
+    openpyxl might keep part of it."""
+    found: dict[str, list[str]] = {}
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         names = z.namelist()
         for pattern, kind in _LOST_PARTS:
-            if any(pattern.search(n) for n in names) and kind not in found:
-                found.append(kind)
-        sheets = [p for _, p in sheet_parts(z) if p]
+            if any(pattern.search(n) for n in names):
+                found.setdefault(kind, [])
+        # Which tab each part hangs from: its sheet, or its sheet's drawing.
+        owner: dict[str, str] = {}
+        for title, part in sheet_parts(z):
+            if not part:
+                continue
+            for _, target in relationships(z, part).values():
+                owner.setdefault(target, title)
+                for _, inner in relationships(z, target).values():
+                    owner.setdefault(inner, title)
+        for n in names:
+            for pattern, kind in _LOST_PARTS:
+                if pattern.search(n) and n in owner and owner[n] not in found[kind]:
+                    found[kind].append(owner[n])
         # A sheet's extLst holds the team's things (the workbook's, at most settings such as
         # LibreOffice's formula syntax, which a rebuild may drop).
-        if any(_EXT_LIST.search(z.read(p)) for p in sheets):
-            found.append(N_("Excel 2010 features (dropdowns from another tab, conditional formats, sparklines)"))
-        if any(n.startswith("xl/drawings/") and n.endswith(".xml") and _SHAPES.search(z.read(n)) for n in names):
-            found.append(N_("pictures and shapes"))
-    return found
+        ext = [title for title, p in sheet_parts(z) if p and p in z.NameToInfo and _EXT_LIST.search(z.read(p))]
+        if ext:
+            found[N_("Excel 2010 features (dropdowns from another tab, conditional formats, sparklines)")] = ext
+        drawn = [n for n in names if n.startswith("xl/drawings/") and n.endswith(".xml") and _SHAPES.search(z.read(n))]
+        if drawn:
+            found[N_("pictures and shapes")] = list(dict.fromkeys(owner[n] for n in drawn if n in owner))
+    return list(found.items())
