@@ -94,6 +94,9 @@ _NOT_XLSX = (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, Typ
 class XlsxWorkbook:
     def __init__(self, path: str | os.PathLike[str], ignore_app_lock: bool = False) -> None:
         self.path = Path(path).expanduser().resolve()
+        # The name given, kept unresolved: an app that opened the workbook through a symlink
+        # puts its lock file beside the link (`lock.app_lock`).
+        self.given = Path(path).expanduser().absolute()
         # Set by the CLI's --ignore-lock: write even while a spreadsheet app has the file open.
         self.ignore_app_lock = ignore_app_lock
         self._seen: Seen | None = None  # the file as the last read() or write saw it
@@ -229,7 +232,7 @@ class XlsxWorkbook:
             return result
         _refuse_read_only(self.path)
         if not self.ignore_app_lock:
-            refuse_if_open_in_app(self.path)
+            refuse_if_open_in_app(self.path, self.given)
         data, seen = self._current()
         if self._seen is not None and seen.digest != self._seen.digest:
             raise WorkbookConflict(_(CONFLICT, path=self.path))
