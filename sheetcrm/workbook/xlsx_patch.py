@@ -1252,7 +1252,8 @@ def apply(data: bytes, patch: Patch, preloaded: dict[str, bytes] | None = None) 
             if named is not None:
                 changed[book] = named
         if patch.marks:
-            marked = mark_tabs(changed.get(book) or z.read(book), [i for i, (title, _) in enumerate(tabs) if title in patch.marks])
+            marked = mark_tabs(changed.get(book) or z.read(book),
+                               [i for i, (title, _) in enumerate(tabs) if title in patch.marks])
             if marked is not None:
                 changed[book] = marked
         if patch.hide:
