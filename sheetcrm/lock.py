@@ -12,7 +12,10 @@ A spreadsheet app that has an .xlsx open keeps its own copy in memory and writes
 save, reverting whatever sheetcrm wrote meanwhile. Both apps announce this with a lock file
 beside the workbook: LibreOffice `.~lock.NAME#` (whose first fields name the user), Excel
 `~$NAME` (the "owner file", whose first byte is the length of the user name that follows).
-While one exists, writes are refused unless the user says --ignore-lock.
+While one exists, writes are refused unless the user says --ignore-lock. An app puts its lock
+file beside the name it opened: a workbook reached through a symlink opened by the link has it
+beside the link, with the link's name; so every name of the link chain is checked, from the
+path the user gave sheetcrm to the file itself (`names`).
 
 While holding sheetcrm's lock, a command also removes temp files an interrupted save left
 (`.NAME.XXXXXXXX.tmp`, sheetcrm's own pattern): no other sheetcrm writer can be using them.
@@ -179,7 +182,7 @@ class WritingSession:
     def __enter__(self) -> "WritingSession":
         path = getattr(self.book, "path", None)
         if path is not None and not self.ignore_app_lock:
-            refuse_if_open_in_app(Path(path))
+            refuse_if_open_in_app(Path(path), getattr(self.book, "given", None))
         self.lock.acquire()
         if path is not None:
             remove_stale_temp_files(Path(path))
@@ -189,8 +192,36 @@ class WritingSession:
         self.lock.release()
 
 
-def app_lock(path: Path) -> tuple[str, Path, str | None] | None:
-    """(app, lock file, user or None) when LibreOffice or Excel has `path` open, else None."""
+def names(path: Path) -> list[Path]:
+    """`path` and every name it leads to through symlinks, the file itself last: the names an
+    app may have opened the workbook by. A link's target is taken from the link's folder as
+    the kernel does (not tidied: `..` after a linked folder is the linked folder's parent)."""
+    out = [path]
+    for _ in range(40):  # the kernel's own limit on a chain of links
+        try:
+            target = Path(os.readlink(out[-1]))
+        except OSError:  # not a link (or gone): the end of the chain
+            break
+        out.append(target if target.is_absolute() else out[-1].parent / target)
+    try:
+        out.append(path.resolve())
+    except (OSError, RuntimeError):
+        pass
+    return list(dict.fromkeys(out))
+
+
+def app_lock(path: Path, given: Path | None = None) -> tuple[str, Path, str | None] | None:
+    """(app, lock file, user or None) when LibreOffice or Excel has `path` open, else None;
+    `given`, the name the user gave for it (a symlink to `path`, or a chain of them), and each
+    link of its chain are looked beside too (`names`)."""
+    for name in dict.fromkeys([*(names(given) if given is not None else []), *names(path)]):
+        found = _app_lock(name)
+        if found is not None:
+            return found
+    return None
+
+
+def _app_lock(path: Path) -> tuple[str, Path, str | None] | None:
     office = path.with_name(f".~lock.{path.name}#")
     if office.is_file():
         return "LibreOffice", office, _office_user(office)
@@ -204,9 +235,10 @@ def app_lock(path: Path) -> tuple[str, Path, str | None] | None:
     return None
 
 
-def refuse_if_open_in_app(path: Path) -> None:
-    """Raise AppLocked when LibreOffice or Excel has the workbook open."""
-    found = app_lock(path)
+def refuse_if_open_in_app(path: Path, given: Path | None = None) -> None:
+    """Raise AppLocked when LibreOffice or Excel has the workbook open, by `path` or by
+    `given` (the name the user gave, which may be a symlink to it: `app_lock`)."""
+    found = app_lock(path, given)
     if found is None:
         return
     app, lock_file, user = found

@@ -17,7 +17,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.formula import ArrayFormula
 
-from sheetcrm.workbook import CellWrite, Plan, WorkbookError
+from sheetcrm.workbook import CellWrite, Plan, WorkbookError, xlsx_patch
 from sheetcrm.workbook.xlsx import PLACEHOLDER_TAB, XlsxWorkbook
 
 
@@ -422,6 +422,77 @@ def test_computed_columns_an_earlier_sync_left_beside_an_excel_table_join_it_wit
     deals = openpyxl.load_workbook(synced)["Opportunities"].tables["Deals"]
     last = openpyxl.utils.get_column_letter(len(headers))
     assert (deals.ref, [c.name for c in deals.tableColumns]) == (f"A1:{last}3", headers)
+
+
+def _filters(path):
+    """Each tab's own AutoFilter range and the range its hidden `_xlnm._FilterDatabase` names."""
+    with zipfile.ZipFile(path) as z:
+        book = z.read("xl/workbook.xml").decode()
+        names = dict(re.findall(r'<definedName\b[^>]*?localSheetId="([0-9]+)"[^>]*?name="_xlnm._FilterDatabase"[^>]*>'
+                                r'[^<]*!([^<]*)</definedName>', book))
+        out = {}
+        for i, (title, part) in enumerate(xlsx_patch.sheet_parts(z)):
+            ref = re.search(r'<autoFilter\b[^>]*?ref="([^"]*)"', z.read(part).decode())
+            if ref:
+                out[title] = (ref[1], names.get(str(i)))
+    return out
+
+
+def test_computed_columns_and_added_rows_beside_a_sheets_autofilter_join_the_filter(tmp_path):
+    """Found attacking the writer: a team's Opportunities with a filter set on the sheet (Data >
+    AutoFilter, A1:F3, no table) got sheetcrm's computed columns just right of it, outside the
+    filter (and its hidden _xlnm._FilterDatabase name, which LibreOffice reads the range from).
+    Sorting through the filter's buttons sorted A:F alone and left Probability % and Weighted
+    Amount where they were: each row showed another deal's figures, with nothing to say so. The
+    filter grows as a table does, over sheetcrm's columns and the rows a conversion adds just
+    below, never over the team's column past them, and keeps its range through LibreOffice."""
+    from test_xlsx_write import libreoffice_resave
+
+    from sheetcrm.config import Config
+    from sheetcrm.sync import sync
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Opportunities"
+    ws.append(["ID", "Name", "Account", "Stage", "Amount", "Close Date"])
+    ws.append([None, "Big", "Acme", "Closed Won", 1000, dt.date(2027, 1, 1)])
+    ws.append([None, "Small", "Acme", "Qualification", 10, dt.date(2027, 1, 1)])
+    ws.auto_filter.ref = "A1:F3"
+    leads = wb.create_sheet("Leads")
+    leads.append(["ID", "First Name", "Last Name", "Company", "Email", "Status", "Amount"])
+    leads.append(["LEAD-0001", "Bo", "Q", "Globex", "bo@globex.com", "Qualified", 500])
+    wb.save(tmp_path / "crm.xlsx")
+    synced = libreoffice_resave(tmp_path / "crm.xlsx")  # LibreOffice adds the filter's hidden name
+    assert _filters(synced)["Opportunities"] == ("A1:F3", "$A$1:$F$3")
+    sync(XlsxWorkbook(synced), Config(), as_of=dt.date(2026, 12, 1))
+    headers = [c.value for c in openpyxl.load_workbook(synced)["Opportunities"][1]]
+    assert headers[6:8] == ["Probability %", "Weighted Amount"]
+    last = openpyxl.utils.get_column_letter(len(headers))
+    assert _filters(synced)["Opportunities"] == (f"A1:{last}3", f"$A$1:${last}$3")
+    assert _filters(libreoffice_resave(synced))["Opportunities"] == (f"A1:{last}3", f"$A$1:${last}$3")
+    assert sync(XlsxWorkbook(synced), Config(), as_of=dt.date(2026, 12, 1)).result is None  # nothing to write
+
+    # A lead converts: its deal goes just below the filter, which takes it in; the team's Notes
+    # column just right of the filter stays out, and so do sheetcrm's columns past it.
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    tabs = {"Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+            "Contacts": [["ID", "Account", "First Name", "Last Name", "Email"],
+                         ["CON-0001", "ACC-0001", "Ana", "Pérez", "ana@acme.com"]],
+            "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Close Date", "Notes"],
+                              ["OPP-0001", "D1", "ACC-0001", "Proposal", 100, dt.date(2027, 1, 1), "call"]],
+            "Leads": [["ID", "First Name", "Last Name", "Company", "Email", "Status", "Amount", "Convert"],
+                      ["LEAD-0001", "Bo", "Q", "Globex", "bo@globex.com", "Qualified", 500, "yes"]]}
+    for title, rows in tabs.items():
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+    wb["Opportunities"].auto_filter.ref = "A1:F2"
+    wb.save(tmp_path / "convert.xlsx")
+    sync(XlsxWorkbook(tmp_path / "convert.xlsx"), Config(), as_of=dt.date(2026, 12, 1))
+    after = openpyxl.load_workbook(tmp_path / "convert.xlsx")["Opportunities"]
+    assert after["B3"].value == "Globex – Bo Q" and after["H1"].value == "Probability %"
+    assert _filters(tmp_path / "convert.xlsx")["Opportunities"][0] == "A1:F3"  # (openpyxl writes no hidden name)
 
 
 def _with_calc_chain(path, cells):

@@ -184,3 +184,63 @@ def test_a_chart_the_tabs_drawing_cannot_take_is_left_out_with_a_warning(team, m
     assert any("Campaign ROI" in w for w in outcome.result.warnings)
     assert _ext_block(before, "Opportunities") == _ext_block(team.path.read_bytes(), "Opportunities")
     assert "Pipeline" in XlsxWorkbook(team.path).read().tabs
+
+
+def test_a_refused_rebuild_names_the_cell_that_blocks_it_where_the_losses_are_and_what_to_do(tmp_path):
+    """Found attacking the writer: a formula a person filled down on sheetcrm's Dashboard
+    (Dashboard!B2:B3, stored as a shared formula) in a workbook with a comment on Opportunities
+    made the sync refuse with "nothing written: this write would need the whole workbook saved
+    again, which would lose its comment boxes and legacy shapes": no word of which cell blocked
+    it, where the comments are, or what to do (in either language). The line names the cell,
+    the tab of what would be lost and the remedy, which works."""
+    import subprocess
+    import sys
+
+    from openpyxl.comments import Comment
+
+    path = tmp_path / "crm.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Opportunities"
+    ws.append(["ID", "Name", "Account", "Stage", "Amount", "Close Date"])
+    ws.append(["OPP-0001", "Big", "Acme", "Proposal", 1000, dt.date(2027, 1, 1)])
+    ws.append(["OPP-0002", "Small", "Acme", "Qualification", 10, dt.date(2027, 1, 1)])
+    wb.save(path)
+    sync(XlsxWorkbook(path), Config(), as_of=dt.date(2026, 12, 1))
+    wb = openpyxl.load_workbook(path)
+    wb["Opportunities"]["B2"].comment = Comment("call first", "ana")
+    wb.save(path)
+    with zipfile.ZipFile(path) as z:
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+        dashboard = dict(xlsx_patch.sheet_parts(z))["Dashboard"]
+    plain = parts[dashboard]
+    filled = re.sub(rb'<c r="B2"([^>]*)>.*?</c>', rb'<c r="B2"\1><f t="shared" ref="B2:B3" si="0">C2*0</f><v>0</v></c>',
+                    plain)
+    filled = re.sub(rb'<c r="B3"([^>]*)>.*?</c>', rb'<c r="B3"\1><f t="shared" si="0"/><v>0</v></c>', filled)
+
+    def save(sheet: bytes) -> None:
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            for name, data in {**parts, dashboard: sheet}.items():
+                z.writestr(name, data)
+
+    save(filled)
+    before = path.read_bytes()
+    (tmp_path / "es.toml").write_text('locale = "es"\n', encoding="utf-8")
+    lines = {}
+    for lang, extra in (("en", []), ("es", ["--config", str(tmp_path / "es.toml")])):
+        out = subprocess.run([sys.executable, "-m", "sheetcrm", "sync", "--workbook", str(path), *extra],
+                             cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert (out.returncode, out.stdout) == (2, "")
+        lines[lang] = out.stderr.strip()
+        assert "\n" not in lines[lang] and path.read_bytes() == before
+    assert "nothing written: Dashboard!B2 holds a formula filled down from it" in lines["en"]
+    assert "comment boxes and legacy shapes (on Opportunities)" in lines["en"]
+    assert lines["en"].endswith("clear Dashboard!B2 and the cells its formula fills, then sync again")
+    assert "no se escribió nada: Dashboard!B2 tiene una fórmula extendida" in lines["es"]
+    assert "(en Opportunities)" in lines["es"] and "borra Dashboard!B2" in lines["es"]
+    # The remedy it gives: with the formula cleared the sync writes, the comment kept.
+    save(re.sub(rb'<c r="B([23])"([^>]*)>.*?</c>', rb'<c r="B\1"\2/>', filled))
+    out = subprocess.run([sys.executable, "-m", "sheetcrm", "sync", "--workbook", str(path)],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert openpyxl.load_workbook(path)["Opportunities"]["B2"].comment.text == "call first"

@@ -365,6 +365,40 @@ def test_a_workbook_open_in_an_app_stops_every_writing_command(team, lock_name, 
     assert result.exit_code == 0 and "wrote" in result.output
 
 
+@pytest.mark.parametrize("lock_name", [".~lock.{}#", "~${}"])
+@pytest.mark.parametrize("at", ["link", "middle"])
+def test_a_workbook_open_in_an_app_through_a_symlink_stops_every_write(team, lock_name, at):
+    """Found attacking the writer: shared/deals.xlsx a symlink to the team's workbook, opened in
+    LibreOffice by that name. The app's lock file is beside the link and named after it
+    (shared/.~lock.deals.xlsx#), sheetcrm looked only beside the file the link leads to: it
+    wrote, and the app's next save undid the write. Every name of the link chain is checked
+    (here the link sheetcrm is given, or the middle link of a chain), for either app's lock."""
+    shared = team.path.parent / "shared"
+    shared.mkdir()
+    (shared / "middle.xlsx").symlink_to("../team.xlsx")
+    (shared / "deals.xlsx").symlink_to("middle.xlsx")
+    name = "deals.xlsx" if at == "link" else "middle.xlsx"
+    lock = shared / lock_name.format(name)
+    lock.write_bytes(b"\x03bob" + b" " * 51 if lock_name.startswith("~$") else b"bob,bob,host,01.12.2026 09:00,x;")
+    before = team.path.read_bytes()
+    result = CliRunner().invoke(main, ["sync", "--workbook", str(shared / "deals.xlsx")])
+    assert result.exit_code == 2, result.output
+    line = result.output.strip()
+    assert "\n" not in line and "by bob" in line and lock.name in line and "--ignore-lock" in line
+    assert team.path.read_bytes() == before
+    # The service's case: the lock file appears after the read; the write itself is refused.
+    book = XlsxWorkbook(shared / "deals.xlsx")
+    lock.unlink()
+    book.read()
+    lock.write_bytes(b"\x03bob" + b" " * 51 if lock_name.startswith("~$") else b"bob,bob,host,01.12.2026 09:00,x;")
+    with pytest.raises(WorkbookError, match="open in"):
+        book.write(Plan(writes=[CellWrite("Accounts", 2, 4, "x")]))
+    assert team.path.read_bytes() == before
+    lock.unlink()
+    assert CliRunner().invoke(main, ["sync", "--workbook", str(shared / "deals.xlsx")]).exit_code == 0
+    assert team.path.read_bytes() != before and (shared / "deals.xlsx").is_symlink()  # written through the link
+
+
 def test_another_sheetcrm_writer_is_waited_for_and_a_service_is_named(team, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     runner = CliRunner()

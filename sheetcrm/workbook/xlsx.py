@@ -31,7 +31,8 @@ formats, sparklines, pictures and shapes, custom XML parts, comment boxes' size 
 Only when the patcher gives up (`NeedsRebuild`: a shared formula's master cell written, a
 package without cell formats) is the workbook rebuilt through openpyxl, formulas' results put
 back from the original afterwards, and then only when `xlsx_patch.rebuild_would_lose` finds
-none of that in the package; otherwise nothing is written and one line says what would be lost.
+none of that in the package; otherwise nothing is written and one line says what blocks the
+patch (the cell, else the tab), what would be lost and where, and what the person can do.
 
 Values come back typed: whole numbers as int, dates as `date` (a datetime at midnight
 included), other datetimes as `datetime`. Time-of-day and duration cells
@@ -93,6 +94,9 @@ _NOT_XLSX = (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, Typ
 class XlsxWorkbook:
     def __init__(self, path: str | os.PathLike[str], ignore_app_lock: bool = False) -> None:
         self.path = Path(path).expanduser().resolve()
+        # The name given, kept unresolved: an app that opened the workbook through a symlink
+        # puts its lock file beside the link (`lock.app_lock`).
+        self.given = Path(path).expanduser().absolute()
         # Set by the CLI's --ignore-lock: write even while a spreadsheet app has the file open.
         self.ignore_app_lock = ignore_app_lock
         self._seen: Seen | None = None  # the file as the last read() or write saw it
@@ -228,7 +232,7 @@ class XlsxWorkbook:
             return result
         _refuse_read_only(self.path)
         if not self.ignore_app_lock:
-            refuse_if_open_in_app(self.path)
+            refuse_if_open_in_app(self.path, self.given)
         data, seen = self._current()
         if self._seen is not None and seen.digest != self._seen.digest:
             raise WorkbookConflict(_(CONFLICT, path=self.path))
@@ -277,13 +281,13 @@ class XlsxWorkbook:
             result.warnings.extend(_below_totals(*b) for b in patch.below_totals)
             new, warned = _add_missing_charts(new or data, plan.charts, new is not None)
             result.warnings.extend(warned)
-        except xlsx_patch.NeedsRebuild:
+        except xlsx_patch.NeedsRebuild as e:
             # Rare: a package this patcher cannot change safely. openpyxl rewrites the whole
             # workbook and drops what it does not model, so only a package holding none of that
             # is rebuilt; any other is left as it is, and the person is told why.
             kept = xlsx_patch.rebuild_would_lose(data)
             if kept:
-                raise WorkbookError(_(REBUILD_REFUSED, path=self.path, things=", ".join(_(k) for k in kept))) from None
+                raise WorkbookError(_refused(self.path, e, kept)) from None
             new = self._rebuild(data, plan, accepted, created, marks)
             made.prefixes.clear()  # openpyxl wrote every part anew: none is the original's
         if new is not None:
@@ -662,8 +666,28 @@ CONFLICT = N_("{path} was saved by someone else while sheetcrm was working on it
 
 MIXED_PREFIXES = N_("{path}: its part {part} names its elements in a way sheetcrm cannot read safely (a namespace "
                     "prefix mixed with other namespaces); save the workbook once in Excel or LibreOffice and sync again")
-REBUILD_REFUSED = N_("{path}: nothing written: this write would need the whole workbook saved again, which "
-                     "would lose its {things}")
+# A refused rebuild names what blocks the patch (the cell, else the tab) and what the person
+# can do: a formula filled down from a cell sheetcrm writes stays in an app's save, so clearing
+# it is the way; a part laid out unusually is laid out anew by any save of Excel or LibreOffice.
+REBUILD_REFUSED = N_("{path}: nothing written: the workbook is stored in a way sheetcrm cannot change in place, and "
+                     "saving it whole again would lose its {things}; open it in Excel or LibreOffice, save it once, "
+                     "and sync again")
+REBUILD_REFUSED_TAB = N_("{path}: nothing written: the tab {tab} is stored in a way sheetcrm cannot change in place, "
+                         "and saving the whole workbook again would lose its {things}; open it in Excel or "
+                         "LibreOffice, save it once, and sync again")
+REBUILD_REFUSED_CELL = N_("{path}: nothing written: {tab}!{cell} holds a formula filled down from it (or an array "
+                          "formula) and this write replaces that cell, which needs the whole workbook saved again, "
+                          "losing its {things}; clear {tab}!{cell} and the cells its formula fills, then sync again")
+LOST_ON_TABS = N_("{things} (on {tabs})")
+
+
+def _refused(path: Path, e: xlsx_patch.NeedsRebuild, kept: list[tuple[str, list[str]]]) -> str:
+    things = ", ".join(_(LOST_ON_TABS, things=_(k), tabs=", ".join(tabs)) if tabs else _(k) for k, tabs in kept)
+    if e.tab and e.cell:
+        return _(REBUILD_REFUSED_CELL, path=path, tab=e.tab, cell=e.cell, things=things)
+    if e.tab:
+        return _(REBUILD_REFUSED_TAB, path=path, tab=e.tab, things=things)
+    return _(REBUILD_REFUSED, path=path, things=things)
 CHART_LEFT_OUT = N_("{tab}: chart {title} not added, since the tab's drawing is one sheetcrm cannot add to "
                     "safely; the tab's pictures and shapes are kept as they are")
 

@@ -68,7 +68,17 @@ BUILTIN_DATE_FORMATS = frozenset([*range(14, 23), *range(27, 37), *range(45, 48)
 
 
 class NeedsRebuild(Exception):
-    """The package holds something this patcher does not change safely; rebuild it whole."""
+    """The package holds something this patcher does not change safely; rebuild it whole.
+    `tab` and `cell` say where, when one tab (and one cell of it) is to blame: a refused
+    rebuild names them, so the person knows what to change."""
+
+    tab: str | None = None
+    cell: str | None = None
+
+    def __init__(self, reason: str, cell: str | None = None) -> None:
+        super().__init__(reason)
+        if cell is not None:
+            self.cell = cell
 
 
 # -- the package -----------------------------------------------------------------------------
@@ -551,7 +561,8 @@ def _patch_row(row: int, rm: re.Match, specs: dict[int, CellSpec], styles: Style
         col = column_index_from_string(ref[1].decode()) if ref else col + 1
         if col in specs:
             if cm[2] and _MASTER.search(cm[2]):
-                raise NeedsRebuild("a shared or array formula's master cell is written")  # not for people
+                raise NeedsRebuild("a shared or array formula's master cell is written",  # not for people
+                                   cell=_ref(row, col).decode())
             cell = cell_xml(_ref(row, col), specs[col], cm[1], styles, owned)
         else:
             # Refs made explicit: a cell inserted before one without `r` would shift it.
@@ -1221,19 +1232,24 @@ def apply(data: bytes, patch: Patch, preloaded: dict[str, bytes] | None = None) 
         blocked = {t for t in patch.restyle if t in owned and any(
             last is not None for col in patch.restyle[t].values() for _, last, _ in col)}
         every = styles.stale(set(), builtin=True) if blocked else frozenset()
+        filters: list[tuple[int, tuple[int, int, int, int], tuple[int, int, int, int]]] = []
         for title in {*patch.cells, *patch.dropdowns, *swept, *blocked}:
             part = parts.get(title)
             if part is None:
                 continue
             xml = original = (preloaded or {}).get(part) or z.read(part)
-            if patch.cells.get(title):
-                xml = patch_sheet(xml, patch.cells[title], styles, title in owned)
-            if title in blocked and every:
-                xml = restyle_sheet(xml, patch.restyle[title], styles, every)
-            elif stale and patch.restyle.get(title):
-                xml = restyle_sheet(xml, patch.restyle[title], styles, stale)
-            if title in patch.dropdowns:
-                xml = set_dropdowns(xml, patch.dropdowns[title]) or xml
+            try:
+                if patch.cells.get(title):
+                    xml = patch_sheet(xml, patch.cells[title], styles, title in owned)
+                if title in blocked and every:
+                    xml = restyle_sheet(xml, patch.restyle[title], styles, every)
+                elif stale and patch.restyle.get(title):
+                    xml = restyle_sheet(xml, patch.restyle[title], styles, stale)
+                if title in patch.dropdowns:
+                    xml = set_dropdowns(xml, patch.dropdowns[title]) or xml
+            except NeedsRebuild as e:
+                e.tab = e.tab or title
+                raise
             if patch.cells.get(title) and patch.widths.get(title):
                 xml = set_widths(xml, patch.widths[title]) or xml
             if xml != original:
@@ -1244,9 +1260,19 @@ def apply(data: bytes, patch: Patch, preloaded: dict[str, bytes] | None = None) 
                 if formulas:
                     changed[part] = patch_sheet(changed.get(part, xml), formulas, styles, title in owned)
                 patch.below_totals.extend((title, *b) for b in below)
+                grown_filter = grow_filter(z, part, original, changed.get(part, xml), patch.cells[title],
+                                           patch.restyle.get(title, {}))
+                if grown_filter is not None:
+                    changed[part], old_range, new_range = grown_filter
+                    filters.append((next(i for i, (t, _) in enumerate(tabs) if t == title), old_range, new_range))
         book = workbook_part(z)
+        for index, old_range, new_range in filters:
+            named = grow_filter_name(changed.get(book) or z.read(book), index, old_range, new_range)
+            if named is not None:
+                changed[book] = named
         if patch.marks:
-            marked = mark_tabs(z.read(book), [i for i, (title, _) in enumerate(tabs) if title in patch.marks])
+            marked = mark_tabs(changed.get(book) or z.read(book),
+                               [i for i, (title, _) in enumerate(tabs) if title in patch.marks])
             if marked is not None:
                 changed[book] = marked
         if patch.hide:
@@ -1324,15 +1350,7 @@ def grow_tables(z: zipfile.ZipFile, part: str, original: bytes, cells: dict[tupl
     below: list[tuple[str, int, int]] = []
     formulas: dict[tuple[int, int], CellSpec] = {}
     for target, (xml, m, (r0, c0, r1, c1)) in tables.items():
-        filled = {r for (r, c), spec in cells.items() if r > r1 and c0 <= c <= c1 and spec.value not in (None, "")}
-        last = r1
-        while last + 1 in filled:
-            last += 1
-        if last > r1:
-            held = raw_cells(original, {(r, c) for r in range(r1 + 1, last + 1) for c in range(c0, c1 + 1)})
-            taken = [r for (r, _), cell in held.items()
-                     if cell.formula or cell.v not in (None, b"") or cell.inline is not None]
-            last = min(taken, default=last + 1) - 1  # up to the first row that held something
+        last = _rows_below(original, cells, (r0, c0, r1, c1))
         if last > r1 and int(attrs(m[1]).get(b"totalsRowCount", b"0") or 0) > 0:
             below.append((html.unescape(attrs(m[1]).get(b"displayName", b"").decode()), r1 + 1, last))
             last = r1
@@ -1366,6 +1384,100 @@ def grow_tables(z: zipfile.ZipFile, part: str, original: bytes, cells: dict[tupl
                     formulas[(r, c0 + i)] = CellSpec(Translator(text, origin=f"{at}{first}").translate_formula(f"{at}{r}"),
                                                      formula=True)
     return out, below, formulas
+
+
+def _rows_below(original: bytes, cells: dict[tuple[int, int], CellSpec], bounds: tuple[int, int, int, int]) -> int:
+    """The last row of a range grown over the rows this write fills just below it, each
+    holding nothing in the range's columns before (`grow_tables`)."""
+    r0, c0, r1, c1 = bounds
+    filled = {r for (r, c), spec in cells.items() if r > r1 and c0 <= c <= c1 and spec.value not in (None, "")}
+    last = r1
+    while last + 1 in filled:
+        last += 1
+    if last > r1:
+        held = raw_cells(original, {(r, c) for r in range(r1 + 1, last + 1) for c in range(c0, c1 + 1)})
+        taken = [r for (r, _), cell in held.items()
+                 if cell.formula or cell.v not in (None, b"") or cell.inline is not None]
+        last = min(taken, default=last + 1) - 1  # up to the first row that held something
+    return last
+
+
+_SHEET_FILTER = re.compile(rb'<(?:\w+:)?autoFilter\b([^>]*?)\bref="([^"]*)"')
+_SORT_STATE = re.compile(rb'(<(?:\w+:)?sortState\b[^>]*?\bref=")([^"]*)(")')
+
+
+def grow_filter(z: zipfile.ZipFile, part: str, original: bytes, xml: bytes,
+                cells: dict[tuple[int, int], CellSpec], ours: Collection[int] = ()
+                ) -> tuple[bytes, tuple[int, int, int, int], tuple[int, int, int, int]] | None:
+    """The sheet part `xml` (as this write leaves it) with its own AutoFilter (a filter set on
+    the sheet, not a table's) grown as `grow_tables` grows a table: over the rows this write
+    fills just below it and the columns of sheetcrm's it heads, or headed before, just right of
+    it; with the filter's old and new (first row, first col, last row, last col). None when it
+    does not grow. Sorting through the filter's buttons sorts its range alone: outside it, the
+    computed columns would stay where they were while the team's cells moved, each row showing
+    another deal's Probability % and Weighted Amount with nothing to say so. The filter never
+    grows over a table or a column of the team's."""
+    end = max(original.find(b"</sheetData>"), 0)
+    m = _SHEET_FILTER.search(original, end)
+    bounds = _bounds(m[2].decode()) if m else None
+    if m is None or bounds is None:
+        return None
+    tables = []
+    for kind, target in relationships(z, part).values():
+        if kind.endswith("/table") and target in z.NameToInfo:
+            t = _TABLE_START.search(z.read(target))
+            b = _bounds(attrs(t[1]).get(b"ref", b"").decode()) if t else None
+            if b is not None:
+                tables.append(b)
+    r0, c0, r1, c1 = bounds
+    last = _rows_below(original, cells, bounds)
+    if any(b[0] <= last and r1 < b[2] and b[1] <= c1 and c0 <= b[3] for b in tables):
+        last = r1
+    strings = next((t for k, t in relationships(z, workbook_part(z)).values() if k.endswith("/sharedStrings")), None)
+    headers = _new_headers(b"", original, cells, (r0, c0, last, c1), {}, tables, ours,
+                           lambda: SharedStrings(z.read(strings) if strings in z.NameToInfo else None))
+    if last == r1 and not headers:
+        return None
+    grown = (r0, c0, last, c1 + len(headers))
+    now = _SHEET_FILTER.search(xml, max(xml.find(b"</sheetData>"), 0))
+    if now is None or _bounds(now[2].decode()) != bounds:
+        return None
+    ref = _a1(grown).encode()
+    xml = xml[:now.start(2)] + ref + xml[now.end(2):]
+    # The sort the filter last applied (Excel's Reapply) names the data rows: they grow alike.
+    rows = _a1((r0 + 1, c0, r1, c1))
+    xml = _SORT_STATE.sub(lambda s: s[1] + (_a1((r0 + 1, c0, last, grown[3])).encode()
+                                            if _bounds(s[2].decode()) == _bounds(rows) else s[2]) + s[3], xml)
+    return xml, bounds, grown
+
+
+def _a1(bounds: tuple[int, int, int, int]) -> str:
+    r0, c0, r1, c1 = bounds
+    return f"{get_column_letter(c0)}{r0}:{get_column_letter(c1)}{r1}"
+
+
+_FILTER_NAME = re.compile(r"^(.*!)(\$?[A-Z]+\$?[0-9]+:\$?[A-Z]+\$?[0-9]+)$", re.S)
+
+
+def grow_filter_name(workbook_xml: bytes, index: int, old: tuple[int, int, int, int],
+                     new: tuple[int, int, int, int]) -> bytes | None:
+    """workbook.xml with the hidden name of tab `index`'s AutoFilter (`_xlnm._FilterDatabase`,
+    which Excel and LibreOffice read the filter's range from too) naming `new` where it named
+    `old`; None when there is no such name."""
+    def grow(m: re.Match) -> bytes:
+        a = attrs(m[1])
+        if a.get(b"name") != b"_xlnm._FilterDatabase" or a.get(b"localSheetId") != str(index).encode() or m[2] is None:
+            return m[0]
+        text = html.unescape(m[2].decode())
+        f = _FILTER_NAME.match(text.strip())
+        if f is None or _bounds(f[2]) != old:
+            return m[0]
+        r0, c0, r1, c1 = new
+        text = f"{f[1]}${get_column_letter(c0)}${r0}:${get_column_letter(c1)}${r1}"
+        return m[0][:m.start(2) - m.start()] + html.escape(text, quote=False).encode() + m[0][m.end(2) - m.start():]
+
+    out = _DEFINED_NAME.sub(grow, workbook_xml)
+    return None if out == workbook_xml else out
 
 
 def _new_headers(body: bytes, original: bytes, cells: dict[tuple[int, int], CellSpec],
@@ -1753,21 +1865,37 @@ _EXT_LIST = re.compile(rb'<(?:\w+:)?extLst\b')
 _SHAPES = re.compile(rb'<(?:\w+:)?(?:sp|pic|grpSp|cxnSp)\b')
 
 
-def rebuild_would_lose(data: bytes) -> list[str]:
-    """What in the package openpyxl's load and save would drop, as catalogue messages (N_)
-    naming each kind; [] when nothing found. Conservative: a kind is named when its parts or
-    elements are there, whether or not openpyxl might keep part of it."""
-    found: list[str] = []
+def rebuild_would_lose(data: bytes) -> list[tuple[str, list[str]]]:
+    """What in the package openpyxl's load and save would drop: each kind as a catalogue
+    message (N_) with the titles of the tabs it is on ([] for what belongs to the workbook as
+    a whole: macros, custom XML), so the person is told where; [] when nothing found.
+    Conservative: a kind is named when its parts or elements are there, whether or not
+    openpyxl might keep part of it."""
+    found: dict[str, list[str]] = {}
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         names = z.namelist()
         for pattern, kind in _LOST_PARTS:
-            if any(pattern.search(n) for n in names) and kind not in found:
-                found.append(kind)
-        sheets = [p for _, p in sheet_parts(z) if p]
+            if any(pattern.search(n) for n in names):
+                found.setdefault(kind, [])
+        # Which tab each part hangs from: its sheet, or its sheet's drawing.
+        owner: dict[str, str] = {}
+        for title, part in sheet_parts(z):
+            if not part:
+                continue
+            for _, target in relationships(z, part).values():
+                owner.setdefault(target, title)
+                for _, inner in relationships(z, target).values():
+                    owner.setdefault(inner, title)
+        for n in names:
+            for pattern, kind in _LOST_PARTS:
+                if pattern.search(n) and n in owner and owner[n] not in found[kind]:
+                    found[kind].append(owner[n])
         # A sheet's extLst holds the team's things (the workbook's, at most settings such as
         # LibreOffice's formula syntax, which a rebuild may drop).
-        if any(_EXT_LIST.search(z.read(p)) for p in sheets):
-            found.append(N_("Excel 2010 features (dropdowns from another tab, conditional formats, sparklines)"))
-        if any(n.startswith("xl/drawings/") and n.endswith(".xml") and _SHAPES.search(z.read(n)) for n in names):
-            found.append(N_("pictures and shapes"))
-    return found
+        ext = [title for title, p in sheet_parts(z) if p and p in z.NameToInfo and _EXT_LIST.search(z.read(p))]
+        if ext:
+            found[N_("Excel 2010 features (dropdowns from another tab, conditional formats, sparklines)")] = ext
+        drawn = [n for n in names if n.startswith("xl/drawings/") and n.endswith(".xml") and _SHAPES.search(z.read(n))]
+        if drawn:
+            found[N_("pictures and shapes")] = list(dict.fromkeys(owner[n] for n in drawn if n in owner))
+    return list(found.items())
