@@ -101,7 +101,7 @@ def blank_text_id(row: Row) -> bool:
     no ID to read, but no empty cell either, so a fill guarded on an empty cell would never land
     (each sync handed out a number and dropped it, saying the row changed meanwhile). It is
     not filled; the read reports it (`id_blank_text`) for a person to clear."""
-    return row.id is None and row.raw_id.__class__ is str and row.raw_id != ""
+    return row.id is None and not row.id_fixed and row.raw_id.__class__ is str and row.raw_id != ""
 
 
 def highest_id(rows: list[Row], prefix: str) -> int:

@@ -193,6 +193,10 @@ class Header:
 
 
 FORMULA_ID = "formula"
+# An ID cell that shows an error value with no formula behind it (`<c t="e"><v>#REF!</v></c>`, what a
+# paste-as-values of a broken ID formula leaves; on Google any error text): not empty, and the
+# row's real ID is behind it, so it is said and never written over.
+ERROR_ID = "error"
 
 
 @dataclass(slots=True)
@@ -210,7 +214,8 @@ class Row:
     assigned: bool = False      # the ID was handed out by this sync, not read from the sheet
     raw_id: Any = None          # the ID cell exactly as read (4563, "ACC-1 "): what a guarded write expects
     target: Record | None = None
-    # Why the ID cell is never filled in: it holds a formula (FORMULA_ID) or is hidden under a merged block (True).
+    # Why the ID cell is never filled in: it holds a formula (FORMULA_ID), an error value (ERROR_ID) or is
+    # hidden under a merged block (True).
     id_fixed: bool | str = False
     appended: bool = False      # a new record this sync appends below the tab's rows (plan.append_writes)
     # The fields of a row with errors whose cells cannot be read (a formula error, "1000 abc"),
@@ -1207,6 +1212,7 @@ def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, c
         table.rows.append(Row(sheet_row, row_id, record if custom_ok else None, raw_row,
                               raw_id=raw_id, target=target, unread=unread, partial=partial,
                               id_fixed=id_col is not None and (FORMULA_ID if (index, id_col) in grid.formulas
+                                                               else ERROR_ID if (index, id_col) in grid.errors
                                                                else (index, id_col) in filled)))
     return table
 

@@ -999,6 +999,19 @@ def test_an_id_cell_holding_only_a_space_is_said_and_burns_no_id(emu):
     assert emu.values(key, "Leads")[2][:2] == ["LEAD-0002", "Space"]
 
 
+def test_an_id_cell_showing_an_error_is_said_as_an_error_and_never_written_over(emu):
+    # A typed or pasted "#REF!" reads as Google's error text: it was said as "reads as no ID"
+    # with the hint to clear the cell, which throws away the row's real ID.
+    key = leads_sheet(emu, [["ID", "Last Name", "Company"], ["LEAD-0001", "Baker", "B Co"],
+                            ["#REF!", "Pasted", "P Co"], ["", "New", "N Co"]])
+    t = Traced(key)
+    first = sync(t.book, Config(), as_of=AS_OF)
+    said = {(i.row, i.code) for i in first.crm.report.issues if i.tab == "Leads" and i.row}
+    assert (3, "id_error_value") in said and (3, "id_blank_text") not in said
+    assert [r[0] for r in emu.values(key, "Leads")[1:]] == ["LEAD-0001", "#REF!", "LEAD-0002"]
+    assert not sync(t.book, Config(), as_of=AS_OF).plan
+
+
 def test_an_id_cell_whose_formula_shows_nothing_is_said_burns_one_id_and_syncs_to_a_no_op(emu):
     # The values read shows the formula's empty result: each sync handed the row a new ID
     # (LEAD-0002, LEAD-0003...), the guard dropped it (the cell is no empty one), the mark, the
