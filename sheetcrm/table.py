@@ -222,6 +222,9 @@ class Row:
     # and, when not even `target` can be made, what of it reads cell by cell (`partial`).
     unread: frozenset[str] = frozenset()
     partial: Record | None = None
+    # For a row whose ID this sync assigns: the cells its writes expect besides the empty ID
+    # cell, chosen among the tab's rows by `ids.assign_ids` (see `ids.row_key`).
+    fingerprint: tuple[tuple[int, Any], ...] = ()
 
     @property
     def readable(self) -> Record | None:
