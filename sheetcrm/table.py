@@ -1348,7 +1348,7 @@ def _record_rows(table: Table, grid: Grid, header_index: int, known: dict[int, s
                 if error is None and col != id_col and (index, col) in filled and cells.is_blank(shown[col]):
                     shown[col], error = filled[(index, col)]
                 if error is not None:
-                    shown[col] = formula_error(error)
+                    shown[col] = formula_error(error, pasted_error(grid, index, col))
                     real = real or (index, col) in errors
         # A totals row has no ID, though its label may stand in the ID column: rows with another
         # ID (most, once synced) skip the label search.
@@ -1566,14 +1566,29 @@ def _refuse_formatted_money(grid: Grid, rows: list[_Cells], col: int, kind: str)
                                                _(_FORMATTED_AMOUNT, value=cells.quoted(raw), token=token))
 
 
-def formula_error(error: str) -> cells.CellError:
+# An .xlsx cell holding an error value with no formula (`<c t="e">`): "the formula shows" would
+# send a person looking for a formula that is not there.
+_ERROR_VALUE = (N_("This cell holds the error value {error} with no formula behind it (what pasting a broken "
+                   "formula's values leaves), so the cell has no value to read."),
+                N_("Type the cell's value again."))
+
+
+def formula_error(error: str, pasted: bool = False) -> cells.CellError:
     """The CellError of a cell whose formula shows `error` (#N/A), or has no saved result
-    (`error` is then "=" and its formula: `workbook.uncalculated`): no value to read."""
+    (`error` is then "=" and its formula: `workbook.uncalculated`): no value to read.
+    `pasted`: the cell holds the error value with no formula behind it (`pasted_error`)."""
     code = "formula_not_calculated" if error.startswith(UNCALCULATED) else "formula_error"
-    message, hint = _FORMULA_LOADING if error == LOADING else _MESSAGES[code]
+    message, hint = _FORMULA_LOADING if error == LOADING else _ERROR_VALUE if pasted else _MESSAGES[code]
     if error == UNCALCULATED:  # a shared formula's other cell: the file does not say its text
         message = _FORMULA_NOT_CALCULATED
     return cells.CellError(code, _(message, error=cells.quoted(error), formula=cells.quoted(error)), _(hint), error)
+
+
+def pasted_error(grid: Grid, index: int, col: int) -> bool:
+    """Whether the cell shows an error value with no formula behind it. Only an .xlsx read can
+    tell: its scan finds every formula and keeps an error's cell empty in `rows`, where Google's
+    values read holds the error's text, formula or not (`Grid.errors`)."""
+    return (index, col) in grid.errors and (index, col) not in grid.formulas and grid.cell(index, col) is None
 
 
 def _three_decimal_cells(header: Header, grid: Grid, rows: list[_Cells], col: int, ctx: ParseContext) -> set[int]:

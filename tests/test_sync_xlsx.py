@@ -251,6 +251,10 @@ def test_an_id_cell_holding_an_error_value_with_no_formula_is_said_and_never_wri
     row = next(r for r in openpyxl.load_workbook(path)["Validación"].iter_rows(min_row=2, values_only=True)
                if r[1] == "Accounts" and r[2] == 3 and r[6] == "id_valor_de_error")
     assert row[7].startswith("La celda del ID muestra un valor de error") and row[8].startswith("Vuelve a escribir")
+    # The cell's own error names no formula: there is none to fix.
+    error = next(i for i in first.crm.report.issues if i.code == "formula_error" and i.row == 3)
+    assert error.message.startswith('Esta celda contiene el valor de error "#REF!" sin ninguna fórmula')
+    assert error.hint == "Vuelve a escribir el valor de la celda."
     assert not sync(XlsxWorkbook(path), Config(locale="es"), as_of=AS_OF).plan
 
 
