@@ -6,14 +6,17 @@ import re
 from typing import Any, Iterable
 
 from sheetcrm import cells
+from sheetcrm.i18n import _
 from sheetcrm.owned import owned_title
+from sheetcrm.report import Issue, column_letter
 from sheetcrm.schema import VALIDATION, id_pattern
 from sheetcrm.table import Row, Table
-from sheetcrm.workbook import CellValue, CellWrite, Grid, Snapshot
+from sheetcrm.workbook import CellValue, CellWrite, Grid, Snapshot, cell_key
 
 # How many of a row's own cells identify it when its ID is filled in. Two is enough to tell
 # a row from its neighbours after a concurrent sort, without pinning the write to cells
-# that people edit all the time.
+# that people edit all the time; a row whose two cells another row holds too is keyed by
+# all its own cells (`_fingerprints`).
 FINGERPRINT_CELLS = 2
 
 
@@ -60,10 +63,12 @@ def recorded_marks(snapshot: Snapshot, tables: Iterable[Table], marks: dict[str,
     return {p: found[p] for t in missing if found.get(p := t.spec.id_prefix, 0) > highest_id(t.rows, p)}  # type: ignore[arg-type]
 
 
-def assign_ids(table: Table, marks: dict[str, int], header_text: str) -> list[CellWrite]:
+def assign_ids(table: Table, marks: dict[str, int], header_text: str,
+               issues: list[Issue] | None = None) -> list[CellWrite]:
     """Writes that give every row without an ID a new one. The table's rows and records take
     their new IDs at once, so everything computed later in the sync already uses them;
-    `marks` moves forward in place."""
+    `marks` moves forward in place. A row that holds exactly what another row holds gets no
+    ID (`_fingerprints`), and an `id_twin_row` warning in `issues` says so at its cell."""
     prefix = table.spec.id_prefix
     assert prefix is not None
     counter = max(highest_id(table.rows, prefix), marks.get(prefix, 0))
@@ -82,9 +87,15 @@ def assign_ids(table: Table, marks: dict[str, int], header_text: str) -> list[Ce
         writes.append(CellWrite(table.title, header.row, id_col + 1, header_text, expect=((id_col + 1, None),)))
         header.fields["id"] = id_col
 
-    for row in table.rows:
-        if row.id is not None or row.id_fixed or blank_text_id(row):
+    fresh = [row for row in table.rows if not (row.id is not None or row.id_fixed or blank_text_id(row))]
+    keys = _fingerprints(table, fresh) if fresh else {}
+    for row in fresh:
+        key = keys[row.row]
+        if isinstance(key, Row):
+            if issues is not None:
+                issues.append(_twin_issue(table, row, key))
             continue
+        row.fingerprint = key
         counter += 1
         row.id, row.assigned = f"{prefix}-{counter:04d}", True
         if row.record is not None:
@@ -101,7 +112,7 @@ def blank_text_id(row: Row) -> bool:
     no ID to read, but no empty cell either, so a fill guarded on an empty cell would never land
     (each sync handed out a number and dropped it, saying the row changed meanwhile). It is
     not filled; the read reports it (`id_blank_text`) for a person to clear."""
-    return row.id is None and row.raw_id.__class__ is str and row.raw_id != ""
+    return row.id is None and not row.id_fixed and row.raw_id.__class__ is str and row.raw_id != ""
 
 
 def highest_id(rows: list[Row], prefix: str) -> int:
@@ -140,16 +151,72 @@ def row_key(table: Table, row: Row) -> tuple[tuple[int, CellValue], ...]:
         return tuple((col + 1, None) for col in sorted({*table.header.fields.values(), *table.header.custom.values()}))
     if not row.assigned:
         return ((id_col + 1, row.raw_id),)
-    own = sorted({*table.header.fields.values(), *table.header.custom.values()} - {id_col})
-    return ((id_col + 1, None), *_fingerprint(row, own))
+    return ((id_col + 1, None), *row.fingerprint)
 
 
-def _fingerprint(row: Row, columns: list[int]) -> tuple[tuple[int, CellValue], ...]:
-    found: list[tuple[int, Any]] = []
-    for col in columns:
-        value = row.cells[col] if col < len(row.cells) else None
-        if not cells.is_blank(value):
-            found.append((col + 1, value))
-            if len(found) == FINGERPRINT_CELLS:
-                break
-    return tuple(found)
+def _own_columns(table: Table) -> list[int]:
+    return sorted({*table.header.fields.values(), *table.header.custom.values()} - {table.header.fields["id"]})
+
+
+def _cell(row: Row, col: int) -> Any:
+    return row.cells[col] if col < len(row.cells) else None
+
+
+def _fingerprints(table: Table, fresh: list[Row]) -> dict[int, tuple[tuple[int, CellValue], ...] | Row]:
+    """Per sheet row of `fresh` (the rows this sync gives an ID): what its fill expects besides
+    the empty ID cell, or the other row it cannot be told from.
+
+    The read-back after a Google write finds where a new ID landed by these cells, so no other
+    row of the tab may hold them: two new rows alike in their first two cells (Last Name,
+    Company) but not in their Status, swapped by a sort just before the batch, each read as its
+    own record there, and the history logged one's Status under the other's ID; and a new ID
+    that landed on a third row could not be taken back, since two fills expected the same
+    cells. Such a row is keyed by every one of its own cells, empty ones too (an empty Status is
+    no Status "New"). A row whose own cells are all another row's gets no ID: no cell could
+    tell where its ID landed."""
+    own = _own_columns(table)
+    short: dict[int, tuple[tuple[int, Any], ...]] = {}
+    for row in fresh:
+        found: list[tuple[int, Any]] = []
+        for col in own:
+            value = _cell(row, col)
+            if not cells.is_blank(value):
+                found.append((col + 1, value))
+                if len(found) == FINGERPRINT_CELLS:
+                    break
+        short[row.row] = tuple(found)
+    # How many rows of the tab hold each short fingerprint: an index per set of columns, built
+    # over every row once (a 10,000-row import hands out 10,000 IDs at once).
+    held: dict[tuple[int, ...], dict[tuple, int]] = {}
+    for cols in {tuple(c for c, _v in fp) for fp in short.values()}:
+        count = held[cols] = {}
+        for other in table.rows:
+            values = tuple(cell_key(_cell(other, c - 1)) for c in cols)
+            count[values] = count.get(values, 0) + 1
+    whole: dict[tuple, list[Row]] | None = None
+    out: dict[int, tuple[tuple[int, CellValue], ...] | Row] = {}
+    for row in fresh:
+        fp = short[row.row]
+        cols = tuple(c for c, _v in fp)
+        if not fp or held[cols][tuple(cell_key(v) for _c, v in fp)] < 2:
+            out[row.row] = fp
+            continue
+        if whole is None:
+            whole = {}
+            for other in table.rows:
+                whole.setdefault(tuple(cell_key(_cell(other, c)) for c in own), []).append(other)
+        alike = whole[tuple(cell_key(_cell(row, c)) for c in own)]
+        twin = next((other for other in alike if other is not row), None)
+        out[row.row] = twin if twin is not None else tuple((c + 1, _cell(row, c)) for c in own)
+    return out
+
+
+def _twin_issue(table: Table, row: Row, twin: Row) -> Issue:
+    col = table.header.fields["id"]
+    return Issue("warning", table.title, row.row, column_letter(col + 1), table.header.labels.get(col), row.raw_id,
+                 "id_twin_row",
+                 _("This row has no ID and holds exactly what row {row} holds in every column sheetcrm reads, so "
+                   "where a new ID lands could not be told between the two if the tab were sorted while sheetcrm "
+                   "writes: sheetcrm gives this row no ID until the two rows differ.", row=twin.row),
+                 _("If the row is a copy, delete it; if it is another record, fill in a cell that tells the two "
+                   "apart (an email, a phone)."))

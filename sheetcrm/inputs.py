@@ -41,7 +41,7 @@ from sheetcrm.i18n import LOCALES, N_, _, current
 from sheetcrm.report import Issue, Report, column_letter
 from sheetcrm.schema import (DUPLICATES, LEAD_HISTORY, OWNED_TABS, QUOTAS, RATES, SEGMENTS, SEQUENCES, STAGE_HISTORY,
                              OwnedTab, find_tab, owned_tab_names, tab_names)
-from sheetcrm.table import Table, formula_error, parse_table, symbol_warnings
+from sheetcrm.table import Table, formula_error, parse_table, pasted_error, symbol_warnings
 from sheetcrm.workbook import CellValue, Grid, Snapshot
 from sheetcrm.workflow_tabs import WorkflowTabs
 
@@ -238,7 +238,7 @@ class _Side:
         for (row, c), error in self.grid.errors.items():
             if c == where and row >= 1:
                 found.add(row - 1)
-                self.say("error", row - 1, col, tab, formula_error(error))
+                self.say("error", row - 1, col, tab, formula_error(error, pasted_error(self.grid, row, c)))
         return found
 
     def numbers(self, col: int, tab: OwnedTab, kind: str, locale: str, sure: bool,

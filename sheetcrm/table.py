@@ -193,6 +193,10 @@ class Header:
 
 
 FORMULA_ID = "formula"
+# An ID cell that shows an error value with no formula behind it (`<c t="e"><v>#REF!</v></c>`, what a
+# paste-as-values of a broken ID formula leaves; on Google any error text): not empty, and the
+# row's real ID is behind it, so it is said and never written over.
+ERROR_ID = "error"
 
 
 @dataclass(slots=True)
@@ -210,13 +214,17 @@ class Row:
     assigned: bool = False      # the ID was handed out by this sync, not read from the sheet
     raw_id: Any = None          # the ID cell exactly as read (4563, "ACC-1 "): what a guarded write expects
     target: Record | None = None
-    # Why the ID cell is never filled in: it holds a formula (FORMULA_ID) or is hidden under a merged block (True).
+    # Why the ID cell is never filled in: it holds a formula (FORMULA_ID), an error value (ERROR_ID) or is
+    # hidden under a merged block (True).
     id_fixed: bool | str = False
     appended: bool = False      # a new record this sync appends below the tab's rows (plan.append_writes)
     # The fields of a row with errors whose cells cannot be read (a formula error, "1000 abc"),
     # and, when not even `target` can be made, what of it reads cell by cell (`partial`).
     unread: frozenset[str] = frozenset()
     partial: Record | None = None
+    # For a row whose ID this sync assigns: the cells its writes expect besides the empty ID
+    # cell, chosen among the tab's rows by `ids.assign_ids` (see `ids.row_key`).
+    fingerprint: tuple[tuple[int, Any], ...] = ()
 
     @property
     def readable(self) -> Record | None:
@@ -1207,6 +1215,7 @@ def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, c
         table.rows.append(Row(sheet_row, row_id, record if custom_ok else None, raw_row,
                               raw_id=raw_id, target=target, unread=unread, partial=partial,
                               id_fixed=id_col is not None and (FORMULA_ID if (index, id_col) in grid.formulas
+                                                               else ERROR_ID if (index, id_col) in grid.errors
                                                                else (index, id_col) in filled)))
     return table
 
@@ -1339,7 +1348,7 @@ def _record_rows(table: Table, grid: Grid, header_index: int, known: dict[int, s
                 if error is None and col != id_col and (index, col) in filled and cells.is_blank(shown[col]):
                     shown[col], error = filled[(index, col)]
                 if error is not None:
-                    shown[col] = formula_error(error)
+                    shown[col] = formula_error(error, pasted_error(grid, index, col))
                     real = real or (index, col) in errors
         # A totals row has no ID, though its label may stand in the ID column: rows with another
         # ID (most, once synced) skip the label search.
@@ -1557,14 +1566,29 @@ def _refuse_formatted_money(grid: Grid, rows: list[_Cells], col: int, kind: str)
                                                _(_FORMATTED_AMOUNT, value=cells.quoted(raw), token=token))
 
 
-def formula_error(error: str) -> cells.CellError:
+# An .xlsx cell holding an error value with no formula (`<c t="e">`): "the formula shows" would
+# send a person looking for a formula that is not there.
+_ERROR_VALUE = (N_("This cell holds the error value {error} with no formula behind it (what pasting a broken "
+                   "formula's values leaves), so the cell has no value to read."),
+                N_("Type the cell's value again."))
+
+
+def formula_error(error: str, pasted: bool = False) -> cells.CellError:
     """The CellError of a cell whose formula shows `error` (#N/A), or has no saved result
-    (`error` is then "=" and its formula: `workbook.uncalculated`): no value to read."""
+    (`error` is then "=" and its formula: `workbook.uncalculated`): no value to read.
+    `pasted`: the cell holds the error value with no formula behind it (`pasted_error`)."""
     code = "formula_not_calculated" if error.startswith(UNCALCULATED) else "formula_error"
-    message, hint = _FORMULA_LOADING if error == LOADING else _MESSAGES[code]
+    message, hint = _FORMULA_LOADING if error == LOADING else _ERROR_VALUE if pasted else _MESSAGES[code]
     if error == UNCALCULATED:  # a shared formula's other cell: the file does not say its text
         message = _FORMULA_NOT_CALCULATED
     return cells.CellError(code, _(message, error=cells.quoted(error), formula=cells.quoted(error)), _(hint), error)
+
+
+def pasted_error(grid: Grid, index: int, col: int) -> bool:
+    """Whether the cell shows an error value with no formula behind it. Only an .xlsx read can
+    tell: its scan finds every formula and keeps an error's cell empty in `rows`, where Google's
+    values read holds the error's text, formula or not (`Grid.errors`)."""
+    return (index, col) in grid.errors and (index, col) not in grid.formulas and grid.cell(index, col) is None
 
 
 def _three_decimal_cells(header: Header, grid: Grid, rows: list[_Cells], col: int, ctx: ParseContext) -> set[int]:

@@ -32,7 +32,7 @@ from sheetcrm.records import ParseContext, lead_status_choices
 from sheetcrm.report import Issue, Report, column_letter
 from sheetcrm.schema import OPTIONAL_TABS, OWNED_TABS, QUOTAS, RATES, SEQUENCES, TABS, TabSpec, find_tab, tab_names
 from sheetcrm.workflow_tabs import read_workflows
-from sheetcrm.table import FORMULA_ID, Row, Table, _squash, header_columns, parse_table, tab_locale
+from sheetcrm.table import ERROR_ID, FORMULA_ID, Row, Table, _squash, header_columns, parse_table, tab_locale
 from sheetcrm.workbook import Snapshot
 from sheetcrm.written import GENERATION, MEMO_NAME, Written, recall
 
@@ -1120,6 +1120,13 @@ def _check_unique_ids(table: Table, report: Report, keys: dict[str, str]) -> dic
                             _("The ID cell holds {shown}, which reads as no ID; sheetcrm gives an ID only to a row "
                               "whose ID cell is empty.", shown=cells.quoted(row.raw_id)),
                             _("Clear the cell (Delete), and the next sync gives the row an ID."))
+            elif row.id_fixed == ERROR_ID:
+                _cell_issue(report, "warning", table, row, "id", row.raw_id, "id_error_value",
+                            _("The ID cell shows an error value, not an ID, and sheetcrm never writes over it (the "
+                              "row's real ID may be behind it), so this row has no ID and gets none: nothing that goes "
+                              "by ID (a history, a reference, a workflow) can name it."),
+                            _("Type the row's ID in the cell again: the one it had, so that its history and the "
+                              "references to it still find it."))
             elif row.id_fixed == FORMULA_ID and "id" not in row.unread:  # unread: its error is said already
                 _cell_issue(report, "warning", table, row, "id", row.raw_id, "id_formula_empty",
                             _("The ID cell holds a formula whose value is empty, and sheetcrm never writes over a "

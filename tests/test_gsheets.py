@@ -999,6 +999,54 @@ def test_an_id_cell_holding_only_a_space_is_said_and_burns_no_id(emu):
     assert emu.values(key, "Leads")[2][:2] == ["LEAD-0002", "Space"]
 
 
+def test_new_rows_alike_in_their_first_cells_swapped_by_a_sort_get_no_id_or_history_of_the_other(emu):
+    # Two new leads share Last Name and Company, not Status. A sort between the key re-read and
+    # the batch moved them (and Baker): both fills expected the same two cells, so the
+    # read-back took an ID on the other twin as landed (LEAD-0003 logged "Qualified", then
+    # "Qualified -> New" a day later) and could not take back the one on Baker's row, whose
+    # LEAD-0001 was lost.
+    key = leads_sheet(emu, [["ID", "Last Name", "Company", "Status"], ["LEAD-0001", "Baker", "B Co", "New"],
+                            ["", "Twin", "T Co", "New"], ["", "Twin", "T Co", "Qualified"]])
+    t = Traced(key)
+    in_the_window(emu, lambda e: e.sort_rows(key, "Leads", 3, descending=True))  # by Status, Z→A
+    sync(t.book, Config(), as_of=AS_OF)
+    assert ["LEAD-0001", "Baker", "B Co", "New"] in [r[:4] for r in emu.values(key, "Leads")]
+    sync(t.book, Config(), as_of=AS_OF + dt.timedelta(days=1))
+    status = {r[0]: r[3] for r in emu.values(key, "Leads")[1:]}
+    assert len(status) == 3 and all(status.values())
+    logged = [r for r in emu.values(key, "Lead Status History")[1:]]
+    # Each ID's history is its own row's: one entry, the Status the row holds.
+    assert sorted((r[0], r[1], r[2]) for r in logged) == sorted((i, "", s) for i, s in status.items())
+
+
+def test_a_new_row_that_repeats_another_row_exactly_is_said_and_gets_no_id(emu):
+    # Nothing on the row could tell where its ID landed after a sort: it waits, said at its cell.
+    key = leads_sheet(emu, [["ID", "Last Name", "Company", "Status"], ["LEAD-0001", "Twin", "T Co", "New"],
+                            ["", "Twin", "T Co", "New"], ["", "Other", "O Co", "New"]])
+    t = Traced(key)
+    first = sync(t.book, Config(locale="es"), as_of=AS_OF)
+    said = [(i.row, i.column, i.code) for i in first.crm.report.issues if i.code == "id_twin_row"]
+    assert said == [(3, "A", "id_twin_row")]
+    assert [r[0] for r in emu.values(key, "Leads")[1:]] == ["LEAD-0001", "", "LEAD-0002"]
+    assert not sync(t.book, Config(locale="es"), as_of=AS_OF).plan
+    emu.set_values(key, "Leads!D3", [["Qualified"]])  # told apart now
+    sync(t.book, Config(locale="es"), as_of=AS_OF)
+    assert [r[0] for r in emu.values(key, "Leads")[1:]] == ["LEAD-0001", "LEAD-0003", "LEAD-0002"]
+
+
+def test_an_id_cell_showing_an_error_is_said_as_an_error_and_never_written_over(emu):
+    # A typed or pasted "#REF!" reads as Google's error text: it was said as "reads as no ID"
+    # with the hint to clear the cell, which throws away the row's real ID.
+    key = leads_sheet(emu, [["ID", "Last Name", "Company"], ["LEAD-0001", "Baker", "B Co"],
+                            ["#REF!", "Pasted", "P Co"], ["", "New", "N Co"]])
+    t = Traced(key)
+    first = sync(t.book, Config(), as_of=AS_OF)
+    said = {(i.row, i.code) for i in first.crm.report.issues if i.tab == "Leads" and i.row}
+    assert (3, "id_error_value") in said and (3, "id_blank_text") not in said
+    assert [r[0] for r in emu.values(key, "Leads")[1:]] == ["LEAD-0001", "#REF!", "LEAD-0002"]
+    assert not sync(t.book, Config(), as_of=AS_OF).plan
+
+
 def test_an_id_cell_whose_formula_shows_nothing_is_said_burns_one_id_and_syncs_to_a_no_op(emu):
     # The values read shows the formula's empty result: each sync handed the row a new ID
     # (LEAD-0002, LEAD-0003...), the guard dropped it (the cell is no empty one), the mark, the

@@ -619,7 +619,8 @@ def test_a_row_pickles_back_with_every_field() -> None:
 
     values = {"row": 7, "id": "OPP-7", "record": None, "cells": ["x", 1], "assigned": True, "raw_id": " OPP-7",
               "target": None, "id_fixed": True, "appended": True, "unread": frozenset({"name"}),
-              "partial": Opportunity.model_construct(row=7, id="OPP-7", stage="Proposal")}
+              "partial": Opportunity.model_construct(row=7, id="OPP-7", stage="Proposal"),
+              "fingerprint": ((2, "x"), (3, None))}
     assert set(values) == {f.name for f in dataclasses.fields(Row)}
     back = pickle.loads(pickle.dumps(Row(**values), protocol=5))
     assert {f: getattr(back, f) for f in values} == values

@@ -230,6 +230,34 @@ def test_an_id_cell_whose_formula_shows_nothing_is_said_at_the_cell(tmp_path):
     assert wb["Leads"]["A3"].value == '=IF(C3="VIP","LEAD-0099","")'
 
 
+def test_an_id_cell_holding_an_error_value_with_no_formula_is_said_and_never_written_over(tmp_path):
+    # A paste-as-values of a broken ID formula leaves `<c t="e"><v>#REF!</v></c>`: no formula,
+    # so the fill took the cell for an empty one and wrote ACC-0002 over it, and the record's
+    # real ID (and its history, its references) was lost without a word.
+    path = tmp_path / "crm.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.title = "Accounts"
+    for row in (["ID", "Name", "Country"], ["ACC-0001", "Acme", "ES"], ["#REF!", "Pasted", "ES"],
+                [None, "New", "ES"]):
+        wb["Accounts"].append(row)
+    wb.save(path)
+    assert openpyxl.load_workbook(path)["Accounts"]["A3"].data_type == "e"
+    first = sync(XlsxWorkbook(path), Config(locale="es"), as_of=AS_OF)
+    said = [(i.row, i.column, i.code) for i in first.crm.report.issues if i.tab == "Accounts" and i.row]
+    assert (3, "A", "id_error_value") in said and "id_blank_text" not in {c for _, _, c in said}
+    ws = openpyxl.load_workbook(path)["Accounts"]
+    assert (ws["A3"].value, ws["A3"].data_type) == ("#REF!", "e")
+    assert ws["A4"].value == "ACC-0002"  # the empty cell below still gets the next ID
+    row = next(r for r in openpyxl.load_workbook(path)["Validación"].iter_rows(min_row=2, values_only=True)
+               if r[1] == "Accounts" and r[2] == 3 and r[6] == "id_valor_de_error")
+    assert row[7].startswith("La celda del ID muestra un valor de error") and row[8].startswith("Vuelve a escribir")
+    # The cell's own error names no formula: there is none to fix.
+    error = next(i for i in first.crm.report.issues if i.code == "formula_error" and i.row == 3)
+    assert error.message.startswith('Esta celda contiene el valor de error "#REF!" sin ninguna fórmula')
+    assert error.hint == "Vuelve a escribir el valor de la celda."
+    assert not sync(XlsxWorkbook(path), Config(locale="es"), as_of=AS_OF).plan
+
+
 def test_ids_under_a_renamed_header_are_the_tabs_ids_and_get_no_second_id_column(tmp_path):
     # A person renamed the ID header "Lead #": sheetcrm added a new ID column and gave every
     # lead a second ID (LEAD-0003, LEAD-0004 beside LEAD-0001, LEAD-0002), so each lead's

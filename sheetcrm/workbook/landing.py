@@ -9,7 +9,9 @@ read back after the write with what the plan meant, and says how to repair it. I
 The writes it checks are recognised by the shape `ids.row_key` gives their `expect`:
 
     ID fill        target = the row's ID cell, expect ((id, None), *fingerprint): the ID cell
-                   was empty and the row's first cells held the fingerprint (non-blank values)
+                   was empty and the row's first cells held the fingerprint (non-blank values;
+                   for a row whose first cells another row holds too, every own cell, empty
+                   ones as None: `ids._fingerprints`)
     computed cell  target = a computed column, expect ((id, ID),) or ((id, None), *fingerprint)
 
 Other guarded writes (an Outbox status, a new Activities row) carry other shapes and are left
@@ -78,7 +80,7 @@ class Landing:
 
 def is_fill(w: CellWrite) -> bool:
     return (w.row > 1 and len(w.expect) > 1 and w.expect[0] == (w.col, None)
-            and all(not _blank(v) for _, v in w.expect[1:]))
+            and any(not _blank(v) for _, v in w.expect[1:]))
 
 
 def is_computed(w: CellWrite) -> bool:
@@ -87,7 +89,7 @@ def is_computed(w: CellWrite) -> bool:
     (_, key), *rest = w.expect
     if not _blank(key):
         return not rest
-    return bool(rest) and all(not _blank(v) for _, v in rest) and w.col not in {c for c, _ in rest}
+    return bool(rest) and any(not _blank(v) for _, v in rest) and w.col not in {c for c, _ in rest}
 
 
 def columns_to_check(applied: list[CellWrite]) -> dict[str, set[int]]:
