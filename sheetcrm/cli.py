@@ -357,6 +357,13 @@ class _Commands(_Usage, click.Group):
                       message=_("%(prog)s, version %(version)s"))
 def main() -> None:
     _warnings_in_one_line()
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        # Every default path is relative (./sheetcrm.toml, ./crm.xlsx, demo-crm.xlsx): in a
+        # deleted folder the config was silently not found and a relative path crashed on resolve.
+        _fail(_("the current folder no longer exists (it was deleted or moved): cd into a folder "
+                "that exists and run the command again"))
 
 
 class _OneLine(logging.Handler):

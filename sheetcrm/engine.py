@@ -34,7 +34,8 @@ from sheetcrm.i18n import _, current, ngettext
 from sheetcrm.parse_cache import fields_of
 from sheetcrm.records import LEAD_STATUSES, Lead, Opportunity, lead_status_choices
 from sheetcrm.report import Issue, column_letter
-from sheetcrm.validate import Crm, UnreadColumn, UnreadTab, amounts_unread, parse_context, unread_columns
+from sheetcrm.validate import (Crm, UnreadColumn, UnreadTab, amounts_unread, deals_unread, parse_context,
+                               unread_columns)
 from sheetcrm.warehouse.keep import ARCHIVE_ID, ARCHIVED, Archive, calibrated, id_spellings
 
 
@@ -158,7 +159,8 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
     kpis = compute_kpis(opportunities, metrics, stages, rates, as_of, leads=leads, accounts=crm.records("accounts"),
                         activities=activities, tasks=tasks, quotas=quotas, unread_quotas=unread_quotas,
                         conversions=crm.inputs.conversions.converted_ids(), owners=owners,
-                        fiscal_year_start=config.fiscal_year_start, amounts_read=amounts_read)
+                        fiscal_year_start=config.fiscal_year_start, amounts_read=amounts_read,
+                        deals_read=not deals_unread(unread))
     leads_tab = crm.tables.get("leads")
     reading = leads_reading(crm)
     # The custom columns the Leads tab reads as percentages (the learned reasons show "15%", not

@@ -1010,6 +1010,13 @@ def amounts_unread(unread: Iterable[UnreadColumn | UnreadTab]) -> bool:
     return any(u.key == "opportunities" and (u.required or u.field == "amount") for u in unread)
 
 
+def deals_unread(unread: Iterable[UnreadColumn | UnreadTab]) -> bool:
+    """Whether no deal is read at all (no Opportunities tab, or a column without which no row of
+    it is): how many deals are won, lost, open or rotting is then unknown, None, never a 0 that
+    reads as "no deal"; the line `unread` holds says why."""
+    return any(u.key == "opportunities" and u.required for u in unread)
+
+
 def unread_columns(tables: dict[str, Table]) -> list[UnreadColumn]:
     """The FIGURE_COLUMNS the read tabs have not got, then their other required columns they have
     not got (a tab that is absent is said by `missing_tab`), in FIGURE_COLUMNS' order, then the

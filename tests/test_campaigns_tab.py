@@ -335,3 +335,27 @@ def test_a_bad_cell_on_a_converted_lead_keeps_its_won_deal_in_its_campaign(tmp_p
     show = _by_name(book)["Trade Show"]
     assert (show["Leads"], show["Opportunities"], show["Won Deals"], show["Won Revenue"]) == (0, 2, 2, 1800)
     assert show["ROI"] == round((1800 - 11000) / 11000, 3)
+
+
+def test_with_no_deal_or_no_amount_read_the_deal_figures_are_blank_not_an_roi_of_minus_100(tmp_path) -> None:
+    """Found by a tester: with no Opportunities tab a campaign that cost 2,000 read Opportunities 0,
+    Won Deals 0, Won Revenue 0 and ROI -100 %, figures that look exact where nothing is known of
+    its deals; with the tab but no Amount column, Won Revenue 0 and ROI -100 % beside its won
+    deals. Those figures are blank now (the read's missing tab / column warning says why); the
+    leads' figures and Cost per Lead, known, stay."""
+    from books import xlsx
+    from sheetcrm.workbook.xlsx import XlsxWorkbook
+
+    no_tab = _tabs()
+    del no_tab["Opportunities"]
+    no_amount = _tabs()
+    no_amount["Opportunities"] = [[c for i, c in enumerate(r) if i != 5] for r in no_amount["Opportunities"]]
+    for name, tabs, deals in (("no_tab", no_tab, (None, None, None)), ("no_amount", no_amount, (1, 1, 2000))):
+        path = xlsx(tmp_path / f"{name}.xlsx", tabs)
+        sync(XlsxWorkbook(path), Config(currency="USD"), AS_OF)
+        rows = list(openpyxl.load_workbook(path)["Campaigns"].iter_rows(values_only=True))
+        head = rows[0]
+        spring = dict(zip(head, rows[1]))
+        assert (spring["Leads"], spring["Cost per Lead"]) == (2, 1000), name
+        assert (spring["Opportunities"], spring["Won Deals"], spring["Cost per Won Deal"]) == deals, name
+        assert (spring["Won Revenue"], spring["ROI"]) == (None, None), (name, spring)

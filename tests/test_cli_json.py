@@ -538,3 +538,41 @@ def test_the_validation_tab_keeps_a_date_and_time_value_as_people_read_it(tmp_pa
     rows = openpyxl.load_workbook(tmp_path / "crm.xlsx")["Validation"].iter_rows(values_only=True)
     row = next(r for r in rows if r[1] == "Leads" and r[2] == 2)
     assert row[5] == "2026-01-01 10:30:00" and '"2026-01-01 10:30:00"' in row[7], row
+
+
+def test_deal_counts_are_blank_not_zero_when_no_deal_is_read(tmp_path):
+    """Found by a tester: with no Opportunities tab, kpis said Won deals 0, Lost deals 0, Rotting
+    deals 0 (JSON 0), and the Dashboard and the Accounts Overview's Open Deals 0, beside blank
+    money: nothing known, shown as no deal. Each count is blank (null) now, as the money is; with
+    the tab but no Amount column the deals are read and counted."""
+    from click.testing import CliRunner
+
+    from books import xlsx
+    from sheetcrm.cli import main
+
+    runner = CliRunner()
+    opps = [["ID", "Name", "Account", "Owner", "Stage", "Close Date"],
+            ["OPP-0001", "Renewal", "ACC-0001", "Marta", "Closed Won", "2026-11-02"],
+            ["OPP-0002", "Upsell", "ACC-0001", "Marta", "Proposal", "2026-12-02"]]
+    for name, tabs, counts in (
+            ("no_tab", {"Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]]}, (None, None, None, None)),
+            ("no_amount", {"Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]], "Opportunities": opps}, (1, 0, 0, 1))):
+        book = str(xlsx(tmp_path / f"{name}.xlsx", tabs))
+
+        def run(*args: str) -> str:
+            done = runner.invoke(main, [*args, "--workbook", book, "--as-of", AS_OF])
+            assert done.exit_code == 0, done.output
+            return done.stdout
+
+        k = json.loads(run("kpis", "--format", "json"))
+        assert (k["won_count"], k["lost_count"], k["rotting_deals"]) == counts[:3], name
+        shown = {line.rsplit(None, 1)[0].strip(): line.rsplit(None, 1)[1] for line in run("kpis").splitlines()
+                 if line.startswith(("Won deals", "Lost deals", "Rotting deals"))}
+        assert shown == {"Won deals": "—" if counts[0] is None else "1", "Lost deals": "—" if counts[0] is None else "0",
+                         "Rotting deals": "—" if counts[0] is None else "0"}, (name, shown)
+        run("sync")
+        wb = openpyxl.load_workbook(book)
+        dashboard = {r[0]: r[1] for r in wb["Dashboard"].iter_rows(values_only=True)}
+        assert (dashboard["Won deals"], dashboard["Lost deals"], dashboard["Rotting deals"]) == counts[:3], name
+        overview = list(wb["Accounts Overview"].iter_rows(values_only=True))
+        assert overview[0][4] == "Open Deals" and [r[4] for r in overview[1:]] == [counts[3]], name

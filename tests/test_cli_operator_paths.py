@@ -182,3 +182,32 @@ def test_a_folder_given_for_the_workbook_is_said_to_be_a_folder(tmp_path):
     done = cli("kpis", "--workbook", str(tmp_path), cwd=tmp_path)
     assert done.returncode == 2, done
     assert done.stderr == f"sheetcrm: {tmp_path}: is a folder, not an .xlsx workbook\n", done.stderr
+
+
+# -- a shell left in a deleted folder ----------------------------------------------------------
+
+@pytest.mark.parametrize("args", [
+    ("validate",), ("validate", "--workbook", "crm.xlsx"), ("demo",), ("init", "--workbook", "new.xlsx"),
+    ("sync", "--workbook", "{abs}"),
+])
+@pytest.mark.parametrize("lang, says", [
+    ("C.UTF-8", "sheetcrm: the current folder no longer exists (it was deleted or moved): cd into a folder "
+                "that exists and run the command again\n"),
+    ("es_ES.UTF-8", "sheetcrm: la carpeta actual ya no existe (se borró o se movió): entra con cd en una "
+                    "carpeta que exista y vuelve a ejecutar el comando\n"),
+])
+def test_a_command_run_from_a_deleted_folder_is_one_line_in_the_commands_language(tmp_path, env, args, lang, says):
+    # Found by a tester: from a folder deleted under the shell, a relative workbook path crashed
+    # with a FileNotFoundError traceback, and with an absolute one ./sheetcrm.toml was silently
+    # not looked for. An absolute workbook is refused too: the config beside it cannot be found.
+    book = tmp_path / "crm.xlsx"
+    xlsx(book, crm_tabs())
+    before = book.read_bytes()
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    args = tuple(str(book) if a == "{abs}" else a for a in args)
+    # The shell enters the folder, deletes it, and runs sheetcrm from there.
+    out = subprocess.run(["sh", "-c", 'rmdir "$PWD" && exec "$@"', "sh", sys.executable, "-m", "sheetcrm", *args],
+                         cwd=gone, env={**env, "LANG": lang}, capture_output=True, text=True, timeout=120)
+    assert one_line(out) == says
+    assert book.read_bytes() == before

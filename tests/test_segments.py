@@ -760,3 +760,22 @@ def test_a_contacts_account_is_named_by_the_accounts_id_or_name_however_its_cell
     assert _segments(book, "Contacts")[1] == ["By ID, By name, Typed", "By ID, By name", "Others"]
     assert [(i.header, i.message) for i in out.crm.report.issues if i.code.startswith("segment")] == [
         ("segments.Typo.when", 'the condition cannot be read: "Initek" is not a value of Account')]
+
+
+def test_with_no_deal_amount_read_a_segments_pipeline_and_won_revenue_are_blank_not_zero(tmp_path):
+    """Found by a tester: with no Opportunities tab (or no Amount column) the Segment Summary read
+    Open Pipeline 0 and Won Revenue 0 for a segment of customers: nothing known, shown as nothing
+    open and nothing won, where the Dashboard's figures are blank. Blank here too; the counts of
+    members, accounts and churn, known, stay."""
+    opps = [["ID", "Name", "Account", "Owner", "Stage", "Close Date"],
+            ["OPP-0001", "Renewal", "ACC-0001", "Marta", "Closed Won", "2026-11-02"]]
+    for name, extra in (("no_tab", {}), ("no_amount", {"Opportunities": opps})):
+        book = xlsx_book(tmp_path / f"{name}.xlsx", {
+            "Accounts": [["ID", "Name", "Status"], ["ACC-0001", "Acme", "Customer"]],
+            "Segments": [["Name", "Record", "When"], ["Customers", "accounts", "Status = Customer"]], **extra})
+        path = book.path
+        sync(book, Config(), dt.date(2026, 11, 20))
+        rows = list(openpyxl.load_workbook(path)["Segment Summary"].iter_rows(values_only=True))
+        summary = dict(zip(rows[0], rows[1]))
+        assert (summary["Members"], summary["Accounts"], summary["Churned Accounts"]) == (1, 1, 0), name
+        assert (summary["Open Pipeline"], summary["Won Revenue"]) == (None, None), (name, summary)

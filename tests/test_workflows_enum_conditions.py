@@ -225,3 +225,49 @@ def test_an_events_day_is_written_as_the_teams_language_writes_a_day(tmp_path):
         sync(book, Config(locale=locale), dt.date(2026, 11, 10))
         outcome = sync(book, Config(locale=locale), dt.date(2026, 11, 23))
         assert [f.said for f in outcome.workflows.outcome.firings] == [said], locale
+
+
+def test_a_changes_trigger_on_an_account_or_campaign_compares_the_record_its_cell_names(tmp_path):
+    """Found by a tester: a When "Account changes" read the cell as typed, so a cell retyped from
+    "Acme Corp" to ACC-0001 (the same account) fired it, and "Account changes to Acme Corp" did
+    not fire when the cell became ACC-0001 from Initech (nor "Campaign changes to CMP-0001" for a
+    lead moved into that campaign: the read writes its name), while the If compares the record
+    the cell names. A word in From / To that names no account is refused at the When cell."""
+    tabs = {
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme Corp"], ["ACC-0002", "Initech"]],
+        "Contacts": [["ID", "Account", "First Name", "Last Name", "Email"],
+                     ["CON-0001", "Acme Corp", "Ana", "P", "ana@x.com"], ["CON-0002", "Initech", "Bo", "Q", "bo@x.com"],
+                     ["CON-0003", "ACC-0002", "Cy", "R", "cy@x.com"]],
+        "Campaigns": [["ID", "Name"], ["CMP-0001", "Fall Push"], ["CMP-0002", "Spring"]],
+        "Leads": [["ID", "First Name", "Last Name", "Email", "Company", "Status", "Owner", "Campaign"],
+                  ["LEAD-0001", "A", "B", "a@y.com", "X", "New", "Ana", "Spring"],
+                  ["LEAD-0002", "C", "D", "c@y.com", "Y", "New", "Ana", "Fall Push"]],
+        "Tasks": [["ID", "Due", "Subject", "Related", "Owner", "Status"]],
+        "Workflows": [WF, *([f"WF-000{n}", "r", "yes", record, when, None, "create task", f"{n}", 1]
+                            for n, (record, when) in enumerate([
+                                ("contact", "Account changes"), ("contact", "Account changes to Acme Corp"),
+                                ("contact", "Account changes from initech to acc-0001"),
+                                ("lead", "Campaign changes to CMP-0001"), ("lead", "Campaign changes"),
+                                ("contact", "Account changes to Acme"),
+                            ], 1))],
+    }
+    path = xlsx(tmp_path / "crm.xlsx", tabs)
+    book = XlsxWorkbook(path)
+    first = sync(book, Config(), DAY0)
+    refused = [(i.row, i.code, i.message) for i in first.crm.report.issues if i.tab == "Workflows"
+               and i.severity == "error"]
+    assert refused == [(7, "workflow_bad_value", ANY)], refused
+    assert '"Acme" is not a value of Account' in refused[0][2]
+    wb = openpyxl.load_workbook(path)
+    contacts, leads = wb["Contacts"], wb["Leads"]
+    contacts["B2"] = "ACC-0001"  # the same account, retyped by its ID
+    contacts["B3"] = "acc-0001"  # from Initech to Acme
+    contacts["B4"] = "  initech "  # the same account, by its name
+    leads["H2"] = "cmp-0001"  # from Spring to Fall Push
+    leads["H3"] = "CMP-0001"  # the same campaign
+    wb.save(path)
+    sync(book, Config(), DAY0 + dt.timedelta(days=1))
+    tasks = list(openpyxl.load_workbook(path)["Tasks"].iter_rows(min_row=2, values_only=True))
+    fired = sorted((t[2], t[3]) for t in tasks if t[0])
+    assert fired == [("1", "CON-0002"), ("2", "CON-0002"), ("3", "CON-0002"), ("4", "LEAD-0001"),
+                     ("5", "LEAD-0001")], fired

@@ -61,8 +61,8 @@ class Figures:
 
     leads: int = 0
     converted_leads: int = 0
-    opportunities: int = 0
-    won_deals: int = 0
+    opportunities: int | None = 0   # None (and Won Deals): no deal is read at all
+    won_deals: int | None = 0
     won_revenue: Decimal | None = _ZERO
     cost: Decimal | None = None
     cost_per_lead: Decimal | None = None
@@ -114,7 +114,8 @@ def converted(lead: Lead, conversions: Mapping[str, Converted]) -> bool:
 def campaign_figures(campaigns: Iterable[Campaign], leads: Iterable[Lead], opportunities: Iterable[Opportunity],
                      stages: StageTable, rates: Rates, conversions: Mapping[str, Converted] = {},
                      from_lead: Mapping[str, str] = {}, unsound: Iterable[Campaign] = (),
-                     unsound_leads: Iterable[Lead] = ()) -> CampaignFigures:
+                     unsound_leads: Iterable[Lead] = (), deals_read: bool = True,
+                     amounts_read: bool = True) -> CampaignFigures:
     """Each campaign's figures (see the module docstring for every rule).
 
     conversions: lead ID -> its conversion record (`Conversions.converted_ids`);
@@ -122,10 +123,14 @@ def campaign_figures(campaigns: Iterable[Campaign], leads: Iterable[Lead], oppor
     ["opportunities"]); unsound: the Campaigns tab's rows with errors, as `Resolver` reads them;
     unsound_leads: the Leads tab's rows with errors whose Campaign cell reads, which count for no
     campaign themselves but still name the campaign of the deal they were converted into.
-    Campaigns without a row number share row 0; callers pass the read's."""
+    Campaigns without a row number share row 0; callers pass the read's.
+    `deals_read` False: no deal is read at all (`validate.deals_unread`), so Opportunities, Won
+    Deals, Won Revenue, Cost per Won Deal and ROI are None; `amounts_read` False: no deal's amount
+    is (`validate.amounts_unread`), so Won Revenue and ROI are: a 0 there read as "nothing won",
+    an ROI of -100 %."""
     campaigns = list(campaigns)
     resolve = Resolver(campaigns, unsound)
-    figures = {id(c): Figures() for c in campaigns}
+    figures = {id(c): Figures() if deals_read else Figures(opportunities=None, won_deals=None) for c in campaigns}
     lead_campaign: dict[str, Campaign | None] = {}   # deal ID -> the campaign of the lead it came from
     leads = list(leads)
     sound = {id(lead) for lead in leads}
@@ -148,10 +153,10 @@ def campaign_figures(campaigns: Iterable[Campaign], leads: Iterable[Lead], oppor
         if campaign is None or id(campaign) not in figures:
             continue
         f = figures[id(campaign)]
-        f.opportunities += 1
+        f.opportunities = (f.opportunities or 0) + 1
         if stages.kind(deal.stage) != "won":
             continue
-        f.won_deals += 1
+        f.won_deals = (f.won_deals or 0) + 1
         amount = to_base(deal.amount, deal.currency, rates)
         if deal.amount is not None and amount is None:
             revenue_missing.setdefault(id(campaign), []).append(Missing(campaign, deal.currency or "", deal.id))
@@ -161,7 +166,7 @@ def campaign_figures(campaigns: Iterable[Campaign], leads: Iterable[Lead], oppor
     for c in campaigns:
         f = figures[id(c)]
         lacking = revenue_missing.get(id(c), [])
-        if lacking:
+        if lacking or not amounts_read or not deals_read:
             f.won_revenue = None
             out.missing.extend(lacking)
         f.cost = to_base(c.actual_cost, c.currency, rates)

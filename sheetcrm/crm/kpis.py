@@ -14,6 +14,7 @@ Accounts tab) is grouped as read too.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -97,8 +98,9 @@ class DealKpis:
     win_rate: Decimal | None = None          # points
     # Money: None when a deal it would count has no exchange rate (`Kpis.missing_rates`).
     won_revenue: Decimal | None = _ZERO
-    won_count: int = 0
-    lost_count: int = 0
+    # Counts: None when no deal is read at all (`validate.deals_unread`).
+    won_count: int | None = 0
+    lost_count: int | None = 0
     avg_won_amount: Decimal | None = None
     avg_sales_cycle_days: Decimal | None = None
     open_pipeline: Decimal | None = _ZERO
@@ -106,7 +108,8 @@ class DealKpis:
 
     def to_json(self) -> dict[str, Any]:
         """The units of `Kpis.to_json`; win_rate from the counts, exactly won ÷ (won + lost)."""
-        return {"win_rate": fraction(self.won_count, self.won_count + self.lost_count),
+        closed = None if self.won_count is None or self.lost_count is None else self.won_count + self.lost_count
+        return {"win_rate": fraction(self.won_count, closed) if closed is not None else None,
                 "won_revenue": decimal_text(self.won_revenue),
                 "won_count": self.won_count, "lost_count": self.lost_count,
                 "avg_won_amount": decimal_text(self.avg_won_amount),
@@ -145,7 +148,7 @@ class Kpis:
     days_to_convert: Decimal | None = None           # average over leads sheetcrm converted; None when none
     activities_by_owner: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # (7 days, 30 days)
     overdue_tasks_by_owner: Mapping[str, int] = field(default_factory=dict)
-    rotting_deals: int = 0
+    rotting_deals: int | None = 0                    # None when no deal is read at all
     churn_rate: Decimal | None = None                # points
     # account (`Accounts.label`: its name, "Name (ID)" when another account has the name) -> won
     # revenue (None: a won deal of it has no exchange rate)
@@ -207,7 +210,7 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
                  activities: Iterable[Activity] = (), tasks: Iterable[Task] = (),
                  quotas: Iterable[Quota] = (), conversions: Mapping[str, Converted] = {},
                  owners: Spellings | None = None, unread_quotas: Iterable[UnreadQuota] = (),
-                 fiscal_year_start: int = 1, amounts_read: bool = True) -> Kpis:
+                 fiscal_year_start: int = 1, amounts_read: bool = True, deals_read: bool = True) -> Kpis:
     """Every KPI in DEFINITIONS as of `as_of`; `metrics` align with `opportunities`. `owners`:
     how each owner is shown (by default the spellings of the deals', activities' and tasks'
     Owner cells, in that order).
@@ -222,7 +225,8 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
     team's fiscal year starts, which the quarters of pipeline coverage count from.
     `amounts_read` False: no deal's amount could be read (`validate.amounts_unread`), so every
     money figure of the deals is None and pipeline coverage None (basis "amounts_unread"): a 0
-    there would read as "nothing won, nothing open"."""
+    there would read as "nothing won, nothing open". `deals_read` False: no deal is read at all
+    (`validate.deals_unread`), so the deal counts (won, lost, rotting) are None too."""
     accounts, activities, tasks = list(accounts), list(activities), list(tasks)
     if owners is None:
         owners = Spellings([*(o.owner for o in opportunities), *(a.owner for a in activities),
@@ -306,7 +310,7 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
     return Kpis(
         as_of=as_of,
         currency=rates.base,
-        team=team.kpis(),
+        team=team.kpis() if deals_read else dataclasses.replace(team.kpis(), won_count=None, lost_count=None),
         by_owner={owner: s.kpis() for owner, s in sorted(by_person.items())},
         pipeline_coverage=coverage,
         pipeline_coverage_basis=basis,
@@ -317,7 +321,7 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
         days_to_convert=_days_to_convert(leads, conversions, as_of),
         activities_by_owner=_activities_by_owner(activities, as_of, owners),
         overdue_tasks_by_owner=_overdue_tasks(tasks, as_of, owners),
-        rotting_deals=sum(m.rotting for m in metrics),
+        rotting_deals=sum(m.rotting for m in metrics) if deals_read else None,
         churn_rate=_churn(accounts),
         lifetime_value=dict(sorted(((by_account.label(k), v) for k, v in lifetime.items()), key=lambda kv: kv[0])),
         missing_rates=tuple(unconverted),

@@ -161,7 +161,7 @@ class AccountView:
     name: str
     owner: str | None
     contacts: int
-    open_deals: int
+    open_deals: int | None  # None when no deal is read at all
     open_amount: Decimal | None
     won_revenue: Decimal | None
     last_activity: dt.date | None
@@ -177,7 +177,7 @@ class AccountView:
 @dataclass(slots=True)
 class _Tally:
     contacts: int = 0
-    open_deals: int = 0
+    open_deals: int | None = 0
     open_amount: Decimal | None = Decimal(0)
     won_revenue: Decimal | None = Decimal(0)
     last_activity: dt.date | None = None
@@ -260,19 +260,21 @@ def overview(accounts: Sequence[Account], as_of: dt.date, stages: StageTable, ra
              opportunities: Iterable[Opportunity] = (), activities: Iterable[Activity] = (),
              tasks: Iterable[Task] = (), cases: Iterable[CaseLike] | None = None,
              quote_lines: Iterable[QuoteLine] = (), products: Iterable[Product] = (),
-             amounts_read: bool = True) -> list[AccountView]:
+             amounts_read: bool = True, deals_read: bool = True) -> list[AccountView]:
     """One `AccountView` per account with an ID, in the order of their IDs (a person's sort of
     the Accounts tab moves no row of the overview). `cases` is None when
     the workbook has no Cases tab (the case columns are then empty, not 0); an activity or task
     related to a case counts for the case's account. Records are the read's sound ones, their
     references resolved (validate.py). `amounts_read` False: no deal's amount could be read
-    (`validate.amounts_unread`), so Open Amount and Won Revenue are blank, not 0 for every account."""
+    (`validate.amounts_unread`), so Open Amount and Won Revenue are blank, not 0 for every account;
+    `deals_read` False: no deal is read at all (`validate.deals_unread`), so Open Deals is blank too."""
     # A reference names an account by ID or by a name no other account has, compared as the
     # read compares it (crm.accounts): "Acme" names neither of "Acme" and "ACME".
     by = Accounts(accounts)
     of = by.one
     start = Decimal(0) if amounts_read else None
-    tally: dict[str, _Tally] = {a.id: _Tally(open_amount=start, won_revenue=start) for a in accounts if a.id}
+    tally: dict[str, _Tally] = {a.id: _Tally(open_deals=0 if deals_read else None, open_amount=start,
+                                             won_revenue=start) for a in accounts if a.id}
     contacts, opportunities, cases = list(contacts), list(opportunities), None if cases is None else list(cases)
     # Activities and tasks relate by ID to the account, one of its contacts, deals or cases:
     # the rule a segment's and a workflow's account Last Activity follow too.
@@ -296,7 +298,7 @@ def overview(accounts: Sequence[Account], as_of: dt.date, stages: StageTable, ra
         if kind == "open" and in_pipeline(stages.get(o.stage), forecast_category(stages.get(o.stage),
                                                                                   o.category_override)):
             # An Omitted deal is out of every pipeline figure (crm.stages.in_pipeline); the Pipeline tab names it.
-            t.open_deals += 1
+            t.open_deals = (t.open_deals or 0) + 1
             t.open_amount = plus(t.open_amount, amount)
         elif kind == "won":
             t.won_revenue = plus(t.won_revenue, amount)

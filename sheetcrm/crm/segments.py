@@ -342,10 +342,13 @@ class SegmentKpis:
                 "churn": fraction(self.churned, self.accounts), "missing_rates": len(self.missing_rates)}
 
 
-def segment_kpis(reaches: Iterable[Reach], deals: Mapping[int, Deal], churned: Collection[str]) -> SegmentKpis:
+def segment_kpis(reaches: Iterable[Reach], deals: Mapping[int, Deal], churned: Collection[str],
+                 amounts_read: bool = True) -> SegmentKpis:
     """A segment's KPIs from what each of its members reaches, one Reach per member (the module
     docstring defines them; an iterator, so a 100k-member segment's are never all held);
-    `deals` by key, `churned` the IDs of the churned accounts. O(members + deals)."""
+    `deals` by key, `churned` the IDs of the churned accounts. O(members + deals).
+    `amounts_read` False: no deal's amount is read (`validate.amounts_unread`), so the pipeline
+    and the won revenue are None, not a 0 that reads as "nothing open, nothing won"."""
     accounts: set[str] = set()
     keys: set[int] = set()
     members = 0
@@ -353,8 +356,8 @@ def segment_kpis(reaches: Iterable[Reach], deals: Mapping[int, Deal], churned: C
         members += 1
         accounts |= r.accounts
         keys |= r.deals
-    pipeline: Decimal | None = _ZERO
-    won: Decimal | None = _ZERO
+    pipeline: Decimal | None = _ZERO if amounts_read else None
+    won: Decimal | None = _ZERO if amounts_read else None
     missing: list[MissingRate] = []
     for key in sorted(keys):
         deal = deals.get(key)

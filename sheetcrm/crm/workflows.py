@@ -490,7 +490,7 @@ class World:
     # (kind, key) -> normalize_key(a word) -> what a cell naming it holds, for a column that names
     # another record (a Campaign, an Account): `Account = Acme` holds for a cell that says its ID,
     # however either is spelt (`conditions.References`; built by steps.workflows.reference_words).
-    # Apart from `enum`: a When's "changes to" reads the cell as typed.
+    # Apart from `enum`: a When's "changes" compares the records named too (`_record_named`).
     references: Mapping[tuple[str, str], Mapping[str, str]] = field(default_factory=dict)
 
     def enum(self, kind: str, key: str) -> Mapping[str, str] | None:
@@ -960,6 +960,14 @@ def _changed_value(row: RuleRow, kind: str, key: str, when: str, span: tuple[int
                    _("Write a value {column} holds, e.g. {examples}.", column=label, examples=shown) if shown else
                    _("Write a value {column} holds, as its cells name it.", column=label))
         return None
+    named = world.references.get((kind, key))
+    if named is not None:
+        if normalize_key(text) in named:
+            return text
+        shown = ", ".join(str(v) for v in list(dict.fromkeys(named.values()))[:8])
+        refuse(_('"{value}" is not a value of {column}', value=text, column=label),
+               _("Write a value {column} holds, e.g. {examples}.", column=label, examples=shown))
+        return None
     held_type = world.types.get(kind, {}).get(key) or ("date" if key in world.dates.get(kind, ()) else None)
     if held_type is None:
         return text
@@ -1061,6 +1069,16 @@ def _same(a: Any, b: Any) -> bool:
     return cell_key(_cell(a)) == cell_key(_cell(b))
 
 
+def _record_named(world: World, kind: str, key: str, value: Any) -> Any:
+    """`value` of a column that names another record (an Account, a Campaign) as that record,
+    however the cell spells it ("Acme Corp", "ACC-0001"), as the If compares it; else `value`.
+    A cell retyped from the name to the ID changes nothing, and is no edge."""
+    named = world.references.get((kind, key))
+    if named is None or not isinstance(value, str):
+        return value
+    return named.get(normalize_key(value), value)
+
+
 def _retyped(subject: Subject, key: str, prev: Any, state: State, world: World) -> bool:
     """Whether `subject`'s `key` reads otherwise than at the previous sync only because its
     column is read otherwise, its cell as typed being the same: a percentage column whose
@@ -1088,6 +1106,8 @@ def _matches(text: str | None, value: Any, world: World, kind: str, key: str) ->
         return True
     if value is None:
         return False
+    if (kind, key) in world.references:
+        return _record_named(world, kind, key, text) == _record_named(world, kind, key, value)
     enum = world.enum(kind, key)
     if enum is not None:
         return enum.get(normalize_key(text)) == value
@@ -1145,7 +1165,9 @@ def _events(rule: Rule, world: World, state: State, armed: dt.date, checked: dt.
             cur = subject.values.get(field_key)
             if watched and (sid, field_key) in seen:
                 prev = seen[(sid, field_key)]
-                if not _same(prev, cur) and not _retyped(subject, field_key, prev, state, world):
+                if (not _same(_record_named(world, rule.kind, field_key, prev),
+                              _record_named(world, rule.kind, field_key, cur))
+                        and not _retyped(subject, field_key, prev, state, world)):
                     if t.kind == "enters" and _matches(t.to, cur, world, rule.kind, field_key):
                         return [(f"enters:{t.to}@{as_of}", _entered(rule, world), as_of)]
                     if (t.kind == "changes" and _matches(t.from_, prev, world, rule.kind, field_key)

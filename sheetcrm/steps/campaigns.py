@@ -21,6 +21,7 @@ from sheetcrm.report import Issue, column_letter
 from sheetcrm.steps.computed_columns import plan_computed
 from sheetcrm.steps.context import StepResult, SyncContext
 from sheetcrm.table import Table
+from sheetcrm.validate import amounts_unread, deals_unread, unread_columns
 from sheetcrm.workbook import Chart
 
 PERMILLE = Decimal("0.001")
@@ -36,11 +37,13 @@ def run(ctx: SyncContext) -> StepResult:
         return part
     inputs = ctx.crm.inputs
     assert inputs is not None  # the read reads them
+    unread = [*ctx.crm.tabs_not_found, *unread_columns(ctx.crm.tables)]
     figures = campaign_figures(table.records, ctx.crm.records("leads"), ctx.crm.records("opportunities"),
                                StageTable.of(ctx.config.stages), inputs.rates, inputs.conversions.converted_ids(),
                                inputs.conversions.from_lead.get("opportunities", {}),
                                [r.target for r in table.rows if r.record is None and r.target is not None],
-                               _unsound_leads(ctx))
+                               _unsound_leads(ctx), deals_read=not deals_unread(unread),
+                               amounts_read=not amounts_unread(unread))
     by_row = {row: columns(f, inputs.rates.base) for row, f in figures.by_row.items()}
     part.plan.writes.extend(plan_computed(ctx, table, by_row, part))
     part.issues.extend(_issue(table, group, inputs.rates, ctx.locale) for group in _grouped(figures.missing))

@@ -15,7 +15,7 @@ from sheetcrm.crm.overview import AccountView, overview
 from sheetcrm.plan import owned_tab
 from sheetcrm.render import money
 from sheetcrm.schema import OVERVIEW
-from sheetcrm.validate import amounts_unread, unread_columns
+from sheetcrm.validate import amounts_unread, deals_unread, unread_columns
 from sheetcrm.steps.context import StepResult, SyncContext
 
 
@@ -26,13 +26,14 @@ def run(ctx: SyncContext) -> StepResult:
         return part
     assert ctx.crm.inputs is not None  # the read
     crm = ctx.crm
+    unread = [*crm.tabs_not_found, *unread_columns(crm.tables)]
     views = overview(
         crm.records("accounts"), ctx.as_of, StageTable.of(ctx.config.stages), crm.inputs.rates, settings,
         contacts=crm.records("contacts"), opportunities=crm.records("opportunities"),
         activities=crm.records("activities"), tasks=crm.records("tasks"),
         cases=crm.records("cases") if "cases" in crm.tables else None,
         quote_lines=crm.records("quote_lines"), products=crm.records("products"),
-        amounts_read=not amounts_unread([*crm.tabs_not_found, *unread_columns(crm.tables)]))
+        amounts_read=not amounts_unread(unread), deals_read=not deals_unread(unread))
     base = crm.inputs.rates.base
     ctx.titles[OVERVIEW.key] = owned_tab(part.plan, ctx.snapshot, OVERVIEW, ctx.locale, [_row(v, base) for v in views])
     return part

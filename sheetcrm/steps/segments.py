@@ -37,6 +37,7 @@ from sheetcrm.report import Issue, column_letter
 from sheetcrm.schema import SEGMENT_SUMMARY, TABS
 from sheetcrm.steps.computed_columns import plan_computed
 from sheetcrm.steps.context import StepResult, SyncContext
+from sheetcrm.validate import amounts_unread, unread_columns
 from sheetcrm.steps.workflows import world_of
 from sheetcrm.table import Table, disown, field_kinds
 from sheetcrm.workbook import CellWrite, Plan, same_value
@@ -394,6 +395,7 @@ def _kpis(ctx: SyncContext, world: World, found: Segmented) -> dict[str, Segment
             return Reach()
         return Reach(frozenset({account.id}), frozenset(by_account.get(account.id, ())))
 
-    return {seg.name: segment_kpis((reach(s) for s in found.members[seg.name]), deals, churned)
+    read = not amounts_unread([*crm.tabs_not_found, *unread_columns(crm.tables)])
+    return {seg.name: segment_kpis((reach(s) for s in found.members[seg.name]), deals, churned, read)
             for seg in found.segments}
 

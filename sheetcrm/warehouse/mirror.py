@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -149,10 +150,42 @@ MARKING = N_("cannot mark the rows moved out of the sheet")
 READING = N_("cannot read the tables")
 
 
+# The server's refusals at login that no retry gets past, by SQLSTATE, in the catalogue's words.
+_REFUSALS = {
+    "28P01": N_("the server refuses the user name or password: correct them in the url"),
+    "28000": N_("the server refuses this user: check the user name in the url and the server's pg_hba.conf"),
+    "3D000": N_("the database named in the url does not exist on the server: create it, or name another"),
+}
+# psycopg gives a failed login no SQLSTATE (libpq keeps the server's code to itself while
+# connecting; e.sqlstate, e.diag and the pgconn hold none): the server's own words then, as an
+# English-speaking server (lc_messages, the default) says them, each the message of one code.
+_REFUSAL_WORDS = (
+    (re.compile(r'FATAL: +password authentication failed for user "'), "28P01"),
+    (re.compile(r'FATAL: +role ".*" does not exist'), "28000"),
+    (re.compile(r'FATAL: +no pg_hba\.conf entry for host '), "28000"),
+    (re.compile(r'FATAL: +database ".*" does not exist'), "3D000"),
+)
+
+
+def refusal(e: BaseException) -> str | None:
+    """What the server said no to at login (a wrong password, an unknown user, no such database),
+    in the reader's language; None for any other error (a blip the next sync may get past)."""
+    inner = e.orig if isinstance(e, DBAPIError) and e.orig is not None else e
+    code = getattr(inner, "sqlstate", None)
+    if code not in _REFUSALS:
+        text = str(inner)
+        code = next((c for pattern, c in _REFUSAL_WORDS if pattern.search(text)), None)
+    return _(_REFUSALS[code]) if code is not None else None
+
+
 def problem(e: BaseException, url: str, what: str) -> str:
     """A database error as one line in the reader's language: `what` failed (one of the
-    constants above), then the driver's own first line (else the error's) after the name of the
-    module that said it ("psycopg", "sqlite3", "alembic"), the URL's password hidden."""
+    constants above), then a login the server refused in the catalogue's words (`refusal`), else
+    the driver's own first line (else the error's) after the name of the module that said it
+    ("psycopg", "sqlite3", "alembic"), the URL's password hidden."""
+    refused = refusal(e)
+    if refused is not None:
+        return _("{what}: {problem}", what=_(what), problem=refused)
     inner = e.orig if isinstance(e, DBAPIError) and e.orig is not None else e
     lines = [line.strip() for line in str(inner).splitlines() if line.strip()]
     detail = scrub(lines[0] if lines else type(inner).__name__, url)
@@ -246,6 +279,8 @@ def mirror(settings: WarehouseSettings, batch: Batch, source: str, as_of: dt.dat
         except WarehouseError as e:  # another workbook's database, a URL or driver to fix: no later sync helps
             return fail(_("warehouse {url}: {problem}", url=masked(url), problem=e), attempt, lasting=True)
         except (SQLAlchemyError, OSError) as e:
+            if refusal(e) is not None:  # a wrong password or database: no retry, no later sync gets past it
+                return fail(_line(e, url, WRITING), attempt, lasting=True)
             if attempt >= settings.attempts or not _retryable(e):
                 return fail(_line(e, url, WRITING), attempt)
             sleep(settings.backoff_seconds * 2 ** (attempt - 1))

@@ -38,6 +38,16 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def postgres_server():
     """(host, port) of a running PostgreSQL whose superuser is USER; stopped after the session."""
+    yield from _server("trust")
+
+
+@pytest.fixture(scope="module")
+def postgres_password_server():
+    """(host, port) of a running PostgreSQL that checks passwords: USER's is PASSWORD."""
+    yield from _server("scram-sha-256")
+
+
+def _server(auth: str):
     folder = Path(tempfile.mkdtemp(prefix="sheetcrm-pg-"))
     data, sockets = folder / "data", folder / "run"
     sockets.mkdir()
@@ -48,9 +58,10 @@ def postgres_server():
             os.chown(path, owner.pw_uid, owner.pw_gid)
         as_user = ["runuser", "-u", "postgres", "--"]
     port = _free_port()
-    subprocess.run([*as_user, _binary("initdb"), "-D", str(data), "-U", USER, "--auth=trust", "-E", "UTF8",
-                    "--no-sync"], check=True, capture_output=True)
-    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
+    (folder / "pw").write_text(PASSWORD + "\n")
+    subprocess.run([*as_user, _binary("initdb"), "-D", str(data), "-U", USER, f"--auth={auth}", "-E", "UTF8",
+                    "--no-sync", f"--pwfile={folder / 'pw'}"], check=True, capture_output=True)
+    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c lc_messages=C"
     subprocess.run([*as_user, _binary("pg_ctl"), "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w",
                     "start"], check=True, capture_output=True)
     try:

@@ -464,3 +464,41 @@ def test_status_says_when_it_was_mirrored_on_the_teams_clock(tmp_path, monkeypat
     as_json = CliRunner().invoke(main, ["warehouse", "status", "--format", "json"])
     # ISO 8601 with its "T", as every JSON timestamp; str() gave "2026-11-23 09:30:00+00:00".
     assert json.loads(as_json.stdout)["mirrored"][0]["mirrored_at"] == "2026-11-23T09:30:00+00:00"
+
+
+
+@pytest.mark.parametrize("locale, head, tail", [
+    ("en", "cannot write this sync's rows: ", "; not mirrored until that is fixed"),
+    ("es", "no se pueden escribir las filas de esta sincronización: ", "; sin replicar hasta que se corrija"),
+])
+@pytest.mark.parametrize("password, database, says", [
+    ("wrong-Pa55", "postgres", {"en": "the server refuses the user name or password: correct them in the url",
+                                "es": "el servidor rechaza el usuario o la contraseña: corrígelos en la url"}),
+    (PASSWORD, "nosuchdb", {"en": "the database named in the url does not exist on the server: create it, or "
+                                  "name another",
+                            "es": "la base de datos que nombra la url no existe en el servidor: créala, o nombra "
+                                  "otra"}),
+])
+def test_a_wrong_password_or_a_missing_database_is_said_lasting_not_retried_nor_caught_up_next_sync(
+        caplog, postgres_password_server, locale, head, tail, password, database, says):
+    """Found by a tester: a wrong password or a database that does not exist was retried with
+    backoff and said "caught up on the next sync", though no sync gets past it until the URL
+    changes. Now: one try, "until that is fixed", in the team's words, the password hidden."""
+    from sheetcrm.i18n import using
+
+    host, port = postgres_password_server
+    url = f"postgresql://crm:{password}@{host}:{port}/{database}"
+    caplog.set_level(logging.INFO, logger="sheetcrm.run.warehouse")
+    slept: list[float] = []
+    with using(locale):
+        done = mirror(WarehouseSettings(url=url, attempts=3, backoff_seconds=0.01), Batch(), "crm.xlsx", DAY, NOW,
+                      sleep=slept.append)
+    assert done.outcome == "failed" and done.lasting and done.attempts == 1 and slept == []
+    lines = [r.getMessage() for r in caplog.records if r.name == "sheetcrm.run.warehouse"]
+    assert len(lines) == 1 and password not in lines[0] and PASSWORD not in lines[0], lines
+    assert lines[0].endswith(f"{port}/{database}: {head}{says[locale]}{tail}"), lines[0]
+
+    # The right password on the same server mirrors: the refusal was the URL's alone.
+    good = mirror(WarehouseSettings(url=f"postgresql://crm:{PASSWORD}@{host}:{port}/postgres"), Batch(),
+                  "crm.xlsx", DAY, NOW)
+    assert good.outcome in ("mirrored", "unchanged"), good
