@@ -65,6 +65,9 @@ class Inputs:
     # are and reported by the history step, never counted nor dropped. "stage_history" /
     # "lead_history" -> rows.
     unread_history: dict[str, list["UnreadRow"]] = field(default_factory=dict)
+    # "stage_history" / "lead_history" -> the columns (0-based, sheetcrm's order) a person
+    # deleted from that tab (`history_gone`): the tab is then not read, nor written.
+    history_gone: dict[str, tuple[int, ...]] = field(default_factory=dict)
     sequences: dict[str, int] = field(default_factory=dict)         # prefix -> the last number handed out
     duplicates: "DuplicatesTab" = field(default_factory=lambda: DuplicatesTab())
     conversions: Conversions = field(default_factory=Conversions)   # read_conversions
@@ -86,6 +89,8 @@ def read_inputs(snapshot: Snapshot, config: Config, context: ParseContext, repor
     unread: dict[str, list[UnreadRow]] = {STAGE_HISTORY.key: [], LEAD_HISTORY.key: []}
     report = report if report is not None else Report()
     unread_quotas: list[UnreadQuota] = []
+    gone = {tab.key: history_gone(_grid(snapshot, tab), len(tab.headers), [tab_headers(tab.key, lang) for lang in LOCALES])
+            for tab in (STAGE_HISTORY, LEAD_HISTORY)}
     return Inputs(
         rates=read_rates(snapshot, config, context, report),
         quotas=read_quotas(snapshot, config, context, report, deals, unread_quotas),
@@ -98,6 +103,7 @@ def read_inputs(snapshot: Snapshot, config: Config, context: ParseContext, repor
                                   unread[LEAD_HISTORY.key], len(LEAD_HISTORY.headers),
                                   [tab_headers(LEAD_HISTORY.key, lang) for lang in LOCALES]),
         unread_history=unread,
+        history_gone={key: columns for key, columns in gone.items() if columns},
         sequences=read_sequences(_grid(snapshot, SEQUENCES)),
         duplicates=read_duplicates(snapshot, config.locale),
     )
@@ -571,7 +577,9 @@ def read_history(grid: Grid | None, locale: str, names: Mapping[str, str] | None
     `headers`: the tab's header row in each language; with them, a row 1 that is not one of
     them is a row of history, and a row that is one elsewhere is skipped."""
     rows: list[HistoryRow] = []
-    if grid is None:
+    if grid is None or history_gone(grid, width, headers):
+        # A column deleted: read by position, each cell after it landed in the field before it
+        # (a date read as the To stage, an amount as the day), so the log is not read at all.
         return rows
     text, date, number, blank = cells.parse_text, cells.parse_date, cells.parse_amount, cells.is_blank
     # The tab's header row, in either language. A person who sorted the tab with its header
@@ -645,6 +653,29 @@ def history_columns(grid: Grid | None, width: int, headers: Iterable[Sequence[st
         if all(top.count(w) == 1 for w in wanted):
             return tuple(top.index(w) for w in wanted)
     return None
+
+
+def history_gone(grid: Grid | None, width: int, headers: Iterable[Sequence[str]]) -> tuple[int, ...]:
+    """The tab's columns (0-based, sheetcrm's order) a person deleted: row 1 holds some of its
+    headers of one language (`headers`), each once, and not the others, and the cells did not
+    stay where sheetcrm writes them. Empty when none is: all there (`history_columns`), a
+    header retyped or cleared over its own column (its cells still below it), or no header
+    row at all (sorted into the rows, or deleted: read by position, `read_history`)."""
+    if grid is None or not grid.rows:
+        return ()
+    top = [cells.normalize_key(v) if isinstance(v, str) else None for v in grid.rows[0]]
+    for labels in headers:
+        wanted = [cells.normalize_key(h) for h in labels[:width]]
+        if any(top.count(w) > 1 for w in wanted):
+            continue
+        found = {i: top.index(w) for i, w in enumerate(wanted) if w in top}
+        if len(found) == width or len(found) < 2:
+            continue
+        missing = tuple(i for i in range(width) if i not in found)
+        in_place = all(at == i for i, at in found.items()) and all(
+            any(i < len(row) and not cells.is_blank(row[i]) for row in grid.rows) for i in missing)
+        return () if in_place else missing
+    return ()
 
 
 def _is_change(raw: Sequence[Any], locale: str) -> bool:

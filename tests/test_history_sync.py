@@ -8,6 +8,7 @@ import datetime as dt
 from decimal import Decimal
 
 import openpyxl
+import pytest
 
 from books import xlsx_book
 from sheetcrm.config import Config
@@ -402,3 +403,65 @@ def test_a_column_a_person_inserts_in_stage_history_is_theirs_and_the_log_reads_
 
 def _dated(rows: list[list]) -> list[list]:
     return [[_day(v) for v in row] for row in rows]
+
+
+@pytest.mark.parametrize(("deleted", "header"), [("B", "From"), ("D", "Changed At"), ("E", "Amount")])
+def test_a_column_a_person_deletes_from_stage_history_is_said_and_no_cell_is_read_as_another(tmp_path, deleted,
+                                                                                            header):
+    """Read by position after a deletion, each cell landed in the field before it: From deleted,
+    the dates were read as the To stage (rewritten as the text "2026-03-01") and the amounts as
+    the day (1000: 1902); Changed At deleted, Days in Stage 64 and Rotting "yes" instead of 1.
+    Now the tab is not read nor written until the column is back, and says so at its header."""
+    book = _book(tmp_path, [["OPP-0001", "A1", "Acme", "Ana", "Prospecting", 1000, None, D(2026, 4, 10),
+                             D(2026, 1, 1)]])
+    sync(book, Config(), as_of=D(2026, 3, 1))
+    _stage(book, "Qualification")
+    sync(book, Config(), as_of=D(2026, 3, 5))
+    path = tmp_path / "crm.xlsx"
+    wb = openpyxl.load_workbook(path)
+    column = openpyxl.utils.column_index_from_string(deleted)
+    kept = [[c.value for c in row] for row in wb["Stage History"].iter_cols(min_col=column, max_col=column)][0]
+    wb["Stage History"].delete_cols(column)
+    wb.save(path)
+    book = XlsxWorkbook(path)
+    left = book.read().tabs["Stage History"].rows
+    outcome = sync(book, Config(), as_of=D(2026, 3, 6))
+    issues = [i for i in outcome.crm.report.issues if i.tab == "Stage History" or i.code == "history_before_created"]
+    assert [(i.code, i.row, i.column) for i in issues] == [("history_column_gone", 1, None)]
+    assert f'"{header}"' in issues[0].message
+    # Not known, so empty: never counted from Created (64) nor said rotting.
+    assert _column(book, "Days in Stage") is None and _column(book, "Rotting") is None
+    assert book.read().tabs["Stage History"].rows == left  # the person's rows, as they left them
+    assert [r[1:4] + r[6:7] for r in book.read().tabs["Validation"].rows if r[6] == "history_column_gone"] == [
+        ["Stage History", 1, None, "history_column_gone"]]
+    assert not sync(book, Config(), as_of=D(2026, 3, 6)).plan
+    wb = openpyxl.load_workbook(path)  # the column put back, as the hint says
+    wb["Stage History"].insert_cols(column)
+    for row, value in enumerate(kept, 1):
+        wb["Stage History"].cell(row, column, value)
+    wb.save(path)
+    book = XlsxWorkbook(path)
+    outcome = sync(book, Config(), as_of=D(2026, 3, 7))
+    assert [i.code for i in outcome.crm.report.issues if i.tab == "Stage History"] == []
+    assert _column(book, "Days in Stage") == 2
+    assert len(_history(book)) == 2
+
+
+def test_a_column_deleted_from_lead_status_history_is_said_in_spanish_and_the_tab_kept(tmp_path):
+    leads = [["ID", "Name", "Email", "Status", "Created"], ["LEAD-0001", "Bo", "bo@example.com", "New", D(2026, 1, 1)]]
+    book = xlsx_book(tmp_path / "crm.xlsx", {"Accounts": ACCOUNTS, "Opportunities": [HEADER], "Leads": leads})
+    sync(book, Config(), as_of=D(2026, 3, 1))
+    book.write(Plan(writes=[CellWrite("Leads", 2, 4, "Contacted")]))
+    sync(book, Config(), as_of=D(2026, 3, 5))
+    path = tmp_path / "crm.xlsx"
+    wb = openpyxl.load_workbook(path)
+    wb["Lead Status History"].delete_cols(3)  # To
+    wb.save(path)
+    book = XlsxWorkbook(path)
+    left = book.read().tabs["Lead Status History"].rows
+    book.write(Plan(writes=[CellWrite("Leads", 2, 4, "Qualified")]))
+    outcome = sync(book, Config(locale="es"), as_of=D(2026, 3, 6))
+    [issue] = [i for i in outcome.crm.report.issues if i.tab == "Lead Status History"]
+    assert (issue.code, issue.row) == ("history_column_gone", 1)
+    assert issue.message.startswith('La fila 1 no tiene la columna "A"') and issue.hint.startswith("Deshaz")
+    assert book.read().tabs["Lead Status History"].rows == left

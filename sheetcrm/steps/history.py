@@ -37,6 +37,7 @@ HISTORY_ROW_UNREAD = "history_row_unread"
 HISTORY_UNORDERED = "history_unordered"
 HISTORY_AFTER_SYNC = "history_after_sync"
 HISTORY_UNKNOWN_FROM = "history_unknown_from"
+HISTORY_COLUMN_GONE = "history_column_gone"
 
 
 def run(ctx: SyncContext) -> StepResult:
@@ -53,9 +54,14 @@ def run(ctx: SyncContext) -> StepResult:
             ctx.plan or part.plan or validation.tab_plan(ctx, [*ctx.crm.report.issues, *part.issues])):
         return part
     spell = id_spellings(ctx.crm.tables)  # the keys the mirror holds the rows under
-    stage, ctx.trimmed.stage = kept_history(results.stage_history, archive.held.get("stage_history", {}), before,
+    gone = ctx.crm.inputs.history_gone if ctx.crm.inputs is not None else {}
+    # A tab not read (a column deleted) holds no row sheetcrm knows: none of it is trimmed.
+    for tab in (STAGE_HISTORY, LEAD_HISTORY):
+        if tab.key in gone:
+            histories[tab] = []
+    stage, ctx.trimmed.stage = kept_history(histories[STAGE_HISTORY], archive.held.get("stage_history", {}), before,
                                             with_amount=True, spell=spell.get("stage_history"))
-    lead, ctx.trimmed.lead = kept_history(results.lead_history, archive.held.get("lead_status_history", {}), before,
+    lead, ctx.trimmed.lead = kept_history(histories[LEAD_HISTORY], archive.held.get("lead_status_history", {}), before,
                                           spell=spell.get("lead_status_history"))
     if ctx.trimmed.stage or ctx.trimmed.lead:
         # The warehouse marks what leaves with the workbook's ARCHIVE_ID, drawn the first time.
@@ -72,6 +78,10 @@ def _planned(ctx: SyncContext, histories: dict[OwnedTab, list[HistoryRow]]) -> S
     part = StepResult()
     assert ctx.crm.inputs is not None  # the read
     for tab, history in histories.items():
+        gone = ctx.crm.inputs.history_gone.get(tab.key)
+        if gone:
+            part.issues.append(_gone_issue(ctx, tab, gone))
+            continue  # its rows are the person's to put back: not rewritten, nothing appended
         unread = ctx.crm.inputs.unread_history.get(tab.key, [])
         first = len(part.plan.writes)
         owned_tab(part.plan, ctx.snapshot, tab, ctx.locale,
@@ -81,6 +91,25 @@ def _planned(ctx: SyncContext, histories: dict[OwnedTab, list[HistoryRow]]) -> S
         part.issues.extend(_order_issues(ctx, tab, history))
         part.issues.extend(_unknown_from(ctx, tab, history))
     return part
+
+
+def _gone_issue(ctx: SyncContext, tab: OwnedTab, gone: tuple[int, ...]) -> Issue:
+    """A column deleted from the tab (`inputs.history_gone`), said once, at its header row."""
+    title = locate(ctx.snapshot, tab, ctx.locale).title
+    headers = tab_headers(tab.key, ctx.locale)
+    missing = ", ".join(cells.quoted(headers[i]) for i in gone)
+    if tab is STAGE_HISTORY:
+        message = _("Row 1 has no {columns} column: was it deleted? Its rows cannot be read (each cell after it "
+                    "would be taken for the one before), so sheetcrm reads none of this history and writes "
+                    "nothing to this tab until it is back: Days in Stage is left empty, the win rates have no past "
+                    "and no stage change is logged.", columns=missing)
+    else:
+        message = _("Row 1 has no {columns} column: was it deleted? Its rows cannot be read (each cell after it "
+                    "would be taken for the one before), so sheetcrm reads none of this history and writes "
+                    "nothing to this tab until it is back: no lead status change is logged.", columns=missing)
+    return Issue("warning", title, 1, None, None, None, HISTORY_COLUMN_GONE, message,
+                 _("Undo the deletion (or restore an earlier version of the file), or insert the column back where "
+                   "it was, with its header and its cells: your rows are kept as they are."))
 
 
 def _unknown_from(ctx: SyncContext, tab: OwnedTab, history: list[HistoryRow]) -> list[Issue]:
