@@ -465,3 +465,17 @@ def test_a_column_deleted_from_lead_status_history_is_said_in_spanish_and_the_ta
     assert (issue.code, issue.row) == ("history_column_gone", 1)
     assert issue.message.startswith('La fila 1 no tiene la columna "A"') and issue.hint.startswith("Deshaz")
     assert book.read().tabs["Lead Status History"].rows == left
+
+
+def test_a_change_from_an_unknown_stage_is_said_on_its_own_day_not_today(tmp_path):
+    """The change follows a row another computer dated after this sync's day, so it is dated that
+    day: the warning said "today" (2026-03-10) of a row dated 2026-03-12."""
+    book = _book(tmp_path, [["OPP-0001", "A1", "Acme", "Ana", "Proposal", 1000, None, D(2026, 6, 1), D(2026, 1, 1)]])
+    sync(book, Config(), as_of=D(2026, 3, 12))
+    _stage(book, "Quote")
+    renamed = Config(stages=[s.model_copy(update={"name": "Quote"}) if s.name == "Proposal" else s
+                             for s in Config().stages])
+    for locale, day in (("en", "on 2026-03-12"), ("es", "el 2026-03-12")):
+        outcome = sync(book, renamed.model_copy(update={"locale": locale}), as_of=D(2026, 3, 10), dry_run=True)
+        [issue] = [i for i in outcome.crm.report.issues if i.code == "history_unknown_from"]
+        assert day in issue.message and "today" not in issue.message and "hoy" not in issue.message

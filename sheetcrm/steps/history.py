@@ -132,16 +132,19 @@ def _unknown_from(ctx: SyncContext, tab: OwnedTab, history: list[HistoryRow]) ->
             continue
         old, now = cells.quoted(row.from_value), cells.quoted(row.to_value)
         if stages:
-            message = _("{record} is logged moving from {old} to {new} today, but {old} is no stage of the "
+            # The row's own day: a change is dated no earlier than the one it follows, which may
+            # be after today (a computer's clock ahead).
+            message = _("{record} is logged moving from {old} to {new} on {day}, but {old} is no stage of the "
                         "config: if that stage was renamed {new}, the deal did not move, and its Days in Stage "
-                        "starts again from today.", record=row.record_id, old=old, new=now)
+                        "starts again from that day.", record=row.record_id, old=old, new=now,
+                        day=row.changed_at.isoformat())
             hint = _("If the stage was renamed, add {old} to its aliases in sheetcrm.toml (`[[stages]]` aliases) "
                      "and delete this row; if it was removed, or {record} did move, leave the row.",
                      old=old, record=row.record_id)
         else:
-            message = _("{record} is logged moving from {old} to {new} today, but {old} is no lead status: if "
+            message = _("{record} is logged moving from {old} to {new} on {day}, but {old} is no lead status: if "
                         "it is another word for {new}, the lead did not change status.",
-                        record=row.record_id, old=old, new=now)
+                        record=row.record_id, old=old, new=now, day=row.changed_at.isoformat())
             hint = _("If it is another word for a lead status, add it under `[lead_statuses]` in sheetcrm.toml "
                      "and delete this row; if it is a typo in the history, correct it and delete this row.")
         issues.append(Issue("warning", title, at, _letter(ctx, tab, 1), headers[1], row.from_value,
