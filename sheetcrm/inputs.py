@@ -656,25 +656,27 @@ def history_columns(grid: Grid | None, width: int, headers: Iterable[Sequence[st
 
 
 def history_gone(grid: Grid | None, width: int, headers: Iterable[Sequence[str]]) -> tuple[int, ...]:
-    """The tab's columns (0-based, sheetcrm's order) a person deleted: row 1 holds some of its
-    headers of one language (`headers`), each once, and not the others, and the cells did not
-    stay where sheetcrm writes them. Empty when none is: all there (`history_columns`), a
-    header retyped or cleared over its own column (its cells still below it), or no header
-    row at all (sorted into the rows, or deleted: read by position, `read_history`)."""
+    """The tab's columns (0-based, sheetcrm's order) that row 1 does not place: holding some of
+    the tab's headers of one language (`headers`), it lacks these (deleted, or retyped) or has
+    them twice (a copy). Its cells cannot be told apart then: read by position, each cell after
+    a deleted column was read as the one before it. Empty when each is there once
+    (`history_columns`), or only cleared over its own column (its cells still under it), or
+    there is no header row at all (sorted into the rows, or deleted: `read_history`)."""
     if grid is None or not grid.rows:
         return ()
     top = [cells.normalize_key(v) if isinstance(v, str) else None for v in grid.rows[0]]
     for labels in headers:
         wanted = [cells.normalize_key(h) for h in labels[:width]]
-        if any(top.count(w) > 1 for w in wanted):
+        count = [top.count(w) for w in wanted]
+        if sum(1 for c in count if c) < 2:
             continue
-        found = {i: top.index(w) for i, w in enumerate(wanted) if w in top}
-        if len(found) == width or len(found) < 2:
-            continue
-        missing = tuple(i for i in range(width) if i not in found)
-        in_place = all(at == i for i, at in found.items()) and all(
-            any(i < len(row) and not cells.is_blank(row[i]) for row in grid.rows) for i in missing)
-        return () if in_place else missing
+        bad = tuple(i for i, c in enumerate(count) if c != 1)
+        # A header cleared (its column's cells still there) is where it was; a header retyped
+        # is not told from another column moved into its place (its own deleted), so it is not.
+        cleared = all(count[i] == 0 and cells.is_blank(top[i] if i < len(top) else None) and any(
+            i < len(row) and not cells.is_blank(row[i]) for row in grid.rows) for i in bad)
+        placed = all(top.index(w) == i for i, w in enumerate(wanted) if count[i] == 1)
+        return () if cleared and placed else bad
     return ()
 
 

@@ -479,3 +479,44 @@ def test_a_change_from_an_unknown_stage_is_said_on_its_own_day_not_today(tmp_pat
         outcome = sync(book, renamed.model_copy(update={"locale": locale}), as_of=D(2026, 3, 10), dry_run=True)
         [issue] = [i for i in outcome.crm.report.issues if i.code == "history_unknown_from"]
         assert day in issue.message and "today" not in issue.message and "hoy" not in issue.message
+
+
+@pytest.mark.parametrize("edit", ["amount deleted", "from copied", "header retyped"])
+def test_a_stage_history_column_row_1_cannot_place_is_said_and_nothing_of_it_read_or_written(tmp_path, edit):
+    """Amount deleted with the person's Note after it: Note moved into Amount's place, was read as
+    the Amount ("called them": row unread) and its header written over with "Amount". From copied
+    next to itself: every row unread, Days in Stage 64 from Created, Rotting "yes", the header
+    rewritten over the copy. A header retyped cannot be told from either. Now each is said at row
+    1 and the tab kept as it is; a header only cleared over its cells still reads."""
+    book = _book(tmp_path, [["OPP-0001", "A1", "Acme", "Ana", "Prospecting", 1000, None, D(2026, 4, 10),
+                             D(2026, 1, 1)]])
+    sync(book, Config(), as_of=D(2026, 3, 1))
+    _stage(book, "Qualification")
+    book.write(Plan(writes=[CellWrite("Stage History", 1, 6, "Note"), CellWrite("Stage History", 2, 6, "called them")]))
+    sync(book, Config(), as_of=D(2026, 3, 5))
+    path = tmp_path / "crm.xlsx"
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Stage History"]
+    if edit == "amount deleted":
+        ws.delete_cols(5)
+    elif edit == "from copied":
+        ws.insert_cols(2)
+        for row in range(1, 4):
+            ws.cell(row, 2, ws.cell(row, 3).value)
+    else:
+        ws["D1"] = "Date"
+    wb.save(path)
+    book = XlsxWorkbook(path)
+    left = book.read().tabs["Stage History"].rows
+    outcome = sync(book, Config(), as_of=D(2026, 3, 6))
+    assert [(i.code, i.row) for i in outcome.crm.report.issues if i.tab == "Stage History"] == [
+        ("history_column_gone", 1)]
+    assert book.read().tabs["Stage History"].rows == left
+    assert _column(book, "Days in Stage") is None and _column(book, "Rotting") is None
+    if edit == "header retyped":  # cleared instead: its cells are still under it, read as they are
+        book.write(Plan(writes=[CellWrite("Stage History", 1, 4, None)]))
+        outcome = sync(book, Config(), as_of=D(2026, 3, 6))
+        assert [i.code for i in outcome.crm.report.issues if i.tab == "Stage History"] == []
+        assert _column(book, "Days in Stage") == 1
+        assert book.read().tabs["Stage History"].rows[0] == ["Opportunity", "From", "To", "Changed At", "Amount",
+                                                              "Note"]

@@ -94,22 +94,24 @@ def _planned(ctx: SyncContext, histories: dict[OwnedTab, list[HistoryRow]]) -> S
 
 
 def _gone_issue(ctx: SyncContext, tab: OwnedTab, gone: tuple[int, ...]) -> Issue:
-    """A column deleted from the tab (`inputs.history_gone`), said once, at its header row."""
+    """A column of the tab that row 1 does not place (`inputs.history_gone`), said once, at row 1."""
     title = locate(ctx.snapshot, tab, ctx.locale).title
     headers = tab_headers(tab.key, ctx.locale)
     missing = ", ".join(cells.quoted(headers[i]) for i in gone)
     if tab is STAGE_HISTORY:
-        message = _("Row 1 has no {columns} column: was it deleted? Its rows cannot be read (each cell after it "
-                    "would be taken for the one before), so sheetcrm reads none of this history and writes "
-                    "nothing to this tab until it is back: Days in Stage is left empty, the win rates have no past "
-                    "and no stage change is logged.", columns=missing)
+        message = _("Row 1 does not hold the {columns} column once under its header: was it deleted, copied or "
+                    "its header retyped? Its rows cannot be read (a cell could be taken for another column's), so "
+                    "sheetcrm reads none of this history and writes nothing to this tab until it does: Days in "
+                    "Stage is left empty, the win rates have no past and no stage change is logged.",
+                    columns=missing)
     else:
-        message = _("Row 1 has no {columns} column: was it deleted? Its rows cannot be read (each cell after it "
-                    "would be taken for the one before), so sheetcrm reads none of this history and writes "
-                    "nothing to this tab until it is back: no lead status change is logged.", columns=missing)
+        message = _("Row 1 does not hold the {columns} column once under its header: was it deleted, copied or "
+                    "its header retyped? Its rows cannot be read (a cell could be taken for another column's), so "
+                    "sheetcrm reads none of this history and writes nothing to this tab until it does: no lead "
+                    "status change is logged.", columns=missing)
     return Issue("warning", title, 1, None, None, None, HISTORY_COLUMN_GONE, message,
-                 _("Undo the deletion (or restore an earlier version of the file), or insert the column back where "
-                   "it was, with its header and its cells: your rows are kept as they are."))
+                 _("Undo that change (or restore an earlier version of the file), or put the column back where it "
+                   "was, once, with its header and its cells: your rows are kept as they are."))
 
 
 def _unknown_from(ctx: SyncContext, tab: OwnedTab, history: list[HistoryRow]) -> list[Issue]:
