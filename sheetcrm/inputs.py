@@ -656,27 +656,44 @@ def history_columns(grid: Grid | None, width: int, headers: Iterable[Sequence[st
 
 
 def history_gone(grid: Grid | None, width: int, headers: Iterable[Sequence[str]]) -> tuple[int, ...]:
-    """The tab's columns (0-based, sheetcrm's order) that row 1 does not place: holding some of
-    the tab's headers of one language (`headers`), it lacks these (deleted, or retyped) or has
-    them twice (a copy). Its cells cannot be told apart then: read by position, each cell after
-    a deleted column was read as the one before it. Empty when each is there once
+    """The tab's columns (0-based, sheetcrm's order) that its header row does not place: holding
+    some of the tab's headers of one language (`headers`), it lacks these (deleted, or retyped)
+    or has them twice (a copy). Its cells cannot be told apart then: read by position, each cell
+    after a deleted column was read as the one before it. Empty when each is there once
     (`history_columns`), or only cleared over its own column (its cells still under it), or
-    there is no header row at all (sorted into the rows, or deleted: `read_history`)."""
+    there is no header row at all (deleted: read by position, `read_history`). The header row
+    is row 1, or, when a person sorted it into the rows, the row holding the headers; there
+    the columns must be where sheetcrm writes them (`history_columns` reads row 1 only)."""
     if grid is None or not grid.rows:
         return ()
-    top = [cells.normalize_key(v) if isinstance(v, str) else None for v in grid.rows[0]]
-    for labels in headers:
-        wanted = [cells.normalize_key(h) for h in labels[:width]]
+    labels = [[cells.normalize_key(h) for h in hs[:width]] for hs in headers]
+    known = {w for wanted in labels for w in wanted}
+
+    def keys(row: Sequence[Any]) -> list[str | None]:
+        return [cells.normalize_key(v) if isinstance(v, str) else None for v in row]
+
+    def held(row: Sequence[Any]) -> int:
+        return sum(1 for v in row if isinstance(v, str) and cells.normalize_key(v) in known)
+
+    top, sorted_in = keys(grid.rows[0]), False
+    if held(grid.rows[0]) < 2:
+        row = next((r for r in grid.rows[1:] if held(r) >= 2), None)
+        if row is None:
+            return ()
+        top, sorted_in = keys(row), True
+    for wanted in labels:
         count = [top.count(w) for w in wanted]
         if sum(1 for c in count if c) < 2:
             continue
+        misplaced = tuple(i for i, w in enumerate(wanted) if count[i] == 1 and top.index(w) != i)
         bad = tuple(i for i, c in enumerate(count) if c != 1)
+        if not bad:
+            return misplaced if sorted_in else ()
         # A header cleared (its column's cells still there) is where it was; a header retyped
         # is not told from another column moved into its place (its own deleted), so it is not.
         cleared = all(count[i] == 0 and cells.is_blank(top[i] if i < len(top) else None) and any(
             i < len(row) and not cells.is_blank(row[i]) for row in grid.rows) for i in bad)
-        placed = all(top.index(w) == i for i, w in enumerate(wanted) if count[i] == 1)
-        return () if cleared and placed else bad
+        return () if cleared and not misplaced else bad
     return ()
 
 

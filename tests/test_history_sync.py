@@ -481,12 +481,13 @@ def test_a_change_from_an_unknown_stage_is_said_on_its_own_day_not_today(tmp_pat
         assert day in issue.message and "today" not in issue.message and "hoy" not in issue.message
 
 
-@pytest.mark.parametrize("edit", ["amount deleted", "from copied", "header retyped"])
+@pytest.mark.parametrize("edit", ["amount deleted", "from copied", "header retyped", "sorted, from deleted"])
 def test_a_stage_history_column_row_1_cannot_place_is_said_and_nothing_of_it_read_or_written(tmp_path, edit):
     """Amount deleted with the person's Note after it: Note moved into Amount's place, was read as
     the Amount ("called them": row unread) and its header written over with "Amount". From copied
     next to itself: every row unread, Days in Stage 64 from Created, Rotting "yes", the header
-    rewritten over the copy. A header retyped cannot be told from either. Now each is said at row
+    rewritten over the copy. A header retyped cannot be told from either. Sorted with its header
+    row, then From deleted: the header row was not row 1, so the dates were read as To again. Now each is said at row
     1 and the tab kept as it is; a header only cleared over its cells still reads."""
     book = _book(tmp_path, [["OPP-0001", "A1", "Acme", "Ana", "Prospecting", 1000, None, D(2026, 4, 10),
                              D(2026, 1, 1)]])
@@ -503,8 +504,14 @@ def test_a_stage_history_column_row_1_cannot_place_is_said_and_nothing_of_it_rea
         ws.insert_cols(2)
         for row in range(1, 4):
             ws.cell(row, 2, ws.cell(row, 3).value)
-    else:
+    elif edit == "header retyped":
         ws["D1"] = "Date"
+    else:  # sorted with its header row in the range (the header last), then From deleted
+        rows = [[c.value for c in row] for row in ws.iter_rows()]
+        for r, row in enumerate([*rows[1:], rows[0]], 1):
+            for c, value in enumerate(row, 1):
+                ws.cell(r, c, value)
+        ws.delete_cols(2)
     wb.save(path)
     book = XlsxWorkbook(path)
     left = book.read().tabs["Stage History"].rows
