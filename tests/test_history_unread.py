@@ -95,3 +95,27 @@ def test_equal_amounts_of_a_history_tab_are_read_once_and_each_as_its_own_cell_r
     assert [r.amount for r in rows] == [cells.parse_number(a, "en") for a in amounts]
     assert rows[0].amount is rows[1].amount and rows[3].amount is rows[5].amount
     assert rows[2].amount is not rows[0].amount and str(rows[0].amount) == str(cells.parse_number(1000, "en"))
+
+
+def test_a_column_deleted_from_stage_history_on_google_is_said_and_the_rows_kept(emu):
+    """Google hands Changed At back as serial numbers, so a plain number there cannot be refused:
+    with From deleted, the day was read as the To stage and the amount as the day (1902). The tab
+    is found wanting by its header row instead, and left as the person has it."""
+    key = emu.create_spreadsheet("CRM", {"Opportunities": OPPORTUNITIES}, value_input="USER_ENTERED")
+    conn = connect(None, policy=RetryPolicy(attempts=3, sleep=lambda s: None))
+    book = GoogleSheetsWorkbook(conn.client, key, "sheetcrm@project.iam.gserviceaccount.com", **header_tests(Config()))
+    sync(book, Config(), as_of=DAY)
+    _stage(book, 1, "Qualification")
+    sync(book, Config(), as_of=DAY + dt.timedelta(days=1))
+    rng = {"sheetId": emu.sheet_id(key, "Stage History"), "dimension": "COLUMNS", "startIndex": 1, "endIndex": 2}
+    emu.apply(key, [{"deleteDimension": {"range": rng}}])
+    left = emu.values(key, "Stage History")
+    assert left[0] == ["Opportunity", "To", "Changed At", "Amount"]
+    _stage(book, 2, "Proposal")
+    outcome = sync(book, Config(), as_of=DAY + dt.timedelta(days=2))
+    issues = [i for i in outcome.crm.report.issues if i.tab == "Stage History" or i.code == "history_before_created"]
+    assert [(i.code, i.row) for i in issues] == [("history_column_gone", 1)]
+    assert emu.values(key, "Stage History") == left
+    rows = book.read().tabs["Opportunities"].rows
+    at = rows[0].index("Days in Stage")
+    assert all(len(r) <= at or r[at] is None for r in rows[1:])
