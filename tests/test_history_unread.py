@@ -97,7 +97,7 @@ def test_equal_amounts_of_a_history_tab_are_read_once_and_each_as_its_own_cell_r
     assert rows[2].amount is not rows[0].amount and str(rows[0].amount) == str(cells.parse_number(1000, "en"))
 
 
-def test_a_column_deleted_from_stage_history_on_google_is_said_and_the_rows_kept(emu):
+def test_a_column_deleted_from_stage_history_on_google_is_said_and_the_rows_kept_as_they_show(emu):
     """Google hands Changed At back as serial numbers, so a plain number there cannot be refused:
     with From deleted, the day was read as the To stage and the amount as the day (1902). The tab
     is found wanting by its header row instead, and left as the person has it."""
@@ -111,11 +111,15 @@ def test_a_column_deleted_from_stage_history_on_google_is_said_and_the_rows_kept
     emu.apply(key, [{"deleteDimension": {"range": rng}}])
     left = emu.values(key, "Stage History")
     assert left[0] == ["Opportunity", "To", "Changed At", "Amount"]
+    shown = conn.client.open_by_key(key).worksheet("Stage History").get_all_values()  # as formatted
+    assert shown[1][3] == "$1,000.00"
     _stage(book, 2, "Proposal")
     outcome = sync(book, Config(), as_of=DAY + dt.timedelta(days=2))
     issues = [i for i in outcome.crm.report.issues if i.tab == "Stage History" or i.code == "history_before_created"]
     assert [(i.code, i.row) for i in issues] == [("history_column_gone", 1)]
     assert emu.values(key, "Stage History") == left
+    # Nor formatted by position: the amounts (now in D) showed as dates, 1000 as 1902-09-26.
+    assert conn.client.open_by_key(key).worksheet("Stage History").get_all_values() == shown
     rows = book.read().tabs["Opportunities"].rows
     at = rows[0].index("Days in Stage")
     assert all(len(r) <= at or r[at] is None for r in rows[1:])
