@@ -123,3 +123,16 @@ def test_a_column_deleted_from_stage_history_on_google_is_said_and_the_rows_kept
     rows = book.read().tabs["Opportunities"].rows
     at = rows[0].index("Days in Stage")
     assert all(len(r) <= at or r[at] is None for r in rows[1:])
+
+
+def test_a_damaged_lead_status_history_row_s_hint_asks_for_no_amount(tmp_path):
+    """Lead Status History has no Amount column; its hint asked for "Amount a number"."""
+    leads = [["ID", "Last Name", "Company", "Email", "Status"], ["LEAD-0001", "Diaz", "Acme", "ana@acme.com", "New"]]
+    book = xlsx_book(tmp_path / "crm.xlsx", {"Leads": leads})
+    sync(book, Config(), as_of=DAY)
+    book.write(Plan(writes=[CellWrite("Lead Status History", 2, 4, "garbage")]))
+    for locale, amount in (("en", "Amount"), ("es", "Importe")):
+        outcome = sync(book, Config(locale=locale), as_of=DAY, dry_run=True)
+        [issue] = [i for i in outcome.crm.report.issues if i.code == HISTORY_ROW_UNREAD]
+        assert issue.tab == "Lead Status History"
+        assert amount not in issue.hint

@@ -201,10 +201,12 @@ def _unread_issue(ctx: SyncContext, tab: OwnedTab, unread: UnreadRow, row: int) 
     header = grid.header[at] if grid is not None and at < len(grid.header) else None
     value = unread.cells[unread.column] if unread.column < len(unread.cells) else None
     problem = (unread.problem or _("the cell is empty")).rstrip(".")
+    # Lead Status History has no Amount column: its hint does not ask for one.
+    hint = (_("Fix the cell (the ID and To filled in, Changed At a date, Amount a number), or delete the row.")
+            if tab is STAGE_HISTORY else _("Fix the cell (the ID and To filled in, Changed At a date), or delete the row."))
     return Issue("warning", title, row, column_letter(at + 1), header, value, HISTORY_ROW_UNREAD,
                  _("This history row cannot be read ({problem}): it is not counted, and is kept as it is, after "
-                   "the rows that can be.", problem=problem),
-                 _("Fix the cell (the ID and To filled in, Changed At a date, Amount a number), or delete the row."))
+                   "the rows that can be.", problem=problem), hint)
 
 
 def _columns(ctx: SyncContext, tab: OwnedTab) -> tuple[int, ...] | None:
