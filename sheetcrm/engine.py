@@ -34,6 +34,7 @@ from sheetcrm.i18n import _, current, ngettext
 from sheetcrm.parse_cache import fields_of
 from sheetcrm.records import LEAD_STATUSES, Lead, Opportunity, lead_status_choices
 from sheetcrm.report import Issue, column_letter
+from sheetcrm.schema import STAGE_HISTORY
 from sheetcrm.validate import (Crm, UnreadColumn, UnreadTab, amounts_unread, deals_unread, parse_context,
                                unread_columns)
 from sheetcrm.warehouse.keep import ARCHIVE_ID, ARCHIVED, Archive, calibrated, id_spellings
@@ -141,7 +142,10 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
 
     related = RelatedIndex.build(activities, tasks, crm.records("contacts"), as_of=as_of)
     created = {o.id: o.created for o in opportunities if o.id}
+    # A Stage History with a column deleted is not read (`inputs.history_gone`): when each deal
+    # entered its stage is then unknown, never counted from Created.
     metrics = opportunity_metrics(opportunities, stages, as_of, stage_entered=stage_entered(stage_history, created),
+                                  history_unread=STAGE_HISTORY.key in crm.inputs.history_gone,
                                   related=related, category_overrides=_category_overrides(opportunities))
     marks = crm.inputs.sequences
     kept = calibrated(old_stages, stage_history, archive, marks.get(ARCHIVED, 0), marks.get(ARCHIVE_ID, 0),

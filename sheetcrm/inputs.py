@@ -65,6 +65,9 @@ class Inputs:
     # are and reported by the history step, never counted nor dropped. "stage_history" /
     # "lead_history" -> rows.
     unread_history: dict[str, list["UnreadRow"]] = field(default_factory=dict)
+    # "stage_history" / "lead_history" -> the columns (0-based, sheetcrm's order) a person
+    # deleted from that tab (`history_gone`): the tab is then not read, nor written.
+    history_gone: dict[str, tuple[int, ...]] = field(default_factory=dict)
     sequences: dict[str, int] = field(default_factory=dict)         # prefix -> the last number handed out
     duplicates: "DuplicatesTab" = field(default_factory=lambda: DuplicatesTab())
     conversions: Conversions = field(default_factory=Conversions)   # read_conversions
@@ -86,6 +89,8 @@ def read_inputs(snapshot: Snapshot, config: Config, context: ParseContext, repor
     unread: dict[str, list[UnreadRow]] = {STAGE_HISTORY.key: [], LEAD_HISTORY.key: []}
     report = report if report is not None else Report()
     unread_quotas: list[UnreadQuota] = []
+    gone = {tab.key: history_gone(_grid(snapshot, tab), len(tab.headers), [tab_headers(tab.key, lang) for lang in LOCALES])
+            for tab in (STAGE_HISTORY, LEAD_HISTORY)}
     return Inputs(
         rates=read_rates(snapshot, config, context, report),
         quotas=read_quotas(snapshot, config, context, report, deals, unread_quotas),
@@ -98,6 +103,7 @@ def read_inputs(snapshot: Snapshot, config: Config, context: ParseContext, repor
                                   unread[LEAD_HISTORY.key], len(LEAD_HISTORY.headers),
                                   [tab_headers(LEAD_HISTORY.key, lang) for lang in LOCALES]),
         unread_history=unread,
+        history_gone={key: columns for key, columns in gone.items() if columns},
         sequences=read_sequences(_grid(snapshot, SEQUENCES)),
         duplicates=read_duplicates(snapshot, config.locale),
     )
@@ -571,7 +577,9 @@ def read_history(grid: Grid | None, locale: str, names: Mapping[str, str] | None
     `headers`: the tab's header row in each language; with them, a row 1 that is not one of
     them is a row of history, and a row that is one elsewhere is skipped."""
     rows: list[HistoryRow] = []
-    if grid is None:
+    if grid is None or history_gone(grid, width, headers):
+        # A column deleted: read by position, each cell after it landed in the field before it
+        # (a date read as the To stage, an amount as the day), so the log is not read at all.
         return rows
     text, date, number, blank = cells.parse_text, cells.parse_date, cells.parse_amount, cells.is_blank
     # The tab's header row, in either language. A person who sorted the tab with its header
@@ -645,6 +653,48 @@ def history_columns(grid: Grid | None, width: int, headers: Iterable[Sequence[st
         if all(top.count(w) == 1 for w in wanted):
             return tuple(top.index(w) for w in wanted)
     return None
+
+
+def history_gone(grid: Grid | None, width: int, headers: Iterable[Sequence[str]]) -> tuple[int, ...]:
+    """The tab's columns (0-based, sheetcrm's order) that its header row does not place: holding
+    some of the tab's headers of one language (`headers`), it lacks these (deleted, or retyped)
+    or has them twice (a copy). Its cells cannot be told apart then: read by position, each cell
+    after a deleted column was read as the one before it. Empty when each is there once
+    (`history_columns`), or only cleared over its own column (its cells still under it), or
+    there is no header row at all (deleted: read by position, `read_history`). The header row
+    is row 1, or, when a person sorted it into the rows, the row holding the headers; there
+    the columns must be where sheetcrm writes them (`history_columns` reads row 1 only)."""
+    if grid is None or not grid.rows:
+        return ()
+    labels = [[cells.normalize_key(h) for h in hs[:width]] for hs in headers]
+    known = {w for wanted in labels for w in wanted}
+
+    def keys(row: Sequence[Any]) -> list[str | None]:
+        return [cells.normalize_key(v) if isinstance(v, str) else None for v in row]
+
+    def held(row: Sequence[Any]) -> int:
+        return sum(1 for v in row if isinstance(v, str) and cells.normalize_key(v) in known)
+
+    top, sorted_in = keys(grid.rows[0]), False
+    if held(grid.rows[0]) < 2:
+        row = next((r for r in grid.rows[1:] if held(r) >= 2), None)
+        if row is None:
+            return ()
+        top, sorted_in = keys(row), True
+    for wanted in labels:
+        count = [top.count(w) for w in wanted]
+        if sum(1 for c in count if c) < 2:
+            continue
+        misplaced = tuple(i for i, w in enumerate(wanted) if count[i] == 1 and top.index(w) != i)
+        bad = tuple(i for i, c in enumerate(count) if c != 1)
+        if not bad:
+            return misplaced if sorted_in else ()
+        # A header cleared (its column's cells still there) is where it was; a header retyped
+        # is not told from another column moved into its place (its own deleted), so it is not.
+        cleared = all(count[i] == 0 and cells.is_blank(top[i] if i < len(top) else None) and any(
+            i < len(row) and not cells.is_blank(row[i]) for row in grid.rows) for i in bad)
+        return () if cleared and not misplaced else bad
+    return ()
 
 
 def _is_change(raw: Sequence[Any], locale: str) -> bool:

@@ -268,6 +268,11 @@ def column_formats(snapshot: Snapshot, plan: Plan, crm: Any, dashboard_kinds: li
         if where is not None:
             blocks = {where[col - 1] + 1: kinds for col, kinds in blocks.items()}
             places = [c + 1 for c in where]
+        if crm.inputs is not None and tab.key in crm.inputs.history_gone:
+            # A column deleted (`inputs.history_gone`): the others slid into its place, and a
+            # date format on what is now Amount showed 1000 as 1902-09-26. Not sheetcrm's to
+            # format until the column is back, as it is not written.
+            places = ()
         # The cells below the header, a tuple per column; only a tab this plan changes is measured.
         columns = list(zip_longest(*content[1:])) if measure else []
         for col in places:

@@ -8,6 +8,7 @@ import datetime as dt
 from decimal import Decimal
 
 import openpyxl
+import pytest
 
 from books import xlsx_book
 from sheetcrm.config import Config
@@ -402,3 +403,127 @@ def test_a_column_a_person_inserts_in_stage_history_is_theirs_and_the_log_reads_
 
 def _dated(rows: list[list]) -> list[list]:
     return [[_day(v) for v in row] for row in rows]
+
+
+@pytest.mark.parametrize(("deleted", "header"), [("B", "From"), ("D", "Changed At"), ("E", "Amount")])
+def test_a_column_a_person_deletes_from_stage_history_is_said_and_no_cell_is_read_as_another(tmp_path, deleted,
+                                                                                            header):
+    """Read by position after a deletion, each cell landed in the field before it: From deleted,
+    the dates were read as the To stage (rewritten as the text "2026-03-01") and the amounts as
+    the day (1000: 1902); Changed At deleted, Days in Stage 64 and Rotting "yes" instead of 1.
+    Now the tab is not read nor written until the column is back, and says so at its header."""
+    book = _book(tmp_path, [["OPP-0001", "A1", "Acme", "Ana", "Prospecting", 1000, None, D(2026, 4, 10),
+                             D(2026, 1, 1)]])
+    sync(book, Config(), as_of=D(2026, 3, 1))
+    _stage(book, "Qualification")
+    sync(book, Config(), as_of=D(2026, 3, 5))
+    path = tmp_path / "crm.xlsx"
+    wb = openpyxl.load_workbook(path)
+    column = openpyxl.utils.column_index_from_string(deleted)
+    kept = [[c.value for c in row] for row in wb["Stage History"].iter_cols(min_col=column, max_col=column)][0]
+    wb["Stage History"].delete_cols(column)
+    wb.save(path)
+    book = XlsxWorkbook(path)
+    left = book.read().tabs["Stage History"].rows
+    outcome = sync(book, Config(), as_of=D(2026, 3, 6))
+    issues = [i for i in outcome.crm.report.issues if i.tab == "Stage History" or i.code == "history_before_created"]
+    assert [(i.code, i.row, i.column) for i in issues] == [("history_column_gone", 1, None)]
+    assert f'"{header}"' in issues[0].message
+    # Not known, so empty: never counted from Created (64) nor said rotting.
+    assert _column(book, "Days in Stage") is None and _column(book, "Rotting") is None
+    assert book.read().tabs["Stage History"].rows == left  # the person's rows, as they left them
+    assert [r[1:4] + r[6:7] for r in book.read().tabs["Validation"].rows if r[6] == "history_column_gone"] == [
+        ["Stage History", 1, None, "history_column_gone"]]
+    assert not sync(book, Config(), as_of=D(2026, 3, 6)).plan
+    wb = openpyxl.load_workbook(path)  # the column put back, as the hint says
+    wb["Stage History"].insert_cols(column)
+    for row, value in enumerate(kept, 1):
+        wb["Stage History"].cell(row, column, value)
+    wb.save(path)
+    book = XlsxWorkbook(path)
+    outcome = sync(book, Config(), as_of=D(2026, 3, 7))
+    assert [i.code for i in outcome.crm.report.issues if i.tab == "Stage History"] == []
+    assert _column(book, "Days in Stage") == 2
+    assert len(_history(book)) == 2
+
+
+def test_a_column_deleted_from_lead_status_history_is_said_in_spanish_and_the_tab_kept(tmp_path):
+    leads = [["ID", "Name", "Email", "Status", "Created"], ["LEAD-0001", "Bo", "bo@example.com", "New", D(2026, 1, 1)]]
+    book = xlsx_book(tmp_path / "crm.xlsx", {"Accounts": ACCOUNTS, "Opportunities": [HEADER], "Leads": leads})
+    sync(book, Config(), as_of=D(2026, 3, 1))
+    book.write(Plan(writes=[CellWrite("Leads", 2, 4, "Contacted")]))
+    sync(book, Config(), as_of=D(2026, 3, 5))
+    path = tmp_path / "crm.xlsx"
+    wb = openpyxl.load_workbook(path)
+    wb["Lead Status History"].delete_cols(3)  # To
+    wb.save(path)
+    book = XlsxWorkbook(path)
+    left = book.read().tabs["Lead Status History"].rows
+    book.write(Plan(writes=[CellWrite("Leads", 2, 4, "Qualified")]))
+    outcome = sync(book, Config(locale="es"), as_of=D(2026, 3, 6))
+    [issue] = [i for i in outcome.crm.report.issues if i.tab == "Lead Status History"]
+    assert (issue.code, issue.row) == ("history_column_gone", 1)
+    assert issue.message.startswith('La fila 1 no tiene la columna "A"') and issue.hint.startswith("Deshaz")
+    assert book.read().tabs["Lead Status History"].rows == left
+
+
+def test_a_change_from_an_unknown_stage_is_said_on_its_own_day_not_today(tmp_path):
+    """The change follows a row another computer dated after this sync's day, so it is dated that
+    day: the warning said "today" (2026-03-10) of a row dated 2026-03-12."""
+    book = _book(tmp_path, [["OPP-0001", "A1", "Acme", "Ana", "Proposal", 1000, None, D(2026, 6, 1), D(2026, 1, 1)]])
+    sync(book, Config(), as_of=D(2026, 3, 12))
+    _stage(book, "Quote")
+    renamed = Config(stages=[s.model_copy(update={"name": "Quote"}) if s.name == "Proposal" else s
+                             for s in Config().stages])
+    for locale, day in (("en", "on 2026-03-12"), ("es", "el 2026-03-12")):
+        outcome = sync(book, renamed.model_copy(update={"locale": locale}), as_of=D(2026, 3, 10), dry_run=True)
+        [issue] = [i for i in outcome.crm.report.issues if i.code == "history_unknown_from"]
+        assert day in issue.message and "today" not in issue.message and "hoy" not in issue.message
+
+
+@pytest.mark.parametrize("edit", ["amount deleted", "from copied", "header retyped", "sorted, from deleted"])
+def test_a_stage_history_column_row_1_cannot_place_is_said_and_nothing_of_it_read_or_written(tmp_path, edit):
+    """Amount deleted with the person's Note after it: Note moved into Amount's place, was read as
+    the Amount ("called them": row unread) and its header written over with "Amount". From copied
+    next to itself: every row unread, Days in Stage 64 from Created, Rotting "yes", the header
+    rewritten over the copy. A header retyped cannot be told from either. Sorted with its header
+    row, then From deleted: the header row was not row 1, so the dates were read as To again. Now each is said at row
+    1 and the tab kept as it is; a header only cleared over its cells still reads."""
+    book = _book(tmp_path, [["OPP-0001", "A1", "Acme", "Ana", "Prospecting", 1000, None, D(2026, 4, 10),
+                             D(2026, 1, 1)]])
+    sync(book, Config(), as_of=D(2026, 3, 1))
+    _stage(book, "Qualification")
+    book.write(Plan(writes=[CellWrite("Stage History", 1, 6, "Note"), CellWrite("Stage History", 2, 6, "called them")]))
+    sync(book, Config(), as_of=D(2026, 3, 5))
+    path = tmp_path / "crm.xlsx"
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Stage History"]
+    if edit == "amount deleted":
+        ws.delete_cols(5)
+    elif edit == "from copied":
+        ws.insert_cols(2)
+        for row in range(1, 4):
+            ws.cell(row, 2, ws.cell(row, 3).value)
+    elif edit == "header retyped":
+        ws["D1"] = "Date"
+    else:  # sorted with its header row in the range (the header last), then From deleted
+        rows = [[c.value for c in row] for row in ws.iter_rows()]
+        for r, row in enumerate([*rows[1:], rows[0]], 1):
+            for c, value in enumerate(row, 1):
+                ws.cell(r, c, value)
+        ws.delete_cols(2)
+    wb.save(path)
+    book = XlsxWorkbook(path)
+    left = book.read().tabs["Stage History"].rows
+    outcome = sync(book, Config(), as_of=D(2026, 3, 6))
+    assert [(i.code, i.row) for i in outcome.crm.report.issues if i.tab == "Stage History"] == [
+        ("history_column_gone", 1)]
+    assert book.read().tabs["Stage History"].rows == left
+    assert _column(book, "Days in Stage") is None and _column(book, "Rotting") is None
+    if edit == "header retyped":  # cleared instead: its cells are still under it, read as they are
+        book.write(Plan(writes=[CellWrite("Stage History", 1, 4, None)]))
+        outcome = sync(book, Config(), as_of=D(2026, 3, 6))
+        assert [i.code for i in outcome.crm.report.issues if i.tab == "Stage History"] == []
+        assert _column(book, "Days in Stage") == 1
+        assert book.read().tabs["Stage History"].rows[0] == ["Opportunity", "From", "To", "Changed At", "Amount",
+                                                              "Note"]

@@ -95,3 +95,44 @@ def test_equal_amounts_of_a_history_tab_are_read_once_and_each_as_its_own_cell_r
     assert [r.amount for r in rows] == [cells.parse_number(a, "en") for a in amounts]
     assert rows[0].amount is rows[1].amount and rows[3].amount is rows[5].amount
     assert rows[2].amount is not rows[0].amount and str(rows[0].amount) == str(cells.parse_number(1000, "en"))
+
+
+def test_a_column_deleted_from_stage_history_on_google_is_said_and_the_rows_kept_as_they_show(emu):
+    """Google hands Changed At back as serial numbers, so a plain number there cannot be refused:
+    with From deleted, the day was read as the To stage and the amount as the day (1902). The tab
+    is found wanting by its header row instead, and left as the person has it."""
+    key = emu.create_spreadsheet("CRM", {"Opportunities": OPPORTUNITIES}, value_input="USER_ENTERED")
+    conn = connect(None, policy=RetryPolicy(attempts=3, sleep=lambda s: None))
+    book = GoogleSheetsWorkbook(conn.client, key, "sheetcrm@project.iam.gserviceaccount.com", **header_tests(Config()))
+    sync(book, Config(), as_of=DAY)
+    _stage(book, 1, "Qualification")
+    sync(book, Config(), as_of=DAY + dt.timedelta(days=1))
+    rng = {"sheetId": emu.sheet_id(key, "Stage History"), "dimension": "COLUMNS", "startIndex": 1, "endIndex": 2}
+    emu.apply(key, [{"deleteDimension": {"range": rng}}])
+    left = emu.values(key, "Stage History")
+    assert left[0] == ["Opportunity", "To", "Changed At", "Amount"]
+    shown = conn.client.open_by_key(key).worksheet("Stage History").get_all_values()  # as formatted
+    assert shown[1][3] == "$1,000.00"
+    _stage(book, 2, "Proposal")
+    outcome = sync(book, Config(), as_of=DAY + dt.timedelta(days=2))
+    issues = [i for i in outcome.crm.report.issues if i.tab == "Stage History" or i.code == "history_before_created"]
+    assert [(i.code, i.row) for i in issues] == [("history_column_gone", 1)]
+    assert emu.values(key, "Stage History") == left
+    # Nor formatted by position: the amounts (now in D) showed as dates, 1000 as 1902-09-26.
+    assert conn.client.open_by_key(key).worksheet("Stage History").get_all_values() == shown
+    rows = book.read().tabs["Opportunities"].rows
+    at = rows[0].index("Days in Stage")
+    assert all(len(r) <= at or r[at] is None for r in rows[1:])
+
+
+def test_a_damaged_lead_status_history_row_s_hint_asks_for_no_amount(tmp_path):
+    """Lead Status History has no Amount column; its hint asked for "Amount a number"."""
+    leads = [["ID", "Last Name", "Company", "Email", "Status"], ["LEAD-0001", "Diaz", "Acme", "ana@acme.com", "New"]]
+    book = xlsx_book(tmp_path / "crm.xlsx", {"Leads": leads})
+    sync(book, Config(), as_of=DAY)
+    book.write(Plan(writes=[CellWrite("Lead Status History", 2, 4, "garbage")]))
+    for locale, amount in (("en", "Amount"), ("es", "Importe")):
+        outcome = sync(book, Config(locale=locale), as_of=DAY, dry_run=True)
+        [issue] = [i for i in outcome.crm.report.issues if i.code == HISTORY_ROW_UNREAD]
+        assert issue.tab == "Lead Status History"
+        assert amount not in issue.hint

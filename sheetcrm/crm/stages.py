@@ -204,13 +204,17 @@ class OpportunityMetrics:
 def opportunity_metrics(opportunities: Sequence[Opportunity], stages: StageTable, as_of: dt.date, *,
                         stage_entered: Mapping[str, dt.date] | None = None,
                         related: RelatedIndex | None = None,
-                        category_overrides: Mapping[str, str] | None = None) -> list[OpportunityMetrics]:
+                        category_overrides: Mapping[str, str] | None = None,
+                        history_unread: bool = False) -> list[OpportunityMetrics]:
     """The computed columns of each opportunity, in the same order as `opportunities`.
 
     - probability: the row's own Probability if filled, else its stage's; a closed stage
       always gives its own (100 won, 0 lost) since a closed deal is no longer a bet.
     - days_in_stage: from the date the current stage was entered (`history.stage_entered`,
       IDs compared by `match_key`), else from Created; None if neither is known, or if it is after `as_of`.
+      `history_unread`: the Stage History cannot be read (a column deleted), so no deal's day
+      is known: Created is no stand-in (a deal that moved yesterday would show its age), and
+      none is said rotting, since its last sign of life may be that unknown change.
     - last_activity: the latest activity related to the opportunity itself or to its contact,
       on or before the day `related` was built for (a future-dated one is a plan: `is_plan`).
       Activities on the account are not counted: one busy deal would keep every other deal
@@ -236,7 +240,7 @@ def opportunity_metrics(opportunities: Sequence[Opportunity], stages: StageTable
             probability = configured[stage.name]
         weighted = o.amount * probability / _HUNDRED if o.amount is not None and probability is not None else None
         category = forecast_category(stage, overrides.get(o.id) if o.id else None)
-        entered = (entered_by_id.get(match_key(o.id)) if o.id else None) or o.created
+        entered = None if history_unread else (entered_by_id.get(match_key(o.id)) if o.id else None) or o.created
         last = _last_activity(o, index)
         task = index.first_open_task.get(o.id) if o.id else None
         out.append(OpportunityMetrics(
@@ -248,7 +252,7 @@ def opportunity_metrics(opportunities: Sequence[Opportunity], stages: StageTable
             # negative (the history step warns at the row).
             days_in_stage=(as_of - entered).days if entered and entered <= as_of else None,
             last_activity=last,
-            rotting=_rotting(stage, entered, last, as_of),
+            rotting=not history_unread and _rotting(stage, entered, last, as_of),
             next_step=f"{task.due.isoformat()} {task.subject}" if task else None,
         ))
     return out

@@ -37,6 +37,7 @@ HISTORY_ROW_UNREAD = "history_row_unread"
 HISTORY_UNORDERED = "history_unordered"
 HISTORY_AFTER_SYNC = "history_after_sync"
 HISTORY_UNKNOWN_FROM = "history_unknown_from"
+HISTORY_COLUMN_GONE = "history_column_gone"
 
 
 def run(ctx: SyncContext) -> StepResult:
@@ -53,9 +54,14 @@ def run(ctx: SyncContext) -> StepResult:
             ctx.plan or part.plan or validation.tab_plan(ctx, [*ctx.crm.report.issues, *part.issues])):
         return part
     spell = id_spellings(ctx.crm.tables)  # the keys the mirror holds the rows under
-    stage, ctx.trimmed.stage = kept_history(results.stage_history, archive.held.get("stage_history", {}), before,
+    gone = ctx.crm.inputs.history_gone if ctx.crm.inputs is not None else {}
+    # A tab not read (a column deleted) holds no row sheetcrm knows: none of it is trimmed.
+    for tab in (STAGE_HISTORY, LEAD_HISTORY):
+        if tab.key in gone:
+            histories[tab] = []
+    stage, ctx.trimmed.stage = kept_history(histories[STAGE_HISTORY], archive.held.get("stage_history", {}), before,
                                             with_amount=True, spell=spell.get("stage_history"))
-    lead, ctx.trimmed.lead = kept_history(results.lead_history, archive.held.get("lead_status_history", {}), before,
+    lead, ctx.trimmed.lead = kept_history(histories[LEAD_HISTORY], archive.held.get("lead_status_history", {}), before,
                                           spell=spell.get("lead_status_history"))
     if ctx.trimmed.stage or ctx.trimmed.lead:
         # The warehouse marks what leaves with the workbook's ARCHIVE_ID, drawn the first time.
@@ -72,6 +78,10 @@ def _planned(ctx: SyncContext, histories: dict[OwnedTab, list[HistoryRow]]) -> S
     part = StepResult()
     assert ctx.crm.inputs is not None  # the read
     for tab, history in histories.items():
+        gone = ctx.crm.inputs.history_gone.get(tab.key)
+        if gone:
+            part.issues.append(_gone_issue(ctx, tab, gone))
+            continue  # its rows are the person's to put back: not rewritten, nothing appended
         unread = ctx.crm.inputs.unread_history.get(tab.key, [])
         first = len(part.plan.writes)
         owned_tab(part.plan, ctx.snapshot, tab, ctx.locale,
@@ -81,6 +91,27 @@ def _planned(ctx: SyncContext, histories: dict[OwnedTab, list[HistoryRow]]) -> S
         part.issues.extend(_order_issues(ctx, tab, history))
         part.issues.extend(_unknown_from(ctx, tab, history))
     return part
+
+
+def _gone_issue(ctx: SyncContext, tab: OwnedTab, gone: tuple[int, ...]) -> Issue:
+    """A column of the tab that row 1 does not place (`inputs.history_gone`), said once, at row 1."""
+    title = locate(ctx.snapshot, tab, ctx.locale).title
+    headers = tab_headers(tab.key, ctx.locale)
+    missing = ", ".join(cells.quoted(headers[i]) for i in gone)
+    if tab is STAGE_HISTORY:
+        message = _("Row 1 does not hold the {columns} column once under its header: was it deleted, copied or "
+                    "its header retyped? Its rows cannot be read (a cell could be taken for another column's), so "
+                    "sheetcrm reads none of this history and writes nothing to this tab until it does: Days in "
+                    "Stage is left empty, the win rates have no past and no stage change is logged.",
+                    columns=missing)
+    else:
+        message = _("Row 1 does not hold the {columns} column once under its header: was it deleted, copied or "
+                    "its header retyped? Its rows cannot be read (a cell could be taken for another column's), so "
+                    "sheetcrm reads none of this history and writes nothing to this tab until it does: no lead "
+                    "status change is logged.", columns=missing)
+    return Issue("warning", title, 1, None, None, None, HISTORY_COLUMN_GONE, message,
+                 _("Undo that change (or restore an earlier version of the file), or put the column back where it "
+                   "was, once, with its header and its cells: your rows are kept as they are."))
 
 
 def _unknown_from(ctx: SyncContext, tab: OwnedTab, history: list[HistoryRow]) -> list[Issue]:
@@ -103,16 +134,19 @@ def _unknown_from(ctx: SyncContext, tab: OwnedTab, history: list[HistoryRow]) ->
             continue
         old, now = cells.quoted(row.from_value), cells.quoted(row.to_value)
         if stages:
-            message = _("{record} is logged moving from {old} to {new} today, but {old} is no stage of the "
+            # The row's own day: a change is dated no earlier than the one it follows, which may
+            # be after today (a computer's clock ahead).
+            message = _("{record} is logged moving from {old} to {new} on {day}, but {old} is no stage of the "
                         "config: if that stage was renamed {new}, the deal did not move, and its Days in Stage "
-                        "starts again from today.", record=row.record_id, old=old, new=now)
+                        "starts again from that day.", record=row.record_id, old=old, new=now,
+                        day=row.changed_at.isoformat())
             hint = _("If the stage was renamed, add {old} to its aliases in sheetcrm.toml (`[[stages]]` aliases) "
                      "and delete this row; if it was removed, or {record} did move, leave the row.",
                      old=old, record=row.record_id)
         else:
-            message = _("{record} is logged moving from {old} to {new} today, but {old} is no lead status: if "
+            message = _("{record} is logged moving from {old} to {new} on {day}, but {old} is no lead status: if "
                         "it is another word for {new}, the lead did not change status.",
-                        record=row.record_id, old=old, new=now)
+                        record=row.record_id, old=old, new=now, day=row.changed_at.isoformat())
             hint = _("If it is another word for a lead status, add it under `[lead_statuses]` in sheetcrm.toml "
                      "and delete this row; if it is a typo in the history, correct it and delete this row.")
         issues.append(Issue("warning", title, at, _letter(ctx, tab, 1), headers[1], row.from_value,
@@ -167,10 +201,12 @@ def _unread_issue(ctx: SyncContext, tab: OwnedTab, unread: UnreadRow, row: int) 
     header = grid.header[at] if grid is not None and at < len(grid.header) else None
     value = unread.cells[unread.column] if unread.column < len(unread.cells) else None
     problem = (unread.problem or _("the cell is empty")).rstrip(".")
+    # Lead Status History has no Amount column: its hint does not ask for one.
+    hint = (_("Fix the cell (the ID and To filled in, Changed At a date, Amount a number), or delete the row.")
+            if tab is STAGE_HISTORY else _("Fix the cell (the ID and To filled in, Changed At a date), or delete the row."))
     return Issue("warning", title, row, column_letter(at + 1), header, value, HISTORY_ROW_UNREAD,
                  _("This history row cannot be read ({problem}): it is not counted, and is kept as it is, after "
-                   "the rows that can be.", problem=problem),
-                 _("Fix the cell (the ID and To filled in, Changed At a date, Amount a number), or delete the row."))
+                   "the rows that can be.", problem=problem), hint)
 
 
 def _columns(ctx: SyncContext, tab: OwnedTab) -> tuple[int, ...] | None:
