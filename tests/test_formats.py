@@ -388,6 +388,28 @@ def test_xlsx_a_new_base_currency_keeps_stage_history_amounts_in_the_currency_of
                        ("OPP-0002", "Negotiation"): "€2,000.00"}, shown
 
 
+def test_xlsx_stage_history_amounts_keep_their_currency_after_a_person_inserts_a_column(tmp_path):
+    """Issue: the kept Amount column was named by sheetcrm's position (5). With a column a person
+    inserted in Stage History (a Note in B), Amount is F and E is Changed At: the dates were
+    kept and every USD Amount took the euro code ("$1,000.00" shown "€1,000.00") when the base
+    currency became EUR."""
+    path = xlsx(tmp_path / "crm.xlsx", CHANGE_TABS)
+    sync(XlsxWorkbook(path), Config(currency="USD"), as_of=AS_OF)
+    wb = openpyxl.load_workbook(path)
+    wb["Stage History"].insert_cols(2)
+    wb["Stage History"]["B1"] = "Note"
+    wb.save(path)
+    _new_stage(path)
+    sync(XlsxWorkbook(path), Config(currency="EUR"), as_of=AS_OF + dt.timedelta(days=1))
+    ws = openpyxl.load_workbook(path)["Stage History"]
+    assert [c.value for c in ws[1]] == ["Opportunity", "Note", "From", "To", "Changed At", "Amount"]
+    codes = {(row[0].value, row[3].value): (row[4].number_format, row[5].number_format)
+             for row in ws.iter_rows(min_row=2)}
+    assert codes == {("OPP-0001", "Closed Won"): ("yyyy-mm-dd", '"$"#,##0.00'),
+                     ("OPP-0002", "Proposal"): ("yyyy-mm-dd", '"$"#,##0.00'),
+                     ("OPP-0002", "Negotiation"): ("yyyy-mm-dd", '"€"#,##0.00')}, codes
+
+
 def test_google_a_new_base_currency_keeps_stage_history_amounts_in_the_currency_of_their_day(emu):
     key = emu.create_spreadsheet("CRM", CHANGE_TABS)
     t = Traced(key)
