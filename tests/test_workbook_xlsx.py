@@ -495,6 +495,39 @@ def test_computed_columns_and_added_rows_beside_a_sheets_autofilter_join_the_fil
     assert _filters(tmp_path / "convert.xlsx")["Opportunities"][0] == "A1:F3"  # (openpyxl writes no hidden name)
 
 
+@pytest.mark.parametrize("sorted_rows", ["A1:F3", "A2:F3"])
+def test_a_sort_the_filter_last_applied_grows_with_the_filter(tmp_path, sorted_rows):
+    """Found reviewing the filter fix: the sort a filter last applied (its sortState, which Excel's
+    Reapply sorts by) grew only when it named the data rows (A2:F3, as Excel writes it). A filter
+    sorted by a script (openpyxl, pandas) names the header with them (A1:F3): the filter grew
+    over the computed columns and its sort stayed on A:F, so Reapply sorted the team's cells alone
+    and each row showed another deal's Probability % and Weighted Amount."""
+    from sheetcrm.config import Config
+    from sheetcrm.sync import sync
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Opportunities"
+    ws.append(["ID", "Name", "Account", "Stage", "Amount", "Close Date"])
+    ws.append([None, "Big", "Acme", "Closed Won", 1000, dt.date(2027, 1, 1)])
+    ws.append([None, "Small", "Acme", "Qualification", 10, dt.date(2027, 1, 1)])
+    ws.auto_filter.ref = "A1:F3"
+    ws.auto_filter.add_sort_condition("E2:E3", descending=True)
+    wb.save(tmp_path / "crm.xlsx")
+    data = (tmp_path / "crm.xlsx").read_bytes()
+    with zipfile.ZipFile(tmp_path / "crm.xlsx") as z:
+        sheet = re.sub(rb'(<sortState\b[^>]*?ref=")[^"]*"', rb'\g<1>' + sorted_rows.encode() + b'"',
+                       z.read("xl/worksheets/sheet1.xml"))
+    (tmp_path / "crm.xlsx").write_bytes(xlsx_patch.rewrite_zip(data, {"xl/worksheets/sheet1.xml": sheet}))
+    sync(XlsxWorkbook(tmp_path / "crm.xlsx"), Config(), as_of=dt.date(2026, 12, 1))
+    last = openpyxl.utils.get_column_letter(openpyxl.load_workbook(tmp_path / "crm.xlsx")["Opportunities"].max_column)
+    assert last > "F"
+    with zipfile.ZipFile(tmp_path / "crm.xlsx") as z:
+        xml = z.read("xl/worksheets/sheet1.xml").decode()
+    assert re.search(r'<autoFilter\b[^>]*ref="([^"]*)"', xml)[1] == f"A1:{last}3"
+    assert re.search(r'<sortState\b[^>]*ref="([^"]*)"', xml)[1] == f"{sorted_rows[:2]}:{last}3", xml
+
+
 def _with_calc_chain(path, cells):
     """The workbook at `path` with the calculation chain Excel saves beside formulas, naming
     `cells` of its first tab."""

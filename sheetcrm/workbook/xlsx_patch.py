@@ -1444,10 +1444,12 @@ def grow_filter(z: zipfile.ZipFile, part: str, original: bytes, xml: bytes,
         return None
     ref = _a1(grown).encode()
     xml = xml[:now.start(2)] + ref + xml[now.end(2):]
-    # The sort the filter last applied (Excel's Reapply) names the data rows: they grow alike.
-    rows = _a1((r0 + 1, c0, r1, c1))
-    xml = _SORT_STATE.sub(lambda s: s[1] + (_a1((r0 + 1, c0, last, grown[3])).encode()
-                                            if _bounds(s[2].decode()) == _bounds(rows) else s[2]) + s[3], xml)
+    # The sort the filter last applied (Excel's Reapply) names its range: the data rows (Excel),
+    # or the header with them (openpyxl, pandas). Either grows alike; left narrow, Reapply sorted
+    # the team's columns alone and each row showed another deal's computed cells.
+    sorts = {(r0 + 1, c0, r1, c1): (r0 + 1, c0, last, grown[3]), bounds: grown}
+    xml = _SORT_STATE.sub(lambda s: s[1] + (_a1(sorts[b]).encode() if (b := _bounds(s[2].decode())) in sorts
+                                            else s[2]) + s[3], xml)
     return xml, bounds, grown
 
 
