@@ -96,6 +96,27 @@ def test_xlsx_a_persons_format_and_width_on_a_computed_column_survive(synced):
             for row in ws.iter_rows() for c in row if ws.title == "Accounts"} == others
 
 
+def test_xlsx_a_persons_built_in_format_on_a_computed_column_survives_a_new_value(tmp_path):
+    """Found reviewing the Dashboard restyle: the patcher read a built-in number format (Excel's
+    Number buttons: `#,##0` is built-in id 3) as the code it stands for, and `#,##0` is also
+    sheetcrm's count code, so a person's Weighted Amount shown without decimals took sheetcrm's
+    "#,##0.00" back as soon as its value changed (1,500 shown 1,500.00), the unchanged row kept
+    the person's. On a people's tab a built-in format is the person's."""
+    path = xlsx(tmp_path / "crm.xlsx", CHANGE_TABS)
+    sync(XlsxWorkbook(path), Config(currency="USD"), as_of=AS_OF)
+    wb = openpyxl.load_workbook(path)
+    opps = wb["Opportunities"]
+    weighted = _column(opps, "Weighted Amount")
+    for row in (2, 3):
+        opps.cell(row, weighted).number_format = "#,##0"
+    opps["F3"] = 3000  # OPP-0002's Weighted Amount becomes 1,500
+    wb.save(path)
+    sync(XlsxWorkbook(path), Config(currency="USD"), as_of=AS_OF)
+    opps = openpyxl.load_workbook(path)["Opportunities"]
+    assert [(opps.cell(r, weighted).value, opps.cell(r, weighted).number_format) for r in (2, 3)] == \
+        [(1000, "#,##0"), (1500, "#,##0")]
+
+
 # -- LibreOffice: what a person sees and prints ------------------------------------------------
 
 SUMMARIES = {"en": ("Dashboard", "Pipeline", "Forecast", "Validation"),

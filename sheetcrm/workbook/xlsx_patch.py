@@ -297,13 +297,16 @@ class Styles:
         that moved onto it (5,500 shown without its "$")."""
         return self.formats.get(fmt) or (BUILTIN_FORMATS.get(fmt) if fmt else None)
 
-    def may_restyle(self, xf: int | None, code: str) -> bool:
+    def may_restyle(self, xf: int | None, code: str, owned: bool = True) -> bool:
         """Whether a cell of style `xf` may be given the number format `code`: it shows
-        General, or another of sheetcrm's codes; never a format a person chose."""
+        General, or another of sheetcrm's codes; never a format a person chose. On a people's
+        tab (`owned` False) a built-in format is the person's: Excel's Number buttons give
+        `#,##0` and `0.00` as built-in ids, so read as sheetcrm's count and seconds codes, a
+        Weighted Amount a person showed without decimals took "#,##0.00" back when it changed."""
         fmt = 0 if xf is None else self._fmt_id(xf)
         if fmt == 0:
             return True
-        have = self._code_of(fmt)
+        have = self._code_of(fmt) if owned else self.formats.get(fmt)
         return have is not None and have != code and have in self.ours
 
     def stale(self, wanted: set[str], builtin: bool = False) -> frozenset[int]:
@@ -433,7 +436,8 @@ def cell_xml(ref: bytes, spec: CellSpec, old_attrs: bytes, styles: Styles, owned
         return head + _s(style) + b"/>" if style is not None else None
     if isinstance(v, bool):
         return head + _s(style) + b' t="b"><v>' + (b"1" if v else b"0") + b"</v></c>"
-    if spec.fmt is not None and isinstance(v, (int, float, Decimal, _dt.date)) and styles.may_restyle(style, spec.fmt):
+    if spec.fmt is not None and isinstance(v, (int, float, Decimal, _dt.date)) \
+            and styles.may_restyle(style, spec.fmt, owned):
         style = styles.date_style(style or 0, spec.fmt)
     if isinstance(v, (int, float, Decimal)):
         if owned and style is not None and spec.fmt is None and styles.shows_date(style):
