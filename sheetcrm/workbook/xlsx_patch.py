@@ -70,15 +70,18 @@ BUILTIN_DATE_FORMATS = frozenset([*range(14, 23), *range(27, 37), *range(45, 48)
 class NeedsRebuild(Exception):
     """The package holds something this patcher does not change safely; rebuild it whole.
     `tab` and `cell` say where, when one tab (and one cell of it) is to blame: a refused
-    rebuild names them, so the person knows what to change."""
+    rebuild names them, so the person knows what to change. `book`: the cause is the
+    workbook's own (its stylesheet), whichever tab was being written: no tab is named."""
 
     tab: str | None = None
     cell: str | None = None
+    book: bool = False
 
-    def __init__(self, reason: str, cell: str | None = None) -> None:
+    def __init__(self, reason: str, cell: str | None = None, book: bool = False) -> None:
         super().__init__(reason)
         if cell is not None:
             self.cell = cell
+        self.book = book
 
 
 # -- the package -----------------------------------------------------------------------------
@@ -327,7 +330,7 @@ class Styles:
         if (base, code) in self._added:
             return self._added[(base, code)]
         if self.xml is None or not self.xfs:
-            raise NeedsRebuild("no cell formats to extend")
+            raise NeedsRebuild("no cell formats to extend", book=True)  # not for people
         fmt = 0 if code == "General" else next((i for i, c in self.formats.items() if c == code), None)
         if fmt is None:
             fmt = max([163, *self.formats]) + 1
@@ -375,7 +378,7 @@ class Styles:
             return self._added[(base, "<b>")]
         fonts = self._FONTS.search(self.xml or b"")
         if self.xml is None or not self.xfs or fonts is None:
-            raise NeedsRebuild("no fonts to extend")  # not for people: an internal reason
+            raise NeedsRebuild("no fonts to extend", book=True)  # not for people: an internal reason
         items = self._FONT.findall(fonts[1] or b"")
         xf = self.xfs[base] if 0 <= base < len(self.xfs) else self.xfs[0]
         font_id = int(attrs(xf).get(b"fontId", b"0"))
@@ -406,7 +409,7 @@ class Styles:
         if m is None:  # numFmts comes first in a stylesheet
             head = re.search(rb'<styleSheet\b[^>]*>', self.xml)
             if head is None:
-                raise NeedsRebuild("stylesheet without a root")
+                raise NeedsRebuild("stylesheet without a root", book=True)  # not for people
             block = b'<numFmts count="1">' + entry + b"</numFmts>"
             self.xml = self.xml[:head.end()] + block + self.xml[head.end():]
             return
@@ -1252,7 +1255,8 @@ def apply(data: bytes, patch: Patch, preloaded: dict[str, bytes] | None = None) 
                 if title in patch.dropdowns:
                     xml = set_dropdowns(xml, patch.dropdowns[title]) or xml
             except NeedsRebuild as e:
-                e.tab = e.tab or title
+                if not e.book:
+                    e.tab = e.tab or title
                 raise
             if patch.cells.get(title) and patch.widths.get(title):
                 xml = set_widths(xml, patch.widths[title]) or xml
