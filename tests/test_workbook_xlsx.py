@@ -358,6 +358,17 @@ def test_rows_a_conversion_adds_below_an_excel_table_join_the_table(tmp_path):
         "sorts leave it out; to take it in, insert a table row above the Total Row and move the row there"]
 
 
+def _two_deals(first_stage: str = "Closed Won") -> tuple[openpyxl.Workbook, object]:
+    """A workbook of two deals without IDs on Opportunities (A1:F3), and that tab."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Opportunities"
+    ws.append(["ID", "Name", "Account", "Stage", "Amount", "Close Date"])
+    ws.append([None, "Big", "Acme", first_stage, 1000, dt.date(2027, 1, 1)])
+    ws.append([None, "Small", "Acme", "Qualification", 10, dt.date(2027, 1, 1)])
+    return wb, ws
+
+
 def test_computed_columns_written_beside_an_excel_table_join_the_table(tmp_path):
     """Found attacking the writer: a team's Opportunities formatted as an Excel table (Deals,
     A1:F3) got sheetcrm's computed columns headed just right of it, outside the table. Sorting
@@ -370,12 +381,7 @@ def test_computed_columns_written_beside_an_excel_table_join_the_table(tmp_path)
     from sheetcrm.config import Config
     from sheetcrm.sync import sync
 
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "Opportunities"
-    ws.append(["ID", "Name", "Account", "Stage", "Amount", "Close Date"])
-    ws.append([None, "Big", "Acme", "Closed Won", 1000, dt.date(2027, 1, 1)])
-    ws.append([None, "Small", "Acme", "Qualification", 10, dt.date(2027, 1, 1)])
+    wb, ws = _two_deals()
     _table(ws, "Deals", "A1:F3")
     wb.save(tmp_path / "crm.xlsx")
     synced = libreoffice_resave(tmp_path / "crm.xlsx")
@@ -403,12 +409,7 @@ def test_computed_columns_an_earlier_sync_left_beside_an_excel_table_join_it_wit
     from sheetcrm.config import Config
     from sheetcrm.sync import sync
 
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "Opportunities"
-    ws.append(["ID", "Name", "Account", "Stage", "Amount", "Close Date"])
-    ws.append([None, "Big", "Acme", "Proposal", 1000, dt.date(2027, 1, 1)])
-    ws.append([None, "Small", "Acme", "Qualification", 10, dt.date(2027, 1, 1)])
+    wb, ws = _two_deals("Proposal")
     wb.save(tmp_path / "crm.xlsx")
     sync(XlsxWorkbook(tmp_path / "crm.xlsx"), Config(), as_of=dt.date(2026, 12, 1))
     wb = openpyxl.load_workbook(tmp_path / "crm.xlsx")
@@ -451,12 +452,7 @@ def test_computed_columns_and_added_rows_beside_a_sheets_autofilter_join_the_fil
     from sheetcrm.config import Config
     from sheetcrm.sync import sync
 
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "Opportunities"
-    ws.append(["ID", "Name", "Account", "Stage", "Amount", "Close Date"])
-    ws.append([None, "Big", "Acme", "Closed Won", 1000, dt.date(2027, 1, 1)])
-    ws.append([None, "Small", "Acme", "Qualification", 10, dt.date(2027, 1, 1)])
+    wb, ws = _two_deals()
     ws.auto_filter.ref = "A1:F3"
     leads = wb.create_sheet("Leads")
     leads.append(["ID", "First Name", "Last Name", "Company", "Email", "Status", "Amount"])
@@ -505,12 +501,7 @@ def test_a_sort_the_filter_last_applied_grows_with_the_filter(tmp_path, sorted_r
     from sheetcrm.config import Config
     from sheetcrm.sync import sync
 
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "Opportunities"
-    ws.append(["ID", "Name", "Account", "Stage", "Amount", "Close Date"])
-    ws.append([None, "Big", "Acme", "Closed Won", 1000, dt.date(2027, 1, 1)])
-    ws.append([None, "Small", "Acme", "Qualification", 10, dt.date(2027, 1, 1)])
+    wb, ws = _two_deals()
     ws.auto_filter.ref = "A1:F3"
     ws.auto_filter.add_sort_condition("E2:E3", descending=True)
     wb.save(tmp_path / "crm.xlsx")
