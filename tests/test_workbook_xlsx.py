@@ -400,6 +400,27 @@ def test_computed_columns_written_beside_an_excel_table_join_the_table(tmp_path)
     assert sync(XlsxWorkbook(synced), Config(), as_of=dt.date(2026, 12, 1)).result is None  # nothing to write
 
 
+def test_the_filter_of_a_table_with_a_total_row_grows_with_its_columns(tmp_path):
+    """Found reviewing the table fix: Excel writes a table's filter without its Total Row
+    (table A1:F4, autoFilter A1:F3). The computed columns joined the table (A1:M4) but its filter
+    grew only when it spanned the whole table, so it stayed A1:F3: no filter button on the new
+    columns, and a filter that no longer matched the table's columns."""
+    from openpyxl.worksheet.filters import AutoFilter
+    from openpyxl.worksheet.table import Table
+
+    from sheetcrm.config import Config
+    from sheetcrm.sync import sync
+
+    wb, ws = _two_deals()
+    ws.append([None, None, None, None, "=SUBTOTAL(109,Deals[Amount])", None])
+    ws.add_table(Table(displayName="Deals", ref="A1:F4", totalsRowCount=1, autoFilter=AutoFilter(ref="A1:F3")))
+    wb.save(tmp_path / "crm.xlsx")
+    sync(XlsxWorkbook(tmp_path / "crm.xlsx"), Config(), as_of=dt.date(2026, 12, 1))
+    deals = openpyxl.load_workbook(tmp_path / "crm.xlsx")["Opportunities"].tables["Deals"]
+    last = openpyxl.utils.get_column_letter(len(deals.tableColumns))
+    assert last > "F" and (deals.ref, deals.autoFilter.ref) == (f"A1:{last}4", f"A1:{last}3")
+
+
 def test_computed_columns_an_earlier_sync_left_beside_an_excel_table_join_it_with_the_next_write(tmp_path):
     """A workbook synced before computed columns joined tables (or a table made over the
     team's columns alone, after the first sync) has them outside the table: the next write to

@@ -1374,8 +1374,13 @@ def grow_tables(z: zipfile.ZipFile, part: str, original: bytes, cells: dict[tupl
         ref = f"{get_column_letter(c0)}{r0}:{get_column_letter(right)}{last}".encode()
         head = m[0].replace(b'ref="' + old + b'"', b'ref="' + ref + b'"', 1)
         body = xml[m.end():]
-        body = _AUTO_FILTER.sub(lambda f: f[1] + (ref if _bounds(f[2].decode()) == (r0, c0, r1, c1) else f[2]) + f[3],
-                                body, count=1)
+        # The table's filter spans it whole (LibreOffice) or without its Total Row (Excel): left
+        # at the old columns beside a Total Row, the new columns had no filter button and the
+        # filter no longer matched the table's columns.
+        totals = int(attrs(m[1]).get(b"totalsRowCount", b"0") or 0)
+        spans = {(r0, c0, r1, c1): ref, (r0, c0, r1 - totals, c1):
+                 f"{get_column_letter(c0)}{r0}:{get_column_letter(right)}{last - totals}".encode()}
+        body = _AUTO_FILTER.sub(lambda f: f[1] + spans.get(_bounds(f[2].decode()), f[2]) + f[3], body, count=1)
         if headers:
             body = _add_table_columns(body, headers)
         out[target] = xml[:m.start()] + head + body
