@@ -260,7 +260,8 @@ def test_a_retry_past_the_next_scheduled_digest_says_whose_day_was_lost(tmp_path
         result = svc.digest()
         assert [(m["To"], m["Subject"][-12:]) for m in server.inbox.messages[1:]] == [
             ("leo@example.com", "Nov 24, 2026"), ("marta@example.com", "Nov 24, 2026")]
-        assert ("the digest of 2026-11-23 never reached Leo: its retries ran past the next digest, which tells "
+        # The day as the digests' own subjects write it (`i18n.day_said`), not ISO amid the words.
+        assert ("the digest of Nov 23, 2026 never reached Leo: its retries ran past the next digest, which tells "
                 "today's work instead") in result.message
     finally:
         server.stop()
