@@ -927,6 +927,7 @@ def _issue_line(issue: Any) -> str:
 @IGNORE_LOCK
 @user_errors
 def quote(target: Target, opportunity: str, out_dir: str, queue: bool) -> None:
+    _none_empty(("--out", out_dir))  # "" was the current folder: the preview written where it was not asked
     from sheetcrm.mail import outbox as ob
     from sheetcrm.mail.names import UnsafePath, confined, safe_stem
     from sheetcrm.mail.smtp import smtp_settings
@@ -1163,6 +1164,7 @@ IMPORT_IDS_SHOWN = 10  # the first new IDs named, then the last (they run in seq
 @click.option("--data", type=click.Path(dir_okay=False), metavar=_("FILE"),
               help=_("Keep the emulator's state in this JSON file."))
 def emulator(host: str, port: int, data: str | None) -> None:
+    _none_empty(("--data", data))
     from sheetcrm.emulator import serve
 
     def ready(url: str, ids: list[str], reach: str) -> None:
@@ -1373,6 +1375,7 @@ def fleet() -> None:
 @FORMAT
 @user_errors
 def fleet_status(fleet_path: str, fmt: str) -> None:
+    _none_empty(("--fleet", fleet_path))
     from sheetcrm.fleet import status
     from sheetcrm.fleet.settings import load_fleet
 

@@ -265,9 +265,13 @@ def column_formats(snapshot: Snapshot, plan: Plan, crm: Any, dashboard_kinds: li
         where = history_columns(snapshot.tabs.get(title), len(tab.headers),
                                 [tab_headers(tab.key, lang) for lang in LOCALES]) \
             if tab in (STAGE_HISTORY, LEAD_HISTORY) else None
+        kept = KEPT_COLUMNS.get(tab.key, frozenset())
         if where is not None:
             blocks = {where[col - 1] + 1: kinds for col, kinds in blocks.items()}
             places = [c + 1 for c in where]
+            # Amount kept where it went: by sheetcrm's position the moved column there (Changed
+            # At) was kept and the Amounts took today's currency code ("$1,000.00" became "€1,000.00").
+            kept = frozenset(where[col - 1] + 1 for col in kept)
         if crm.inputs is not None and tab.key in crm.inputs.history_gone:
             # A column deleted (`inputs.history_gone`): the others slid into its place, and a
             # date format on what is now Amount showed 1000 as 1902-09-26. Not sheetcrm's to
@@ -285,7 +289,7 @@ def column_formats(snapshot: Snapshot, plan: Plan, crm: Any, dashboard_kinds: li
                 header = content[0][col - 1] if col - 1 < len(content[0]) else None
                 wide = width(header, _runs_of(values, kinds), currency, locale)
             formats.append(ColumnFormat(title, col, wide, rows, owned=True,
-                                        kept=col in KEPT_COLUMNS.get(tab.key, ())))
+                                        kept=col in kept))
         layouts.append(TabLayout(title, fit_width=tab.key in PRINTED))
     rules = crm.inputs.workflows.table if crm.inputs is not None else None  # the Workflows tab: not a CRM tab
     for key, kinds_of in COMPUTED_KINDS.items():

@@ -47,7 +47,7 @@ from sheetcrm import cells, team_time, written_file
 from sheetcrm.config import Config
 from sheetcrm.engine import Results
 from sheetcrm.every import Every, parse_every
-from sheetcrm.i18n import N_, Spoken, _, current, ngettext, pgettext, speaking, using
+from sheetcrm.i18n import N_, Spoken, _, current, day_said, ngettext, pgettext, speaking, using
 from sheetcrm.os_errors import os_problem
 from sheetcrm.intake.queue import WebBatch, WebQueue, queue_path
 from sheetcrm.lock import lock_dir, workbook_key
@@ -481,7 +481,7 @@ class Service:
         said = [_("digest sent to {owners}", owners=", ".join(parts))] if parts else []
         if missed:
             said.append(_("the digest of {day} never reached {owners}: its retries ran past the next digest, which "
-                          "tells today's work instead", day=lapsed, owners=", ".join(missed)))
+                          "tells today's work instead", day=day_said(lapsed), owners=", ".join(missed)))
         said += [_("{owner}'s digest not sent today: {reason}", owner=o, reason=r) for o, r in sorted(refused.items())]
         if nobody := unaddressed(crm, results, config):
             said.append(_("no digest for {owners}: no address under [owners]", owners=", ".join(nobody)))

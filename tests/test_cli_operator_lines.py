@@ -100,12 +100,15 @@ def test_a_year_is_the_longest_interval():
 
 def test_a_path_flag_given_an_empty_value_is_one_line_naming_the_flag(tmp_path, env):
     """`--workbook "$WB"` with WB unset was taken as no flag: validate and sync ran on ./crm.xlsx,
-    another workbook than meant; `--config ""` said ".: cannot read: it is a folder"."""
+    another workbook than meant; `--config ""` said ".: cannot read: it is a folder". Reviewing
+    that fix: `fleet status --fleet ""` still said "it is a folder", `quote --out ""` wrote the
+    preview in the current folder and `emulator --data ""` failed on it."""
     xlsx(tmp_path / "crm.xlsx", crm_tabs())
     said = "is empty: give it a value, or leave the flag out for the default\n"
     for args in (["sync", "--workbook", ""], ["validate", "--config", ""], ["validate", "--credentials", " "],
                  ["validate", "--spreadsheet", ""], ["warehouse", "status", "--config", ""],
-                 ["run", "--once", "--fleet", ""]):
+                 ["run", "--once", "--fleet", ""], ["fleet", "status", "--fleet", ""],
+                 ["quote", "OPP-0001", "--out", ""], ["emulator", "--data", ""]):
         flag = next(a for a in args if a.startswith("--") and a != "--once")
         assert one_line(sheetcrm(*args, env=env, cwd=tmp_path)) == f"sheetcrm: {flag} {said}", args
     assert "Validation" not in openpyxl.load_workbook(tmp_path / "crm.xlsx").sheetnames  # sync wrote nothing

@@ -96,6 +96,27 @@ def test_xlsx_a_persons_format_and_width_on_a_computed_column_survive(synced):
             for row in ws.iter_rows() for c in row if ws.title == "Accounts"} == others
 
 
+def test_xlsx_a_persons_built_in_format_on_a_computed_column_survives_a_new_value(tmp_path):
+    """Found reviewing the Dashboard restyle: the patcher read a built-in number format (Excel's
+    Number buttons: `#,##0` is built-in id 3) as the code it stands for, and `#,##0` is also
+    sheetcrm's count code, so a person's Weighted Amount shown without decimals took sheetcrm's
+    "#,##0.00" back as soon as its value changed (1,500 shown 1,500.00), the unchanged row kept
+    the person's. On a people's tab a built-in format is the person's."""
+    path = xlsx(tmp_path / "crm.xlsx", CHANGE_TABS)
+    sync(XlsxWorkbook(path), Config(currency="USD"), as_of=AS_OF)
+    wb = openpyxl.load_workbook(path)
+    opps = wb["Opportunities"]
+    weighted = _column(opps, "Weighted Amount")
+    for row in (2, 3):
+        opps.cell(row, weighted).number_format = "#,##0"
+    opps["F3"] = 3000  # OPP-0002's Weighted Amount becomes 1,500
+    wb.save(path)
+    sync(XlsxWorkbook(path), Config(currency="USD"), as_of=AS_OF)
+    opps = openpyxl.load_workbook(path)["Opportunities"]
+    assert [(opps.cell(r, weighted).value, opps.cell(r, weighted).number_format) for r in (2, 3)] == \
+        [(1000, "#,##0"), (1500, "#,##0")]
+
+
 # -- LibreOffice: what a person sees and prints ------------------------------------------------
 
 SUMMARIES = {"en": ("Dashboard", "Pipeline", "Forecast", "Validation"),
@@ -386,6 +407,28 @@ def test_xlsx_a_new_base_currency_keeps_stage_history_amounts_in_the_currency_of
     amounts = {(row[0], row[2]): row[4] for row in shown[1:]}
     assert amounts == {("OPP-0001", "Closed Won"): "$1,000.00", ("OPP-0002", "Proposal"): "$2,000.00",
                        ("OPP-0002", "Negotiation"): "€2,000.00"}, shown
+
+
+def test_xlsx_stage_history_amounts_keep_their_currency_after_a_person_inserts_a_column(tmp_path):
+    """Issue: the kept Amount column was named by sheetcrm's position (5). With a column a person
+    inserted in Stage History (a Note in B), Amount is F and E is Changed At: the dates were
+    kept and every USD Amount took the euro code ("$1,000.00" shown "€1,000.00") when the base
+    currency became EUR."""
+    path = xlsx(tmp_path / "crm.xlsx", CHANGE_TABS)
+    sync(XlsxWorkbook(path), Config(currency="USD"), as_of=AS_OF)
+    wb = openpyxl.load_workbook(path)
+    wb["Stage History"].insert_cols(2)
+    wb["Stage History"]["B1"] = "Note"
+    wb.save(path)
+    _new_stage(path)
+    sync(XlsxWorkbook(path), Config(currency="EUR"), as_of=AS_OF + dt.timedelta(days=1))
+    ws = openpyxl.load_workbook(path)["Stage History"]
+    assert [c.value for c in ws[1]] == ["Opportunity", "Note", "From", "To", "Changed At", "Amount"]
+    codes = {(row[0].value, row[3].value): (row[4].number_format, row[5].number_format)
+             for row in ws.iter_rows(min_row=2)}
+    assert codes == {("OPP-0001", "Closed Won"): ("yyyy-mm-dd", '"$"#,##0.00'),
+                     ("OPP-0002", "Proposal"): ("yyyy-mm-dd", '"$"#,##0.00'),
+                     ("OPP-0002", "Negotiation"): ("yyyy-mm-dd", '"€"#,##0.00')}, codes
 
 
 def test_google_a_new_base_currency_keeps_stage_history_amounts_in_the_currency_of_their_day(emu):

@@ -1058,6 +1058,24 @@ def test_a_csv_row_split_at_an_unquoted_separator_is_rejected_not_imported_shift
     assert 'E2 holds " no answer"' in again.rows[0].reasons[0] and "(Notes)" in again.rows[0].reasons[0]
 
 
+def test_a_stray_cell_of_a_spreadsheet_export_is_said_as_one_of_no_column_not_a_split(tmp_path):
+    """Found reviewing the split-row fix: its reason ("its cells may be split in the wrong places
+    (a value holding the file's separator without quotes)") was given for an .xlsx file too,
+    whose cells no separator splits: a hint that sent the person looking for commas. An .xlsx's
+    cell right of the header is said as what it is, a cell of no column; a CSV's as before."""
+    path = _workbook(tmp_path, [])
+    export = tmp_path / "leads.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["First Name", "Last Name", "Company", "Email", "Notes"])
+    wb.active.append(["Ana", "Ruiz", "Acme", "ana@acme.com", "fine", None, "call Tue"])
+    wb.save(export)
+    result = import_file(XlsxWorkbook(path), Config(), export, "leads", dry_run=True)
+    assert [(r.line, r.status) for r in result.rows] == [(2, "rejected")]
+    assert result.rows[0].reasons == ['G2 holds "call Tue", right of the header row\'s last column (Notes), under no '
+                                      'column name, so which field it is cannot be told; give its column a header or '
+                                      'clear the cell in the file, then import again']
+
+
 def test_a_mac_roman_csv_is_refused_never_imported_as_windows_1252(tmp_path):
     """Excel for Mac saves "Comma Separated Values" in Mac Roman. Not UTF-8, it was read as
     Windows-1252: "José Peña" and "María García" were imported as "JosŽ Pe–a" and "Mar’a

@@ -358,6 +358,17 @@ def test_rows_a_conversion_adds_below_an_excel_table_join_the_table(tmp_path):
         "sorts leave it out; to take it in, insert a table row above the Total Row and move the row there"]
 
 
+def _two_deals(first_stage: str = "Closed Won") -> tuple[openpyxl.Workbook, object]:
+    """A workbook of two deals without IDs on Opportunities (A1:F3), and that tab."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Opportunities"
+    ws.append(["ID", "Name", "Account", "Stage", "Amount", "Close Date"])
+    ws.append([None, "Big", "Acme", first_stage, 1000, dt.date(2027, 1, 1)])
+    ws.append([None, "Small", "Acme", "Qualification", 10, dt.date(2027, 1, 1)])
+    return wb, ws
+
+
 def test_computed_columns_written_beside_an_excel_table_join_the_table(tmp_path):
     """Found attacking the writer: a team's Opportunities formatted as an Excel table (Deals,
     A1:F3) got sheetcrm's computed columns headed just right of it, outside the table. Sorting
@@ -370,12 +381,7 @@ def test_computed_columns_written_beside_an_excel_table_join_the_table(tmp_path)
     from sheetcrm.config import Config
     from sheetcrm.sync import sync
 
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "Opportunities"
-    ws.append(["ID", "Name", "Account", "Stage", "Amount", "Close Date"])
-    ws.append([None, "Big", "Acme", "Closed Won", 1000, dt.date(2027, 1, 1)])
-    ws.append([None, "Small", "Acme", "Qualification", 10, dt.date(2027, 1, 1)])
+    wb, ws = _two_deals()
     _table(ws, "Deals", "A1:F3")
     wb.save(tmp_path / "crm.xlsx")
     synced = libreoffice_resave(tmp_path / "crm.xlsx")
@@ -394,6 +400,27 @@ def test_computed_columns_written_beside_an_excel_table_join_the_table(tmp_path)
     assert sync(XlsxWorkbook(synced), Config(), as_of=dt.date(2026, 12, 1)).result is None  # nothing to write
 
 
+def test_the_filter_of_a_table_with_a_total_row_grows_with_its_columns(tmp_path):
+    """Found reviewing the table fix: Excel writes a table's filter without its Total Row
+    (table A1:F4, autoFilter A1:F3). The computed columns joined the table (A1:M4) but its filter
+    grew only when it spanned the whole table, so it stayed A1:F3: no filter button on the new
+    columns, and a filter that no longer matched the table's columns."""
+    from openpyxl.worksheet.filters import AutoFilter
+    from openpyxl.worksheet.table import Table
+
+    from sheetcrm.config import Config
+    from sheetcrm.sync import sync
+
+    wb, ws = _two_deals()
+    ws.append([None, None, None, None, "=SUBTOTAL(109,Deals[Amount])", None])
+    ws.add_table(Table(displayName="Deals", ref="A1:F4", totalsRowCount=1, autoFilter=AutoFilter(ref="A1:F3")))
+    wb.save(tmp_path / "crm.xlsx")
+    sync(XlsxWorkbook(tmp_path / "crm.xlsx"), Config(), as_of=dt.date(2026, 12, 1))
+    deals = openpyxl.load_workbook(tmp_path / "crm.xlsx")["Opportunities"].tables["Deals"]
+    last = openpyxl.utils.get_column_letter(len(deals.tableColumns))
+    assert last > "F" and (deals.ref, deals.autoFilter.ref) == (f"A1:{last}4", f"A1:{last}3")
+
+
 def test_computed_columns_an_earlier_sync_left_beside_an_excel_table_join_it_with_the_next_write(tmp_path):
     """A workbook synced before computed columns joined tables (or a table made over the
     team's columns alone, after the first sync) has them outside the table: the next write to
@@ -403,12 +430,7 @@ def test_computed_columns_an_earlier_sync_left_beside_an_excel_table_join_it_wit
     from sheetcrm.config import Config
     from sheetcrm.sync import sync
 
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "Opportunities"
-    ws.append(["ID", "Name", "Account", "Stage", "Amount", "Close Date"])
-    ws.append([None, "Big", "Acme", "Proposal", 1000, dt.date(2027, 1, 1)])
-    ws.append([None, "Small", "Acme", "Qualification", 10, dt.date(2027, 1, 1)])
+    wb, ws = _two_deals("Proposal")
     wb.save(tmp_path / "crm.xlsx")
     sync(XlsxWorkbook(tmp_path / "crm.xlsx"), Config(), as_of=dt.date(2026, 12, 1))
     wb = openpyxl.load_workbook(tmp_path / "crm.xlsx")
@@ -451,12 +473,7 @@ def test_computed_columns_and_added_rows_beside_a_sheets_autofilter_join_the_fil
     from sheetcrm.config import Config
     from sheetcrm.sync import sync
 
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "Opportunities"
-    ws.append(["ID", "Name", "Account", "Stage", "Amount", "Close Date"])
-    ws.append([None, "Big", "Acme", "Closed Won", 1000, dt.date(2027, 1, 1)])
-    ws.append([None, "Small", "Acme", "Qualification", 10, dt.date(2027, 1, 1)])
+    wb, ws = _two_deals()
     ws.auto_filter.ref = "A1:F3"
     leads = wb.create_sheet("Leads")
     leads.append(["ID", "First Name", "Last Name", "Company", "Email", "Status", "Amount"])
@@ -493,6 +510,34 @@ def test_computed_columns_and_added_rows_beside_a_sheets_autofilter_join_the_fil
     after = openpyxl.load_workbook(tmp_path / "convert.xlsx")["Opportunities"]
     assert after["B3"].value == "Globex – Bo Q" and after["H1"].value == "Probability %"
     assert _filters(tmp_path / "convert.xlsx")["Opportunities"][0] == "A1:F3"  # (openpyxl writes no hidden name)
+
+
+@pytest.mark.parametrize("sorted_rows", ["A1:F3", "A2:F3"])
+def test_a_sort_the_filter_last_applied_grows_with_the_filter(tmp_path, sorted_rows):
+    """Found reviewing the filter fix: the sort a filter last applied (its sortState, which Excel's
+    Reapply sorts by) grew only when it named the data rows (A2:F3, as Excel writes it). A filter
+    sorted by a script (openpyxl, pandas) names the header with them (A1:F3): the filter grew
+    over the computed columns and its sort stayed on A:F, so Reapply sorted the team's cells alone
+    and each row showed another deal's Probability % and Weighted Amount."""
+    from sheetcrm.config import Config
+    from sheetcrm.sync import sync
+
+    wb, ws = _two_deals()
+    ws.auto_filter.ref = "A1:F3"
+    ws.auto_filter.add_sort_condition("E2:E3", descending=True)
+    wb.save(tmp_path / "crm.xlsx")
+    data = (tmp_path / "crm.xlsx").read_bytes()
+    with zipfile.ZipFile(tmp_path / "crm.xlsx") as z:
+        sheet = re.sub(rb'(<sortState\b[^>]*?ref=")[^"]*"', rb'\g<1>' + sorted_rows.encode() + b'"',
+                       z.read("xl/worksheets/sheet1.xml"))
+    (tmp_path / "crm.xlsx").write_bytes(xlsx_patch.rewrite_zip(data, {"xl/worksheets/sheet1.xml": sheet}))
+    sync(XlsxWorkbook(tmp_path / "crm.xlsx"), Config(), as_of=dt.date(2026, 12, 1))
+    last = openpyxl.utils.get_column_letter(openpyxl.load_workbook(tmp_path / "crm.xlsx")["Opportunities"].max_column)
+    assert last > "F"
+    with zipfile.ZipFile(tmp_path / "crm.xlsx") as z:
+        xml = z.read("xl/worksheets/sheet1.xml").decode()
+    assert re.search(r'<autoFilter\b[^>]*ref="([^"]*)"', xml)[1] == f"A1:{last}3"
+    assert re.search(r'<sortState\b[^>]*ref="([^"]*)"', xml)[1] == f"{sorted_rows[:2]}:{last}3", xml
 
 
 def _with_calc_chain(path, cells):

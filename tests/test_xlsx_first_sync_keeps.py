@@ -244,3 +244,32 @@ def test_a_refused_rebuild_names_the_cell_that_blocks_it_where_the_losses_are_an
                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert openpyxl.load_workbook(path)["Opportunities"]["B2"].comment.text == "call first"
+
+
+def test_a_refused_rebuild_blames_no_tab_for_the_workbooks_own_stylesheet(tmp_path):
+    """Found reviewing the refusal fix: a workbook with no stylesheet (as some exporters write
+    it) and a comment was refused with "the tab Forecast is stored in a way sheetcrm cannot change
+    in place": Forecast was only the tab being written when the stylesheet had no cell format to
+    add a date's to. The workbook's own parts blame no tab."""
+    from openpyxl.comments import Comment
+
+    path = tmp_path / "crm.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Opportunities"
+    ws.append(["ID", "Name", "Account", "Stage", "Amount", "Close Date"])
+    ws.append(["OPP-0001", "Big", "Acme", "Proposal", 1000, "2027-01-01"])
+    ws["B2"].comment = Comment("call first", "ana")
+    wb.save(path)
+    data = path.read_bytes()
+    with zipfile.ZipFile(path) as z:
+        rels = re.sub(rb'<Relationship [^>]*styles\.xml"\s*/>', b"", z.read("xl/_rels/workbook.xml.rels"))
+        types = re.sub(rb'<Override [^>]*styles\.xml"[^>]*/>', b"", z.read("[Content_Types].xml"))
+    path.write_bytes(xlsx_patch.rewrite_zip(data, {"xl/_rels/workbook.xml.rels": rels, "[Content_Types].xml": types},
+                                            removed=["xl/styles.xml"]))
+    before = path.read_bytes()
+    with pytest.raises(WorkbookError) as e:
+        sync(XlsxWorkbook(path), Config(), as_of=dt.date(2026, 12, 1))
+    assert "nothing written: the workbook is stored in a way sheetcrm cannot change in place" in str(e.value)
+    assert "the tab" not in str(e.value) and "(on Opportunities)" in str(e.value)
+    assert path.read_bytes() == before

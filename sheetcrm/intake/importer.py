@@ -336,7 +336,8 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
     # which would make "03/04/2026" a day in March or in April by what the other columns say).
     language = tab_locale(spec, table.title, table.header) or config.reading_locale()
     at = find_header_row(spec, grid, config.tab(tab))
-    beyond = _beyond_header(grid, at)  # before columns are added to the grid (`_whole_names`)
+    # Before columns are added to the grid (`_whole_names`).
+    beyond = _beyond_header(grid, at, Path(source).suffix.lower() not in (".xlsx", ".xlsm"))
     grid, unmapped = _hubspot_probability(grid, at) if tab == "opportunities" else (grid, {})
     grid, shared, shared_said = _shared_fields(spec, table, source, grid, config, at)
     grid, whole_name, split_said = _whole_names(spec, source, grid, config, at)
@@ -792,7 +793,7 @@ def _closed_deals(grid: Grid, header: Any, config: Config) -> tuple[Grid | None,
     return (dataclasses.replace(grid, rows=rows) if changed else None), refused, used
 
 
-def _beyond_header(grid: Grid, header: int) -> dict[int, str]:
+def _beyond_header(grid: Grid, header: int, csv_file: bool = True) -> dict[int, str]:
     """Sheet row -> why it is rejected, for each row below the `header` row (0-based) with a
     value right of the header's last name, under no column. A row of a CSV whose text held the
     separator unquoted ("Called, no answer") is split once too often, every cell after the
@@ -805,11 +806,16 @@ def _beyond_header(grid: Grid, header: int) -> dict[int, str]:
         line = grid.rows[i]
         col = next((c for c in range(last + 1, len(line)) if not cells.is_blank(line[c])), None)
         if col is not None:
+            said = dict(cell=column_letter(col + 1) + str(i + 1), shown=cells.quoted(line[col]),
+                        column=cells.parse_text(names[last]))
+            # A spreadsheet's cells are never split at a separator: there the cell is one of no column.
             out[i + 1] = _("{cell} holds {shown}, right of the header row's last column ({column}), under no column "
                            "name: the row has more cells than the header, so its cells may be split in the wrong "
                            "places (a value holding the file's separator without quotes); correct the row in the "
-                           "file, then import again", cell=column_letter(col + 1) + str(i + 1),
-                           shown=cells.quoted(line[col]), column=cells.parse_text(names[last]))
+                           "file, then import again", **said) if csv_file else \
+                _("{cell} holds {shown}, right of the header row's last column ({column}), under no column name, so "
+                  "which field it is cannot be told; give its column a header or clear the cell in the file, then "
+                  "import again", **said)
     return out
 
 

@@ -70,15 +70,18 @@ BUILTIN_DATE_FORMATS = frozenset([*range(14, 23), *range(27, 37), *range(45, 48)
 class NeedsRebuild(Exception):
     """The package holds something this patcher does not change safely; rebuild it whole.
     `tab` and `cell` say where, when one tab (and one cell of it) is to blame: a refused
-    rebuild names them, so the person knows what to change."""
+    rebuild names them, so the person knows what to change. `book`: the cause is the
+    workbook's own (its stylesheet), whichever tab was being written: no tab is named."""
 
     tab: str | None = None
     cell: str | None = None
+    book: bool = False
 
-    def __init__(self, reason: str, cell: str | None = None) -> None:
+    def __init__(self, reason: str, cell: str | None = None, book: bool = False) -> None:
         super().__init__(reason)
         if cell is not None:
             self.cell = cell
+        self.book = book
 
 
 # -- the package -----------------------------------------------------------------------------
@@ -297,13 +300,16 @@ class Styles:
         that moved onto it (5,500 shown without its "$")."""
         return self.formats.get(fmt) or (BUILTIN_FORMATS.get(fmt) if fmt else None)
 
-    def may_restyle(self, xf: int | None, code: str) -> bool:
+    def may_restyle(self, xf: int | None, code: str, owned: bool = True) -> bool:
         """Whether a cell of style `xf` may be given the number format `code`: it shows
-        General, or another of sheetcrm's codes; never a format a person chose."""
+        General, or another of sheetcrm's codes; never a format a person chose. On a people's
+        tab (`owned` False) a built-in format is the person's: Excel's Number buttons give
+        `#,##0` and `0.00` as built-in ids, so read as sheetcrm's count and seconds codes, a
+        Weighted Amount a person showed without decimals took "#,##0.00" back when it changed."""
         fmt = 0 if xf is None else self._fmt_id(xf)
         if fmt == 0:
             return True
-        have = self._code_of(fmt)
+        have = self._code_of(fmt) if owned else self.formats.get(fmt)
         return have is not None and have != code and have in self.ours
 
     def stale(self, wanted: set[str], builtin: bool = False) -> frozenset[int]:
@@ -324,7 +330,7 @@ class Styles:
         if (base, code) in self._added:
             return self._added[(base, code)]
         if self.xml is None or not self.xfs:
-            raise NeedsRebuild("no cell formats to extend")
+            raise NeedsRebuild("no cell formats to extend", book=True)  # not for people
         fmt = 0 if code == "General" else next((i for i, c in self.formats.items() if c == code), None)
         if fmt is None:
             fmt = max([163, *self.formats]) + 1
@@ -372,7 +378,7 @@ class Styles:
             return self._added[(base, "<b>")]
         fonts = self._FONTS.search(self.xml or b"")
         if self.xml is None or not self.xfs or fonts is None:
-            raise NeedsRebuild("no fonts to extend")  # not for people: an internal reason
+            raise NeedsRebuild("no fonts to extend", book=True)  # not for people: an internal reason
         items = self._FONT.findall(fonts[1] or b"")
         xf = self.xfs[base] if 0 <= base < len(self.xfs) else self.xfs[0]
         font_id = int(attrs(xf).get(b"fontId", b"0"))
@@ -403,7 +409,7 @@ class Styles:
         if m is None:  # numFmts comes first in a stylesheet
             head = re.search(rb'<styleSheet\b[^>]*>', self.xml)
             if head is None:
-                raise NeedsRebuild("stylesheet without a root")
+                raise NeedsRebuild("stylesheet without a root", book=True)  # not for people
             block = b'<numFmts count="1">' + entry + b"</numFmts>"
             self.xml = self.xml[:head.end()] + block + self.xml[head.end():]
             return
@@ -433,7 +439,8 @@ def cell_xml(ref: bytes, spec: CellSpec, old_attrs: bytes, styles: Styles, owned
         return head + _s(style) + b"/>" if style is not None else None
     if isinstance(v, bool):
         return head + _s(style) + b' t="b"><v>' + (b"1" if v else b"0") + b"</v></c>"
-    if spec.fmt is not None and isinstance(v, (int, float, Decimal, _dt.date)) and styles.may_restyle(style, spec.fmt):
+    if spec.fmt is not None and isinstance(v, (int, float, Decimal, _dt.date)) \
+            and styles.may_restyle(style, spec.fmt, owned):
         style = styles.date_style(style or 0, spec.fmt)
     if isinstance(v, (int, float, Decimal)):
         if owned and style is not None and spec.fmt is None and styles.shows_date(style):
@@ -1248,7 +1255,8 @@ def apply(data: bytes, patch: Patch, preloaded: dict[str, bytes] | None = None) 
                 if title in patch.dropdowns:
                     xml = set_dropdowns(xml, patch.dropdowns[title]) or xml
             except NeedsRebuild as e:
-                e.tab = e.tab or title
+                if not e.book:
+                    e.tab = e.tab or title
                 raise
             if patch.cells.get(title) and patch.widths.get(title):
                 xml = set_widths(xml, patch.widths[title]) or xml
@@ -1366,8 +1374,13 @@ def grow_tables(z: zipfile.ZipFile, part: str, original: bytes, cells: dict[tupl
         ref = f"{get_column_letter(c0)}{r0}:{get_column_letter(right)}{last}".encode()
         head = m[0].replace(b'ref="' + old + b'"', b'ref="' + ref + b'"', 1)
         body = xml[m.end():]
-        body = _AUTO_FILTER.sub(lambda f: f[1] + (ref if _bounds(f[2].decode()) == (r0, c0, r1, c1) else f[2]) + f[3],
-                                body, count=1)
+        # The table's filter spans it whole (LibreOffice) or without its Total Row (Excel): left
+        # at the old columns beside a Total Row, the new columns had no filter button and the
+        # filter no longer matched the table's columns.
+        totals = int(attrs(m[1]).get(b"totalsRowCount", b"0") or 0)
+        spans = {(r0, c0, r1, c1): ref, (r0, c0, r1 - totals, c1):
+                 f"{get_column_letter(c0)}{r0}:{get_column_letter(right)}{last - totals}".encode()}
+        body = _AUTO_FILTER.sub(lambda f: f[1] + spans.get(_bounds(f[2].decode()), f[2]) + f[3], body, count=1)
         if headers:
             body = _add_table_columns(body, headers)
         out[target] = xml[:m.start()] + head + body
@@ -1444,10 +1457,12 @@ def grow_filter(z: zipfile.ZipFile, part: str, original: bytes, xml: bytes,
         return None
     ref = _a1(grown).encode()
     xml = xml[:now.start(2)] + ref + xml[now.end(2):]
-    # The sort the filter last applied (Excel's Reapply) names the data rows: they grow alike.
-    rows = _a1((r0 + 1, c0, r1, c1))
-    xml = _SORT_STATE.sub(lambda s: s[1] + (_a1((r0 + 1, c0, last, grown[3])).encode()
-                                            if _bounds(s[2].decode()) == _bounds(rows) else s[2]) + s[3], xml)
+    # The sort the filter last applied (Excel's Reapply) names its range: the data rows (Excel),
+    # or the header with them (openpyxl, pandas). Either grows alike; left narrow, Reapply sorted
+    # the team's columns alone and each row showed another deal's computed cells.
+    sorts = {(r0 + 1, c0, r1, c1): (r0 + 1, c0, last, grown[3]), bounds: grown}
+    xml = _SORT_STATE.sub(lambda s: s[1] + (_a1(sorts[b]).encode() if (b := _bounds(s[2].decode())) in sorts
+                                            else s[2]) + s[3], xml)
     return xml, bounds, grown
 
 

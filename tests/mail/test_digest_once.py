@@ -144,30 +144,37 @@ def test_the_journal_counts_a_digests_events_told_only_once_accepted_and_the_out
         assert len(server.inbox.messages) == 2 and journal.ledger().entries == ()  # the Outbox's ledger: quotes only
 
 
+class RefusesLeo(Inbox):
+    """An inbox whose server says 451 to leo@ while `refuse`."""
+    refuse = True
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        if self.refuse and address.startswith("leo@"):
+            return "451 4.7.1 Try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def _marta_and_leo(tmp_path, server, days: list[dt.date]) -> tuple[Service, object]:
+    """A weekly digest service for Marta and Leo (a task each) on `days[0]`, and its digest job."""
+    tasks = {"Tasks": [*TASKS["Tasks"], ["TSK-0002", "2020-01-01", "Call back", "", "Leo", "Open"]]}
+    config = Config(currency="EUR", owners={"Marta": "marta@example.com", "Leo": "leo@example.com"},
+                    smtp=server.settings(), schedule={"digest": "every 7 days"})
+    svc = Service(config, xlsx_book(tmp_path / "crm.xlsx", tasks), logging.getLogger("test-digest"),
+                  today=lambda: days[0])
+    return svc, next(j for j in svc.jobs if j.name == "digest")
+
+
 def test_a_retry_past_midnight_is_the_failed_days_digest_for_the_owners_it_missed(tmp_path):
     # Was: the 23:00 digest reached Marta, Leo's server said 451; the backoff retry at 00:00 took
     # the new day, and sent Marta the next day's digest an hour after that day's (Leo too, early),
     # and the next day's scheduled run then sent nobody anything.
-    class RefusesLeo(Inbox):
-        refuse = True
-
-        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
-            if self.refuse and address.startswith("leo@"):
-                return "451 4.7.1 Try again later"
-            envelope.rcpt_tos.append(address)
-            return "250 OK"
-
     server = Server()
     server.inbox = RefusesLeo()
     server.start()
     try:
         days = [DAY]
-        tasks = {"Tasks": [*TASKS["Tasks"], ["TSK-0002", "2020-01-01", "Call back", "", "Leo", "Open"]]}
-        config = Config(currency="EUR", owners={"Marta": "marta@example.com", "Leo": "leo@example.com"},
-                        smtp=server.settings(), schedule={"digest": "every 7 days"})
-        svc = Service(config, xlsx_book(tmp_path / "crm.xlsx", tasks), logging.getLogger("test-digest"),
-                      today=lambda: days[0])
-        job = next(j for j in svc.jobs if j.name == "digest")
+        svc, job = _marta_and_leo(tmp_path, server, days)
         assert not svc.run_job(job) and job.failures == 1  # Leo's 451: retried with backoff
         assert [m["To"] for m in server.inbox.messages] == ["marta@example.com"]
         server.inbox.refuse = False
@@ -239,26 +246,12 @@ def test_a_retry_past_the_next_scheduled_digest_says_whose_day_was_lost(tmp_path
     """Leo's server said 451 to the 23:00 digest and the retries outlasted the next day's run:
     that run took the new day (it is the next digest) and Leo never had the failed day's, with
     no word anywhere. The run now names the day and whom it never reached."""
-    class RefusesLeo(Inbox):
-        refuse = True
-
-        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
-            if self.refuse and address.startswith("leo@"):
-                return "451 4.7.1 Try again later"
-            envelope.rcpt_tos.append(address)
-            return "250 OK"
-
     server = Server()
     server.inbox = RefusesLeo()
     server.start()
     try:
         days = [DAY]
-        tasks = {"Tasks": [*TASKS["Tasks"], ["TSK-0002", "2020-01-01", "Call back", "", "Leo", "Open"]]}
-        config = Config(currency="EUR", owners={"Marta": "marta@example.com", "Leo": "leo@example.com"},
-                        smtp=server.settings(), schedule={"digest": "every 7 days"})
-        svc = Service(config, xlsx_book(tmp_path / "crm.xlsx", tasks), logging.getLogger("test-digest"),
-                      today=lambda: days[0])
-        job = next(j for j in svc.jobs if j.name == "digest")
+        svc, job = _marta_and_leo(tmp_path, server, days)
         assert not svc.run_job(job) and svc.digest_retry is not None
         # The retry still waiting when the next scheduled run is due: the 23rd's is that run's no more.
         svc.digest_retry = (DAY, dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1))
@@ -267,7 +260,8 @@ def test_a_retry_past_the_next_scheduled_digest_says_whose_day_was_lost(tmp_path
         result = svc.digest()
         assert [(m["To"], m["Subject"][-12:]) for m in server.inbox.messages[1:]] == [
             ("leo@example.com", "Nov 24, 2026"), ("marta@example.com", "Nov 24, 2026")]
-        assert ("the digest of 2026-11-23 never reached Leo: its retries ran past the next digest, which tells "
+        # The day as the digests' own subjects write it (`i18n.day_said`), not ISO amid the words.
+        assert ("the digest of Nov 23, 2026 never reached Leo: its retries ran past the next digest, which tells "
                 "today's work instead") in result.message
     finally:
         server.stop()
