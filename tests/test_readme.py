@@ -133,3 +133,21 @@ def test_every_crontab_line_runs_as_cron_runs_it(tmp_path):
         assert (done.returncode, done.stdout, done.stderr) == (0, "", ""), (name, line, done.stdout[-2000:],
                                                                             done.stderr[-2000:])
         assert "sync ok" in (root / "var/log/sheetcrm/sheetcrm.log").read_text(encoding="utf-8"), name
+
+
+def test_the_readme_table_of_tabs_names_every_column_sheetcrm_reads():
+    """The README says any column not in its table of tabs is the team's own custom field,
+    carried and never read as one of sheetcrm's: so the table must name every column each
+    tab reads with a meaning of its own (a lead's Convert converts it, an Amount is checked
+    as money), or a team's own column of that name does what the reader was told it would not."""
+    from sheetcrm import schema
+
+    text = README.read_text(encoding="utf-8")
+    table = text[text.index("| Tab (Spanish) | Columns |"):]
+    table = table[:table.index("\n\n")]
+    rows = {line.split("|")[1].strip().split(" (")[0]: line.split("|")[2] for line in table.splitlines()[2:]}
+    for spec in schema.TABS.values():
+        assert spec.title in rows, spec.title
+        named = set(re.findall(r"[A-Z][\w %]*?(?=\*|,|;| \(|$)", rows[spec.title].strip()))
+        missing = [c.header for c in spec.columns if c.header not in named]
+        assert not missing, (spec.title, missing)
