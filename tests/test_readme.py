@@ -151,3 +151,16 @@ def test_the_readme_table_of_tabs_names_every_column_sheetcrm_reads():
         named = set(re.findall(r"[A-Z][\w %]*?(?=\*|,|;| \(|$)", rows[spec.title].strip()))
         missing = [c.header for c in spec.columns if c.header not in named]
         assert not missing, (spec.title, missing)
+
+
+def test_the_readme_names_every_value_of_conversion_activities():
+    """A value the README leaves out is one a team never learns of; one it names that the config
+    refuses is a config error for a reader who followed it."""
+    import typing
+
+    from sheetcrm.crm.conversion import ConversionSettings
+
+    text = README.read_text(encoding="utf-8")
+    said = text[text.index("`[conversion] activities`"):][:400]
+    for value in typing.get_args(ConversionSettings.model_fields["activities"].annotation):
+        assert f'`"{value}"`' in said, value
