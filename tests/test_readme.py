@@ -164,3 +164,16 @@ def test_the_readme_names_every_value_of_conversion_activities():
     said = text[text.index("`[conversion] activities`"):][:400]
     for value in typing.get_args(ConversionSettings.model_fields["activities"].annotation):
         assert f'`"{value}"`' in said, value
+
+
+def test_the_readme_names_every_id_prefix_sheetcrm_writes():
+    """"Only three kinds of cells": the first is the empty ID cells, by their prefixes; a tab of
+    the team's whose empty ID cells sheetcrm fills must be among them."""
+    from sheetcrm import schema
+
+    text = README.read_text(encoding="utf-8")
+    said = text[text.index("empty ID cells ("):][:300]
+    said = said[:said.index("followed by a number")]
+    tabs = [*schema.TABS.values(), schema.WORKFLOWS, *schema.OPTIONAL_TABS.values()]
+    prefixes = {t.id_prefix for t in tabs if t.id_prefix}
+    assert set(re.findall(r"`([A-Z]+)-`", said)) == prefixes, said
