@@ -387,9 +387,11 @@ def _quoted(tab: str) -> str:
 
 
 def _said_ready(url: str, ids: list[str], host: str, empty: str | None = None) -> None:
+    # Plain lines, read by scripts (bench/bench_targets.py takes the ID as the line's last word):
+    # the empty spreadsheet is the first one; `sheetcrm emulator` marks it for people.
     print(f"Google Sheets API emulator listening on {url}", flush=True)
     for sid in ids:
-        print(f"  spreadsheet {sid}" + (" (empty)" if sid == empty else ""), flush=True)
+        print(f"  spreadsheet {sid}", flush=True)
     print(f"use it with: export SHEETS_EMULATOR_HOST={host}", flush=True)
 
 
@@ -398,12 +400,12 @@ def _empty(book) -> bool:
 
 
 def serve(host: str = "127.0.0.1", port: int = 8085, data: str | None = None,
-          ready: Callable[[str, list[str], str], None] | None = None) -> None:
+          ready: Callable[[str, list[str], str, str], None] | None = None) -> None:
     """Run the emulator in the foreground until SIGINT/SIGTERM. With ``data``, state is
     loaded from that JSON file if it exists and saved back after every change. ``ready``
     hears, once it listens, its URL, the IDs of the spreadsheets it holds (an empty one first),
-    the value of SHEETS_EMULATOR_HOST that reaches it and that empty one's ID (`sheetcrm emulator` says them in the team's words);
-    without it, three plain lines say them on stdout."""
+    the value of SHEETS_EMULATOR_HOST that reaches it and that empty one's ID (`sheetcrm
+    emulator` says them in the team's words); without it, three plain lines say them on stdout."""
     service = Service()
     if data:
         saved = store.load(data)
