@@ -1167,11 +1167,11 @@ def emulator(host: str, port: int, data: str | None) -> None:
     _none_empty(("--data", data))
     from sheetcrm.emulator import serve
 
-    def ready(url: str, ids: list[str], reach: str) -> None:
+    def ready(url: str, ids: list[str], reach: str, empty: str | None = None) -> None:
         # The emulator imports nothing of sheetcrm (its own words would be English only): said here.
         echo(_("Google Sheets API emulator listening on {url}", url=url))
         for sid in ids:
-            echo(_("  spreadsheet {id}", id=sid))
+            echo(_("  spreadsheet {id} (empty)", id=sid) if sid == empty else _("  spreadsheet {id}", id=sid))
         echo(_("use it with: export SHEETS_EMULATOR_HOST={host}", host=reach))
         sys.stdout.flush()  # read line by line by whoever started it (a script waiting for the port)
 

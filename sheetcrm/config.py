@@ -833,6 +833,6 @@ aliases = ["Lost", "Perdida", "Perdido", "Cerrada perdida", "Cerrado perdido", "
 # headers = { "Amount" = "Deal size" }
 #
 # [tabs.leads.custom_fields]
-# "Budget" = { type = "number" }
+# "Budget" = { type = "money" }
 # "Tier" = { type = "enum", values = ["Gold", "Silver", "Bronze"] }
 ''')

@@ -263,6 +263,16 @@ class Service:
             self.jobs.append(Job("outbox", parse_every(config.schedule.outbox), self.outbox))
             if config.owners:
                 self.jobs.append(Job("digest", parse_every(config.schedule.digest), self.digest))
+        # A mail job the config asks for (its [schedule] line, or [owners] for the digest) that is
+        # not scheduled is said as the service starts: unsaid, the Approved quotes waited and no
+        # digest came, with nothing in the log to tell why.
+        asked = config.schedule.model_fields_set
+        self.unscheduled: list[tuple[str, bool]] = []  # (job, whether for want of an SMTP server)
+        if self.smtp is None:
+            self.unscheduled += [(job, True) for job in ("outbox", "digest")
+                                 if job in asked or (job == "digest" and config.owners)]
+        elif "digest" in asked and not config.owners:
+            self.unscheduled.append(("digest", False))
         self._web_queue: WebQueue | None = None
         # The rows the last sync validated, kept in memory between syncs (parse_cache): a quiet
         # sheet's sync validates no row again.
@@ -633,6 +643,7 @@ class Service:
         raises Unreached (its Sync Log row queued for the next run) when the workbook cannot be
         read at all."""
         with self._signals(), speaking(self.spoken):
+            self._say_unscheduled()
             ok = True
             for job in self.jobs:
                 if self._stop_asked():
@@ -641,6 +652,13 @@ class Service:
                     ok = self.run_job(job, once=True, alone=True) and ok
             self.flush_log()  # under the handlers too: see serve()
         return ok
+
+    def _say_unscheduled(self) -> None:
+        for job, smtp in self.unscheduled:
+            line = (_("{job} is not scheduled: it needs an SMTP server ([smtp] host in the config, or ${env}HOST)",
+                      job=job, env=ENV_PREFIX) if smtp else
+                    _("{job} is not scheduled: [owners] in the config names no one to send it to", job=job))
+            self.logger.warning(line, extra={"fields": {"event": "unscheduled", "job": job}})
 
     def due_once(self, job: Job) -> bool:
         """Whether a `--once` run (`run_once`, a fleet's) runs `job` now. From cron at every tick,
@@ -661,6 +679,7 @@ class Service:
         by hand or by NTP) would otherwise hold every job until it caught up again. Only a job
         at a time of day reads the wall clock, as an aware moment (`next_run`)."""
         with self._signals(), speaking(self.spoken):
+            self._say_unscheduled()
             now = time.monotonic()
             for job in self.jobs:
                 # Interval jobs start right away; a job at a time of day waits for it.

@@ -174,3 +174,47 @@ def test_ctrl_c_while_the_modules_load_is_the_same_one_line(tmp_path, locale, li
                           timeout=120)
     assert proc.returncode == 130, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and proc.stderr.startswith(line), proc.stderr
+
+
+def test_an_emulator_restarted_on_its_data_after_a_demo_offers_an_empty_spreadsheet(tmp_path):
+    # README: `sheetcrm emulator --data emulator.json &` "prints the ID of an empty spreadsheet",
+    # then `sheetcrm demo --spreadsheet <that ID>`. Run again the next day on the same file, it
+    # printed only the spreadsheet holding yesterday's demo, and the demo on it was refused
+    # ("already holds a demo CRM ... use a new empty spreadsheet"), with no way to make one.
+    state = tmp_path / "emulator.json"
+
+    def start() -> tuple[subprocess.Popen, list[str]]:
+        proc = subprocess.Popen([sys.executable, "-m", "sheetcrm", "emulator", "--port", "0", "--data", str(state)],
+                                stdout=subprocess.PIPE, text=True, env={**os.environ, "SHEETCRM_LANG": "en"})
+        lines = []
+        for line in proc.stdout:
+            lines.append(line.rstrip("\n"))
+            if line.startswith("use it with: export SHEETS_EMULATOR_HOST="):
+                return proc, lines
+        raise AssertionError(lines)
+
+    def stop(proc: subprocess.Popen) -> None:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+
+    proc, lines = start()
+    try:
+        env = {**os.environ, "SHEETS_EMULATOR_HOST": lines[-1].split("=", 1)[1]}
+        first = lines[1].split()[1]
+        assert lines[1] == f"  spreadsheet {first} (empty)", lines
+        assert run("demo", "--spreadsheet", first, "--rows", "20", cwd=tmp_path, env=env).returncode == 0
+    finally:
+        stop(proc)
+    proc, lines = start()
+    try:
+        env = {**os.environ, "SHEETS_EMULATOR_HOST": lines[-1].split("=", 1)[1]}
+        spreadsheets = [line.split()[1] for line in lines if line.startswith("  spreadsheet ")]
+        assert sorted(spreadsheets) == sorted({first, spreadsheets[0]}) and spreadsheets[0] != first, lines
+        assert lines[1] == f"  spreadsheet {spreadsheets[0]} (empty)", lines
+        demo = run("demo", "--spreadsheet", spreadsheets[0], "--rows", "20", cwd=tmp_path, env=env)
+        assert demo.returncode == 0, demo.stderr
+    finally:
+        stop(proc)
+    proc, lines = start()  # its demo'd spreadsheets kept, and one empty one more, never two
+    stop(proc)
+    assert len([line for line in lines if line.startswith("  spreadsheet ")]) == 3, lines

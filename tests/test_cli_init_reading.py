@@ -180,3 +180,25 @@ def test_init_offers_the_currency_the_workbook_amounts_name(tmp_path):
     assert "nothing in the workbook says its currency" not in text
     assert "the workbook's amounts name EUR, USD" in text and '\n# currency = "EUR"\n' in text
     assert "\ncurrency =" not in text  # still commented out: init changes nothing in how it reads
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_the_example_budget_field_uncommented_keeps_a_budget_money(tmp_path, env, lang):
+    # README: "A Budget (Presupuesto) column is money: its cells may name their currency (`8000
+    # EUR`)". The sheetcrm.toml init writes offered `"Budget" = { type = "number" }`: a person who
+    # uncommented it saw every budget naming its currency refused ("this column holds no money"),
+    # and a converted lead's deal made without it.
+    env = {**env, "SHEETCRM_LANG": lang}
+    leads = "Leads"
+    xlsx(tmp_path / "crm.xlsx", {leads: [["Last Name", "Company", "Email", "Budget"],
+                                         ["Ruiz", "Acme", "ana@acme.com", "8000 EUR"]]})
+    assert sheetcrm("init", env=env, cwd=tmp_path).returncode == 0
+    toml = tmp_path / "sheetcrm.toml"
+    lines = toml.read_text(encoding="utf-8").splitlines()
+    at = lines.index("# [tabs.leads.custom_fields]")
+    field = lines[at + 1]
+    assert field.startswith('# "Budget" = '), field
+    toml.write_text("\n".join([*lines[:at], lines[at][2:], field[2:]]) + "\n", encoding="utf-8")
+    done = sheetcrm("validate", "--format", "json", env=env, cwd=tmp_path)
+    assert done.returncode == 0, (done.stdout[-2000:], done.stderr[-2000:])
+    assert [i for i in json.loads(done.stdout)["issues"] if i["header"] == "Budget"] == []

@@ -89,3 +89,91 @@ def test_every_readme_command_runs_as_written(tmp_path):
     # What the quote examples say they write, there.
     previews = sorted(p.name for p in (tmp_path / "preview").iterdir())
     assert len(previews) == 2 and all(p.startswith("OPP-0006-") for p in previews), previews
+
+
+DEPLOYMENT = README.parent / "docs" / "deployment.md"
+
+
+def crontab_lines() -> list[tuple[str, str]]:
+    """Each crontab line of the README and docs/deployment.md, with the file it is in."""
+    out = []
+    for doc in (README, DEPLOYMENT):
+        for block in re.findall(r"^```(?:sh|cron)\n(.*?)^```", doc.read_text(encoding="utf-8"), flags=re.M | re.S):
+            out += [(doc.name, line) for line in block.splitlines() if re.match(r"^[0-9*/,-]+( [0-9*/,-]+){4} ", line)]
+    return out
+
+
+def test_every_crontab_line_runs_as_cron_runs_it(tmp_path):
+    """cron runs a line with /bin/sh, PATH=/usr/bin:/bin and a bare environment, and mails
+    whatever it prints: a line must find sheetcrm without the reader's PATH, and say nothing
+    when the run went well (sheetcrm run logs every job on stderr). The line's own paths are
+    moved into tmp_path; /usr/local/bin/sheetcrm stands for the installed command."""
+    lines = crontab_lines()
+    assert {name for name, _ in lines} == {"README.md", "deployment.md"}, lines
+    shim = tmp_path / "bin" / "sheetcrm"
+    shim.parent.mkdir()
+    shim.write_text(f"#!/bin/sh\nPYTHONPATH={shlex.quote(str(README.parent))} exec {shlex.quote(sys.executable)} "
+                    f"-m sheetcrm \"$@\"\n")
+    shim.chmod(0o755)
+    for n, (name, line) in enumerate(lines):
+        root = tmp_path / f"root{n}"
+        command = line.split(" ", 5)[5]
+        for place in ("/srv/sheetcrm", "/var/log/sheetcrm"):
+            (root / place.lstrip("/")).mkdir(parents=True, exist_ok=True)  # the service's folder; the log's, made once
+        srv = root / "srv" / "sheetcrm"
+        (srv / "sheetcrm.toml").write_text('workbook = "crm.xlsx"\n', encoding="utf-8")
+        made = subprocess.run([sys.executable, "-m", "sheetcrm", "demo", "--workbook", "crm.xlsx", "--rows", "20"],
+                              cwd=srv, capture_output=True, text=True, timeout=600,
+                              env={**os.environ, "PYTHONPATH": str(README.parent), "HOME": str(tmp_path / "home")})
+        assert made.returncode == 0, made.stderr[-2000:]
+        command = command.replace("/usr/local/bin/sheetcrm", str(shim))
+        command = re.sub(r"(?<![\w.])/(srv|var/log)/", lambda m: f"{root}/{m.group(1)}/", command)
+        done = subprocess.run(["/bin/sh", "-c", command], capture_output=True, text=True, timeout=600,
+                              env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home"), "SHELL": "/bin/sh"})
+        assert (done.returncode, done.stdout, done.stderr) == (0, "", ""), (name, line, done.stdout[-2000:],
+                                                                            done.stderr[-2000:])
+        assert "sync ok" in (root / "var/log/sheetcrm/sheetcrm.log").read_text(encoding="utf-8"), name
+
+
+def test_the_readme_table_of_tabs_names_every_column_sheetcrm_reads():
+    """The README says any column not in its table of tabs is the team's own custom field,
+    carried and never read as one of sheetcrm's: so the table must name every column each
+    tab reads with a meaning of its own (a lead's Convert converts it, an Amount is checked
+    as money), or a team's own column of that name does what the reader was told it would not."""
+    from sheetcrm import schema
+
+    text = README.read_text(encoding="utf-8")
+    table = text[text.index("| Tab (Spanish) | Columns |"):]
+    table = table[:table.index("\n\n")]
+    rows = {line.split("|")[1].strip().split(" (")[0]: line.split("|")[2] for line in table.splitlines()[2:]}
+    for spec in schema.TABS.values():
+        assert spec.title in rows, spec.title
+        named = set(re.findall(r"[A-Z][\w %]*?(?=\*|,|;| \(|$)", rows[spec.title].strip()))
+        missing = [c.header for c in spec.columns if c.header not in named]
+        assert not missing, (spec.title, missing)
+
+
+def test_the_readme_names_every_value_of_conversion_activities():
+    """A value the README leaves out is one a team never learns of; one it names that the config
+    refuses is a config error for a reader who followed it."""
+    import typing
+
+    from sheetcrm.crm.conversion import ConversionSettings
+
+    text = README.read_text(encoding="utf-8")
+    said = text[text.index("`[conversion] activities`"):][:400]
+    for value in typing.get_args(ConversionSettings.model_fields["activities"].annotation):
+        assert f'`"{value}"`' in said, value
+
+
+def test_the_readme_names_every_id_prefix_sheetcrm_writes():
+    """"Only three kinds of cells": the first is the empty ID cells, by their prefixes; a tab of
+    the team's whose empty ID cells sheetcrm fills must be among them."""
+    from sheetcrm import schema
+
+    text = README.read_text(encoding="utf-8")
+    said = text[text.index("empty ID cells ("):][:300]
+    said = said[:said.index("followed by a number")]
+    tabs = [*schema.TABS.values(), schema.WORKFLOWS, *schema.OPTIONAL_TABS.values()]
+    prefixes = {t.id_prefix for t in tabs if t.id_prefix}
+    assert set(re.findall(r"`([A-Z]+)-`", said)) == prefixes, said

@@ -386,20 +386,26 @@ def _quoted(tab: str) -> str:
     return "'" + tab.replace("'", "''") + "'"
 
 
-def _said_ready(url: str, ids: list[str], host: str) -> None:
+def _said_ready(url: str, ids: list[str], host: str, empty: str | None = None) -> None:
+    # Plain lines, read by scripts (bench/bench_targets.py takes the ID as the line's last word):
+    # the empty spreadsheet is the first one; `sheetcrm emulator` marks it for people.
     print(f"Google Sheets API emulator listening on {url}", flush=True)
     for sid in ids:
         print(f"  spreadsheet {sid}", flush=True)
     print(f"use it with: export SHEETS_EMULATOR_HOST={host}", flush=True)
 
 
+def _empty(book) -> bool:
+    return not any(sheet.has_value(r, c) for sheet in book.sheets for r, row in sheet.cells.items() for c in row)
+
+
 def serve(host: str = "127.0.0.1", port: int = 8085, data: str | None = None,
-          ready: Callable[[str, list[str], str], None] | None = None) -> None:
+          ready: Callable[[str, list[str], str, str], None] | None = None) -> None:
     """Run the emulator in the foreground until SIGINT/SIGTERM. With ``data``, state is
     loaded from that JSON file if it exists and saved back after every change. ``ready``
-    hears, once it listens, its URL, the IDs of the spreadsheets it holds and the value of
-    SHEETS_EMULATOR_HOST that reaches it (`sheetcrm emulator` says them in the team's words);
-    without it, three plain lines say them on stdout."""
+    hears, once it listens, its URL, the IDs of the spreadsheets it holds (an empty one first),
+    the value of SHEETS_EMULATOR_HOST that reaches it and that empty one's ID (`sheetcrm
+    emulator` says them in the team's words); without it, three plain lines say them on stdout."""
     service = Service()
     if data:
         saved = store.load(data)
@@ -407,15 +413,19 @@ def serve(host: str = "127.0.0.1", port: int = 8085, data: str | None = None,
             service.restore(saved)
         service.on_commit = lambda: store.save(data, service.snapshot())
     emulator = Emulator(host, port, service=service).start()
-    if not service.books:
-        # A fresh emulator holds one empty spreadsheet, so `--spreadsheet ID` has a target.
-        emulator.create_spreadsheet("sheetcrm")
+    empty = next((book.id for book in service.books.values() if _empty(book)), None)
+    if empty is None:
+        # An emulator always holds an empty spreadsheet, named first, so `sheetcrm demo
+        # --spreadsheet ID` has a target: restarted on its --data after a demo, it held only the
+        # demo's, and the README's `sheetcrm demo` on the ID it printed was refused.
+        empty = emulator.create_spreadsheet("sheetcrm")
         if data:
             store.save(data, service.snapshot())
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
-    (ready or _said_ready)(emulator.url, [book.id for book in service.books.values()], emulator.host)
+    ids = [empty, *(book.id for book in service.books.values() if book.id != empty)]
+    (ready or _said_ready)(emulator.url, ids, emulator.host, empty)
     try:
         stopping.wait()
     finally:

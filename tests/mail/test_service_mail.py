@@ -69,7 +69,37 @@ def test_without_smtp_only_the_sync_is_scheduled(tmp_path):
     out = subprocess.run([sys.executable, "-m", "sheetcrm", "run", "--once"], cwd=tmp_path, capture_output=True,
                          text=True, timeout=120, env={**env, "XDG_CACHE_HOME": str(tmp_path / "cache")})
     assert out.returncode == 0, out.stderr
-    assert "sync ok" in out.stderr and "outbox" not in out.stderr and "digest" not in out.stderr
+    # Only the sync runs; the digest the config asks for ([schedule] digest, [owners]) is said
+    # not to, once, with why (it was left out in silence: no digest came, and no line said why).
+    lines = [line for line in out.stderr.splitlines() if "outbox" in line or "digest" in line]
+    assert "sync ok" in out.stderr and len(lines) == 1, out.stderr
+    assert lines[0].endswith("digest is not scheduled: it needs an SMTP server ([smtp] host in the config, "
+                             "or $SHEETCRM_SMTP_HOST)"), lines
+
+
+def test_a_mail_job_asked_for_that_cannot_run_is_said(tmp_path, server):
+    # An outbox asked for on a schedule with no SMTP server, and a digest asked for with a server
+    # but no [owners], never ran, and `sheetcrm run` said nothing of them: Approved quotes waited.
+    xlsx(tmp_path / "crm.xlsx", crm_tabs())
+    config = tmp_path / "sheetcrm.toml"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHEETCRM_")}
+    env = {**env, "XDG_CACHE_HOME": str(tmp_path / "cache"), "SHEETCRM_LANG": "en"}
+    smtp = {"SHEETCRM_SMTP_HOST": "127.0.0.1", "SHEETCRM_SMTP_PORT": str(server.port),
+            "SHEETCRM_SMTP_SECURITY": "none", "SHEETCRM_SMTP_FROM": "sales@example.com"}
+
+    def said(toml: str, extra: dict) -> list[dict]:
+        config.write_text(toml, encoding="utf-8")
+        out = subprocess.run([sys.executable, "-m", "sheetcrm", "run", "--once", "--log-format", "json"],
+                             cwd=tmp_path, capture_output=True, text=True, timeout=120, env={**env, **extra})
+        assert out.returncode == 0, out.stderr
+        return [e for e in map(json.loads, out.stderr.splitlines()) if e.get("event") == "unscheduled"]
+
+    outbox = said('[schedule]\noutbox = "every 1 minute"\n', {})
+    assert [(e["job"], e["level"]) for e in outbox] == [("outbox", "warning")], outbox
+    assert "needs an SMTP server" in outbox[0]["message"]
+    digest = said('[schedule]\ndigest = "every day at 07:00"\n', smtp)
+    assert [e["job"] for e in digest] == ["digest"] and "[owners]" in digest[0]["message"], digest
+    assert said('[schedule]\nsync = "every 5 minutes"\n', {}) == []  # nothing asked: nothing said
 
 
 def test_digest_lists_each_owners_own_work():
