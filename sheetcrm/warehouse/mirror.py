@@ -52,6 +52,8 @@ from sheetcrm.i18n import N_, _, ngettext
 from sheetcrm.i18n import current as language
 from sheetcrm.warehouse.behind import Behind, when
 from sheetcrm.warehouse.keep import LOG_COLUMNS, Archive, Trim
+from sheetcrm.mail.outbox import KEYS as OUTBOX_KEYS
+from sheetcrm.schema import OUTBOX as OUTBOX_TAB
 from sheetcrm.validate import REFERENCE_FIELDS
 from sheetcrm.warehouse.rows import Batch, Row
 from sheetcrm.warehouse.settings import Mirrored, WarehouseError, WarehouseSettings, masked, scrub, sqlite_file
@@ -365,27 +367,7 @@ def write(connection: Connection, batch: Batch, source: str, as_of: dt.date, now
         rows = batch.rows.get(kind, [])
         key = key_of(kind)
         if kind in batch.missing:
-            # No such tab (renamed, deleted), or no row of it read (`Batch.unread`): its rows keep
-            # their last values, live. Tombstoning them said every deal of a tab renamed "Deals
-            # 2026" was deleted.
-            live_rows = connection.execute(select(func.count()).select_from(table)
-                                           .where(table.c.deleted_at.is_(None))).scalar_one()
-            if live_rows and notes is not None and kind in batch.unread:
-                title, key_field = batch.unread[kind]
-                column = next(c for c in RECORD_TABS[kind].columns if c.field == key_field)
-                notes.append(ngettext(
-                    "warehouse: no row of the tab {tab} is read, since it has no {column} column (its header row "
-                    "moved or deleted?); its {n} row in {table} keeps the values last mirrored, not marked deleted",
-                    "warehouse: no row of the tab {tab} is read, since it has no {column} column (its header row "
-                    "moved or deleted?); its {n} rows in {table} keep the values last mirrored, not marked deleted",
-                    live_rows, tab=title, table=kind,
-                    column=column.header_es if language() == "es" else column.header))
-            elif live_rows and notes is not None:
-                notes.append(ngettext(
-                    "warehouse: the workbook has no tab of {table} (renamed or deleted?); its {n} row there "
-                    "keeps the values last mirrored, not marked deleted",
-                    "warehouse: the workbook has no tab of {table} (renamed or deleted?); its {n} rows there "
-                    "keep the values last mirrored, not marked deleted", live_rows, table=kind))
+            _kept_live(connection, table, kind, batch, notes)
             continue
         _respell(connection, table, key, {tuple(r[k] for k in key) for r in rows} | batch.held.get(kind, set()), now)
         kept, defaulted = batch.absent.get(kind, set()), batch.defaulted.get(kind, set())
@@ -396,29 +378,16 @@ def write(connection: Connection, batch: Batch, source: str, as_of: dt.date, now
         _upsert(connection, insert, table, key, by_default, now, tombstones=True, kept=kept | {"currency"})
         if by_default and notes is not None:
             notes.extend(_kept_currencies(connection, table, key, by_default))
-        live = {tuple(r) for r in connection.execute(
-            select(*(table.c[k] for k in key)).where(table.c.deleted_at.is_(None)))}
-        gone = live - {tuple(r[k] for k in key) for r in rows} - batch.held.get(kind, set())
-        unsure = batch.unsure.get(kind)
-        if gone and unsure:
-            # Some rows' keys cannot be read: the rows not seen may be those, so none is tombstoned.
-            if notes is not None:
-                column = next(c for c in RECORD_TABS[kind].columns if c.field == key[0])
-                notes.append(ngettext(
-                    "warehouse: {cell} holds no {column} sheetcrm can read (a formula error?), so which records "
-                    "left {table} cannot be told; none of its rows is marked deleted until it reads",
-                    "warehouse: {n} cells of the {column} column cannot be read ({cell} the first; a formula "
-                    "error?), so which records left {table} cannot be told; none of its rows is marked deleted "
-                    "until they read", len(unsure), cell=unsure[0], table=kind,
-                    column=column.header_es if language() == "es" else column.header))
-            gone = set()
-        if gone:
-            where = and_(*(table.c[k] == bindparam(f"k_{k}") for k in key), table.c.deleted_at.is_(None))
-            connection.execute(update(table).where(where).values(deleted_at=now, updated_at=now),
-                               [{f"k_{k}": v for k, v in zip(key, g)} for g in sorted(gone, key=str)])
-            tombstoned += len(gone)
+        tombstoned += _tombstone(connection, table, kind, key, rows, batch, now, notes)
     _respelt_references(connection, batch)
-    _upsert(connection, insert, OUTBOX, ("id",), batch.rows.get("outbox", []), now, tombstones=False)
+    # The Outbox as a record tab: upserted by ID, a row deleted from the tab tombstoned (a deleted
+    # Draft otherwise waited for ever in the warehouse), by the same rules of what cannot be told.
+    outbox = batch.rows.get("outbox", [])
+    _upsert(connection, insert, OUTBOX, ("id",), outbox, now, tombstones=True)
+    if "outbox" in batch.missing:
+        _kept_live(connection, OUTBOX, "outbox", batch, notes)
+    else:
+        tombstoned += _tombstone(connection, OUTBOX, "outbox", ("id",), outbox, batch, now, notes)
     for name, table in APPENDED.items():
         rows = batch.rows.get(name, [])
         if rows:
@@ -430,6 +399,71 @@ def write(connection: Connection, batch: Batch, source: str, as_of: dt.date, now
     connection.execute(stmt.on_conflict_do_update(index_elements=["source"], set_={
         k: stmt.excluded[k] for k in ("as_of", "mirrored_at", "digest", "rows", "names")}))
     return Mirrored("mirrored", rows=batch.size, tombstoned=tombstoned)
+
+
+def _header(kind: str, field: str) -> str:
+    """The header of a kind's column `field`, in the reader's language."""
+    if kind == "outbox":
+        headers = OUTBOX_TAB.headers_es if language() == "es" else OUTBOX_TAB.headers
+        return headers[OUTBOX_KEYS.index(field)]
+    column = next(c for c in RECORD_TABS[kind].columns if c.field == field)
+    return column.header_es if language() == "es" else column.header
+
+
+def _kept_live(connection: Connection, table: Any, kind: str, batch: Batch, notes: list[str] | None) -> None:
+    """A tab the workbook does not have, or whose rows are not read (`Batch.unread`): its rows keep
+    their last values, live, and the mirror says why. Tombstoning them said every deal of a tab
+    renamed "Deals 2026" was deleted."""
+    live_rows = connection.execute(select(func.count()).select_from(table)
+                                   .where(table.c.deleted_at.is_(None))).scalar_one()
+    if not live_rows or notes is None:
+        return
+    if kind in batch.unread:
+        title, key_field = batch.unread[kind]
+        notes.append(ngettext(
+            "warehouse: no row of the tab {tab} is read, since it has no {column} column (its header row "
+            "moved or deleted?); its {n} row in {table} keeps the values last mirrored, not marked deleted",
+            "warehouse: no row of the tab {tab} is read, since it has no {column} column (its header row "
+            "moved or deleted?); its {n} rows in {table} keep the values last mirrored, not marked deleted",
+            live_rows, tab=title, table=kind, column=_header(kind, key_field)))
+    else:
+        notes.append(ngettext(
+            "warehouse: the workbook has no tab of {table} (renamed or deleted?); its {n} row there "
+            "keeps the values last mirrored, not marked deleted",
+            "warehouse: the workbook has no tab of {table} (renamed or deleted?); its {n} rows there "
+            "keep the values last mirrored, not marked deleted", live_rows, table=kind))
+
+
+def _tombstone(connection: Connection, table: Any, kind: str, key: tuple[str, ...], rows: list[Row], batch: Batch,
+               now: dt.datetime, notes: list[str] | None) -> int:
+    """Tombstone the live rows of `table` whose key the tab no longer has (not held back); how
+    many. None while some row's key cannot be read (`Batch.unsure`): the rows not seen may be
+    those, and the mirror says so."""
+    live = {tuple(r) for r in connection.execute(
+        select(*(table.c[k] for k in key)).where(table.c.deleted_at.is_(None)))}
+    gone = live - {tuple(r[k] for k in key) for r in rows} - batch.held.get(kind, set())
+    unsure = batch.unsure.get(kind)
+    if gone and unsure:
+        if notes is not None and kind == "outbox":
+            notes.append(ngettext(
+                "warehouse: {cell} holds no ID sheetcrm can read (empty, or a formula error), so which rows "
+                "left {table} cannot be told; none of its rows is marked deleted until it reads",
+                "warehouse: {n} cells of the ID column hold no ID sheetcrm can read ({cell} the first: empty, "
+                "or a formula error), so which rows left {table} cannot be told; none of its rows is marked "
+                "deleted until they read", len(unsure), cell=unsure[0], table=kind))
+        elif notes is not None:
+            notes.append(ngettext(
+                "warehouse: {cell} holds no {column} sheetcrm can read (a formula error?), so which records "
+                "left {table} cannot be told; none of its rows is marked deleted until it reads",
+                "warehouse: {n} cells of the {column} column cannot be read ({cell} the first; a formula "
+                "error?), so which records left {table} cannot be told; none of its rows is marked deleted "
+                "until they read", len(unsure), cell=unsure[0], table=kind, column=_header(kind, key[0])))
+        return 0
+    if gone:
+        where = and_(*(table.c[k] == bindparam(f"k_{k}") for k in key), table.c.deleted_at.is_(None))
+        connection.execute(update(table).where(where).values(deleted_at=now, updated_at=now),
+                           [{f"k_{k}": v for k, v in zip(key, g)} for g in sorted(gone, key=str)])
+    return len(gone)
 
 
 _HISTORY_KEY = ("record_id", "changed_at", "from_value", "to_value", "n")
@@ -676,12 +710,12 @@ def status(settings: WarehouseSettings) -> Status:
                 # SQLite keeps no zone: the instant was written in UTC (`mirror`'s `now`), and is said so.
                 if mark["mirrored_at"].tzinfo is None:
                     mark["mirrored_at"] = mark["mirrored_at"].replace(tzinfo=dt.timezone.utc)
-            for kind, table in RECORDS.items():
+            for kind, table in (*RECORDS.items(), (OUTBOX.name, OUTBOX)):
                 live, deleted = connection.execute(select(
                     func.count().filter(table.c.deleted_at.is_(None)),
                     func.count().filter(table.c.deleted_at.is_not(None)))).one()
                 out.tables[kind] = {"live": live, "deleted": deleted}
-            for table in (OUTBOX, *APPENDED.values()):
+            for table in APPENDED.values():
                 out.tables[table.name] = {"rows": connection.execute(select(func.count()).select_from(table)).scalar_one()}
             return out
     except SQLAlchemyError as e:

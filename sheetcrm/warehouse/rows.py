@@ -309,11 +309,31 @@ def _history(rows: list[Any], with_amount: bool, spell: Callable[[str], str] | N
 
 
 def _outbox(after: Snapshot, locale: str, batch: Batch) -> list[Row]:
+    """The Outbox rows, by ID; and, as for a record tab, what tells which rows the warehouse
+    holds left the tab (it tombstones them): no Outbox tab, or one without an ID column
+    (`Batch.missing`, `Batch.unread`), or a row whose ID does not read, empty or a formula
+    error (`Batch.unsure`), tombstones none."""
     outbox = read_outbox(after, locale)
+    grid = after.tabs.get(outbox.title) if outbox.exists else None
+    id_col = outbox.columns["id"]
+    if grid is None or id_col > len(grid.header):
+        # Its header row sorted in among the rows reads a row's cells as headers, and the header
+        # row's cells as that row's ("Last Try" an ID): no row is read.
+        if grid is not None:
+            batch.unread["outbox"] = (outbox.title, "id")
+        batch.missing.add("outbox")
+        return []
+    unsure = batch.unsure.setdefault("outbox", [])
+    held = batch.held.setdefault("outbox", set())
     rows: dict[str, Row] = {}
     for r in outbox.rows:
         row_id = r.text("id")
-        if not row_id or row_id in rows:
+        if not row_id or (r.row - 1, id_col - 1) in grid.errors:  # type: ignore[union-attr]
+            # Which row the warehouse holds this is cannot be told (its ID cleared, or a formula
+            # showing #REF!, which Google reads as that text): nothing is tombstoned meanwhile.
+            unsure.append(f"{outbox.title}!{column_letter(id_col)}{r.row}")
+            continue
+        if row_id in rows:
             continue
         row = {k: (r.attempts if k == "attempts" else cell_text(r.raw.get(k))) for k in OUTBOX_KEYS}
         # The Status by its canonical name, as leads.status is: the sheet writes it in the team's
@@ -322,9 +342,10 @@ def _outbox(after: Snapshot, locale: str, batch: Batch) -> list[Row]:
         # a GROUP BY split one status in two. A word sheetcrm does not read stays as typed.
         row["status"] = r.status or row["status"]
         nul = next((k for k, v in row.items() if _nul([v])), None)
-        if nul is not None:  # upserted, never tombstoned: the warehouse keeps the row as it was
+        if nul is not None:  # neither upserted nor tombstoned: the warehouse keeps the row as it was
             column = outbox.columns.get(nul)
             batch.nul.append(f"{outbox.title}!{column_letter(column) if column else ''}{r.row}")
+            held.add((row_id,))
             continue
         rows[row_id] = row
     return list(rows.values())

@@ -780,3 +780,70 @@ def test_ids_that_cannot_be_read_tombstone_nothing_until_they_read(tmp_path, cap
     assert sync(XlsxWorkbook(path), config, as_of=DAY).mirrored.outcome == "mirrored"
     assert tombstoned(engine, "accounts") == {("ACC-0002",)} and set(live(engine, "accounts")) == {
         ("ACC-0001",), ("ACC-0003",)}
+
+
+def test_an_outbox_row_deleted_from_the_sheet_is_tombstoned_unless_which_left_cannot_be_told(tmp_path, warehouse_url,
+                                                                                             caplog):
+    """A person deletes a Draft from the Outbox: the warehouse kept it at Draft, live, so it counted
+    as waiting for ever in any query (`outbox` has no tombstone). It is tombstoned now, as a record's
+    row is. While an Outbox row's ID does not read (cleared), which row left cannot be told, so none
+    is tombstoned and the mirror says so, naming the cell; nor while the tab's header row is sorted
+    away (no ID column)."""
+    from sheetcrm.schema import OUTBOX as OUTBOX_TAB
+
+    path = tmp_path / "crm.xlsx"
+
+    def row(n: int, status: str) -> list:
+        return [f"OUT-000{n}", "2026-11-20T10:00:00Z", "OPP-0001", "a@example.com", "Quote", status, "", "", "",
+                "Q-1", "v1", 0, "", ""]
+
+    book = xlsx_book(path, {
+        "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Close Date"],
+                          ["OPP-0001", "Uno", "Acme", "Proposal", 1000, dt.datetime(2027, 1, 15)]],
+        OUTBOX_TAB.title: [list(OUTBOX_TAB.headers), row(1, "Draft"), row(2, "Sent"), row(3, "Failed")]})
+    book.write(Plan(mark_owned=[OUTBOX_TAB.title]))
+    config = Config(warehouse=WarehouseSettings(url=warehouse_url, attempts=1))
+    assert sync(book, config, as_of=DAY).mirrored.outcome == "mirrored"
+    engine = engine_of(warehouse_url)
+
+    def outbox() -> tuple[dict, set]:
+        with engine.connect() as c:
+            rows = c.execute(select(OUTBOX.c.id, OUTBOX.c.status, OUTBOX.c.deleted_at)).all()
+        return {r.id: r.status for r in rows if r.deleted_at is None}, {r.id for r in rows if r.deleted_at}
+
+    assert outbox() == ({"OUT-0001": "Draft", "OUT-0002": "Sent", "OUT-0003": "Failed"}, set())
+
+    def edit(change) -> None:
+        wb = openpyxl.load_workbook(path)
+        change(wb[OUTBOX_TAB.title])
+        wb.save(path)
+
+    # OUT-0003's ID cleared, and the Draft deleted: which row left cannot be told.
+    edit(lambda ws: (setattr(ws.cell(4, 1), "value", None), ws.delete_rows(2)))
+    caplog.set_level(logging.WARNING, logger="sheetcrm.run.warehouse")
+    assert sync(XlsxWorkbook(path), config, as_of=DAY).mirrored.outcome == "mirrored"
+    assert outbox() == ({"OUT-0001": "Draft", "OUT-0002": "Sent", "OUT-0003": "Failed"}, set())
+    said = [r.getMessage() for r in caplog.records if "Outbox!A3" in r.getMessage()]
+    assert said and "none of its rows is marked deleted" in said[0], [r.getMessage() for r in caplog.records]
+
+    edit(lambda ws: ws.cell(3, 1, "OUT-0003"))  # the ID back: the Draft deleted meanwhile is tombstoned
+    assert sync(XlsxWorkbook(path), config, as_of=DAY).mirrored.tombstoned == 1
+    assert outbox() == ({"OUT-0002": "Sent", "OUT-0003": "Failed"}, {"OUT-0001"})
+    with engine.connect() as c:
+        waiting = c.execute(select(func.count()).select_from(OUTBOX).where(
+            OUTBOX.c.status == "Draft", OUTBOX.c.deleted_at.is_(None))).scalar_one()
+    assert waiting == 0
+
+    # The header row sorted below the rows: no ID column, nothing tombstoned, said.
+    def sort(ws) -> None:
+        rows = [[c.value for c in r] for r in ws.iter_rows()]
+        ws.delete_rows(1, ws.max_row)
+        for r in [rows[2], rows[0]]:  # OUT-0002 deleted meanwhile
+            ws.append(r)
+
+    caplog.clear()
+    edit(sort)
+    assert sync(XlsxWorkbook(path), config, as_of=DAY).mirrored.outcome == "mirrored"
+    assert outbox() == ({"OUT-0002": "Sent", "OUT-0003": "Failed"}, {"OUT-0001"})
+    assert any("no row of the tab Outbox is read" in r.getMessage() for r in caplog.records), \
+        [r.getMessage() for r in caplog.records]
