@@ -273,7 +273,7 @@ def mirror(settings: WarehouseSettings, batch: Batch, source: str, as_of: dt.dat
             with engine.execution_options(writes=True).begin() as connection:
                 _serialised(connection)
                 notes: list[str] = []
-                done = write(connection, batch, source, as_of, now, notes)
+                done = write(connection, batch, source, as_of, now, notes, zone=zone)
             done.attempts = attempt
             for note in notes:  # once committed: a try that failed said nothing
                 LOG.warning(note)
@@ -340,11 +340,12 @@ def _kept_currencies(connection: Connection, table: Any, key: tuple[str, ...], r
 
 
 def write(connection: Connection, batch: Batch, source: str, as_of: dt.date, now: dt.datetime,
-          notes: list[str] | None = None) -> Mirrored:
+          notes: list[str] | None = None, zone: dt.tzinfo | None = None) -> Mirrored:
     """`batch` into the warehouse on `connection`, inside the caller's transaction; `notes` gets
-    the lines to say once it is committed."""
+    the lines to say once it is committed (their times on the clock of `zone`)."""
     digest = batch.digest()
-    read = {r.source: r for r in connection.execute(select(MIRROR.c.source, MIRROR.c.digest, MIRROR.c.names))}
+    read = {r.source: r for r in connection.execute(
+        select(MIRROR.c.source, MIRROR.c.digest, MIRROR.c.names, MIRROR.c.read_at))}
     marks = {source: r.digest for source, r in read.items()}
     other = next((s for s in sorted(marks) if s != source), None)
     if other is not None:
@@ -354,6 +355,17 @@ def write(connection: Connection, batch: Batch, source: str, as_of: dt.date, now
                                other=other))
     if marks.get(source) == digest:
         return Mirrored("unchanged")
+    held_read = _utc(read[source].read_at) if source in read else None
+    read_at = _utc(batch.read_at)
+    if read_at is not None and held_read is not None and read_at < held_read:
+        # Two syncs of the workbook at once (a service and a person's CLI, two machines): this
+        # one read it before the sync whose rows the warehouse holds, and committing it would put
+        # the warehouse back to the older rows until the next sync, silently.
+        if notes is not None:
+            notes.append(_("warehouse: not mirrored, since this sync read the workbook at {read}, before the "
+                           "sync whose rows the warehouse holds ({held}); the warehouse keeps the newer rows",
+                           read=when(read_at, zone), held=when(held_read, zone)))
+        return Mirrored("older")
     insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     names = batch.names_digest()
     # No mark: a new database (nothing to rename), or one whose mark a person deleted after the
@@ -394,11 +406,18 @@ def write(connection: Connection, batch: Batch, source: str, as_of: dt.date, now
             stmt = insert(table).on_conflict_do_nothing(index_elements=[c.name for c in table.primary_key])
             connection.execute(stmt, [{**r, "first_seen_at": now} for r in rows])
     mark_row = {"source": source, "as_of": as_of, "mirrored_at": now, "digest": digest, "rows": batch.size,
-                "names": names}
+                "names": names, "read_at": read_at}
     stmt = insert(MIRROR).values(mark_row)
     connection.execute(stmt.on_conflict_do_update(index_elements=["source"], set_={
-        k: stmt.excluded[k] for k in ("as_of", "mirrored_at", "digest", "rows", "names")}))
+        k: stmt.excluded[k] for k in ("as_of", "mirrored_at", "digest", "rows", "names", "read_at")}))
     return Mirrored("mirrored", rows=batch.size, tombstoned=tombstoned)
+
+
+def _utc(moment: dt.datetime | None) -> dt.datetime | None:
+    """An instant in UTC: SQLite keeps no zone, and what it holds was written in UTC."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=dt.timezone.utc) if moment.tzinfo is None else moment.astimezone(dt.timezone.utc)
 
 
 def _header(kind: str, field: str) -> str:
@@ -704,7 +723,7 @@ def status(settings: WarehouseSettings) -> Status:
             out = Status(masked(url), revision, head())
             if revision is None:
                 return out
-            shown = [c for c in MIRROR.c if c.name != "names"]  # the mirror's own bookkeeping
+            shown = [c for c in MIRROR.c if c.name not in ("names", "read_at")]  # the mirror's own bookkeeping
             out.marks = [dict(r._mapping) for r in connection.execute(select(*shown).order_by(MIRROR.c.source))]
             for mark in out.marks:
                 # SQLite keeps no zone: the instant was written in UTC (`mirror`'s `now`), and is said so.

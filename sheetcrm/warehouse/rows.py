@@ -13,6 +13,7 @@ be sure what it now says. Two rows sharing a key are both held, for the same rea
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections import Counter
@@ -96,6 +97,10 @@ class Batch:
     # warehouse holds keeps its own (a header's typo turned every USD deal EUR there).
     defaulted: dict[str, set[Key]] = field(default_factory=dict)
 
+    # When the read the batch was made from began (`Snapshot.read_at`; None: not known). Not in
+    # the digest: the mark keeps it, and a mirror of an older read than the mark's is refused.
+    read_at: dt.datetime | None = None
+
     @property
     def size(self) -> int:
         return sum(len(r) for r in self.rows.values())
@@ -145,6 +150,7 @@ def batch_of(ctx: SyncContext) -> Batch:
     crm = read_crm(after, ctx.config, written=ctx.crm.written.following())
     batch = rows_of(crm, ctx.results, after, ctx.locale, ctx.config.currency)
     batch.names = {"stage_history": dict(parse_context(ctx.config).stages), "lead_status_history": dict(LEAD_NAMES)}
+    batch.read_at = ctx.snapshot.read_at
     return batch
 
 

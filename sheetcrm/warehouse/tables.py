@@ -159,6 +159,10 @@ MIRROR = Table(
     # sha256 of the stage and status names (word -> configured name) the histories' from_value and
     # to_value were last put in (`Batch.names_digest`); NULL: never, they may hold a sheet's words.
     Column("names", Text()),
+    # When the read the rows were mirrored from began (`Batch.read_at`, UTC; 0008); NULL: not
+    # known. A mirror of an older read is refused: two syncs at once (a service and a person's
+    # CLI) committed out of order put the warehouse back to the older one's rows, silently.
+    Column("read_at", DateTime(timezone=True)),
 )
 
 # The table Alembic keeps its revision in, named so it never meets another app's.

@@ -847,3 +847,44 @@ def test_an_outbox_row_deleted_from_the_sheet_is_tombstoned_unless_which_left_ca
     assert outbox() == ({"OUT-0002": "Sent", "OUT-0003": "Failed"}, {"OUT-0001"})
     assert any("no row of the tab Outbox is read" in r.getMessage() for r in caplog.records), \
         [r.getMessage() for r in caplog.records]
+
+
+def test_a_sync_that_read_before_the_one_the_warehouse_holds_does_not_put_it_back(tmp_path, warehouse_url, caplog):
+    """Two syncs of one workbook at once (a person's `sheetcrm sync` while the service syncs): the
+    person's sync reads the file, a deal is then changed and another deleted, the service's sync
+    reads that and mirrors it; the person's sync, planning nothing, mirrors its older read last.
+    The warehouse went back to the older rows (the old amount, the deleted deal live again) until
+    the next sync, with nothing said. The mark keeps when the read it holds began, and a mirror of
+    an older read is refused, in one line, not as a failure."""
+    path = tmp_path / "crm.xlsx"
+    xlsx_book(path, {"Opportunities": [
+        ["ID", "Name", "Account", "Stage", "Amount", "Close Date"],
+        ["OPP-0001", "Uno", "Acme", "Proposal", 1000, dt.datetime(2027, 1, 15)],
+        ["OPP-0002", "Dos", "Acme", "Proposal", 2000, dt.datetime(2027, 1, 15)]]})
+    config = Config(warehouse=WarehouseSettings(url=warehouse_url, attempts=1))
+    assert sync(XlsxWorkbook(path), config, as_of=DAY, cache=False).mirrored.outcome == "mirrored"
+    engine = engine_of(warehouse_url)
+
+    def newer_sync_meanwhile(phase: str, done: int, total: int) -> None:
+        if (phase, done) != ("reading", 1) or newer:
+            return
+        wb = openpyxl.load_workbook(path)
+        ws = wb["Opportunities"]
+        ws["E2"] = 5000
+        ws.delete_rows(3)
+        wb.save(path)
+        newer.append(sync(XlsxWorkbook(path), config, as_of=DAY, cache=False))
+
+    newer: list = []
+    caplog.set_level(logging.WARNING, logger="sheetcrm.run.warehouse")
+    older = sync(XlsxWorkbook(path), config, as_of=DAY, cache=False, progress=newer_sync_meanwhile)
+    assert newer[0].mirrored.outcome == "mirrored" and newer[0].mirrored.tombstoned == 1
+    assert not older.plan, "the older sync must plan nothing, so it mirrors its read as it was"
+    assert older.mirrored.outcome == "older", older.mirrored
+    assert {k: r["amount"] for k, r in live(engine, "opportunities").items()} == {("OPP-0001",): 5000}
+    assert tombstoned(engine, "opportunities") == {("OPP-0002",)}
+    said = [r.getMessage() for r in caplog.records if "not mirrored" in r.getMessage()]
+    assert len(said) == 1 and "keeps the newer rows" in said[0] and "\n" not in said[0], said
+
+    # The next sync reads after both: nothing to catch up, its rows are the warehouse's.
+    assert sync(XlsxWorkbook(path), config, as_of=DAY, cache=False).mirrored.outcome == "unchanged"
