@@ -395,10 +395,12 @@ def write(connection: Connection, batch: Batch, source: str, as_of: dt.date, now
     # The Outbox as a record tab: upserted by ID, a row deleted from the tab tombstoned (a deleted
     # Draft otherwise waited for ever in the warehouse), by the same rules of what cannot be told.
     outbox = batch.rows.get("outbox", [])
-    _upsert(connection, insert, OUTBOX, ("id",), outbox, now, tombstones=True)
     if "outbox" in batch.missing:
         _kept_live(connection, OUTBOX, "outbox", batch, notes)
     else:
+        # An ID retyped in another case is the same row, as the Outbox reads it (`_respell`).
+        _respell(connection, OUTBOX, ("id",), {(r["id"],) for r in outbox} | batch.held.get("outbox", set()), now)
+        _upsert(connection, insert, OUTBOX, ("id",), outbox, now, tombstones=True)
         tombstoned += _tombstone(connection, OUTBOX, "outbox", ("id",), outbox, batch, now, notes)
     for name, table in APPENDED.items():
         rows = batch.rows.get(name, [])

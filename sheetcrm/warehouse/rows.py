@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable
 
-from sheetcrm.cells import id_spelling
+from sheetcrm.cells import id_spelling, match_key
 from sheetcrm.engine import Results
 from sheetcrm.mail.outbox import KEYS as OUTBOX_KEYS
 from sheetcrm.mail.outbox import read_outbox
@@ -331,6 +331,10 @@ def _outbox(after: Snapshot, locale: str, batch: Batch) -> list[Row]:
         return []
     unsure = batch.unsure.setdefault("outbox", [])
     held = batch.held.setdefault("outbox", set())
+    # Rows sharing an ID as IDs compare ("out-0001" is OUT-0001): a copy cannot be told from the
+    # row sheetcrm queued (the Outbox sends neither, `outbox.strangers`), so both are held, as a
+    # record tab's are. The first one's Status was mirrored: a Draft copy made a Sent email wait.
+    shared = Counter(match_key(r.text("id")) for r in outbox.rows if r.text("id"))
     rows: dict[str, Row] = {}
     for r in outbox.rows:
         row_id = r.text("id")
@@ -339,7 +343,8 @@ def _outbox(after: Snapshot, locale: str, batch: Batch) -> list[Row]:
             # showing #REF!, which Google reads as that text): nothing is tombstoned meanwhile.
             unsure.append(f"{outbox.title}!{column_letter(id_col)}{r.row}")
             continue
-        if row_id in rows:
+        if shared[match_key(row_id)] > 1:
+            held.add((row_id,))
             continue
         row = {k: (r.attempts if k == "attempts" else cell_text(r.raw.get(k))) for k in OUTBOX_KEYS}
         # The Status by its canonical name, as leads.status is: the sheet writes it in the team's

@@ -888,3 +888,52 @@ def test_a_sync_that_read_before_the_one_the_warehouse_holds_does_not_put_it_bac
 
     # The next sync reads after both: nothing to catch up, its rows are the warehouse's.
     assert sync(XlsxWorkbook(path), config, as_of=DAY, cache=False).mirrored.outcome == "unchanged"
+
+
+def test_outbox_rows_sharing_an_id_are_held_and_an_id_retyped_in_another_case_is_the_same_row(tmp_path):
+    """A person copies a Sent Outbox row above itself and sets the copy to Draft: the Outbox sends
+    neither (a copy cannot be told from the row sheetcrm queued), but the mirror took the first
+    row's Status, so the warehouse said the Sent email was a Draft waiting. Both rows are held
+    (the warehouse keeps the last sound values), as a record tab's are. An ID retyped in another
+    case ("out-0002", the same row to the Outbox) updated nothing: it was a new row and a
+    tombstone; it is the same row now, its first_seen_at kept."""
+    from sheetcrm.schema import OUTBOX as OUTBOX_TAB
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    path = tmp_path / "crm.xlsx"
+
+    def row(row_id: str, status: str) -> list:
+        return [row_id, "2026-11-20T10:00:00Z", "OPP-0001", "a@example.com", "Quote", status, "", "", "", "Q-1",
+                "v1", 0, "", ""]
+
+    book = xlsx_book(path, {
+        "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Close Date"],
+                          ["OPP-0001", "Uno", "Acme", "Proposal", 1000, dt.datetime(2027, 1, 15)]],
+        OUTBOX_TAB.title: [list(OUTBOX_TAB.headers), row("OUT-0001", "Sent"), row("OUT-0002", "Draft")]})
+    book.write(Plan(mark_owned=[OUTBOX_TAB.title]))
+    config = Config(warehouse=WarehouseSettings(url=url))
+    assert sync(book, config, as_of=DAY).mirrored.outcome == "mirrored"
+    engine = engine_of(url)
+
+    def outbox() -> dict:
+        with engine.connect() as c:
+            return {r.id: (r.status, r.first_seen_at, r.deleted_at) for r in c.execute(select(OUTBOX))}
+
+    before = outbox()
+    wb = openpyxl.load_workbook(path)
+    ws = wb[OUTBOX_TAB.title]
+    ws.insert_rows(2)
+    for col, value in enumerate(row("out-0001", "Draft"), start=1):
+        ws.cell(2, col).value = value
+    ws["A4"] = "out-0002"
+    wb.save(path)
+    assert sync(XlsxWorkbook(path), config, as_of=DAY).mirrored.outcome == "mirrored"
+    assert outbox() == {"OUT-0001": before["OUT-0001"],
+                        "out-0002": ("Draft", before["OUT-0002"][1], None)}, outbox()
+
+    wb = openpyxl.load_workbook(path)
+    wb[OUTBOX_TAB.title].delete_rows(3)  # the original deleted, the Draft copy kept: it is the row now
+    wb.save(path)
+    assert sync(XlsxWorkbook(path), config, as_of=DAY).mirrored.outcome == "mirrored"
+    now = outbox()
+    assert {k: v[0] for k, v in now.items() if v[2] is None} == {"out-0001": "Draft", "out-0002": "Draft"}, now
