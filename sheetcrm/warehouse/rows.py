@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable
 
-from sheetcrm.cells import id_spelling, match_key
+from sheetcrm.cells import CellError, id_spelling, match_key, parse_integer
 from sheetcrm.engine import Results
 from sheetcrm.mail.outbox import KEYS as OUTBOX_KEYS
 from sheetcrm.mail.outbox import read_outbox
@@ -346,7 +346,7 @@ def _outbox(after: Snapshot, locale: str, batch: Batch) -> list[Row]:
         if shared[match_key(row_id)] > 1:
             held.add((row_id,))
             continue
-        row = {k: (r.attempts if k == "attempts" else cell_text(r.raw.get(k))) for k in OUTBOX_KEYS}
+        row = {k: (_attempts(r.raw.get(k)) if k == "attempts" else cell_text(r.raw.get(k))) for k in OUTBOX_KEYS}
         # The Status by its canonical name, as leads.status is: the sheet writes it in the team's
         # language and reads it in any ("Enviado", "Sent", "enviada" are one), and the warehouse
         # held those words as typed, so `WHERE status = 'Sent'` missed a Spanish team's rows and
@@ -360,6 +360,16 @@ def _outbox(after: Snapshot, locale: str, batch: Batch) -> list[Row]:
             continue
         rows[row_id] = row
     return list(rows.values())
+
+
+def _attempts(value: Any) -> int | None:
+    """An Attempts cell as the warehouse holds it: 0 when blank (no try yet), NULL when it is no
+    whole number ("tres", 2.5). The Outbox reads such a cell as 0 for its own counting, and the
+    warehouse held that 0 as if it were typed, so `attempts >= 3` missed the row, silently."""
+    try:
+        return parse_integer(value) or 0
+    except CellError:
+        return None
 
 
 def _sync_log(after: Snapshot, batch: Batch) -> list[Row]:

@@ -937,3 +937,27 @@ def test_outbox_rows_sharing_an_id_are_held_and_an_id_retyped_in_another_case_is
     assert sync(XlsxWorkbook(path), config, as_of=DAY).mirrored.outcome == "mirrored"
     now = outbox()
     assert {k: v[0] for k, v in now.items() if v[2] is None} == {"out-0001": "Draft", "out-0002": "Draft"}, now
+
+
+def test_an_outbox_attempts_cell_that_is_no_whole_number_is_null_not_zero(tmp_path):
+    """An Attempts cell typed "tres" or 2.5: the Outbox counts it as 0 for itself, and the
+    warehouse held that 0 as if it had been typed, so `WHERE attempts >= 3` missed the row
+    without a word. It is NULL (not known); a blank is 0 (no try yet), a number itself."""
+    from sheetcrm.schema import OUTBOX as OUTBOX_TAB
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    path = tmp_path / "crm.xlsx"
+
+    def row(n: int, attempts) -> list:
+        return [f"OUT-000{n}", "2026-11-20T10:00:00Z", "OPP-0001", "a@example.com", "Quote", "Failed", "", "", "",
+                "Q-1", "v1", attempts, "", ""]
+
+    book = xlsx_book(path, {
+        "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Close Date"],
+                          ["OPP-0001", "Uno", "Acme", "Proposal", 1000, dt.datetime(2027, 1, 15)]],
+        OUTBOX_TAB.title: [list(OUTBOX_TAB.headers), row(1, "tres"), row(2, 2.5), row(3, ""), row(4, 3)]})
+    book.write(Plan(mark_owned=[OUTBOX_TAB.title]))
+    assert sync(book, Config(warehouse=WarehouseSettings(url=url)), as_of=DAY).mirrored.outcome == "mirrored"
+    with engine_of(url).connect() as c:
+        held = dict(c.execute(select(OUTBOX.c.id, OUTBOX.c.attempts)).all())
+    assert held == {"OUT-0001": None, "OUT-0002": None, "OUT-0003": 0, "OUT-0004": 3}
