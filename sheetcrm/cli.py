@@ -1467,7 +1467,7 @@ def _print_sync(outcome: SyncOutcome, book: Workbook) -> None:
 
 def _print_mirrored(mirrored: Mirrored | None) -> None:
     """The warehouse's line after a sync; a failure was logged on stderr already (sheetcrm.warehouse.mirror)."""
-    if mirrored is None or mirrored.outcome in ("failed", "behind"):
+    if mirrored is None or mirrored.outcome in ("failed", "behind", "older"):  # "older": its line said it
         return
     if mirrored.outcome == "unchanged":
         echo(_("warehouse: up to date"))

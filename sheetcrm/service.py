@@ -310,12 +310,14 @@ class Service:
                     step(N_("reading"))
                 else:
                     step(N_("reading again, attempt {attempt}"), attempt=attempt)
+                read_at = dt.datetime.now(dt.timezone.utc)
                 try:
                     snapshot = self.book.read()
                 except WorkbookError as e:
                     if not self.reached:
                         raise Unreached(str(e)) from e
                     raise
+                snapshot.read_at = read_at  # the mirror keeps the newest read's (warehouse.mirror.write)
                 self.reached = True
                 team_config(snapshot, self.config)  # the workbook's language, spoken from this line on
                 # What sheetcrm last wrote in computed cells, kept beside the lock: a restart

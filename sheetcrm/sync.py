@@ -256,8 +256,10 @@ def sync(book: Workbook, config: Config, as_of: dt.date | None = None, dry_run: 
     book_id = written_file.new_id(book)
     for attempt in range(1, attempts + 1):
         progress("reading", 0, 1)
+        read_at = dt.datetime.now(dt.timezone.utc)
         with paused_collector():  # a million cells made and kept: no cycle to find among them
             snapshot = book.read()
+        snapshot.read_at = read_at
         progress("reading", 1, 1)
         if path is not None and memo is not None:
             written_file.recall(memo, path.parent, book, snapshot)

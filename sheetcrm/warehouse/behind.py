@@ -8,7 +8,7 @@ how many syncs it has been and since when (`warehouse.mirror`), rather than prom
 sync again. The count is this machine's (the lock's): another machine's syncs keep their own.
 
     read(path) -> Behind | None      # None: the last mirror here did not fail (or no file)
-    after(path, outcome, now)        # "mirrored"/"unchanged" forget; "failed"/"behind" count
+    after(path, outcome, now)        # "mirrored"/"unchanged"/"older" forget; "failed"/"behind" count
 
 Neither raises: a file that cannot be read or written only loses the count (the line then
 says what one failure says), never the sync.
@@ -65,7 +65,7 @@ def after(path: Path, outcome: str, now: dt.datetime) -> Behind | None:
     """Record one sync's mirror `outcome` (`settings.Mirrored.outcome`) at `now` (aware); what the
     file now says."""
     try:
-        if outcome in ("mirrored", "unchanged"):
+        if outcome in ("mirrored", "unchanged", "older"):
             path.unlink(missing_ok=True)
             return None
         before = read(path)

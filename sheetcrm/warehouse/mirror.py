@@ -52,6 +52,8 @@ from sheetcrm.i18n import N_, _, ngettext
 from sheetcrm.i18n import current as language
 from sheetcrm.warehouse.behind import Behind, when
 from sheetcrm.warehouse.keep import LOG_COLUMNS, Archive, Trim
+from sheetcrm.mail.outbox import KEYS as OUTBOX_KEYS
+from sheetcrm.schema import OUTBOX as OUTBOX_TAB
 from sheetcrm.validate import REFERENCE_FIELDS
 from sheetcrm.warehouse.rows import Batch, Row
 from sheetcrm.warehouse.settings import Mirrored, WarehouseError, WarehouseSettings, masked, scrub, sqlite_file
@@ -271,7 +273,7 @@ def mirror(settings: WarehouseSettings, batch: Batch, source: str, as_of: dt.dat
             with engine.execution_options(writes=True).begin() as connection:
                 _serialised(connection)
                 notes: list[str] = []
-                done = write(connection, batch, source, as_of, now, notes)
+                done = write(connection, batch, source, as_of, now, notes, zone=zone)
             done.attempts = attempt
             for note in notes:  # once committed: a try that failed said nothing
                 LOG.warning(note)
@@ -338,11 +340,12 @@ def _kept_currencies(connection: Connection, table: Any, key: tuple[str, ...], r
 
 
 def write(connection: Connection, batch: Batch, source: str, as_of: dt.date, now: dt.datetime,
-          notes: list[str] | None = None) -> Mirrored:
+          notes: list[str] | None = None, zone: dt.tzinfo | None = None) -> Mirrored:
     """`batch` into the warehouse on `connection`, inside the caller's transaction; `notes` gets
-    the lines to say once it is committed."""
+    the lines to say once it is committed (their times on the clock of `zone`)."""
     digest = batch.digest()
-    read = {r.source: r for r in connection.execute(select(MIRROR.c.source, MIRROR.c.digest, MIRROR.c.names))}
+    read = {r.source: r for r in connection.execute(
+        select(MIRROR.c.source, MIRROR.c.digest, MIRROR.c.names, MIRROR.c.read_at))}
     marks = {source: r.digest for source, r in read.items()}
     other = next((s for s in sorted(marks) if s != source), None)
     if other is not None:
@@ -352,6 +355,17 @@ def write(connection: Connection, batch: Batch, source: str, as_of: dt.date, now
                                other=other))
     if marks.get(source) == digest:
         return Mirrored("unchanged")
+    held_read = _utc(read[source].read_at) if source in read else None
+    read_at = _utc(batch.read_at)
+    if read_at is not None and held_read is not None and read_at < held_read:
+        # Two syncs of the workbook at once (a service and a person's CLI, two machines): this
+        # one read it before the sync whose rows the warehouse holds, and committing it would put
+        # the warehouse back to the older rows until the next sync, silently.
+        if notes is not None:
+            notes.append(_("warehouse: not mirrored, since this sync read the workbook at {read}, before the "
+                           "sync whose rows the warehouse holds ({held}); the warehouse keeps the newer rows",
+                           read=when(read_at, zone), held=when(held_read, zone)))
+        return Mirrored("older")
     insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     names = batch.names_digest()
     # No mark: a new database (nothing to rename), or one whose mark a person deleted after the
@@ -365,27 +379,7 @@ def write(connection: Connection, batch: Batch, source: str, as_of: dt.date, now
         rows = batch.rows.get(kind, [])
         key = key_of(kind)
         if kind in batch.missing:
-            # No such tab (renamed, deleted), or no row of it read (`Batch.unread`): its rows keep
-            # their last values, live. Tombstoning them said every deal of a tab renamed "Deals
-            # 2026" was deleted.
-            live_rows = connection.execute(select(func.count()).select_from(table)
-                                           .where(table.c.deleted_at.is_(None))).scalar_one()
-            if live_rows and notes is not None and kind in batch.unread:
-                title, key_field = batch.unread[kind]
-                column = next(c for c in RECORD_TABS[kind].columns if c.field == key_field)
-                notes.append(ngettext(
-                    "warehouse: no row of the tab {tab} is read, since it has no {column} column (its header row "
-                    "moved or deleted?); its {n} row in {table} keeps the values last mirrored, not marked deleted",
-                    "warehouse: no row of the tab {tab} is read, since it has no {column} column (its header row "
-                    "moved or deleted?); its {n} rows in {table} keep the values last mirrored, not marked deleted",
-                    live_rows, tab=title, table=kind,
-                    column=column.header_es if language() == "es" else column.header))
-            elif live_rows and notes is not None:
-                notes.append(ngettext(
-                    "warehouse: the workbook has no tab of {table} (renamed or deleted?); its {n} row there "
-                    "keeps the values last mirrored, not marked deleted",
-                    "warehouse: the workbook has no tab of {table} (renamed or deleted?); its {n} rows there "
-                    "keep the values last mirrored, not marked deleted", live_rows, table=kind))
+            _kept_live(connection, table, kind, batch, notes)
             continue
         _respell(connection, table, key, {tuple(r[k] for k in key) for r in rows} | batch.held.get(kind, set()), now)
         kept, defaulted = batch.absent.get(kind, set()), batch.defaulted.get(kind, set())
@@ -396,40 +390,101 @@ def write(connection: Connection, batch: Batch, source: str, as_of: dt.date, now
         _upsert(connection, insert, table, key, by_default, now, tombstones=True, kept=kept | {"currency"})
         if by_default and notes is not None:
             notes.extend(_kept_currencies(connection, table, key, by_default))
-        live = {tuple(r) for r in connection.execute(
-            select(*(table.c[k] for k in key)).where(table.c.deleted_at.is_(None)))}
-        gone = live - {tuple(r[k] for k in key) for r in rows} - batch.held.get(kind, set())
-        unsure = batch.unsure.get(kind)
-        if gone and unsure:
-            # Some rows' keys cannot be read: the rows not seen may be those, so none is tombstoned.
-            if notes is not None:
-                column = next(c for c in RECORD_TABS[kind].columns if c.field == key[0])
-                notes.append(ngettext(
-                    "warehouse: {cell} holds no {column} sheetcrm can read (a formula error?), so which records "
-                    "left {table} cannot be told; none of its rows is marked deleted until it reads",
-                    "warehouse: {n} cells of the {column} column cannot be read ({cell} the first; a formula "
-                    "error?), so which records left {table} cannot be told; none of its rows is marked deleted "
-                    "until they read", len(unsure), cell=unsure[0], table=kind,
-                    column=column.header_es if language() == "es" else column.header))
-            gone = set()
-        if gone:
-            where = and_(*(table.c[k] == bindparam(f"k_{k}") for k in key), table.c.deleted_at.is_(None))
-            connection.execute(update(table).where(where).values(deleted_at=now, updated_at=now),
-                               [{f"k_{k}": v for k, v in zip(key, g)} for g in sorted(gone, key=str)])
-            tombstoned += len(gone)
+        tombstoned += _tombstone(connection, table, kind, key, rows, batch, now, notes)
     _respelt_references(connection, batch)
-    _upsert(connection, insert, OUTBOX, ("id",), batch.rows.get("outbox", []), now, tombstones=False)
+    # The Outbox as a record tab: upserted by ID, a row deleted from the tab tombstoned (a deleted
+    # Draft otherwise waited for ever in the warehouse), by the same rules of what cannot be told.
+    outbox = batch.rows.get("outbox", [])
+    if "outbox" in batch.missing:
+        _kept_live(connection, OUTBOX, "outbox", batch, notes)
+    else:
+        # An ID retyped in another case is the same row, as the Outbox reads it (`_respell`).
+        _respell(connection, OUTBOX, ("id",), {(r["id"],) for r in outbox} | batch.held.get("outbox", set()), now)
+        _upsert(connection, insert, OUTBOX, ("id",), outbox, now, tombstones=True)
+        tombstoned += _tombstone(connection, OUTBOX, "outbox", ("id",), outbox, batch, now, notes)
     for name, table in APPENDED.items():
         rows = batch.rows.get(name, [])
         if rows:
             stmt = insert(table).on_conflict_do_nothing(index_elements=[c.name for c in table.primary_key])
             connection.execute(stmt, [{**r, "first_seen_at": now} for r in rows])
     mark_row = {"source": source, "as_of": as_of, "mirrored_at": now, "digest": digest, "rows": batch.size,
-                "names": names}
+                "names": names, "read_at": read_at}
     stmt = insert(MIRROR).values(mark_row)
     connection.execute(stmt.on_conflict_do_update(index_elements=["source"], set_={
-        k: stmt.excluded[k] for k in ("as_of", "mirrored_at", "digest", "rows", "names")}))
+        k: stmt.excluded[k] for k in ("as_of", "mirrored_at", "digest", "rows", "names", "read_at")}))
     return Mirrored("mirrored", rows=batch.size, tombstoned=tombstoned)
+
+
+def _utc(moment: dt.datetime | None) -> dt.datetime | None:
+    """An instant in UTC: SQLite keeps no zone, and what it holds was written in UTC."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=dt.timezone.utc) if moment.tzinfo is None else moment.astimezone(dt.timezone.utc)
+
+
+def _header(kind: str, field: str) -> str:
+    """The header of a kind's column `field`, in the reader's language."""
+    if kind == "outbox":
+        headers = OUTBOX_TAB.headers_es if language() == "es" else OUTBOX_TAB.headers
+        return headers[OUTBOX_KEYS.index(field)]
+    column = next(c for c in RECORD_TABS[kind].columns if c.field == field)
+    return column.header_es if language() == "es" else column.header
+
+
+def _kept_live(connection: Connection, table: Any, kind: str, batch: Batch, notes: list[str] | None) -> None:
+    """A tab the workbook does not have, or whose rows are not read (`Batch.unread`): its rows keep
+    their last values, live, and the mirror says why. Tombstoning them said every deal of a tab
+    renamed "Deals 2026" was deleted."""
+    live_rows = connection.execute(select(func.count()).select_from(table)
+                                   .where(table.c.deleted_at.is_(None))).scalar_one()
+    if not live_rows or notes is None:
+        return
+    if kind in batch.unread:
+        title, key_field = batch.unread[kind]
+        notes.append(ngettext(
+            "warehouse: no row of the tab {tab} is read, since it has no {column} column (its header row "
+            "moved or deleted?); its {n} row in {table} keeps the values last mirrored, not marked deleted",
+            "warehouse: no row of the tab {tab} is read, since it has no {column} column (its header row "
+            "moved or deleted?); its {n} rows in {table} keep the values last mirrored, not marked deleted",
+            live_rows, tab=title, table=kind, column=_header(kind, key_field)))
+    else:
+        notes.append(ngettext(
+            "warehouse: the workbook has no tab of {table} (renamed or deleted?); its {n} row there "
+            "keeps the values last mirrored, not marked deleted",
+            "warehouse: the workbook has no tab of {table} (renamed or deleted?); its {n} rows there "
+            "keep the values last mirrored, not marked deleted", live_rows, table=kind))
+
+
+def _tombstone(connection: Connection, table: Any, kind: str, key: tuple[str, ...], rows: list[Row], batch: Batch,
+               now: dt.datetime, notes: list[str] | None) -> int:
+    """Tombstone the live rows of `table` whose key the tab no longer has (not held back); how
+    many. None while some row's key cannot be read (`Batch.unsure`): the rows not seen may be
+    those, and the mirror says so."""
+    live = {tuple(r) for r in connection.execute(
+        select(*(table.c[k] for k in key)).where(table.c.deleted_at.is_(None)))}
+    gone = live - {tuple(r[k] for k in key) for r in rows} - batch.held.get(kind, set())
+    unsure = batch.unsure.get(kind)
+    if gone and unsure:
+        if notes is not None and kind == "outbox":
+            notes.append(ngettext(
+                "warehouse: {cell} holds no ID sheetcrm can read (empty, or a formula error), so which rows "
+                "left {table} cannot be told; none of its rows is marked deleted until it reads",
+                "warehouse: {n} cells of the ID column hold no ID sheetcrm can read ({cell} the first: empty, "
+                "or a formula error), so which rows left {table} cannot be told; none of its rows is marked "
+                "deleted until they read", len(unsure), cell=unsure[0], table=kind))
+        elif notes is not None:
+            notes.append(ngettext(
+                "warehouse: {cell} holds no {column} sheetcrm can read (a formula error?), so which records "
+                "left {table} cannot be told; none of its rows is marked deleted until it reads",
+                "warehouse: {n} cells of the {column} column cannot be read ({cell} the first; a formula "
+                "error?), so which records left {table} cannot be told; none of its rows is marked deleted "
+                "until they read", len(unsure), cell=unsure[0], table=kind, column=_header(kind, key[0])))
+        return 0
+    if gone:
+        where = and_(*(table.c[k] == bindparam(f"k_{k}") for k in key), table.c.deleted_at.is_(None))
+        connection.execute(update(table).where(where).values(deleted_at=now, updated_at=now),
+                           [{f"k_{k}": v for k, v in zip(key, g)} for g in sorted(gone, key=str)])
+    return len(gone)
 
 
 _HISTORY_KEY = ("record_id", "changed_at", "from_value", "to_value", "n")
@@ -670,18 +725,18 @@ def status(settings: WarehouseSettings) -> Status:
             out = Status(masked(url), revision, head())
             if revision is None:
                 return out
-            shown = [c for c in MIRROR.c if c.name != "names"]  # the mirror's own bookkeeping
+            shown = [c for c in MIRROR.c if c.name not in ("names", "read_at")]  # the mirror's own bookkeeping
             out.marks = [dict(r._mapping) for r in connection.execute(select(*shown).order_by(MIRROR.c.source))]
             for mark in out.marks:
                 # SQLite keeps no zone: the instant was written in UTC (`mirror`'s `now`), and is said so.
                 if mark["mirrored_at"].tzinfo is None:
                     mark["mirrored_at"] = mark["mirrored_at"].replace(tzinfo=dt.timezone.utc)
-            for kind, table in RECORDS.items():
+            for kind, table in (*RECORDS.items(), (OUTBOX.name, OUTBOX)):
                 live, deleted = connection.execute(select(
                     func.count().filter(table.c.deleted_at.is_(None)),
                     func.count().filter(table.c.deleted_at.is_not(None)))).one()
                 out.tables[kind] = {"live": live, "deleted": deleted}
-            for table in (OUTBOX, *APPENDED.values()):
+            for table in APPENDED.values():
                 out.tables[table.name] = {"rows": connection.execute(select(func.count()).select_from(table)).scalar_one()}
             return out
     except SQLAlchemyError as e:

@@ -13,6 +13,7 @@ be sure what it now says. Two rows sharing a key are both held, for the same rea
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections import Counter
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable
 
-from sheetcrm.cells import id_spelling
+from sheetcrm.cells import CellError, id_spelling, match_key, parse_integer
 from sheetcrm.engine import Results
 from sheetcrm.mail.outbox import KEYS as OUTBOX_KEYS
 from sheetcrm.mail.outbox import read_outbox
@@ -96,6 +97,10 @@ class Batch:
     # warehouse holds keeps its own (a header's typo turned every USD deal EUR there).
     defaulted: dict[str, set[Key]] = field(default_factory=dict)
 
+    # When the read the batch was made from began (`Snapshot.read_at`; None: not known). Not in
+    # the digest: the mark keeps it, and a mirror of an older read than the mark's is refused.
+    read_at: dt.datetime | None = None
+
     @property
     def size(self) -> int:
         return sum(len(r) for r in self.rows.values())
@@ -145,6 +150,7 @@ def batch_of(ctx: SyncContext) -> Batch:
     crm = read_crm(after, ctx.config, written=ctx.crm.written.following())
     batch = rows_of(crm, ctx.results, after, ctx.locale, ctx.config.currency)
     batch.names = {"stage_history": dict(parse_context(ctx.config).stages), "lead_status_history": dict(LEAD_NAMES)}
+    batch.read_at = ctx.snapshot.read_at
     return batch
 
 
@@ -309,25 +315,61 @@ def _history(rows: list[Any], with_amount: bool, spell: Callable[[str], str] | N
 
 
 def _outbox(after: Snapshot, locale: str, batch: Batch) -> list[Row]:
+    """The Outbox rows, by ID; and, as for a record tab, what tells which rows the warehouse
+    holds left the tab (it tombstones them): no Outbox tab, or one without an ID column
+    (`Batch.missing`, `Batch.unread`), or a row whose ID does not read, empty or a formula
+    error (`Batch.unsure`), tombstones none."""
     outbox = read_outbox(after, locale)
+    grid = after.tabs.get(outbox.title) if outbox.exists else None
+    id_col = outbox.columns["id"]
+    if grid is None or id_col > len(grid.header):
+        # Its header row sorted in among the rows reads a row's cells as headers, and the header
+        # row's cells as that row's ("Last Try" an ID): no row is read.
+        if grid is not None:
+            batch.unread["outbox"] = (outbox.title, "id")
+        batch.missing.add("outbox")
+        return []
+    unsure = batch.unsure.setdefault("outbox", [])
+    held = batch.held.setdefault("outbox", set())
+    # Rows sharing an ID as IDs compare ("out-0001" is OUT-0001): a copy cannot be told from the
+    # row sheetcrm queued (the Outbox sends neither, `outbox.strangers`), so both are held, as a
+    # record tab's are. The first one's Status was mirrored: a Draft copy made a Sent email wait.
+    shared = Counter(match_key(r.text("id")) for r in outbox.rows if r.text("id"))
     rows: dict[str, Row] = {}
     for r in outbox.rows:
         row_id = r.text("id")
-        if not row_id or row_id in rows:
+        if not row_id or (r.row - 1, id_col - 1) in grid.errors:  # type: ignore[union-attr]
+            # Which row the warehouse holds this is cannot be told (its ID cleared, or a formula
+            # showing #REF!, which Google reads as that text): nothing is tombstoned meanwhile.
+            unsure.append(f"{outbox.title}!{column_letter(id_col)}{r.row}")
             continue
-        row = {k: (r.attempts if k == "attempts" else cell_text(r.raw.get(k))) for k in OUTBOX_KEYS}
+        if shared[match_key(row_id)] > 1:
+            held.add((row_id,))
+            continue
+        row = {k: (_attempts(r.raw.get(k)) if k == "attempts" else cell_text(r.raw.get(k))) for k in OUTBOX_KEYS}
         # The Status by its canonical name, as leads.status is: the sheet writes it in the team's
         # language and reads it in any ("Enviado", "Sent", "enviada" are one), and the warehouse
         # held those words as typed, so `WHERE status = 'Sent'` missed a Spanish team's rows and
         # a GROUP BY split one status in two. A word sheetcrm does not read stays as typed.
         row["status"] = r.status or row["status"]
         nul = next((k for k, v in row.items() if _nul([v])), None)
-        if nul is not None:  # upserted, never tombstoned: the warehouse keeps the row as it was
+        if nul is not None:  # neither upserted nor tombstoned: the warehouse keeps the row as it was
             column = outbox.columns.get(nul)
             batch.nul.append(f"{outbox.title}!{column_letter(column) if column else ''}{r.row}")
+            held.add((row_id,))
             continue
         rows[row_id] = row
     return list(rows.values())
+
+
+def _attempts(value: Any) -> int | None:
+    """An Attempts cell as the warehouse holds it: 0 when blank (no try yet), NULL when it is no
+    whole number ("tres", 2.5). The Outbox reads such a cell as 0 for its own counting, and the
+    warehouse held that 0 as if it were typed, so `attempts >= 3` missed the row, silently."""
+    try:
+        return parse_integer(value) or 0
+    except CellError:
+        return None
 
 
 def _sync_log(after: Snapshot, batch: Batch) -> list[Row]:

@@ -38,7 +38,8 @@ class WarehouseError(Exception):
 @dataclass
 class Mirrored:
     """What one sync's mirror did: "mirrored", "unchanged" (the mark held this batch already),
-    "failed", or "behind" (the write skipped cells: not mirrored) (`error`: one line, URL masked)."""
+    "older" (the warehouse holds a newer read's rows: not mirrored, said in one line), "failed",
+    or "behind" (the write skipped cells: not mirrored) (`error`: one line, URL masked)."""
 
     outcome: str
     rows: int = 0

@@ -8,7 +8,8 @@ key is the natural key (`KEYS`): the record's ID, a product's SKU, a quote line'
 SKU and occurrence. A new tab kind is one line in `RECORD_TABS`, then an Alembic migration
 (`python -m sheetcrm.warehouse.mirror revision "…"`; tests/warehouse/test_migrations.py fails until it exists).
 
-Beside them: the two histories, the Outbox, the Sync Log (appended: never tombstoned), and
+Beside them: the two histories and the Sync Log (appended: never tombstoned), the Outbox
+(upserted by ID, tombstoned as a record table is), and
 `sheetcrm_mirror`, the "mirrored up to" mark the catch-up reads.
 """
 
@@ -128,6 +129,9 @@ OUTBOX = Table(
     Column("last_try", Text()), Column("next_try", Text()),
     Column("first_seen_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # A row deleted from the tab (0007): before it, a deleted Draft stayed in the warehouse at
+    # its last status, waiting for ever in any query.
+    Column("deleted_at", DateTime(timezone=True)),
 )
 
 SYNC_LOG = Table(
@@ -155,6 +159,10 @@ MIRROR = Table(
     # sha256 of the stage and status names (word -> configured name) the histories' from_value and
     # to_value were last put in (`Batch.names_digest`); NULL: never, they may hold a sheet's words.
     Column("names", Text()),
+    # When the read the rows were mirrored from began (`Batch.read_at`, UTC; 0008); NULL: not
+    # known. A mirror of an older read is refused: two syncs at once (a service and a person's
+    # CLI) committed out of order put the warehouse back to the older one's rows, silently.
+    Column("read_at", DateTime(timezone=True)),
 )
 
 # The table Alembic keeps its revision in, named so it never meets another app's.

@@ -117,6 +117,9 @@ class Snapshot:
     # The spreadsheet's own locale (Google: properties.locale, "en_US"; None for .xlsx, whose
     # dates are typed in the reader's Excel and arrive as dates): each Grid carries it too.
     locale: str | None = None
+    # When the read began (UTC, this machine's clock), stamped by a sync's read: the warehouse
+    # mirror keeps the newest read's, never one two syncs at once committed out of order.
+    read_at: _dt.datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -780,3 +780,184 @@ def test_ids_that_cannot_be_read_tombstone_nothing_until_they_read(tmp_path, cap
     assert sync(XlsxWorkbook(path), config, as_of=DAY).mirrored.outcome == "mirrored"
     assert tombstoned(engine, "accounts") == {("ACC-0002",)} and set(live(engine, "accounts")) == {
         ("ACC-0001",), ("ACC-0003",)}
+
+
+def test_an_outbox_row_deleted_from_the_sheet_is_tombstoned_unless_which_left_cannot_be_told(tmp_path, warehouse_url,
+                                                                                             caplog):
+    """A person deletes a Draft from the Outbox: the warehouse kept it at Draft, live, so it counted
+    as waiting for ever in any query (`outbox` has no tombstone). It is tombstoned now, as a record's
+    row is. While an Outbox row's ID does not read (cleared), which row left cannot be told, so none
+    is tombstoned and the mirror says so, naming the cell; nor while the tab's header row is sorted
+    away (no ID column)."""
+    from sheetcrm.schema import OUTBOX as OUTBOX_TAB
+
+    path = tmp_path / "crm.xlsx"
+
+    def row(n: int, status: str) -> list:
+        return [f"OUT-000{n}", "2026-11-20T10:00:00Z", "OPP-0001", "a@example.com", "Quote", status, "", "", "",
+                "Q-1", "v1", 0, "", ""]
+
+    book = xlsx_book(path, {
+        "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Close Date"],
+                          ["OPP-0001", "Uno", "Acme", "Proposal", 1000, dt.datetime(2027, 1, 15)]],
+        OUTBOX_TAB.title: [list(OUTBOX_TAB.headers), row(1, "Draft"), row(2, "Sent"), row(3, "Failed")]})
+    book.write(Plan(mark_owned=[OUTBOX_TAB.title]))
+    config = Config(warehouse=WarehouseSettings(url=warehouse_url, attempts=1))
+    assert sync(book, config, as_of=DAY).mirrored.outcome == "mirrored"
+    engine = engine_of(warehouse_url)
+
+    def outbox() -> tuple[dict, set]:
+        with engine.connect() as c:
+            rows = c.execute(select(OUTBOX.c.id, OUTBOX.c.status, OUTBOX.c.deleted_at)).all()
+        return {r.id: r.status for r in rows if r.deleted_at is None}, {r.id for r in rows if r.deleted_at}
+
+    assert outbox() == ({"OUT-0001": "Draft", "OUT-0002": "Sent", "OUT-0003": "Failed"}, set())
+
+    def edit(change) -> None:
+        wb = openpyxl.load_workbook(path)
+        change(wb[OUTBOX_TAB.title])
+        wb.save(path)
+
+    # OUT-0003's ID cleared, and the Draft deleted: which row left cannot be told.
+    edit(lambda ws: (setattr(ws.cell(4, 1), "value", None), ws.delete_rows(2)))
+    caplog.set_level(logging.WARNING, logger="sheetcrm.run.warehouse")
+    assert sync(XlsxWorkbook(path), config, as_of=DAY).mirrored.outcome == "mirrored"
+    assert outbox() == ({"OUT-0001": "Draft", "OUT-0002": "Sent", "OUT-0003": "Failed"}, set())
+    said = [r.getMessage() for r in caplog.records if "Outbox!A3" in r.getMessage()]
+    assert said and "none of its rows is marked deleted" in said[0], [r.getMessage() for r in caplog.records]
+
+    edit(lambda ws: ws.cell(3, 1, "OUT-0003"))  # the ID back: the Draft deleted meanwhile is tombstoned
+    assert sync(XlsxWorkbook(path), config, as_of=DAY).mirrored.tombstoned == 1
+    assert outbox() == ({"OUT-0002": "Sent", "OUT-0003": "Failed"}, {"OUT-0001"})
+    with engine.connect() as c:
+        waiting = c.execute(select(func.count()).select_from(OUTBOX).where(
+            OUTBOX.c.status == "Draft", OUTBOX.c.deleted_at.is_(None))).scalar_one()
+    assert waiting == 0
+
+    # The header row sorted below the rows: no ID column, nothing tombstoned, said.
+    def sort(ws) -> None:
+        rows = [[c.value for c in r] for r in ws.iter_rows()]
+        ws.delete_rows(1, ws.max_row)
+        for r in [rows[2], rows[0]]:  # OUT-0002 deleted meanwhile
+            ws.append(r)
+
+    caplog.clear()
+    edit(sort)
+    assert sync(XlsxWorkbook(path), config, as_of=DAY).mirrored.outcome == "mirrored"
+    assert outbox() == ({"OUT-0002": "Sent", "OUT-0003": "Failed"}, {"OUT-0001"})
+    assert any("no row of the tab Outbox is read" in r.getMessage() for r in caplog.records), \
+        [r.getMessage() for r in caplog.records]
+
+
+def test_a_sync_that_read_before_the_one_the_warehouse_holds_does_not_put_it_back(tmp_path, warehouse_url, caplog):
+    """Two syncs of one workbook at once (a person's `sheetcrm sync` while the service syncs): the
+    person's sync reads the file, a deal is then changed and another deleted, the service's sync
+    reads that and mirrors it; the person's sync, planning nothing, mirrors its older read last.
+    The warehouse went back to the older rows (the old amount, the deleted deal live again) until
+    the next sync, with nothing said. The mark keeps when the read it holds began, and a mirror of
+    an older read is refused, in one line, not as a failure."""
+    path = tmp_path / "crm.xlsx"
+    xlsx_book(path, {"Opportunities": [
+        ["ID", "Name", "Account", "Stage", "Amount", "Close Date"],
+        ["OPP-0001", "Uno", "Acme", "Proposal", 1000, dt.datetime(2027, 1, 15)],
+        ["OPP-0002", "Dos", "Acme", "Proposal", 2000, dt.datetime(2027, 1, 15)]]})
+    config = Config(warehouse=WarehouseSettings(url=warehouse_url, attempts=1))
+    assert sync(XlsxWorkbook(path), config, as_of=DAY, cache=False).mirrored.outcome == "mirrored"
+    engine = engine_of(warehouse_url)
+
+    def newer_sync_meanwhile(phase: str, done: int, total: int) -> None:
+        if (phase, done) != ("reading", 1) or newer:
+            return
+        wb = openpyxl.load_workbook(path)
+        ws = wb["Opportunities"]
+        ws["E2"] = 5000
+        ws.delete_rows(3)
+        wb.save(path)
+        newer.append(sync(XlsxWorkbook(path), config, as_of=DAY, cache=False))
+
+    newer: list = []
+    caplog.set_level(logging.WARNING, logger="sheetcrm.run.warehouse")
+    older = sync(XlsxWorkbook(path), config, as_of=DAY, cache=False, progress=newer_sync_meanwhile)
+    assert newer[0].mirrored.outcome == "mirrored" and newer[0].mirrored.tombstoned == 1
+    assert not older.plan, "the older sync must plan nothing, so it mirrors its read as it was"
+    assert older.mirrored.outcome == "older", older.mirrored
+    assert {k: r["amount"] for k, r in live(engine, "opportunities").items()} == {("OPP-0001",): 5000}
+    assert tombstoned(engine, "opportunities") == {("OPP-0002",)}
+    said = [r.getMessage() for r in caplog.records if "not mirrored" in r.getMessage()]
+    assert len(said) == 1 and "keeps the newer rows" in said[0] and "\n" not in said[0], said
+
+    # The next sync reads after both: nothing to catch up, its rows are the warehouse's.
+    assert sync(XlsxWorkbook(path), config, as_of=DAY, cache=False).mirrored.outcome == "unchanged"
+
+
+def test_outbox_rows_sharing_an_id_are_held_and_an_id_retyped_in_another_case_is_the_same_row(tmp_path):
+    """A person copies a Sent Outbox row above itself and sets the copy to Draft: the Outbox sends
+    neither (a copy cannot be told from the row sheetcrm queued), but the mirror took the first
+    row's Status, so the warehouse said the Sent email was a Draft waiting. Both rows are held
+    (the warehouse keeps the last sound values), as a record tab's are. An ID retyped in another
+    case ("out-0002", the same row to the Outbox) updated nothing: it was a new row and a
+    tombstone; it is the same row now, its first_seen_at kept."""
+    from sheetcrm.schema import OUTBOX as OUTBOX_TAB
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    path = tmp_path / "crm.xlsx"
+
+    def row(row_id: str, status: str) -> list:
+        return [row_id, "2026-11-20T10:00:00Z", "OPP-0001", "a@example.com", "Quote", status, "", "", "", "Q-1",
+                "v1", 0, "", ""]
+
+    book = xlsx_book(path, {
+        "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Close Date"],
+                          ["OPP-0001", "Uno", "Acme", "Proposal", 1000, dt.datetime(2027, 1, 15)]],
+        OUTBOX_TAB.title: [list(OUTBOX_TAB.headers), row("OUT-0001", "Sent"), row("OUT-0002", "Draft")]})
+    book.write(Plan(mark_owned=[OUTBOX_TAB.title]))
+    config = Config(warehouse=WarehouseSettings(url=url))
+    assert sync(book, config, as_of=DAY).mirrored.outcome == "mirrored"
+    engine = engine_of(url)
+
+    def outbox() -> dict:
+        with engine.connect() as c:
+            return {r.id: (r.status, r.first_seen_at, r.deleted_at) for r in c.execute(select(OUTBOX))}
+
+    before = outbox()
+    wb = openpyxl.load_workbook(path)
+    ws = wb[OUTBOX_TAB.title]
+    ws.insert_rows(2)
+    for col, value in enumerate(row("out-0001", "Draft"), start=1):
+        ws.cell(2, col).value = value
+    ws["A4"] = "out-0002"
+    wb.save(path)
+    assert sync(XlsxWorkbook(path), config, as_of=DAY).mirrored.outcome == "mirrored"
+    assert outbox() == {"OUT-0001": before["OUT-0001"],
+                        "out-0002": ("Draft", before["OUT-0002"][1], None)}, outbox()
+
+    wb = openpyxl.load_workbook(path)
+    wb[OUTBOX_TAB.title].delete_rows(3)  # the original deleted, the Draft copy kept: it is the row now
+    wb.save(path)
+    assert sync(XlsxWorkbook(path), config, as_of=DAY).mirrored.outcome == "mirrored"
+    now = outbox()
+    assert {k: v[0] for k, v in now.items() if v[2] is None} == {"out-0001": "Draft", "out-0002": "Draft"}, now
+
+
+def test_an_outbox_attempts_cell_that_is_no_whole_number_is_null_not_zero(tmp_path):
+    """An Attempts cell typed "tres" or 2.5: the Outbox counts it as 0 for itself, and the
+    warehouse held that 0 as if it had been typed, so `WHERE attempts >= 3` missed the row
+    without a word. It is NULL (not known); a blank is 0 (no try yet), a number itself."""
+    from sheetcrm.schema import OUTBOX as OUTBOX_TAB
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    path = tmp_path / "crm.xlsx"
+
+    def row(n: int, attempts) -> list:
+        return [f"OUT-000{n}", "2026-11-20T10:00:00Z", "OPP-0001", "a@example.com", "Quote", "Failed", "", "", "",
+                "Q-1", "v1", attempts, "", ""]
+
+    book = xlsx_book(path, {
+        "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Close Date"],
+                          ["OPP-0001", "Uno", "Acme", "Proposal", 1000, dt.datetime(2027, 1, 15)]],
+        OUTBOX_TAB.title: [list(OUTBOX_TAB.headers), row(1, "tres"), row(2, 2.5), row(3, ""), row(4, 3)]})
+    book.write(Plan(mark_owned=[OUTBOX_TAB.title]))
+    assert sync(book, Config(warehouse=WarehouseSettings(url=url)), as_of=DAY).mirrored.outcome == "mirrored"
+    with engine_of(url).connect() as c:
+        held = dict(c.execute(select(OUTBOX.c.id, OUTBOX.c.attempts)).all())
+    assert held == {"OUT-0001": None, "OUT-0002": None, "OUT-0003": 0, "OUT-0004": 3}
