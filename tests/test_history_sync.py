@@ -527,3 +527,45 @@ def test_a_stage_history_column_row_1_cannot_place_is_said_and_nothing_of_it_rea
         assert _column(book, "Days in Stage") == 1
         assert book.read().tabs["Stage History"].rows[0] == ["Opportunity", "From", "To", "Changed At", "Amount",
                                                               "Note"]
+
+
+@pytest.mark.parametrize(("deleted", "said"), [(2, '"To", "Changed At"'), (3, '"To", "Changed At"'), (4, '"Changed At"'), (None, None)])
+def test_a_history_tab_without_its_header_row_and_a_column_is_said_not_read_shifted(tmp_path, deleted, said):
+    """The header row deleted, then From (To, Changed At) deleted: with no header to place the
+    columns, the tab was read by position, each date taken as the To stage and rewritten as the
+    text "2026-03-01", an amount 1000 as Changed At (1902-09-26), Days in Stage 64 and Rotting
+    "yes", said only as a misleading history_before_created. Now it is said at row 1 like a
+    column gone, nothing of it read nor written, and the left-out deal's warning no longer
+    says its changes are logged. The header row alone deleted still reads by position."""
+    deals = [["OPP-0001", "A1", "Acme", "Ana", "Prospecting", 1000, None, D(2026, 4, 10), D(2026, 1, 1)],
+             ["OPP-0002", "A2", "Acme", "Ana", "Prospecting", "lots", None, D(2026, 4, 10), D(2026, 1, 1)]]
+    book = _book(tmp_path, deals)
+    sync(book, Config(), as_of=D(2026, 3, 1))
+    _stage(book, "Qualification")
+    sync(book, Config(), as_of=D(2026, 3, 5))
+    path = tmp_path / "crm.xlsx"
+    wb = openpyxl.load_workbook(path)
+    wb["Stage History"].delete_rows(1)
+    if deleted:
+        wb["Stage History"].delete_cols(deleted)
+    wb.save(path)
+    book = XlsxWorkbook(path)
+    left = book.read().tabs["Stage History"].rows
+    outcome = sync(book, Config(), as_of=D(2026, 3, 6))
+    issues = [i for i in outcome.crm.report.issues if i.tab == "Stage History" or i.code == "history_before_created"]
+    [out] = [i.message for i in outcome.crm.report.issues if i.code == "left_out"]
+    if deleted is None:
+        assert issues == [] and _column(book, "Days in Stage") == 1
+        assert "still logged in Stage History" in out
+        return
+    assert [(i.code, i.row, i.column) for i in issues] == [("history_column_gone", 1, None)]
+    assert issues[0].message.startswith("This tab has no header row") and f"({said} hold" in issues[0].message
+    assert book.read().tabs["Stage History"].rows == left
+    assert _column(book, "Days in Stage") is None and _column(book, "Rotting") is None
+    assert "no stage change is logged while Stage History is not read" in out and "still logged" not in out
+    assert not sync(book, Config(), as_of=D(2026, 3, 6)).plan
+    es = sync(book, Config(locale="es"), as_of=D(2026, 3, 6), dry_run=True).crm.report.issues
+    [gone] = [i for i in es if i.code == "history_column_gone"]
+    [out] = [i.message for i in es if i.code == "left_out"]
+    assert gone.message.startswith("Esta pestaña no tiene fila de encabezados") and gone.hint.startswith("Deshaz")
+    assert "mientras no se lea el Historial de etapas" in out
