@@ -569,3 +569,36 @@ def test_a_history_tab_without_its_header_row_and_a_column_is_said_not_read_shif
     [out] = [i.message for i in es if i.code == "left_out"]
     assert gone.message.startswith("Esta pestaña no tiene fila de encabezados") and gone.hint.startswith("Deshaz")
     assert "mientras no se lea el Historial de etapas" in out
+
+
+def test_a_history_tab_without_its_header_row_keeps_a_first_row_it_cannot_read(tmp_path):
+    """The header row deleted, and the change now on row 1 with its Changed At damaged ("soon"):
+    it was taken for the header, skipped, and written over with the header, the row lost
+    without a word. It is a row like any other: kept, after the rows that read, and said. A
+    headerless Lead Status History whose last column, Changed At, was deleted is said too,
+    never each lead logged again as first seen today."""
+    book = _book(tmp_path, [["OPP-0001", "A1", "Acme", "Ana", "Prospecting", 1000, None, D(2026, 4, 10),
+                             D(2026, 1, 1)]], Leads=[["ID", "Last Name", "Company", "Status"],
+                                                     ["LEAD-0001", "Diaz", "Acme", "New"]])
+    sync(book, Config(), as_of=D(2026, 3, 1))
+    _stage(book, "Qualification")
+    book.write(Plan(writes=[CellWrite("Leads", 2, 4, "Contacted")]))
+    sync(book, Config(), as_of=D(2026, 3, 5))
+    path = tmp_path / "crm.xlsx"
+    wb = openpyxl.load_workbook(path)
+    wb["Stage History"].delete_rows(1)
+    wb["Stage History"]["D1"] = "soon"
+    wb["Lead Status History"].delete_rows(1)
+    wb["Lead Status History"].delete_cols(4)
+    wb.save(path)
+    book = XlsxWorkbook(path)
+    leads = book.read().tabs["Lead Status History"].rows
+    outcome = sync(book, Config(), as_of=D(2026, 3, 6))
+    rows = _dated(book.read().tabs["Stage History"].rows)
+    assert rows[0] == ["Opportunity", "From", "To", "Changed At", "Amount"]
+    assert ["OPP-0001", None, "Prospecting", "soon", 1000] in rows
+    [unread] = [i for i in outcome.crm.report.issues if i.code == "history_row_unread"]
+    assert (unread.tab, unread.column, unread.value) == ("Stage History", "D", "soon")
+    assert [(i.code, i.row) for i in outcome.crm.report.issues if i.tab == "Lead Status History"] == [
+        ("history_column_gone", 1)]
+    assert book.read().tabs["Lead Status History"].rows == leads
