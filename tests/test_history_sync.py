@@ -602,3 +602,33 @@ def test_a_history_tab_without_its_header_row_keeps_a_first_row_it_cannot_read(t
     assert [(i.code, i.row) for i in outcome.crm.report.issues if i.tab == "Lead Status History"] == [
         ("history_column_gone", 1)]
     assert book.read().tabs["Lead Status History"].rows == leads
+
+
+@pytest.mark.parametrize("deleted", [None, 1, 3])
+def test_a_google_history_tab_without_its_header_row_reads_its_days_as_serials_and_says_a_shift(emu, deleted):
+    """On Google a Changed At comes as its serial number (46086): the header row alone deleted,
+    the tab still reads; From or Changed At deleted too, it is said, nothing read nor written."""
+    from sheetcrm.workbook.target import open_workbook
+
+    key = emu.create_spreadsheet("CRM", {"Accounts": ACCOUNTS, "Opportunities": [
+        HEADER, ["OPP-0001", "A1", "Acme", "Ana", "Prospecting", 1000, "", "2026-04-10", "2026-01-01"]]})
+
+    def book():
+        return open_workbook(Config(), spreadsheet=key)
+    sync(book(), Config(), as_of=D(2026, 3, 1))
+    emu.set_cell(key, "Opportunities", "E2", "Qualification")
+    sync(book(), Config(), as_of=D(2026, 3, 5))
+    emu.delete_rows(key, "Stage History", 0)
+    if deleted is not None:
+        emu.apply(key, [{"deleteDimension": {"range": {"sheetId": emu.sheet_id(key, "Stage History"),
+                                                       "dimension": "COLUMNS", "startIndex": deleted,
+                                                       "endIndex": deleted + 1}}}])
+    left = emu.values(key, "Stage History")
+    outcome = sync(book(), Config(), as_of=D(2026, 3, 6))
+    said = [i.code for i in outcome.crm.report.issues if i.tab == "Stage History"]
+    rows = book().read().tabs["Opportunities"].rows
+    days = dict(zip(rows[0], rows[1])).get("Days in Stage")
+    if deleted is None:
+        assert said == [] and days == 1
+    else:
+        assert said == ["history_column_gone"] and days is None and emu.values(key, "Stage History") == left
