@@ -495,6 +495,28 @@ def test_a_stray_quote_a_later_stray_quote_closes_refuses_the_file_never_swallow
                                            ["Bob", "Lee", "two\nlines"]]
 
 
+def test_a_stray_quote_closed_within_its_row_refuses_the_file_never_joins_its_cells(tmp_path):
+    """A Last Name typed with a stray quote ("Ruiz) closed by another in the Notes (Big" deal):
+    the CSV reader joins the cells between into one, so Zed was added with the Last Name
+    "Ruiz,Acme,zed@acme.com,Big deal" and no Company nor Email, and the import said "2 added".
+    Text right after a closing quote is written by no CSV writer: the file is refused in one
+    line naming the lines and that text; quoted cells closed before their separator read as
+    before, spaces after the closing quote too."""
+    path = _workbook(tmp_path, [])
+    export = tmp_path / "joined.csv"
+    export.write_text('First Name,Last Name,Company,Email,Notes\n'
+                      'Zed,"Ruiz,Acme,zed@acme.com,Big" deal\n'
+                      'Cy,Dee,Ceta,cy@ceta.com,fine\n', encoding="utf-8")
+    with pytest.raises(ImportFileError, match='line 2 opens is closed on line 2 with text right after its closing '
+                                              'quote \\(" deal"\\)'):
+        import_file(XlsxWorkbook(path), Config(), export, "leads")
+    assert len(XlsxWorkbook(path).read().tabs["Leads"].rows) == 1  # nothing imported
+    sound = tmp_path / "sound.csv"
+    sound.write_text('First Name,Last Name,Company\n"Zed" ,Ruiz,"Acme, Inc."\nBob,"Lee ""Jr""",Beta\n',
+                     encoding="utf-8")
+    assert read_export(sound).rows[1:] == [["Zed ", "Ruiz", "Acme, Inc."], ["Bob", 'Lee "Jr"', "Beta"]]
+
+
 def test_an_account_with_or_without_the_dots_of_its_legal_form_is_matched_not_added(tmp_path):
     """"Café Ñandú S.A." in the tab and "CAFE NANDU SA" in a HubSpot companies export are one
     company (punctuation aside): the row used to be added as a second account."""

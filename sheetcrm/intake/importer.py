@@ -158,6 +158,12 @@ def read_export(path: Path) -> Grid:
                                 "every line after it is one cell of that row; close the quotes (or remove the stray "
                                 "one), then import again", file=path, line=line))
     rows = _swallowing_checked(path, text, separator)
+    if (joined := _text_after_quote(text, separator)) is not None:
+        line, end, shown = joined
+        raise ImportFileError(_("{file}: the quoted cell that line {line} opens is closed on line {end} with text "
+                                "right after its closing quote ({shown}): a stray quote (\") joined cells of the "
+                                "file into one; remove the stray quote (or double a quote inside a cell: \"\"), "
+                                "then import again", file=path, line=line, end=end, shown=cells.quoted(shown)))
     return Grid(rows=[[None if v == "" else v for v in r] for r in rows])
 
 
@@ -212,6 +218,27 @@ def _unclosed_quote(text: str, separator: str) -> int | None:
         if close is None:
             return text.count("\n", 0, found.start()) + 1
         at = close.end()
+    return None
+
+
+def _text_after_quote(text: str, separator: str) -> tuple[int, int, str] | None:
+    """(the line a quoted cell opens on, the line its closing quote is on, the text right after
+    that quote) for the first quoted cell whose closing quote the cell's separator or line end
+    does not follow, or None. No writer of CSV puts text there; the CSV reader (as Excel) joins
+    it to the cell, so a stray quote at a cell's start that a later stray quote closes
+    (`"Ruiz,Acme,zed@acme.com,Big" deal`) made one cell of the cells (or rows) between: a
+    Last Name "Ruiz,Acme,zed@acme.com,Big deal", Company and Email empty, imported without a word."""
+    opening = re.compile(rf'(?:^|(?<=[{re.escape(separator)}\r\n]))"')  # at a cell's start
+    at = 0
+    while (found := opening.search(text, at)) is not None:
+        close = _QUOTED.match(text, found.end())
+        if close is None:
+            return None  # never closed: `_unclosed_quote` says so
+        at = close.end()
+        if at < len(text) and text[at] not in (separator, "\r", "\n"):
+            after = text[at:at + 200].split(separator, 1)[0].splitlines()[0]
+            if after.strip():  # spaces before the separator are harmless
+                return (text.count("\n", 0, found.start()) + 1, text.count("\n", 0, at) + 1, after)
     return None
 
 
