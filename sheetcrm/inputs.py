@@ -590,7 +590,11 @@ def read_history(grid: Grid | None, locale: str, names: Mapping[str, str] | None
     where = history_columns(grid, width, headers)
     if where is not None:
         grid = dataclasses.replace(grid, rows=[[r[c] if c < len(r) else None for c in where] for r in grid.rows])
-    start = 0 if heads and grid.rows and _is_change(grid.rows[0], locale) else 1
+    # Row 1 is skipped as the header only when it is one (two of the tab's headers, or blank):
+    # a change there whose Changed At is damaged or empty was dropped as if it were the header
+    # and written over, without a word; read, it is kept and said as any unread row.
+    start = 0 if heads and grid.rows and (_is_change(grid.rows[0], locale) or not (
+        _held(grid.rows[0], headers, width) >= 2 or all(blank(v) for v in grid.rows[0]))) else 1
     keyed: dict[str, str | None] = {}  # _key of each word: a tab repeats a handful of stages
     # Each amount read once, by its cell's type and value: a deal's amount repeats on each of
     # its stage changes, and a Decimal each was 16 MB at 100k leads (Decimals are immutable).
@@ -679,7 +683,7 @@ def history_gone(grid: Grid | None, width: int, headers: Iterable[Sequence[str]]
     if held(grid.rows[0]) < 2:
         row = next((r for r in grid.rows[1:] if held(r) >= 2), None)
         if row is None:
-            return ()
+            return _shifted(grid, width)
         top, sorted_in = keys(row), True
     for wanted in labels:
         count = [top.count(w) for w in wanted]
@@ -695,6 +699,53 @@ def history_gone(grid: Grid | None, width: int, headers: Iterable[Sequence[str]]
             i < len(row) and not cells.is_blank(row[i]) for row in grid.rows) for i in bad)
         return () if cleared and not misplaced else bad
     return ()
+
+
+def has_header_row(grid: Grid | None, width: int, headers: Iterable[Sequence[str]]) -> bool:
+    """Whether some row of a history tab holds two or more of its headers (`history_gone`'s
+    header row: row 1, or a row a person sorted it into)."""
+    headers = list(headers)
+    return grid is not None and any(_held(row, headers, width) >= 2 for row in grid.rows)
+
+
+def _held(row: Sequence[Any], headers: Iterable[Sequence[str]], width: int) -> int:
+    """How many of a history tab's headers (`headers`, each language's) `row` holds."""
+    known = {cells.normalize_key(h) for hs in headers for h in hs[:width]}
+    return sum(1 for v in row if isinstance(v, str) and cells.normalize_key(v) in known)
+
+
+def _shifted(grid: Grid, width: int) -> tuple[int, ...]:
+    """With no header row left to place them (deleted, then a column deleted too), the columns
+    whose cells are not of their kind where sheetcrm reads them by position: a date or a number
+    as From or To (the Changed At or Amount of a column deleted before them), a number that is
+    no day as Changed At (the Amount, Changed At deleted: 1000 read as 1902-09-26), no Changed
+    At in any row. Such rows were read shifted without a word; `history_gone` then stops the
+    tab. Empty when every row is of its kind (the header row alone deleted: read by position,
+    `read_history`). A text, or a row's one empty cell, is no evidence either way: that row's
+    own problem (`history_row_unread`)."""
+    bad: set[int] = set()
+    for row in grid.rows:
+        for col in (1, 2):
+            v = row[col] if col < len(row) else None
+            if isinstance(v, (dt.date, int, float, Decimal)):
+                bad.add(col)
+        v = row[3] if 3 < len(row) else None
+        # Google gives a date as its serial number (an .xlsx read gives a date as a date).
+        if isinstance(v, (int, float, Decimal)) and not isinstance(v, bool) and not (
+                grid.locale is not None and _SERIAL_DAYS[0] <= v < _SERIAL_DAYS[1]):
+            bad.add(3)
+        if width == 5 and isinstance(row[4] if 4 < len(row) else None, dt.date):
+            bad.add(4)
+    # sheetcrm dates every change: rows with no Changed At at all are a tab whose Changed At was
+    # deleted (Lead Status History's last column), each otherwise logged again as first seen today.
+    if any(not cells.is_blank(v) for row in grid.rows for v in row[:width]) and all(
+            cells.is_blank(row[3] if 3 < len(row) else None) for row in grid.rows):
+        bad.add(3)
+    return tuple(sorted(bad))
+
+
+# The serial numbers Google gives a date as that a history can hold: 1950-01-01 to 2099-12-31.
+_SERIAL_DAYS = (18264, 73051)
 
 
 def _is_change(raw: Sequence[Any], locale: str) -> bool:

@@ -215,6 +215,8 @@ def _read_crm(snapshot: Snapshot, config: Config, memo: RowMemo | None = None,
     # out only until the row is fixed, so "owns no deal" would send the reader hunting a typo.
     owners = None if deals is None else (deals.title, [getattr(r.readable, "owner", None) for r in deals.rows])
     crm.inputs = read_inputs(snapshot, config, ctx, crm.report, owners)
+    for key in _LEFT_OUT_STOPPED:  # said before the side tabs were read: said again knowing them
+        restate_left_out(crm, key)
     crm.inputs.conversions = read_conversions(crm.tables, config.locale)
     respell_duplicates(crm.inputs.duplicates, crm.tables)
     # After the sort: the rules' problems follow the CRM tabs' on the Validation tab.
@@ -755,6 +757,24 @@ _LEFT_OUT: dict[str, Callable[[int, str, str], str]] = {
         "{n} segments with errors in {tab} are not worked out until fixed: {listed}.", n, tab=tab,
         listed=listed),
 }
+# The leads' and deals' warning while their history tab is not read nor written (a column of it
+# deleted: `Inputs.history_gone`, said at the tab): no change of theirs is logged, these rows' neither.
+_LEFT_OUT_STOPPED: dict[str, tuple[str, Callable[[int, str, str], str]]] = {
+    "leads": ("lead_history", lambda n, tab, listed: ngettext(
+        "{n} lead with errors in {tab} is left out of lead scoring, conversion, the Dashboard, campaigns and "
+        "segments until fixed (no status change is logged while Lead Status History is not read: see its "
+        "warning): {listed}.",
+        "{n} leads with errors in {tab} are left out of lead scoring, conversion, the Dashboard, campaigns and "
+        "segments until fixed (no status change is logged while Lead Status History is not read: see its "
+        "warning): {listed}.", n, tab=tab, listed=listed)),
+    "opportunities": ("stage_history", lambda n, tab, listed: ngettext(
+        "{n} opportunity with errors in {tab} is left out of the pipeline, forecast and KPIs, the Accounts "
+        "Overview, campaigns and segments until fixed (no stage change is logged while Stage History is not "
+        "read: see its warning): {listed}.",
+        "{n} opportunities with errors in {tab} are left out of the pipeline, forecast and KPIs, the Accounts "
+        "Overview, campaigns and segments until fixed (no stage change is logged while Stage History is not "
+        "read: see its warning): {listed}.", n, tab=tab, listed=listed)),
+}
 # The leads' and deals' warning when some of the rows left out share their ID with another row:
 # their changes are not logged either (engine.history_states: which record changed cannot be
 # told, and a history row naming the wrong one would be a wrong fact kept for ever); `unlogged`
@@ -1054,7 +1074,7 @@ def restate_left_out(crm: Crm, key: str) -> None:
     if table is None or message is None:
         return
     said = next((i for i in crm.report.issues if i.code == "left_out" and i.tab == table.title), None)
-    text = _left_out_message(table, message, crm.report)
+    text = _left_out_message(table, message, crm.report, crm.inputs)
     if said is not None and text is not None:
         crm.report.amend(said, replace(said, message=text))
 
@@ -1091,12 +1111,17 @@ def _report_left_out(table: Table, message: Callable[[int, str, str], str], repo
                          _("Fix the cells reported on those rows.")))
 
 
-def _left_out_message(table: Table, message: Callable[[int, str, str], str], report: Report) -> str | None:
+def _left_out_message(table: Table, message: Callable[[int, str, str], str], report: Report,
+                      inputs: Inputs | None = None) -> str | None:
     """`table`'s left_out warning (None: no row left out), saying which of the rows' changes
-    the history does not log: those whose ID another row has too (their duplicate_id errors)."""
+    the history does not log: those whose ID another row has too (their duplicate_id errors),
+    or all of them while the history tab is not read (`inputs`, once the side tabs are read)."""
     out = left_out(table)
     if out is None:
         return None
+    stopped = _LEFT_OUT_STOPPED.get(table.spec.key)
+    if stopped is not None and inputs is not None and stopped[0] in inputs.history_gone:
+        return stopped[1](out[0], table.title, out[1])
     unlogged_message = _LEFT_OUT_UNLOGGED.get(table.spec.key)
     if unlogged_message is not None:
         twice = {i.row for i in report.issues if i.code == "duplicate_id" and i.tab == table.title}

@@ -527,3 +527,108 @@ def test_a_stage_history_column_row_1_cannot_place_is_said_and_nothing_of_it_rea
         assert _column(book, "Days in Stage") == 1
         assert book.read().tabs["Stage History"].rows[0] == ["Opportunity", "From", "To", "Changed At", "Amount",
                                                               "Note"]
+
+
+@pytest.mark.parametrize(("deleted", "said"), [(2, '"To", "Changed At"'), (3, '"To", "Changed At"'), (4, '"Changed At"'), (None, None)])
+def test_a_history_tab_without_its_header_row_and_a_column_is_said_not_read_shifted(tmp_path, deleted, said):
+    """The header row deleted, then From (To, Changed At) deleted: with no header to place the
+    columns, the tab was read by position, each date taken as the To stage and rewritten as the
+    text "2026-03-01", an amount 1000 as Changed At (1902-09-26), Days in Stage 64 and Rotting
+    "yes", said only as a misleading history_before_created. Now it is said at row 1 like a
+    column gone, nothing of it read nor written, and the left-out deal's warning no longer
+    says its changes are logged. The header row alone deleted still reads by position."""
+    deals = [["OPP-0001", "A1", "Acme", "Ana", "Prospecting", 1000, None, D(2026, 4, 10), D(2026, 1, 1)],
+             ["OPP-0002", "A2", "Acme", "Ana", "Prospecting", "lots", None, D(2026, 4, 10), D(2026, 1, 1)]]
+    book = _book(tmp_path, deals)
+    sync(book, Config(), as_of=D(2026, 3, 1))
+    _stage(book, "Qualification")
+    sync(book, Config(), as_of=D(2026, 3, 5))
+    path = tmp_path / "crm.xlsx"
+    wb = openpyxl.load_workbook(path)
+    wb["Stage History"].delete_rows(1)
+    if deleted:
+        wb["Stage History"].delete_cols(deleted)
+    wb.save(path)
+    book = XlsxWorkbook(path)
+    left = book.read().tabs["Stage History"].rows
+    outcome = sync(book, Config(), as_of=D(2026, 3, 6))
+    issues = [i for i in outcome.crm.report.issues if i.tab == "Stage History" or i.code == "history_before_created"]
+    [out] = [i.message for i in outcome.crm.report.issues if i.code == "left_out"]
+    if deleted is None:
+        assert issues == [] and _column(book, "Days in Stage") == 1
+        assert "still logged in Stage History" in out
+        return
+    assert [(i.code, i.row, i.column) for i in issues] == [("history_column_gone", 1, None)]
+    assert issues[0].message.startswith("This tab has no header row") and f"({said} hold" in issues[0].message
+    assert book.read().tabs["Stage History"].rows == left
+    assert _column(book, "Days in Stage") is None and _column(book, "Rotting") is None
+    assert "no stage change is logged while Stage History is not read" in out and "still logged" not in out
+    assert not sync(book, Config(), as_of=D(2026, 3, 6)).plan
+    es = sync(book, Config(locale="es"), as_of=D(2026, 3, 6), dry_run=True).crm.report.issues
+    [gone] = [i for i in es if i.code == "history_column_gone"]
+    [out] = [i.message for i in es if i.code == "left_out"]
+    assert gone.message.startswith("Esta pestaña no tiene fila de encabezados") and gone.hint.startswith("Deshaz")
+    assert "mientras no se lea el Historial de etapas" in out
+
+
+def test_a_history_tab_without_its_header_row_keeps_a_first_row_it_cannot_read(tmp_path):
+    """The header row deleted, and the change now on row 1 with its Changed At damaged ("soon"):
+    it was taken for the header, skipped, and written over with the header, the row lost
+    without a word. It is a row like any other: kept, after the rows that read, and said. A
+    headerless Lead Status History whose last column, Changed At, was deleted is said too,
+    never each lead logged again as first seen today."""
+    book = _book(tmp_path, [["OPP-0001", "A1", "Acme", "Ana", "Prospecting", 1000, None, D(2026, 4, 10),
+                             D(2026, 1, 1)]], Leads=[["ID", "Last Name", "Company", "Status"],
+                                                     ["LEAD-0001", "Diaz", "Acme", "New"]])
+    sync(book, Config(), as_of=D(2026, 3, 1))
+    _stage(book, "Qualification")
+    book.write(Plan(writes=[CellWrite("Leads", 2, 4, "Contacted")]))
+    sync(book, Config(), as_of=D(2026, 3, 5))
+    path = tmp_path / "crm.xlsx"
+    wb = openpyxl.load_workbook(path)
+    wb["Stage History"].delete_rows(1)
+    wb["Stage History"]["D1"] = "soon"
+    wb["Lead Status History"].delete_rows(1)
+    wb["Lead Status History"].delete_cols(4)
+    wb.save(path)
+    book = XlsxWorkbook(path)
+    leads = book.read().tabs["Lead Status History"].rows
+    outcome = sync(book, Config(), as_of=D(2026, 3, 6))
+    rows = _dated(book.read().tabs["Stage History"].rows)
+    assert rows[0] == ["Opportunity", "From", "To", "Changed At", "Amount"]
+    assert ["OPP-0001", None, "Prospecting", "soon", 1000] in rows
+    [unread] = [i for i in outcome.crm.report.issues if i.code == "history_row_unread"]
+    assert (unread.tab, unread.column, unread.value) == ("Stage History", "D", "soon")
+    assert [(i.code, i.row) for i in outcome.crm.report.issues if i.tab == "Lead Status History"] == [
+        ("history_column_gone", 1)]
+    assert book.read().tabs["Lead Status History"].rows == leads
+
+
+@pytest.mark.parametrize("deleted", [None, 1, 3])
+def test_a_google_history_tab_without_its_header_row_reads_its_days_as_serials_and_says_a_shift(emu, deleted):
+    """On Google a Changed At comes as its serial number (46086): the header row alone deleted,
+    the tab still reads; From or Changed At deleted too, it is said, nothing read nor written."""
+    from sheetcrm.workbook.target import open_workbook
+
+    key = emu.create_spreadsheet("CRM", {"Accounts": ACCOUNTS, "Opportunities": [
+        HEADER, ["OPP-0001", "A1", "Acme", "Ana", "Prospecting", 1000, "", "2026-04-10", "2026-01-01"]]})
+
+    def book():
+        return open_workbook(Config(), spreadsheet=key)
+    sync(book(), Config(), as_of=D(2026, 3, 1))
+    emu.set_cell(key, "Opportunities", "E2", "Qualification")
+    sync(book(), Config(), as_of=D(2026, 3, 5))
+    emu.delete_rows(key, "Stage History", 0)
+    if deleted is not None:
+        emu.apply(key, [{"deleteDimension": {"range": {"sheetId": emu.sheet_id(key, "Stage History"),
+                                                       "dimension": "COLUMNS", "startIndex": deleted,
+                                                       "endIndex": deleted + 1}}}])
+    left = emu.values(key, "Stage History")
+    outcome = sync(book(), Config(), as_of=D(2026, 3, 6))
+    said = [i.code for i in outcome.crm.report.issues if i.tab == "Stage History"]
+    rows = book().read().tabs["Opportunities"].rows
+    days = dict(zip(rows[0], rows[1])).get("Days in Stage")
+    if deleted is None:
+        assert said == [] and days == 1
+    else:
+        assert said == ["history_column_gone"] and days is None and emu.values(key, "Stage History") == left

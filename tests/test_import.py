@@ -467,6 +467,56 @@ def test_a_spanish_excel_csv_with_quoted_line_breaks_reads_its_semicolons(tmp_pa
     assert [r[9] for r in rows[1:]] == ["llamar el lunes;\nsin falta", "1.234,56", "750,5"]
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_a_stray_quote_a_later_stray_quote_closes_refuses_the_file_never_swallows_the_rows_between(tmp_path,
+                                                                                                   newline):
+    """Zed's Notes open a quote that the 24" in Bob's closes: the rows between were one cell,
+    imported as Zed's Notes ("Big deal\nBob,Lee,Beta,bob@beta.com,wants 24 screen"), Bob's lead
+    never added, and the import said "2 added". Refused in one line naming both lines, in the
+    team's language; a note's own lines, commas and all, still read as a note."""
+    path = _workbook(tmp_path, [])
+    export = tmp_path / "stray-quotes.csv"
+    export.write_bytes(newline.join(['First Name,Last Name,Company,Email,Notes',
+                                     'Zed,Ruiz,Acme,zed@acme.com,"Big deal',
+                                     'Amy,Fox,Delta,amy@delta.com,called',
+                                     'Bob,Lee,Beta,bob@beta.com,wants 24" screen',
+                                     'Cy,Dee,Ceta,cy@ceta.com,fine', '']).encode())
+    text = _run("import", export.name, "--tab", "leads", "--workbook", path.name, cwd=tmp_path)
+    assert text.returncode == 2 and "Traceback" not in text.stderr
+    assert text.stderr.count("\n") == 1 and "line 2 opens and line 4 closes" in text.stderr
+    assert len(XlsxWorkbook(path).read().tabs["Leads"].rows) == 1  # nothing imported
+    (tmp_path / "sheetcrm.toml").write_text('locale = "es"\n', encoding="utf-8")
+    text = _run("import", export.name, "--tab", "leads", "--workbook", path.name, cwd=tmp_path)
+    assert text.returncode == 2 and "la línea 2 abre y la línea 4 cierra" in text.stderr
+    sound = tmp_path / "notes.csv"
+    sound.write_text('First Name,Last Name,Notes\nZed,Ruiz,"Met at the fair, liked it\nwants A, B and C\nok"\n'
+                     'Bob,Lee,"two\nlines"\n', encoding="utf-8")
+    assert read_export(sound).rows[1:] == [["Zed", "Ruiz", "Met at the fair, liked it\nwants A, B and C\nok"],
+                                           ["Bob", "Lee", "two\nlines"]]
+
+
+def test_a_stray_quote_closed_within_its_row_refuses_the_file_never_joins_its_cells(tmp_path):
+    """A Last Name typed with a stray quote ("Ruiz) closed by another in the Notes (Big" deal):
+    the CSV reader joins the cells between into one, so Zed was added with the Last Name
+    "Ruiz,Acme,zed@acme.com,Big deal" and no Company nor Email, and the import said "2 added".
+    Text right after a closing quote is written by no CSV writer: the file is refused in one
+    line naming the lines and that text; quoted cells closed before their separator read as
+    before, spaces after the closing quote too."""
+    path = _workbook(tmp_path, [])
+    export = tmp_path / "joined.csv"
+    export.write_text('First Name,Last Name,Company,Email,Notes\n'
+                      'Zed,"Ruiz,Acme,zed@acme.com,Big" deal\n'
+                      'Cy,Dee,Ceta,cy@ceta.com,fine\n', encoding="utf-8")
+    with pytest.raises(ImportFileError, match='line 2 opens is closed on line 2 with text right after its closing '
+                                              'quote \\(" deal"\\)'):
+        import_file(XlsxWorkbook(path), Config(), export, "leads")
+    assert len(XlsxWorkbook(path).read().tabs["Leads"].rows) == 1  # nothing imported
+    sound = tmp_path / "sound.csv"
+    sound.write_text('First Name,Last Name,Company\n"Zed" ,Ruiz,"Acme, Inc."\nBob,"Lee ""Jr""",Beta\n',
+                     encoding="utf-8")
+    assert read_export(sound).rows[1:] == [["Zed ", "Ruiz", "Acme, Inc."], ["Bob", 'Lee "Jr"', "Beta"]]
+
+
 def test_an_account_with_or_without_the_dots_of_its_legal_form_is_matched_not_added(tmp_path):
     """"Café Ñandú S.A." in the tab and "CAFE NANDU SA" in a HubSpot companies export are one
     company (punctuation aside): the row used to be added as a second account."""

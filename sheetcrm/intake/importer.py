@@ -30,6 +30,7 @@ by the record's ID and expects the cell still empty, so a value typed meanwhile 
 from __future__ import annotations
 
 import codecs
+import collections
 import csv
 import dataclasses
 import io
@@ -156,8 +157,50 @@ def read_export(path: Path) -> Grid:
         raise ImportFileError(_("{file}: line {line} opens a quoted cell (\") that is never closed: read as CSV, "
                                 "every line after it is one cell of that row; close the quotes (or remove the stray "
                                 "one), then import again", file=path, line=line))
-    rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=separator)]
+    rows = _swallowing_checked(path, text, separator)
+    if (joined := _text_after_quote(text, separator)) is not None:
+        line, end, shown = joined
+        raise ImportFileError(_("{file}: the quoted cell that line {line} opens is closed on line {end} with text "
+                                "right after its closing quote ({shown}): a stray quote (\") joined cells of the "
+                                "file into one; remove the stray quote (or double a quote inside a cell: \"\"), "
+                                "then import again", file=path, line=line, end=end, shown=cells.quoted(shown)))
     return Grid(rows=[[None if v == "" else v for v in r] for r in rows])
+
+
+# What the reader's line count counts as a line's end (StringIO with newline="").
+_LINE_BREAK = re.compile(r"\r\n|[\r\n]")
+
+
+def _swallowing_checked(path: Path, text: str, separator: str) -> list[list[str]]:
+    """The CSV's rows; raises ImportFileError with one line, naming where it opens and where it
+    closes, when a quoted cell holds lines that read as rows of the file: a stray quote at a
+    cell's start that a later stray quote closes makes every row between them one cell with
+    line breaks (in a Notes or custom column it was imported as one record, the rows between
+    lost, without a word). A note's own lines are told from rows by their separators: a line
+    inside the cell (after its first) with as many as a row of the file has (the most common
+    width, 3 cells or more: a two-column file's notes often hold one comma)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+    rows, starts, end = [], [], 0
+    for row in reader:
+        rows.append(list(row))
+        starts.append(end + 1)
+        end = reader.line_num
+    widths = collections.Counter(len(r) for r in rows)
+    width = max(widths, key=lambda w: (widths[w], w), default=0)
+    if width < 3:
+        return rows
+    for row, start in zip(rows, starts):
+        line = start
+        for cell in row:
+            lines = _LINE_BREAK.split(cell)
+            if len(lines) > 1 and any(part.count(separator) == width - 1 for part in lines[1:]):
+                raise ImportFileError(_(
+                    "{file}: the quoted cell that line {line} opens and line {end} closes holds lines that read as "
+                    "rows of the file (as many cells as its rows): a stray quote (\") made the rows between one "
+                    "cell; remove the stray quotes (or double a quote inside a cell: \"\"), then import again",
+                    file=path, line=line, end=line + len(lines) - 1))
+            line += len(lines) - 1
+    return rows
 
 
 # A quoted cell's text after its opening quote, up to its closing quote ("" inside is one quote).
@@ -175,6 +218,27 @@ def _unclosed_quote(text: str, separator: str) -> int | None:
         if close is None:
             return text.count("\n", 0, found.start()) + 1
         at = close.end()
+    return None
+
+
+def _text_after_quote(text: str, separator: str) -> tuple[int, int, str] | None:
+    """(the line a quoted cell opens on, the line its closing quote is on, the text right after
+    that quote) for the first quoted cell whose closing quote the cell's separator or line end
+    does not follow, or None. No writer of CSV puts text there; the CSV reader (as Excel) joins
+    it to the cell, so a stray quote at a cell's start that a later stray quote closes
+    (`"Ruiz,Acme,zed@acme.com,Big" deal`) made one cell of the cells (or rows) between: a
+    Last Name "Ruiz,Acme,zed@acme.com,Big deal", Company and Email empty, imported without a word."""
+    opening = re.compile(rf'(?:^|(?<=[{re.escape(separator)}\r\n]))"')  # at a cell's start
+    at = 0
+    while (found := opening.search(text, at)) is not None:
+        close = _QUOTED.match(text, found.end())
+        if close is None:
+            return None  # never closed: `_unclosed_quote` says so
+        at = close.end()
+        if at < len(text) and text[at] not in (separator, "\r", "\n"):
+            after = text[at:at + 200].split(separator, 1)[0].splitlines()[0]
+            if after.strip():  # spaces before the separator are harmless
+                return (text.count("\n", 0, found.start()) + 1, text.count("\n", 0, at) + 1, after)
     return None
 
 

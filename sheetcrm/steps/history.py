@@ -20,7 +20,7 @@ from sheetcrm.crm import HistoryRow
 from sheetcrm.crm.history import last_rows
 from sheetcrm.crm.words import LEAD_STATUS, STAGE
 from sheetcrm.i18n import LOCALES, _
-from sheetcrm.inputs import UnreadRow, history_columns
+from sheetcrm.inputs import UnreadRow, has_header_row, history_columns
 from sheetcrm.names import tab_headers
 from sheetcrm.owned import locate
 from sheetcrm.plan import owned_tab
@@ -98,6 +98,16 @@ def _gone_issue(ctx: SyncContext, tab: OwnedTab, gone: tuple[int, ...]) -> Issue
     title = locate(ctx.snapshot, tab, ctx.locale).title
     headers = tab_headers(tab.key, ctx.locale)
     missing = ", ".join(cells.quoted(headers[i]) for i in gone)
+    if not has_header_row(ctx.snapshot.tabs.get(title), len(tab.headers),
+                          [tab_headers(tab.key, lang) for lang in LOCALES]):
+        # No header row to say a column is missing from: what is seen is cells out of place.
+        message = _("This tab has no header row, and its cells are not under the columns sheetcrm reads them as "
+                    "({columns} hold cells of another kind: a date, or a number): was a column deleted, or were "
+                    "the rows moved? Its rows cannot be read, so sheetcrm reads none of this history and writes "
+                    "nothing to this tab until they are.", columns=missing)
+        hint = _("Undo that change (or restore an earlier version of the file), or put the header row back on row "
+                 "1 and the column where it was, with its cells: your rows are kept as they are.")
+        return Issue("warning", title, 1, None, None, None, HISTORY_COLUMN_GONE, message, hint)
     if tab is STAGE_HISTORY:
         message = _("Row 1 does not hold the {columns} column once under its header: was it deleted, copied or "
                     "its header retyped? Its rows cannot be read (a cell could be taken for another column's), so "
