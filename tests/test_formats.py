@@ -312,6 +312,26 @@ def test_google_a_teams_date_format_on_last_activity_stays(emu):
     assert _format(emu, key, "Opportunities", 1, last) == {"type": "DATE", "pattern": "yyyy-mm-dd"}
 
 
+def test_google_a_teams_date_format_on_the_dashboards_date_stays(emu):
+    """The Dashboard's Date is written again every day; each time it came with `yyyy-mm-dd`, so
+    a team's `dd/mm/yyyy` there lasted one day on Google (.xlsx keeps it). A date over a cell
+    that held one keeps the cell's format; a date in a row new to the tab still has sheetcrm's."""
+    key, t = _demo_on_google(emu)
+    dash = emu.values(key, "Dashboard")
+    row = next(i for i, cells in enumerate(dash) if cells and cells[0] == "Date")
+    theirs = {"type": "DATE", "pattern": "dd/mm/yyyy"}
+    emu.apply(key, [{"repeatCell": {
+        "range": {"sheetId": emu.sheet_id(key, "Dashboard"), "startRowIndex": row, "endRowIndex": row + 1,
+                  "startColumnIndex": 1, "endColumnIndex": 2},
+        "cell": {"userEnteredFormat": {"numberFormat": theirs}}, "fields": "userEnteredFormat.numberFormat"}}])
+    was = emu.values(key, "Dashboard")[row][1]
+    t.reset()
+    sync(t.book, Config(), as_of=AS_OF + dt.timedelta(days=1))
+    assert emu.values(key, "Dashboard")[row][1] == was + 1
+    assert _format(emu, key, "Dashboard", row, 1) == theirs
+    assert t.counts() == (4, 1)
+
+
 @pytest.mark.parametrize("base, won, open_, shown", [
     # KWD has three decimals: 1000.005 × 50 % = 500.0025, half up to the fils
     ("KWD", 1234.567, 1000.005, (Decimal("1234.567"), Decimal("1000.005"), Decimal("500.003"))),

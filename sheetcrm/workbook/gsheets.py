@@ -1063,7 +1063,7 @@ class GoogleSheetsWorkbook:
             if self._guide_moved(guide, plan, heads):
                 continue
             out.extend(_apply_guide(guide, sheets[guide.tab], used, theirs.get(guide.tab, {})))
-        shown = _first_formats(plan, writes)
+        shown = _first_formats(plan, writes, self._snapshot)
         for title, block in _blocks(writes, shown):
             out.append(_update_cells(sheets[title].sheet_id, block, shown))
         out.extend(_shown_rows({title: s.sheet_id for title, s in self._sheets.items()}, writes))
@@ -1463,7 +1463,7 @@ class GoogleSheetsWorkbook:
                 "matchCase": True, "matchEntireCell": True, "searchByRegex": False, "includeFormulas": False,
                 "range": {"sheetId": self._sheets[fix.tab].sheet_id, "startRowIndex": 1,
                           "startColumnIndex": fix.col - 1, "endColumnIndex": fix.col}}})
-        shown = _first_formats(self._plan or Plan(), cells)
+        shown = _first_formats(self._plan or Plan(), cells, self._snapshot)
         for title, block in _blocks(cells, shown):
             requests_.append(_update_cells(self._written_to[title].sheet_id, block, shown))
         requests_.extend(fixes)
@@ -2270,7 +2270,8 @@ def _shown_rows(sheet_ids: Mapping[str, int], writes: Iterable[CellWrite]) -> li
         for tab, found in rows.items() for first, last in _runs(found)]
 
 
-def _first_formats(plan: Plan, writes: Iterable[CellWrite]) -> dict[tuple[str, int, int], dict]:
+def _first_formats(plan: Plan, writes: Iterable[CellWrite], snapshot: Snapshot | None = None
+                   ) -> dict[tuple[str, int, int], dict]:
     """The number format to send with each write that needs one, by the write's key.
 
     A column's format mark says which rows sheetcrm formatted, not which rows a person
@@ -2280,8 +2281,11 @@ def _first_formats(plan: Plan, writes: Iterable[CellWrite]) -> dict[tuple[str, i
     0.5 for 50 % and a date its serial, 46348. Such a cell gets, with its value, the column's
     format where the number would otherwise show another value (a percentage, a date); a
     cell that held a value keeps whatever format it shows, a person's own (`dd/mm/yyyy` on
-    Last Activity) included, as on .xlsx. A write that says nothing of what it overwrites
-    (sheetcrm's own tabs) sends a date with the date format, as before."""
+    Last Activity) included, as on .xlsx. On sheetcrm's own tabs (writes by position, no
+    `expect`) a date over a cell the read found a number or date in keeps that cell's format
+    too (a team's `dd/mm/yyyy` on the Dashboard's Date): its date format is the column's or
+    the person's (a row whose kind changed gets its row's format from `_format_requests`).
+    Any other date is sent with the date format."""
     columns = {(f.tab, f.col): f.rows for f in plan.formats}
     out: dict[tuple[str, int, int], dict] = {}
     for w in writes:
@@ -2290,6 +2294,8 @@ def _first_formats(plan: Plan, writes: Iterable[CellWrite]) -> dict[tuple[str, i
             continue
         if w.held and not all(h is None or h == "" for h in w.held):
             continue  # it held a value: its format is in place, whoever set it
+        if not w.held and not w.expect and hasattr(v, "year") and _held_number(snapshot, w):
+            continue
         if hasattr(v, "year"):
             out[w.key] = DATETIME_FORMAT if hasattr(v, "hour") else DATE_FORMAT
         elif w.held:
@@ -2298,6 +2304,15 @@ def _first_formats(plan: Plan, writes: Iterable[CellWrite]) -> dict[tuple[str, i
             if number is not None and number.type in SHOWS_ANOTHER_VALUE:
                 out[w.key] = {"type": number.type, "pattern": number.pattern}
     return out
+
+
+def _held_number(snapshot: Snapshot | None, w: CellWrite) -> bool:
+    """Whether the read found a number or a date (Google's serial) in `w`'s cell."""
+    grid = snapshot.tabs.get(w.tab) if snapshot is not None else None
+    if grid is None or w.row > len(grid.rows) or w.col > len(grid.rows[w.row - 1]):
+        return False
+    had = grid.rows[w.row - 1][w.col - 1]
+    return not isinstance(had, bool) and (isinstance(had, (int, float)) or hasattr(had, "year"))
 
 
 # Number format types under which a number shows another value than with no format: 0.5 is
