@@ -265,6 +265,94 @@ def test_google_a_persons_format_on_a_computed_column_before_the_first_sync_surv
     assert t.counts() == (4, 1)
     assert _format(emu, key, "Opportunities", 1, 7) == euros
 
+def _demo_on_google(emu):
+    key = emu.create_spreadsheet("CRM", {"Sheet1": []})
+    t = Traced(key)
+    write_demo(t.book, rows=40, seed=1, today=AS_OF)
+    for _n in range(3):  # the demo's workflow rules act at its first two syncs
+        sync(t.book, Config(), as_of=AS_OF)
+    return key, t
+
+
+@pytest.mark.parametrize("inherit_from_before", [True, False])
+def test_google_a_row_inserted_under_the_header_shows_its_percent_and_date(emu, inherit_from_before):
+    """Google gives a row a person inserts its neighbour's formats: under the header, inheriting
+    from before (InsertDimensionRequest.inheritFromBefore), the header's, none of the column's. The
+    column's format mark says its rows are formatted, so sheetcrm sent its values alone and
+    that deal's Probability % showed 0.5, for good. A computed cell filled for the first time
+    gets the column's format with its value where none would show another value; the
+    request count stays."""
+    key, t = _demo_on_google(emu)
+    header = emu.values(key, "Opportunities")[0]
+    account = emu.values(key, "Opportunities")[3][header.index("Account")]
+    emu.insert_rows(key, "Opportunities", 1, inherit_from_before=inherit_from_before)
+    typed = {"Name": "New deal", "Account": account, "Stage": "Proposal", "Amount": 5000, "Currency": "USD",
+             "Close Date": "2026-12-20"}
+    emu.set_values(key, "Opportunities!A2", [[typed.get(h, "") for h in header[:header.index("Close Date") + 1]]])
+    t.reset()
+    sync(t.book, Config(), as_of=AS_OF)
+    assert t.counts() == (4, 1)
+    row = emu.values(key, "Opportunities")[1]
+    prob = header.index("Probability %")
+    assert row[1] == "New deal" and row[prob] == 0.5
+    assert _format(emu, key, "Opportunities", 1, prob) == {"type": "PERCENT", "pattern": "0.0%"}
+    weighted = header.index("Weighted Amount")
+    assert row[weighted] == 2500
+
+
+def test_google_a_teams_date_format_on_last_activity_stays(emu):
+    """A team's `dd/mm/yyyy` on Last Activity: each date sheetcrm wrote there came with
+    `yyyy-mm-dd`, so the team's format was gone at every new activity (.xlsx keeps it,
+    docs/formats.md). A cell that held a value keeps its format; a row a person inserts since
+    (no format of the column's: the header's) still shows its date as a date, not 46348."""
+    key, t = _demo_on_google(emu)
+    header = emu.values(key, "Opportunities")[0]
+    last = header.index("Last Activity")
+    sid = emu.sheet_id(key, "Opportunities")
+    theirs = {"type": "DATE", "pattern": "dd/mm/yyyy"}
+    emu.apply(key, [{"repeatCell": {
+        "range": {"sheetId": sid, "startRowIndex": 1, "startColumnIndex": last, "endColumnIndex": last + 1},
+        "cell": {"userEnteredFormat": {"numberFormat": theirs}}, "fields": "userEnteredFormat.numberFormat"}}])
+    opp, account, had = (emu.values(key, "Opportunities")[1][header.index(h)] for h in ("ID", "Account", "Last Activity"))
+    assert isinstance(had, (int, float))
+    emu.insert_rows(key, "Opportunities", 1, inherit_from_before=True)
+    typed = {"ID": "OPP-0900", "Name": "New deal", "Account": account, "Stage": "Proposal", "Amount": 5000,
+             "Currency": "USD", "Close Date": "2026-12-20"}
+    emu.set_values(key, "Opportunities!A2", [[typed.get(h, "") for h in header[:header.index("Close Date") + 1]]])
+    activities = emu.values(key, "Activities")
+    at = len(activities) + 1
+    emu.set_values(key, f"Activities!A{at}", [["", "2026-11-23", "Call", "Next steps", opp, "Ana", "Positive"],
+                                             ["", "2026-11-22", "Call", "Intro", "OPP-0900", "Ana", "Positive"]])
+    t.reset()
+    sync(t.book, Config(), as_of=AS_OF + dt.timedelta(days=1))
+    assert t.counts() == (4, 1)
+    rows = emu.values(key, "Opportunities")
+    assert rows[2][0] == opp and rows[2][last] == 46349 != had       # 2026-11-23, written over the old date
+    assert _format(emu, key, "Opportunities", 2, last) == theirs
+    assert rows[1][0] == "OPP-0900" and rows[1][last] == 46348      # 2026-11-22, in the inserted row
+    assert _format(emu, key, "Opportunities", 1, last) == {"type": "DATE", "pattern": "yyyy-mm-dd"}
+
+
+def test_google_a_teams_date_format_on_the_dashboards_date_stays(emu):
+    """The Dashboard's Date is written again every day; each time it came with `yyyy-mm-dd`, so
+    a team's `dd/mm/yyyy` there lasted one day on Google (.xlsx keeps it). A date over a cell
+    that held one keeps the cell's format; a date in a row new to the tab still has sheetcrm's."""
+    key, t = _demo_on_google(emu)
+    dash = emu.values(key, "Dashboard")
+    row = next(i for i, cells in enumerate(dash) if cells and cells[0] == "Date")
+    theirs = {"type": "DATE", "pattern": "dd/mm/yyyy"}
+    emu.apply(key, [{"repeatCell": {
+        "range": {"sheetId": emu.sheet_id(key, "Dashboard"), "startRowIndex": row, "endRowIndex": row + 1,
+                  "startColumnIndex": 1, "endColumnIndex": 2},
+        "cell": {"userEnteredFormat": {"numberFormat": theirs}}, "fields": "userEnteredFormat.numberFormat"}}])
+    was = emu.values(key, "Dashboard")[row][1]
+    t.reset()
+    sync(t.book, Config(), as_of=AS_OF + dt.timedelta(days=1))
+    assert emu.values(key, "Dashboard")[row][1] == was + 1
+    assert _format(emu, key, "Dashboard", row, 1) == theirs
+    assert t.counts() == (4, 1)
+
+
 @pytest.mark.parametrize("base, won, open_, shown", [
     # KWD has three decimals: 1000.005 × 50 % = 500.0025, half up to the fils
     ("KWD", 1234.567, 1000.005, (Decimal("1234.567"), Decimal("1000.005"), Decimal("500.003"))),

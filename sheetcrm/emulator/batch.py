@@ -190,7 +190,7 @@ def insert_dimension(book: Spreadsheet, body: dict, ctx: Context):
         raise invalid("Range must contain at least one row or column.")
     if body.get("inheritFromBefore") and start == 0:
         raise invalid("Cannot inherit from before when inserting at the start of the grid.")
-    dimensions.insert(book, sheet, dimension, start, end)
+    dimensions.insert(book, sheet, dimension, start, end, bool(body.get("inheritFromBefore")))
 
 
 @handler("deleteDimension")

@@ -7,6 +7,7 @@ Formulas' references into the tab follow their cells on insert and delete (`refe
 
 from __future__ import annotations
 
+import copy
 from typing import Callable
 
 from .model import Sheet, Spreadsheet
@@ -48,8 +49,14 @@ def _metadata_ranges(book: Spreadsheet, sheet: Sheet, dimension: str):
             yield meta, rng
 
 
-def insert(book: Spreadsheet, sheet: Sheet, dimension: str, start: int, end: int) -> None:
+def insert(book: Spreadsheet, sheet: Sheet, dimension: str, start: int, end: int,
+           inherit_from_before: bool | None = None) -> None:
+    """`inherit_from_before` is insertDimension's: the new rows (columns) take the formats of the
+    one before them (True) or after them (False; none at the grid's end), as Google's do (its
+    reference: "if row index 0 has red background ... the two new rows will be red"). None
+    inherits nothing (an append's rows)."""
     n = end - start
+    size = sheet.row_count if dimension == ROWS else sheet.column_count
     if dimension == ROWS:
         sheet.replace_cells({(r + n if r >= start else r): row for r, row in sheet.cells.items()})
         sheet.row_meta = {(r + n if r >= start else r): m for r, m in sheet.row_meta.items()}
@@ -70,6 +77,27 @@ def insert(book: Spreadsheet, sheet: Sheet, dimension: str, start: int, end: int
         rng["startIndex"] = _shift_insert(rng.get("startIndex", 0), start, n, False)
         rng["endIndex"] = _shift_insert(rng["endIndex"], start, n, True)
     relocate_formulas(book, sheet, dimension, lambda lo, hi: (lo + n if lo >= start else lo, hi + n if hi >= start else hi))
+    if inherit_from_before is not None:
+        source = start - 1 if inherit_from_before else (end if start < size else None)
+        if source is not None:
+            _inherit_formats(sheet, dimension, source, start, end)
+
+
+def _inherit_formats(sheet: Sheet, dimension: str, source: int, start: int, end: int) -> None:
+    """Give rows (columns) start..end-1 the cell formats of row (column) `source`: only the
+    formats, never values, notes or validation rules."""
+    if dimension == ROWS:
+        formats = {c: cell["userEnteredFormat"] for c, cell in sheet.cells.get(source, {}).items()
+                   if cell.get("userEnteredFormat")}
+        for r in range(start, end):
+            for c, fmt in formats.items():
+                sheet.put(r, c, {**(sheet.cell(r, c) or {}), "userEnteredFormat": copy.deepcopy(fmt)})
+    else:
+        formats = {r: row[source]["userEnteredFormat"] for r, row in sheet.cells.items()
+                   if source in row and row[source].get("userEnteredFormat")}
+        for r, fmt in formats.items():
+            for c in range(start, end):
+                sheet.put(r, c, {**(sheet.cell(r, c) or {}), "userEnteredFormat": copy.deepcopy(fmt)})
 
 
 def _deleted(start: int, end: int) -> Callable[[int, int], tuple[int, int] | None]:

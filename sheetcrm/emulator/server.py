@@ -292,10 +292,13 @@ class Emulator:
             book = self.service.book(spreadsheet_id)
             book.owner, book.caller, book.role = owner, self.service.account, role
 
-    def insert_rows(self, spreadsheet_id: str, tab: str, index: int, count: int = 1) -> None:
-        """Insert ``count`` empty rows before 0-based row ``index``, as a user would."""
+    def insert_rows(self, spreadsheet_id: str, tab: str, index: int, count: int = 1,
+                    inherit_from_before: bool = False) -> None:
+        """Insert ``count`` empty rows before 0-based row ``index``, as a user would: they take
+        the formats of the row after them or, `inherit_from_before`, of the row before (the
+        header's, for rows inserted right under it)."""
         rng = {"sheetId": self.sheet_id(spreadsheet_id, tab), "dimension": "ROWS", "startIndex": index, "endIndex": index + count}
-        self.apply(spreadsheet_id, [{"insertDimension": {"range": rng}}])
+        self.apply(spreadsheet_id, [{"insertDimension": {"range": rng, "inheritFromBefore": inherit_from_before}}])
 
     def delete_rows(self, spreadsheet_id: str, tab: str, index: int, count: int = 1) -> None:
         rng = {"sheetId": self.sheet_id(spreadsheet_id, tab), "dimension": "ROWS", "startIndex": index, "endIndex": index + count}

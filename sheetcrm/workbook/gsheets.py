@@ -1063,8 +1063,9 @@ class GoogleSheetsWorkbook:
             if self._guide_moved(guide, plan, heads):
                 continue
             out.extend(_apply_guide(guide, sheets[guide.tab], used, theirs.get(guide.tab, {})))
-        for title, block in _blocks(writes):
-            out.append(_update_cells(sheets[title].sheet_id, block))
+        shown = _first_formats(plan, writes, self._snapshot)
+        for title, block in _blocks(writes, shown):
+            out.append(_update_cells(sheets[title].sheet_id, block, shown))
         out.extend(_shown_rows({title: s.sheet_id for title, s in self._sheets.items()}, writes))
         for fmt in plan.formats:
             sheet = sheets.get(fmt.tab)
@@ -1462,8 +1463,9 @@ class GoogleSheetsWorkbook:
                 "matchCase": True, "matchEntireCell": True, "searchByRegex": False, "includeFormulas": False,
                 "range": {"sheetId": self._sheets[fix.tab].sheet_id, "startRowIndex": 1,
                           "startColumnIndex": fix.col - 1, "endColumnIndex": fix.col}}})
-        for title, block in _blocks(cells):
-            requests_.append(_update_cells(self._written_to[title].sheet_id, block))
+        shown = _first_formats(self._plan or Plan(), cells, self._snapshot)
+        for title, block in _blocks(cells, shown):
+            requests_.append(_update_cells(self._written_to[title].sheet_id, block, shown))
         requests_.extend(fixes)
         try:
             for part in _parts(requests_, len(fixes)):
@@ -2210,15 +2212,17 @@ def _fresh_id(used: set[int]) -> int:
             return candidate
 
 
-def _blocks(writes: Iterable[CellWrite]) -> Iterable[tuple[str, list[CellWrite]]]:
+def _blocks(writes: Iterable[CellWrite], shown: Mapping[tuple[str, int, int], dict]
+            ) -> Iterable[tuple[str, list[CellWrite]]]:
     """Group writes into rectangles of consecutive cells: runs along a row, stacked while the
     next row's run spans the same columns. A Validation tab rewrite becomes one request.
-    Dates and other values never share a rectangle: a dated block's field mask sets the number
-    format of every cell in it, so a percentage or an amount beside a date lost its own (a
-    Probability % of 50% then showed 0.5, for good: the column's format mark said it was set)."""
+    Cells sent with a number format (`shown`) and cells sent without never share a rectangle:
+    a block's field mask sets the number format of every cell in it, so a percentage or an
+    amount beside a date lost its own (a Probability % of 50% then showed 0.5, for good: the
+    column's format mark said it was set)."""
     by_tab: dict[tuple[str, bool], dict[tuple[int, int], CellWrite]] = {}
     for w in writes:
-        by_tab.setdefault((w.tab, hasattr(w.value, "year")), {})[(w.row, w.col)] = w
+        by_tab.setdefault((w.tab, w.key in shown), {})[(w.row, w.col)] = w
     for (tab, _dated), cells in by_tab.items():
         runs: dict[int, list[tuple[int, int]]] = {}
         for row, col in sorted(cells):
@@ -2266,18 +2270,68 @@ def _shown_rows(sheet_ids: Mapping[str, int], writes: Iterable[CellWrite]) -> li
         for tab, found in rows.items() for first, last in _runs(found)]
 
 
-def _update_cells(sheet_id: int, block: list[CellWrite]) -> dict:
+def _first_formats(plan: Plan, writes: Iterable[CellWrite], snapshot: Snapshot | None = None
+                   ) -> dict[tuple[str, int, int], dict]:
+    """The number format to send with each write that needs one, by the write's key.
+
+    A column's format mark says which rows sheetcrm formatted, not which rows a person
+    inserted since: Google gives an inserted row its neighbour's formats, the header's for a
+    row inserted under it (inheritFromBefore), so a computed cell sheetcrm fills for the first
+    time (it held nothing when read) may show no format at all, and there a fraction shows
+    0.5 for 50 % and a date its serial, 46348. Such a cell gets, with its value, the column's
+    format where the number would otherwise show another value (a percentage, a date); a
+    cell that held a value keeps whatever format it shows, a person's own (`dd/mm/yyyy` on
+    Last Activity) included, as on .xlsx. On sheetcrm's own tabs (writes by position, no
+    `expect`) a date over a cell the read found a number or date in keeps that cell's format
+    too (a team's `dd/mm/yyyy` on the Dashboard's Date): its date format is the column's or
+    the person's (a row whose kind changed gets its row's format from `_format_requests`).
+    Any other date is sent with the date format."""
+    columns = {(f.tab, f.col): f.rows for f in plan.formats}
+    out: dict[tuple[str, int, int], dict] = {}
+    for w in writes:
+        v = w.value
+        if v is None or v == "" or w.formula or isinstance(v, (bool, str)):
+            continue
+        if w.held and not all(h is None or h == "" for h in w.held):
+            continue  # it held a value: its format is in place, whoever set it
+        if not w.held and not w.expect and hasattr(v, "year") and _held_number(snapshot, w):
+            continue
+        if hasattr(v, "year"):
+            out[w.key] = DATETIME_FORMAT if hasattr(v, "hour") else DATE_FORMAT
+        elif w.held:
+            number = next((n for first, last, n in columns.get((w.tab, w.col), ())
+                           if first <= w.row and (last is None or w.row <= last)), None)
+            if number is not None and number.type in SHOWS_ANOTHER_VALUE:
+                out[w.key] = {"type": number.type, "pattern": number.pattern}
+    return out
+
+
+def _held_number(snapshot: Snapshot | None, w: CellWrite) -> bool:
+    """Whether the read found a number or a date (Google's serial) in `w`'s cell."""
+    grid = snapshot.tabs.get(w.tab) if snapshot is not None else None
+    if grid is None or w.row > len(grid.rows) or w.col > len(grid.rows[w.row - 1]):
+        return False
+    had = grid.rows[w.row - 1][w.col - 1]
+    return not isinstance(had, bool) and (isinstance(had, (int, float)) or hasattr(had, "year"))
+
+
+# Number format types under which a number shows another value than with no format: 0.5 is
+# 50 %, 46348 is 2026-11-23.
+SHOWS_ANOTHER_VALUE = frozenset({"PERCENT", "DATE", "DATE_TIME", "TIME"})
+
+
+def _update_cells(sheet_id: int, block: list[CellWrite], shown: Mapping[tuple[str, int, int], dict]) -> dict:
     top = min(w.row for w in block)
     left = min(w.col for w in block)
     rows: dict[int, list[dict]] = {}
     for w in sorted(block, key=lambda w: (w.row, w.col)):
-        rows.setdefault(w.row, []).append(_cell_data(w))
-    dated = any(hasattr(w.value, "year") for w in block)
+        rows.setdefault(w.row, []).append(_cell_data(w, shown.get(w.key)))
+    formatted = any(w.key in shown for w in block)
     return {"updateCells": {
         "start": {"sheetId": sheet_id, "rowIndex": top - 1, "columnIndex": left - 1},
         "rows": [{"values": values} for _, values in sorted(rows.items())],
-        # Only dated blocks touch the number format, so an ID fill keeps the cell's own format.
-        "fields": "userEnteredValue,userEnteredFormat.numberFormat" if dated else "userEnteredValue",
+        # Only blocks sent with a format touch it, so an ID fill keeps the cell's own format.
+        "fields": "userEnteredValue,userEnteredFormat.numberFormat" if formatted else "userEnteredValue",
     }}
 
 
@@ -2314,7 +2368,7 @@ def _typed_as_itself(text: str) -> bool:
             and stripped.upper() not in ("TRUE", "FALSE", "VERDADERO", "FALSO"))
 
 
-def _cell_data(w: CellWrite) -> dict:
+def _cell_data(w: CellWrite, number_format: dict | None = None) -> dict:
     v: CellValue = w.value
     if v is None or v == "":
         return {}
@@ -2322,12 +2376,11 @@ def _cell_data(w: CellWrite) -> dict:
         return {"userEnteredValue": {"formulaValue": str(v)}}
     if isinstance(v, bool):
         return {"userEnteredValue": {"boolValue": v}}
+    shown = {"userEnteredFormat": {"numberFormat": number_format}} if number_format else {}
     if isinstance(v, (int, float)):
-        return {"userEnteredValue": {"numberValue": v}}
+        return {"userEnteredValue": {"numberValue": v}, **shown}
     if hasattr(v, "year"):
-        fmt = DATETIME_FORMAT if hasattr(v, "hour") else DATE_FORMAT
-        return {"userEnteredValue": {"numberValue": serial_number(v)},  # type: ignore[arg-type]
-                "userEnteredFormat": {"numberFormat": fmt}}
+        return {"userEnteredValue": {"numberValue": serial_number(v)}, **shown}  # type: ignore[arg-type]
     return {"userEnteredValue": {"stringValue": str(v)}}
 
 

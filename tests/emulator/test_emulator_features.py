@@ -302,6 +302,34 @@ def test_row_metadata_moves_with_inserted_deleted_and_sorted_rows(emu, http):
 
 
 
+def test_inserted_rows_and_columns_take_their_neighbours_formats_as_on_google(emu, http):
+    """InsertDimensionRequest.inheritFromBefore (Google's reference: "if row index 0 has red
+    background and row index 1 has a green background ... If inheritFromBefore is true, the two
+    new rows will be red ... if false, green"): the new rows take the formats of the row before
+    or after them, values never. The emulator gave them none, so a column sheetcrm formatted
+    had rows in it without its format, unlike on Google."""
+    sid = emu.create_spreadsheet("inherit", {"Sheet1": [["Name", "Rate"], ["a", 0.5], ["b", 0.25]]})
+    percent, bold = {"numberFormat": {"type": "PERCENT", "pattern": "0.0%"}}, {"textFormat": {"bold": True}}
+    batch(http, sid, {"repeatCell": {"range": {"sheetId": 0, "startRowIndex": 0, "endRowIndex": 1},
+                                     "cell": {"userEnteredFormat": bold}, "fields": "userEnteredFormat.textFormat"}},
+          {"repeatCell": {"range": {"sheetId": 0, "startRowIndex": 1, "startColumnIndex": 1, "endColumnIndex": 2},
+                          "cell": {"userEnteredFormat": percent}, "fields": "userEnteredFormat.numberFormat"}})
+    sheet = emu.service.book(sid).sheets[0]
+    shown = lambda r, c: (sheet.cell(r, c) or {}).get("userEnteredFormat")
+    emu.insert_rows(sid, "Sheet1", 1, inherit_from_before=True)       # under the header: the header's
+    assert (shown(1, 0), shown(1, 1)) == (bold, bold) and shown(2, 1) == percent
+    emu.insert_rows(sid, "Sheet1", 1)                                  # from the row after: the header's again
+    emu.insert_rows(sid, "Sheet1", 3, 2)                               # above "a": a's
+    assert [shown(r, 1) for r in range(6)] == [bold, bold, bold, percent, percent, percent]
+    assert emu.values(sid, "Sheet1") == [["Name", "Rate"], [], [], [], [], ["a", 0.5], ["b", 0.25]]
+    batch(http, sid, {"insertDimension": {"range": {"sheetId": 0, "dimension": "ROWS", "startIndex": 1000 + 5,
+                                                    "endIndex": 1000 + 6}}})   # at the grid's end: nothing after
+    assert shown(1005, 1) is None
+    batch(http, sid, {"insertDimension": {"range": {"sheetId": 0, "dimension": "COLUMNS", "startIndex": 2,
+                                                    "endIndex": 3}, "inheritFromBefore": True}})
+    assert (shown(0, 2), shown(6, 2)) == (bold, percent) and emu.values(sid, "Sheet1")[6] == ["b", 0.25]
+
+
 def test_a_column_pin_recreated_where_its_column_was_is_refused_once_the_column_moved(emu, http):
     """What sheetcrm's column pins rely on (gsheets.PIN_KEY): column metadata moves with its
     column; a delete whose lookup names the ID and a column it is not on matches nothing, and
