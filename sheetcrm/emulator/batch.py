@@ -484,8 +484,12 @@ def delete_named_range(book: Spreadsheet, body: dict, ctx: Context):
 
 @handler("setBasicFilter")
 def set_basic_filter(book: Spreadsheet, body: dict, ctx: Context):
+    # A sheet holds one basic filter: setting one replaces the last whole (range, criteria,
+    # filterSpecs, sortSpecs), and Google keeps the range with its sheetId and ends as sent.
     flt = copy.deepcopy(body.get("filter") or {})
-    sheet, *_ = grid.bounds(book, flt.get("range") or {})
+    rng = flt.get("range") or {}
+    sheet, *_ = grid.bounds(book, rng)
+    flt["range"] = {"sheetId": sheet.id, **{k: v for k, v in rng.items() if k != "sheetId"}}
     sheet.basic_filter = flt
 
 

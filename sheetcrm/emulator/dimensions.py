@@ -1,6 +1,7 @@
 """Inserting, deleting and reordering rows or columns, carrying along everything anchored
-to them: cells, row/column properties, protected ranges, merges, charts' source ranges
-stay as specified, and developer metadata located on rows or columns.
+to them: cells, row/column properties, protected ranges, merges, the basic filter (its range
+and the columns its criteria, filterSpecs and sortSpecs name), charts' source ranges stay as
+specified, and developer metadata located on rows or columns.
 
 Formulas' references into the tab follow their cells on insert and delete (`references`).
 """
@@ -39,6 +40,31 @@ def _grid_ranges(book: Spreadsheet, sheet: Sheet):
             yield pr, r
     for merge in sheet.merges:
         yield merge, merge
+    if sheet.basic_filter and "range" in sheet.basic_filter:
+        yield sheet.basic_filter, sheet.basic_filter["range"]
+
+
+def _filter_columns(sheet: Sheet, remap: Callable[[int], int | None]) -> None:
+    """The basic filter's per-column settings follow their columns (None: the column is gone,
+    and its setting with it); they name sheet columns, not columns of the filter's range."""
+    flt = sheet.basic_filter
+    if not flt:
+        return
+    if "criteria" in flt:
+        flt["criteria"] = {str(new): c for key, c in flt["criteria"].items()
+                           if (new := remap(int(key))) is not None}
+    for key, index in (("filterSpecs", "columnIndex"), ("sortSpecs", "dimensionIndex")):
+        if key in flt:
+            kept = []
+            for spec in flt[key]:
+                if index not in spec:
+                    kept.append(spec)
+                elif (new := remap(spec[index])) is not None:
+                    kept.append({**spec, index: new})
+            flt[key] = kept
+    for key in ("criteria", "filterSpecs", "sortSpecs"):
+        if key in flt and not flt[key]:
+            del flt[key]  # Google echoes no empty map or list
 
 
 def _metadata_ranges(book: Spreadsheet, sheet: Sheet, dimension: str):
@@ -66,6 +92,8 @@ def insert(book: Spreadsheet, sheet: Sheet, dimension: str, start: int, end: int
             rng[lo] = _shift_insert(rng[lo], start, n, False)
         if hi in rng:
             rng[hi] = _shift_insert(rng[hi], start, n, True)
+    if dimension == COLUMNS:
+        _filter_columns(sheet, lambda c: c + n if c >= start else c)
     for _, rng in _metadata_ranges(book, sheet, dimension):
         rng["startIndex"] = _shift_insert(rng.get("startIndex", 0), start, n, False)
         rng["endIndex"] = _shift_insert(rng["endIndex"], start, n, True)
@@ -113,6 +141,10 @@ def delete(book: Spreadsheet, sheet: Sheet, dimension: str, start: int, end: int
                 del rng[lo]
     sheet.protected_ranges = [p for p in sheet.protected_ranges if not any(p is e for e in emptied)]
     sheet.merges = [m for m in sheet.merges if not any(m is e for e in emptied)]
+    if any(sheet.basic_filter is e for e in emptied):
+        sheet.basic_filter = None
+    if dimension == COLUMNS:
+        _filter_columns(sheet, lambda c: c if c < start else None if c < end else c - n)
     gone = []
     for meta, rng in _metadata_ranges(book, sheet, dimension):
         rng["startIndex"] = _shift_delete(rng.get("startIndex", 0), start, end)

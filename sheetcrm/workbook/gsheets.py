@@ -173,6 +173,8 @@ METADATA = {"includeGridData": "false",
                       "protectedRanges(protectedRangeId,description,range,unprotectedRanges,warningOnly,"
                       "requestingUserCanEdit),"
                       "developerMetadata(metadataId,metadataKey,metadataValue),"
+                      # A team's filter, grown over sheetcrm's columns beside it (`_grown_filter`).
+                      "basicFilter,"
                       # Column widths and sheetcrm's format marks, which sit on the columns.
                       "data.columnMetadata(pixelSize,developerMetadata(metadataId,metadataKey,metadataValue)))"}
 # The number format type of the cells of some columns, with where each block starts (a range's
@@ -506,6 +508,7 @@ class _Sheet:
     counters: dict[int, str] = field(default_factory=dict)   # metadataId -> COUNTER_KEY's value
     pins: dict[int, list[int]] = field(default_factory=dict)  # 1-based column -> PIN_KEY metadataIds there
     formula_cols: dict[int, list[int]] = field(default_factory=dict)  # 1-based column -> FORMULA_KEY metadataIds
+    basic_filter: dict | None = None  # the tab's BasicFilter, as read
 
     def ids(self) -> set[int]:
         return {self.sheet_id, *self.charts, *self.protected, *self.marks, *self.owned, *self.counters, *self.drawn,
@@ -854,7 +857,8 @@ class GoogleSheetsWorkbook:
                        if m.get("metadataKey") == CHART_KEY and str(m.get("metadataValue", "")).isdigit()},
                 counters={m["metadataId"]: m.get("metadataValue", "") for m in sheet.get("developerMetadata", [])
                           if m.get("metadataKey") == COUNTER_KEY},
-                merges=[_block(m) for m in sheet.get("merges", [])], hidden=bool(props.get("hidden")))
+                merges=[_block(m) for m in sheet.get("merges", [])], hidden=bool(props.get("hidden")),
+                basic_filter=sheet.get("basicFilter"))
             intent = next((m.get("metadataValue", "") for m in sheet.get("developerMetadata", [])
                            if m.get("metadataKey") == holding.HOLD_KEY), None)
             if intent is not None:
@@ -1065,6 +1069,8 @@ class GoogleSheetsWorkbook:
             out.extend(_apply_guide(guide, sheets[guide.tab], used, theirs.get(guide.tab, {})))
         for title, block in _blocks(writes):
             out.append(_update_cells(sheets[title].sheet_id, block))
+        # After the cells and the grid's growth it covers.
+        out.extend(self._grown_filters(plan, writes))
         out.extend(_shown_rows({title: s.sheet_id for title, s in self._sheets.items()}, writes))
         for fmt in plan.formats:
             sheet = sheets.get(fmt.tab)
@@ -1099,6 +1105,59 @@ class GoogleSheetsWorkbook:
                                                       "startIndex": row - 1, "endIndex": row}}})
         self._check_cells(sheets, need)
         self._written_to = sheets  # with the tabs this batch adds, for a repair that follows it
+        return out
+
+    def _grown_filters(self, plan: Plan, writes: list[CellWrite]) -> list[dict]:
+        """A setBasicFilter for each tab whose filter (Data > Create a filter) this write grows,
+        as .xlsx grows a sheet's AutoFilter (`xlsx_patch.grow_filter`): over the rows it fills
+        just below the filter and sheetcrm's columns it heads, or headed before, just right of
+        it, never over a team's column. Sorting through the filter's buttons sorts its range
+        alone: outside it, Probability % and Weighted Amount would stay put while the team's
+        cells moved, each row showing another deal's figures with nothing to say so. The
+        filter's criteria, filterSpecs and sortSpecs name sheet columns and stay as they are."""
+        out = []
+        planned = {(w.tab, w.row, w.col) for w in plan.writes}
+        for title in dict.fromkeys(w.tab for w in writes):
+            sheet = self._sheets.get(title)
+            flt = sheet.basic_filter if sheet is not None else None
+            grid = self._snapshot.tabs.get(title) if self._snapshot is not None else None
+            if not flt or flt.get("tableId") or grid is None:
+                continue
+            mine = [w for w in writes if w.tab == title]
+            if any((w.tab, w.row, w.col) not in planned for w in mine):
+                continue  # rows moved since the read, and the filter with them: the next sync grows it
+            rng = flt.get("range") or {}
+            top, left = rng.get("startRowIndex", 0) + 1, rng.get("startColumnIndex", 0) + 1
+            bottom, right = rng.get("endRowIndex"), rng.get("endColumnIndex")
+            if bottom is None or right is None or bottom < top or right < left:
+                continue  # open-ended: it takes in every row, or column, already
+
+            def held(row: int, col: int) -> CellValue:
+                cells = grid.rows[row - 1] if row <= len(grid.rows) else []
+                return cells[col - 1] if col <= len(cells) else None
+
+            cells = {(w.row, w.col): w.value for w in mine}
+            last = bottom
+            while any(not _empty(cells.get((last + 1, c))) for c in range(left, right + 1)) \
+                    and all(_empty(held(last + 1, c)) for c in range(left, right + 1)):
+                last += 1
+            ours = {f.col for f in plan.formats if f.tab == title}
+            names: set[str] = set()
+            end = right
+            while True:
+                col = end + 1
+                before, written = held(top, col), cells.get((top, col))
+                if (top, col) not in cells and col not in ours:
+                    break
+                name = (written if _empty(before) else None) if (top, col) in cells else before
+                if not isinstance(name, str) or not name.strip() or name.casefold() in names:
+                    break
+                names.add(name.casefold())
+                end = col
+            if last == bottom and end == right:
+                continue
+            grown = {**rng, "sheetId": sheet.sheet_id, "endRowIndex": last, "endColumnIndex": end}
+            out.append({"setBasicFilter": {"filter": {**copy.deepcopy(flt), "range": grown}}})
         return out
 
     def _team_rules(self, guides: list[Guide], plan: Plan, formats: list[tuple[str, int]] = ()
@@ -1932,6 +1991,10 @@ def _letters(col: int) -> str:
     return gspread.utils.rowcol_to_a1(1, col + 1).rstrip("0123456789")
 
 
+
+
+def _empty(v: CellValue) -> bool:
+    return v is None or v == ""
 
 
 def _is_formula(v: Any) -> bool:

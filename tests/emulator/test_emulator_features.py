@@ -672,3 +672,40 @@ def test_plain_text_cells_keep_what_is_typed_and_what_find_replace_puts_there(em
     assert batch(http, sid, replace("7", "1,5")).status_code == 200
     assert get(http, sid, "Sheet1!D1:D2", valueRenderOption="UNFORMATTED_VALUE").json()["values"] == [
         ["1,5"], [1.5]]
+
+
+def test_a_basic_filter_is_set_whole_and_follows_inserted_and_deleted_rows_and_columns(emu, http):
+    """As Google: setBasicFilter replaces the sheet's one filter whole; spreadsheets.get returns
+    it with its range as Google echoes a GridRange (sheetId 0 left out); rows and columns
+    inserted or deleted move its range and the sheet columns its criteria, filterSpecs and
+    sortSpecs name, a deleted column's setting going with it, and the filter with its last row."""
+    sid = emu.create_spreadsheet("f", {"Data": [["a", "b", "c", "d"], [1, 2, 3, 4], [5, 6, 7, 8]]})
+
+    def basic_filter():
+        answer = http.get(f"{API}/{sid}", params={"fields": "sheets.basicFilter"}).json()
+        return answer["sheets"][0].get("basicFilter")
+
+    rng = {"sheetId": 0, "startRowIndex": 0, "endRowIndex": 3, "startColumnIndex": 0, "endColumnIndex": 4}
+    flt = {"range": rng, "criteria": {"2": {"hiddenValues": ["7"]}},
+           "filterSpecs": [{"columnIndex": 1, "filterCriteria": {"hiddenValues": ["6"]}}],
+           "sortSpecs": [{"dimensionIndex": 3, "sortOrder": "DESCENDING"}]}
+    assert batch(http, sid, {"setBasicFilter": {"filter": flt}}).status_code == 200
+    assert basic_filter() == {**flt, "range": {k: v for k, v in rng.items() if k != "sheetId"}}
+    columns = {"sheetId": 0, "dimension": "COLUMNS", "startIndex": 0, "endIndex": 1}
+    assert batch(http, sid, {"insertDimension": {"range": columns}}).status_code == 200
+    assert basic_filter() == {"range": {"startRowIndex": 0, "endRowIndex": 3, "startColumnIndex": 1, "endColumnIndex": 5},
+                              "criteria": {"3": {"hiddenValues": ["7"]}},
+                              "filterSpecs": [{"columnIndex": 2, "filterCriteria": {"hiddenValues": ["6"]}}],
+                              "sortSpecs": [{"dimensionIndex": 4, "sortOrder": "DESCENDING"}]}
+    assert batch(http, sid, {"deleteDimension": {"range": {**columns, "startIndex": 2, "endIndex": 3}}}).status_code == 200
+    rows = {"sheetId": 0, "dimension": "ROWS", "startIndex": 1, "endIndex": 2}
+    assert batch(http, sid, {"insertDimension": {"range": rows}}).status_code == 200
+    assert basic_filter() == {"range": {"startRowIndex": 0, "endRowIndex": 4, "startColumnIndex": 1, "endColumnIndex": 4},
+                              "criteria": {"2": {"hiddenValues": ["7"]}},
+                              "sortSpecs": [{"dimensionIndex": 3, "sortOrder": "DESCENDING"}]}
+    assert batch(http, sid, {"setBasicFilter": {"filter": {"range": {"sheetId": 0, "endRowIndex": 2}}}}).status_code == 200
+    assert basic_filter() == {"range": {"endRowIndex": 2}}
+    assert batch(http, sid, {"deleteDimension": {"range": {**rows, "startIndex": 0, "endIndex": 2}}}).status_code == 200
+    assert basic_filter() is None
+    far = {"range": {"sheetId": 0, "endColumnIndex": 99}}
+    assert batch(http, sid, {"setBasicFilter": {"filter": far}}).status_code == 400
