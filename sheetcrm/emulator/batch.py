@@ -120,6 +120,9 @@ def duplicate_sheet(book: Spreadsheet, body: dict, ctx: Context):
     _check_title(book, title)
     copy_.properties["title"] = title
     copy_.properties["sheetId"] = body.get("newSheetId") or ctx.new_id()
+    # The copy's merges and filter are the copy's: Google echoes them with its sheetId.
+    for rng in [*copy_.merges, *([copy_.basic_filter["range"]] if copy_.basic_filter else [])]:
+        rng["sheetId"] = copy_.id
     index = body.get("insertSheetIndex", source.properties["index"] + 1)
     book.sheets.insert(min(index, len(book.sheets)), copy_)
     book.reindex()

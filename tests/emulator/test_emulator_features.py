@@ -709,3 +709,19 @@ def test_a_basic_filter_is_set_whole_and_follows_inserted_and_deleted_rows_and_c
     assert basic_filter() is None
     far = {"range": {"sheetId": 0, "endColumnIndex": 99}}
     assert batch(http, sid, {"setBasicFilter": {"filter": far}}).status_code == 400
+
+
+def test_a_duplicated_sheets_filter_and_merges_name_the_copy(emu, http):
+    """Found checking the basic filter against Google: duplicateSheet copied the filter and the
+    merges still naming the source sheet (sheetId left out: sheet 0), where Google names the copy."""
+    sid = emu.create_spreadsheet("f", {"Data": [["a", "b"], [1, 2]]})
+    assert batch(http, sid,
+                 {"setBasicFilter": {"filter": {"range": {"sheetId": 0, "endRowIndex": 2, "endColumnIndex": 2}}}},
+                 {"mergeCells": {"range": {"sheetId": 0, "startRowIndex": 3, "endRowIndex": 4, "endColumnIndex": 2},
+                                 "mergeType": "MERGE_ALL"}},
+                 {"duplicateSheet": {"sourceSheetId": 0, "newSheetId": 77}}).status_code == 200
+    sheets = http.get(f"{API}/{sid}", params={"fields": "sheets(properties.sheetId,basicFilter,merges)"}).json()["sheets"]
+    assert sheets[1]["basicFilter"] == {"range": {"sheetId": 77, "endRowIndex": 2, "endColumnIndex": 2}}
+    assert sheets[1]["merges"] == [{"sheetId": 77, "startRowIndex": 3, "endRowIndex": 4, "startColumnIndex": 0,
+                                    "endColumnIndex": 2}]
+    assert "sheetId" not in sheets[0]["basicFilter"]["range"]
