@@ -1260,3 +1260,47 @@ def test_computed_columns_and_added_rows_beside_a_basic_filter_join_the_filter(e
     assert after[2][1] == "Globex – Bo Q" and after[0][7] == "Probability %"
     rng = _filter_of(emu, key, "Opportunities")["range"]
     assert (rng["endRowIndex"], rng["endColumnIndex"]) == (3, 6)
+
+
+def test_computed_columns_beside_a_filter_view_join_the_view(emu):
+    """The same fault in a filter view (Data > Filter views: each salesperson's "My deals"):
+    its range stayed A1:F3 after the sync wrote the computed columns to M, so sorting in the view
+    sorted the team's columns alone under rows of other deals' Probability % and Weighted Amount.
+    Each view grows in the sync's own batch (updateFilterView, its range alone: title, sort and
+    criteria kept; no request more), never over a team's column."""
+    def crm(views: bool) -> str:
+        key = emu.create_spreadsheet("CRM", {
+            "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Close Date"],
+                              ["OPP-0001", "D1", "ACC-0001", "Proposal", 100, "2027-01-01"],
+                              ["OPP-0002", "D2", "ACC-0001", "Prospecting", 900, "2027-01-01"]],
+            "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]]})
+        if views:
+            emu.apply(key, [{"addFilterView": {"filter": {
+                "filterViewId": 11, "title": "My deals",
+                "range": {"sheetId": 0, "startRowIndex": 0, "endRowIndex": 3, "startColumnIndex": 0,
+                          "endColumnIndex": 6},
+                "sortSpecs": [{"dimensionIndex": 4, "sortOrder": "DESCENDING"}]}}},
+                {"addFilterView": {"filter": {"filterViewId": 12, "title": "Accounts",
+                                              "range": {"sheetId": 0, "startColumnIndex": 2, "endColumnIndex": 3}}}},
+                {"addFilterView": {"filter": {"filterViewId": 13, "title": "Columns A:F",
+                                              "range": {"sheetId": 0, "endColumnIndex": 6}}}}])
+        return key
+
+    plain, viewed = Traced(crm(False)), Traced(crm(True))
+    sync(plain.book, Config(), as_of=AS_OF)
+    sync(viewed.book, Config(), as_of=AS_OF)
+    assert viewed.counts() == plain.counts()
+    import requests
+
+    k = viewed.book.key
+    views = requests.get(f"{emu.url}/v4/spreadsheets/{k}", params={"fields": "sheets.filterViews"},
+                         timeout=10).json()["sheets"][0]["filterViews"]
+    assert views == [
+        {"filterViewId": 11, "title": "My deals",
+         "range": {"startRowIndex": 0, "endRowIndex": 3, "startColumnIndex": 0, "endColumnIndex": 13},
+         "sortSpecs": [{"dimensionIndex": 4, "sortOrder": "DESCENDING"}]},
+        # A view over the team's Account column alone has a team's column just right of it.
+        {"filterViewId": 12, "title": "Accounts", "range": {"startColumnIndex": 2, "endColumnIndex": 3}},
+        # Set on whole columns (A:F): every row already, and the computed columns join it.
+        {"filterViewId": 13, "title": "Columns A:F", "range": {"endColumnIndex": 13}}]
+    assert not sync(viewed.book, Config(), as_of=AS_OF).plan

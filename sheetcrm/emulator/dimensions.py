@@ -1,7 +1,7 @@
 """Inserting, deleting and reordering rows or columns, carrying along everything anchored
-to them: cells, row/column properties, protected ranges, merges, the basic filter (its range
-and the columns its criteria, filterSpecs and sortSpecs name), charts' source ranges stay as
-specified, and developer metadata located on rows or columns.
+to them: cells, row/column properties, protected ranges, merges, the basic filter and the
+filter views (their ranges and the columns their criteria, filterSpecs and sortSpecs name),
+charts' source ranges stay as specified, and developer metadata located on rows or columns.
 
 Formulas' references into the tab follow their cells on insert and delete (`references`).
 """
@@ -40,16 +40,23 @@ def _grid_ranges(book: Spreadsheet, sheet: Sheet):
             yield pr, r
     for merge in sheet.merges:
         yield merge, merge
-    if sheet.basic_filter and "range" in sheet.basic_filter:
-        yield sheet.basic_filter, sheet.basic_filter["range"]
+    for flt in _filters(sheet):
+        if "range" in flt:
+            yield flt, flt["range"]
+
+
+def _filters(sheet: Sheet) -> list[dict]:
+    return [*([sheet.basic_filter] if sheet.basic_filter else []), *sheet.filter_views]
 
 
 def _filter_columns(sheet: Sheet, remap: Callable[[int], int | None]) -> None:
-    """The basic filter's per-column settings follow their columns (None: the column is gone,
-    and its setting with it); they name sheet columns, not columns of the filter's range."""
-    flt = sheet.basic_filter
-    if not flt:
-        return
+    """The filters' (basic and views') per-column settings follow their columns (None: the
+    column is gone, and its setting with it); they name sheet columns, not columns of the range."""
+    for flt in _filters(sheet):
+        _filter_columns_of(flt, remap)
+
+
+def _filter_columns_of(flt: dict, remap: Callable[[int], int | None]) -> None:
     if "criteria" in flt:
         flt["criteria"] = {str(new): c for key, c in flt["criteria"].items()
                            if (new := remap(int(key))) is not None}
@@ -88,8 +95,12 @@ def insert(book: Spreadsheet, sheet: Sheet, dimension: str, start: int, end: int
         sheet.grid["columnCount"] = sheet.column_count + n
     lo, hi = _GRID_KEYS[dimension]
     for _, rng in _grid_ranges(book, sheet):
-        if lo in rng:
-            rng[lo] = _shift_insert(rng[lo], start, n, False)
+        # A start left out is 0 (Google echoes no zero), and moves as one: A1:F3 with a row
+        # inserted above is A2:F4. A range open at both ends spans the dimension and stays.
+        if lo in rng or hi in rng:
+            first = _shift_insert(rng.get(lo, 0), start, n, False)
+            if first or lo in rng:
+                rng[lo] = first
         if hi in rng:
             rng[hi] = _shift_insert(rng[hi], start, n, True)
     if dimension == COLUMNS:
@@ -143,6 +154,7 @@ def delete(book: Spreadsheet, sheet: Sheet, dimension: str, start: int, end: int
     sheet.merges = [m for m in sheet.merges if not any(m is e for e in emptied)]
     if any(sheet.basic_filter is e for e in emptied):
         sheet.basic_filter = None
+    sheet.filter_views = [v for v in sheet.filter_views if not any(v is e for e in emptied)]
     if dimension == COLUMNS:
         _filter_columns(sheet, lambda c: c if c < start else None if c < end else c - n)
     gone = []

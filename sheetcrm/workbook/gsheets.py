@@ -173,8 +173,9 @@ METADATA = {"includeGridData": "false",
                       "protectedRanges(protectedRangeId,description,range,unprotectedRanges,warningOnly,"
                       "requestingUserCanEdit),"
                       "developerMetadata(metadataId,metadataKey,metadataValue),"
-                      # A team's filter, grown over sheetcrm's columns beside it (`_grown_filter`).
-                      "basicFilter,"
+                      # A team's filter and filter views, grown over sheetcrm's columns beside
+                      # them (`_grown_filters`).
+                      "basicFilter,filterViews,"
                       # Column widths and sheetcrm's format marks, which sit on the columns.
                       "data.columnMetadata(pixelSize,developerMetadata(metadataId,metadataKey,metadataValue)))"}
 # The number format type of the cells of some columns, with where each block starts (a range's
@@ -509,6 +510,7 @@ class _Sheet:
     pins: dict[int, list[int]] = field(default_factory=dict)  # 1-based column -> PIN_KEY metadataIds there
     formula_cols: dict[int, list[int]] = field(default_factory=dict)  # 1-based column -> FORMULA_KEY metadataIds
     basic_filter: dict | None = None  # the tab's BasicFilter, as read
+    filter_views: list[dict] = field(default_factory=list)  # its FilterViews, as read
 
     def ids(self) -> set[int]:
         return {self.sheet_id, *self.charts, *self.protected, *self.marks, *self.owned, *self.counters, *self.drawn,
@@ -858,7 +860,7 @@ class GoogleSheetsWorkbook:
                 counters={m["metadataId"]: m.get("metadataValue", "") for m in sheet.get("developerMetadata", [])
                           if m.get("metadataKey") == COUNTER_KEY},
                 merges=[_block(m) for m in sheet.get("merges", [])], hidden=bool(props.get("hidden")),
-                basic_filter=sheet.get("basicFilter"))
+                basic_filter=sheet.get("basicFilter"), filter_views=sheet.get("filterViews", []))
             intent = next((m.get("metadataValue", "") for m in sheet.get("developerMetadata", [])
                            if m.get("metadataKey") == holding.HOLD_KEY), None)
             if intent is not None:
@@ -1109,55 +1111,35 @@ class GoogleSheetsWorkbook:
 
     def _grown_filters(self, plan: Plan, writes: list[CellWrite]) -> list[dict]:
         """A setBasicFilter for each tab whose filter (Data > Create a filter) this write grows,
-        as .xlsx grows a sheet's AutoFilter (`xlsx_patch.grow_filter`): over the rows it fills
-        just below the filter and sheetcrm's columns it heads, or headed before, just right of
-        it, never over a team's column. Sorting through the filter's buttons sorts its range
-        alone: outside it, Probability % and Weighted Amount would stay put while the team's
-        cells moved, each row showing another deal's figures with nothing to say so. The
-        filter's criteria, filterSpecs and sortSpecs name sheet columns and stay as they are."""
+        and an updateFilterView for each filter view it grows, as .xlsx grows a sheet's
+        AutoFilter (`xlsx_patch.grow_filter`): over the rows it fills just below the filter and
+        sheetcrm's columns it heads, or headed before, just right of it, never over a team's
+        column. Sorting through a filter's buttons sorts its range alone: outside it,
+        Probability % and Weighted Amount would stay put while the team's cells moved, each row
+        showing another deal's figures with nothing to say so. A filter's criteria, filterSpecs
+        and sortSpecs name sheet columns and stay as they are."""
         out = []
         planned = {(w.tab, w.row, w.col) for w in plan.writes}
         for title in dict.fromkeys(w.tab for w in writes):
             sheet = self._sheets.get(title)
-            flt = sheet.basic_filter if sheet is not None else None
             grid = self._snapshot.tabs.get(title) if self._snapshot is not None else None
-            if not flt or flt.get("tableId") or grid is None:
+            if sheet is None or grid is None or not (sheet.basic_filter or sheet.filter_views):
                 continue
             mine = [w for w in writes if w.tab == title]
             if any((w.tab, w.row, w.col) not in planned for w in mine):
-                continue  # rows moved since the read, and the filter with them: the next sync grows it
-            rng = flt.get("range") or {}
-            top, left = rng.get("startRowIndex", 0) + 1, rng.get("startColumnIndex", 0) + 1
-            bottom, right = rng.get("endRowIndex"), rng.get("endColumnIndex")
-            if bottom is None or right is None or bottom < top or right < left:
-                continue  # open-ended: it takes in every row, or column, already
-
-            def held(row: int, col: int) -> CellValue:
-                cells = grid.rows[row - 1] if row <= len(grid.rows) else []
-                return cells[col - 1] if col <= len(cells) else None
-
+                continue  # rows moved since the read, and the filters with them: the next sync grows them
             cells = {(w.row, w.col): w.value for w in mine}
-            last = bottom
-            while any(not _empty(cells.get((last + 1, c))) for c in range(left, right + 1)) \
-                    and all(_empty(held(last + 1, c)) for c in range(left, right + 1)):
-                last += 1
             ours = {f.col for f in plan.formats if f.tab == title}
-            names: set[str] = set()
-            end = right
-            while True:
-                col = end + 1
-                before, written = held(top, col), cells.get((top, col))
-                if (top, col) not in cells and col not in ours:
-                    break
-                name = (written if _empty(before) else None) if (top, col) in cells else before
-                if not isinstance(name, str) or not name.strip() or name.casefold() in names:
-                    break
-                names.add(name.casefold())
-                end = col
-            if last == bottom and end == right:
-                continue
-            grown = {**rng, "sheetId": sheet.sheet_id, "endRowIndex": last, "endColumnIndex": end}
-            out.append({"setBasicFilter": {"filter": {**copy.deepcopy(flt), "range": grown}}})
+            flt = sheet.basic_filter
+            if flt and not flt.get("tableId") and (grown := _grown_range(flt.get("range") or {}, grid, cells, ours)):
+                out.append({"setBasicFilter": {"filter": {**copy.deepcopy(flt),
+                                                          "range": {**grown, "sheetId": sheet.sheet_id}}}})
+            for view in sheet.filter_views:
+                if "filterViewId" in view and not view.get("tableId") and not view.get("namedRangeId") \
+                        and (grown := _grown_range(view.get("range") or {}, grid, cells, ours)):
+                    out.append({"updateFilterView": {"filter": {"filterViewId": view["filterViewId"],
+                                                                "range": {**grown, "sheetId": sheet.sheet_id}},
+                                                     "fields": "range"}})
         return out
 
     def _team_rules(self, guides: list[Guide], plan: Plan, formats: list[tuple[str, int]] = ()
@@ -1991,6 +1973,39 @@ def _letters(col: int) -> str:
     return gspread.utils.rowcol_to_a1(1, col + 1).rstrip("0123456789")
 
 
+
+
+def _grown_range(rng: dict, grid: Grid, cells: dict[tuple[int, int], CellValue], ours: set[int]) -> dict | None:
+    """A filter's GridRange grown by `_grown_filters`' rules, given the cells a write fills
+    ((row, col) -> value, 1-based), the tab as read and the columns sheetcrm writes there;
+    None when it does not grow. An open end (a filter set on whole columns: no endRowIndex)
+    takes in every row, or column, already: that end stays open."""
+    top, left = rng.get("startRowIndex", 0) + 1, rng.get("startColumnIndex", 0) + 1
+    bottom, right = rng.get("endRowIndex"), rng.get("endColumnIndex")
+    if right is None or bottom is not None and bottom < top or right < left:
+        return None
+
+    def held(row: int, col: int) -> CellValue:
+        values = grid.rows[row - 1] if row <= len(grid.rows) else []
+        return values[col - 1] if col <= len(values) else None
+
+    last = bottom
+    while last is not None and any(not _empty(cells.get((last + 1, c))) for c in range(left, right + 1)) \
+            and all(_empty(held(last + 1, c)) for c in range(left, right + 1)):
+        last += 1
+    names: set[str] = set()
+    end = right
+    while (top, end + 1) in cells or end + 1 in ours:
+        col = end + 1
+        before = held(top, col)
+        name = (cells[(top, col)] if _empty(before) else None) if (top, col) in cells else before
+        if not isinstance(name, str) or not name.strip() or name.casefold() in names:
+            break
+        names.add(name.casefold())
+        end = col
+    if last == bottom and end == right:
+        return None
+    return {**rng, **({} if last is None else {"endRowIndex": last}), "endColumnIndex": end}
 
 
 def _empty(v: CellValue) -> bool:

@@ -725,3 +725,33 @@ def test_a_duplicated_sheets_filter_and_merges_name_the_copy(emu, http):
     assert sheets[1]["merges"] == [{"sheetId": 77, "startRowIndex": 3, "endRowIndex": 4, "startColumnIndex": 0,
                                     "endColumnIndex": 2}]
     assert "sheetId" not in sheets[0]["basicFilter"]["range"]
+
+
+def test_filter_views_are_added_updated_by_mask_moved_and_deleted_as_on_google(emu, http):
+    """Filter views as Google's API reference has them: addFilterView hands out an ID (or takes
+    the one sent, once) and answers the view; updateFilterView changes the fields its mask names
+    alone; spreadsheets.get lists them under their sheet; inserted columns move their ranges and
+    sort columns; deleteFilterView removes one, and an unknown ID is refused."""
+    sid = emu.create_spreadsheet("f", {"Data": [["a", "b", "c"], [1, 2, 3]]})
+    view = {"title": "Mine", "range": {"sheetId": 0, "endRowIndex": 2, "endColumnIndex": 2},
+            "sortSpecs": [{"dimensionIndex": 1, "sortOrder": "ASCENDING"}]}
+    answer = batch(http, sid, {"addFilterView": {"filter": view}}).json()
+    added = answer["replies"][0]["addFilterView"]["filter"]
+    assert added == {**view, "filterViewId": added["filterViewId"]}
+    assert batch(http, sid, {"addFilterView": {"filter": {**view, "filterViewId": added["filterViewId"]}}}
+                 ).status_code == 400
+    grown = {"sheetId": 0, "endRowIndex": 2, "endColumnIndex": 3}
+    assert batch(http, sid, {"updateFilterView": {"filter": {"filterViewId": added["filterViewId"], "range": grown,
+                                                            "title": "ignored"}, "fields": "range"}}).status_code == 200
+
+    def views():
+        return http.get(f"{API}/{sid}", params={"fields": "sheets.filterViews"}).json()["sheets"][0].get("filterViews")
+
+    assert views() == [{**view, "filterViewId": added["filterViewId"], "range": {"endRowIndex": 2, "endColumnIndex": 3}}]
+    columns = {"sheetId": 0, "dimension": "COLUMNS", "startIndex": 0, "endIndex": 1}
+    assert batch(http, sid, {"insertDimension": {"range": columns}}).status_code == 200
+    assert views()[0]["range"] == {"endRowIndex": 2, "startColumnIndex": 1, "endColumnIndex": 4}
+    assert views()[0]["sortSpecs"] == [{"dimensionIndex": 2, "sortOrder": "ASCENDING"}]
+    assert batch(http, sid, {"deleteFilterView": {"filterId": added["filterViewId"]}}).status_code == 200
+    assert views() is None
+    assert batch(http, sid, {"deleteFilterView": {"filterId": added["filterViewId"]}}).status_code == 400
