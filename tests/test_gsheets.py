@@ -1304,3 +1304,20 @@ def test_computed_columns_beside_a_filter_view_join_the_view(emu):
         # Set on whole columns (A:F): every row already, and the computed columns join it.
         {"filterViewId": 13, "title": "Columns A:F", "range": {"endColumnIndex": 13}}]
     assert not sync(viewed.book, Config(), as_of=AS_OF).plan
+
+
+def test_a_filter_view_deleted_while_a_sync_runs_leaves_the_write_whole(emu):
+    """Found attacking the view fix: a person deleting a filter view between the sync's read and
+    its batch made Google refuse the batch whole (updateFilterView of an unknown ID), and the
+    sync ended in an error with nothing written. The refusal is read as the tab list changed:
+    the tab list is read again and the batch sent again without the view."""
+    key = emu.create_spreadsheet("CRM", {
+        "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Close Date"],
+                          ["OPP-0001", "D1", "ACC-0001", "Proposal", 100, "2027-01-01"]],
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]]})
+    emu.apply(key, [{"addFilterView": {"filter": {"filterViewId": 11, "title": "Mine", "range": {
+        "sheetId": 0, "endRowIndex": 2, "endColumnIndex": 6}}}}])
+    emu.before_next(":batchUpdate", lambda e: e.apply(key, [{"deleteFilterView": {"filterId": 11}}]))
+    done = sync(Traced(key).book, Config(), as_of=AS_OF)
+    assert emu.values(key, "Opportunities")[0][6:8] == ["Probability %", "Weighted Amount"]
+    assert done.result.written["Opportunities"] == sum(1 for w in done.plan.writes if w.tab == "Opportunities")

@@ -563,6 +563,7 @@ class GoogleSheetsWorkbook:
         self._heads: dict[str, tuple[int, list[Any]]] = {}
         self._repinned: list[tuple[str, int, int]] = []  # the column pins the last batch re-created
         self._own_heads: dict[tuple[str, int], CellValue] = {}
+        self._views: set[tuple[str, int]] = set()  # the filter views the last batch grows (tab, filterViewId)
         self._warnings: list[str] = []  # the WriteResult's, while a write runs
         self._plan: Plan | None = None  # the plan the running write applies (`_gone_or_error`)
         # The sequence marks' generations as the last read saw them (tab -> metadataId -> token),
@@ -1119,6 +1120,7 @@ class GoogleSheetsWorkbook:
         showing another deal's figures with nothing to say so. A filter's criteria, filterSpecs
         and sortSpecs name sheet columns and stay as they are."""
         out = []
+        self._views = set()
         planned = {(w.tab, w.row, w.col) for w in plan.writes}
         for title in dict.fromkeys(w.tab for w in writes):
             sheet = self._sheets.get(title)
@@ -1137,6 +1139,7 @@ class GoogleSheetsWorkbook:
             for view in sheet.filter_views:
                 if "filterViewId" in view and not view.get("tableId") and not view.get("namedRangeId") \
                         and (grown := _grown_range(view.get("range") or {}, grid, cells, ours)):
+                    self._views.add((title, view["filterViewId"]))
                     out.append({"updateFilterView": {"filter": {"filterViewId": view["filterViewId"],
                                                                 "range": {**grown, "sheetId": sheet.sheet_id}},
                                                      "fields": "range"}})
@@ -1539,6 +1542,11 @@ class GoogleSheetsWorkbook:
                 *(g.tab for g in plan.guides), *(c.tab for c in plan.charts), *(r.tab for r in plan.replacements)}
         now = self._sheet_ids()
         if any(title in was and now.get(title) != was[title] for title in tabs) or self._pins_moved():
+            return _TabGone()
+        # A filter view deleted since the read (Google refuses an update of an unknown one):
+        # aimed again, without it.
+        views = {(title, v.get("filterViewId")) for title, sheet in self._sheets.items() for v in sheet.filter_views}
+        if not self._views <= views:
             return _TabGone()
         if self._written_since(plan, was):
             return WorkbookConflict(_("{book}: another sync wrote to it while this one was working on it; "
