@@ -1187,3 +1187,137 @@ def test_a_date_written_beside_a_percentage_leaves_the_percentage_its_format(emu
     assert [row[cols[h]] for h in cols] == [0.5, 20000, 0, 46355]
     assert formats() == {"Probability %": "PERCENT", "Weighted Amount": "NUMBER", "Days in Stage": "NUMBER",
                          "Last Activity": "DATE"}
+
+
+def _filter_of(emu, key: str, tab: str) -> dict | None:
+    """The tab's basic filter as Google's spreadsheets.get returns it, over HTTP."""
+    import requests
+
+    answer = requests.get(f"{emu.url}/v4/spreadsheets/{key}",
+                          params={"fields": "sheets(properties.title,basicFilter)"}, timeout=10).json()
+    return next(s.get("basicFilter") for s in answer["sheets"] if s["properties"]["title"] == tab)
+
+
+def _set_filter(emu, key: str, tab: str, rows: int, cols: int, **specs) -> None:
+    rng = {"sheetId": emu.sheet_id(key, tab), "startRowIndex": 0, "endRowIndex": rows,
+           "startColumnIndex": 0, "endColumnIndex": cols}
+    emu.apply(key, [{"setBasicFilter": {"filter": {"range": rng, **specs}}}])
+
+
+def test_computed_columns_and_added_rows_beside_a_basic_filter_join_the_filter(emu):
+    """Found attacking Google as .xlsx was (tests/test_workbook_xlsx.py,
+    test_computed_columns_and_added_rows_beside_a_sheets_autofilter_join_the_filter): a team's
+    filter (Data > Create a filter) on Opportunities A1:F3 stayed A1:F3 after a sync whose
+    computed columns reach M. Sorting through its buttons sorted A:F alone, and each row showed
+    another deal's Probability % and Weighted Amount, with nothing to say so. The filter grows in
+    the sync's own batch (read in the metadata request it already makes: no request more), keeps
+    its filterSpecs and sortSpecs, takes in the rows a conversion adds just below it and never a
+    team's column past it."""
+    def crm(filtered: bool) -> str:
+        key = emu.create_spreadsheet("CRM", {
+            "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Close Date"],
+                              ["OPP-0001", "D1", "ACC-0001", "Proposal", 100, "2027-01-01"],
+                              ["OPP-0002", "D2", "ACC-0001", "Prospecting", 900, "2027-01-01"]],
+            "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]]})
+        if filtered:
+            _set_filter(emu, key, "Opportunities", 3, 6,
+                        sortSpecs=[{"dimensionIndex": 4, "sortOrder": "DESCENDING"}],
+                        filterSpecs=[{"columnIndex": 3, "filterCriteria": {"hiddenValues": ["Lost"]}}])
+        return key
+
+    plain, key = Traced(crm(False)), Traced(crm(True))
+    sync(plain.book, Config(), as_of=AS_OF)
+    sync(key.book, Config(), as_of=AS_OF)
+    assert key.counts() == plain.counts()
+    k = key.book.key
+    headers = emu.values(k, "Opportunities")[0]
+    assert headers[6:8] == ["Probability %", "Weighted Amount"] and len(headers) == 13
+    assert _filter_of(emu, k, "Opportunities") == {
+        "range": {"startRowIndex": 0, "endRowIndex": 3, "startColumnIndex": 0, "endColumnIndex": 13},  # sheetId 0
+        "sortSpecs": [{"dimensionIndex": 4, "sortOrder": "DESCENDING"}],
+        "filterSpecs": [{"columnIndex": 3, "filterCriteria": {"hiddenValues": ["Lost"]}}]}
+    assert not sync(key.book, Config(), as_of=AS_OF).plan
+
+    # A filter set once the computed columns are there grows over them at the next write.
+    _set_filter(emu, k, "Opportunities", 3, 6)
+    emu.set_cell(k, "Opportunities", "D2", "Negotiation")
+    sync(key.book, Config(), as_of=AS_OF)
+    assert _filter_of(emu, k, "Opportunities")["range"]["endColumnIndex"] == 13
+
+    # A lead converts: its deal goes just below the filter, which takes it in; the team's Notes
+    # column just right of the filter stays out, and so do sheetcrm's columns past it.
+    key = emu.create_spreadsheet("CRM", {
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+        "Contacts": [["ID", "Account", "First Name", "Last Name", "Email"],
+                     ["CON-0001", "ACC-0001", "Ana", "Pérez", "ana@acme.com"]],
+        "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Close Date", "Notes"],
+                          ["OPP-0001", "D1", "ACC-0001", "Proposal", 100, "2027-01-01", "call"]],
+        "Leads": [["ID", "First Name", "Last Name", "Company", "Email", "Status", "Amount", "Convert"],
+                  ["LEAD-0001", "Bo", "Q", "Globex", "bo@globex.com", "Qualified", 500, "yes"]]})
+    _set_filter(emu, key, "Opportunities", 2, 6)
+    sync(Traced(key).book, Config(), as_of=AS_OF)
+    after = emu.values(key, "Opportunities")
+    assert after[2][1] == "Globex – Bo Q" and after[0][7] == "Probability %"
+    rng = _filter_of(emu, key, "Opportunities")["range"]
+    assert (rng["endRowIndex"], rng["endColumnIndex"]) == (3, 6)
+
+
+def test_computed_columns_beside_a_filter_view_join_the_view(emu):
+    """The same fault in a filter view (Data > Filter views: each salesperson's "My deals"):
+    its range stayed A1:F3 after the sync wrote the computed columns to M, so sorting in the view
+    sorted the team's columns alone under rows of other deals' Probability % and Weighted Amount.
+    Each view grows in the sync's own batch (updateFilterView, its range alone: title, sort and
+    criteria kept; no request more), never over a team's column."""
+    def crm(views: bool) -> str:
+        key = emu.create_spreadsheet("CRM", {
+            "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Close Date"],
+                              ["OPP-0001", "D1", "ACC-0001", "Proposal", 100, "2027-01-01"],
+                              ["OPP-0002", "D2", "ACC-0001", "Prospecting", 900, "2027-01-01"]],
+            "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]]})
+        if views:
+            emu.apply(key, [{"addFilterView": {"filter": {
+                "filterViewId": 11, "title": "My deals",
+                "range": {"sheetId": 0, "startRowIndex": 0, "endRowIndex": 3, "startColumnIndex": 0,
+                          "endColumnIndex": 6},
+                "sortSpecs": [{"dimensionIndex": 4, "sortOrder": "DESCENDING"}]}}},
+                {"addFilterView": {"filter": {"filterViewId": 12, "title": "Accounts",
+                                              "range": {"sheetId": 0, "startColumnIndex": 2, "endColumnIndex": 3}}}},
+                {"addFilterView": {"filter": {"filterViewId": 13, "title": "Columns A:F",
+                                              "range": {"sheetId": 0, "endColumnIndex": 6}}}}])
+        return key
+
+    plain, viewed = Traced(crm(False)), Traced(crm(True))
+    sync(plain.book, Config(), as_of=AS_OF)
+    sync(viewed.book, Config(), as_of=AS_OF)
+    assert viewed.counts() == plain.counts()
+    import requests
+
+    k = viewed.book.key
+    views = requests.get(f"{emu.url}/v4/spreadsheets/{k}", params={"fields": "sheets.filterViews"},
+                         timeout=10).json()["sheets"][0]["filterViews"]
+    assert views == [
+        {"filterViewId": 11, "title": "My deals",
+         "range": {"startRowIndex": 0, "endRowIndex": 3, "startColumnIndex": 0, "endColumnIndex": 13},
+         "sortSpecs": [{"dimensionIndex": 4, "sortOrder": "DESCENDING"}]},
+        # A view over the team's Account column alone has a team's column just right of it.
+        {"filterViewId": 12, "title": "Accounts", "range": {"startColumnIndex": 2, "endColumnIndex": 3}},
+        # Set on whole columns (A:F): every row already, and the computed columns join it.
+        {"filterViewId": 13, "title": "Columns A:F", "range": {"endColumnIndex": 13}}]
+    assert not sync(viewed.book, Config(), as_of=AS_OF).plan
+
+
+def test_a_filter_view_deleted_while_a_sync_runs_leaves_the_write_whole(emu):
+    """Found attacking the view fix: a person deleting a filter view between the sync's read and
+    its batch made Google refuse the batch whole (updateFilterView of an unknown ID), and the
+    sync ended in an error with nothing written. The refusal is read as the tab list changed:
+    the tab list is read again and the batch sent again without the view."""
+    key = emu.create_spreadsheet("CRM", {
+        "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Close Date"],
+                          ["OPP-0001", "D1", "ACC-0001", "Proposal", 100, "2027-01-01"]],
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]]})
+    emu.apply(key, [{"addFilterView": {"filter": {"filterViewId": 11, "title": "Mine", "range": {
+        "sheetId": 0, "endRowIndex": 2, "endColumnIndex": 6}}}}])
+    emu.before_next(":batchUpdate", lambda e: e.apply(key, [{"deleteFilterView": {"filterId": 11}}]))
+    done = sync(Traced(key).book, Config(), as_of=AS_OF)
+    assert emu.values(key, "Opportunities")[0][6:8] == ["Probability %", "Weighted Amount"]
+    assert done.result.written["Opportunities"] == sum(1 for w in done.plan.writes if w.tab == "Opportunities")

@@ -14,7 +14,7 @@ from typing import Callable
 from . import access, dimensions, fields, find, grid, metadata, paste, references, values
 from .errors import ApiError, invalid
 from .format import drop_stale_twins, new_sheet_properties, normalize_cell_format, normalize_sheet_properties
-from .model import DEFAULT_COLUMNS, DEFAULT_ROWS, Spreadsheet
+from .model import DEFAULT_COLUMNS, DEFAULT_ROWS, Sheet, Spreadsheet
 
 
 class Context:
@@ -120,6 +120,12 @@ def duplicate_sheet(book: Spreadsheet, body: dict, ctx: Context):
     _check_title(book, title)
     copy_.properties["title"] = title
     copy_.properties["sheetId"] = body.get("newSheetId") or ctx.new_id()
+    # The copy's merges and filter are the copy's: Google echoes them with its sheetId.
+    for rng in [*copy_.merges, *([copy_.basic_filter["range"]] if copy_.basic_filter else []),
+                *(v["range"] for v in copy_.filter_views if "range" in v)]:
+        rng["sheetId"] = copy_.id
+    for view in copy_.filter_views:
+        view["filterViewId"] = ctx.new_id()
     index = body.get("insertSheetIndex", source.properties["index"] + 1)
     book.sheets.insert(min(index, len(book.sheets)), copy_)
     book.reindex()
@@ -484,14 +490,65 @@ def delete_named_range(book: Spreadsheet, body: dict, ctx: Context):
 
 @handler("setBasicFilter")
 def set_basic_filter(book: Spreadsheet, body: dict, ctx: Context):
+    # A sheet holds one basic filter: setting one replaces the last whole (range, criteria,
+    # filterSpecs, sortSpecs), and Google keeps the range with its sheetId and ends as sent.
     flt = copy.deepcopy(body.get("filter") or {})
-    sheet, *_ = grid.bounds(book, flt.get("range") or {})
+    rng = flt.get("range") or {}
+    sheet, *_ = grid.bounds(book, rng)
+    flt["range"] = {"sheetId": sheet.id, **{k: v for k, v in rng.items() if k != "sheetId"}}
     sheet.basic_filter = flt
 
 
 @handler("clearBasicFilter")
 def clear_basic_filter(book: Spreadsheet, body: dict, ctx: Context):
     grid.sheet_of(book, body.get("sheetId")).basic_filter = None
+
+
+def _filter_view(book: Spreadsheet, view_id) -> tuple[Sheet, dict]:
+    for sheet in book.sheets:
+        for view in sheet.filter_views:
+            if view["filterViewId"] == view_id:
+                return sheet, view
+    raise invalid(f"No filter with id: {view_id}")
+
+
+def _filter_range(book: Spreadsheet, rng: dict) -> tuple[Sheet, dict]:
+    sheet, *_ = grid.bounds(book, rng)
+    return sheet, {"sheetId": sheet.id, **{k: v for k, v in rng.items() if k != "sheetId"}}
+
+
+@handler("addFilterView")
+def add_filter_view(book: Spreadsheet, body: dict, ctx: Context):
+    view = copy.deepcopy(body.get("filter") or {})
+    sheet, view["range"] = _filter_range(book, view.get("range") or {})
+    view_id = view.get("filterViewId")
+    if view_id is None:
+        view_id = ctx.new_id()
+    elif any(v["filterViewId"] == view_id for s in book.sheets for v in s.filter_views):
+        raise invalid(f"Duplicate filter view id: {view_id}")
+    view["filterViewId"] = view_id
+    sheet.filter_views.append(view)
+    return {"filter": copy.deepcopy(view)}
+
+
+@handler("updateFilterView")
+def update_filter_view(book: Spreadsheet, body: dict, ctx: Context):
+    given = copy.deepcopy(body.get("filter") or {})
+    sheet, view = _filter_view(book, given.get("filterViewId"))
+    updated = copy.deepcopy(view)
+    fields.apply_update(updated, given, _mask(body))
+    updated["filterViewId"] = view["filterViewId"]
+    target, updated["range"] = _filter_range(book, updated.get("range") or {"sheetId": sheet.id})
+    if target is not sheet:
+        raise invalid("A filter view cannot be moved to another sheet.")
+    view.clear()
+    view.update(updated)
+
+
+@handler("deleteFilterView")
+def delete_filter_view(book: Spreadsheet, body: dict, ctx: Context):
+    sheet, view = _filter_view(book, body.get("filterId"))
+    sheet.filter_views.remove(view)
 
 
 @handler("addConditionalFormatRule")

@@ -1,6 +1,7 @@
 """Inserting, deleting and reordering rows or columns, carrying along everything anchored
-to them: cells, row/column properties, protected ranges, merges, charts' source ranges
-stay as specified, and developer metadata located on rows or columns.
+to them: cells, row/column properties, protected ranges, merges, the basic filter and the
+filter views (their ranges and the columns their criteria, filterSpecs and sortSpecs name),
+charts' source ranges stay as specified, and developer metadata located on rows or columns.
 
 Formulas' references into the tab follow their cells on insert and delete (`references`).
 """
@@ -40,6 +41,38 @@ def _grid_ranges(book: Spreadsheet, sheet: Sheet):
             yield pr, r
     for merge in sheet.merges:
         yield merge, merge
+    for flt in _filters(sheet):
+        if "range" in flt:
+            yield flt, flt["range"]
+
+
+def _filters(sheet: Sheet) -> list[dict]:
+    return [*([sheet.basic_filter] if sheet.basic_filter else []), *sheet.filter_views]
+
+
+def _filter_columns(sheet: Sheet, remap: Callable[[int], int | None]) -> None:
+    """The filters' (basic and views') per-column settings follow their columns (None: the
+    column is gone, and its setting with it); they name sheet columns, not columns of the range."""
+    for flt in _filters(sheet):
+        _filter_columns_of(flt, remap)
+
+
+def _filter_columns_of(flt: dict, remap: Callable[[int], int | None]) -> None:
+    if "criteria" in flt:
+        flt["criteria"] = {str(new): c for key, c in flt["criteria"].items()
+                           if (new := remap(int(key))) is not None}
+    for key, index in (("filterSpecs", "columnIndex"), ("sortSpecs", "dimensionIndex")):
+        if key in flt:
+            kept = []
+            for spec in flt[key]:
+                if index not in spec:
+                    kept.append(spec)
+                elif (new := remap(spec[index])) is not None:
+                    kept.append({**spec, index: new})
+            flt[key] = kept
+    for key in ("criteria", "filterSpecs", "sortSpecs"):
+        if key in flt and not flt[key]:
+            del flt[key]  # Google echoes no empty map or list
 
 
 def _metadata_ranges(book: Spreadsheet, sheet: Sheet, dimension: str):
@@ -69,10 +102,16 @@ def insert(book: Spreadsheet, sheet: Sheet, dimension: str, start: int, end: int
         sheet.grid["columnCount"] = sheet.column_count + n
     lo, hi = _GRID_KEYS[dimension]
     for _, rng in _grid_ranges(book, sheet):
-        if lo in rng:
-            rng[lo] = _shift_insert(rng[lo], start, n, False)
+        # A start left out is 0 (Google echoes no zero), and moves as one: A1:F3 with a row
+        # inserted above is A2:F4. A range open at both ends spans the dimension and stays.
+        if lo in rng or hi in rng:
+            first = _shift_insert(rng.get(lo, 0), start, n, False)
+            if first or lo in rng:
+                rng[lo] = first
         if hi in rng:
             rng[hi] = _shift_insert(rng[hi], start, n, True)
+    if dimension == COLUMNS:
+        _filter_columns(sheet, lambda c: c + n if c >= start else c)
     for _, rng in _metadata_ranges(book, sheet, dimension):
         rng["startIndex"] = _shift_insert(rng.get("startIndex", 0), start, n, False)
         rng["endIndex"] = _shift_insert(rng["endIndex"], start, n, True)
@@ -141,6 +180,11 @@ def delete(book: Spreadsheet, sheet: Sheet, dimension: str, start: int, end: int
                 del rng[lo]
     sheet.protected_ranges = [p for p in sheet.protected_ranges if not any(p is e for e in emptied)]
     sheet.merges = [m for m in sheet.merges if not any(m is e for e in emptied)]
+    if any(sheet.basic_filter is e for e in emptied):
+        sheet.basic_filter = None
+    sheet.filter_views = [v for v in sheet.filter_views if not any(v is e for e in emptied)]
+    if dimension == COLUMNS:
+        _filter_columns(sheet, lambda c: c if c < start else None if c < end else c - n)
     gone = []
     for meta, rng in _metadata_ranges(book, sheet, dimension):
         rng["startIndex"] = _shift_delete(rng.get("startIndex", 0), start, end)

@@ -70,6 +70,7 @@ class Sheet:
         self.charts: list[dict] = []
         self.conditional_formats: list[dict] = []
         self.basic_filter: dict | None = None
+        self.filter_views: list[dict] = []
 
     # -- identity and size -------------------------------------------------
     @property
@@ -181,6 +182,7 @@ class Sheet:
         other.charts = copy.deepcopy(self.charts)
         other.conditional_formats = copy.deepcopy(self.conditional_formats)
         other.basic_filter = copy.deepcopy(self.basic_filter)
+        other.filter_views = copy.deepcopy(self.filter_views)
         return other
 
     # -- transactions ------------------------------------------------------------
@@ -194,6 +196,7 @@ class Sheet:
             copy.deepcopy(self.charts),
             copy.deepcopy(self.conditional_formats),
             copy.deepcopy(self.basic_filter),
+            copy.deepcopy(self.filter_views),
         )
 
     def begin(self) -> None:
@@ -212,7 +215,7 @@ class Sheet:
                 cells[r] = row
         self._cells = cells
         (self.properties, self.row_meta, self.col_meta, self.protected_ranges, self.merges, self.charts,
-         self.conditional_formats, self.basic_filter) = undo.state
+         self.conditional_formats, self.basic_filter, self.filter_views) = undo.state
 
     # -- persistence -----------------------------------------------------------
     def to_json(self) -> dict:
@@ -226,6 +229,7 @@ class Sheet:
             "charts": self.charts,
             "conditionalFormats": self.conditional_formats,
             "basicFilter": self.basic_filter,
+            "filterViews": self.filter_views,
         }
 
     @classmethod
@@ -239,6 +243,7 @@ class Sheet:
         sheet.charts = data.get("charts", [])
         sheet.conditional_formats = data.get("conditionalFormats", [])
         sheet.basic_filter = data.get("basicFilter")
+        sheet.filter_views = data.get("filterViews", [])
         return sheet
 
 

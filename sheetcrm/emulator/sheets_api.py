@@ -146,7 +146,11 @@ def render(book: Spreadsheet, *, ranges: list[str] = (), grid_data: bool = False
         if sheet.protected_ranges:
             entry["protectedRanges"] = [_protected_range(book, p) for p in sheet.protected_ranges]
         if sheet.basic_filter:
-            entry["basicFilter"] = copy.deepcopy(sheet.basic_filter)
+            entry["basicFilter"] = {**copy.deepcopy(sheet.basic_filter),
+                                    "range": public_range(sheet.basic_filter.get("range") or {})}
+        if sheet.filter_views:
+            entry["filterViews"] = [{**copy.deepcopy(v), "range": public_range(v.get("range") or {})}
+                                    for v in sheet.filter_views]
         if sheet.charts:
             entry["charts"] = copy.deepcopy(sheet.charts)
         on_sheet = [metadata.get(book, m["metadataId"]) for m in book.developer_metadata

@@ -173,6 +173,9 @@ METADATA = {"includeGridData": "false",
                       "protectedRanges(protectedRangeId,description,range,unprotectedRanges,warningOnly,"
                       "requestingUserCanEdit),"
                       "developerMetadata(metadataId,metadataKey,metadataValue),"
+                      # A team's filter and filter views, grown over sheetcrm's columns beside
+                      # them (`_grown_filters`).
+                      "basicFilter,filterViews,"
                       # Column widths and sheetcrm's format marks, which sit on the columns.
                       "data.columnMetadata(pixelSize,developerMetadata(metadataId,metadataKey,metadataValue)))"}
 # The number format type of the cells of some columns, with where each block starts (a range's
@@ -506,6 +509,8 @@ class _Sheet:
     counters: dict[int, str] = field(default_factory=dict)   # metadataId -> COUNTER_KEY's value
     pins: dict[int, list[int]] = field(default_factory=dict)  # 1-based column -> PIN_KEY metadataIds there
     formula_cols: dict[int, list[int]] = field(default_factory=dict)  # 1-based column -> FORMULA_KEY metadataIds
+    basic_filter: dict | None = None  # the tab's BasicFilter, as read
+    filter_views: list[dict] = field(default_factory=list)  # its FilterViews, as read
 
     def ids(self) -> set[int]:
         return {self.sheet_id, *self.charts, *self.protected, *self.marks, *self.owned, *self.counters, *self.drawn,
@@ -558,6 +563,7 @@ class GoogleSheetsWorkbook:
         self._heads: dict[str, tuple[int, list[Any]]] = {}
         self._repinned: list[tuple[str, int, int]] = []  # the column pins the last batch re-created
         self._own_heads: dict[tuple[str, int], CellValue] = {}
+        self._views: set[tuple[str, int]] = set()  # the filter views the last batch grows (tab, filterViewId)
         self._warnings: list[str] = []  # the WriteResult's, while a write runs
         self._plan: Plan | None = None  # the plan the running write applies (`_gone_or_error`)
         # The sequence marks' generations as the last read saw them (tab -> metadataId -> token),
@@ -854,7 +860,8 @@ class GoogleSheetsWorkbook:
                        if m.get("metadataKey") == CHART_KEY and str(m.get("metadataValue", "")).isdigit()},
                 counters={m["metadataId"]: m.get("metadataValue", "") for m in sheet.get("developerMetadata", [])
                           if m.get("metadataKey") == COUNTER_KEY},
-                merges=[_block(m) for m in sheet.get("merges", [])], hidden=bool(props.get("hidden")))
+                merges=[_block(m) for m in sheet.get("merges", [])], hidden=bool(props.get("hidden")),
+                basic_filter=sheet.get("basicFilter"), filter_views=sheet.get("filterViews", []))
             intent = next((m.get("metadataValue", "") for m in sheet.get("developerMetadata", [])
                            if m.get("metadataKey") == holding.HOLD_KEY), None)
             if intent is not None:
@@ -1066,6 +1073,8 @@ class GoogleSheetsWorkbook:
         shown = _first_formats(plan, writes, self._snapshot)
         for title, block in _blocks(writes, shown):
             out.append(_update_cells(sheets[title].sheet_id, block, shown))
+        # After the cells and the grid's growth it covers.
+        out.extend(self._grown_filters(plan, writes))
         out.extend(_shown_rows({title: s.sheet_id for title, s in self._sheets.items()}, writes))
         for fmt in plan.formats:
             sheet = sheets.get(fmt.tab)
@@ -1100,6 +1109,41 @@ class GoogleSheetsWorkbook:
                                                       "startIndex": row - 1, "endIndex": row}}})
         self._check_cells(sheets, need)
         self._written_to = sheets  # with the tabs this batch adds, for a repair that follows it
+        return out
+
+    def _grown_filters(self, plan: Plan, writes: list[CellWrite]) -> list[dict]:
+        """A setBasicFilter for each tab whose filter (Data > Create a filter) this write grows,
+        and an updateFilterView for each filter view it grows, as .xlsx grows a sheet's
+        AutoFilter (`xlsx_patch.grow_filter`): over the rows it fills just below the filter and
+        sheetcrm's columns it heads, or headed before, just right of it, never over a team's
+        column. Sorting through a filter's buttons sorts its range alone: outside it,
+        Probability % and Weighted Amount would stay put while the team's cells moved, each row
+        showing another deal's figures with nothing to say so. A filter's criteria, filterSpecs
+        and sortSpecs name sheet columns and stay as they are."""
+        out = []
+        self._views = set()
+        planned = {(w.tab, w.row, w.col) for w in plan.writes}
+        for title in dict.fromkeys(w.tab for w in writes):
+            sheet = self._sheets.get(title)
+            grid = self._snapshot.tabs.get(title) if self._snapshot is not None else None
+            if sheet is None or grid is None or not (sheet.basic_filter or sheet.filter_views):
+                continue
+            mine = [w for w in writes if w.tab == title]
+            if any((w.tab, w.row, w.col) not in planned for w in mine):
+                continue  # rows moved since the read, and the filters with them: the next sync grows them
+            cells = {(w.row, w.col): w.value for w in mine}
+            ours = {f.col for f in plan.formats if f.tab == title}
+            flt = sheet.basic_filter
+            if flt and not flt.get("tableId") and (grown := _grown_range(flt.get("range") or {}, grid, cells, ours)):
+                out.append({"setBasicFilter": {"filter": {**copy.deepcopy(flt),
+                                                          "range": {**grown, "sheetId": sheet.sheet_id}}}})
+            for view in sheet.filter_views:
+                if "filterViewId" in view and not view.get("tableId") and not view.get("namedRangeId") \
+                        and (grown := _grown_range(view.get("range") or {}, grid, cells, ours)):
+                    self._views.add((title, view["filterViewId"]))
+                    out.append({"updateFilterView": {"filter": {"filterViewId": view["filterViewId"],
+                                                                "range": {**grown, "sheetId": sheet.sheet_id}},
+                                                     "fields": "range"}})
         return out
 
     def _team_rules(self, guides: list[Guide], plan: Plan, formats: list[tuple[str, int]] = ()
@@ -1500,6 +1544,11 @@ class GoogleSheetsWorkbook:
                 *(g.tab for g in plan.guides), *(c.tab for c in plan.charts), *(r.tab for r in plan.replacements)}
         now = self._sheet_ids()
         if any(title in was and now.get(title) != was[title] for title in tabs) or self._pins_moved():
+            return _TabGone()
+        # A filter view deleted since the read (Google refuses an update of an unknown one):
+        # aimed again, without it.
+        views = {(title, v.get("filterViewId")) for title, sheet in self._sheets.items() for v in sheet.filter_views}
+        if not self._views <= views:
             return _TabGone()
         if self._written_since(plan, was):
             return WorkbookConflict(_("{book}: another sync wrote to it while this one was working on it; "
@@ -1934,6 +1983,43 @@ def _letters(col: int) -> str:
     return gspread.utils.rowcol_to_a1(1, col + 1).rstrip("0123456789")
 
 
+
+
+def _grown_range(rng: dict, grid: Grid, cells: dict[tuple[int, int], CellValue], ours: set[int]) -> dict | None:
+    """A filter's GridRange grown by `_grown_filters`' rules, given the cells a write fills
+    ((row, col) -> value, 1-based), the tab as read and the columns sheetcrm writes there;
+    None when it does not grow. An open end (a filter set on whole columns: no endRowIndex)
+    takes in every row, or column, already: that end stays open."""
+    top, left = rng.get("startRowIndex", 0) + 1, rng.get("startColumnIndex", 0) + 1
+    bottom, right = rng.get("endRowIndex"), rng.get("endColumnIndex")
+    if right is None or bottom is not None and bottom < top or right < left:
+        return None
+
+    def held(row: int, col: int) -> CellValue:
+        values = grid.rows[row - 1] if row <= len(grid.rows) else []
+        return values[col - 1] if col <= len(values) else None
+
+    last = bottom
+    while last is not None and any(not _empty(cells.get((last + 1, c))) for c in range(left, right + 1)) \
+            and all(_empty(held(last + 1, c)) for c in range(left, right + 1)):
+        last += 1
+    names: set[str] = set()
+    end = right
+    while (top, end + 1) in cells or end + 1 in ours:
+        col = end + 1
+        before = held(top, col)
+        name = (cells[(top, col)] if _empty(before) else None) if (top, col) in cells else before
+        if not isinstance(name, str) or not name.strip() or name.casefold() in names:
+            break
+        names.add(name.casefold())
+        end = col
+    if last == bottom and end == right:
+        return None
+    return {**rng, **({} if last is None else {"endRowIndex": last}), "endColumnIndex": end}
+
+
+def _empty(v: CellValue) -> bool:
+    return v is None or v == ""
 
 
 def _is_formula(v: Any) -> bool:

@@ -700,3 +700,86 @@ def test_plain_text_cells_keep_what_is_typed_and_what_find_replace_puts_there(em
     assert batch(http, sid, replace("7", "1,5")).status_code == 200
     assert get(http, sid, "Sheet1!D1:D2", valueRenderOption="UNFORMATTED_VALUE").json()["values"] == [
         ["1,5"], [1.5]]
+
+
+def test_a_basic_filter_is_set_whole_and_follows_inserted_and_deleted_rows_and_columns(emu, http):
+    """As Google: setBasicFilter replaces the sheet's one filter whole; spreadsheets.get returns
+    it with its range as Google echoes a GridRange (sheetId 0 left out); rows and columns
+    inserted or deleted move its range and the sheet columns its criteria, filterSpecs and
+    sortSpecs name, a deleted column's setting going with it, and the filter with its last row."""
+    sid = emu.create_spreadsheet("f", {"Data": [["a", "b", "c", "d"], [1, 2, 3, 4], [5, 6, 7, 8]]})
+
+    def basic_filter():
+        answer = http.get(f"{API}/{sid}", params={"fields": "sheets.basicFilter"}).json()
+        return answer["sheets"][0].get("basicFilter")
+
+    rng = {"sheetId": 0, "startRowIndex": 0, "endRowIndex": 3, "startColumnIndex": 0, "endColumnIndex": 4}
+    flt = {"range": rng, "criteria": {"2": {"hiddenValues": ["7"]}},
+           "filterSpecs": [{"columnIndex": 1, "filterCriteria": {"hiddenValues": ["6"]}}],
+           "sortSpecs": [{"dimensionIndex": 3, "sortOrder": "DESCENDING"}]}
+    assert batch(http, sid, {"setBasicFilter": {"filter": flt}}).status_code == 200
+    assert basic_filter() == {**flt, "range": {k: v for k, v in rng.items() if k != "sheetId"}}
+    columns = {"sheetId": 0, "dimension": "COLUMNS", "startIndex": 0, "endIndex": 1}
+    assert batch(http, sid, {"insertDimension": {"range": columns}}).status_code == 200
+    assert basic_filter() == {"range": {"startRowIndex": 0, "endRowIndex": 3, "startColumnIndex": 1, "endColumnIndex": 5},
+                              "criteria": {"3": {"hiddenValues": ["7"]}},
+                              "filterSpecs": [{"columnIndex": 2, "filterCriteria": {"hiddenValues": ["6"]}}],
+                              "sortSpecs": [{"dimensionIndex": 4, "sortOrder": "DESCENDING"}]}
+    assert batch(http, sid, {"deleteDimension": {"range": {**columns, "startIndex": 2, "endIndex": 3}}}).status_code == 200
+    rows = {"sheetId": 0, "dimension": "ROWS", "startIndex": 1, "endIndex": 2}
+    assert batch(http, sid, {"insertDimension": {"range": rows}}).status_code == 200
+    assert basic_filter() == {"range": {"startRowIndex": 0, "endRowIndex": 4, "startColumnIndex": 1, "endColumnIndex": 4},
+                              "criteria": {"2": {"hiddenValues": ["7"]}},
+                              "sortSpecs": [{"dimensionIndex": 3, "sortOrder": "DESCENDING"}]}
+    assert batch(http, sid, {"setBasicFilter": {"filter": {"range": {"sheetId": 0, "endRowIndex": 2}}}}).status_code == 200
+    assert basic_filter() == {"range": {"endRowIndex": 2}}
+    assert batch(http, sid, {"deleteDimension": {"range": {**rows, "startIndex": 0, "endIndex": 2}}}).status_code == 200
+    assert basic_filter() is None
+    far = {"range": {"sheetId": 0, "endColumnIndex": 99}}
+    assert batch(http, sid, {"setBasicFilter": {"filter": far}}).status_code == 400
+
+
+def test_a_duplicated_sheets_filter_and_merges_name_the_copy(emu, http):
+    """Found checking the basic filter against Google: duplicateSheet copied the filter and the
+    merges still naming the source sheet (sheetId left out: sheet 0), where Google names the copy."""
+    sid = emu.create_spreadsheet("f", {"Data": [["a", "b"], [1, 2]]})
+    assert batch(http, sid,
+                 {"setBasicFilter": {"filter": {"range": {"sheetId": 0, "endRowIndex": 2, "endColumnIndex": 2}}}},
+                 {"mergeCells": {"range": {"sheetId": 0, "startRowIndex": 3, "endRowIndex": 4, "endColumnIndex": 2},
+                                 "mergeType": "MERGE_ALL"}},
+                 {"duplicateSheet": {"sourceSheetId": 0, "newSheetId": 77}}).status_code == 200
+    sheets = http.get(f"{API}/{sid}", params={"fields": "sheets(properties.sheetId,basicFilter,merges)"}).json()["sheets"]
+    assert sheets[1]["basicFilter"] == {"range": {"sheetId": 77, "endRowIndex": 2, "endColumnIndex": 2}}
+    assert sheets[1]["merges"] == [{"sheetId": 77, "startRowIndex": 3, "endRowIndex": 4, "startColumnIndex": 0,
+                                    "endColumnIndex": 2}]
+    assert "sheetId" not in sheets[0]["basicFilter"]["range"]
+
+
+def test_filter_views_are_added_updated_by_mask_moved_and_deleted_as_on_google(emu, http):
+    """Filter views as Google's API reference has them: addFilterView hands out an ID (or takes
+    the one sent, once) and answers the view; updateFilterView changes the fields its mask names
+    alone; spreadsheets.get lists them under their sheet; inserted columns move their ranges and
+    sort columns; deleteFilterView removes one, and an unknown ID is refused."""
+    sid = emu.create_spreadsheet("f", {"Data": [["a", "b", "c"], [1, 2, 3]]})
+    view = {"title": "Mine", "range": {"sheetId": 0, "endRowIndex": 2, "endColumnIndex": 2},
+            "sortSpecs": [{"dimensionIndex": 1, "sortOrder": "ASCENDING"}]}
+    answer = batch(http, sid, {"addFilterView": {"filter": view}}).json()
+    added = answer["replies"][0]["addFilterView"]["filter"]
+    assert added == {**view, "filterViewId": added["filterViewId"]}
+    assert batch(http, sid, {"addFilterView": {"filter": {**view, "filterViewId": added["filterViewId"]}}}
+                 ).status_code == 400
+    grown = {"sheetId": 0, "endRowIndex": 2, "endColumnIndex": 3}
+    assert batch(http, sid, {"updateFilterView": {"filter": {"filterViewId": added["filterViewId"], "range": grown,
+                                                            "title": "ignored"}, "fields": "range"}}).status_code == 200
+
+    def views():
+        return http.get(f"{API}/{sid}", params={"fields": "sheets.filterViews"}).json()["sheets"][0].get("filterViews")
+
+    assert views() == [{**view, "filterViewId": added["filterViewId"], "range": {"endRowIndex": 2, "endColumnIndex": 3}}]
+    columns = {"sheetId": 0, "dimension": "COLUMNS", "startIndex": 0, "endIndex": 1}
+    assert batch(http, sid, {"insertDimension": {"range": columns}}).status_code == 200
+    assert views()[0]["range"] == {"endRowIndex": 2, "startColumnIndex": 1, "endColumnIndex": 4}
+    assert views()[0]["sortSpecs"] == [{"dimensionIndex": 2, "sortOrder": "ASCENDING"}]
+    assert batch(http, sid, {"deleteFilterView": {"filterId": added["filterViewId"]}}).status_code == 200
+    assert views() is None
+    assert batch(http, sid, {"deleteFilterView": {"filterId": added["filterViewId"]}}).status_code == 400
