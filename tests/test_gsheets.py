@@ -1321,3 +1321,25 @@ def test_a_filter_view_deleted_while_a_sync_runs_leaves_the_write_whole(emu):
     done = sync(Traced(key).book, Config(), as_of=AS_OF)
     assert emu.values(key, "Opportunities")[0][6:8] == ["Probability %", "Weighted Amount"]
     assert done.result.written["Opportunities"] == sum(1 for w in done.plan.writes if w.tab == "Opportunities")
+
+
+def test_a_title_row_above_the_header_keeps_sheetcrms_new_headers_on_google(emu):
+    # The read-back after the write took the header row (row 2 here) for a record's row whose
+    # computed cells held nothing at the read, and "repaired" the new headers to empty: the
+    # computed columns had no name, with nothing said (.xlsx was right).
+    rows = [["Deals 2026"], ["ID", "Name", "Account", "Stage", "Amount", "Close Date"],
+            ["OPP-0001", "D1", "ACC-0001", "Proposal", 100, "2027-01-01"],
+            ["OPP-0002", "D2", "ACC-0001", "Prospecting", 900, "2027-01-01"]]
+    tabs = {"Opportunities": rows, "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]]}
+    key = emu.create_spreadsheet("CRM", tabs)
+    traced = Traced(key)
+    sync(traced.book, Config(), as_of=AS_OF)
+    on_google = emu.values(key, "Opportunities")
+    assert on_google[0] == ["Deals 2026"]
+    assert "Probability %" in on_google[1] and "Weighted Amount" in on_google[1]
+    assert all(on_google[1]), on_google[1]  # no header left empty between sheetcrm's columns
+    width = len(on_google[1])
+    traced.reset()
+    again = sync(traced.book, Config(), as_of=AS_OF)
+    assert not again.plan.writes
+    assert len(emu.values(key, "Opportunities")[1]) == width

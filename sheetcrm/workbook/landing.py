@@ -129,6 +129,10 @@ class _Tab:
                  before: Columns) -> None:
         self.tab = tab
         self.aimed, self.before = aimed, before
+        # The first row of records: below the header, which title rows may push down. Read
+        # back from row 2, the header row of such a tab was a record's row whose computed cells
+        # held nothing at the read, and sheetcrm's new headers there were "repaired" to empty.
+        self.first = plan.header_rows.get(tab, 1) + 1
         writes = [w for w in plan.writes if w.tab == tab and (is_fill(w) or is_computed(w))]
         self.id_col = writes[0].expect[0][0]
         writes = [w for w in writes if w.expect[0][0] == self.id_col]
@@ -154,7 +158,7 @@ class _Tab:
         self.grid = snapshot.tabs.get(tab) if snapshot else None
         self.snapshot_rows: dict[Record, Any] = {}
         if self.grid is not None:
-            for r, row in enumerate(self.grid.rows[1:], start=2):
+            for r, row in enumerate(self.grid.rows[self.first - 1:], start=self.first):
                 key = cell_key(row[self.id_col - 1]) if self.id_col - 1 < len(row) else None
                 if key is not None:
                     slot = ("id", key)
@@ -169,7 +173,7 @@ class _Tab:
         height = max((len(after.get((self.tab, c), [])) for c in self._read_cols(after)), default=0)
         claimed: set[Any] = set()
         seen: set[Any] = set()
-        for r in range(2, height + 1):
+        for r in range(self.first, height + 1):
             now = _cell(after, self.tab, self.id_col, r)
             seen.add(cell_key(now))
             if isinstance(now, str) and now in self.new_ids:
@@ -219,7 +223,7 @@ class _Tab:
         if all(v is None for v in here):
             return None, True  # an empty row (inserted meanwhile) had no ID
         height = max((len(before.get((self.tab, c), [])) for c in [self.id_col, *cols]), default=0)
-        rows = [u for u in range(2, height + 1)
+        rows = [u for u in range(self.first, height + 1)
                 if tuple(cell_key(_cell(before, self.tab, c, u)) for c in cols) == here]
         if len(rows) == 1:
             earlier = _cell(before, self.tab, self.id_col, rows[0])
@@ -231,10 +235,10 @@ class _Tab:
         # whose record is still on the sheet on another row (by its fingerprint cells) was
         # overwritten there, and is that record's, never this row's.
         last = max((len(after.get((self.tab, c), [])) for c in [self.id_col, *cols]), default=0)
-        now = {cell_key(_cell(after, self.tab, self.id_col, u)) for u in range(2, last + 1)}
-        elsewhere = {tuple(cell_key(_cell(after, self.tab, c, u)) for c in cols) for u in range(2, last + 1) if u != r}
+        now = {cell_key(_cell(after, self.tab, self.id_col, u)) for u in range(self.first, last + 1)}
+        elsewhere = {tuple(cell_key(_cell(after, self.tab, c, u)) for c in cols) for u in range(self.first, last + 1) if u != r}
         gone = []
-        for u in range(2, height + 1):
+        for u in range(self.first, height + 1):
             earlier = _cell(before, self.tab, self.id_col, u)
             if _blank(earlier) or cell_key(earlier) in now or cell_key(earlier) in claimed:
                 continue
@@ -300,7 +304,7 @@ class _Tab:
         if record[0] != "id" or (self.tab, col) not in self.before:
             return _AMBIGUOUS
         height = len(self.before.get((self.tab, self.id_col), []))
-        rows = [u for u in range(2, height + 1) if cell_key(_cell(self.before, self.tab, self.id_col, u)) == record[1]]
+        rows = [u for u in range(self.first, height + 1) if cell_key(_cell(self.before, self.tab, self.id_col, u)) == record[1]]
         if len(rows) != 1:
             return _AMBIGUOUS
         value = _cell(self.before, self.tab, col, rows[0])
