@@ -6,9 +6,7 @@ import re
 from typing import Any, Iterable
 
 from sheetcrm import cells
-from sheetcrm.i18n import _
 from sheetcrm.owned import owned_title
-from sheetcrm.report import Issue, column_letter
 from sheetcrm.schema import VALIDATION, id_pattern
 from sheetcrm.table import Row, Table
 from sheetcrm.workbook import CellValue, CellWrite, Grid, Snapshot, cell_key
@@ -63,12 +61,10 @@ def recorded_marks(snapshot: Snapshot, tables: Iterable[Table], marks: dict[str,
     return {p: found[p] for t in missing if found.get(p := t.spec.id_prefix, 0) > highest_id(t.rows, p)}  # type: ignore[arg-type]
 
 
-def assign_ids(table: Table, marks: dict[str, int], header_text: str,
-               issues: list[Issue] | None = None) -> list[CellWrite]:
+def assign_ids(table: Table, marks: dict[str, int], header_text: str) -> list[CellWrite]:
     """Writes that give every row without an ID a new one. The table's rows and records take
     their new IDs at once, so everything computed later in the sync already uses them;
-    `marks` moves forward in place. A row that holds exactly what another row holds gets no
-    ID (`_fingerprints`), and an `id_twin_row` warning in `issues` says so at its cell."""
+    `marks` moves forward in place; each fill's key is `_fingerprints`'."""
     prefix = table.spec.id_prefix
     assert prefix is not None
     counter = max(highest_id(table.rows, prefix), marks.get(prefix, 0))
@@ -91,10 +87,6 @@ def assign_ids(table: Table, marks: dict[str, int], header_text: str,
     keys = _fingerprints(table, fresh) if fresh else {}
     for row in fresh:
         key = keys[row.row]
-        if isinstance(key, Row):
-            if issues is not None:
-                issues.append(_twin_issue(table, row, key))
-            continue
         row.fingerprint = key
         counter += 1
         row.id, row.assigned = f"{prefix}-{counter:04d}", True
@@ -162,9 +154,9 @@ def _cell(row: Row, col: int) -> Any:
     return row.cells[col] if col < len(row.cells) else None
 
 
-def _fingerprints(table: Table, fresh: list[Row]) -> dict[int, tuple[tuple[int, CellValue], ...] | Row]:
+def _fingerprints(table: Table, fresh: list[Row]) -> dict[int, tuple[tuple[int, CellValue], ...]]:
     """Per sheet row of `fresh` (the rows this sync gives an ID): what its fill expects besides
-    the empty ID cell, or the other row it cannot be told from.
+    the empty ID cell.
 
     The read-back after a Google write finds where a new ID landed by these cells, so no other
     row of the tab may hold them: two new rows alike in their first two cells (Last Name,
@@ -172,8 +164,10 @@ def _fingerprints(table: Table, fresh: list[Row]) -> dict[int, tuple[tuple[int, 
     own record there, and the history logged one's Status under the other's ID; and a new ID
     that landed on a third row could not be taken back, since two fills expected the same
     cells. Such a row is keyed by every one of its own cells, empty ones too (an empty Status is
-    no Status "New"). A row whose own cells are all another row's gets no ID: no cell could
-    tell where its ID landed."""
+    no Status "New"). A row whose own cells are all another row's is keyed so too: the two
+    are the same wherever each ID lands (no history can be the other's), and an ID landing on
+    a row that had one is taken back as before (`landing`), so both get IDs (two accounts
+    "Beta" in a tab of names only are two accounts)."""
     own = _own_columns(table)
     short: dict[int, tuple[tuple[int, Any], ...]] = {}
     for row in fresh:
@@ -193,30 +187,14 @@ def _fingerprints(table: Table, fresh: list[Row]) -> dict[int, tuple[tuple[int, 
         for other in table.rows:
             values = tuple(cell_key(_cell(other, c - 1)) for c in cols)
             count[values] = count.get(values, 0) + 1
-    whole: dict[tuple, list[Row]] | None = None
-    out: dict[int, tuple[tuple[int, CellValue], ...] | Row] = {}
+    out: dict[int, tuple[tuple[int, CellValue], ...]] = {}
     for row in fresh:
         fp = short[row.row]
         cols = tuple(c for c, _v in fp)
         if not fp or held[cols][tuple(cell_key(v) for _c, v in fp)] < 2:
             out[row.row] = fp
             continue
-        if whole is None:
-            whole = {}
-            for other in table.rows:
-                whole.setdefault(tuple(cell_key(_cell(other, c)) for c in own), []).append(other)
-        alike = whole[tuple(cell_key(_cell(row, c)) for c in own)]
-        twin = next((other for other in alike if other is not row), None)
-        out[row.row] = twin if twin is not None else tuple((c + 1, _cell(row, c)) for c in own)
+        out[row.row] = tuple((c + 1, _cell(row, c)) for c in own)
     return out
 
 
-def _twin_issue(table: Table, row: Row, twin: Row) -> Issue:
-    col = table.header.fields["id"]
-    return Issue("warning", table.title, row.row, column_letter(col + 1), table.header.labels.get(col), row.raw_id,
-                 "id_twin_row",
-                 _("This row has no ID and holds exactly what row {row} holds in every column sheetcrm reads, so "
-                   "where a new ID lands could not be told between the two if the tab were sorted while sheetcrm "
-                   "writes: sheetcrm gives this row no ID until the two rows differ.", row=twin.row),
-                 _("If the row is a copy, delete it; if it is another record, fill in a cell that tells the two "
-                   "apart (an email, a phone)."))

@@ -26,7 +26,7 @@ CODES = (
     NC_("issue code", "duplicate_email"), NC_("issue code", "duplicate_header"), NC_("issue code", "duplicate_id"),
     NC_("issue code", "duplicate_sku"), NC_("issue code", "formula_error"), NC_("issue code", "formula_not_calculated"),
     NC_("issue code", "id_pattern"), NC_("issue code", "id_blank_text"), NC_("issue code", "id_formula_empty"), NC_("issue code", "id_column_renamed"),
-    NC_("issue code", "id_error_value"), NC_("issue code", "id_twin_row"),
+    NC_("issue code", "id_error_value"),
     NC_("issue code", "invalid_quote_line"), NC_("issue code", "left_out"), NC_("issue code", "missing_column"),
     NC_("issue code", "missing_rate"), NC_("issue code", "missing_tab"), NC_("issue code", "mixed_convention"),
     NC_("issue code", "no_quote_lines"), NC_("issue code", "no_recipient"), NC_("issue code", "no_room"),

@@ -79,7 +79,7 @@ def test_the_xlsx_soak_catches_a_writer_that(fault, tmp_path, monkeypatch):
         monkeypatch.setattr(xlsx_patch, "rebuild_would_lose", lambda data: [])
         monkeypatch.setattr(xlsx_patch, "restore_formula_values", lambda original, saved, written: saved)
     else:
-        monkeypatch.setattr(xlsx_backend, "refuse_if_open_in_app", lambda path: None)
+        monkeypatch.setattr(xlsx_backend, "refuse_if_open_in_app", lambda path, given=None: None)
     figures = soak_xlsx(syncs=12, seed=2, folder=tmp_path)
     if fault == "drops formula results":
         assert figures.formula_errors > 0 and "shows None" in " ".join(figures.problems)

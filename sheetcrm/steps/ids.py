@@ -19,7 +19,7 @@ def run(ctx: SyncContext) -> StepResult:
     for table in ctx.crm.tables.values():
         if table.spec.id_prefix:
             id_header = table.spec.id_column.header  # type: ignore[union-attr]
-            writes = assign_ids(table, ctx.marks, id_header, part.issues)
+            writes = assign_ids(table, ctx.marks, id_header)
             ctx.id_fills.update((w.value, w.key) for w in writes if w.row > 1)
             part.plan.writes.extend(writes)
             handed = handed or any(r.assigned for r in table.rows)

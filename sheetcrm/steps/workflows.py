@@ -82,7 +82,7 @@ def run(ctx: SyncContext) -> StepResult:
         return part
     rows: list[RuleRow] = []
     if table is not None and "id" in table.header.fields:
-        part.plan.writes.extend(assign_ids(table, ctx.marks, WORKFLOWS.id_column.header, part.issues))  # type: ignore[union-attr]
+        part.plan.writes.extend(assign_ids(table, ctx.marks, WORKFLOWS.id_column.header))  # type: ignore[union-attr]
     if table is not None:
         rows.extend(_tab_rows(table))
     rows.extend(_config_rows(ctx))
