@@ -687,6 +687,7 @@ def _fill(plan: Plan, grid, m: Merge, survivors: dict[str, str],
     refs = {table.header.fields[f] for f in ("account", "contact", "related", "opportunity", "primary_contact")
             if f in table.header.fields}
     source = m.survivor.table.title
+    dates = _date_columns(table)
     for col in sorted({*table.header.fields.values(), *table.header.custom.values()} - {id_col}):
         if not _empty(_at(row, col)) or (row.row - 1, col) in grid(source).formulas:
             continue
@@ -696,7 +697,8 @@ def _fill(plan: Plan, grid, m: Merge, survivors: dict[str, str],
                 continue
             if col in refs and isinstance(value, str):
                 value = columns.get((source, col + 1), {}).get(value, survivors.get(value.strip(), value))
-            value = _meant(grid(source), donor.row.row - 1, col, value, table.header.locale)
+            value = _meant(grid(source), donor.row.row - 1, col, _dated(value, dates.get(col)),
+                           table.header.locale)
             plan.writes.append(CellWrite(source, row.row, col + 1, value,
                                          expect=((id_col + 1, row.raw_id), (col + 1, None))))
             _set(grid(source), row.row - 1, col, value)
@@ -728,18 +730,30 @@ def _meant(grid: Grid, r: int, c: int, value: Any, locale: str) -> Any:
 def _copy(member: Member, survivor: str, grid: Grid, as_of: dt.date) -> list[CellValue]:
     """The Merged tab's row for a merged record: every non-empty cell as "Header=Value"."""
     labels = member.table.header.labels
-    kinds = field_kinds(member.table.spec)
-    dates = {col for name, col in member.table.header.fields.items() if kinds.get(name) in ("date", "datetime")}
+    dates = _date_columns(member.table)
     cells: list[CellValue] = [as_of, survivor, member.table.title, member.id]
     raw = grid.rows[member.row.row - 1] if member.row.row - 1 < len(grid.rows) else []
     for col, value in enumerate(raw):
         if _empty(value):
             continue
         label = labels.get(col) or column_letter(col + 1)
-        if col in dates and isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = SERIAL_EPOCH + dt.timedelta(days=value)  # Google reads dates as serial numbers
-        cells.append(f"{label}={_shown(value)}")
+        cells.append(f"{label}={_shown(_dated(value, dates.get(col)))}")
     return cells
+
+
+def _date_columns(table: Table) -> dict[int, str]:
+    """Column -> "date" or "datetime", for the table's date fields."""
+    kinds = field_kinds(table.spec)
+    return {col: kinds[name] for name, col in table.header.fields.items() if kinds.get(name) in ("date", "datetime")}
+
+
+def _dated(value: Any, kind: str | None) -> Any:
+    """A date field's cell as a date: Google reads dates as serial numbers, and a serial
+    written as it was read shows as one (a survivor's Created filled as 45725, not 2025-03-09)."""
+    if kind is None or not isinstance(value, (int, float)) or isinstance(value, bool):
+        return value
+    when = SERIAL_EPOCH + dt.timedelta(days=value)
+    return when.date() if kind == "date" and when.time() == dt.time() else when
 
 
 def _replace(plan: Plan, grid: Grid, title: str, col: int, finds: dict[str, str],

@@ -279,3 +279,58 @@ def test_spanish_titles_and_headers(tmp_path):
     sync(book, ES, AS_OF)
     assert book.tabs["Fusionados"][0] == ["Fusionado el", "Superviviente", "Pestaña", "ID", "Celdas"]
     _check_merged(book.tabs, "Fusionados")
+
+
+def _newest_duplicate(path: Path, sequences: list[list] | None) -> XlsxWorkbook:
+    """The planted CRM with a duplicate of Initech typed by hand as the tab's newest, highest ID
+    (ACC-0005), its group ticked Merge; `_sheetcrm` as given (None: deleted)."""
+    t = tabs()
+    t["Accounts"].append(["ACC-0005", "Initech Inc.", "initech.com", "", "", "US", "ana", "Prospect",
+                          dt.datetime(2025, 6, 1)])
+    t["Duplicates"] = [t["Duplicates"][0],
+                       ["DUP-dddd0004", 0.95, "same company name, same domain", "Accounts", "ACC-0004", "Initech", "",
+                        "", "Initech", dt.datetime(2025, 4, 2), "", "", ""],
+                       ["DUP-dddd0004", 0.95, "same company name, same domain", "Accounts", "ACC-0005",
+                        "Initech Inc.", "", "", "Initech Inc.", dt.datetime(2025, 6, 1), "", "x", ""]]
+    if sequences is not None:
+        t["_sheetcrm"] = [["Key", "Value"], *sequences]
+    book = xlsx_book(path, t)
+    book.read()
+    book.write(Plan(mark_owned=["Duplicates", *(["_sheetcrm"] if sequences is not None else [])]))
+    return book
+
+
+def _add_account(path: Path, name: str) -> None:
+    wb = openpyxl.load_workbook(path)
+    wb["Accounts"].append([None, name, f"{name.lower()}.com", "", "", "US", "bo", "Prospect",
+                           dt.datetime(2026, 11, 20)])
+    wb.save(path)
+
+
+def test_a_merged_records_id_is_never_handed_out_again_so_no_later_sync_removes_the_new_row(tmp_path):
+    # `_sheetcrm` deleted, a new account typed in the very sync that merges the highest ID away:
+    # it was given ACC-0005 again, and the next sync removed it as the merged record still in
+    # its tab (Merged holds ACC-0005), copied nowhere.
+    gone = tmp_path / "gone.xlsx"
+    _newest_duplicate(gone, None)
+    _add_account(gone, "Umbrella")
+    sync(XlsxWorkbook(gone), Config(), AS_OF)
+    sync(XlsxWorkbook(gone), Config(), AS_OF)
+    accounts = _rows(_values(gone)["Accounts"])
+    assert accounts["ACC-0006"][1] == "Umbrella" and "ACC-0005" not in accounts
+    # A mark below an ID the team typed by hand: the merge keeps the merged ID counted, so a new
+    # row of a later sync (here a lead converted into a new account) gets the next one.
+    typed = tmp_path / "typed.xlsx"
+    _newest_duplicate(typed, [["ACC", 4], ["CON", 4], ["OPP", 3], ["ACT", 4]])
+    sync(XlsxWorkbook(typed), Config(), AS_OF)
+    wb = openpyxl.load_workbook(typed)
+    wb.create_sheet("Leads").append(["ID", "First Name", "Last Name", "Email", "Company", "Status", "Convert",
+                                     "Created"])
+    wb["Leads"].append(["LEAD-0001", "Wu", "Tan", "wu@umbrella.com", "Umbrella", "Qualified", "yes",
+                        dt.datetime(2026, 11, 1)])
+    wb.save(typed)
+    sync(XlsxWorkbook(typed), Config(), AS_OF)
+    sync(XlsxWorkbook(typed), Config(), AS_OF)
+    accounts = _rows(_values(typed)["Accounts"])
+    assert accounts["ACC-0006"][1] == "Umbrella" and "ACC-0005" not in accounts
+    assert _rows(_values(typed)["Contacts"])["CON-0005"][1] == "ACC-0006"

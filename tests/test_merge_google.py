@@ -141,3 +141,22 @@ def test_google_merge_keeps_a_reference_to_a_digits_id_text(emu):
     # digits IDs' own notes and the tabs this small CRM has not.
     again = sync(Book(key).book, Config(), AS_OF)
     assert {i.code for i in again.crm.report.issues} == {"missing_tab", "id_pattern"}
+
+
+def test_google_a_survivors_empty_date_is_filled_as_a_date_not_its_serial(emu):
+    # Google's values read gives a date as its serial number: filled as read, the survivor's
+    # empty Created showed 45725 to the team instead of 2025-03-09.
+    t = tabs()
+    t["Accounts"][1][8] = ""  # ACC-0001, kept, has no Created; ACC-0003's is 2025-03-09
+    t["Duplicates"][1][10] = "x"
+    key = emu.create_spreadsheet("CRM", {k: _plain(v) for k, v in t.items()}, value_input="USER_ENTERED")
+    first = Book(key).book
+    first.read()
+    first.write(Plan(mark_owned=["Duplicates"]))
+    assert sync(Book(key).book, Config(), AS_OF).result.deleted == {"Accounts": 1, "Contacts": 1}
+    conn = connect(None, policy=RetryPolicy(attempts=3, sleep=lambda s: None))
+    shown = {r[0]: r for r in conn.client.open_by_key(key).worksheet("Accounts").get_all_values()[1:]}
+    assert shown["ACC-0001"][8] == "2025-03-09"
+    merged = emu.values(key, "Merged")[1:]
+    assert "Created=2025-03-09" in next(r for r in merged if r[3] == "ACC-0003")
+    assert not sync(Book(key).book, Config(), AS_OF).plan

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from sheetcrm.ids import highest_id
 from sheetcrm.intake.forms import lead_columns
 from sheetcrm.merging import merge
 from sheetcrm.steps.context import StepResult, SyncContext
@@ -23,9 +24,19 @@ def run(ctx: SyncContext) -> StepResult:
                                     lead_columns(ctx.snapshot, ctx.config), base=ctx.config.currency)
     ctx.refused = {r.group: r for r in refused}  # the duplicates step says why, where it writes the rows
     if snapshot is not ctx.snapshot:
+        # The rows a merge removes leave the tables the ids and conversion steps count the next
+        # ID from: a merged record that held its tab's highest ID (the newest, typed by hand or
+        # with `_sheetcrm` gone) had its ID handed out again to a new row, which the next sync
+        # then removed as that merged record still in its tab. The mark keeps it counted.
+        before = {t.spec.id_prefix: highest_id(t.rows, t.spec.id_prefix)
+                  for t in ctx.crm.tables.values() if t.spec.id_prefix}
         ctx.snapshot = snapshot
         # In place: whoever holds the read (plan_sync, the outcome) sees the merged one.
         fresh = read_crm(snapshot, ctx.config, written=ctx.crm.written)
         for f in dataclasses.fields(fresh):
             setattr(ctx.crm, f.name, getattr(fresh, f.name))
+        for table in ctx.crm.tables.values():
+            prefix = table.spec.id_prefix
+            if prefix and before.get(prefix, 0) > max(highest_id(table.rows, prefix), ctx.marks.get(prefix, 0)):
+                ctx.marks[prefix] = before[prefix]
     return StepResult(plan=plan)
