@@ -581,3 +581,28 @@ def test_a_whole_name_fills_the_parts_its_own_questions_left_blank(tmp_path):
     sync(b.book, Config.model_validate({"forms": {"web": {"tab": RESPONSES, "fields": fields}}}), as_of=AS_OF)
     assert [r[1:5] for r in _leads(b.rows("Leads"))[1:]] == [["Bob", "Stone", None, "bob@beta.com"],
                                                             ["Robert", "Stone", None, "rob@beta.com"]]
+
+
+def test_a_row_inserted_above_in_the_instant_before_the_batch_never_has_a_new_lead_written_over_it(tmp_path,
+                                                                                                   monkeypatch):
+    # The key re-read found row 3 of Leads empty; a person then inserted a row above and typed
+    # a lead into it, so Ana's row moved onto row 3. The new lead's cells used to replace every
+    # one of Ana's (ID, name, email, status), with nothing said. Rows opened in the batch itself
+    # are empty whatever happened before it.
+    with Emulator() as emu:
+        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emu.host)
+        b = GoogleBook(emu, _tabs([[T1, "bob@beta.com", "Bob Stone", "Beta", None]]))
+        _, _, plan = plan_sync(b.book.read(), config(), AS_OF)
+        for tab in ("Leads", "Activities"):
+            sheet = emu.sheet_id(b.key, tab)
+            emu.before_next(":batchUpdate", lambda e, sheet=sheet, tab=tab: (
+                e.apply(b.key, [{"insertDimension": {"range": {"sheetId": sheet, "dimension": "ROWS",
+                                                                "startIndex": 1, "endIndex": 2}}}]),
+                e.set_values(b.key, f"'{tab}'!A2", [[None, f"typed into {tab}"]], value_input="RAW")))
+        b.book.write(plan)
+        leads, activities = b.rows("Leads"), b.rows("Activities")
+        assert leads[1][:2] == [None, "typed into Leads"] and activities[1][:2] == [None, "typed into Activities"]
+        assert ["LEAD-0001", "Ana", "Ruiz", "Acme", "ana@acme.com"] in [r[:5] for r in leads]
+        assert ["ACT-0001", "2026-01-05", "Call", "Intro", "LEAD-0001"] in [r[:5] for r in activities]
+        assert ["LEAD-0002", "Bob", "Stone", "Beta", "bob@beta.com"] in [r[:5] for r in leads]
+        assert len(leads) == 4 and len(activities) == 4
