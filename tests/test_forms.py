@@ -583,26 +583,39 @@ def test_a_whole_name_fills_the_parts_its_own_questions_left_blank(tmp_path):
                                                             ["Robert", "Stone", None, "rob@beta.com"]]
 
 
-def test_a_row_inserted_above_in_the_instant_before_the_batch_never_has_a_new_lead_written_over_it(tmp_path,
-                                                                                                   monkeypatch):
-    # The key re-read found row 3 of Leads empty; a person then inserted a row above and typed
-    # a lead into it, so Ana's row moved onto row 3. The new lead's cells used to replace every
-    # one of Ana's (ID, name, email, status), with nothing said. Rows opened in the batch itself
-    # are empty whatever happened before it.
+@pytest.mark.parametrize("edit", ["insert", "type", "sort", "delete"])
+def test_an_edit_in_the_instant_before_the_batch_never_has_a_new_lead_written_over_a_row(tmp_path, monkeypatch, edit):
+    # The key re-read found row 3 of Leads and of Activities empty. In the instant before the
+    # batch a person inserts a row above and types into it (Ana's row moves onto row 3), types
+    # a row of their own into row 3, sorts the tab, or deletes Ana's row. The new lead's cells
+    # used to replace every one of Ana's (ID, name, email, status) on an insert, and the
+    # person's typed cells, with nothing said. Rows opened in the batch itself are empty
+    # whatever happened before it.
     with Emulator() as emu:
         monkeypatch.setenv("SHEETS_EMULATOR_HOST", emu.host)
         b = GoogleBook(emu, _tabs([[T1, "bob@beta.com", "Bob Stone", "Beta", None]]))
         _, _, plan = plan_sync(b.book.read(), config(), AS_OF)
-        for tab in ("Leads", "Activities"):
-            sheet = emu.sheet_id(b.key, tab)
-            emu.before_next(":batchUpdate", lambda e, sheet=sheet, tab=tab: (
-                e.apply(b.key, [{"insertDimension": {"range": {"sheetId": sheet, "dimension": "ROWS",
-                                                                "startIndex": 1, "endIndex": 2}}}]),
-                e.set_values(b.key, f"'{tab}'!A2", [[None, f"typed into {tab}"]], value_input="RAW")))
+        seen: dict[str, list] = {}
+
+        def person(e):
+            for tab in ("Leads", "Activities"):
+                sheet = e.sheet_id(b.key, tab)
+                if edit in ("insert", "delete"):
+                    what = "insertDimension" if edit == "insert" else "deleteDimension"
+                    e.apply(b.key, [{what: {"range": {"sheetId": sheet, "dimension": "ROWS", "startIndex": 1,
+                                                      "endIndex": 2}}}])
+                if edit in ("insert", "type"):
+                    e.set_values(b.key, f"'{tab}'!A{2 if edit == 'insert' else 3}",
+                                 [[None, f"typed into {tab}"]], value_input="RAW")
+                if edit == "sort":
+                    e.sort_rows(b.key, tab, 2, descending=True)
+                seen[tab] = [r for r in b.rows(tab) if any(v is not None for v in r)]
+
+        emu.before_next(":batchUpdate", person)
         b.book.write(plan)
-        leads, activities = b.rows("Leads"), b.rows("Activities")
-        assert leads[1][:2] == [None, "typed into Leads"] and activities[1][:2] == [None, "typed into Activities"]
-        assert ["LEAD-0001", "Ana", "Ruiz", "Acme", "ana@acme.com"] in [r[:5] for r in leads]
-        assert ["ACT-0001", "2026-01-05", "Call", "Intro", "LEAD-0001"] in [r[:5] for r in activities]
-        assert ["LEAD-0002", "Bob", "Stone", "Beta", "bob@beta.com"] in [r[:5] for r in leads]
-        assert len(leads) == 4 and len(activities) == 4
+        for tab, new in (("Leads", ["LEAD-0002", "Bob", "Stone", "Beta", "bob@beta.com"]),
+                         ("Activities", ["ACT-0002", 46349, "Form Submitted"])):
+            rows = [r for r in b.rows(tab) if any(v is not None for v in r)]
+            # Every row the person left is there whole, and the new record is one row more.
+            assert [r[:5] for r in rows if r[:len(new)] != new] == [r[:5] for r in seen[tab]], tab
+            assert [r[:len(new)] for r in rows].count(new) == 1 and len(rows) == len(seen[tab]) + 1, tab
