@@ -1038,6 +1038,15 @@ class GoogleSheetsWorkbook:
                                    "gridProperties": {"rowCount": max(rows, sheet.rows),
                                                       "columnCount": max(cols, sheet.cols)}},
                     "fields": "gridProperties.rowCount,gridProperties.columnCount"}})
+        # Before every request below that addresses rows (dropdowns, formats, filters, cells):
+        # each then sees the grid as it is once the rows are opened, which grows it.
+        opened = _room_for_added_rows({t: s.sheet_id for t, s in self._sheets.items()}, writes,
+                                      [(tab, row) for tab, row, *_rest in self._deletes], plan.header_rows)
+        for title, request in opened:
+            rng = request["insertDimension"]["range"]
+            grown = max(sheets[title].rows, need.get(title, (0, 0))[0]) + rng["endIndex"] - rng["startIndex"]
+            sheets[title] = dataclasses.replace(sheets[title], rows=grown)
+            out.append(request)
         for title in dict.fromkeys(plan.hide):
             sheet = sheets.get(title)
             if sheet is not None and title in self._sheets and not sheet.hidden:
@@ -1071,8 +1080,6 @@ class GoogleSheetsWorkbook:
                 continue
             out.extend(_apply_guide(guide, sheets[guide.tab], used, theirs.get(guide.tab, {})))
         shown = _first_formats(plan, writes, self._snapshot)
-        out.extend(_room_for_added_rows({t: s.sheet_id for t, s in self._sheets.items()}, writes,
-                                        [(tab, row) for tab, row, *_rest in self._deletes], plan.header_rows))
         for title, block in _blocks(writes, shown):
             out.append(_update_cells(sheets[title].sheet_id, block, shown))
         # After the cells and the grid's growth it covers.
@@ -2345,9 +2352,10 @@ def _adds_a_row(w: CellWrite) -> bool:
 
 
 def _room_for_added_rows(sheet_ids: Mapping[str, int], writes: Iterable[CellWrite],
-                         deletes: Iterable[tuple[str, int]], header_rows: Mapping[str, int]) -> list[dict]:
-    """`insertDimension` requests that open empty rows, in the batch just before its cells,
-    where the records a write adds to a team's tab (`sheet_ids`) go. The key re-read found
+                         deletes: Iterable[tuple[str, int]], header_rows: Mapping[str, int]
+                         ) -> list[tuple[str, dict]]:
+    """(tab, `insertDimension` request) pairs that open empty rows, early in the batch, where
+    the records a write adds to a team's tab (`sheet_ids`) go. The key re-read found
     those rows empty, but there is no request between it and the batch: a row a person
     inserted or typed above in that instant moved the tab's last record onto the row aimed at,
     and the new record's cells replaced every one of its cells, with nothing said (the
@@ -2375,9 +2383,9 @@ def _room_for_added_rows(sheet_ids: Mapping[str, int], writes: Iterable[CellWrit
         first, last = min(rows), max(rows)
         if len(rows) != last - first + 1 or below.get(tab, 0) >= first:
             continue
-        out.append({"insertDimension": {"range": {"sheetId": sheet_ids[tab], "dimension": "ROWS",
-                                                  "startIndex": first - 1, "endIndex": last},
-                                        "inheritFromBefore": False}})
+        out.append((tab, {"insertDimension": {"range": {"sheetId": sheet_ids[tab], "dimension": "ROWS",
+                                                        "startIndex": first - 1, "endIndex": last},
+                                              "inheritFromBefore": False}}))
     return out
 
 
