@@ -293,3 +293,31 @@ def test_a_row_inserted_in_the_instant_before_a_new_drafts_batch_loses_no_outbox
     assert {i: rows[i] for i in before} == before  # every cell of both rows as they were
     assert rows["OUT-0003"]["Opportunity"] == "OPP-0003" and rows["OUT-0003"]["Status"] == "Draft"
     assert rows["OUT-0003"]["Message-ID"] == ""
+
+
+@pytest.mark.parametrize("nth", [1, 2])
+@pytest.mark.parametrize("edit", ["insert", "delete"])
+def test_a_row_inserted_or_deleted_above_in_the_claims_or_outcomes_window_marks_no_other_row(sheet, server, edit,
+                                                                                              nth):
+    # A person's row without an ID (row 2) above OUT-0001 (row 3, Approved) and OUT-0002 (row 4,
+    # a Draft). Between the claim's (1) or the outcome's (2) key re-read and its batch the
+    # person inserts a blank row at the top (the write aimed at row 3 lands on their row) or
+    # deletes their row (it lands on OUT-0002).
+    emu, key, book = sheet
+    emu.apply(key, [{"insertDimension": {"range": {"sheetId": emu.sheet_id(key, "Outbox"), "dimension": "ROWS",
+                                                    "startIndex": 1, "endIndex": 2}}}])
+    emu.set_values(key, "'Outbox'!A2:B2", [["", "a person's row"]], value_input="RAW")
+    emu.set_values(key, "'Outbox'!F3", [["Approved"]], value_input="RAW")
+    draft = rows_by_id(emu, key)["OUT-0002"]
+    what = "insertDimension" if edit == "insert" else "deleteDimension"
+    in_window(emu, nth, lambda: emu.apply(key, [{what: {"range": {
+        "sheetId": emu.sheet_id(key, "Outbox"), "dimension": "ROWS", "startIndex": 1, "endIndex": 2}}}]))
+    report = send(book, server)
+    assert report.sent == ["OUT-0001"] and len(server.inbox.messages) == 1
+    rows = rows_by_id(emu, key)
+    assert rows["OUT-0002"] == draft
+    assert (rows["OUT-0001"]["Status"], rows["OUT-0001"]["Message-ID"]) == ("Sent", server.inbox.messages[0]["Message-ID"])
+    # No row without an ID holds anything sheetcrm writes.
+    header, *body = emu.values(key, "Outbox")
+    assert all(not any(r[1:]) or r[1] == "a person's row" and not any(r[2:]) for r in body if r and not r[0]), body
+    assert not any(vars(send(book, server)).values()) and len(server.inbox.messages) == 1
