@@ -581,3 +581,41 @@ def test_a_whole_name_fills_the_parts_its_own_questions_left_blank(tmp_path):
     sync(b.book, Config.model_validate({"forms": {"web": {"tab": RESPONSES, "fields": fields}}}), as_of=AS_OF)
     assert [r[1:5] for r in _leads(b.rows("Leads"))[1:]] == [["Bob", "Stone", None, "bob@beta.com"],
                                                             ["Robert", "Stone", None, "rob@beta.com"]]
+
+
+@pytest.mark.parametrize("edit", ["insert", "type", "sort", "delete"])
+def test_an_edit_in_the_instant_before_the_batch_never_has_a_new_lead_written_over_a_row(tmp_path, monkeypatch, edit):
+    # The key re-read found row 3 of Leads and of Activities empty. In the instant before the
+    # batch a person inserts a row above and types into it (Ana's row moves onto row 3), types
+    # a row of their own into row 3, sorts the tab, or deletes Ana's row. The new lead's cells
+    # used to replace every one of Ana's (ID, name, email, status) on an insert, and the
+    # person's typed cells, with nothing said. Rows opened in the batch itself are empty
+    # whatever happened before it.
+    with Emulator() as emu:
+        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emu.host)
+        b = GoogleBook(emu, _tabs([[T1, "bob@beta.com", "Bob Stone", "Beta", None]]))
+        _, _, plan = plan_sync(b.book.read(), config(), AS_OF)
+        seen: dict[str, list] = {}
+
+        def person(e):
+            for tab in ("Leads", "Activities"):
+                sheet = e.sheet_id(b.key, tab)
+                if edit in ("insert", "delete"):
+                    what = "insertDimension" if edit == "insert" else "deleteDimension"
+                    e.apply(b.key, [{what: {"range": {"sheetId": sheet, "dimension": "ROWS", "startIndex": 1,
+                                                      "endIndex": 2}}}])
+                if edit in ("insert", "type"):
+                    e.set_values(b.key, f"'{tab}'!A{2 if edit == 'insert' else 3}",
+                                 [[None, f"typed into {tab}"]], value_input="RAW")
+                if edit == "sort":
+                    e.sort_rows(b.key, tab, 2, descending=True)
+                seen[tab] = [r for r in b.rows(tab) if any(v is not None for v in r)]
+
+        emu.before_next(":batchUpdate", person)
+        b.book.write(plan)
+        for tab, new in (("Leads", ["LEAD-0002", "Bob", "Stone", "Beta", "bob@beta.com"]),
+                         ("Activities", ["ACT-0002", 46349, "Form Submitted"])):
+            rows = [r for r in b.rows(tab) if any(v is not None for v in r)]
+            # Every row the person left is there whole, and the new record is one row more.
+            assert [r[:5] for r in rows if r[:len(new)] != new] == [r[:5] for r in seen[tab]], tab
+            assert [r[:len(new)] for r in rows].count(new) == 1 and len(rows) == len(seen[tab]) + 1, tab

@@ -1165,3 +1165,61 @@ def test_a_quote_never_closed_refuses_the_file_never_swallows_the_rows_after_it(
                      encoding="utf-8")
     assert read_export(sound).rows[1:] == [["Zed", 'a "big" deal,\nover two lines'], ["Bob", 'wants 24" screen'],
                                            ["Cy", None]]
+
+
+class _SavedAfterFirstRead(XlsxWorkbook):
+    """A person's app saves the workbook (load, type a lead into the row the import would fill,
+    write a new file, rename it into place) right after sheetcrm's first read."""
+
+    def __init__(self, path):
+        super().__init__(path)
+        self.reads = 0
+
+    def read(self, *args, **kwargs):
+        snapshot = super().read(*args, **kwargs)
+        self.reads += 1
+        if self.reads == 1:
+            wb = openpyxl.load_workbook(self.path)
+            wb["Leads"].append([None, "Typed", "ByAna", "Ana Co", "ana@typed.com"])
+            wb.save(self.path.with_name("app-save.xlsx"))
+            os.replace(self.path.with_name("app-save.xlsx"), self.path)
+        return snapshot
+
+
+def test_a_workbook_saved_between_the_imports_read_and_its_write_is_read_again_and_keeps_the_typed_row(tmp_path):
+    path = _workbook(tmp_path, [["LEAD-0001", "Old", "One", "Co1", "one@old.com", None, "Referral", "New",
+                                 "2026-01-02", None]])
+    export = _csv(tmp_path / "new.csv", ["First Name", "Last Name", "Email", "Company Name"],
+                  [["New", "Two", "two@new.com", "Newco"]])
+    book = _SavedAfterFirstRead(path)
+    result = import_file(book, Config(), export, "leads")
+    assert book.reads == 2 and result.counts["added"] == 1
+    leads = XlsxWorkbook(path).read().tabs["Leads"].rows
+    assert [r[:5] for r in leads[1:]] == [["LEAD-0001", "Old", "One", "Co1", "one@old.com"],
+                                          [None, "Typed", "ByAna", "Ana Co", "ana@typed.com"],
+                                          ["LEAD-0002", "New", "Two", "Newco", "two@new.com"]]
+
+
+def test_on_google_a_row_inserted_in_the_instant_before_the_imports_batch_is_never_written_over(tmp_path,
+                                                                                                  monkeypatch):
+    from sheetcrm.emulator import Emulator
+    from sheetcrm.workbook.credentials import connect
+    from sheetcrm.workbook.gsheets import GoogleSheetsWorkbook, RetryPolicy
+
+    export = _csv(tmp_path / "new.csv", ["First Name", "Last Name", "Email", "Company Name"],
+                  [["New", "Two", "two@new.com", "Newco"], ["New", "Three", "three@new.com", "Newco"]])
+    with Emulator() as emu:
+        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emu.host)
+        key = emu.create_spreadsheet("CRM", {"Leads": [LEADS, ["LEAD-0001", "Old", "One", "Co1", "one@old.com", "",
+                                                               "Referral", "New", "2026-01-02", "a note"]]})
+        book = GoogleSheetsWorkbook(connect(None, policy=RetryPolicy(attempts=2, sleep=lambda s: None)).client, key)
+        sheet = emu.sheet_id(key, "Leads")
+        # The re-read found rows 3 and 4 empty; then a person inserts a row at the top, and Old
+        # One moves onto row 3: it used to be replaced, note and all, by New Two.
+        emu.before_next(":batchUpdate", lambda e: e.apply(key, [{"insertDimension": {"range": {
+            "sheetId": sheet, "dimension": "ROWS", "startIndex": 1, "endIndex": 2}}}]))
+        result = import_file(book, Config(), export, "leads")
+        assert result.counts["added"] == 2
+        rows = [r for r in emu.values(key, "Leads")[1:] if any(r)]
+        assert ["LEAD-0001", "Old", "One", "Co1", "one@old.com", "", "Referral", "New", "2026-01-02", "a note"] in rows
+        assert sorted(r[4] for r in rows) == ["one@old.com", "three@new.com", "two@new.com"]

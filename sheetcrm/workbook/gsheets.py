@@ -1038,6 +1038,15 @@ class GoogleSheetsWorkbook:
                                    "gridProperties": {"rowCount": max(rows, sheet.rows),
                                                       "columnCount": max(cols, sheet.cols)}},
                     "fields": "gridProperties.rowCount,gridProperties.columnCount"}})
+        # Before every request below that addresses rows (dropdowns, formats, filters, cells):
+        # each then sees the grid as it is once the rows are opened, which grows it.
+        opened = _room_for_added_rows({t: s.sheet_id for t, s in self._sheets.items()}, writes,
+                                      [(tab, row) for tab, row, *_rest in self._deletes], plan.header_rows)
+        for title, request in opened:
+            rng = request["insertDimension"]["range"]
+            grown = max(sheets[title].rows, need.get(title, (0, 0))[0]) + rng["endIndex"] - rng["startIndex"]
+            sheets[title] = dataclasses.replace(sheets[title], rows=grown)
+            out.append(request)
         for title in dict.fromkeys(plan.hide):
             sheet = sheets.get(title)
             if sheet is not None and title in self._sheets and not sheet.hidden:
@@ -2336,6 +2345,50 @@ def _blocks(writes: Iterable[CellWrite], shown: Mapping[tuple[str, int, int], di
             yield tab, [cells[(r, c)] for r in range(top, bottom + 1) for c in range(left, right + 1)]
 
 
+def _adds_a_row(w: CellWrite) -> bool:
+    """Whether `w` adds a record into a row every expected cell of which was empty
+    (`plan.append_writes`, the Outbox's `append_row`)."""
+    return bool(w.expect) and w.value not in (None, "") and all(v in (None, "") for _, v in w.expect)
+
+
+def _room_for_added_rows(sheet_ids: Mapping[str, int], writes: Iterable[CellWrite],
+                         deletes: Iterable[tuple[str, int]], header_rows: Mapping[str, int]
+                         ) -> list[tuple[str, dict]]:
+    """(tab, `insertDimension` request) pairs that open empty rows, early in the batch, where
+    the records a write adds to a team's tab (`sheet_ids`) go. The key re-read found
+    those rows empty, but there is no request between it and the batch: a row a person
+    inserted or typed above in that instant moved the tab's last record onto the row aimed at,
+    and the new record's cells replaced every one of its cells, with nothing said (the
+    read-back finds records by their cells, and that record's were gone). Rows opened in the
+    same atomic batch are empty whatever happened before it, and what a person had there
+    moves down whole. Only where the added rows are one block below every other row the
+    batch addresses in that tab: an insert shifts the rows under it, and rows below the
+    block (a record re-aimed there by the re-read) would take cells meant for others; such a
+    tab is written as before (docs/concurrency.md, "What remains"). The new rows take the
+    formats of the row after them, the empty row they would have been written into. A new
+    column's header cell expects only itself empty: it adds no row."""
+    added: dict[str, set[int]] = {}
+    below: dict[str, int] = {}
+    for w in writes:
+        if w.tab not in sheet_ids or w.row <= header_rows.get(w.tab, 1):
+            continue
+        if _adds_a_row(w) and len(w.expect) > 1:
+            added.setdefault(w.tab, set()).add(w.row)
+        else:
+            below[w.tab] = max(below.get(w.tab, 0), w.row)
+    for tab, row in deletes:
+        below[tab] = max(below.get(tab, 0), row)
+    out = []
+    for tab, rows in added.items():
+        first, last = min(rows), max(rows)
+        if len(rows) != last - first + 1 or below.get(tab, 0) >= first:
+            continue
+        out.append((tab, {"insertDimension": {"range": {"sheetId": sheet_ids[tab], "dimension": "ROWS",
+                                                        "startIndex": first - 1, "endIndex": last},
+                                              "inheritFromBefore": False}}))
+    return out
+
+
 def _shown_rows(sheet_ids: Mapping[str, int], writes: Iterable[CellWrite]) -> list[dict]:
     """`updateDimensionProperties` requests that show (hiddenByUser false) the rows of
     existing tabs (`sheet_ids`) that `writes` add a record into: rows every expected cell of
@@ -2347,8 +2400,7 @@ def _shown_rows(sheet_ids: Mapping[str, int], writes: Iterable[CellWrite]) -> li
     request changes nothing. A row hidden by a filter stays filtered (hiddenByFilter)."""
     rows: dict[str, set[int]] = {}
     for w in writes:
-        if (w.tab in sheet_ids and w.expect and w.value not in (None, "")
-                and all(v in (None, "") for _, v in w.expect)):
+        if w.tab in sheet_ids and _adds_a_row(w):
             rows.setdefault(w.tab, set()).add(w.row)
     return [{"updateDimensionProperties": {
         "range": {"sheetId": sheet_ids[tab], "dimension": "ROWS", "startIndex": first - 1, "endIndex": last},

@@ -270,3 +270,54 @@ def test_a_row_with_no_id_that_a_person_typed_into_is_left_alone(sheet, server):
     report = send(book, server)
     assert report.restored == [] and len(server.inbox.messages) == 1
     assert emu.values(key, "Outbox")[3][3:7] == ["ana@example.com", "", "Sent", first["Message-ID"]]
+
+
+def test_a_row_inserted_in_the_instant_before_a_new_drafts_batch_loses_no_outbox_row(sheet):
+    # OUT-0002 is Sent. A third deal's Send Quote is ticked: the sync queues OUT-0003 into
+    # row 4, which the key re-read found empty. In the instant before the batch a person
+    # inserts a row at the top of the Outbox, so OUT-0002 moves onto row 4. The Draft's cells
+    # used to replace OUT-0002's ID, quote, version and status, leaving its Message-ID and Sent
+    # At beside them: OUT-0002 gone, and a Draft showing another quote's message.
+    emu, key, book = sheet
+    emu.set_values(key, "'Outbox'!F3:H3", [["Sent", "<OUT-0002.x@example.com>", "2026-11-23 09:00"]],
+                   value_input="RAW")
+    emu.set_values(key, "'Opportunities'!A4:J4", [["OPP-0003", "Extra", "ACC-0001", "CON-0001", "Marta", "Proposal",
+                                                   500, "EUR", "yes", ""]], value_input="RAW")
+    emu.set_values(key, "'Quote Lines'!A4:E4", [["OPP-0003", "P1", 2, "", ""]], value_input="RAW")
+    before = rows_by_id(emu, key)
+    sheet_id = emu.sheet_id(key, "Outbox")
+    emu.before_next(":batchUpdate", lambda e: e.apply(key, [{"insertDimension": {"range": {
+        "sheetId": sheet_id, "dimension": "ROWS", "startIndex": 1, "endIndex": 2}}}]))
+    sync(book, config(), as_of=AS_OF)
+    rows = rows_by_id(emu, key)
+    assert {i: rows[i] for i in before} == before  # every cell of both rows as they were
+    assert rows["OUT-0003"]["Opportunity"] == "OPP-0003" and rows["OUT-0003"]["Status"] == "Draft"
+    assert rows["OUT-0003"]["Message-ID"] == ""
+
+
+@pytest.mark.parametrize("nth", [1, 2])
+@pytest.mark.parametrize("edit", ["insert", "delete"])
+def test_a_row_inserted_or_deleted_above_in_the_claims_or_outcomes_window_marks_no_other_row(sheet, server, edit,
+                                                                                              nth):
+    # A person's row without an ID (row 2) above OUT-0001 (row 3, Approved) and OUT-0002 (row 4,
+    # a Draft). Between the claim's (1) or the outcome's (2) key re-read and its batch the
+    # person inserts a blank row at the top (the write aimed at row 3 lands on their row) or
+    # deletes their row (it lands on OUT-0002).
+    emu, key, book = sheet
+    emu.apply(key, [{"insertDimension": {"range": {"sheetId": emu.sheet_id(key, "Outbox"), "dimension": "ROWS",
+                                                    "startIndex": 1, "endIndex": 2}}}])
+    emu.set_values(key, "'Outbox'!A2:B2", [["", "a person's row"]], value_input="RAW")
+    emu.set_values(key, "'Outbox'!F3", [["Approved"]], value_input="RAW")
+    draft = rows_by_id(emu, key)["OUT-0002"]
+    what = "insertDimension" if edit == "insert" else "deleteDimension"
+    in_window(emu, nth, lambda: emu.apply(key, [{what: {"range": {
+        "sheetId": emu.sheet_id(key, "Outbox"), "dimension": "ROWS", "startIndex": 1, "endIndex": 2}}}]))
+    report = send(book, server)
+    assert report.sent == ["OUT-0001"] and len(server.inbox.messages) == 1
+    rows = rows_by_id(emu, key)
+    assert rows["OUT-0002"] == draft
+    assert (rows["OUT-0001"]["Status"], rows["OUT-0001"]["Message-ID"]) == ("Sent", server.inbox.messages[0]["Message-ID"])
+    # No row without an ID holds anything sheetcrm writes.
+    header, *body = emu.values(key, "Outbox")
+    assert all(not any(r[1:]) or r[1] == "a person's row" and not any(r[2:]) for r in body if r and not r[0]), body
+    assert not any(vars(send(book, server)).values()) and len(server.inbox.messages) == 1
