@@ -226,6 +226,10 @@ def read_dates(raws: Sequence[RawCell], fallback: str, fallback_sure: bool, date
     fallback's guess (no locale in the config, no text date of its own proving it) is read as
     Google holds it: nothing says its people type in another order than their spreadsheet's.
 
+    On .xlsx (no `typed`), `formats` holds the date cells whose format shows the day and the
+    month as numbers (`dd/mm/yyyy`): each is a proof of the order it shows, as a text date
+    like "13/02/2026" is, since that is the order a person reading the column sees.
+
     With `date1904` (a workbook in the 1904 date system: `Grid.date1904`) a plain number is a
     serial from 1904-01-01: each is read here (`values`, or its error), so no later parse
     takes it from 1899-12-30.
@@ -244,6 +248,11 @@ def read_dates(raws: Sequence[RawCell], fallback: str, fallback_sure: bool, date
 
     styles = [cells.date_style(raw) for raw in raws]
     proofs = Counter(p for p, _ in styles if p)
+    if typed is None and formats:
+        # A date cell shown `dd/mm/yyyy` shows the person the column's order as plainly as a
+        # typed "13/02/2026" does (.xlsx; Google's date formats follow its own locale instead).
+        proofs.update(order for index, pattern in formats.items()
+                      if index < len(raws) and isinstance(raws[index], dt.date) and (order := cells.shown_order(pattern)))
     locale, sure = _decide(proofs, Counter(), fallback, fallback_sure, contradicted)
     reading = Reading(locale, sure)
     other = "es" if locale == "en" else "en"
