@@ -1511,17 +1511,21 @@ def _read_columns(title: str, header: Header, grid: Grid, rows: list[_Cells], kn
                     rows[i].shown[col] = cells.percent_refused(raw, kind)
     # What each column's own cells prove, by family: a column that proves nothing is not settled
     # by the config against what its tab's other columns prove (columns.tab_contradicts).
+    shown: dict[int, dict[int, str] | None] = {
+        col: {i: p for i, r in enumerate(rows) if (p := grid.date_formats.get((r.index, col)))}
+        if grid.date_formats else None for col in known}
     proofs: dict[int, str] = {}
     for col, kind in known.items():
-        if (p := columns.proven(_votes([r.shown[col] for r in rows]), kind)) is not None:
+        # Google's date formats follow the spreadsheet's locale, not the team's (columns.shown_orders).
+        formats = shown[col] if grid.locale is None else None
+        if (p := columns.proven(_votes([r.shown[col] for r in rows]), kind, formats)) is not None:
             proofs[col] = p
     for col, kind in known.items():
         formatted = percent.get(col, set())
         three = _three_decimal_cells(header, grid, rows, col, ctx) if kind == "money" else set()
         contradicted = col not in proofs and kind in _FAMILY and columns.tab_contradicts(
             {p for c, p in proofs.items() if _FAMILY.get(known[c]) == _FAMILY[kind]}, ctx.locale)
-        shown_as = {i: p for i, r in enumerate(rows) if (p := grid.date_formats.get((r.index, col)))} \
-            if grid.date_formats else None
+        shown_as = shown[col]
         reading = _read_column(kind, [r.shown[col] for r in rows], formatted, ctx, three, grid.date1904,
                                contradicted, grid.locale, shown_as, own=col in custom)
         if reading is None:

@@ -234,3 +234,18 @@ def test_a_text_date_among_date_cells_shown_day_first_is_read_day_first(tmp_path
     (said,) = [i for i in crm.report.issues if i.code == "ambiguous_date"]
     assert said.message == '"03/04/2027" read as 2027-04-03 (day first); could be 2027-03-04.'
     assert said.hint.startswith("This column writes dates day first, as its other cells show")
+
+
+def test_a_date_column_shown_day_first_unsettles_the_config_for_the_tabs_other_date_columns(tmp_path):
+    """A column proves its order to the tab's other columns by the dates it shows too: with
+    locale "en" set, a Created of text dates beside a Close Date shown dd/mm/yyyy is no longer
+    settled by the config, so its "03/04/2027" is said with both readings (as it is beside a
+    Close Date of typed "15/03/2027"), not read as 4 March unsaid."""
+    rows = [["OPP-0001", "A", "Acme", "Prospecting", 100, dt.datetime(2027, 3, 15), "03/04/2027"],
+            ["OPP-0002", "B", "Acme", "Prospecting", 100, dt.datetime(2027, 5, 20), "2027-01-10"]]
+    wb = openpyxl.load_workbook(book(tmp_path / "b.xlsx", rows, formats={"F2": "dd/mm/yyyy", "F3": "dd/mm/yyyy"}))
+    wb["Opportunities"]["G1"] = "Created"
+    wb.save(tmp_path / "b.xlsx")
+    crm = read_crm(XlsxWorkbook(tmp_path / "b.xlsx").read(), Config(locale="en"))
+    assert [(i.code, i.row, i.column) for i in crm.report.issues if i.tab == "Opportunities"
+            and i.code != "left_out"] == [("ambiguous_date", 2, "G")]
