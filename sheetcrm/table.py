@@ -93,7 +93,7 @@ _MESSAGES = {
                              'set of IDs is made.'),
                           N_('Rename the header to "{name}". If these are not this tab\'s IDs, add an empty column '
                              'headed "{name}" and the next sync fills it.')),
-    "currency_column_unheaded": (N_('Column {letter} has no header and holds only currency codes ({example} and the '
+    "currency_column_unheaded": (N_('Column {letter} has no header and holds only currencies ({example} and the '
                                     'like): it is read as this tab\'s {name} column, the currency of each row\'s '
                                     'amounts.'),
                                  N_('Head the column "{name}", so that what it holds is not a guess.')),
@@ -574,8 +574,8 @@ def _renamed_ids(spec: TabSpec, title: str, grid: Grid, index: int, header: Head
 
 def _unheaded_currency(spec: TabSpec, title: str, grid: Grid, index: int, header: Header, settings: TabSettings,
                        report: Report) -> None:
-    """Read as the Currency column a column with no header that holds only ISO currency codes,
-    in a tab that has none: "EUR" beside each amount under an "Amount" header merged over both
+    """Read as the Currency column a column with no header that holds only currencies (ISO codes
+    or symbols, as a Currency cell is read), in a tab that has none: "EUR" beside each amount under an "Amount" header merged over both
     columns, or left unheaded. A person reads 1000 EUR there; skipped as a column with no
     name, every amount was read in the base currency without a word. Said at the header."""
     body = grid.rows[index + 1:]
@@ -587,9 +587,12 @@ def _unheaded_currency(spec: TabSpec, title: str, grid: Grid, index: int, header
             value = row[col] if col < len(row) else None
             if cells.is_blank(value):
                 continue
-            if value.__class__ is not str or (code := cells.canonical_text(value).upper()) not in cells.CURRENCY_CODES:
+            try:  # an ISO code or a symbol ("€"), as a Currency cell is read; "kr" or a word is none
+                if value.__class__ is not str or cells.parse_currency(cells.canonical_text(value)) is None:
+                    break
+            except cells.CellError:
                 break
-            codes.append(code)
+            codes.append(cells.canonical_text(value))
         else:
             if codes:
                 header.fields["currency"] = col

@@ -1099,7 +1099,7 @@ def test_a_column_of_currency_codes_with_no_header_is_the_currency_column(tmp_pa
                                                                                (3000, "GBP")]  # None: the base
     [said] = issues(outcome.crm, "currency_column_unheaded")
     assert (said.where(), said.severity) == ("Opportunities!G1", "warning")
-    assert said.message.startswith("Column G has no header and holds only currency codes (EUR and the like)")
+    assert said.message.startswith("Column G has no header and holds only currencies (EUR and the like)")
     assert issues(outcome.crm, "missing_rate")  # EUR and GBP have no rate: said, never summed as dollars
     assert_only_sheetcrm_cells_changed(before, user_cells(path))
     assert openpyxl.load_workbook(path)["Opportunities"]["G1"].value is None  # the header stays the person's
@@ -1109,7 +1109,16 @@ def test_a_column_of_currency_codes_with_no_header_is_the_currency_column(tmp_pa
         assert said.message.startswith("La columna G no tiene encabezado")
 
 
-def test_a_column_with_no_header_and_more_than_currency_codes_stays_unread():
-    rows = [OPP_HEADER[:6] + [None, "Close Date"], deal(1000, "EUR"), deal(2000, "see notes")]
+def test_a_column_of_currency_symbols_with_no_header_is_the_currency_column():
+    rows = [OPP_HEADER[:6] + [None, "Close Date"], deal(1000, "€"), deal(2000, " £ ")]
     crm = opps(rows)
-    assert amounts(crm) == [1000, 2000] and not issues(crm, "currency_column_unheaded")
+    assert [r.record.currency for r in crm.tables["opportunities"].rows] == ["EUR", "GBP"]
+    [said] = issues(crm, "currency_column_unheaded")
+    assert said.message.startswith("Column G has no header and holds only currencies (€ and the like)")
+
+
+def test_a_column_with_no_header_and_more_than_currency_codes_stays_unread():
+    for other in ("see notes", "kr", 5):
+        rows = [OPP_HEADER[:6] + [None, "Close Date"], deal(1000, "EUR"), deal(2000, other)]
+        crm = opps(rows)
+        assert amounts(crm) == [1000, 2000] and not issues(crm, "currency_column_unheaded"), other
