@@ -1032,6 +1032,16 @@ def shows_day_and_month(pattern: str) -> bool:
     return not tokens[0].startswith("y")
 
 
+def shown_order(pattern: str) -> str | None:
+    """The day/month order a date's number-format pattern shows ("es" for `dd/mm/yyyy`, "en"
+    for `mm/dd/yyyy`), or None when it shows no day and month as numbers (`shows_day_and_month`)."""
+    if not shows_day_and_month(pattern):
+        return None
+    text = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", pattern).lower()
+    first = next(t for t in re.findall(r"m+|d+", re.split(r"[hs]", text, maxsplit=1)[0]) if len(t) <= 2)
+    return "es" if first[0] == "d" else "en"
+
+
 def parse_date(raw: RawCell, locale: str = "en", date1904: bool = False) -> _dt.date | None:
     """A date from a native date, a serial number, or text.
 

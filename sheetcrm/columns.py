@@ -99,18 +99,31 @@ def _decide(proofs: Counter[str], suggestions: Counter[str], fallback: str, fall
     return fallback, fallback_sure and not contradicted
 
 
-def proven(raws: Sequence[RawCell], kind: str) -> str | None:
+def proven(raws: Sequence[RawCell], kind: str, formats: Mapping[int, str] | None = None) -> str | None:
     """The convention a column's own cells prove (rule 1): "en" or "es", the day/month order of
-    a "date" or "datetime" column, the decimal separator of a "number", "money" or "integer"
-    one; None when its cells prove none, or both as often."""
+    a "date" or "datetime" column (its text dates, and its .xlsx date cells' `formats`:
+    `shown_orders`), the decimal separator of a "number", "money" or "integer" one; None when
+    its cells prove none, or both as often."""
     style = {"date": cells.date_style, "datetime": cells.date_style}.get(
         kind, cells.separator_style if kind in ("number", "money", "integer") else None)
     if style is None:
         return None
-    ranked = Counter(p for p, _ in map(style, raws) if p).most_common(2)
+    votes = Counter(p for p, _ in map(style, raws) if p)
+    if style is cells.date_style:
+        votes.update(shown_orders(raws, formats))
+    ranked = votes.most_common(2)
     if not ranked or len(ranked) == 2 and ranked[0][1] == ranked[1][1]:
         return None
     return ranked[0][0]
+
+
+def shown_orders(raws: Sequence[RawCell], formats: Mapping[int, str] | None) -> list[str]:
+    """The day/month order each date cell's format shows (`formats`: index -> pattern, .xlsx's
+    `Grid.date_formats`; `cells.shown_order`). A date cell shown `dd/mm/yyyy` shows the person
+    the column's order as plainly as a typed "13/02/2026" does. Not Google's: its date formats
+    follow the spreadsheet's own locale, not the team's (see `read_dates`)."""
+    return [order for index, pattern in (formats or {}).items()
+            if index < len(raws) and isinstance(raws[index], dt.date) and (order := cells.shown_order(pattern))]
 
 
 def tab_contradicts(proofs: Collection[str], fallback: str) -> bool:
@@ -226,6 +239,10 @@ def read_dates(raws: Sequence[RawCell], fallback: str, fallback_sure: bool, date
     fallback's guess (no locale in the config, no text date of its own proving it) is read as
     Google holds it: nothing says its people type in another order than their spreadsheet's.
 
+    On .xlsx (no `typed`), `formats` holds the date cells whose format shows the day and the
+    month as numbers (`dd/mm/yyyy`): each is a proof of the order it shows, as a text date
+    like "13/02/2026" is, since that is the order a person reading the column sees.
+
     With `date1904` (a workbook in the 1904 date system: `Grid.date1904`) a plain number is a
     serial from 1904-01-01: each is read here (`values`, or its error), so no later parse
     takes it from 1899-12-30.
@@ -244,6 +261,8 @@ def read_dates(raws: Sequence[RawCell], fallback: str, fallback_sure: bool, date
 
     styles = [cells.date_style(raw) for raw in raws]
     proofs = Counter(p for p, _ in styles if p)
+    if typed is None:
+        proofs.update(shown_orders(raws, formats))
     locale, sure = _decide(proofs, Counter(), fallback, fallback_sure, contradicted)
     reading = Reading(locale, sure)
     other = "es" if locale == "en" else "en"

@@ -36,7 +36,7 @@ CODES = (
     NC_("issue code", "unknown_sku"), NC_("issue code", "contact_errors"),
     NC_("issue code", "opportunity_errors"), NC_("issue code", "quote_currency_unset"), NC_("issue code", "lead_identity"),
     NC_("issue code", "negative_price"), NC_("issue code", "negative_quantity"), NC_("issue code", "symbol_base"),
-    NC_("issue code", "currency_unnamed"),
+    NC_("issue code", "currency_unnamed"), NC_("issue code", "currency_column_unheaded"),
     NC_("issue code", "symbol_guess"), NC_("issue code", "unsafe_header"), NC_("issue code", "quote_template_error"),
     NC_("issue code", "form_bad_time"), NC_("issue code", "form_needs_tab"), NC_("issue code", "form_no_timestamp"),
     NC_("issue code", "form_answers_differ"),

@@ -93,6 +93,10 @@ _MESSAGES = {
                              'set of IDs is made.'),
                           N_('Rename the header to "{name}". If these are not this tab\'s IDs, add an empty column '
                              'headed "{name}" and the next sync fills it.')),
+    "currency_column_unheaded": (N_('Column {letter} has no header and holds only currencies ({example} and the '
+                                    'like): it is read as this tab\'s {name} column, the currency of each row\'s '
+                                    'amounts.'),
+                                 N_('Head the column "{name}", so that what it holds is not a guess.')),
     "duplicate_header": (N_('The header "{text}" appears twice; only the first column is read.'),
                          N_("Rename or remove one of the two columns.")),
     "header_lookalike": (N_('The header "{text}" is not one sheetcrm knows, but it looks like "{name}", a column '
@@ -532,6 +536,8 @@ def map_header(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, rep
             header.currencies[col] = currency
     if ids and spec.id_prefix and "id" not in header.fields and header.fields:
         _renamed_ids(spec, title, grid, index, header, settings, report)
+    if "currency" in spec.model.model_fields and "currency" not in header.fields and header.fields:
+        _unheaded_currency(spec, title, grid, index, header, settings, report)
     _lookalikes(spec, title, header, aliases, settings, report)
     return header
 
@@ -563,6 +569,36 @@ def _renamed_ids(spec: TabSpec, title: str, grid: Grid, index: int, header: Head
                 header.fields["id"] = col
                 report.add(_issue("warning", title, header.row, col, text, text, "id_column_renamed", text=text,
                                   example=min(seen).upper(), name=_names(spec.id_column, settings)[0]))
+                return
+
+
+def _unheaded_currency(spec: TabSpec, title: str, grid: Grid, index: int, header: Header, settings: TabSettings,
+                       report: Report) -> None:
+    """Read as the Currency column a column with no header that holds only currencies (ISO codes
+    or symbols, as a Currency cell is read), in a tab that has none: "EUR" beside each amount under an "Amount" header merged over both
+    columns, or left unheaded. A person reads 1000 EUR there; skipped as a column with no
+    name, every amount was read in the base currency without a word. Said at the header."""
+    body = grid.rows[index + 1:]
+    for col in range(max(map(len, body), default=0)):
+        if col in header.labels:
+            continue
+        codes: list[str] = []
+        for row in body:
+            value = row[col] if col < len(row) else None
+            if cells.is_blank(value):
+                continue
+            try:  # an ISO code or a symbol ("€"), as a Currency cell is read; "kr" or a word is none
+                if value.__class__ is not str or cells.parse_currency(cells.canonical_text(value)) is None:
+                    break
+            except cells.CellError:
+                break
+            codes.append(cells.canonical_text(value))
+        else:
+            if codes:
+                header.fields["currency"] = col
+                column = next(c for c in spec.columns if c.field == "currency")
+                report.add(_issue("warning", title, header.row, col, None, None, "currency_column_unheaded",
+                                  letter=column_letter(col + 1), example=codes[0], name=_names(column, settings)[0]))
                 return
 
 
@@ -728,6 +764,8 @@ def tab_locale(spec: TabSpec, title: str, header: Header) -> str | None:
     votes: Counter[str] = Counter()
     by_field = {c.field: c for c in spec.columns}
     for name, col in header.fields.items():
+        if col not in header.labels:
+            continue  # a column read with no header (`_unheaded_currency`) says nothing of the language
         column = by_field[name]
         # The Spanish header, and the aliases that cannot be English (they have accents).
         spanish = (column.header_es, *(a for a in column.aliases if not a.isascii()))
@@ -1511,17 +1549,21 @@ def _read_columns(title: str, header: Header, grid: Grid, rows: list[_Cells], kn
                     rows[i].shown[col] = cells.percent_refused(raw, kind)
     # What each column's own cells prove, by family: a column that proves nothing is not settled
     # by the config against what its tab's other columns prove (columns.tab_contradicts).
+    shown: dict[int, dict[int, str] | None] = {
+        col: {i: p for i, r in enumerate(rows) if (p := grid.date_formats.get((r.index, col)))}
+        if grid.date_formats else None for col in known}
     proofs: dict[int, str] = {}
     for col, kind in known.items():
-        if (p := columns.proven(_votes([r.shown[col] for r in rows]), kind)) is not None:
+        # Google's date formats follow the spreadsheet's locale, not the team's (columns.shown_orders).
+        formats = shown[col] if grid.locale is None else None
+        if (p := columns.proven(_votes([r.shown[col] for r in rows]), kind, formats)) is not None:
             proofs[col] = p
     for col, kind in known.items():
         formatted = percent.get(col, set())
         three = _three_decimal_cells(header, grid, rows, col, ctx) if kind == "money" else set()
         contradicted = col not in proofs and kind in _FAMILY and columns.tab_contradicts(
             {p for c, p in proofs.items() if _FAMILY.get(known[c]) == _FAMILY[kind]}, ctx.locale)
-        shown_as = {i: p for i, r in enumerate(rows) if (p := grid.date_formats.get((r.index, col)))} \
-            if grid.date_formats else None
+        shown_as = shown[col]
         reading = _read_column(kind, [r.shown[col] for r in rows], formatted, ctx, three, grid.date1904,
                                contradicted, grid.locale, shown_as, own=col in custom)
         if reading is None:

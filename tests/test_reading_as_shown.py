@@ -207,3 +207,45 @@ def test_setiembre_is_september(tmp_path):
     crm = read_crm(XlsxWorkbook(book(tmp_path / "s.xlsx", rows)).read(), Config())
     assert [o.close_date for o in crm.records("opportunities")] == [dt.date(2026, 9, 5)] * 2
     assert not deal_issues(crm)
+
+
+def test_a_text_date_among_date_cells_shown_day_first_is_read_day_first(tmp_path):
+    """Found at stop 44: a Close Date column of date cells formatted dd/mm/yyyy (LibreOffice
+    shows 15/03/2027, 20/05/2027) with one pasted text date "03/04/2027" was read as 4 March,
+    with a warning whose hint said nothing in the column showed the order. The dates a person
+    sees there are day first: a format the file spells out is a proof of its order, as a text
+    "13/02/2026" is, on the file as written and as LibreOffice saves it again."""
+    rows = [["OPP-0001", "A", "Acme", "Prospecting", 100, dt.datetime(2027, 3, 15)],
+            ["OPP-0002", "B", "Acme", "Prospecting", 100, "03/04/2027"],
+            ["OPP-0003", "C", "Acme", "Prospecting", 100, dt.datetime(2027, 5, 20)]]
+    for code, day in (("dd/mm/yyyy", dt.date(2027, 4, 3)), ("mm/dd/yyyy", dt.date(2027, 3, 4))):
+        path = book(tmp_path / f"{code[0]}.xlsx", rows, formats={"F2": code, "F3": code, "F4": code})
+        for saved in (path, recalculated(path, tmp_path)):
+            crm = read_crm(XlsxWorkbook(saved).read(), Config())
+            assert [o.close_date for o in crm.records("opportunities")][1] == day, (code, saved)
+            assert not deal_issues(crm), (code, saved)
+    # A built-in date format shows the reader's own short date: it says nothing of the order.
+    path = book(tmp_path / "builtin.xlsx", rows, formats={"F2": "mm-dd-yy", "F4": "mm-dd-yy"})
+    crm = read_crm(XlsxWorkbook(path).read(), Config())
+    assert [s[:4] for s in deal_issues(crm)] == [("warning", "ambiguous_date", 3, "F")]
+    # A config whose locale says otherwise than the column shows: the cell is said, both ways.
+    path = book(tmp_path / "set.xlsx", rows, formats={"F2": "dd/mm/yyyy", "F4": "dd/mm/yyyy"})
+    crm = read_crm(XlsxWorkbook(path).read(), Config(locale="en"))
+    (said,) = [i for i in crm.report.issues if i.code == "ambiguous_date"]
+    assert said.message == '"03/04/2027" read as 2027-04-03 (day first); could be 2027-03-04.'
+    assert said.hint.startswith("This column writes dates day first, as its other cells show")
+
+
+def test_a_date_column_shown_day_first_unsettles_the_config_for_the_tabs_other_date_columns(tmp_path):
+    """A column proves its order to the tab's other columns by the dates it shows too: with
+    locale "en" set, a Created of text dates beside a Close Date shown dd/mm/yyyy is no longer
+    settled by the config, so its "03/04/2027" is said with both readings (as it is beside a
+    Close Date of typed "15/03/2027"), not read as 4 March unsaid."""
+    rows = [["OPP-0001", "A", "Acme", "Prospecting", 100, dt.datetime(2027, 3, 15), "03/04/2027"],
+            ["OPP-0002", "B", "Acme", "Prospecting", 100, dt.datetime(2027, 5, 20), "2027-01-10"]]
+    wb = openpyxl.load_workbook(book(tmp_path / "b.xlsx", rows, formats={"F2": "dd/mm/yyyy", "F3": "dd/mm/yyyy"}))
+    wb["Opportunities"]["G1"] = "Created"
+    wb.save(tmp_path / "b.xlsx")
+    crm = read_crm(XlsxWorkbook(tmp_path / "b.xlsx").read(), Config(locale="en"))
+    assert [(i.code, i.row, i.column) for i in crm.report.issues if i.tab == "Opportunities"
+            and i.code != "left_out"] == [("ambiguous_date", 2, "G")]

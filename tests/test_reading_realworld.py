@@ -1071,3 +1071,54 @@ def test_a_number_the_other_way_round_is_said_by_what_it_shows(tmp_path):
         assert {w: i.code for w, i in said.items()} == {"Opportunities!E3": "mixed_convention",
                                                         "Opportunities!E4": "bad_number"}, locale
         assert words in said["Opportunities!E3"].message, locale
+
+
+@pytest.mark.parametrize("merged", [True, False])
+def test_a_column_of_currency_codes_with_no_header_is_the_currency_column(tmp_path, merged):
+    """Found at stop 44: an "Amount" header merged over two columns, the amount and its currency
+    code beside it (1000 | EUR), as people lay out money, or the codes left with no header: the
+    unnamed column was skipped and every amount read in the base currency, USD, with no word. A
+    person reads 1000 EUR: the column is read as Currency, and said at its header."""
+    wb = openpyxl.Workbook()
+    wb.active.title = "Accounts"
+    for row in ACCOUNTS:
+        wb.active.append(row)
+    ws = wb.create_sheet("Opportunities")
+    ws.append(["ID", "Name", "Account", "Owner", "Stage", "Amount", None, "Close Date"])
+    ws.append(["", "A", "Acme", "Mia", "Proposal", 1000, "EUR", "2026-12-20"])
+    ws.append(["", "B", "Acme", "Mia", "Proposal", 2000, None, "2026-12-20"])
+    ws.append(["", "C", "Acme", "Mia", "Proposal", 3000, "gbp", "2026-12-20"])
+    if merged:
+        ws.merge_cells("F1:G1")
+    path = tmp_path / "crm.xlsx"
+    wb.save(path)
+    book = XlsxWorkbook(path)
+    before = user_cells(path)
+    outcome = sync(book, Config(), as_of=AS_OF)
+    assert [(o.amount, o.currency) for o in outcome.results.opportunities] == [(1000, "EUR"), (2000, None),
+                                                                               (3000, "GBP")]  # None: the base
+    [said] = issues(outcome.crm, "currency_column_unheaded")
+    assert (said.where(), said.severity) == ("Opportunities!G1", "warning")
+    assert said.message.startswith("Column G has no header and holds only currencies (EUR and the like)")
+    assert issues(outcome.crm, "missing_rate")  # EUR and GBP have no rate: said, never summed as dollars
+    assert_only_sheetcrm_cells_changed(before, user_cells(path))
+    assert openpyxl.load_workbook(path)["Opportunities"]["G1"].value is None  # the header stays the person's
+    assert not sync(book, Config(), as_of=AS_OF).plan
+    with using("es"):
+        [said] = issues(read_crm(book.read(), Config(), "es"), "currency_column_unheaded")
+        assert said.message.startswith("La columna G no tiene encabezado")
+
+
+def test_a_column_of_currency_symbols_with_no_header_is_the_currency_column():
+    rows = [OPP_HEADER[:6] + [None, "Close Date"], deal(1000, "€"), deal(2000, " £ ")]
+    crm = opps(rows)
+    assert [r.record.currency for r in crm.tables["opportunities"].rows] == ["EUR", "GBP"]
+    [said] = issues(crm, "currency_column_unheaded")
+    assert said.message.startswith("Column G has no header and holds only currencies (€ and the like)")
+
+
+def test_a_column_with_no_header_and_more_than_currency_codes_stays_unread():
+    for other in ("see notes", "kr", 5):
+        rows = [OPP_HEADER[:6] + [None, "Close Date"], deal(1000, "EUR"), deal(2000, other)]
+        crm = opps(rows)
+        assert amounts(crm) == [1000, 2000] and not issues(crm, "currency_column_unheaded"), other

@@ -69,9 +69,10 @@ class Grid:
     # Google read in another day/month order than the team's (`columns.read_dates`).
     locale: str | None = None
     # The number-format pattern ("M/d/yyyy", "yyyy-mm-dd") of date cells whose format was read
-    # (Google only, where `locale` reads dates in another day/month order than the team's):
+    # (Google, where `locale` reads dates in another day/month order than the team's):
     # (0-based row, col) -> pattern. A date shown year first or with the month's name cannot
-    # have been typed in the other order.
+    # have been typed in the other order. On .xlsx, the date cells whose format the file spells
+    # out with the day and the month as numbers (`dd/mm/yyyy`): the order the column shows.
     date_formats: dict[tuple[int, int], str] = field(default_factory=dict)
 
     def cell(self, row: int, col: int) -> CellValue:

@@ -29,6 +29,8 @@ from typing import Collection
 
 from openpyxl.utils import column_index_from_string
 
+from sheetcrm.cells import shown_order
+
 from . import uncalculated
 from .xlsx_patch import attrs, found_dropdowns, relationships, sheet_parts
 from .numformat import format_currency, is_digits_format, is_percent_format, is_time_format  # noqa: F401  (is_percent_format: re-exported)
@@ -62,6 +64,9 @@ class SheetFacts:
     # The rows of its Excel tables' Total Rows (ECMA-376 §18.5.1.2: a table's ref includes its
     # last totalsRowCount rows, which are its totals, not data).
     totals: set[int] = field(default_factory=set)
+    # The cells whose own (custom) number format shows a date's day and month as numbers in
+    # an order (`cells.shown_order`), with that format: `Grid.date_formats` of the date cells.
+    date_formats: dict[Position, str] = field(default_factory=dict)
 
 
 _TABLE = re.compile(rb'<(?:\w+:)?table\b([^>]*)>')
@@ -96,13 +101,18 @@ def scan(data: bytes, only: Collection[str] | None = None) -> dict[str, SheetFac
     found: dict[str, SheetFacts] = {}
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         names = set(z.namelist())
-        styles = number_styles(z.read("xl/styles.xml")) if "xl/styles.xml" in names else ({}, {})
+        styles_xml = z.read("xl/styles.xml") if "xl/styles.xml" in names else b""
+        styles = number_styles(styles_xml) if styles_xml else ({}, {})
+        dates = date_order_styles(styles_xml) if styles_xml else {}
         # The same walk from workbook part to sheet parts as the writer's (relationship targets
         # relative or absolute, a workbook part not at xl/workbook.xml).
         for title, part in sheet_parts(z):
             if part is not None and (only is None or title in only):
                 xml = z.read(part)
                 found[title] = scan_sheet(xml, styles)
+                if dates:
+                    found[title].date_formats = {pos: dates[style]
+                                                 for pos, style in _styled_cells(xml, set(dates)).items()}
                 if b"<tablePart" in xml:
                     found[title].totals = _total_rows(z, part, names)
     return found
@@ -233,6 +243,25 @@ def number_styles(styles_xml: bytes) -> tuple[set[int], dict[int, str]]:
         elif (shown := format_currency(code) if code is not None else BUILTIN_CURRENCY.get(number)):
             currency[index] = shown
     return percent, currency
+
+
+def date_order_styles(styles_xml: bytes) -> dict[int, str]:
+    """Indexes into cellXfs (a cell's `s`) whose number format is a code the file spells out
+    (`numFmt`) showing a date's day and month as numbers in one order (`cells.shown_order`:
+    `dd/mm/yyyy`, `mm/dd/yyyy`), with that code. The built-in date formats (14-17, 22) are
+    left out: an app shows them in its reader's own short-date order, which the file does not say."""
+    custom = {int(i[1]): html.unescape(c[1].decode()) for m in _NUM_FMT.finditer(styles_xml)
+              if (i := _NUM_FMT_ID.search(m[1])) and (c := _FORMAT_CODE.search(m[1]))}
+    ordered = {number: code for number, code in custom.items() if shown_order(code) is not None}
+    block = _CELL_XFS.search(styles_xml) if ordered else None
+    if block is None:
+        return {}
+    found = {}
+    for index, xf in enumerate(_XF.finditer(block[1])):
+        fmt_id = _NUM_FMT_ID.search(xf[1])
+        if fmt_id and (code := ordered.get(int(fmt_id[1]))) is not None:
+            found[index] = code
+    return found
 
 
 def time_codes(z: zipfile.ZipFile, part: str, cells: Collection[Position]) -> dict[Position, str]:
