@@ -440,3 +440,47 @@ def test_a_step_that_waits_holds_back_the_steps_of_its_day_after_it():
     step = lambda n: SEQ.format(lead="LEAD-0002", what=f"step {n}", day="2026-12-02")  # noqa: E731
     assert [r[KEY] for r in book.tabs["Workflow Log"][1:]] == ["WF-0001|LEAD-0002|created", step(1), step(2)]
     assert [r[0] for r in book.tabs["Outbox"][1:]] == ["OUT-0001"] and len(book.tabs["Tasks"]) == 2
+
+
+def test_steps_inserted_among_those_taken_stop_the_sequence_saying_so_and_steps_added_after_them_follow():
+    """Was: a step inserted in sheetcrm.toml before the steps a running sequence had taken
+    shifted their numbers, so the call task (step 2, now step 3) was created a second time and
+    the new step was never taken, without a word. Now the enrollment stops, its Log row saying
+    why; a sequence whose taken steps are unchanged (a step added after them) carries on."""
+    book = MemoryWorkbook(_tabs([RULE]))
+    sync(book, CONFIG, day(0))
+    for n in (2, 3):
+        book.tabs["Leads"].append([f"LEAD-000{n}", f"P{n}", f"Co{n}", f"p{n}@co{n}.com", "New", "Sam", "2026-12-02"])
+    sync(book, CONFIG, day(1))
+    for n in range(2, 6):
+        sync(book, CONFIG, day(n))           # both leads took step 1 (email) and step 2 (call task)
+    inserted = [STEPS[0], {"day": 1, "then": "log activity", "subject": "Note {{ Company }}"}, *STEPS[1:]]
+    config = Config.model_validate({"templates": TEMPLATES, "follow_ups": {"welcome": {"steps": inserted}}})
+    sync(book, config, day(6))
+    log = book.tabs["Workflow Log"][1:]
+    stops = [(r[KEY], r[DETAILS]) for r in log if r[6] == "stopped"]
+    assert stops == [(SEQ.format(lead=lead, what="stopped", day="2026-12-02"),
+                      "the steps of the follow-up welcome were changed in sheetcrm.toml after 2 of them were taken, so "
+                      "which step comes next cannot be told: its remaining steps are not taken")
+                     for lead in ("LEAD-0002", "LEAD-0003")]
+    for n in range(7, 14):
+        sync(book, config, day(n))
+    assert [r[2] for r in book.tabs["Tasks"][1:]] == ["Call Co2", "Call Co3"]     # no call task twice
+    assert len([r for r in book.tabs["Workflow Log"][1:] if "step" in r[KEY]]) == 4
+    assert not [r for r in book.tabs["Workflow State"][1:] if r and (r[0] or "").startswith("sequence")]
+
+    # A step added after those taken, or a later one changed: the sequence carries on.
+    book = MemoryWorkbook(_tabs([RULE]))
+    sync(book, CONFIG, day(0))
+    book.tabs["Leads"].append(["LEAD-0002", "P2", "Co2", "p2@co2.com", "New", "Sam", "2026-12-02"])
+    for n in range(1, 6):
+        sync(book, CONFIG, day(n))
+    appended = [*STEPS[:2], {**STEPS[2], "subject": "Any news, {{ Company }}?"}, {"day": 9, "then": "notify"}]
+    config = Config.model_validate({"templates": TEMPLATES, "follow_ups": {"welcome": {"steps": appended}}})
+    for n in range(6, 14):
+        sync(book, config, day(n))
+    log = book.tabs["Workflow Log"][1:]
+    assert not [r for r in log if r[6] == "stopped"]
+    assert [r[KEY] for r in log if "step" in r[KEY]] == [
+        SEQ.format(lead="LEAD-0002", what=f"step {n}", day="2026-12-02") for n in (1, 2, 3, 4)]
+    assert [r[4] for r in book.tabs["Outbox"][1:]] == ["Hello Co2", "Any news, Co2?"]

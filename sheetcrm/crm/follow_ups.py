@@ -28,6 +28,7 @@ first owner becomes the owner of record). The stop is journaled once, as a "stop
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
@@ -113,6 +114,13 @@ def step_of(event: str) -> tuple[str, int] | None:
     return (found["name"], int(found["what"].split()[1])) if found and found["what"] != "stopped" else None
 
 
+def shape(steps: Any) -> str:
+    """A digest of what makes `steps` the steps they are (day, action, subject, template): the
+    State keeps it for the steps an enrollment took, since a step is known by its number."""
+    said = [(s.day, normalize_key(s.then), s.subject or "", s.template or "") for s in steps]
+    return hashlib.blake2b(repr(said).encode("utf-8"), digest_size=8).hexdigest()
+
+
 def find(sequences: Mapping[str, Any], name: str | None) -> str | None:
     """The sequence `name` names (ignoring case and accents), as the config spells it."""
     wanted = normalize_key(name or "")
@@ -159,7 +167,8 @@ def settle(enrolled: dict[tuple[str, str, str], tuple[dt.date, str | None]], ste
 def advance(rule: str, subjects: Mapping[str, Any], world: Any,
             enrolled: dict[tuple[str, str, str], tuple[dt.date, str | None]], logged: Mapping[str, dt.date | None],
             done: set[str], key_of: Callable[[str, str], str], own: set[str],
-            stepped: dict[tuple[str, str, str], int] | None = None) -> list[Due]:
+            stepped: dict[tuple[str, str, str], int] | None = None,
+            shapes: Mapping[tuple[str, str, str], str] | None = None) -> list[Due]:
     """This sync's steps and stops of every enrollment of `rule`, in record order.
 
     `subjects`: record ID -> the rule's records (crm.workflows.Subject); `world`: its World
@@ -167,7 +176,8 @@ def advance(rule: str, subjects: Mapping[str, Any], world: Any,
     keys journaled or firing this sync (the Dues' keys are added); `key_of(record, event)`: a
     firing's key; `own`: the IDs of the records workflows made; `stepped`: enrollment -> how
     many of its steps were journaled (a step at or below it is taken, whether or not its Log
-    row is still there). `enrolled` and `stepped` are left as they stand after this sync:
+    row is still there); `shapes`: enrollment -> the `shape` of those steps as they were
+    taken. `enrolled` and `stepped` are left as they stand after this sync:
     stopped enrollments gone; one whose last step is taken now kept, all its steps counted, so
     that the State forgets it only once the step's write landed (`settle` ends it next sync)."""
     out: list[Due] = []
@@ -189,6 +199,14 @@ def advance(rule: str, subjects: Mapping[str, Any], world: Any,
             owner = subject.owner  # a first owner is no change of owner
             enrolled[key] = (start, owner)
         reason = stop_reason(subject, world, start, owner, own)
+        count = stepped.get(key, 0)
+        if reason is None and count and (shapes or {}).get(key, shape(steps[:count])) != shape(steps[:count]):
+            # Steps are known by their number: with a step inserted, removed or reordered among
+            # those taken, step N is another step now, and going on would take one again (a
+            # second call task) and skip another without a word.
+            reason = _("the steps of the follow-up {name} were changed in sheetcrm.toml after {n} of them were "
+                       "taken, so which step comes next cannot be told: its remaining steps are not taken",
+                       name=name, n=count)
         if reason is not None:
             out.append(Due(subject, stop, _("follow-up {name}", name=name), message=reason))
             done.add(key_of(record, stop))

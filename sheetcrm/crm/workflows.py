@@ -621,6 +621,10 @@ class State:
     # person deleted is not taken again (a second task, a second email), as `checked` keeps a
     # time event and `seen` an edge from firing twice. Kept while the enrollment runs.
     stepped: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    # (rule, record, sequence) -> `follow_ups.shape` of its steps taken, as they were then: a
+    # step is known by its number, so steps inserted, removed or reordered among those taken
+    # since are told (the enrollment stops), never a step taken twice and another skipped.
+    shapes: dict[tuple[str, str, str], str] = field(default_factory=dict)
     # (rule, record, event) -> (the event's day, the event in words): firings whose action could
     # not be carried out whole (`_waits`), offered again at every sync until it can, never logged
     # before. Kept while the rule runs, dropped with it (an "off" means off).
@@ -694,6 +698,7 @@ def respell(state: State, log: Sequence[LogEntry], rule_ids: Iterable[str], worl
                 pointers=keyed(state.pointers, rule),  # type: ignore[arg-type]
                 enrolled=keyed(state.enrolled, lambda k: (rule(k[0]), records(k[1]), k[2])),
                 stepped=keyed(state.stepped, lambda k: (rule(k[0]), records(k[1]), k[2])),
+                shapes=keyed(state.shapes, lambda k: (rule(k[0]), records(k[1]), k[2])),
                 waiting=keyed(state.waiting, lambda k: (rule(k[0]), records(k[1]), event(k[2]))),
                 unjudged=keyed(state.unjudged, lambda k: (rule(k[0]), records(k[1]), event(k[2]))),
                 pending=dict(state.pending), intake=keyed(state.intake, records))  # type: ignore[arg-type]
@@ -1288,7 +1293,7 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
     new = State(armed={k: v for k, v in state.armed.items() if k in running},
                 checked={k: v for k, v in state.checked.items() if k in running}, watched={}, seen={},
                 pointers={k: v for k, v in state.pointers.items() if k in running}, enrolled=dict(state.enrolled),
-                stepped=dict(state.stepped))
+                stepped=dict(state.stepped), shapes=dict(state.shapes))
     follow_ups.settle(new.enrolled, new.stepped, world.sequences, done_keys, firing_key)
     firings: list[Firing] = []
     open_load = _Load(world)
@@ -1504,7 +1509,8 @@ def _follow_ups(rule: Rule, world: World, state: State, logged: Mapping[str, dt.
     out = []
     held: set[tuple[str, str, str]] = set()  # enrollments whose step waits this sync
     for due in follow_ups.advance(rule.id, subjects, world, state.enrolled, logged, done_keys,
-                                  lambda record, event: firing_key(rule.id, record, event), own, state.stepped):
+                                  lambda record, event: firing_key(rule.id, record, event), own, state.stepped,
+                                  state.shapes):
         if due.enrollment in held:
             # A later step of the same day waits behind it: firing it now would take the
             # steps out of the order the team wrote (the email before the task it follows).

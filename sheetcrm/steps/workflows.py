@@ -22,7 +22,7 @@ from sheetcrm.cells import add_days, canonical_text, enum_choices, match_key, no
 from sheetcrm.crm.accounts import Accounts
 from sheetcrm.crm.conditions import References
 from sheetcrm.crm.conversion import is_converted
-from sheetcrm.crm.follow_ups import enrollment_of, step_of
+from sheetcrm.crm.follow_ups import enrollment_of, shape, step_of
 from sheetcrm.crm.stages import StageTable, is_open_task, is_plan
 from sheetcrm.crm.workflows import (KINDS, NOT_A_CELL, Columns, Firing, LogEntry, Outcome, RecordValues, RuleRow, Subject, World,
                                     action_word, result_word, run as run_rules)
@@ -839,8 +839,13 @@ def _state(ctx: SyncContext, part: StepResult, outcome: Outcome, fired: Fired, a
     body += [["intake", act, "", day] for act, day in s.intake.items()]  # not for people: a State kind
     # Last, so that one appearing moves no other row (its write may be dropped with its step's
     # action, below); as text, as `next`.
-    body += [["sequence step", f"{rule}|{record}", name, str(n)]  # not for people: a State kind
-             for (rule, record, name), n in sorted(s.stepped.items()) if n and (rule, record, name) in s.enrolled]
+    for (rule, record, name), n in sorted(s.stepped.items()):
+        if n and (rule, record, name) in s.enrolled:
+            sequence = ctx.config.follow_ups.get(name)
+            # The steps taken as defined now: `advance` stopped the enrollment had those changed.
+            taken = shape(sequence.steps[:n]) if sequence is not None else s.shapes.get((rule, record, name), "")
+            body += [["sequence step", f"{rule}|{record}", name, str(n)],  # not for people: a State kind
+                     ["sequence shape", f"{rule}|{record}", name, taken]]  # not for people: a State kind
     if not body and tabs.state == type(s)() and tabs.lost != "state":
         return
     ties: dict[tuple[str, str], Anchor] = {}
@@ -858,7 +863,8 @@ def _state(ctx: SyncContext, part: StepResult, outcome: Outcome, fired: Fired, a
     if not ties:
         return  # no action this sync: no State row waits for one (20k rows to look at, at 10k leads)
     # A step counted as taken lands with the step's action, or the next sync offers it again.
-    held = {"seen": ties, "seen cell": ties, "sequence step": steps}  # not for people: State kinds
+    held = {"seen": ties, "seen cell": ties,  # not for people: State kinds
+            "sequence step": steps, "sequence shape": steps}  # not for people: State kinds
     by_row = {index + 2: held[r[0]][(r[1], r[2])] for index, r in enumerate(body)
               if r[0] in held and (r[1], r[2]) in held[r[0]]}
     part.plan.writes[first:] = [dataclasses.replace(w, requires=by_row[w.row]) if w.row in by_row else w
