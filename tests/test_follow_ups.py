@@ -484,3 +484,42 @@ def test_steps_inserted_among_those_taken_stop_the_sequence_saying_so_and_steps_
     assert [r[KEY] for r in log if "step" in r[KEY]] == [
         SEQ.format(lead="LEAD-0002", what=f"step {n}", day="2026-12-02") for n in (1, 2, 3, 4)]
     assert [r[4] for r in book.tabs["Outbox"][1:]] == ["Hello Co2", "Any news, Co2?"]
+
+
+def test_a_notify_that_reaches_no_digest_is_said_at_the_rule(tmp_path):
+    """Was: a notify firing for a record with no Owner, or for an owner with no address under
+    [owners] (a follow-up step's Assign To "Zed"), was logged done and reached no digest, without
+    a word. Now a warning at the rule's Then cell says who was not told and how to fix it; the
+    firing stays done (the digest tells it once the owner or address is there)."""
+    rules = [["WF-0001", "Tell", "yes", "lead", "created", "", "notify", None, None, None, None, None],
+             ["WF-0002", "Seq", "yes", "lead", "created", "", "start sequence", None, None, "ping", None, None]]
+    owners = {"Sam": "sam@team.example"}
+    config = Config.model_validate({"owners": owners, "follow_ups": {"ping": {"steps": [
+        {"day": 0, "then": "notify", "assign_to": "Zed"}]}}})
+    book = Book("xlsx", tmp_path, None, _tabs(rules))
+    book.sync(0, config)
+    book.append("Leads", ["LEAD-0002", "P2", "Co2", "p2@co2.com", "New", None, "2026-12-02"])   # no owner
+    book.append("Leads", ["LEAD-0003", "P3", "Co3", "p3@co3.com", "New", " sam ", "2026-12-02"])  # Sam
+    book.sync(1, config)
+    assert [(e["Key"], e["Result"]) for e in _log(book)] == [
+        ("WF-0001|LEAD-0002|created", "done"), ("WF-0001|LEAD-0003|created", "done"),
+        ("WF-0002|LEAD-0002|created", "done"), ("WF-0002|LEAD-0003|created", "done"),
+        ("WF-0002|LEAD-0002|seq:ping:step 1@2026-12-02", "done"), ("WF-0002|LEAD-0003|seq:ping:step 1@2026-12-02", "done")]
+    said = [(v["Row"], v["Column"], v["Code"], v["Message"]) for v in book.records("Validation")
+            if v["Code"].startswith("workflow_notify")]
+    assert said == [
+        (2, "G", "workflow_notify_nobody", "The rule WF-0001 notified nobody about LEAD-0002: the record has no Owner "
+                                           "and the rule no Assign To (or the account it names has no Owner)."),
+        *[(3, "G", "workflow_notify_unaddressed", f"The rule WF-0002 notified Zed about {lead}, but Zed has no "
+                                                  "address under [owners], so no digest tells them.")
+          for lead in ("LEAD-0002", "LEAD-0003")]]
+    # Sam, under [owners] as names compare, is told: no warning for WF-0001 on LEAD-0003. In
+    # Spanish, the same in Spanish.
+    es = Config.model_validate({"locale": "es", "owners": owners})
+    spanish = MemoryWorkbook(_tabs(rules[:1]))
+    sync(spanish, es, day(0))
+    spanish.tabs["Leads"].append(["LEAD-0002", "P2", "Co2", "p2@co2.com", "Nuevo", None, "2026-12-02"])
+    issues = [i for i in sync(spanish, es, day(1)).crm.report.issues if i.code == "workflow_notify_nobody"]
+    assert [i.message for i in issues] == ["La regla WF-0001 no avisó a nadie de LEAD-0002: el registro no tiene "
+                                           "Propietario y la regla no tiene Asignar a (o la cuenta que nombra no tiene "
+                                           "Propietario)."]

@@ -186,6 +186,14 @@ _MESSAGES = {
     "workflow_no_owner_address": (N_("The rule {rule} cannot notify {owner} about {record} at once: {owner} has no "
                                      "address under [owners]."),
                                   N_("Add {owner} = \"their@address\" under [owners] in sheetcrm.toml.")),
+    "workflow_notify_unaddressed": (N_("The rule {rule} notified {owner} about {record}, but {owner} has no address "
+                                       "under [owners], so no digest tells them."),
+                                    N_("Add {owner} = \"their@address\" under [owners] in sheetcrm.toml; the next "
+                                       "digest then tells them, once.")),
+    "workflow_notify_nobody": (N_("The rule {rule} notified nobody about {record}: the record has no Owner and the "
+                                  "rule no Assign To (or the account it names has no Owner)."),
+                               N_("Give {record} an Owner, or the rule an Assign To; that owner's next digest then "
+                                  "tells them, once.")),
 }
 
 
@@ -1852,7 +1860,16 @@ def _act(firing: Firing, world: World, state: State, load: _Load, issues: list[I
         firing.values = {"to": to, "subject": text or row.template or "", "template": row.template,
                          "related": subject.id}
     elif rule.action == "notify":
-        firing.values = {"owner": named or subject.owner}
+        owner = named or subject.owner
+        firing.values = {"owner": owner}
+        # Logged done all the same (the digest tells an event once it finds an address), but a
+        # notification that reaches no one is said at the rule, not left to look delivered.
+        if world.owner_email and not owner:
+            issues.append(_issue(row, "then", row.then, "workflow_notify_nobody", severity="warning", rule=rule.id,
+                                 record=subject.id))
+        elif world.owner_email and owner_lookup(world.owner_email, owner) is None:
+            issues.append(_issue(row, "then", row.then, "workflow_notify_unaddressed", severity="warning",
+                                 rule=rule.id, owner=owner, record=subject.id))
     elif rule.action == "notify_now":
         owner = named or subject.owner
         address = owner_lookup(world.owner_email, owner)  # "ana" is Ana, as round-robin counts her
