@@ -486,6 +486,22 @@ def test_steps_inserted_among_those_taken_stop_the_sequence_saying_so_and_steps_
     assert [r[4] for r in book.tabs["Outbox"][1:]] == ["Hello Co2", "Any news, Co2?"]
 
 
+    # Edited while the rule was switched off: told once it runs again, not taken as it now reads.
+    book = MemoryWorkbook(_tabs([RULE]))
+    sync(book, CONFIG, day(0))
+    book.tabs["Leads"].append(["LEAD-0002", "P2", "Co2", "p2@co2.com", "New", "Sam", "2026-12-02"])
+    for n in range(1, 6):
+        sync(book, CONFIG, day(n))
+    config = Config.model_validate({"templates": TEMPLATES, "follow_ups": {"welcome": {"steps": inserted}}})
+    book.tabs["Workflows"][1][2] = "no"
+    sync(book, config, day(6))
+    book.tabs["Workflows"][1][2] = "yes"
+    for n in range(7, 14):
+        sync(book, config, day(n))
+    assert [r[6] for r in book.tabs["Workflow Log"][1:] if "seq:" in r[KEY]] == ["done", "done", "stopped"]
+    assert [r[2] for r in book.tabs["Tasks"][1:]] == ["Call Co2"]
+
+
 def test_a_notify_that_reaches_no_digest_is_said_at_the_rule(tmp_path):
     """Was: a notify firing for a record with no Owner, or for an owner with no address under
     [owners] (a follow-up step's Assign To "Zed"), was logged done and reached no digest, without

@@ -114,11 +114,12 @@ def step_of(event: str) -> tuple[str, int] | None:
     return (found["name"], int(found["what"].split()[1])) if found and found["what"] != "stopped" else None
 
 
-def shape(steps: Any) -> str:
-    """A digest of what makes `steps` the steps they are (day, action, subject, template): the
-    State keeps it for the steps an enrollment took, since a step is known by its number."""
-    said = [(s.day, normalize_key(s.then), s.subject or "", s.template or "") for s in steps]
-    return hashlib.blake2b(repr(said).encode("utf-8"), digest_size=8).hexdigest()
+def marks(steps: Any) -> list[str]:
+    """A short digest of each step, of what makes it the step it is (day, action, subject,
+    template): the State keeps those of the steps an enrollment took, since a step is known by
+    its number."""
+    return [hashlib.blake2b(repr((s.day, normalize_key(s.then), s.subject or "", s.template or "")).encode("utf-8"),
+                            digest_size=4).hexdigest() for s in steps]
 
 
 def find(sequences: Mapping[str, Any], name: str | None) -> str | None:
@@ -168,7 +169,7 @@ def advance(rule: str, subjects: Mapping[str, Any], world: Any,
             enrolled: dict[tuple[str, str, str], tuple[dt.date, str | None]], logged: Mapping[str, dt.date | None],
             done: set[str], key_of: Callable[[str, str], str], own: set[str],
             stepped: dict[tuple[str, str, str], int] | None = None,
-            shapes: Mapping[tuple[str, str, str], str] | None = None) -> list[Due]:
+            shapes: dict[tuple[str, str, str], list[str]] | None = None) -> list[Due]:
     """This sync's steps and stops of every enrollment of `rule`, in record order.
 
     `subjects`: record ID -> the rule's records (crm.workflows.Subject); `world`: its World
@@ -176,12 +177,14 @@ def advance(rule: str, subjects: Mapping[str, Any], world: Any,
     keys journaled or firing this sync (the Dues' keys are added); `key_of(record, event)`: a
     firing's key; `own`: the IDs of the records workflows made; `stepped`: enrollment -> how
     many of its steps were journaled (a step at or below it is taken, whether or not its Log
-    row is still there); `shapes`: enrollment -> the `shape` of those steps as they were
-    taken. `enrolled` and `stepped` are left as they stand after this sync:
+    row is still there); `shapes`: enrollment -> the `marks` of its steps, those taken as they
+    were (an enrollment that goes on gets the marks of its steps now). `enrolled`, `stepped`
+    and `shapes` are left as they stand after this sync:
     stopped enrollments gone; one whose last step is taken now kept, all its steps counted, so
     that the State forgets it only once the step's write landed (`settle` ends it next sync)."""
     out: list[Due] = []
     stepped = {} if stepped is None else stepped
+    shapes = {} if shapes is None else shapes
     for (rule_id, record, name), (start, owner) in sorted(enrolled.items(), key=lambda kv: kv[0]):
         sequence, subject = world.sequences.get(name), subjects.get(record)
         if rule_id != rule or sequence is None or subject is None:
@@ -199,8 +202,8 @@ def advance(rule: str, subjects: Mapping[str, Any], world: Any,
             owner = subject.owner  # a first owner is no change of owner
             enrolled[key] = (start, owner)
         reason = stop_reason(subject, world, start, owner, own)
-        count = stepped.get(key, 0)
-        if reason is None and count and (shapes or {}).get(key, shape(steps[:count])) != shape(steps[:count]):
+        count, now = stepped.get(key, 0), marks(steps)
+        if reason is None and (taken_then := shapes.get(key, [])[:count]) != now[:len(taken_then)]:
             # Steps are known by their number: with a step inserted, removed or reordered among
             # those taken, step N is another step now, and going on would take one again (a
             # second call task) and skip another without a word.
@@ -212,7 +215,9 @@ def advance(rule: str, subjects: Mapping[str, Any], world: Any,
             done.add(key_of(record, stop))
             del enrolled[key]
             stepped.pop(key, None)
+            shapes.pop(key, None)
             continue
+        shapes[key] = now  # the steps it takes from here, as they read now
         previous: tuple[int, dt.date] | None = None   # (the step's day, the day it fired)
         for n, (step, event) in enumerate(zip(steps, events), 1):
             due = add_days(start, step.day)

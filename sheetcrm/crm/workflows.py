@@ -629,10 +629,11 @@ class State:
     # person deleted is not taken again (a second task, a second email), as `checked` keeps a
     # time event and `seen` an edge from firing twice. Kept while the enrollment runs.
     stepped: dict[tuple[str, str, str], int] = field(default_factory=dict)
-    # (rule, record, sequence) -> `follow_ups.shape` of its steps taken, as they were then: a
-    # step is known by its number, so steps inserted, removed or reordered among those taken
-    # since are told (the enrollment stops), never a step taken twice and another skipped.
-    shapes: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    # (rule, record, sequence) -> `follow_ups.marks` of its steps taken, as they were then (the
+    # first `stepped` of them count): a step is known by its number, so steps inserted, removed
+    # or reordered among those taken since are told (the enrollment stops), never a step taken
+    # twice and another skipped.
+    shapes: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
     # (rule, record, event) -> (the event's day, the event in words): firings whose action could
     # not be carried out whole (`_waits`), offered again at every sync until it can, never logged
     # before. Kept while the rule runs, dropped with it (an "off" means off).

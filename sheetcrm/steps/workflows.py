@@ -22,7 +22,7 @@ from sheetcrm.cells import add_days, canonical_text, enum_choices, match_key, no
 from sheetcrm.crm.accounts import Accounts
 from sheetcrm.crm.conditions import References
 from sheetcrm.crm.conversion import is_converted
-from sheetcrm.crm.follow_ups import enrollment_of, shape, step_of
+from sheetcrm.crm.follow_ups import enrollment_of, step_of
 from sheetcrm.crm.stages import StageTable, is_open_task, is_plan
 from sheetcrm.crm.workflows import (KINDS, NOT_A_CELL, Columns, Firing, LogEntry, Outcome, RecordValues, RuleRow, Subject, World,
                                     action_word, result_word, run as run_rules)
@@ -841,11 +841,9 @@ def _state(ctx: SyncContext, part: StepResult, outcome: Outcome, fired: Fired, a
     # action, below); as text, as `next`.
     for (rule, record, name), n in sorted(s.stepped.items()):
         if n and (rule, record, name) in s.enrolled:
-            sequence = ctx.config.follow_ups.get(name)
-            # The steps taken as defined now: `advance` stopped the enrollment had those changed.
-            taken = shape(sequence.steps[:n]) if sequence is not None else s.shapes.get((rule, record, name), "")
-            body += [["sequence step", f"{rule}|{record}", name, str(n)],  # not for people: a State kind
-                     ["sequence shape", f"{rule}|{record}", name, taken]]  # not for people: a State kind
+            body.append(["sequence step", f"{rule}|{record}", name, str(n)])  # not for people: a State kind
+            if taken := s.shapes.get((rule, record, name), [])[:n]:
+                body.append(["sequence shape", f"{rule}|{record}", name, " ".join(taken)])  # not for people: ditto
     if not body and tabs.state == type(s)() and tabs.lost != "state":
         return
     ties: dict[tuple[str, str], Anchor] = {}
