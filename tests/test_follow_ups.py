@@ -539,3 +539,23 @@ def test_a_notify_that_reaches_no_digest_is_said_at_the_rule(tmp_path):
     assert [i.message for i in issues] == ["La regla WF-0001 no avisó a nadie de LEAD-0002: el registro no tiene "
                                            "Propietario y la regla no tiene Asignar a (o la cuenta que nombra no tiene "
                                            "Propietario)."]
+
+
+def test_an_owner_typed_again_with_a_curly_quote_is_no_change_of_owner(tmp_path):
+    """Was: the owner at enrollment was compared with the Owner now ignoring only case and
+    spaces, so "Dan O'Brien" typed again as "Dan O’Brien" (a phone's keyboard) stopped the
+    sequence, "the owner changed from Dan O'Brien to Dan O’Brien", though round-robin, the
+    forecast and the digest hold them one owner. Now compared as owners compare everywhere."""
+    book = Book("xlsx", tmp_path, None, _tabs([RULE]))
+    book.sync(0, CONFIG)
+    book.append("Leads", ["LEAD-0002", "P2", "Co2", "p2@co2.com", "New", "Dan O'Brien", "2026-12-02"])
+    book.append("Leads", ["LEAD-0003", "P3", "Co3", "p3@co3.com", "New", "Dan O'Brien", "2026-12-02"])
+    book.sync(1, CONFIG)
+    book.set("Leads", 3, 6, "DAN  O’BRIEN")
+    book.set("Leads", 4, 6, "Dana O'Brien")       # another person: that stops it
+    for n in range(2, 9):
+        book.sync(n, CONFIG)
+    assert [(e["Record"], e["Details"]) for e in _log(book) if e["Result"] == "stopped"] == [
+        ("LEAD-0003", "the owner changed from Dan O'Brien to Dana O'Brien")]
+    assert [e["Key"] for e in _log(book) if e["Record"] == "LEAD-0002" and "step" in e["Key"]] == [
+        SEQ.format(lead="LEAD-0002", what=f"step {n}", day="2026-12-02") for n in (1, 2, 3)]

@@ -36,6 +36,7 @@ from typing import Any, Callable, Mapping
 from pydantic import Field, field_validator, model_validator
 
 from sheetcrm.cells import add_days, canonical_text, match_key, normalize_key
+from sheetcrm.crm.spellings import key as owner_key
 from sheetcrm.i18n import _, day_said
 from sheetcrm.settings import KeyedProblem, Section
 
@@ -257,7 +258,7 @@ def stop_reason(subject: Any, world: Any, enrolled: dt.date, owner: str | None,
     not the Email the Outbox's sender logs for a message it sent (its Outcome holds one of
     `world.sent_ids`; with no Outcome, a sent quote's deal and Subject, `world.sent_quotes`). Converted: a lead whose `converted` value holds (its Status Converted, or
     its Converted Account filled by a conversion: `crm.conversion.is_converted`). Won / lost: a deal in a won / lost stage; a lead Unqualified is lost. Owner:
-    the Owner differs (ignoring case and spaces) from the owner at enrollment."""
+    the Owner differs (as owners compare: `spellings.key`) from the owner at enrollment."""
     values = subject.values
     if subject.kind == "lead" and values.get("converted"):  # crm.conversion.is_converted, set by the step
         return _("the lead was converted")
@@ -273,6 +274,8 @@ def stop_reason(subject: Any, world: Any, enrolled: dt.date, owner: str | None,
         if (related in about and kind in REPLY_TYPES and enrolled < day <= world.as_of and act_id not in own
                 and not (kind == "Email" and _the_senders(a, world))):
             return _("the record replied ({activity} on {day})", activity=act_id or "?", day=day_said(day))
-    if owner and " ".join((subject.owner or "").split()).casefold() != " ".join(owner.split()).casefold():
+    # Compared as owners compare everywhere (round-robin, forecast, digest): "O'Brien" typed
+    # again as "O’Brien" is the same owner, not a reason to stop.
+    if owner and owner_key(subject.owner or "") != owner_key(owner):
         return _("the owner changed from {old} to {new}", old=owner, new=subject.owner or "∅")
     return None
