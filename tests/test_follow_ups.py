@@ -440,3 +440,122 @@ def test_a_step_that_waits_holds_back_the_steps_of_its_day_after_it():
     step = lambda n: SEQ.format(lead="LEAD-0002", what=f"step {n}", day="2026-12-02")  # noqa: E731
     assert [r[KEY] for r in book.tabs["Workflow Log"][1:]] == ["WF-0001|LEAD-0002|created", step(1), step(2)]
     assert [r[0] for r in book.tabs["Outbox"][1:]] == ["OUT-0001"] and len(book.tabs["Tasks"]) == 2
+
+
+def test_steps_inserted_among_those_taken_stop_the_sequence_saying_so_and_steps_added_after_them_follow():
+    """Was: a step inserted in sheetcrm.toml before the steps a running sequence had taken
+    shifted their numbers, so the call task (step 2, now step 3) was created a second time and
+    the new step was never taken, without a word. Now the enrollment stops, its Log row saying
+    why; a sequence whose taken steps are unchanged (a step added after them) carries on."""
+    book = MemoryWorkbook(_tabs([RULE]))
+    sync(book, CONFIG, day(0))
+    for n in (2, 3):
+        book.tabs["Leads"].append([f"LEAD-000{n}", f"P{n}", f"Co{n}", f"p{n}@co{n}.com", "New", "Sam", "2026-12-02"])
+    sync(book, CONFIG, day(1))
+    for n in range(2, 6):
+        sync(book, CONFIG, day(n))           # both leads took step 1 (email) and step 2 (call task)
+    inserted = [STEPS[0], {"day": 1, "then": "log activity", "subject": "Note {{ Company }}"}, *STEPS[1:]]
+    config = Config.model_validate({"templates": TEMPLATES, "follow_ups": {"welcome": {"steps": inserted}}})
+    sync(book, config, day(6))
+    log = book.tabs["Workflow Log"][1:]
+    stops = [(r[KEY], r[DETAILS]) for r in log if r[6] == "stopped"]
+    assert stops == [(SEQ.format(lead=lead, what="stopped", day="2026-12-02"),
+                      "the steps of the follow-up welcome were changed in sheetcrm.toml after 2 of them were taken, so "
+                      "which step comes next cannot be told: its remaining steps are not taken")
+                     for lead in ("LEAD-0002", "LEAD-0003")]
+    for n in range(7, 14):
+        sync(book, config, day(n))
+    assert [r[2] for r in book.tabs["Tasks"][1:]] == ["Call Co2", "Call Co3"]     # no call task twice
+    assert len([r for r in book.tabs["Workflow Log"][1:] if "step" in r[KEY]]) == 4
+    assert not [r for r in book.tabs["Workflow State"][1:] if r and (r[0] or "").startswith("sequence")]
+
+    # A step added after those taken, or a later one changed: the sequence carries on.
+    book = MemoryWorkbook(_tabs([RULE]))
+    sync(book, CONFIG, day(0))
+    book.tabs["Leads"].append(["LEAD-0002", "P2", "Co2", "p2@co2.com", "New", "Sam", "2026-12-02"])
+    for n in range(1, 6):
+        sync(book, CONFIG, day(n))
+    appended = [*STEPS[:2], {**STEPS[2], "subject": "Any news, {{ Company }}?"}, {"day": 9, "then": "notify"}]
+    config = Config.model_validate({"templates": TEMPLATES, "follow_ups": {"welcome": {"steps": appended}}})
+    for n in range(6, 14):
+        sync(book, config, day(n))
+    log = book.tabs["Workflow Log"][1:]
+    assert not [r for r in log if r[6] == "stopped"]
+    assert [r[KEY] for r in log if "step" in r[KEY]] == [
+        SEQ.format(lead="LEAD-0002", what=f"step {n}", day="2026-12-02") for n in (1, 2, 3, 4)]
+    assert [r[4] for r in book.tabs["Outbox"][1:]] == ["Hello Co2", "Any news, Co2?"]
+
+
+    # Edited while the rule was switched off: told once it runs again, not taken as it now reads.
+    book = MemoryWorkbook(_tabs([RULE]))
+    sync(book, CONFIG, day(0))
+    book.tabs["Leads"].append(["LEAD-0002", "P2", "Co2", "p2@co2.com", "New", "Sam", "2026-12-02"])
+    for n in range(1, 6):
+        sync(book, CONFIG, day(n))
+    config = Config.model_validate({"templates": TEMPLATES, "follow_ups": {"welcome": {"steps": inserted}}})
+    book.tabs["Workflows"][1][2] = "no"
+    sync(book, config, day(6))
+    book.tabs["Workflows"][1][2] = "yes"
+    for n in range(7, 14):
+        sync(book, config, day(n))
+    assert [r[6] for r in book.tabs["Workflow Log"][1:] if "seq:" in r[KEY]] == ["done", "done", "stopped"]
+    assert [r[2] for r in book.tabs["Tasks"][1:]] == ["Call Co2"]
+
+
+def test_a_notify_that_reaches_no_digest_is_said_at_the_rule(tmp_path):
+    """Was: a notify firing for a record with no Owner, or for an owner with no address under
+    [owners] (a follow-up step's Assign To "Zed"), was logged done and reached no digest, without
+    a word. Now a warning at the rule's Then cell says who was not told and how to fix it; the
+    firing stays done (the digest tells it once the owner or address is there)."""
+    rules = [["WF-0001", "Tell", "yes", "lead", "created", "", "notify", None, None, None, None, None],
+             ["WF-0002", "Seq", "yes", "lead", "created", "", "start sequence", None, None, "ping", None, None]]
+    owners = {"Sam": "sam@team.example"}
+    config = Config.model_validate({"owners": owners, "follow_ups": {"ping": {"steps": [
+        {"day": 0, "then": "notify", "assign_to": "Zed"}]}}})
+    book = Book("xlsx", tmp_path, None, _tabs(rules))
+    book.sync(0, config)
+    book.append("Leads", ["LEAD-0002", "P2", "Co2", "p2@co2.com", "New", None, "2026-12-02"])   # no owner
+    book.append("Leads", ["LEAD-0003", "P3", "Co3", "p3@co3.com", "New", " sam ", "2026-12-02"])  # Sam
+    book.sync(1, config)
+    assert [(e["Key"], e["Result"]) for e in _log(book)] == [
+        ("WF-0001|LEAD-0002|created", "done"), ("WF-0001|LEAD-0003|created", "done"),
+        ("WF-0002|LEAD-0002|created", "done"), ("WF-0002|LEAD-0003|created", "done"),
+        ("WF-0002|LEAD-0002|seq:ping:step 1@2026-12-02", "done"), ("WF-0002|LEAD-0003|seq:ping:step 1@2026-12-02", "done")]
+    said = [(v["Row"], v["Column"], v["Code"], v["Message"]) for v in book.records("Validation")
+            if v["Code"].startswith("workflow_notify")]
+    assert said == [
+        (2, "G", "workflow_notify_nobody", "The rule WF-0001 notified nobody about LEAD-0002: the record has no Owner "
+                                           "and the rule no Assign To (or the account it names has no Owner)."),
+        *[(3, "G", "workflow_notify_unaddressed", f"The rule WF-0002 notified Zed about {lead}, but Zed has no "
+                                                  "address under [owners], so no digest tells them.")
+          for lead in ("LEAD-0002", "LEAD-0003")]]
+    # Sam, under [owners] as names compare, is told: no warning for WF-0001 on LEAD-0003. In
+    # Spanish, the same in Spanish.
+    es = Config.model_validate({"locale": "es", "owners": owners})
+    spanish = MemoryWorkbook(_tabs(rules[:1]))
+    sync(spanish, es, day(0))
+    spanish.tabs["Leads"].append(["LEAD-0002", "P2", "Co2", "p2@co2.com", "Nuevo", None, "2026-12-02"])
+    issues = [i for i in sync(spanish, es, day(1)).crm.report.issues if i.code == "workflow_notify_nobody"]
+    assert [i.message for i in issues] == ["La regla WF-0001 no avisó a nadie de LEAD-0002: el registro no tiene "
+                                           "Propietario y la regla no tiene Asignar a (o la cuenta que nombra no tiene "
+                                           "Propietario)."]
+
+
+def test_an_owner_typed_again_with_a_curly_quote_is_no_change_of_owner(tmp_path):
+    """Was: the owner at enrollment was compared with the Owner now ignoring only case and
+    spaces, so "Dan O'Brien" typed again as "Dan O’Brien" (a phone's keyboard) stopped the
+    sequence, "the owner changed from Dan O'Brien to Dan O’Brien", though round-robin, the
+    forecast and the digest hold them one owner. Now compared as owners compare everywhere."""
+    book = Book("xlsx", tmp_path, None, _tabs([RULE]))
+    book.sync(0, CONFIG)
+    book.append("Leads", ["LEAD-0002", "P2", "Co2", "p2@co2.com", "New", "Dan O'Brien", "2026-12-02"])
+    book.append("Leads", ["LEAD-0003", "P3", "Co3", "p3@co3.com", "New", "Dan O'Brien", "2026-12-02"])
+    book.sync(1, CONFIG)
+    book.set("Leads", 3, 6, "DAN  O’BRIEN")
+    book.set("Leads", 4, 6, "Dana O'Brien")       # another person: that stops it
+    for n in range(2, 9):
+        book.sync(n, CONFIG)
+    assert [(e["Record"], e["Details"]) for e in _log(book) if e["Result"] == "stopped"] == [
+        ("LEAD-0003", "the owner changed from Dan O'Brien to Dana O'Brien")]
+    assert [e["Key"] for e in _log(book) if e["Record"] == "LEAD-0002" and "step" in e["Key"]] == [
+        SEQ.format(lead="LEAD-0002", what=f"step {n}", day="2026-12-02") for n in (1, 2, 3)]

@@ -28,6 +28,7 @@ first owner becomes the owner of record). The stop is journaled once, as a "stop
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
@@ -35,6 +36,7 @@ from typing import Any, Callable, Mapping
 from pydantic import Field, field_validator, model_validator
 
 from sheetcrm.cells import add_days, canonical_text, match_key, normalize_key
+from sheetcrm.crm.spellings import key as owner_key
 from sheetcrm.i18n import _, day_said
 from sheetcrm.settings import KeyedProblem, Section
 
@@ -113,6 +115,14 @@ def step_of(event: str) -> tuple[str, int] | None:
     return (found["name"], int(found["what"].split()[1])) if found and found["what"] != "stopped" else None
 
 
+def marks(steps: Any) -> list[str]:
+    """A short digest of each step, of what makes it the step it is (day, action, subject,
+    template): the State keeps those of the steps an enrollment took, since a step is known by
+    its number."""
+    return [hashlib.blake2b(repr((s.day, normalize_key(s.then), s.subject or "", s.template or "")).encode("utf-8"),
+                            digest_size=4).hexdigest() for s in steps]
+
+
 def find(sequences: Mapping[str, Any], name: str | None) -> str | None:
     """The sequence `name` names (ignoring case and accents), as the config spells it."""
     wanted = normalize_key(name or "")
@@ -159,7 +169,8 @@ def settle(enrolled: dict[tuple[str, str, str], tuple[dt.date, str | None]], ste
 def advance(rule: str, subjects: Mapping[str, Any], world: Any,
             enrolled: dict[tuple[str, str, str], tuple[dt.date, str | None]], logged: Mapping[str, dt.date | None],
             done: set[str], key_of: Callable[[str, str], str], own: set[str],
-            stepped: dict[tuple[str, str, str], int] | None = None) -> list[Due]:
+            stepped: dict[tuple[str, str, str], int] | None = None,
+            shapes: dict[tuple[str, str, str], list[str]] | None = None) -> list[Due]:
     """This sync's steps and stops of every enrollment of `rule`, in record order.
 
     `subjects`: record ID -> the rule's records (crm.workflows.Subject); `world`: its World
@@ -167,11 +178,14 @@ def advance(rule: str, subjects: Mapping[str, Any], world: Any,
     keys journaled or firing this sync (the Dues' keys are added); `key_of(record, event)`: a
     firing's key; `own`: the IDs of the records workflows made; `stepped`: enrollment -> how
     many of its steps were journaled (a step at or below it is taken, whether or not its Log
-    row is still there). `enrolled` and `stepped` are left as they stand after this sync:
+    row is still there); `shapes`: enrollment -> the `marks` of its steps, those taken as they
+    were (an enrollment that goes on gets the marks of its steps now). `enrolled`, `stepped`
+    and `shapes` are left as they stand after this sync:
     stopped enrollments gone; one whose last step is taken now kept, all its steps counted, so
     that the State forgets it only once the step's write landed (`settle` ends it next sync)."""
     out: list[Due] = []
     stepped = {} if stepped is None else stepped
+    shapes = {} if shapes is None else shapes
     for (rule_id, record, name), (start, owner) in sorted(enrolled.items(), key=lambda kv: kv[0]):
         sequence, subject = world.sequences.get(name), subjects.get(record)
         if rule_id != rule or sequence is None or subject is None:
@@ -189,12 +203,22 @@ def advance(rule: str, subjects: Mapping[str, Any], world: Any,
             owner = subject.owner  # a first owner is no change of owner
             enrolled[key] = (start, owner)
         reason = stop_reason(subject, world, start, owner, own)
+        count, now = stepped.get(key, 0), marks(steps)
+        if reason is None and (taken_then := shapes.get(key, [])[:count]) != now[:len(taken_then)]:
+            # Steps are known by their number: with a step inserted, removed or reordered among
+            # those taken, step N is another step now, and going on would take one again (a
+            # second call task) and skip another without a word.
+            reason = _("the steps of the follow-up {name} were changed in sheetcrm.toml after {n} of them were "
+                       "taken, so which step comes next cannot be told: its remaining steps are not taken",
+                       name=name, n=count)
         if reason is not None:
             out.append(Due(subject, stop, _("follow-up {name}", name=name), message=reason))
             done.add(key_of(record, stop))
             del enrolled[key]
             stepped.pop(key, None)
+            shapes.pop(key, None)
             continue
+        shapes[key] = now  # the steps it takes from here, as they read now
         previous: tuple[int, dt.date] | None = None   # (the step's day, the day it fired)
         for n, (step, event) in enumerate(zip(steps, events), 1):
             due = add_days(start, step.day)
@@ -234,7 +258,7 @@ def stop_reason(subject: Any, world: Any, enrolled: dt.date, owner: str | None,
     not the Email the Outbox's sender logs for a message it sent (its Outcome holds one of
     `world.sent_ids`; with no Outcome, a sent quote's deal and Subject, `world.sent_quotes`). Converted: a lead whose `converted` value holds (its Status Converted, or
     its Converted Account filled by a conversion: `crm.conversion.is_converted`). Won / lost: a deal in a won / lost stage; a lead Unqualified is lost. Owner:
-    the Owner differs (ignoring case and spaces) from the owner at enrollment."""
+    the Owner differs (as owners compare: `spellings.key`) from the owner at enrollment."""
     values = subject.values
     if subject.kind == "lead" and values.get("converted"):  # crm.conversion.is_converted, set by the step
         return _("the lead was converted")
@@ -250,6 +274,8 @@ def stop_reason(subject: Any, world: Any, enrolled: dt.date, owner: str | None,
         if (related in about and kind in REPLY_TYPES and enrolled < day <= world.as_of and act_id not in own
                 and not (kind == "Email" and _the_senders(a, world))):
             return _("the record replied ({activity} on {day})", activity=act_id or "?", day=day_said(day))
-    if owner and " ".join((subject.owner or "").split()).casefold() != " ".join(owner.split()).casefold():
+    # Compared as owners compare everywhere (round-robin, forecast, digest): "O'Brien" typed
+    # again as "O’Brien" is the same owner, not a reason to stop.
+    if owner and owner_key(subject.owner or "") != owner_key(owner):
         return _("the owner changed from {old} to {new}", old=owner, new=subject.owner or "∅")
     return None

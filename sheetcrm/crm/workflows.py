@@ -186,6 +186,14 @@ _MESSAGES = {
     "workflow_no_owner_address": (N_("The rule {rule} cannot notify {owner} about {record} at once: {owner} has no "
                                      "address under [owners]."),
                                   N_("Add {owner} = \"their@address\" under [owners] in sheetcrm.toml.")),
+    "workflow_notify_unaddressed": (N_("The rule {rule} notified {owner} about {record}, but {owner} has no address "
+                                       "under [owners], so no digest tells them."),
+                                    N_("Add {owner} = \"their@address\" under [owners] in sheetcrm.toml; the next "
+                                       "digest then tells them, once.")),
+    "workflow_notify_nobody": (N_("The rule {rule} notified nobody about {record}: the record has no Owner and the "
+                                  "rule no Assign To (or the account it names has no Owner)."),
+                               N_("Give {record} an Owner, or the rule an Assign To; that owner's next digest then "
+                                  "tells them, once.")),
 }
 
 
@@ -621,6 +629,11 @@ class State:
     # person deleted is not taken again (a second task, a second email), as `checked` keeps a
     # time event and `seen` an edge from firing twice. Kept while the enrollment runs.
     stepped: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    # (rule, record, sequence) -> `follow_ups.marks` of its steps taken, as they were then (the
+    # first `stepped` of them count): a step is known by its number, so steps inserted, removed
+    # or reordered among those taken since are told (the enrollment stops), never a step taken
+    # twice and another skipped.
+    shapes: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
     # (rule, record, event) -> (the event's day, the event in words): firings whose action could
     # not be carried out whole (`_waits`), offered again at every sync until it can, never logged
     # before. Kept while the rule runs, dropped with it (an "off" means off).
@@ -694,6 +707,7 @@ def respell(state: State, log: Sequence[LogEntry], rule_ids: Iterable[str], worl
                 pointers=keyed(state.pointers, rule),  # type: ignore[arg-type]
                 enrolled=keyed(state.enrolled, lambda k: (rule(k[0]), records(k[1]), k[2])),
                 stepped=keyed(state.stepped, lambda k: (rule(k[0]), records(k[1]), k[2])),
+                shapes=keyed(state.shapes, lambda k: (rule(k[0]), records(k[1]), k[2])),
                 waiting=keyed(state.waiting, lambda k: (rule(k[0]), records(k[1]), event(k[2]))),
                 unjudged=keyed(state.unjudged, lambda k: (rule(k[0]), records(k[1]), event(k[2]))),
                 pending=dict(state.pending), intake=keyed(state.intake, records))  # type: ignore[arg-type]
@@ -1288,7 +1302,7 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
     new = State(armed={k: v for k, v in state.armed.items() if k in running},
                 checked={k: v for k, v in state.checked.items() if k in running}, watched={}, seen={},
                 pointers={k: v for k, v in state.pointers.items() if k in running}, enrolled=dict(state.enrolled),
-                stepped=dict(state.stepped))
+                stepped=dict(state.stepped), shapes=dict(state.shapes))
     follow_ups.settle(new.enrolled, new.stepped, world.sequences, done_keys, firing_key)
     firings: list[Firing] = []
     open_load = _Load(world)
@@ -1504,7 +1518,8 @@ def _follow_ups(rule: Rule, world: World, state: State, logged: Mapping[str, dt.
     out = []
     held: set[tuple[str, str, str]] = set()  # enrollments whose step waits this sync
     for due in follow_ups.advance(rule.id, subjects, world, state.enrolled, logged, done_keys,
-                                  lambda record, event: firing_key(rule.id, record, event), own, state.stepped):
+                                  lambda record, event: firing_key(rule.id, record, event), own, state.stepped,
+                                  state.shapes):
         if due.enrollment in held:
             # A later step of the same day waits behind it: firing it now would take the
             # steps out of the order the team wrote (the email before the task it follows).
@@ -1846,7 +1861,16 @@ def _act(firing: Firing, world: World, state: State, load: _Load, issues: list[I
         firing.values = {"to": to, "subject": text or row.template or "", "template": row.template,
                          "related": subject.id}
     elif rule.action == "notify":
-        firing.values = {"owner": named or subject.owner}
+        owner = named or subject.owner
+        firing.values = {"owner": owner}
+        # Logged done all the same (the digest tells an event once it finds an address), but a
+        # notification that reaches no one is said at the rule, not left to look delivered.
+        if world.owner_email and not owner:
+            issues.append(_issue(row, "then", row.then, "workflow_notify_nobody", severity="warning", rule=rule.id,
+                                 record=subject.id))
+        elif world.owner_email and owner_lookup(world.owner_email, owner) is None:
+            issues.append(_issue(row, "then", row.then, "workflow_notify_unaddressed", severity="warning",
+                                 rule=rule.id, owner=owner, record=subject.id))
     elif rule.action == "notify_now":
         owner = named or subject.owner
         address = owner_lookup(world.owner_email, owner)  # "ana" is Ana, as round-robin counts her

@@ -27,7 +27,7 @@ from typing import Any, Mapping, Sequence
 
 from sheetcrm.cells import canonical_text, match_key
 from sheetcrm.config import Config
-from sheetcrm.crm.follow_ups import enrollment_of, find, step_of
+from sheetcrm.crm.follow_ups import enrollment_of, find, marks, step_of
 from sheetcrm.crm.spellings import lookup as owner_lookup
 from sheetcrm.crm.words import CATEGORY, LEAD_STATUS, STAGE, most_used
 from sheetcrm.crm.workflows import KINDS, LogEntry, Subject, template_context, template_files
@@ -42,9 +42,27 @@ PREFIX = "wf-"  # not for people: the Version of a workflow's Outbox row
 NOTIFY_TEMPLATE = "notify"
 
 
-def version_of(key: str) -> str:
-    """The Outbox Version of the email a firing queues: "wf-" + 12 hex of its key."""
-    return PREFIX + hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
+def version_of(key: str, mark: str = "") -> str:
+    """The Outbox Version of the email a firing queues: "wf-" + 12 hex of its key, and for a
+    follow-up step's, of the step's `follow_ups.marks` too: the body is the step's template at
+    send time, the step found by its number, so the sender must know it is still that step."""
+    return PREFIX + hashlib.sha256((f"{key}#{mark}" if mark else key).encode("utf-8")).hexdigest()[:12]
+
+
+def step_mark(config: Config, event: str) -> str:
+    """The `follow_ups.marks` of the follow-up step whose Log event is `event`, as sheetcrm.toml
+    says it now; "" for no step, or one no longer there."""
+    found = step_of(event)
+    sequence = config.follow_ups.get(find(config.follow_ups, found[0]) or "") if found else None
+    if sequence is None or found is None or found[1] > len(sequence.steps):
+        return ""
+    return marks([sequence.steps[found[1] - 1]])[0]
+
+
+def queued_by(entry: LogEntry, version: str) -> bool:
+    """Whether an Outbox row of this Version may be the one the Log's `entry` queued: its
+    Version, or for a step any workflow Version (which step it was, `origin` checks)."""
+    return version == version_of(entry.key) or (step_of(entry.event) is not None and version.startswith(PREFIX))
 
 
 def is_workflow_row(quote: str, version: str) -> bool:
@@ -72,7 +90,7 @@ def origin(crm: Crm, config: Config, row_id: str, version: str) -> Origin | str:
     # IDs compared as every ID compares (`match_key`): a rule or record whose ID was retyped in
     # another case since the firing ("wf-0001", "opp-0002") is the one that queued the email.
     entry = next((e for e in tabs.log if e.created and match_key(e.created) == match_key(row_id)
-                  and e.result == "done" and version_of(e.key) == version), None)
+                  and e.result == "done" and queued_by(e, version)), None)
     if entry is None:
         return _("the Workflow Log has no firing that queued {row}; a workflow email is sent only as queued",
                  row=row_id)
@@ -98,6 +116,12 @@ def origin(crm: Crm, config: Config, row_id: str, version: str) -> Origin | str:
         if sequence is None or step[1] > len(sequence.steps) or not sequence.steps[step[1] - 1].template:
             return _("step {n} of the follow-up {name}, which queued this email, is no longer in sheetcrm.toml "
                      "with a template", n=step[1], name=step[0])
+        # Queued before steps were marked: its Version is the key's alone, and the step unchecked.
+        if version not in (version_of(entry.key), version_of(entry.key, step_mark(config, entry.event))):
+            return _("step {n} of the follow-up {name} is not the step that queued this email: its day, action, "
+                     "subject or template in sheetcrm.toml changed since (or the row's Version was edited), so it "
+                     "is not sent. To write to {record} anyway, write a new email", n=step[1], name=step[0],
+                     record=entry.record)
         template = sequence.steps[step[1] - 1].template
     return Origin(entry.rule, name, entry.record, entry.said, template or NOTIFY_TEMPLATE)
 

@@ -29,7 +29,8 @@ from sheetcrm.crm.workflows import (KINDS, NOT_A_CELL, Columns, Firing, LogEntry
 from sheetcrm.i18n import N_, _, in_locale
 from sheetcrm.ids import assign_ids, id_pattern
 from sheetcrm.mail.outbox import read_outbox, sent_quotes, status_label
-from sheetcrm.mail.workflow import field_aliases, record_words, stop_of, stopped_note, version_of
+from sheetcrm.mail.workflow import (field_aliases, queued_by, record_words, step_mark, stop_of, stopped_note,
+                                   version_of)
 from sheetcrm.plan import append_writes, cell_value, owned_tab
 from sheetcrm.crm.cases import CLOSED as CLOSED_CASES
 from sheetcrm.records import CASE_PRIORITIES, Record
@@ -726,7 +727,8 @@ class _Writer:
         status = "Approved" if f.auto_approve else "Draft"
         values = {"id": new_id, "created": self.ctx.as_of.isoformat(), "opportunity": f.subject.id,
                   "to": f.values["to"], "subject": f.values["subject"],
-                  "status": status_label(status, self.ctx.locale), "version": version_of(f.key), "attempts": 0}
+                  "status": status_label(status, self.ctx.locale),
+                  "version": version_of(f.key, step_mark(self.ctx.config, f.event)), "attempts": 0}
         expect = tuple((outbox.columns[k], None) for k in values)
         writes = [CellWrite(title, row_no, outbox.columns[k], v, expect=expect) for k, v in values.items()]
         anchor = writes[0].key
@@ -762,7 +764,7 @@ def _withdraw_stopped(ctx: SyncContext, part: StepResult, outcome: Outcome) -> N
             if e.result != "done" or not e.created or stop_of((stop,), e) is None:
                 continue
             for row in outbox.rows:
-                if (match_key(row.text("id")) != match_key(e.created) or row.text("version") != version_of(e.key)
+                if (match_key(row.text("id")) != match_key(e.created) or not queued_by(e, row.text("version"))
                         or row.status not in ("Draft", "Approved")):
                     continue
                 expect = row.guard(outbox.columns, "status")
@@ -839,8 +841,11 @@ def _state(ctx: SyncContext, part: StepResult, outcome: Outcome, fired: Fired, a
     body += [["intake", act, "", day] for act, day in s.intake.items()]  # not for people: a State kind
     # Last, so that one appearing moves no other row (its write may be dropped with its step's
     # action, below); as text, as `next`.
-    body += [["sequence step", f"{rule}|{record}", name, str(n)]  # not for people: a State kind
-             for (rule, record, name), n in sorted(s.stepped.items()) if n and (rule, record, name) in s.enrolled]
+    for (rule, record, name), n in sorted(s.stepped.items()):
+        if n and (rule, record, name) in s.enrolled:
+            body.append(["sequence step", f"{rule}|{record}", name, str(n)])  # not for people: a State kind
+            if taken := s.shapes.get((rule, record, name), [])[:n]:
+                body.append(["sequence shape", f"{rule}|{record}", name, " ".join(taken)])  # not for people: ditto
     if not body and tabs.state == type(s)() and tabs.lost != "state":
         return
     ties: dict[tuple[str, str], Anchor] = {}
@@ -858,7 +863,8 @@ def _state(ctx: SyncContext, part: StepResult, outcome: Outcome, fired: Fired, a
     if not ties:
         return  # no action this sync: no State row waits for one (20k rows to look at, at 10k leads)
     # A step counted as taken lands with the step's action, or the next sync offers it again.
-    held = {"seen": ties, "seen cell": ties, "sequence step": steps}  # not for people: State kinds
+    held = {"seen": ties, "seen cell": ties,  # not for people: State kinds
+            "sequence step": steps, "sequence shape": steps}  # not for people: State kinds
     by_row = {index + 2: held[r[0]][(r[1], r[2])] for index, r in enumerate(body)
               if r[0] in held and (r[1], r[2]) in held[r[0]]}
     part.plan.writes[first:] = [dataclasses.replace(w, requires=by_row[w.row]) if w.row in by_row else w

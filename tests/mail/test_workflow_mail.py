@@ -349,3 +349,32 @@ def test_a_follow_up_steps_notify_reaches_the_owner_the_step_names(tmp_path, req
     crm, _results, _plan = plan_sync(book.book.read(), config, day(2))
     told = {owner: [e["key"].split("|")[2] for e in events] for owner, events in workflow_events(crm, config).items()}
     assert told == {"ana": ["seq:welcome:step 1@2026-12-02"], "sam": ["seq:welcome:step 2@2026-12-02"]}
+
+
+def test_a_step_email_whose_step_changed_in_the_config_since_it_was_queued_is_not_sent(tmp_path, request, server):
+    """Was: a follow-up step's email takes its body from the step's template at send time, the
+    step found by its number; a step inserted before it in sheetcrm.toml between the sync that
+    queued the Draft and the send sent the "Hello Beta" email with another step's body, without
+    a word. Now the row's Version carries the step as it was queued: changed, the row is Failed,
+    saying why, and nothing is sent; a step left as it was (a later step added) still sends."""
+    steps = [{"day": 0, "then": "send email", "template": "intro", "subject": "Hello {{ Company }}"}]
+    config = cfg(tmp_path, follow_ups={"welcome": {"steps": steps}})
+    (tmp_path / "tpl" / "intro.txt.j2").write_text("Intro for {{ Company }}.\n")
+    (tmp_path / "tpl" / "pricing.txt.j2").write_text("Our prices, {{ Company }}.\n")
+    book = make("xlsx", tmp_path, request, [rule("WF-0001", "lead", "created", "start sequence", None, "welcome")])
+    book.sync(0, config)
+    book.append("Leads", ["LEAD-0002", "Kim", "Beta", "k@beta.com", "New", "Sam", "2026-12-02"])
+    book.append("Leads", ["LEAD-0003", "Lu", "Gamma", "l@gamma.com", "New", "Sam", "2026-12-02"])
+    book.sync(1, config)
+    book.set("Outbox", 2, 6, "Approved")
+    later = [*steps, {"day": 5, "then": "notify"}]      # a step added after it: OUT-0001's step is as it was
+    assert send(book, server, cfg(tmp_path, follow_ups={"welcome": {"steps": later}}), day(1)).sent == ["OUT-0001"]
+    book.set("Outbox", 3, 6, "Approved")
+    inserted = [{"day": 0, "then": "send email", "template": "pricing", "subject": "Prices"}, *steps]
+    report = send(book, server, cfg(tmp_path, follow_ups={"welcome": {"steps": inserted}}), day(1))
+    assert report.sent == [] and report.failed == ["OUT-0002"]
+    assert [(m["Subject"], body(m)) for m in server.inbox.messages] == [("Hello Beta", "Intro for Beta.\n")]
+    assert outbox(book)[1]["Error"] == (
+        "step 1 of the follow-up welcome is not the step that queued this email: its day, action, subject or template "
+        "in sheetcrm.toml changed since (or the row's Version was edited), so it is not sent. To write to LEAD-0003 "
+        "anyway, write a new email")
