@@ -32,7 +32,7 @@ from sheetcrm.crm.forecast import Forecast, MonthForecast, overdue_said, owner_l
 from sheetcrm.crm.kpis import KPIS, Kpis, conversion_label
 from sheetcrm.crm.money import left_out_said
 from sheetcrm.crm.segments import KINDS, csv_text, spreadsheet_csv
-from sheetcrm.i18n import N_, Spoken, _, catalogue, current, environment_locale, every_locale, ngettext, speaking, using
+from sheetcrm.i18n import N_, Spoken, _, catalogue, current, environment_locale, environment_region, every_locale, ngettext, speaking, using
 from sheetcrm.show import NOTHING
 from sheetcrm.os_errors import os_problem
 from sheetcrm.lock import WritingSession
@@ -410,10 +410,15 @@ def init(target: Target) -> None:
         language = crm_language(snapshot, config)
         with using(language or team):
             text = example_config(target.workbook, target.spreadsheet, target.credentials, language=language,
-                                  locale=team, currencies=named_currencies(snapshot, config) if language else ())
+                                  locale=team, currencies=named_currencies(snapshot, config) if language else (),
+                                  region=environment_region())
         with _pending_file(Path(CONFIG_FILE), text) as pending:
-            result, headed = init_workbook(book, load(str(pending)), snapshot)
+            written = load(str(pending))
+            result, headed = init_workbook(book, written, snapshot)
         echo(_("wrote {file} (every setting is optional)", file=CONFIG_FILE))
+        if language is None:
+            echo(_("{file}: summaries are in {currency}; set currency there if your amounts are in another",
+                   file=CONFIG_FILE, currency=written.currency))
     else:
         result, headed = init_workbook(book, config, snapshot)
         kept = True
