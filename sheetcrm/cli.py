@@ -1008,7 +1008,7 @@ def outbox() -> None:
 
 
 OUTCOMES = (("sent", N_("sent")), ("restored", N_("set back by the journal")), ("retrying", N_("will retry")),
-            ("failed", N_("failed")), ("unknown", N_("outcome unknown, check by hand")),
+            ("failed", N_("failed")), ("redrafted", N_("back to Draft")), ("unknown", N_("outcome unknown, check by hand")),
             ("changed", N_("changed by someone meanwhile, left alone")))
 
 
@@ -1055,12 +1055,12 @@ def outbox_send(target: Target, early: bool) -> None:
     for issue in report.unread:  # a Status typed "Aproved": not sent, and the person must hear it
         echo(_("sheetcrm: {cell}: {message} {hint}", cell=issue.where(), message=issue.message, hint=issue.hint),
              err=True)
-    if not any((report.sent, report.restored, report.retrying, report.failed, report.unknown, report.changed,
-                report.stuck, report.held, report.waiting, report.unread)):
+    if not any((report.sent, report.restored, report.retrying, report.failed, report.redrafted, report.unknown,
+                report.changed, report.stuck, report.held, report.waiting, report.unread)):
         echo(_("nothing to send"))
     if setup:
         echo(f"sheetcrm: {setup}", err=True)  # not for people: the program's name before its one line
-    sys.exit(1 if setup or report.failed or report.unknown or report.stuck or report.unread else 0)
+    sys.exit(1 if setup or report.failed or report.redrafted or report.unknown or report.stuck or report.unread else 0)
 
 
 @outbox.command("resend", help=_("Send a quote again: the row goes back to Approved with a new Message-ID to come, "
