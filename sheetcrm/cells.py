@@ -27,7 +27,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import get_day_names, get_month_names
+from babel.dates import format_skeleton, get_day_names, get_month_names
 from babel.numbers import format_decimal, get_currency_precision, list_currencies
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
@@ -903,10 +903,21 @@ def _time_ok(m: re.Match[str]) -> bool:
     return hour <= max_hour and minute <= 59
 
 
-def _date_error(raw: RawCell, loc: _Locale, why: str | None = None) -> CellError:
+def _date_error(raw: RawCell, loc: _Locale, why: str | None = None, hint: str | None = None) -> CellError:
     message = (_("{shown} is not a date.", shown=quoted(raw)) if why is None else
                _("{shown} is not a date: {problem}.", shown=quoted(raw), problem=why))
-    return CellError("bad_date", message, _(loc.date_hint), raw)
+    return CellError("bad_date", message, hint or _(loc.date_hint), raw)
+
+
+def _day_hint(year: int, month: int, day: int) -> str | None:
+    """The hint for a day its month does not have (31/02/2025): the locale's hint ("set locale
+    en if this sheet writes dates month first") was false there, as no order makes 31/02 a
+    day. None when the month or the year is what is wrong."""
+    if not (1 <= month <= 12 and _dt.MINYEAR <= year <= _dt.MAXYEAR):
+        return None
+    last = calendar.monthrange(year, month)[1]
+    named = format_skeleton("yMMMM", _dt.date(year, month, 1), locale=current())
+    return _("{month} has no day {day}: type a day from 1 to {days}", month=named, day=day, days=last)
 
 
 def _no_such_day(year: int, month: int, day: int) -> str:
@@ -916,6 +927,8 @@ def _no_such_day(year: int, month: int, day: int) -> str:
         return _("there is no month {month}", month=month)
     if not _dt.MINYEAR <= year <= _dt.MAXYEAR:
         return _("the year {year} is out of range", year=year)
+    if day < 1:
+        return _("there is no day {day}", day=day)
     last = calendar.monthrange(year, month)[1]
     return _("that month has only {days} days, not {day}", days=last, day=day)
 
@@ -924,7 +937,7 @@ def _make_date(raw: RawCell, loc: _Locale, year: int, month: int, day: int) -> _
     try:
         return _dt.date(year, month, day)
     except ValueError:
-        raise _date_error(raw, loc, _no_such_day(year, month, day)) from None
+        raise _date_error(raw, loc, _no_such_day(year, month, day), _day_hint(year, month, day)) from None
 
 
 # Days from 1899-12-30 to 1904-01-01: a workbook in the 1904 date system (Mac Excel's,
@@ -955,7 +968,8 @@ def _numeric_date(raw: RawCell, loc: _Locale, m: re.Match[str]) -> _dt.date:
             return day
         raise CellError("bad_date", _("{shown} is not a date: a date written with dots is day first (DD.MM.YYYY), "
                                       "and {problem}.", shown=quoted(raw), problem=_no_such_day(year, b, a)),
-                        _("Write it as year-month-day (2026-12-03), or day first with dots (03.12.2026)."), raw)
+                        _day_hint(year, b, a)
+                        or _("Write it as year-month-day (2026-12-03), or day first with dots (03.12.2026)."), raw)
     day, month = (a, b) if loc.day_first else (b, a)
     try:
         return _dt.date(year, month, day)
@@ -968,7 +982,8 @@ def _numeric_date(raw: RawCell, loc: _Locale, m: re.Match[str]) -> _dt.date:
         # "en" is no 31 April, which is what it means, rather than "there is no month 31").
         month_ok = 1 <= month <= 12 or not 1 <= day <= 12
         why = _no_such_day(year, month, day) if month_ok else _no_such_day(year, day, month)
-        raise _date_error(raw, loc, why) from None
+        hint = _day_hint(year, month, day) if month_ok else _day_hint(year, day, month)
+        raise _date_error(raw, loc, why, hint) from None
     order = _DAY_FIRST if loc.day_first else _MONTH_FIRST
     other_locale = "en" if loc.day_first else "es"
     raise CellError(

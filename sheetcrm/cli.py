@@ -32,7 +32,7 @@ from sheetcrm.crm.forecast import Forecast, MonthForecast, overdue_said, owner_l
 from sheetcrm.crm.kpis import KPIS, Kpis, conversion_label
 from sheetcrm.crm.money import left_out_said
 from sheetcrm.crm.segments import KINDS, csv_text, spreadsheet_csv
-from sheetcrm.i18n import N_, Spoken, _, catalogue, current, environment_locale, every_locale, ngettext, speaking, using
+from sheetcrm.i18n import N_, Spoken, _, catalogue, current, environment_locale, environment_region, every_locale, ngettext, speaking, using
 from sheetcrm.show import NOTHING
 from sheetcrm.os_errors import os_problem
 from sheetcrm.lock import WritingSession
@@ -410,10 +410,15 @@ def init(target: Target) -> None:
         language = crm_language(snapshot, config)
         with using(language or team):
             text = example_config(target.workbook, target.spreadsheet, target.credentials, language=language,
-                                  locale=team, currencies=named_currencies(snapshot, config) if language else ())
+                                  locale=team, currencies=named_currencies(snapshot, config) if language else (),
+                                  region=environment_region())
         with _pending_file(Path(CONFIG_FILE), text) as pending:
-            result, headed = init_workbook(book, load(str(pending)), snapshot)
+            written = load(str(pending))
+            result, headed = init_workbook(book, written, snapshot)
         echo(_("wrote {file} (every setting is optional)", file=CONFIG_FILE))
+        if language is None:
+            echo(_("{file}: summaries are in {currency}; set currency there if your amounts are in another",
+                   file=CONFIG_FILE, currency=written.currency))
     else:
         result, headed = init_workbook(book, config, snapshot)
         kept = True
@@ -1003,7 +1008,7 @@ def outbox() -> None:
 
 
 OUTCOMES = (("sent", N_("sent")), ("restored", N_("set back by the journal")), ("retrying", N_("will retry")),
-            ("failed", N_("failed")), ("unknown", N_("outcome unknown, check by hand")),
+            ("failed", N_("failed")), ("redrafted", N_("back to Draft")), ("unknown", N_("outcome unknown, check by hand")),
             ("changed", N_("changed by someone meanwhile, left alone")))
 
 
@@ -1050,12 +1055,12 @@ def outbox_send(target: Target, early: bool) -> None:
     for issue in report.unread:  # a Status typed "Aproved": not sent, and the person must hear it
         echo(_("sheetcrm: {cell}: {message} {hint}", cell=issue.where(), message=issue.message, hint=issue.hint),
              err=True)
-    if not any((report.sent, report.restored, report.retrying, report.failed, report.unknown, report.changed,
-                report.stuck, report.held, report.waiting, report.unread)):
+    if not any((report.sent, report.restored, report.retrying, report.failed, report.redrafted, report.unknown,
+                report.changed, report.stuck, report.held, report.waiting, report.unread)):
         echo(_("nothing to send"))
     if setup:
         echo(f"sheetcrm: {setup}", err=True)  # not for people: the program's name before its one line
-    sys.exit(1 if setup or report.failed or report.unknown or report.stuck or report.unread else 0)
+    sys.exit(1 if setup or report.failed or report.redrafted or report.unknown or report.stuck or report.unread else 0)
 
 
 @outbox.command("resend", help=_("Send a quote again: the row goes back to Approved with a new Message-ID to come, "

@@ -151,7 +151,7 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
     kept = calibrated(old_stages, stage_history, archive, marks.get(ARCHIVED, 0), marks.get(ARCHIVE_ID, 0),
                       parse_context(config).stages if archive is not None else None,
                       id_spellings(crm.tables).get("stage_history") if archive is not None else None)
-    calibration = stage_win_rates(kept.rows, stages)
+    calibration = stage_win_rates(kept.rows, stages, history_created(crm, "opportunities"), as_of)
     # One spelling per owner on the Forecast and the Dashboard alike (crm.spellings).
     owners = Spellings([*(o.owner for o in opportunities), *(a.owner for a in activities),
                         *(t.owner for t in tasks), *(q.owner for q in quotas), *(u.owner for u in unread_quotas)])
@@ -489,7 +489,7 @@ def _logged_before_created(crm: Crm, key: str, history: list[HistoryRow], as_of:
     """A warning at the ID of each record whose history begins before its Created
     (`crm.history.logged_before_created`): the rows before are another record's under the same
     ID (a deleted row's ID typed again for a new one), or Created is wrong; sheetcrm cannot tell
-    which, and the history's figures (win rates) read the ID's rows as one record's."""
+    which, and reads them as another record's throughout (changes, Days in Stage, win rates)."""
     table = crm.tables.get(key)
     col = table.header.fields.get("id") if table is not None else None
     early = logged_before_created(history, history_created(crm, key), as_of) if col is not None else {}
@@ -502,9 +502,9 @@ def _logged_before_created(crm: Crm, key: str, history: list[HistoryRow], as_of:
     deals = key == "opportunities"
     return [Issue("warning", table.title, rows[record_id], *at, record_id, "history_before_created",
                   _("{log} holds rows of {record} since {day}, before its Created: they are another deal's under "
-                    "the same ID, or Created is wrong. Its Days in Stage counts from Created and a change from "
-                    "their last stage is logged with an empty From, but the win rates read all of them as one "
-                    "deal's.", log=log, record=record_id, day=day.isoformat()) if deals else
+                    "the same ID, or Created is wrong. Its Days in Stage counts from Created, a change from "
+                    "their last stage is logged with an empty From, and the historical win rates count them as "
+                    "another deal's.", log=log, record=record_id, day=day.isoformat()) if deals else
                   _("{log} holds rows of {record} since {day}, before its Created: they are another lead's under "
                     "the same ID, or Created is wrong. A change from their last status is logged with an empty "
                     "From.", log=log, record=record_id, day=day.isoformat()),

@@ -71,6 +71,20 @@ def environment_locale() -> str:
     return "en"
 
 
+def environment_region() -> str | None:
+    """The territory ("ES", "MX", "US") of the locale the environment asks for, from the
+    variable `environment_locale` reads (es_MX.UTF-8 -> "MX"); None when it names none
+    (SHEETCRM_LANG=es, LANG=C)."""
+    for var in ("SHEETCRM_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var)
+        if value:
+            spoken = [part for part in value.split(":") if part.strip().lower()[:2] in LOCALES]
+            name = (spoken[0] if spoken else value).strip().split(".")[0].split("@")[0].replace("-", "_")
+            region = name.partition("_")[2]
+            return region.upper() if len(region) == 2 and region.isalpha() else None
+    return None
+
+
 def current() -> str:
     """The language strings are translated into right now: 'en' or 'es'."""
     value = _current.get()

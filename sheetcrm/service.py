@@ -400,6 +400,8 @@ class Service:
             (report.sent, lambda n: ngettext("{n} sent", "{n} sent", n)),
             (report.retrying, lambda n: ngettext("{n} will retry", "{n} will retry", n)),
             (report.failed, lambda n: ngettext("{n} failed", "{n} failed", n)),
+            (report.redrafted, lambda n: ngettext("{n} back to Draft: its templates changed since approval",
+                                                  "{n} back to Draft: their templates changed since approval", n)),
             (report.unknown, lambda n: ngettext("{n} outcome unknown", "{n} outcomes unknown", n)),
             (report.changed, lambda n: ngettext("{n} changed meanwhile", "{n} changed meanwhile", n)),
             (report.restored, lambda n: ngettext("{n} set back by the journal", "{n} set back by the journal", n)))

@@ -80,9 +80,31 @@ NAMED_CURRENCY = N_("# Left unset (USD), but the workbook's amounts name {curren
                     "# amounts are in.")
 
 
+# A new workbook's currency: a Spanish team's file read USD unsaid, so every total of its euros
+# or pesos was called dollars. The environment's region says it when it can (es_ES: EUR,
+# es_MX: MXN); else the file and init say USD was not chosen by anyone.
+REGION_CURRENCY = N_("# {currency}: the currency of {region}, the region of your locale. Set it to the one your\n"
+                     "# amounts are in.")
+UNSAID_CURRENCY = N_("# USD: your locale names no region, so nothing said your currency. Set it to the one your\n"
+                     "# amounts are in.")
+
+
+def team_currency(region: str | None) -> str | None:
+    """The currency of `region` (an ISO territory: "ES" -> "EUR"), None when it names none."""
+    if not region:
+        return None
+    from babel.numbers import get_territory_currencies
+
+    try:
+        found = get_territory_currencies(region, tender=True)
+    except Exception:  # babel raises several kinds for a territory it does not know
+        return None
+    return found[0] if found else None
+
+
 def example_config(workbook: str | None = None, spreadsheet: str | None = None,
                    credentials: str | None = None, language: str | None = None, locale: str = "en",
-                   currencies: Sequence[str] = ()) -> str:
+                   currencies: Sequence[str] = (), region: str | None = None) -> str:
     """The example sheetcrm.toml, pointing at the workbook `init` was given (a path relative to
     the folder the file is written in, or a spreadsheet ID or URL), so the next command finds it.
     `language`: the language ("en"/"es") of the CRM tabs the workbook holds already, None for a
@@ -90,8 +112,16 @@ def example_config(workbook: str | None = None, spreadsheet: str | None = None,
     how the workbook reads. `locale` ("en"/"es"): the team's language for a new workbook, set
     active (the text itself is in the current language). `currencies`: the ISO codes the
     workbook's amounts and Currency cells name, most named first (`named_currencies`): the
-    commented-out `currency` then offers the first."""
+    commented-out `currency` then offers the first. `region`: the environment's territory
+    ("ES"), which sets a new workbook's currency (`team_currency`)."""
     text = _stages_left_unset(_(EXAMPLE))
+    if language is None:
+        currency = team_currency(region)
+        if currency:
+            said = _(REGION_CURRENCY, currency=currency, region=region)
+            text = _swap(text, 'currency = "USD"', f"{said}\ncurrency = {_toml_string(currency)}")
+        else:
+            text = _swap(text, 'currency = "USD"', f'{_(UNSAID_CURRENCY)}\ncurrency = "USD"')
     if language is None and normalize(locale) != "en":
         # A Spanish team's file read "en": every command after init spoke English, and read
         # its 1.234,50 and 03/04 the English way.
@@ -227,7 +257,7 @@ def seal_demo_quote(book: Workbook, config: Config) -> None:
     again; with a made-up version, `outbox send` failed it as a changed quote. Guarded by the
     cells read, so a row a person edited meanwhile is left as it is. `config`: the demo's sync's."""
     from sheetcrm.mail import outbox as ob
-    from sheetcrm.mail.context import find_opportunity
+    from sheetcrm.mail.context import QUOTE_TEMPLATES, find_opportunity, with_text
 
     desk = ob.Desk.read(book.read(), config)
     row = desk.outbox.find(f"OUT-{1:04d}")
@@ -237,7 +267,7 @@ def seal_demo_quote(book: Workbook, config: Config) -> None:
     result = desk.quote(opportunity)
     if result.quote is None:
         return
-    version = desk.version(result)
+    version = with_text(desk.version(result), desk.templates.text_mark(QUOTE_TEMPLATES, desk.config.locale))
     cols = desk.outbox.columns
     expect = row.guard(cols, "version", "seal", "quote")
     values = {"version": version, "seal": ob.seal(row.text("id"), opportunity.id or "", row.text("quote"), version)}

@@ -359,3 +359,34 @@ def test_with_no_deal_or_no_amount_read_the_deal_figures_are_blank_not_an_roi_of
         assert (spring["Leads"], spring["Cost per Lead"]) == (2, 1000), name
         assert (spring["Opportunities"], spring["Won Deals"], spring["Cost per Won Deal"]) == deals, name
         assert (spring["Won Revenue"], spring["ROI"]) == (None, None), (name, spring)
+
+
+def test_with_no_deal_or_no_amount_read_the_campaigns_tab_says_why_its_figures_are_blank(tmp_path) -> None:
+    """The deal figures were left blank with no Opportunities tab or no Amount column, but the
+    Campaigns tab had no line of its own saying why (the Dashboard, the Forecast and the Accounts
+    Overview each have theirs): the Validation tab now says it at the header of the first blank
+    figure, in the team's language."""
+    from books import xlsx
+    from sheetcrm.workbook.xlsx import XlsxWorkbook
+
+    no_tab = _tabs()
+    del no_tab["Opportunities"]
+    no_amount = _tabs()
+    no_amount["Opportunities"] = [[c for i, c in enumerate(r) if i != 5] for r in no_amount["Opportunities"]]
+    for name, tabs, locale, want in (
+            ("no_tab", no_tab, "en", ("N", "Opportunities", 'There is no "Opportunities" tab, so this tab\'s '
+                                      "Opportunities, Won Deals, Won Revenue, Cost per Won Deal, ROI are left empty")),
+            ("no_tab_es", no_tab, "es", ("N", "Oportunidades", 'No hay ninguna pestaña "Oportunidades", así que '
+                                         "Oportunidades, Oportunidades ganadas, Ingresos ganados")),
+            ("no_amount", no_amount, "en", ("P", "Won Revenue", 'No column "Amount" was found in Opportunities, so '
+                                            "this tab's Won Revenue, ROI are left empty"))):
+        path = xlsx(tmp_path / f"{name}.xlsx", tabs)
+        sync(XlsxWorkbook(path), Config(currency="USD", locale=locale), AS_OF)
+        wb = openpyxl.load_workbook(path)
+        validation = wb["Validation" if locale == "en" else "Validación"]
+        lines = [r for r in validation.iter_rows(values_only=True) if r[1] == "Campaigns"
+                 and r[6] in ("column_not_found", "columna_no_encontrada")]
+        assert len(lines) == 1, (name, lines)
+        (line,) = lines
+        assert (line[2], line[3], line[4]) == (1, *want[:2]), (name, line)
+        assert line[7].startswith(want[2]), (name, line[7])

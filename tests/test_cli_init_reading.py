@@ -88,6 +88,25 @@ def test_init_on_a_new_workbook_still_writes_the_locale(tmp_path, env):
     assert '\nlocale = "en"\n' in config and '\ncurrency = "USD"\n' in config
 
 
+def test_init_in_spanish_takes_the_currency_from_the_region_or_says_it_is_usd(tmp_path, env):
+    # A Spanish team's new config read currency = "USD" unsaid: its pesos or euros were totalled
+    # as dollars. The locale's region names the currency; without one, the file and init say USD.
+    mexico = tmp_path / "mx"
+    mexico.mkdir()
+    done = sheetcrm("init", env={**env, "SHEETCRM_LANG": "es_MX.UTF-8"}, cwd=mexico)
+    assert done.returncode == 0, done.stderr
+    config = (mexico / "sheetcrm.toml").read_text(encoding="utf-8")
+    assert '\ncurrency = "MXN"\n' in config and "la moneda de MX" in config
+    assert "los resúmenes van en MXN" in done.stdout
+    plain = tmp_path / "es"
+    plain.mkdir()
+    done = sheetcrm("init", env={**env, "SHEETCRM_LANG": "es"}, cwd=plain)
+    assert done.returncode == 0, done.stderr
+    config = (plain / "sheetcrm.toml").read_text(encoding="utf-8")
+    assert '\ncurrency = "USD"\n' in config and "nada dijo tu moneda" in config
+    assert "los resúmenes van en USD" in done.stdout
+
+
 def test_the_example_stages_are_the_built_in_ones():
     # The example's [[stages]] are active: a stage word the built-in stages read ("Cerrada
     # ganada") must read the same once init wrote them.

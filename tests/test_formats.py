@@ -595,3 +595,22 @@ def test_xlsx_a_dashboard_row_that_moves_shows_its_own_kind(tmp_path):
 def _sub(tmp_path: Path, name: str) -> Path:
     (tmp_path / name).mkdir()
     return tmp_path / name
+
+
+@pytest.mark.parametrize("theirs", ["0", "0.00", "#,##0"])
+def test_xlsx_a_percentage_under_a_number_format_that_is_no_percentage_shows_as_one(tmp_path, theirs):
+    """Probability 20 (20 %) gives a Probability % of 0.2, written into a cell a person had
+    formatted `0` (a whole column formatted as numbers before the first sync): it showed 0, or
+    0.20 under `0.00`, without a word. A format that is no percentage cannot show a percentage's
+    fraction, so the cell gets the column's percent code (a date there gets a date format too);
+    a person's own percentage format (`0.00%`) stays."""
+    header = ["ID", "Name", "Account", "Owner", "Stage", "Amount", "Close Date", "Probability", "Probability %"]
+    rows = [["OPP-0001", "A", "Acme", "Ana", "Proposal", 1000, "2026-12-01", 20, None],
+            ["OPP-0002", "B", "Acme", "Ana", "Proposal", 1000, "2026-12-01", None, None]]
+    path = xlsx(tmp_path / "p.xlsx", {"Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+                                      "Opportunities": [header, *rows]},
+                formats={("Opportunities", "I2"): theirs, ("Opportunities", "I3"): "0.00%"})
+    sync(XlsxWorkbook(path), Config(), dt.date(2026, 11, 1))
+    ws = openpyxl.load_workbook(path)["Opportunities"]
+    assert (ws["I2"].value, ws["I2"].number_format) == (0.2, "0.0%")
+    assert (ws["I3"].value, ws["I3"].number_format) == (0.5, "0.00%")

@@ -360,6 +360,25 @@ def test_a_record_created_after_its_id_s_history_does_not_inherit_it(tmp_path):
     assert shown == [["Opportunities", 2, "A"], ["Opportunities", 3, "A"], ["Leads", 2, "A"]]
 
 
+def test_a_reused_id_s_old_deal_counts_as_its_own_in_the_historical_win_rates(tmp_path):
+    """OPP-0001 was lost, its row deleted, and the ID typed again for a new deal (Created after
+    the old rows) that was won. The Forecast's calibration read the ID's rows as one journey
+    ending Won: Prospecting 100 % over 1 deal. Two deals passed Prospecting, one lost, one won."""
+    book = _book(tmp_path, [["OPP-0001", "A1", "Acme", "Ana", "Prospecting", 1000, None, D(2026, 6, 1),
+                             D(2026, 1, 1)]])
+    sync(book, Config(), as_of=D(2026, 2, 1))
+    _stage(book, "Closed Lost")
+    sync(book, Config(), as_of=D(2026, 2, 10))
+    new = ["OPP-0001", "C1", "Acme", "Bo", "Prospecting", 50, None, D(2026, 6, 1), D(2026, 3, 10)]
+    book.write(Plan(writes=[CellWrite("Opportunities", 2, c, v) for c, v in enumerate(new, 1)]))
+    sync(book, Config(), as_of=D(2026, 3, 20))
+    _stage(book, "Closed Won")
+    sync(book, Config(), as_of=D(2026, 3, 25))
+    rows = book.read().tabs["Forecast"].rows
+    calibration = rows[[r[:1] for r in rows].index(["Stage"]) + 1]
+    assert calibration[:4] == ["Prospecting", 0.1, 0.5, 2]
+
+
 def test_a_column_a_person_inserts_in_stage_history_is_theirs_and_the_log_reads_on(tmp_path):
     """A Note column inserted after Opportunity: read by position, every row was unreadable, each
     deal started again as first seen (Days in Stage 64 from Created, not 1), the note was written

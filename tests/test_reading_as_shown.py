@@ -201,6 +201,24 @@ def test_a_day_that_exists_in_neither_order_is_no_date_not_another_convention(tm
     assert codes[4][0] == "mixed_convention"  # a real day, written the other way round
 
 
+def test_a_day_its_month_does_not_have_is_hinted_as_such_not_as_another_order(tmp_path):
+    # 31/02/2025 read day first or month first is no day; its hint said "set locale en if this
+    # sheet writes dates month first", which would make it no date either.
+    rows = [["OPP-0001", "A", "Acme", "Prospecting", 100, "31/02/2025"],
+            ["OPP-0002", "B", "Acme", "Prospecting", 100, "2025-04-31"]]
+    path = book(tmp_path / "d.xlsx", rows)
+    config = Config(locale="es")
+    with i18n.using("es"):
+        crm = read_crm(XlsxWorkbook(path).read(), config, "es")
+    hints = {i.row: i.hint for i in crm.report.issues if i.tab == "Opportunities" and i.code == "bad_date"}
+    assert hints == {2: "febrero de 2025 no tiene día 31: escribe un día del 1 al 28",
+                     3: "abril de 2025 no tiene día 31: escribe un día del 1 al 30"}
+    crm = read_crm(XlsxWorkbook(path).read(), Config(locale="en"))
+    hints = {i.row: i.hint for i in crm.report.issues if i.tab == "Opportunities" and i.code == "bad_date"}
+    assert hints == {2: "February 2025 has no day 31: type a day from 1 to 28",
+                     3: "April 2025 has no day 31: type a day from 1 to 30"}
+
+
 def test_setiembre_is_september(tmp_path):
     rows = [["OPP-0001", "A", "Acme", "Prospecting", 100, "5 setiembre 2026"],
             ["OPP-0002", "B", "Acme", "Prospecting", 100, "5 de setiembre de 2026"]]

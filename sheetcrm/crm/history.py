@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from itertools import groupby
 from typing import Any, Iterable, Mapping, Sequence
@@ -369,9 +369,33 @@ class _Journey:
     ends: frozenset[str] | None = None  # the stages an `unordered` last day may end in
 
 
-def _journeys(history: Iterable[HistoryRow], stages: StageTable) -> dict[str, _Journey]:
+# The key suffix of the rows an ID logged before its record's Created (`_apart`).
+_BEFORE = "\x00before"
+
+
+def _apart(history: Sequence[HistoryRow], created: Mapping[str, dt.date | None] | None,
+           as_of: dt.date | None) -> Sequence[HistoryRow]:
+    """`history` with the rows each ID logged before its record's Created (`logged_before_created`)
+    keyed apart, as another record's. A deleted deal's ID typed again for a new one: the old
+    deal's Closed Lost and the new one's Closed Won were one journey, last Won, so a stage
+    both passed counted one won deal where there were a lost and a won one. Record changes
+    and Days in Stage read those rows as another record's already; history_before_created
+    says at the ID that Created may be wrong instead."""
+    if not created:
+        return history
+    early = logged_before_created(history, created, as_of or dt.date.max)
+    if not early:
+        return history
+    made = {match_key(record_id): created[record_id] for record_id in early}
+    return [replace(row, record_key=row.record_key + _BEFORE)
+            if (day := made.get(row.record_key)) is not None and row.changed_at < day else row
+            for row in history]
+
+
+def _journeys(history: Iterable[HistoryRow], stages: StageTable, created: Mapping[str, dt.date | None] | None = None,
+              as_of: dt.date | None = None) -> dict[str, _Journey]:
     won = {s.name for s in stages.stages if s.kind == "won"}
-    history = history if isinstance(history, (list, tuple)) else list(history)
+    history = _apart(history if isinstance(history, (list, tuple)) else list(history), created, as_of)
     journeys: dict[str, _Journey] = {}
     for row in history:
         at = row.changed_at
@@ -395,11 +419,14 @@ def _journeys(history: Iterable[HistoryRow], stages: StageTable) -> dict[str, _J
     return journeys
 
 
-def sales_cycles(history: Iterable[HistoryRow], stages: StageTable) -> dict[str, int]:
+def sales_cycles(history: Iterable[HistoryRow], stages: StageTable, created: Mapping[str, dt.date | None] | None = None,
+                 as_of: dt.date | None = None) -> dict[str, int]:
     """Days from the first logged row to the first move into a won stage, per won ID (as its
-    last row spells it)."""
+    last row spells it); `created` (ID -> Created): the rows before it are another record's
+    (`_apart`), not this one's."""
     return {j.last.record_id: (j.won_at - j.first_seen).days
-            for j in _journeys(history, stages).values() if j.won_at is not None}
+            for key, j in _journeys(history, stages, created, as_of).items()
+            if j.won_at is not None and not key.endswith(_BEFORE)}
 
 
 @dataclass(frozen=True)
@@ -421,8 +448,11 @@ class StageWinRate:
     won: int
 
 
-def stage_conversion(history: Iterable[HistoryRow], stages: StageTable) -> list[StageConversion]:
-    """For each open stage, the share of IDs ever in it that got further.
+def stage_conversion(history: Iterable[HistoryRow], stages: StageTable,
+                     created: Mapping[str, dt.date | None] | None = None,
+                     as_of: dt.date | None = None) -> list[StageConversion]:
+    """For each open stage, the share of IDs ever in it that got further (`created`: as in
+    `stage_win_rates`).
 
     Lost is not further. Deals still sitting in the stage count as not (yet) advanced.
     """
@@ -430,7 +460,7 @@ def stage_conversion(history: Iterable[HistoryRow], stages: StageTable) -> list[
     won = {s.name for s in stages.stages if s.kind == "won"}
     reached_count = dict.fromkeys(order, 0)
     advanced_count = dict.fromkeys(order, 0)
-    for j in _journeys(history, stages).values():
+    for j in _journeys(history, stages, created, as_of).values():
         open_reached = [name for name in j.reached if name in order]
         if not open_reached:
             continue
@@ -444,17 +474,21 @@ def stage_conversion(history: Iterable[HistoryRow], stages: StageTable) -> list[
                             ratio_points(advanced_count[name], reached_count[name])) for name in order]
 
 
-def stage_win_rates(history: Iterable[HistoryRow], stages: StageTable) -> list[StageWinRate]:
+def stage_win_rates(history: Iterable[HistoryRow], stages: StageTable,
+                    created: Mapping[str, dt.date | None] | None = None,
+                    as_of: dt.date | None = None) -> list[StageWinRate]:
     """For each open stage: of the IDs ever in it that are now closed (won or lost), the share won.
 
     "Now" is the last logged row, so run `record_changes` for this sync first; an ID whose last
     day does not chain (`unordered`) counts only when each stage it may end in is of one kind.
+    `created` (ID -> Created) and `as_of`: an ID's rows from before its record's Created (up
+    to `as_of`) are another record's, counted as one of their own (`_apart`).
     """
     kind = {s.name: s.kind for s in stages.stages}
     open_stages = stages.open
     closed = dict.fromkeys((s.name for s in open_stages), 0)
     won = dict.fromkeys((s.name for s in open_stages), 0)
-    for j in _journeys(history, stages).values():
+    for j in _journeys(history, stages, created, as_of).values():
         # A last day that does not chain counts only when every stage it may end in agrees:
         # else the tab's order would decide whether the deal was won (history_unordered says it).
         outcomes = {kind.get(end) for end in j.ends} if j.ends else {kind.get(j.last.to_key)}

@@ -84,6 +84,27 @@ class QuoteHeader:
 # (number, date) is its Outbox row's Quote and Created cells, which the person approved.
 PARTIES = frozenset({"opportunity", "account", "contact", "owner", "custom"})
 QUOTE_TEMPLATES = ("quote.txt.j2", "quote.html.j2")
+# A quote row's Version is its `quote_version`, then TEXT and the fingerprint of the text its
+# templates render with (`Templates.text_mark`): a template edited after a person approved the
+# row would otherwise send words they never saw. Queueing compares the first part only (an
+# edited template queues no new quote); sending compares both. A row queued before the text
+# counted has no TEXT part: what its text was cannot be told, and it is sent as before.
+TEXT = "~"
+
+
+def with_text(version: str, mark: str) -> str:
+    return f"{version}{TEXT}{mark}"
+
+
+def charges_of(version: str) -> str:
+    """The `quote_version` part of a row's Version."""
+    return version.partition(TEXT)[0]
+
+
+def text_of(version: str) -> str | None:
+    """The text's fingerprint a row's Version carries; None for a row queued before it did."""
+    _head, sep, mark = version.partition(TEXT)
+    return mark if sep else None
 
 
 def parties(crm: Crm, quote: Quote) -> dict[str, Any]:

@@ -65,7 +65,8 @@ from sheetcrm.config import Config, ConfigError, SmtpSettings
 from sheetcrm.crm.money import Rates
 from sheetcrm.crm.workflows import TemplateShelf
 from sheetcrm.i18n import NC_, N_, _, current, every_locale, in_locale, ngettext, speaking_team, using
-from sheetcrm.mail.context import QuoteHeader, find_contact, find_opportunity, quote_context, quote_version, recipient
+from sheetcrm.mail.context import (QUOTE_TEMPLATES, QuoteHeader, charges_of, find_contact, find_opportunity,
+                                   quote_context, quote_version, recipient, text_of, with_text)
 from sheetcrm.mail.journal import Journal, JournalError, Ledger, stamp
 from sheetcrm.mail.message import (AddressError, EncodedWordError, HeaderError, build_message, check_header,
                                    check_no_encoded_word, message_id)
@@ -596,14 +597,17 @@ def _plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, cr
             continue
         version = desk.version(result)
         mine = outbox.of_deal(opp.id)
-        earlier = next((r for r in mine if r.text("version") == version), None)
+        # By what the quote charges and shows, not by its templates' text (`context.TEXT`): an
+        # edited template queues no second quote of every ticked deal.
+        sent_versions = {charges_of(v) for v in sent_versions}
+        earlier = next((r for r in mine if charges_of(r.text("version")) == version), None)
         if earlier is None and version not in sent_versions:
             # Not found as versions are made now: perhaps as they were made before IDs compared
             # as the read compares them (an ID not in capitals, "Deal-17b"), the deal's ID spelt
             # as then (`Quote.spelt_version`), or before figures counted as their values
             # (`Quote.typed_version`). Only for a quote about to take a new number.
             spelt = desk.earlier_versions(result, (opp.id, *(r.text("opportunity") for r in mine)))
-            earlier = next((r for r in mine if r.text("version") in spelt), None)
+            earlier = next((r for r in mine if charges_of(r.text("version")) in spelt), None)
             if earlier is None and (held := spelt & set(sent_versions)):
                 out.append(Queued(key, "already", version=min(held)))
                 continue
@@ -624,10 +628,11 @@ def _plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, cr
             continue
         number = quote_number(year, desk.next_id(f"Q-{year}", (r.text("quote") for r in outbox.rows)))
         row_id = f"OUT-{desk.next_id('OUT', (r.text('id') for r in outbox.rows)):04d}"
+        queued = with_text(version, desk.templates.text_mark(QUOTE_TEMPLATES, locale))
         values = {"id": row_id, "created": created, "opportunity": opp.id, "to": str(to),
                   "subject": subject_for(number, opp, locale), "status": status_label("Draft", locale),
-                  "quote": number, "version": version, "attempts": 0,
-                  "seal": seal(row_id, opp.id or "", number, version)}
+                  "quote": number, "version": queued, "attempts": 0,
+                  "seal": seal(row_id, opp.id or "", number, queued)}
         outbox.prepare(plan)
         plan.writes.extend(append_row(outbox.title, outbox.next_row, {outbox.columns[k]: v for k, v in values.items()}))
         outbox.add(OutboxRow(outbox.next_row, values))
@@ -661,7 +666,7 @@ def _went_out(outbox: Outbox, opp: Opportunity, per_line: str, version: str,
     current one, or never went out."""
     if per_line == version:
         return None
-    row = next((r for r in outbox.of_deal(opp.id) if r.text("version") == per_line
+    row = next((r for r in outbox.of_deal(opp.id) if charges_of(r.text("version")) == per_line
                 and r.status in ("Sent", "Sending")), None)
     if row is not None:
         return row.text("quote") or None, row.text("id") or None
@@ -906,6 +911,9 @@ class Prepared:
     message_id: str
     message: EmailMessage | None = None
     error: str | None = None
+    # The Version with the templates' text as it is now, for a row approved with other text:
+    # back to Draft with it, for a person to approve what will be sent (`plan_claims`).
+    redraft: str | None = None
 
 
 def due_rows(outbox: Outbox, now: dt.datetime, early: bool = False) -> list[OutboxRow]:
@@ -1001,15 +1009,15 @@ def prepare(desk: Desk, row: OutboxRow, templates: Templates, sender: str, now: 
     # The version covers what the quote charges and what it shows (its contact, account…):
     # the email is rendered from the sheet as it is now, so it must be what was approved.
     version = desk.version(result, templates)
-    if version != row.text("version") and row.text("version") in desk.earlier_versions(
-            result, (row.text("opportunity"),), templates):
+    charged = charges_of(row.text("version"))
+    if version != charged and charged in desk.earlier_versions(result, (row.text("opportunity"),), templates):
         # Queued before IDs compared as the read compares them (`Quote.spelt_version`), or
         # before figures counted as their values (`Quote.typed_version`): the same quote.
-        version = row.text("version")
-    if version != row.text("version"):
+        version = charged
+    if version != charged:
         prepared.error = _("the quote changed since this row was queued (what it charges, or what it shows of its "
                            "deal, account or contact; version {queued}, now {current}); queue it again to send the "
-                           "current one", queued=row.text("version"), current=version)
+                           "current one", queued=charged, current=version)
         return prepared
     # The quote's date is the team's day it was queued (Created is written in UTC).
     created = _day(row.raw.get("created"), desk.config)
@@ -1021,6 +1029,15 @@ def prepare(desk: Desk, row: OutboxRow, templates: Templates, sender: str, now: 
                                          attachment_name=f"{safe_stem(header.number)}.html")
     except (TemplateError, HeaderError) as e:
         prepared.error = str(e)
+        return prepared
+    shown, mark = text_of(row.text("version")), templates.text_mark(QUOTE_TEMPLATES, desk.config.locale)
+    if shown is not None and shown != mark:
+        # The person approved the email as its templates rendered it then: the new words wait
+        # for their approval, never sent unseen.
+        prepared.message, prepared.redraft = None, with_text(version, mark)
+        prepared.error = _("not sent: the quote's email templates changed since it was approved, so it would not "
+                           "say what was approved; it is back at Draft: see the new text with `sheetcrm quote {deal}`, "
+                           "then set Status to Approved again", deal=row.text("opportunity"))
     return prepared
 
 
@@ -1055,10 +1072,15 @@ def plan_claims(outbox: Outbox, prepared: list[Prepared], now: dt.datetime, loca
         if p.error is None:
             values = {"status": status_label("Sending", locale), "message_id": p.message_id,
                       "attempts": p.row.attempts + 1, "last_try": stamp(now), "next_try": None, "error": None}
+        elif p.redraft is not None:
+            values = {"status": status_label("Draft", locale), "error": p.error, "next_try": None,
+                      "version": p.redraft, "seal": seal(p.row.text("id"), p.row.text("opportunity"),
+                                                          p.row.text("quote"), p.redraft)}
         else:
             values = {"status": status_label("Failed", locale), "error": p.error, "next_try": None}
         expect = p.row.guard(cols, "status")
-        plan.writes.extend(CellWrite(outbox.title, p.row.row, cols[k], v, expect=expect) for k, v in values.items())
+        plan.writes.extend(CellWrite(outbox.title, p.row.row, cols[k], v, expect=expect)
+                           for k, v in values.items() if k in cols)
     return plan
 
 
@@ -1143,6 +1165,7 @@ class SendReport:
     changed: list[str] = field(default_factory=list)      # a person changed the row meanwhile; left alone
     restored: list[str] = field(default_factory=list)     # the journal overruled the sheet (details say how)
     held: list[str] = field(default_factory=list)         # not sent because of `setup`; due again at once
+    redrafted: list[str] = field(default_factory=list)    # back to Draft: its templates changed since approval
     waiting: list[OutboxRow] = field(default_factory=list)  # Approved, waiting for their Next Try
     details: dict[str, str] = field(default_factory=dict)  # row ID -> reply or reason
     setup: str | None = None                              # the one line naming the setting to change
@@ -1224,7 +1247,7 @@ def _send(book: Workbook, config: Config, settings: SmtpSettings, templates: Tem
         for p in prepared:
             row_id = p.row.text("id")
             if p.message is None:
-                report.failed.append(row_id)
+                (report.redrafted if p.redraft is not None else report.failed).append(row_id)
                 report.details[row_id] = p.error or ""
             elif claimed.get(row_id) != p.message_id:
                 report.changed.append(row_id)

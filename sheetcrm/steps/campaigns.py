@@ -18,6 +18,7 @@ from sheetcrm.names import tab_title
 from sheetcrm.records import Lead
 from sheetcrm.render import money
 from sheetcrm.report import Issue, column_letter
+from sheetcrm.steps.compute import COLUMN_NOT_FOUND
 from sheetcrm.steps.computed_columns import plan_computed
 from sheetcrm.steps.context import StepResult, SyncContext
 from sheetcrm.table import Table
@@ -47,7 +48,39 @@ def run(ctx: SyncContext) -> StepResult:
     by_row = {row: columns(f, inputs.rates.base) for row, f in figures.by_row.items()}
     part.plan.writes.extend(plan_computed(ctx, table, by_row, part))
     part.issues.extend(_issue(table, group, inputs.rates, ctx.locale) for group in _grouped(figures.missing))
+    part.issues.extend(_unread_issue(table, unread, ctx.locale))
     return part
+
+
+DEAL_FIGURES = ("opportunities", "won_deals", "won_revenue", "cost_per_won_deal", "roi")
+AMOUNT_FIGURES = ("won_revenue", "roi")
+
+
+def _unread_issue(table: Table, unread: list, locale: str) -> list[Issue]:
+    """The Campaigns tab's own line when its deal figures are left empty for want of the
+    Opportunities tab, a column it requires or its Amount: the Dashboard says it above its
+    figures, the Campaigns tab said nothing, and its empty Won Revenue read as not computed yet.
+    At the header of its first empty figure, once, under the code the Forecast's and the Accounts
+    Overview's lines have (`steps.compute.column_issues`)."""
+    why = next((u for u in unread if u.key == "opportunities" and u.required), None)
+    keys = DEAL_FIGURES
+    if why is None:
+        why = next((u for u in unread if u.key == "opportunities" and u.field == "amount"), None)
+        keys = AMOUNT_FIGURES
+    if why is None:
+        return []
+    shown = {k.key: k.display(locale) for k in table.spec.computed}
+    figures = ", ".join(shown[k] for k in keys)
+    col = table.header.computed.get(keys[0])
+    name = why.header_es if locale == "es" else why.header
+    if why.field is None:
+        message = _('There is no "{tab}" tab, so this tab\'s {figures} are left empty: nothing is known of the '
+                    "campaigns' deals.", tab=why.tab, figures=figures)
+    else:
+        message = _('No column "{name}" was found in {tab}, so this tab\'s {figures} are left empty: nothing is '
+                    "known of the campaigns' deals.", name=name, tab=why.tab, figures=figures)
+    return [Issue("warning", table.title, table.header.row, column_letter(col + 1) if col is not None else None,
+                  shown[keys[0]] if col is not None else None, name, COLUMN_NOT_FOUND, message, why.hint())]
 
 
 def _grouped(missing: list[Missing]) -> list[list[Missing]]:

@@ -2318,7 +2318,7 @@ def _blocks(writes: Iterable[CellWrite], shown: Mapping[tuple[str, int, int], di
     by_tab: dict[tuple[str, bool], dict[tuple[int, int], CellWrite]] = {}
     for w in writes:
         by_tab.setdefault((w.tab, w.key in shown), {})[(w.row, w.col)] = w
-    for (tab, _dated), cells in by_tab.items():
+    for (tab, _with_format), cells in by_tab.items():
         runs: dict[int, list[tuple[int, int]]] = {}
         for row, col in sorted(cells):
             row_runs = runs.setdefault(row, [])

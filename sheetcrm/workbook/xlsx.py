@@ -1058,7 +1058,9 @@ def _apply_formats(sheets: dict, formats: list[ColumnFormat], own: frozenset[str
                 cell = row[0]
                 if isinstance(cell.value, (int, float, _dt.date)) and not isinstance(cell.value, bool) \
                         and cell.data_type != "f" \
-                        and (cell.number_format == "General" or (cell.number_format in ours and not c.kept)) \
+                        and (cell.number_format == "General" or (cell.number_format in ours and not c.kept)
+                             or (numformat.is_percent_format(f.pattern)
+                                 and not numformat.is_percent_format(cell.number_format))) \
                         and cell.number_format != f.pattern:
                     cell.number_format = f.pattern
         if c.width:

@@ -53,6 +53,7 @@ from openpyxl.utils import column_index_from_string, get_column_letter, quote_sh
 from sheetcrm.i18n import N_, _
 
 from . import CellValue, serial_number
+from .numformat import is_percent_format
 
 MARK_NAME = "sheetcrm_tab"
 MARK_VALUE = '"sheetcrm"'
@@ -312,6 +313,16 @@ class Styles:
         have = self._code_of(fmt) if owned else self.formats.get(fmt)
         return have is not None and have != code and have in self.ours
 
+    def hides_percent(self, xf: int | None, code: str) -> bool:
+        """Whether a cell of style `xf`, given a percentage's fraction under the percent code
+        `code`, would show another number: a format of a person's that is no percentage (`0`,
+        `0.00`, `#,##0`) showed a Probability % of 20 % as "0" or "0.20", where a date
+        there gets a date format (`cell_xml`), as Google's first fill does for both."""
+        if xf is None or not is_percent_format(code):
+            return False
+        have = self._code_of(self._fmt_id(xf))
+        return have is not None and not is_percent_format(have)
+
     def stale(self, wanted: set[str], builtin: bool = False) -> frozenset[int]:
         """The cell formats (indexes into cellXfs) showing one of sheetcrm's codes (`ours`)
         that is not in `wanted`: what a cell sheetcrm formatted under another base currency or
@@ -440,7 +451,7 @@ def cell_xml(ref: bytes, spec: CellSpec, old_attrs: bytes, styles: Styles, owned
     if isinstance(v, bool):
         return head + _s(style) + b' t="b"><v>' + (b"1" if v else b"0") + b"</v></c>"
     if spec.fmt is not None and isinstance(v, (int, float, Decimal, _dt.date)) \
-            and styles.may_restyle(style, spec.fmt, owned):
+            and (styles.may_restyle(style, spec.fmt, owned) or styles.hides_percent(style, spec.fmt)):
         style = styles.date_style(style or 0, spec.fmt)
     if isinstance(v, (int, float, Decimal)):
         if owned and style is not None and spec.fmt is None and styles.shows_date(style):

@@ -192,6 +192,38 @@ def test_a_quote_template_that_fails_fails_its_outbox_row_with_a_clear_reason(tm
     assert "dict object" not in row["error"] and "TypeError" not in row["error"]
 
 
+def test_a_quote_template_edited_after_approval_is_not_sent_unseen_but_back_at_draft(tmp_path, server):
+    # A person approved the quote as "Dear customer, ..."; the template then became "50 % off!"
+    # (the same fields shown, so the quote's version did not change): that text was sent, unsaid.
+    # Now the row goes back to Draft with the new text's version, saying why; approved again, the
+    # new text goes out, once. A tick left in place queues no second quote for the edit.
+    from test_outbox_smtp import AS_OF, Clock, outbox_rows, set_cell, xlsx_book
+    from sheetcrm.mail.outbox import send_outbox
+    from sheetcrm.mail.smtp import SmtpSender
+    from sheetcrm.sync import sync
+    folder = tmp_path / "tpl"
+    folder.mkdir()
+    (folder / "quote.txt.j2").write_text("Dear customer, quote {{ quote.number }}\n")
+    cfg = config(templates=str(folder))
+    book = xlsx_book(tmp_path, crm_tabs())
+    sync(book, cfg, as_of=AS_OF)
+    set_cell(book, "Status", "Approved")
+    (folder / "quote.txt.j2").write_text("50 % off! quote {{ quote.number }}\n")
+    s = server.settings()
+    report = send_outbox(book, cfg, s, Templates(folder), lambda: SmtpSender(s), Clock(), lambda: "t")
+    assert report.sent == [] and server.inbox.messages == []
+    [row] = outbox_rows(book)
+    assert report.redrafted == [row["id"]] and row["status"] == "Draft", row
+    assert "templates changed since it was approved" in row["error"], row["error"]
+    sync(book, cfg, as_of=AS_OF)
+    assert len(outbox_rows(book)) == 1  # the edit queued no second quote
+    set_cell(book, "Status", "Approved")
+    report = send_outbox(book, cfg, s, Templates(folder), lambda: SmtpSender(s), Clock(), lambda: "t")
+    assert len(report.sent) == 1 and len(server.inbox.messages) == 1
+    assert "50 % off!" in server.inbox.messages[0].get_body(("plain",)).get_content()
+    assert outbox_rows(book)[0]["status"] == "Sent"
+
+
 def test_a_quote_template_that_fails_queues_nothing_and_says_so_once_at_the_send_quote_cell(tmp_path):
     """A team's template that cannot render the quote: the tick queued a Draft all the same, a
     person approved it, and only the send said why, on each row. Now the sync says it at the
