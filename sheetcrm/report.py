@@ -82,6 +82,7 @@ CODES = (
     NC_("issue code", "merge_two_keeps"), NC_("issue code", "merge_row_errors"),
     NC_("issue code", "merge_keep_not_converted"), NC_("issue code", "merge_two_conversions"),
     NC_("issue code", "merge_currency_differs"), NC_("issue code", "merge_cells_apart"),
+    NC_("issue code", "merged_id_in_use"),
     NC_("issue code", "segment_account_unread"), NC_("issue code", "segment_bad_condition"),
     NC_("issue code", "segment_bad_name"), NC_("issue code", "segment_bad_record"),
     NC_("issue code", "segment_duplicate"), NC_("issue code", "segment_no_conditions"),
