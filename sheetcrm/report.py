@@ -76,6 +76,7 @@ CODES = (
     NC_("issue code", "conversion_ambiguous"), NC_("issue code", "conversion_company_differs"),
     NC_("issue code", "conversion_amount_left_empty"), NC_("issue code", "conversion_no_company"),
     NC_("issue code", "conversion_no_name"), NC_("issue code", "converted_record_missing"),
+    NC_("issue code", "conversion_company_not_used"),
     NC_("issue code", "converted_link_differs"), NC_("issue code", "columns_by_position"),
     NC_("issue code", "duplicates_not_compared"), NC_("issue code", "merge_across_tabs"),
     NC_("issue code", "merge_not_duplicates"), NC_("issue code", "merge_not_duplicates_now"),
