@@ -633,16 +633,17 @@ def merge(snapshot: Snapshot, crm: Crm, locale: str, as_of: dt.date,
 
     # Earlier merges whose references linger: their IDs, re-pointed through the Merged tab.
     earlier = _earlier(snapshot, locale, kept_ids)
+    for rid, kept in earlier.items():
+        survivors.setdefault(rid, kept)
+    survivors = _followed(survivors)
     # Every reference cell the read resolves to a row this plan removes, whatever its form (the
     # ID in any case or spacing, a name, an email), re-pointed to the survivor (`_named`); and
     # a merged ID itself, by the whole cell, in every column that can name it.
     gone = {(m.key, m.row.row): (m, s.survivor) for s in merges for m in s.merged}
     for member in unfinished:
-        if (kept := earlier.get(member.id)) and (row := _member(crm, member.table.title, kept)) is not None:
+        if (kept := survivors.get(member.id)) and (row := _member(crm, member.table.title, kept)) is not None:
             gone[(member.key, member.row.row)] = (member, row)
     columns = _named(crm, gone)
-    for rid, kept in earlier.items():
-        survivors.setdefault(rid, kept)
     for target, finds in _by_tab(crm, survivors).items():
         for title, col in _reference_columns(snapshot, crm, locale, target, people_cells):
             column = columns.setdefault((title, col), {})
@@ -890,6 +891,23 @@ def _reference_columns(snapshot: Snapshot, crm: Crm, locale: str, target: str,
             out.append((place.title, col))
     if target in ("leads", "contacts"):
         out.extend(cell for cell in people_cells if cell[0] in snapshot.tabs)
+    return out
+
+
+def _followed(survivors: dict[str, str]) -> dict[str, str]:
+    """Merged ID -> the record it lives on in now: a survivor merged in turn (by an earlier sync
+    or this one) is followed to its own. A into B, then B into C: a reference to A typed later
+    went to B, a record already gone, and read as unknown (its deal left out of the pipeline)
+    until the next sync moved it on. A loop (a Merged tab edited by hand) ends where it
+    started and moves nothing."""
+    out = {}
+    for rid, to in survivors.items():
+        seen = {rid}
+        while to in survivors and to not in seen:
+            seen.add(to)
+            to = survivors[to]
+        if to != rid:
+            out[rid] = to
     return out
 
 
