@@ -263,8 +263,12 @@ def plan_merges(snapshot: Snapshot, crm: Crm, locale: str,
             continue
         if len(found) < 2:
             continue  # merged already (or its records are gone): nothing to do, nothing to say
-        if any(m.id in reused for m, _r in found):
-            continue  # said at the row's ID cell (`reused_ids`)
+        if held := [m.id for m, _r in found if m.id in reused]:
+            first = next(r for r in rows if r.merge)
+            refused.append(Refused(group, [_issue(tab, locale, first, "merge", REUSED,
+                                                  _(REUSED_GROUP_MESSAGE, group=group, ids=", ".join(held)),
+                                                  _(REUSED_GROUP_HINT))]))
+            continue
         if len(kept) > 1:
             refused.append(Refused(group, [_issue(tab, locale, r, "keep", TWO_KEEPS,
                                                   _(TWO_KEEPS_MESSAGE, n=len(kept), group=group,
@@ -964,6 +968,12 @@ REUSED_MESSAGE = N_("{id} was merged into {survivor} on {date} (its copy is on t
 REUSED_HINT = N_("if this row is a record of its own, give it a new ID (and its references with it) or, if the "
                  "merge was undone, delete {id}'s row on the {merged} tab; if it is the merged record put back, "
                  "delete this row")
+
+
+REUSED_GROUP_MESSAGE = N_("group {group} is not merged: the Merged tab holds {ids} as merged already, and the row "
+                          "under that ID now is not its copy")
+REUSED_GROUP_HINT = N_("see the warning at that row's ID cell; the merge goes ahead on the next sync once it is "
+                       "resolved")
 
 
 def reused_ids(snapshot: Snapshot, crm: Crm, locale: str) -> list[Issue]:

@@ -139,3 +139,25 @@ def test_google_a_merged_row_left_in_its_tab_as_copied_is_still_removed(emu):
     assert "ACC-0005" not in {r[0] for r in sheet.worksheet("Accounts").get_all_values()[1:]}
     assert {r[0]: r for r in sheet.worksheet("Contacts").get_all_values()[1:]}["CON-0009"][1] == "ACC-0004"
     assert len(emu.values(key, "Merged")) == 2
+
+
+def test_xlsx_a_ticked_group_naming_a_reused_id_waits_on_the_tab_and_says_why(tmp_path):
+    # Merging Stark (ACC-0005) would delete it without a copy: the Merged tab counts ACC-0005
+    # as copied. The group was skipped without a word and the Duplicates tab rewritten without
+    # it, the person's ticks gone.
+    path = tmp_path / "crm.xlsx"
+    _merged_once(path)
+    _append(path, {"Accounts": STARK})
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Duplicates"]
+    ws.delete_rows(2, ws.max_row)
+    for row in (["DUP-eeee0005", 0.9, "", "Accounts", "ACC-0004", "Initech", "", "", "", "", "x", "", ""],
+                ["DUP-eeee0005", 0.9, "", "Accounts", "ACC-0005", "Stark", "", "", "", "", "", "x", ""]):
+        ws.append(row)
+    wb.save(path)
+    outcome = sync(XlsxWorkbook(path), Config(), AS_OF)
+    assert not outcome.plan.deletes
+    said = [i for i in outcome.crm.report.issues if i.code == "merged_id_in_use" and i.tab == "Duplicates"]
+    assert len(said) == 1 and "ACC-0005" in said[0].message and said[0].header == "Merge"
+    dup = [r for r in _values(path)["Duplicates"][1:] if r and r[0] == "DUP-eeee0005"]
+    assert [(r[4], r[10], r[11]) for r in dup] == [("ACC-0004", "x", None), ("ACC-0005", None, "x")]
