@@ -48,7 +48,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Collection
 
 from sheetcrm.cells import match_key, normalize_key, parse_text
 from sheetcrm.crm.conversion import CONVERTED
@@ -232,7 +232,8 @@ class Refused:
 
 
 def plan_merges(snapshot: Snapshot, crm: Crm, locale: str,
-                settings: DuplicateSettings | None = None, base: str = "USD") -> tuple[list[Merge], list[Refused]]:
+                settings: DuplicateSettings | None = None, base: str = "USD",
+                reused: Collection[str] = ()) -> tuple[list[Merge], list[Refused]]:
     """The merges the ticks ask for that are not done yet, and the ticked groups refused.
 
     A group naming a record that is gone or ambiguous, or one this plan already merges
@@ -240,7 +241,9 @@ def plan_merges(snapshot: Snapshot, crm: Crm, locale: str,
     not say one thing: Merge and Not duplicates both ticked, Keep ticked twice, leads beside
     contacts (a conversion, not a merge), or records that the duplicate rules (`settings`,
     `crm.duplicates`), over the records as read now, do not join into one group: the tab is
-    the person's to edit, so an ID it lists is never trusted to be the duplicate proposed."""
+    the person's to edit, so an ID it lists is never trusted to be the duplicate proposed.
+    A group naming an ID a live row holds under a Merged row that is not its copy (`reused`)
+    waits: the Merged tab counts that ID as copied already, so the row would leave uncopied."""
     settings = settings or DuplicateSettings()
     tab = crm.inputs.duplicates if crm.inputs else DuplicatesTab()
     done = merged_ids(snapshot, locale)
@@ -260,6 +263,12 @@ def plan_merges(snapshot: Snapshot, crm: Crm, locale: str,
             continue
         if len(found) < 2:
             continue  # merged already (or its records are gone): nothing to do, nothing to say
+        if held := [m.id for m, _r in found if m.id in reused]:
+            first = next(r for r in rows if r.merge)
+            refused.append(Refused(group, [_issue(tab, locale, first, "merge", REUSED,
+                                                  _(REUSED_GROUP_MESSAGE, group=group, ids=", ".join(held)),
+                                                  _(REUSED_GROUP_HINT))]))
+            continue
         if len(kept) > 1:
             refused.append(Refused(group, [_issue(tab, locale, r, "keep", TWO_KEEPS,
                                                   _(TWO_KEEPS_MESSAGE, n=len(kept), group=group,
@@ -604,13 +613,17 @@ def merge(snapshot: Snapshot, crm: Crm, locale: str, as_of: dt.date,
     the config's currency, that of an amount beside an empty Currency (`_money_clash`).
     Returns `snapshot` itself when there is nothing to merge."""
     plan = Plan()
-    merges, refused = plan_merges(snapshot, crm, locale, settings, base)
+    # A row under a merged ID that is not its copy stays, and so do the references to its ID.
+    left, reused = _unfinished(snapshot, crm, locale, set())
+    kept_ids = {r.member.id for r in reused}
+    merges, refused = plan_merges(snapshot, crm, locale, settings, base, kept_ids)
     # References are re-pointed also for merges done earlier whose references remain (a
     # reference typed after the merge, or a write interrupted): harmless, found by content.
     done = merged_ids(snapshot, locale)
     survivors = {m.id: s.survivor.id for s in merges for m in s.merged}
-    unfinished = _unfinished(snapshot, crm, locale, {r.id for s in merges for r in (s.survivor, *s.merged)})
-    if not merges and not unfinished and not _lingering(snapshot, crm, locale, done, people_cells):
+    planned = {r.id for s in merges for r in (s.survivor, *s.merged)}
+    unfinished = [m for m in left if m.id not in planned]
+    if not merges and not unfinished and not _lingering(snapshot, crm, locale, done, people_cells, kept_ids):
         return plan, snapshot, refused
     grids: dict[str, Grid] = {}
 
@@ -623,17 +636,18 @@ def merge(snapshot: Snapshot, crm: Crm, locale: str, as_of: dt.date,
         return grids[title]
 
     # Earlier merges whose references linger: their IDs, re-pointed through the Merged tab.
-    earlier = _earlier(snapshot, locale)
+    earlier = _earlier(snapshot, locale, kept_ids)
+    for rid, kept in earlier.items():
+        survivors.setdefault(rid, kept)
+    survivors = _followed(survivors)
     # Every reference cell the read resolves to a row this plan removes, whatever its form (the
     # ID in any case or spacing, a name, an email), re-pointed to the survivor (`_named`); and
     # a merged ID itself, by the whole cell, in every column that can name it.
     gone = {(m.key, m.row.row): (m, s.survivor) for s in merges for m in s.merged}
     for member in unfinished:
-        if (kept := earlier.get(member.id)) and (row := _member(crm, member.table.title, kept)) is not None:
+        if (kept := survivors.get(member.id)) and (row := _member(crm, member.table.title, kept)) is not None:
             gone[(member.key, member.row.row)] = (member, row)
     columns = _named(crm, gone)
-    for rid, kept in earlier.items():
-        survivors.setdefault(rid, kept)
     for target, finds in _by_tab(crm, survivors).items():
         for title, col in _reference_columns(snapshot, crm, locale, target, people_cells):
             column = columns.setdefault((title, col), {})
@@ -729,9 +743,14 @@ def _meant(grid: Grid, r: int, c: int, value: Any, locale: str) -> Any:
 
 def _copy(member: Member, survivor: str, grid: Grid, as_of: dt.date) -> list[CellValue]:
     """The Merged tab's row for a merged record: every non-empty cell as "Header=Value"."""
+    return [as_of, survivor, member.table.title, member.id, *_cells(member, grid)]
+
+
+def _cells(member: Member, grid: Grid) -> list[CellValue]:
+    """A row's non-empty cells as the Merged tab keeps them: "Header=Value", in column order."""
     labels = member.table.header.labels
     dates = _date_columns(member.table)
-    cells: list[CellValue] = [as_of, survivor, member.table.title, member.id]
+    cells: list[CellValue] = []
     raw = grid.rows[member.row.row - 1] if member.row.row - 1 < len(grid.rows) else []
     for col, value in enumerate(raw):
         if _empty(value):
@@ -879,40 +898,128 @@ def _reference_columns(snapshot: Snapshot, crm: Crm, locale: str, target: str,
     return out
 
 
-def _earlier(snapshot: Snapshot, locale: str) -> dict[str, str]:
+def _followed(survivors: dict[str, str]) -> dict[str, str]:
+    """Merged ID -> the record it lives on in now: a survivor merged in turn (by an earlier sync
+    or this one) is followed to its own. A into B, then B into C: a reference to A typed later
+    went to B, a record already gone, and read as unknown (its deal left out of the pipeline)
+    until the next sync moved it on. A loop (a Merged tab edited by hand) ends where it
+    started and moves nothing."""
+    out = {}
+    for rid, to in survivors.items():
+        seen = {rid}
+        while to in survivors and to not in seen:
+            seen.add(to)
+            to = survivors[to]
+        if to != rid:
+            out[rid] = to
+    return out
+
+
+def _earlier(snapshot: Snapshot, locale: str, reused: Any = ()) -> dict[str, str]:
+    """Merged ID -> its survivor, from the Merged tab, but for the IDs `reused` (a live row
+    holds them: `Reused`; a reference to one names that row, not the survivor)."""
     place = locate(snapshot, MERGED, locale)
     if not place.exists:
         return {}
     grid = snapshot.tabs[place.title]
     return {rid: survivor for r in range(1, len(grid.rows))
-            if (rid := _text(grid.cell(r, 3))) and (survivor := _text(grid.cell(r, 1)))}
+            if (rid := _text(grid.cell(r, 3))) and (survivor := _text(grid.cell(r, 1))) and rid not in reused}
 
 
-def _unfinished(snapshot: Snapshot, crm: Crm, locale: str, planned: set[str]) -> list[Member]:
+def _unfinished(snapshot: Snapshot, crm: Crm, locale: str, planned: set[str]) -> tuple[list[Member], list[Reused]]:
     """Records sheetcrm's own Merged tab holds as merged whose row is still in their tab (a
     write that copied but did not remove it, or put back a row a concurrent sort had put in
     its place, docs/concurrency.md): removed again, without their tick, which the sync that
-    copied them may have taken off the Duplicates tab. Undoing a merge by hand removes its
-    Merged row first, so such a record is never removed."""
+    copied them may have taken off the Duplicates tab. And the rows under such an ID that are
+    not the copy (`Reused`): a record typed later under the merged ID, or a merge undone by
+    hand with its Merged row left; kept, never removed."""
     place = locate(snapshot, MERGED, locale)
     if not place.exists or place.title not in snapshot.owned:
-        return []
+        return [], []
     grid = snapshot.tabs[place.title]
+    earlier = _earlier(snapshot, locale)
     out: list[Member] = []
+    reused: list[Reused] = []
     for r in range(1, len(grid.rows)):
         rid, tab = _text(grid.cell(r, 3)), _text(grid.cell(r, 2))
         if rid and tab and rid not in planned and (member := _member(crm, tab, rid)) is not None:
             planned.add(rid)
-            out.append(member)
+            if _is_copy(member, snapshot.tabs[member.table.title], grid.rows[r][4:], earlier):
+                out.append(member)
+            else:
+                reused.append(Reused(member, _text(grid.cell(r, 1)), grid.cell(r, 0), place.title))
+    return out, reused
+
+
+@dataclass(frozen=True)
+class Reused:
+    """A row under an ID the Merged tab holds as merged whose cells are not that copy: the row,
+    the survivor and Merged At of the Merged row, and the Merged tab's title."""
+
+    member: Member
+    survivor: str
+    merged_at: Any
+    merged: str
+
+
+REUSED = "merged_id_in_use"
+REUSED_MESSAGE = N_("{id} was merged into {survivor} on {date} (its copy is on the {merged} tab), but this row is "
+                    "not that copy: it is kept, and references to {id} are not moved to {survivor}")
+REUSED_HINT = N_("if this row is a record of its own, give it a new ID (and its references with it) or, if the "
+                 "merge was undone, delete {id}'s row on the {merged} tab; if it is the merged record put back, "
+                 "delete this row")
+
+
+REUSED_GROUP_MESSAGE = N_("group {group} is not merged: the Merged tab holds {ids} as merged already, and the row "
+                          "under that ID now is not its copy")
+REUSED_GROUP_HINT = N_("see the warning at that row's ID cell; the merge goes ahead on the next sync once it is "
+                       "resolved")
+
+
+def reused_ids(snapshot: Snapshot, crm: Crm, locale: str) -> list[Issue]:
+    """A warning at the ID cell of each row kept under an ID the Merged tab holds as merged
+    (`_unfinished`): sheetcrm cannot tell whether it is a new record or the merged one, so it
+    removes nothing and moves no reference, and says so."""
+    out = []
+    for found in _unfinished(snapshot, crm, locale, set())[1]:
+        member = found.member
+        col = member.table.header.fields["id"]
+        date = found.merged_at
+        date = _shown(_dated(date, "date")) if not isinstance(date, str) else date.strip()
+        out.append(Issue("warning", member.table.title, member.row.row, column_letter(col + 1),
+                         member.table.header.labels.get(col), member.row.raw_id, REUSED,
+                         _(REUSED_MESSAGE, id=member.id, survivor=found.survivor, date=date, merged=found.merged),
+                         _(REUSED_HINT, id=member.id, merged=found.merged)))
     return out
 
 
+def _is_copy(member: Member, grid: Grid, copied: list[Any], earlier: dict[str, str]) -> bool:
+    """Whether the row of `member` is still the one the Merged tab copied (`copied`: its cells
+    from column E on), so that removing it loses nothing. sheetcrm's computed columns are left
+    out (they are its own), and a reference the same write re-pointed to its survivor (a
+    contact merged with its account) counts as the copy's."""
+    skip = {f"{member.table.header.labels.get(col) or column_letter(col + 1)}="
+            for col in member.table.header.computed.values()}
+
+    def kept(cells: list[Any]) -> list[str]:
+        return [t for v in cells if (t := _text(v)) and not any(t.startswith(s) for s in skip)]
+
+    ours, theirs = kept(_cells(member, grid)), kept(copied)
+    if len(ours) != len(theirs):
+        return False
+    for now, then in zip(ours, theirs):
+        label, _eq, value = then.partition("=")
+        if now != then and now != f"{label}={earlier.get(value, value)}":
+            return False
+    return True
+
+
 def _lingering(snapshot: Snapshot, crm: Crm, locale: str, done: set[str],
-               people_cells: tuple[tuple[str, int], ...] = ()) -> bool:
+               people_cells: tuple[tuple[str, int], ...] = (), reused: set[str] = frozenset()) -> bool:
     """Whether a reference still names a record merged by an earlier sync."""
     if not done:
         return False
-    earlier = _earlier(snapshot, locale)
+    earlier = _earlier(snapshot, locale, reused)
     for target, finds in _by_tab(crm, earlier).items():
         for title, col in _reference_columns(snapshot, crm, locale, target, people_cells):
             grid = snapshot.tabs[title]

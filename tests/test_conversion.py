@@ -807,3 +807,47 @@ def test_a_lead_linked_with_no_contact_gets_every_converted_header(tmp_path):
     at = header.index("Converted Account")
     assert header[at:at + 4] == ["Converted Account", "Converted Contact", "Converted Opportunity", "Converted On"]
     assert list(leads[1][at:at + 3]) == ["ACC-0001", None, "OPP-0001"]
+
+
+@pytest.mark.parametrize("locale", ["en", "es"])
+def test_a_company_the_conversion_did_not_use_is_said_at_the_leads_company_cell(tmp_path, locale):
+    # Ana is a contact of Acmé S.A. (the same email, at its domain), so her lead converts into
+    # that account, as documented; her lead's Company "Globex" was dropped without a word.
+    es = locale == "es"
+    tabs = {
+        "Cuentas" if es else "Accounts": [["ID", "Nombre" if es else "Name", "Dominio" if es else "Domain"],
+                                          ["ACC-0001", "Acmé S.A.", "acme.es"]],
+        "Contactos" if es else "Contacts": [["ID", "Cuenta" if es else "Account", "Nombre" if es else "First Name",
+                                             "Apellido" if es else "Last Name", "Correo" if es else "Email"],
+                                            ["CON-0001", "ACC-0001", "Ana", "Ruiz", "ana@acme.es"]],
+        "Leads": [["ID", "Nombre", "Apellido", "Empresa", "Correo", "Estado", "Convertir"] if es else
+                  ["ID", "First Name", "Last Name", "Company", "Email", "Status", "Convert"],
+                  ["LEAD-0001", "Ana", "Ruiz", "Globex", "ana@acme.es", "Calificado" if es else "Qualified",
+                   "sí" if es else "yes"],
+                  ["LEAD-0002", "Eva", "Gil", "ACME SA", "eva@acme.es", "Calificado" if es else "Qualified", ""]],
+    }
+    book = _xlsx(tmp_path, tabs, formula=False)
+    config = Config(locale=locale)
+
+    def said(outcome):
+        return [(i.row, i.column, i.value, i.message, i.hint) for i in outcome.crm.report.issues
+                if i.code == "conversion_company_not_used"]
+
+    first = sync(book, config, DAY1)
+    lead = _records(book, "Leads")[0]
+    assert lead["Cuenta convertida" if es else "Converted Account"] == "ACC-0001"   # the rule stands
+    assert lead["Empresa" if es else "Company"] == "Globex"                          # the cell is theirs
+    [(row, col, value, message, hint)] = said(first)
+    assert (row, col, value) == (2, "D", "Globex")
+    assert "ACC-0001" in message and '"Globex"' in message and "Globex" in hint
+    assert ("otra empresa" in message) if es else ("names another company" in message)
+    # Said every sync while it holds, and nothing to write.
+    again = sync(book, config, DAY1)
+    assert not again.plan.writes and len(said(again)) == 1
+    # A Company that names the account ("ACME SA" for Acmé S.A.) is said nowhere.
+    wb = openpyxl.load_workbook(book.path)
+    wb["Leads"]["G3"] = "sí" if es else "yes"
+    wb.save(book.path)
+    third = sync(XlsxWorkbook(book.path), config, DAY1)
+    assert _records(book, "Leads")[1]["Cuenta convertida" if es else "Converted Account"] == "ACC-0001"
+    assert [r[0] for r in said(third)] == [2]

@@ -334,3 +334,40 @@ def test_a_merged_records_id_is_never_handed_out_again_so_no_later_sync_removes_
     accounts = _rows(_values(typed)["Accounts"])
     assert accounts["ACC-0006"][1] == "Umbrella" and "ACC-0005" not in accounts
     assert _rows(_values(typed)["Contacts"])["CON-0005"][1] == "ACC-0006"
+
+
+def test_a_reference_to_a_record_merged_twice_goes_to_the_last_survivor_at_once(tmp_path):
+    # ACC-0001 merged into ACC-0002, then ACC-0002 into ACC-0003. A deal typed later naming
+    # ACC-0001 was re-pointed to ACC-0002, a record gone in the same write: unknown_account, the
+    # deal left out of the pipeline, until a further sync moved it on.
+    from merge_crm import DUPLICATES_HEADER
+
+    path = tmp_path / "crm.xlsx"
+    accounts = [["ID", "Name", "Domain", "Country", "Created"],
+                ["ACC-0001", "Initech", "initech.com", "US", dt.datetime(2025, 1, 1)],
+                ["ACC-0002", "Initech Inc.", "initech.com", "US", dt.datetime(2025, 2, 1)],
+                ["ACC-0003", "Initech Inc", "initech.com", "US", dt.datetime(2025, 3, 1)]]
+    deal = ["OPP-0001", "Deal", "ACC-0001", "Prospecting", 1000, "USD", dt.datetime(2026, 12, 1),
+            dt.datetime(2025, 5, 1)]
+    opportunities = [["ID", "Name", "Account", "Stage", "Amount", "Currency", "Close Date", "Created"], deal]
+
+    def ticked(keep: str, merge_: str) -> list[list]:
+        return [DUPLICATES_HEADER, ["DUP-1", 0.9, "", "Accounts", keep, "", "", "", "", "", "x", "", ""],
+                ["DUP-1", 0.9, "", "Accounts", merge_, "", "", "", "", "", "", "x", ""]]
+
+    book = xlsx_book(path, {"Accounts": accounts, "Opportunities": opportunities,
+                            "Duplicates": ticked("ACC-0002", "ACC-0001")})
+    book.read()
+    book.write(Plan(mark_owned=["Duplicates"]))
+    sync(XlsxWorkbook(path), Config(), AS_OF)
+    wb = openpyxl.load_workbook(path)
+    for r, row in enumerate(ticked("ACC-0003", "ACC-0002")[1:], 2):
+        for c, v in enumerate(row, 1):
+            wb["Duplicates"].cell(r, c).value = v
+    wb["Opportunities"].append(["OPP-0002", "Typed later", "ACC-0001", *deal[3:]])
+    wb.save(path)
+    outcome = sync(XlsxWorkbook(path), Config(), AS_OF)
+    opps = _rows(_values(path)["Opportunities"])
+    assert (opps["OPP-0001"][2], opps["OPP-0002"][2]) == ("ACC-0003", "ACC-0003")
+    assert not [i for i in outcome.crm.report.issues if i.code == "unknown_account"]
+    assert not sync(XlsxWorkbook(path), Config(), AS_OF).plan

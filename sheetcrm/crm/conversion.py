@@ -19,7 +19,7 @@ from typing import Any, Collection, Iterable, Literal
 import phonenumbers
 from pydantic import Field
 
-from sheetcrm.crm.duplicates import DuplicateSettings, Entity, domain_of, entity, similar
+from sheetcrm.crm.duplicates import DuplicateSettings, Entity, company_key, domain_of, entity, fold, similar
 from sheetcrm.crm.matching import Known
 from sheetcrm.i18n import N_
 from sheetcrm.records import Account, Contact, Lead, Opportunity
@@ -201,6 +201,16 @@ class Matcher:
             return True
         return (similar(ours.name, theirs.name) >= self._companies.settings.company_threshold
                 and not (ours.domains and theirs.domains))
+
+
+def names_account(company: str | None, account: Account, settings: DuplicateSettings) -> bool:
+    """Whether a lead's Company names `account`: empty, its ID, or a name the duplicate rules
+    call the same company (folded, legal words aside, `company_threshold` similar)."""
+    if not company or not company.strip():
+        return True
+    if account.id and fold(company) == fold(account.id):
+        return True
+    return similar(company_key(company), company_key(account.name)) >= settings.company_threshold
 
 
 def _pair(item: Any) -> tuple[Any, Collection[str]]:

@@ -28,7 +28,7 @@ from sheetcrm import cells
 from sheetcrm.candidates import Candidate, candidates
 from sheetcrm.cells import normalize_key
 from sheetcrm.crm.conversion import (CONVERTED, PROBLEMS, WHAT, Conversion, Converted, DealAmount, Matcher, Problem,
-                                     Unsure, convert)
+                                     Unsure, convert, names_account)
 from sheetcrm.crm.history import last_rows
 from sheetcrm.crm.stages import StageTable
 from sheetcrm.crm.words import STAGE
@@ -79,6 +79,19 @@ def run(ctx: SyncContext) -> StepResult:
     unread = [why for tab in PREFIX if (why := _unread(ctx, tab)) is not None]
     amounts: _Amounts | None = None  # the leads' Amount and Budget read as money: when the first lead asks
     made_empty: dict[str, str] | None = None
+    accounts: dict[str, Any] | None = None
+
+    def unnamed(row: Row, account: str | None) -> list[Issue]:
+        """`_unnamed` for the lead's account, looked up among the accounts as read."""
+        nonlocal accounts
+        if not account or not row.record.company:
+            return []
+        if accounts is None:
+            accounts = {cells.match_key(a.id): a for a in crm.records("accounts") if a.id}
+        record = accounts.get(cells.match_key(account))
+        if record is None or names_account(row.record.company, record, ctx.config.duplicates):
+            return []
+        return [_unnamed(leads, row, record)]
 
     def unpriced(lead_id: str) -> set[str]:
         """The deal a conversion made from `lead_id` (From Lead), when its Amount is empty."""
@@ -97,6 +110,7 @@ def run(ctx: SyncContext) -> StepResult:
         if link is not None and link.account:
             part.issues.extend(_gone(crm, leads, row, link, present))
             part.issues.extend(_unlike(leads, row, link, present, known.made))
+            part.issues.extend(unnamed(row, link.account))
             # Its deal made with the Amount empty (a doubted cell) is said on every sync until filled.
             if link.opportunity and link.opportunity in unpriced(lead.id):
                 amounts = amounts or _Amounts(ctx, leads)
@@ -153,6 +167,7 @@ def run(ctx: SyncContext) -> StepResult:
             part.issues.append(_waits(leads, row, cannot[0]))
             continue
         deal = out.conversion(leads, row, plan, made, match)
+        part.issues.extend(unnamed(row, plan.account))
         if made.account and row.row in known.links:  # linked again: a kept cell's link, said at once
             part.issues.extend(_unlike(leads, row, known.links[row.row], present, known.made))
         if deal is not None and told is not None and told.doubt is not None and cell is not None:
@@ -375,6 +390,28 @@ def _left_empty(leads: Table, row: Row, col: int, deal: str, why: str, deals: st
     return Issue("warning", leads.title, row.row, column_letter(col + 1), leads.header.labels.get(col),
                  row.cells[col] if col < len(row.cells) else None, LEFT_EMPTY,
                  _(LEFT_EMPTY_MESSAGE, id=deal, why=why), _(LEFT_EMPTY_HINT, id=deal, tab=deals))
+
+
+# A lead's person matched to a contact (the same email) is converted into the contact's account
+# when the lead's Company can be it (docs/leads.md): a domain they share is enough, so "Ana Ruiz,
+# ana@acme.es, Company Globex" becomes Acmé S.A.'s and "Globex" is used nowhere. The rule
+# stands, but the typed Company is never dropped unsaid: a warning at it, every sync it holds.
+UNNAMED = "conversion_company_not_used"
+UNNAMED_MESSAGE = N_('the lead is converted into {id} ("{name}"), but its Company "{company}" names another '
+                     'company, which the conversion did not use (a lead that is already a contact goes to that '
+                     'contact\'s account when they share a domain)')
+UNNAMED_HINT = N_("if the person now works at {company}, change the Account of the contact and deal the lead became; "
+                  "if this Company is wrong, correct or empty it")
+
+
+def _unnamed(leads: Table, row: Row, account: Any) -> Issue:
+    """The warning at the lead's Company cell that it names another company than `account`."""
+    col = leads.header.fields["company"]
+    company = row.record.company
+    return Issue("warning", leads.title, row.row, column_letter(col + 1), leads.header.labels.get(col),
+                 row.cells[col] if col < len(row.cells) else company, UNNAMED,
+                 _(UNNAMED_MESSAGE, id=account.id, name=account.name or "", company=company),
+                 _(UNNAMED_HINT, company=company))
 
 
 GONE = "converted_record_missing"

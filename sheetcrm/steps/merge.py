@@ -14,12 +14,13 @@ import dataclasses
 
 from sheetcrm.ids import highest_id
 from sheetcrm.intake.forms import lead_columns
-from sheetcrm.merging import merge
+from sheetcrm.merging import merge, reused_ids
 from sheetcrm.steps.context import StepResult, SyncContext
 from sheetcrm.validate import read_crm
 
 
 def run(ctx: SyncContext) -> StepResult:
+    issues = reused_ids(ctx.snapshot, ctx.crm, ctx.locale)  # on the read: the rows it names stay where they are
     plan, snapshot, refused = merge(ctx.snapshot, ctx.crm, ctx.locale, ctx.as_of, ctx.config.duplicates,
                                     lead_columns(ctx.snapshot, ctx.config), base=ctx.config.currency)
     ctx.refused = {r.group: r for r in refused}  # the duplicates step says why, where it writes the rows
@@ -39,4 +40,4 @@ def run(ctx: SyncContext) -> StepResult:
             prefix = table.spec.id_prefix
             if prefix and before.get(prefix, 0) > max(highest_id(table.rows, prefix), ctx.marks.get(prefix, 0)):
                 ctx.marks[prefix] = before[prefix]
-    return StepResult(plan=plan)
+    return StepResult(plan=plan, issues=issues)
