@@ -185,6 +185,27 @@ def test_an_xls_to_import_is_said_to_be_an_xls_not_utf16_text(tmp_path, env, lan
     assert book.read_bytes() == before
 
 
+@pytest.mark.parametrize("file, text, args, says", [
+    # A traceback ending in "ValueError: embedded null byte", exit 1.
+    ("sheetcrm.toml", 'workbook = "crm\\u0000.xlsx"\n', ["validate"],
+     "sheetcrm: sheetcrm.toml: workbook: holds a NUL character (\\u0000), which no setting can hold; remove it\n"),
+    ("sheetcrm.toml", 'spreadsheet = "1Zl7W5tjfkOpLwO1K5uLseiCuJHOA_9zHViFLS5KveHv"\ncredentials = "key\\u0000.json"\n',
+     ["sync"],
+     "sheetcrm: sheetcrm.toml: credentials: holds a NUL character (\\u0000), which no setting can hold; remove it\n"),
+    ("sheetcrm.toml", 'locale = "es"\ntemplates = "plantillas\\u0000"\n', ["validate"],
+     "sheetcrm: sheetcrm.toml: templates: contiene un carácter NUL (\\u0000), que ningún ajuste puede contener; "
+     "quítalo\n"),
+    # "sheetcrm: fleet.toml: embedded null byte": Python's English, naming no key.
+    ("fleet.toml", '[[workbook]]\nname = "a"\nworkbook = "a\\u0000.xlsx"\n', ["fleet", "status", "--fleet", "fleet.toml"],
+     "sheetcrm: fleet.toml: workbook.1.workbook: holds a NUL character (\\u0000), which no setting can hold; "
+     "remove it\n"),
+])
+def test_a_nul_in_a_config_or_fleet_file_is_one_line_naming_its_key(tmp_path, env, file, text, args, says):
+    xlsx(tmp_path / "crm.xlsx", crm_tabs())
+    (tmp_path / file).write_text(text, encoding="utf-8")
+    assert one_line(sheetcrm(*args, env=env, cwd=tmp_path)) == says
+
+
 def test_a_folder_for_the_config_is_said_in_spanish_too(tmp_path, env):
     (tmp_path / "carpeta").mkdir()
     line = one_line(sheetcrm("validate", "--config", "carpeta", env={**env, "SHEETCRM_LANG": "es"}, cwd=tmp_path))
