@@ -196,7 +196,8 @@ def test_an_xls_to_import_is_said_to_be_an_xls_not_utf16_text(tmp_path, env, lan
      "sheetcrm: sheetcrm.toml: templates: contiene un carácter NUL (\\u0000), que ningún ajuste puede contener; "
      "quítalo\n"),
     # "sheetcrm: fleet.toml: embedded null byte": Python's English, naming no key.
-    ("fleet.toml", '[[workbook]]\nname = "a"\nworkbook = "a\\u0000.xlsx"\n', ["fleet", "status", "--fleet", "fleet.toml"],
+    ("fleet.toml", '[[workbook]]\nname = "a"\nworkbook = "a\\u0000.xlsx"\n',
+     ["fleet", "status", "--fleet", "fleet.toml"],
      "sheetcrm: fleet.toml: workbook.1.workbook: holds a NUL character (\\u0000), which no setting can hold; "
      "remove it\n"),
 ])
