@@ -314,9 +314,20 @@ def _team_language(args: Sequence[str]) -> str | None:
         elif arg.startswith("--config="):
             path = arg.split("=", 1)[1]
     try:
-        locale = tomllib.loads(Path(path).read_text(encoding="utf-8-sig")).get("locale")
-    except (OSError, ValueError):  # unreadable, not UTF-8, not TOML: load_config's one line says it
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, ValueError):  # unreadable, not UTF-8: load_config's one line says it
         return None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        # A slip further down (a quote left open in [smtp]) was said in the environment's language
+        # to a team whose first line says `locale = "es"`: the lines above the slip still say it.
+        at = re.search(r"\(at line (\d+), column \d+\)$", str(e))
+        try:
+            data = tomllib.loads("".join(text.splitlines(keepends=True)[:int(at[1]) - 1])) if at else {}
+        except tomllib.TOMLDecodeError:
+            return None
+    locale = data.get("locale")
     return locale if locale in ("en", "es") else None
 
 

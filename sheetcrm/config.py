@@ -473,12 +473,25 @@ def _non_finite(data: Any, path: str = "") -> str | None:
     return None
 
 
+def _nul(data: Any, path: str = "") -> str | None:
+    """The key of the first key or text holding a NUL (TOML's "\\u0000"), numbered as `_non_finite`."""
+    if isinstance(data, str) and "\x00" in data:
+        return path or _("(top level)")
+    items = data.items() if isinstance(data, dict) else enumerate(data, 1) if isinstance(data, list) else ()
+    for k, v in items:
+        key = f"{path}.{k}" if path else str(k)
+        found = key if "\x00" in str(k) else _nul(v, key)
+        if found:
+            return found
+    return None
+
+
 def read_toml(file: Path) -> dict[str, Any]:
     """The TOML document in `file` (the config, a fleet file); ConfigError, one line naming the
     file, when it cannot be read or is not TOML."""
     try:
         # utf-8-sig: Notepad and some editors save a BOM, which TOML itself does not allow.
-        return tomllib.loads(file.read_text(encoding="utf-8-sig"))
+        data = tomllib.loads(file.read_text(encoding="utf-8-sig"))
     except UnicodeDecodeError as e:
         raise ConfigError(_("{file}: cannot read: it is not UTF-8 text (byte {position})", file=file,
                             position=e.start + 1)) from None
@@ -486,6 +499,12 @@ def read_toml(file: Path) -> dict[str, Any]:
         raise ConfigError(_("{file}: cannot read: {problem}", file=file, problem=os_problem(e))) from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(_("{file}: not valid TOML: {problem}", file=file, problem=_toml_problem(e))) from None
+    # No file name, address or word of a setting holds a NUL: a path holding one (workbook,
+    # credentials) made the command end in a traceback ("embedded null byte").
+    if bad := _nul(data):
+        raise ConfigError(_("{file}: {key}: holds a NUL character (\\u0000), which no setting can hold; remove it",
+                            file=file, key=bad))
+    return data
 
 
 def load_config(path: str | Path | None = None) -> Config:

@@ -128,6 +128,23 @@ def test_no_emulator_at_the_host_is_said_as_the_emulator_not_google(tmp_path):
                          "is `sheetcrm emulator` running there?)")
 
 
+@pytest.mark.parametrize("command", [["init"], ["demo", "--rows", "20"]])
+def test_init_and_demo_with_no_emulator_say_it_did_not_answer_not_create_the_spreadsheet(tmp_path, command):
+    """The spreadsheet was taken for missing: "is not reachable; create it in Google Sheets and
+    share it", sending the reader to create a spreadsheet that may be there all along."""
+    (tmp_path / "sheetcrm.toml").write_text("[google]\nattempts = 1\n", encoding="utf-8")
+    with socket.socket() as free:  # a port nobody listens on
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    env = {**os.environ, "SHEETS_EMULATOR_HOST": f"127.0.0.1:{port}"}
+    done = run(*command, "--spreadsheet", "1Zl7W5tjfkOpLwO1K5uLseiCuJHOA_9zHViFLS5KveHv", cwd=tmp_path, env=env)
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert "create it" not in line
+    assert line.endswith(f"(SHEETS_EMULATOR_HOST is set: this was the emulator at 127.0.0.1:{port}, not Google; "
+                         "is `sheetcrm emulator` running there?)")
+
+
 @pytest.mark.parametrize("command", [["validate"], ["sync"], ["sync", "--strict"]])
 def test_ctrl_c_is_one_line_and_exit_130_not_the_exit_1_of_a_sheet_with_errors(tmp_path, command):
     """Interrupted while waiting for the read (a server that takes the request and never

@@ -147,6 +147,66 @@ def test_a_folder_or_a_missing_file_is_one_line_in_the_catalogues_words(tmp_path
     assert line.endswith(says), line
 
 
+UNREADABLE = ROOT / "tests" / "fixtures" / "unreadable"
+
+
+@pytest.mark.parametrize("command", [["validate", "--workbook", "crm.xlsx"], ["sync", "--workbook", "crm.xlsx"],
+                                     ["import", "crm.xlsx", "--tab", "accounts", "--workbook", "team.xlsx"]])
+@pytest.mark.parametrize("language, says", [
+    ("en", "the workbook is protected with a password (encrypted), which sheetcrm cannot read; "),
+    ("es", "el libro está protegido con contraseña (cifrado), y sheetcrm no puede leerlo; "),
+])
+def test_a_password_protected_xlsx_is_said_to_be_protected_not_to_be_no_xlsx(tmp_path, env, command, language, says):
+    """It was "not an .xlsx workbook; save it from your spreadsheet app as an Excel workbook
+    (.xlsx)": the reader, holding an .xlsx Excel opens, had no idea what to change."""
+    (tmp_path / "crm.xlsx").write_bytes((UNREADABLE / "password_protected.xlsx").read_bytes())
+    xlsx(tmp_path / "team.xlsx", crm_tabs())
+    line = one_line(sheetcrm(*command, env={**env, "SHEETCRM_LANG": language}, cwd=tmp_path))
+    assert says in line and ".xlsx workbook;" not in line, line
+    assert "secret" not in line
+
+
+@pytest.mark.parametrize("language, says", [
+    ("en", "excel97_leads.xls: an Excel 97-2003 workbook (.xls) or another binary Office file, which sheetcrm does "
+           "not read; save it from your spreadsheet app as an Excel workbook (.xlsx) or as CSV, then import again\n"),
+    ("es", "excel97_leads.xls: es un libro de Excel 97-2003 (.xls) u otro archivo binario de Office, que sheetcrm no "
+           "lee; guárdalo desde tu aplicación de hojas de cálculo como libro de Excel (.xlsx) o como CSV y vuelve a "
+           "importar\n"),
+])
+def test_an_xls_to_import_is_said_to_be_an_xls_not_utf16_text(tmp_path, env, language, says):
+    """A real .xls (LibreOffice's Excel 97-2003) was read as text and refused as "UTF-16 text
+    without its byte order mark; save it again as UTF-8": a false hint."""
+    (tmp_path / "excel97_leads.xls").write_bytes((UNREADABLE / "excel97_leads.xls").read_bytes())
+    book = xlsx(tmp_path / "crm.xlsx", crm_tabs())
+    before = book.read_bytes()
+    line = one_line(sheetcrm("import", "excel97_leads.xls", "--tab", "leads", env={**env, "SHEETCRM_LANG": language},
+                             cwd=tmp_path))
+    assert line == f"sheetcrm: {says}", line
+    assert book.read_bytes() == before
+
+
+@pytest.mark.parametrize("file, text, args, says", [
+    # A traceback ending in "ValueError: embedded null byte", exit 1.
+    ("sheetcrm.toml", 'workbook = "crm\\u0000.xlsx"\n', ["validate"],
+     "sheetcrm: sheetcrm.toml: workbook: holds a NUL character (\\u0000), which no setting can hold; remove it\n"),
+    ("sheetcrm.toml", 'spreadsheet = "1Zl7W5tjfkOpLwO1K5uLseiCuJHOA_9zHViFLS5KveHv"\ncredentials = "key\\u0000.json"\n',
+     ["sync"],
+     "sheetcrm: sheetcrm.toml: credentials: holds a NUL character (\\u0000), which no setting can hold; remove it\n"),
+    ("sheetcrm.toml", 'locale = "es"\ntemplates = "plantillas\\u0000"\n', ["validate"],
+     "sheetcrm: sheetcrm.toml: templates: contiene un carácter NUL (\\u0000), que ningún ajuste puede contener; "
+     "quítalo\n"),
+    # "sheetcrm: fleet.toml: embedded null byte": Python's English, naming no key.
+    ("fleet.toml", '[[workbook]]\nname = "a"\nworkbook = "a\\u0000.xlsx"\n',
+     ["fleet", "status", "--fleet", "fleet.toml"],
+     "sheetcrm: fleet.toml: workbook.1.workbook: holds a NUL character (\\u0000), which no setting can hold; "
+     "remove it\n"),
+])
+def test_a_nul_in_a_config_or_fleet_file_is_one_line_naming_its_key(tmp_path, env, file, text, args, says):
+    xlsx(tmp_path / "crm.xlsx", crm_tabs())
+    (tmp_path / file).write_text(text, encoding="utf-8")
+    assert one_line(sheetcrm(*args, env=env, cwd=tmp_path)) == says
+
+
 def test_a_folder_for_the_config_is_said_in_spanish_too(tmp_path, env):
     (tmp_path / "carpeta").mkdir()
     line = one_line(sheetcrm("validate", "--config", "carpeta", env={**env, "SHEETCRM_LANG": "es"}, cwd=tmp_path))

@@ -200,3 +200,22 @@ def test_kpis_forecast_and_the_tabs_name_the_rates_and_quotas_tabs_by_their_titl
     text = " ".join(str(c) for ws in wb for r in ws.iter_rows(values_only=True) for c in r if c)
     assert "Tipos de cambio" not in text + sync and "Cuotas" not in text + sync
     assert rate in text
+
+
+@pytest.mark.parametrize("args, said", [
+    (("validate",), "sheetcrm: sheetcrm.toml: no es TOML válido: Carácter no permitido: '\\n' (en la línea 4, "
+                    "columna 24)\n"),
+    (("kpiz",), "Error: No existe el comando 'kpiz'. ¿Querías decir 'kpis'?\n"),
+])
+def test_a_slip_further_down_a_spanish_config_is_said_in_spanish(tmp_path, args, said):
+    """Kind: a config whose first line says `locale = "es"` and whose [smtp] password lost its
+    closing quote was told off in English on a machine whose shell is English (a server's
+    LANG=C.UTF-8): the file could not be parsed, so its locale was not heard at all."""
+    (tmp_path / "sheetcrm.toml").write_text('locale = "es"\nworkbook = "crm.xlsx"\n[smtp]\npassword = "s3cr3t-Pa55\n',
+                                            encoding="utf-8")
+    env = {**{k: v for k, v in os.environ.items() if k not in ("LANGUAGE", "LC_ALL", "LC_MESSAGES")},
+           "SHEETCRM_LANG": "en", "LANG": "C.UTF-8", "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, "-m", "sheetcrm", *args], cwd=tmp_path, capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert done.returncode == 2 and done.stderr.endswith(said), done.stderr
+    assert "s3cr3t" not in done.stderr and "Traceback" not in done.stderr

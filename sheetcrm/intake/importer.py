@@ -61,7 +61,7 @@ from sheetcrm.schema import MERGED, SEQUENCES, TABS
 from sheetcrm.table import Row, Table, field_kinds, find_header_row, map_header, parse_table, tab_locale
 from sheetcrm.validate import parse_context, read_crm, references_of, row_label, team_config
 from sheetcrm.workbook import (CellWrite, Grid, Plan, Snapshot, Workbook, WorkbookConflict, WorkbookError, WriteResult,
-                               same_value)
+                               binary_office_problem, same_value)
 
 TABS_IMPORTED = ("leads", "contacts", "accounts", "opportunities")
 ENCODINGS = ("utf-8-sig", "cp1252")  # utf-8-sig reads plain UTF-8 too; Excel on Windows saves CSV as cp1252
@@ -139,6 +139,8 @@ def read_export(path: Path) -> Grid:
         data = path.read_bytes()
     except OSError as e:
         raise ImportFileError(_("{file}: cannot read: {problem}", file=path, problem=os_problem(e))) from None
+    if binary := binary_office_problem(path, data, importing=True):
+        raise ImportFileError(binary)
     # Excel's "Unicode Text" (and some tools' CSV) is UTF-16 with its byte order mark; read
     # as Windows-1252 it was a NUL between every letter and "no header row".
     for encoding in ("utf-16",) if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else ENCODINGS:

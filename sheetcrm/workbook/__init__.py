@@ -397,6 +397,34 @@ class WorkbookUnreachable(WorkbookError):
     `sheetcrm run` leaves a failed job's Sync Log row to the next sync rather than try at once."""
 
 
+# Every Office binary file (an Excel 97-2003 .xls, and an .xlsx saved with a password, whose
+# package Office encrypts inside one) is a Compound File: these eight bytes first, and an
+# encrypted package's stream named EncryptionInfo in its directory (UTF-16 names).
+COMPOUND_FILE = bytes.fromhex("D0CF11E0A1B11AE1")
+_ENCRYPTION_INFO = "EncryptionInfo".encode("utf-16-le")
+
+
+def binary_office_problem(path: object, data: bytes, importing: bool = False) -> str | None:
+    """Why `data` (the bytes of `path`) is a binary Office file sheetcrm cannot read, one line in
+    the current language, or None when it is not one. A password-protected .xlsx was told "not
+    an .xlsx workbook; save it as an Excel workbook (.xlsx)", which it already is; an .xls given
+    to `import` was read as text and called "UTF-16 without its byte order mark"."""
+    from sheetcrm.i18n import _
+
+    if not data.startswith(COMPOUND_FILE):
+        return None
+    if _ENCRYPTION_INFO in data:
+        return _("{path}: the workbook is protected with a password (encrypted), which sheetcrm cannot read; open it "
+                 "in your spreadsheet app, remove the password (Excel: File > Info > Protect Workbook > Encrypt with "
+                 "Password; LibreOffice: File > Save As without Save with password) and save it again", path=path)
+    if importing:
+        return _("{path}: an Excel 97-2003 workbook (.xls) or another binary Office file, which sheetcrm does not "
+                 "read; save it from your spreadsheet app as an Excel workbook (.xlsx) or as CSV, then import again",
+                 path=path)
+    return _("{path}: an Excel 97-2003 workbook (.xls) or another binary Office file, not an .xlsx; save it from "
+             "your spreadsheet app as an Excel workbook (.xlsx)", path=path)
+
+
 def xlsx_name_problem(path: str) -> str | None:
     """Why `path` cannot name an .xlsx workbook (one line, in the current language), or None.
     An .xlsx file is a zip package: written under "crm.csv" or "crm" it would open in no app

@@ -591,8 +591,10 @@ class GoogleSheetsWorkbook:
     def exists(self) -> bool:
         try:
             self._open()
-        except CredentialsError:
-            raise  # not "missing": nothing can be reached, and creating would fail the same way
+        except WorkbookUnreachable:
+            # Not "missing": Google (or the emulator) did not answer or would not sign in, and
+            # `init` then said "create it in Google Sheets" of a spreadsheet that may well be there.
+            raise
         except WorkbookError:
             return False
         return True

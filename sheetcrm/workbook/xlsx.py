@@ -79,8 +79,8 @@ from sheetcrm.lock import refuse_if_open_in_app
 from sheetcrm.os_errors import os_problem
 
 from . import (CellWrite, Chart, ColumnFormat, Grid, Guide, Plan, Snapshot, TabLayout, WorkbookConflict,
-               WorkbookError, WriteResult, blanks_to_none, drop_orphans, holds_target, same_value, share_text, xlsx_memo,
-               numformat, xlsx_patch, xlsx_prefix, xlsx_rows, xlsx_scan, xlsx_sparse)
+               WorkbookError, WriteResult, binary_office_problem, blanks_to_none, drop_orphans, holds_target,
+               same_value, share_text, xlsx_memo, numformat, xlsx_patch, xlsx_prefix, xlsx_rows, xlsx_scan, xlsx_sparse)
 from .memory import formula_text
 
 # Excel cannot save a workbook without a sheet, so `create()` leaves this one empty tab;
@@ -849,6 +849,8 @@ def _not_xlsx(path: Path, data: bytes) -> WorkbookError:
     # A zip package cut before its end record is a save that stopped halfway (an app or a script
     # killed mid-save, a full disk) more than SAVING_SECONDS ago: "not an .xlsx" sent people
     # re-exporting a file that only needed saving again.
+    if binary := binary_office_problem(path, data):
+        return WorkbookError(binary)
     if data and _partial_package(data):
         return WorkbookError(_("{path}: looks half-saved (the file ends before the end of an .xlsx package); save "
                                "it again from your spreadsheet app, or restore a backup, and try again", path=path))
