@@ -579,7 +579,10 @@ def _unheaded_currency(spec: TabSpec, title: str, grid: Grid, index: int, header
     columns, or left unheaded. A person reads 1000 EUR there; skipped as a column with no
     name, every amount was read in the base currency without a word. Said at the header."""
     body = grid.rows[index + 1:]
-    for col in range(max(map(len, body), default=0)):
+    # Beside the headed columns only (a gap of one, the merged or blank header): a stray cell
+    # far right (XFD) would otherwise have every row read for each of 16,384 columns.
+    width = min(max(header.labels, default=-1) + 2, max(map(len, body), default=0))
+    for col in range(width):
         if col in header.labels:
             continue
         codes: list[str] = []

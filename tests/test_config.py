@@ -99,7 +99,7 @@ MISTAKES = [
      "stages.2.probability", 'stage "Won" is won, so its probability must be 100, not 50'),
     ('[[stages]]\nname = "Open"\nprobability = 10\n[[stages]]\nname = "Lost"\nprobability = 40\nkind = "lost"\n',
      "stages.2.probability", 'stage "Lost" is lost, so its probability must be 0, not 40'),
-    ('locale = "es"\nlocale = "en"\n', "not valid TOML", "line 2"),
+    ('locale = "en"\nlocale = "es"\n', "not valid TOML", "line 2"),
     # Both named, the spreadsheet won and the workbook was ignored with no word.
     ('workbook = "crm.xlsx"\nspreadsheet = "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"\n', "spreadsheet",
      'workbook = "crm.xlsx" names another workbook'),
