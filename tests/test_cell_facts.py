@@ -11,14 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import shutil
-import subprocess
 import zipfile
 from pathlib import Path
 
 import openpyxl
 import pytest
 
+from libreoffice import soffice
 from sheetcrm.config import Config, CustomField, TabSettings
 from sheetcrm.sync import sync
 from sheetcrm.workbook import CellWrite, Plan
@@ -39,10 +38,7 @@ AS_OF = dt.date(2026, 12, 15)
 def recalculated(path: Path, tmp_path: Path) -> Path:
     """The workbook as LibreOffice calculates and saves it: formulas carry cached results."""
     out = tmp_path / "calculated"
-    profile = tmp_path / "lo-profile"  # a private profile, so parallel LibreOffice runs never collide
-    subprocess.run([shutil.which("soffice") or "soffice", f"-env:UserInstallation=file://{profile}", "--headless",
-                    "--convert-to", "xlsx", "--outdir", str(out), str(path)],
-                   check=True, capture_output=True, timeout=120)
+    soffice(["--convert-to", "xlsx", "--outdir", str(out), str(path)])
     return out / path.name
 
 

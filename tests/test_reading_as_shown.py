@@ -17,6 +17,7 @@ from pathlib import Path
 import openpyxl
 from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
+from libreoffice import soffice
 from sheetcrm import i18n
 from sheetcrm.config import Config
 from sheetcrm.validate import read_crm
@@ -53,10 +54,7 @@ def deal_issues(crm) -> list[tuple]:
 def recalculated(path: Path, tmp_path: Path) -> Path:
     """The workbook as LibreOffice calculates and saves it: formulas carry saved results."""
     out = tmp_path / "calculated"
-    profile = tmp_path / "lo-profile"
-    subprocess.run([shutil.which("soffice") or "soffice", f"-env:UserInstallation=file://{profile}", "--headless",
-                    "--convert-to", "xlsx", "--outdir", str(out), str(path)],
-                   check=True, capture_output=True, timeout=120)
+    soffice(["--convert-to", "xlsx", "--outdir", str(out), str(path)])
     return out / path.name
 
 

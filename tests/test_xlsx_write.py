@@ -15,7 +15,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import zipfile
@@ -26,6 +25,7 @@ import pytest
 import python_calamine
 from click.testing import CliRunner
 
+from libreoffice import soffice
 from sheetcrm.cli import main
 from sheetcrm.config import Config
 from sheetcrm import lock as lock_module
@@ -37,16 +37,6 @@ from sheetcrm.workbook.xlsx import XlsxWorkbook
 
 AS_OF = dt.date(2026, 2, 1)
 REPO = Path(__file__).resolve().parent.parent
-
-
-def soffice(args: list[str], cwd: Path) -> None:
-    # A private profile: parallel or leftover LibreOffice instances never share state.
-    profile = Path(tempfile.mkdtemp(prefix="lo-profile-"))
-    try:
-        subprocess.run(["soffice", f"-env:UserInstallation=file://{profile}", "--headless", *args], cwd=cwd,
-                       check=True, capture_output=True, timeout=180)
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def libreoffice_resave(path: Path) -> Path:
