@@ -25,7 +25,7 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Collection
+from typing import Callable, Collection
 
 from openpyxl.utils import column_index_from_string
 
@@ -250,18 +250,7 @@ def date_order_styles(styles_xml: bytes) -> dict[int, str]:
     (`numFmt`) showing a date's day and month as numbers in one order (`cells.shown_order`:
     `dd/mm/yyyy`, `mm/dd/yyyy`), with that code. The built-in date formats (14-17, 22) are
     left out: an app shows them in its reader's own short-date order, which the file does not say."""
-    custom = {int(i[1]): html.unescape(c[1].decode()) for m in _NUM_FMT.finditer(styles_xml)
-              if (i := _NUM_FMT_ID.search(m[1])) and (c := _FORMAT_CODE.search(m[1]))}
-    ordered = {number: code for number, code in custom.items() if shown_order(code) is not None}
-    block = _CELL_XFS.search(styles_xml) if ordered else None
-    if block is None:
-        return {}
-    found = {}
-    for index, xf in enumerate(_XF.finditer(block[1])):
-        fmt_id = _NUM_FMT_ID.search(xf[1])
-        if fmt_id and (code := ordered.get(int(fmt_id[1]))) is not None:
-            found[index] = code
-    return found
+    return _custom_styles(styles_xml, lambda code: shown_order(code) is not None)
 
 
 def time_codes(z: zipfile.ZipFile, part: str, cells: Collection[Position]) -> dict[Position, str]:
@@ -311,16 +300,22 @@ def digit_codes(z: zipfile.ZipFile, part: str) -> dict[Position, str]:
 def digit_styles(styles_xml: bytes) -> dict[int, str]:
     """Indexes into cellXfs (a cell's `s`) whose custom number format pads a whole number
     with zeros, with its code (no built-in format does)."""
+    return _custom_styles(styles_xml, is_digits_format)
+
+
+def _custom_styles(styles_xml: bytes, keep: Callable[[str], bool]) -> dict[int, str]:
+    """Indexes into cellXfs (a cell's `s`) whose custom number format (`numFmt`) `keep`s, with
+    its code; {} when none does (cellXfs is then not read)."""
     custom = {int(i[1]): html.unescape(c[1].decode()) for m in _NUM_FMT.finditer(styles_xml)
               if (i := _NUM_FMT_ID.search(m[1])) and (c := _FORMAT_CODE.search(m[1]))}
-    padded = {number: code for number, code in custom.items() if is_digits_format(code)}
-    block = _CELL_XFS.search(styles_xml) if padded else None
+    kept = {number: code for number, code in custom.items() if keep(code)}
+    block = _CELL_XFS.search(styles_xml) if kept else None
     if block is None:
         return {}
     found = {}
     for index, xf in enumerate(_XF.finditer(block[1])):
         fmt_id = _NUM_FMT_ID.search(xf[1])
-        if fmt_id and (code := padded.get(int(fmt_id[1]))) is not None:
+        if fmt_id and (code := kept.get(int(fmt_id[1]))) is not None:
             found[index] = code
     return found
 
