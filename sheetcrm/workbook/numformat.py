@@ -3,7 +3,8 @@
 The same format code language serves .xlsx files (ECMA-376 Part 1 §18.8.31) and Google
 Sheets (`NumberFormat.pattern`, documented at developers.google.com/sheets/api/guides/formats),
 so both backends read codes here. Only the first section (the one positive numbers use) is
-looked at.
+looked at, but for whether a number shows as a percentage, which is read from the section
+that shows that number (`section_for`: 0.5 under `[>0.9]"Sure";0%` shows 50%).
 
 A currency shows in a code in four ways: a locale currency block `[$€-407]` (symbol, then
 the Windows locale ID it belongs to), an ISO code block `[$EUR]`, quoted text `"£"#,##0` or
@@ -34,11 +35,80 @@ _BARE = frozenset(s for s in SYMBOL_CURRENCIES if len(s) == 1)
 SEVERAL = SEVERAL_CURRENCIES  # between the currencies of a code that shows more than one
 
 
-def is_percent_format(code: str) -> bool:
-    """Whether a number format code shows a positive number as a percentage: a `%` in its
-    first section that is not quoted ("%"), escaped (\\%), a fill or space character (*% _%)
-    or inside brackets ([Red], [$%-409])."""
-    return any(kind == "%" for kind, _ in _tokens(code))
+def is_percent_format(code: str, value: float | None = None) -> bool:
+    """Whether a number format code shows a positive number (or `value`, through the section
+    that shows it: `section_for`) as a percentage: a `%` in that section that is not quoted
+    ("%"), escaped (\\%), a fill or space character (*% _%) or inside brackets ([Red], [$%-409])."""
+    return any(kind == "%" for kind, _ in _tokens(code if value is None else section_for(code, value)))
+
+
+def shows_percent(code: str, value) -> bool:
+    """Whether a cell holding `value` under `code` shows it as a percentage: a number through
+    the section that shows it, anything else as the first section would."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return is_percent_format(code, value if number else None)
+
+
+def percent_depends(code: str) -> bool:
+    """Whether a code shows some numbers as a percentage and others not (`[>0.9]"Sure";0%`,
+    `0;0%`): which, only the cell's value tells (`is_percent_format(code, value)`)."""
+    shown = {any(kind == "%" for kind, _ in _tokens(section)) for section in _sections(code)[:3]}
+    return len(shown) > 1
+
+
+_CONDITION = re.compile(r"\[\s*(<=|>=|<>|<|>|=)\s*(-?[0-9.]+(?:[eE][-+]?[0-9]+)?)\s*\]")
+
+
+def section_for(code: str, value: float) -> str:
+    """The section of `code` that shows the number `value`, as Excel and LibreOffice choose it:
+    the first whose condition it meets (`[>0.9]"Sure";0%` shows 0.5 by `0%`); without
+    conditions, positive;negative;zero (a second section shows the negatives, a third zero)."""
+    sections = _sections(code)[:3]  # a fourth section is for text
+    conditions = [_condition(section) for section in sections]
+    if any(c is not None for c in conditions[:2]):
+        for section, condition in zip(sections, conditions):
+            if condition is None or _meets(value, *condition):
+                return section
+        return sections[-1]
+    if len(sections) >= 3 and value == 0:
+        return sections[2]
+    if len(sections) >= 2 and value < 0:
+        return sections[1]
+    return sections[0]
+
+
+def _condition(section: str) -> tuple[str, float] | None:
+    # A condition stands among the brackets at a section's start ([Red][>=100]).
+    for block in re.match(r"^(?:\[[^\]]*\])*", section)[0].split("]"):
+        m = _CONDITION.fullmatch(block + "]") if block else None
+        if m:
+            return m[1], float(m[2])
+    return None
+
+
+def _meets(value: float, op: str, bound: float) -> bool:
+    return {"<": value < bound, ">": value > bound, "=": value == bound, "<=": value <= bound,
+            ">=": value >= bound, "<>": value != bound}[op]
+
+
+def _sections(code: str) -> list[str]:
+    """A code's sections, split at each `;` outside quotes, brackets and escapes."""
+    out, start, i, n = [], 0, 0, len(code)
+    while i < n:
+        ch = code[i]
+        if ch in '"[':
+            close = code.find('"' if ch == '"' else "]", i + 1)
+            i = n if close < 0 else close + 1
+            continue
+        if ch in "\\_*":
+            i += 2
+            continue
+        if ch == ";":
+            out.append(code[start:i])
+            start = i + 1
+        i += 1
+    out.append(code[start:])
+    return out
 
 
 @lru_cache(maxsize=1024)  # a workbook has a handful of distinct codes

@@ -991,6 +991,9 @@ def _add_facts(tabs: dict[str, Grid], facts: dict[str, xlsx_scan.SheetFacts]) ->
         if grid is None:
             continue
         grid.formulas, grid.percent, grid.merges = found.formulas, found.percent, found.merges
+        if found.percent_codes:
+            grid.percent = found.percent | {(r, c) for (r, c), code in found.percent_codes.items()
+                                            if numformat.shows_percent(code, grid.cell(r, c))}
         grid.currency = found.currency
         grid.errors = found.errors
         grid.totals = found.totals

@@ -33,7 +33,7 @@ from sheetcrm.cells import shown_order
 
 from . import uncalculated
 from .xlsx_patch import attrs, found_dropdowns, relationships, sheet_parts
-from .numformat import format_currency, is_digits_format, is_percent_format, is_time_format  # noqa: F401  (is_percent_format: re-exported)
+from .numformat import format_currency, is_digits_format, is_percent_format, is_time_format, percent_depends  # noqa: F401  (is_percent_format: re-exported)
 
 Position = tuple[int, int]  # 0-based (row, col), as in Grid
 
@@ -54,6 +54,9 @@ class SheetFacts:
     formulas: set[Position] = field(default_factory=set)
     errors: dict[Position, str] = field(default_factory=dict)
     percent: set[Position] = field(default_factory=set)
+    # The cells whose format shows some numbers as a percentage and others not
+    # (`numformat.percent_depends`), with that format: the cell's value decides (`Grid.percent`).
+    percent_codes: dict[Position, str] = field(default_factory=dict)
     currency: dict[Position, str] = field(default_factory=dict)
     merges: list[tuple[int, int, int, int]] = field(default_factory=list)
     # sheetcrm's own dropdowns, as `xlsx_patch.own_dropdowns` gives them: a write that finds
@@ -163,7 +166,10 @@ def scan_sheet(xml: bytes, styles: tuple[Collection[int], dict[int, str]] | Coll
     if percent or currency:
         for pos, style in _styled_cells(xml, {*percent, *currency}).items():
             if style in percent:
-                facts.percent.add(pos)
+                if (code := percent.get(style) if isinstance(percent, dict) else None) is None:
+                    facts.percent.add(pos)
+                else:
+                    facts.percent_codes[pos] = code
             else:
                 facts.currency[pos] = currency[style]
     # mergeCells follows sheetData (ECMA-376 §18.3.1.99), so only the tail needs a look.
@@ -219,12 +225,13 @@ def _styled_cells(xml: bytes, styles: Collection[int]) -> dict[Position, int]:
 
 def percent_styles(styles_xml: bytes) -> set[int]:
     """Indexes into cellXfs (a cell's `s`) whose number format shows a percentage."""
-    return number_styles(styles_xml)[0]
+    return set(number_styles(styles_xml)[0])
 
 
-def number_styles(styles_xml: bytes) -> tuple[set[int], dict[int, str]]:
-    """Indexes into cellXfs (a cell's `s`) whose number format shows a percentage, and those
-    that show a currency with the currency each shows (`numformat.format_currency`)."""
+def number_styles(styles_xml: bytes) -> tuple[dict[int, str | None], dict[int, str]]:
+    """Indexes into cellXfs (a cell's `s`) whose number format shows a percentage (to None), or
+    shows some numbers as one (to its code: `numformat.percent_depends`), and those that show
+    a currency with the currency each shows (`numformat.format_currency`)."""
     custom: dict[int, str] = {}
     for m in _NUM_FMT.finditer(styles_xml):
         fmt_id, code = _NUM_FMT_ID.search(m[1]), _FORMAT_CODE.search(m[1])
@@ -233,13 +240,16 @@ def number_styles(styles_xml: bytes) -> tuple[set[int], dict[int, str]]:
     block = _CELL_XFS.search(styles_xml)
     if block is None:
         return set(), {}
-    percent, currency = set(), {}
+    percent: dict[int, str | None] = {}
+    currency = {}
     for index, xf in enumerate(_XF.finditer(block[1])):
         fmt_id = _NUM_FMT_ID.search(xf[1])
         number = int(fmt_id[1]) if fmt_id else 0
         code = custom.get(number)
-        if (is_percent_format(code) if code is not None else number in BUILTIN_PERCENT):
-            percent.add(index)
+        if code is not None and percent_depends(code):
+            percent[index] = code
+        elif (is_percent_format(code) if code is not None else number in BUILTIN_PERCENT):
+            percent[index] = None
         elif (shown := format_currency(code) if code is not None else BUILTIN_CURRENCY.get(number)):
             currency[index] = shown
     return percent, currency
