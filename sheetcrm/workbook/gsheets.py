@@ -146,8 +146,8 @@ from gspread.utils import absolute_range_name
 from sheetcrm.cells import quoted, show_number, typed_order
 from sheetcrm.i18n import N_, _, ngettext
 
-from .numformat import format_currency, is_digits_format, is_time_format, percent_depends, show_digits, show_time, \
-    shows_percent
+from .numformat import format_currency, is_digits_format, is_time_format, moment_decimals, percent_depends, \
+    show_digits, show_time, shown_moment, shows_percent
 from . import (LOADING, SERIAL_EPOCH, CellValue, CellWrite, Chart, ColumnFormat, Grid, Guide, Plan, Snapshot,
                WorkbookConflict, WorkbookError, WorkbookUnreachable, WriteResult, blanks_to_none, dependents,
                drop_orphans, cell_key, holding, holds_target, keyed, landing, same_value, serial_number, share_text)
@@ -1974,7 +1974,12 @@ def _show_dates_and_times(grid: Grid, shown: dict[tuple[int, int], tuple[str, st
             if (text := show_time(v, pattern)) is not None:
                 grid.rows[r][c] = text
         elif 0 <= v < 2_958_466:  # within the days a date can be (to 9999-12-31)
-            moment = SERIAL_EPOCH + dt.timedelta(days=v)
+            # To the millisecond, then to what the pattern shows of a second, as Sheets shows it
+            # (46461.99999999 under dd/mm/yyyy hh:mm:ss shows 16/03/2027 00:00:00).
+            moment = SERIAL_EPOCH + dt.timedelta(milliseconds=round(v * 86_400_000))
+            decimals = moment_decimals(pattern) if pattern else 0
+            if kind != "DATE" and decimals is not None:
+                moment = shown_moment(moment, decimals)
             grid.rows[r][c] = moment.date() if kind == "DATE" else moment
 
 

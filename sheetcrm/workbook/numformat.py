@@ -21,6 +21,7 @@ symbol typed in a cell; a code that shows two different currencies gives them al
 
 from __future__ import annotations
 
+import datetime as _dt
 import locale
 import re
 from functools import lru_cache
@@ -305,6 +306,30 @@ def show_time(days: float, code: str) -> str | None:
         else:
             out.append(m[7])
     return "".join(out)
+
+
+# --- dates and times: the moment a date-time code shows ------------------------------------
+
+
+def moment_decimals(code: str) -> int | None:
+    """The decimals of a second a date-time code shows (0 for `dd/mm/yyyy hh:mm` and
+    `dd/mm/yyyy hh:mm:ss`, 2 for `hh:mm:ss.00`), or None when it shows no time of day
+    (`dd/mm/yyyy`): see `shown_moment`."""
+    bare = re.sub(r'"[^"]*"|\\.|\[(?![hms]+\])[^\]]*\]', "", _first_section(code))
+    if not re.search(r"[hs]|am/pm|a/p", bare, re.I):
+        return None
+    fraction = re.search(r"s\.(0+)", bare, re.I)
+    return min(len(fraction[1]), 3) if fraction else 0
+
+
+def shown_moment(moment: _dt.datetime, decimals: int) -> _dt.datetime:
+    """A date-time as a code showing its time to `decimals` of a second shows it: rounded to
+    that, as Excel and LibreOffice round it before showing the day (46461.99999999, 23:59:59.999
+    of 15 March, under `dd/mm/yyyy hh:mm:ss` shows 16/03/2027 00:00:00). Minutes and hours are
+    not rounded (23:59:40 under `hh:mm` shows 23:59)."""
+    unit = 10 ** (6 - decimals)
+    rounded = (moment.microsecond + unit // 2) // unit * unit
+    return moment.replace(microsecond=0) + _dt.timedelta(microseconds=rounded)
 
 
 # --- whole numbers padded with zeros: postal codes, account numbers ---------------------------
