@@ -950,8 +950,18 @@ def _folder(config: Config) -> str | None:
 
 def templates_for(config: Config) -> Templates:
     """The built-in templates under the config's `templates` folder (relative to the config file)."""
+    folder = _folder(config)
+    if folder is not None and not Path(folder).is_dir():
+        # Named at the setting that holds it: "templates folder t does not exist" sent a person
+        # looking for a folder when `t` was a file (a template named as the folder).
+        file = str(config.source) if config.source is not None else "sheetcrm.toml"
+        if Path(folder).exists():
+            raise ConfigError(_("{file}: templates = \"{folder}\" names a file, not a folder: name the folder that "
+                                "holds the templates", file=file, folder=config.templates))
+        raise ConfigError(_("{file}: templates = \"{folder}\": no such folder ({path})", file=file,
+                            folder=config.templates, path=folder))
     try:
-        return Templates(_folder(config))
+        return Templates(folder)
     except TemplateError as e:
         raise ConfigError(f"templates: {e}") from None
 
@@ -973,7 +983,7 @@ def template_shelf(config: Config) -> TemplateShelf:
     found: tuple[str, ...] = ()
     if folder is not None and exists:
         found = tuple(sorted(p.name.removesuffix(".txt.j2") for p in Path(folder).glob("*.txt.j2")))
-    return TemplateShelf(templates.compiled(), shown, exists, found)
+    return TemplateShelf(templates.compiled(), shown, exists, found, is_file=not exists and Path(folder).exists())
 
 
 def render_quote(desk: Desk, templates: Templates, opp: Opportunity, result: QuoteResult,
