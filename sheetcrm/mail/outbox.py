@@ -655,7 +655,11 @@ def _template_problem(desk: Desk, opp: Opportunity, result: QuoteResult, version
                                   _("The quote for {key} is not queued: its template fails: {error}",
                                     key=opp.id or opp.name, error=e),
                                   _("Fix the template in the templates folder (sheetcrm.toml's templates); the next "
-                                    "sync queues the quote."))
+                                    "sync queues the quote.")
+                                  if "send_quote" in desk.crm.tables["opportunities"].header.fields else
+                                  # No Send Quote column: no sync queues it, the command does.
+                                  _("Fix the template in the templates folder (sheetcrm.toml's templates), then run "
+                                    "`sheetcrm quote {key}` again.", key=opp.id))
     return None
 
 
@@ -694,6 +698,10 @@ def _opportunity_issue(desk: Desk, opp: Opportunity, field_name: str, value: Any
                        hint: str) -> Issue:
     table = desk.crm.tables["opportunities"]
     col = table.header.fields.get(field_name)
+    if col is None and (col := table.header.fields.get("id")) is not None:
+        # A tab without that column (no Send Quote: `sheetcrm quote`): the deal's ID cell, so
+        # the line names a cell ("Opportunities!A5") as every issue does, not a bare row.
+        value = opp.id
     return Issue("error", table.title, opp.row, column_letter(col + 1) if col is not None else None,
                  table.header.labels.get(col) if col is not None else None, value, code, message, hint)
 
