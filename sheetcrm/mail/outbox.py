@@ -60,7 +60,7 @@ from pathlib import Path
 from typing import Any, Callable, Collection, ContextManager, Iterable, Protocol, Sequence
 
 from sheetcrm import cells, team_time
-from sheetcrm.cells import normalize_key
+from sheetcrm.cells import canonical_text, match_key, normalize_key
 from sheetcrm.config import Config, ConfigError, SmtpSettings
 from sheetcrm.crm.money import Rates
 from sheetcrm.crm.workflows import TemplateShelf
@@ -1059,11 +1059,25 @@ def prepare(desk: Desk, row: OutboxRow, templates: Templates, sender: str, now: 
     return prepared
 
 
+@dataclass(frozen=True)
+class _Sent:
+    """What the Outbox's sender itself sent, as `follow_ups.reply` tells its logged Emails apart."""
+
+    sent_ids: frozenset[str]
+    sent_quotes: frozenset[tuple[str, str]]
+
+
 def _prepare_workflow(desk: Desk, prepared: Prepared, templates: Templates, sender: str,
                       now: dt.datetime) -> Prepared:
     """A workflow's email, from the firing that queued it and the record as it is now."""
     row = prepared.row
-    found = origin(desk.crm, desk.config, row.text("id"), row.text("version"))
+    # The record's replies as the sheet reads now: a reply typed since the last sync stops the
+    # step's email here, not only once a sync has journaled the stop.
+    outbox = desk.outbox
+    sent = _Sent(frozenset(m for r in outbox.rows if (m := r.own_message_id)),
+                 frozenset((match_key(r.text("opportunity")), canonical_text(r.text("subject")))
+                           for r in outbox.rows if r.own_message_id and r.text("quote")))
+    found = origin(desk.crm, desk.config, row.text("id"), row.text("version"), now.date(), sent)
     if isinstance(found, str):
         prepared.error = found
         return prepared
