@@ -956,7 +956,9 @@ def _serial_date(raw: int | float, loc: _Locale, date1904: bool = False) -> _dt.
             _(loc.date_hint),
             raw,
         )
-    return _EPOCH + _dt.timedelta(days=math.floor(raw))
+    # To the millisecond first, as spreadsheet apps show a serial: 46461.9999999999 (a sum's
+    # float error, 9 µs before midnight) shows 16/03/2027, not the 15th.
+    return _EPOCH + _dt.timedelta(days=round(raw * 86_400_000) // 86_400_000)
 
 
 def _numeric_date(raw: RawCell, loc: _Locale, m: re.Match[str]) -> _dt.date:
@@ -1167,7 +1169,8 @@ def time_of(raw: RawCell) -> _dt.time:
     if isinstance(raw, _dt.datetime):
         return _dt.time(raw.hour, raw.minute)
     if isinstance(raw, (int, float)) and not isinstance(raw, bool) and math.isfinite(raw):
-        minutes = round((raw - math.floor(raw)) * 1440)
+        # From the millisecond the serial shows, as `parse_date` takes its day from it.
+        minutes = round(round(raw * 86_400_000) % 86_400_000 / 60_000)
         return _dt.time(*divmod(min(minutes, 1439), 60))
     if isinstance(raw, str):
         if (moment := _email_moment(raw.strip(_STRIP))) is not None:

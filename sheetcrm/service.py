@@ -207,16 +207,37 @@ class Steps:
         ngettext("writing {n} cell", "writing {n} cells", 3))`): the phase in words for people,
         in the current language; the JSON field `step` keeps the English, for programs."""
         if self.console is None:
-            yield lambda what, **params: self.logger.info(
-                _("{job}: {step}", job=name, step=_said(what, params)),
-                extra={"fields": {"job": name, "step": _said(what, params, "en")}})
+            held: list[logging.LogRecord] = []
+
+            def line(what: str | Callable[[], str], hold: bool = False, **params: Any) -> None:
+                record = self.logger.makeRecord(
+                    self.logger.name, logging.INFO, __file__, 0, _("{job}: {step}", job=name, step=_said(what, params)),
+                    (), None, extra={"fields": {"job": name, "step": _said(what, params, "en")}})
+                for earlier in held:
+                    self.logger.handle(earlier)
+                held[:] = [record] if hold else []
+                if not hold:
+                    self.logger.handle(record)
+
+            try:
+                yield line
+            except Unreached:
+                # A held line ("sync: reading") names a step of a workbook never reached: `run
+                # --once` on a missing file says so in one line, not an INFO line before it.
+                raise
+            except BaseException:
+                for earlier in held:
+                    self.logger.handle(earlier)
+                raise
+            for earlier in held:
+                self.logger.handle(earlier)
             return
         columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
         with Progress(*columns, console=self.console, transient=True) as progress:
             task = progress.add_task(name, total=total)
             started = False
 
-            def step(what: str, **params: Any) -> None:
+            def step(what: str, hold: bool = False, **params: Any) -> None:
                 nonlocal started
                 progress.update(task, description=_("{job}: {step}", job=name, step=_said(what, params)),
                                 advance=1 if started else 0)
@@ -307,7 +328,9 @@ class Service:
             book_id = written_file.new_id(self.book)
             for attempt in range(1, SYNC_ATTEMPTS + 1):
                 if attempt == 1:
-                    step(N_("reading"))
+                    # Held until the read answers, when no read has yet: a workbook that cannot
+                    # be read at all is one line (`Unreached`), with no step before it.
+                    step(N_("reading"), hold=not self.reached)
                 else:
                     step(N_("reading again, attempt {attempt}"), attempt=attempt)
                 read_at = dt.datetime.now(dt.timezone.utc)

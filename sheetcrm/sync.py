@@ -273,7 +273,10 @@ def sync(book: Workbook, config: Config, as_of: dt.date | None = None, dry_run: 
         assert ctx.results is not None  # the compute step is one of STEPS
         if path is not None and memo is not None:
             _save_memo(path, memo)
-            written_file.keep(memo, path.parent, book, ctx.marks_read, ctx.marks)
+            if not dry_run:
+                # A dry run writes no computed cell: the last real sync's state is still the
+                # truth (and a cache it cannot write in is no news to a run that writes nothing).
+                written_file.keep(memo, path.parent, book, ctx.marks_read, ctx.marks)
         plan = ctx.plan
         outcome = SyncOutcome(ctx.crm, ctx.results, plan, dry_run=dry_run, workflows=ctx.workflows, memo=memo,
                               trimmed=ctx.trimmed.counts())

@@ -20,6 +20,7 @@ import pytest
 from libreoffice import soffice
 from sheetcrm.config import Config, CustomField, TabSettings
 from sheetcrm.sync import sync
+from sheetcrm.validate import read_crm
 from sheetcrm.workbook import CellWrite, Plan
 from sheetcrm.workbook.credentials import connect
 from sheetcrm.workbook.gsheets import GoogleSheetsWorkbook, RetryPolicy
@@ -602,3 +603,42 @@ def test_google_id_merged_over_two_deals_is_said(emu):
     said = [i for i in out.crm.report.issues if i.code == "merged_id"]
     assert [(i.severity, i.row, i.column, i.value) for i in said] == [("warning", 2, "A", "OPP-0001")]
     assert "rows 2 to 3" in said[0].message
+
+
+@pytest.mark.parametrize("code, value, percent", [
+    ('[>0.9]"Sure";0%', 0.5, True), ('[>0.9]"Sure";0%', 0.95, False), ("0;0%", -0.5, True), ("0;0%", 0.5, False),
+    ('0%;0%;"none"', 0, False), ("[Red][<0]0%;0", -1, True), ("[Red][<0]0%;0", 1, False),
+    ('"a;b"0%', 1, True), ('[<0.5]0%;[>0.8]0.0%;0', 0.6, False), ('[<0.5]0%;[>0.8]0.0%;0', 0.9, True),
+])
+def test_percent_format_codes_by_the_section_that_shows_the_value(code, value, percent):
+    assert is_percent_format(code, value) is percent
+
+
+def test_a_conditional_format_marks_the_cells_its_percent_section_shows(tmp_path, emu):
+    """0.5 under `[>0.9]"Sure";0%` shows 50%: only the first section was read, so it was a
+    plain 0.5, read as 0.5 % among points with only a warning. The section that shows each
+    value tells."""
+    rows = [["ID", "Name", "Account", "Stage", "Amount", "Close Date", "Probability"],
+            ["OPP-0001", "A", "Acme", "Prospecting", 100, "2026-12-01", 0.5],
+            ["OPP-0002", "B", "Acme", "Prospecting", 100, "2026-12-01", 30],
+            ["OPP-0003", "C", "Acme", "Prospecting", 100, "2026-12-01", 0.25],
+            ["OPP-0004", "D", "Acme", "Prospecting", 100, "2026-12-01", 20]]
+    code = '[>0.9]"Sure";0%'
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Opportunities"
+    for row in rows:
+        ws.append(row)
+    ws["G2"].number_format = ws["G4"].number_format = code
+    path = tmp_path / "conditional.xlsx"
+    wb.save(path)
+    x = XlsxWorkbook(path).read()
+    key = emu.create_spreadsheet("CRM", {"Opportunities": rows}, value_input="USER_ENTERED")
+    sid = emu.sheet_id(key, "Opportunities")
+    emu.apply(key, [number_format(sid, r, 6, "NUMBER", code) for r in (1, 3)])
+    g = Traced(key, Config()).book.read()
+    for snap in (x, g):
+        assert snap.tabs["Opportunities"].percent == {(1, 6), (3, 6)}
+        crm = read_crm(snap, Config())
+        assert [o.probability for o in crm.records("opportunities")] == [50, 30, 25, 20]
+        assert not [i for i in crm.report.issues if i.code == "ambiguous_percent"]

@@ -22,6 +22,7 @@ from sheetcrm import i18n
 from sheetcrm.config import Config
 from sheetcrm.validate import read_crm
 from sheetcrm.workbook import xlsx_memo
+from sheetcrm.workbook.target import open_workbook
 from sheetcrm.workbook.xlsx import XlsxWorkbook
 
 HEADER = ["ID", "Name", "Account", "Stage", "Amount", "Close Date"]
@@ -265,3 +266,39 @@ def test_a_date_column_shown_day_first_unsettles_the_config_for_the_tabs_other_d
     crm = read_crm(XlsxWorkbook(tmp_path / "b.xlsx").read(), Config(locale="en"))
     assert [(i.code, i.row, i.column) for i in crm.report.issues if i.tab == "Opportunities"
             and i.code != "left_out"] == [("ambiguous_date", 2, "G")]
+
+
+def test_a_date_time_a_breath_before_midnight_is_the_day_its_format_shows(tmp_path):
+    """46461.99999999 is 23:59:59.999 on 15 March. Under `dd/mm/yyyy hh:mm:ss` Excel and
+    LibreOffice round it to the second they show: 16/03/2027 00:00:00, and it was read as the
+    15th without a word. Under a date alone, or with milliseconds shown, it shows the 15th."""
+    rows = [["OPP-0001", "A", "Acme", "Prospecting", 100, 46461.99999999],
+            ["OPP-0002", "B", "Acme", "Prospecting", 100, 46461.99999999],
+            ["OPP-0003", "C", "Acme", "Prospecting", 100, 46461.99999999],
+            ["OPP-0004", "D", "Acme", "Prospecting", 100, 46461.9999999999],  # a sum's float error
+            ["OPP-0005", "E", "Acme", "Prospecting", 100, 46461.9999940]]  # 23:59:59.48
+    path = book(tmp_path / "midnight.xlsx", rows, formats={
+        "F2": "dd/mm/yyyy hh:mm:ss", "F3": "dd/mm/yyyy", "F4": "yyyy-mm-dd hh:mm:ss.000", "F5": "General",
+        "F6": "dd/mm/yyyy hh:mm:ss"})
+    crm = read_crm(XlsxWorkbook(path).read(), Config())
+    assert [o.close_date for o in crm.records("opportunities")] == [
+        dt.date(2027, 3, 16), dt.date(2027, 3, 15), dt.date(2027, 3, 15), dt.date(2027, 3, 16), dt.date(2027, 3, 15)]
+
+
+def test_google_date_times_are_the_moment_their_pattern_shows(emu):
+    from sheetcrm.cells import parse_date, time_of
+    from sheetcrm.workbook import Grid
+    from sheetcrm.workbook.gsheets import _show_dates_and_times
+
+    grid = Grid(rows=[[46461.99999999, 46461.99999999, 46461.99999999, 46461.99999999]])
+    _show_dates_and_times(grid, {(0, 0): ("DATE_TIME", "dd/mm/yyyy hh:mm:ss"), (0, 1): ("DATE", "dd/mm/yyyy"),
+                                 (0, 2): ("DATE_TIME", "yyyy-mm-dd hh:mm:ss.000"), (0, 3): ("DATE_TIME", "")})
+    assert [parse_date(v) for v in grid.rows[0]] == [dt.date(2027, 3, 16), dt.date(2027, 3, 15),
+                                                     dt.date(2027, 3, 15), dt.date(2027, 3, 16)]
+    # A serial read as a number (a CRM date column on Google) is the day its millisecond is in.
+    key = emu.create_spreadsheet("CRM", {"Opportunities": [HEADER, ["OPP-0001", "A", "Acme", "Prospecting", 100,
+                                                                    46461.9999999999]],
+                                         "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]]})
+    crm = read_crm(open_workbook(Config(), spreadsheet=key).read(), Config())
+    assert [o.close_date for o in crm.records("opportunities")] == [dt.date(2027, 3, 16)]
+    assert time_of(46461.9999999999) == dt.time(0, 0)  # midnight of that day, not 23:59

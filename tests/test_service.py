@@ -901,6 +901,25 @@ def test_an_exit_2_line_of_a_json_logging_run_is_json_too(tmp_path, monkeypatch)
     assert done.returncode == 2 and done.stderr.splitlines()[-1].startswith("sheetcrm: "), done.stderr
 
 
+def test_run_once_on_a_workbook_it_cannot_read_is_one_line_and_nothing_before_it(tmp_path, monkeypatch):
+    """`run --once` on a missing or unreadable workbook printed "INFO    sync: reading" before its
+    one line: bad input is one clear line on stderr, as every command says it. A workbook that
+    is read still logs its steps."""
+    from in_process import cli
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    (tmp_path / "garbage.xlsx").write_text("not a workbook")
+    for name, said in (("nothere.xlsx", "no such workbook"), ("garbage.xlsx", "not an .xlsx workbook")):
+        done = cli("run", "--once", "--workbook", name, cwd=tmp_path)
+        assert done.returncode == 2 and len(done.stderr.splitlines()) == 1 and said in done.stderr, done.stderr
+        assert done.stderr.startswith("sheetcrm: ")
+        done = cli("run", "--once", "--log-format", "json", "--workbook", name, cwd=tmp_path)
+        assert done.returncode == 2 and [json.loads(line)["event"] for line in done.stderr.splitlines()] == ["failed"]
+    XlsxWorkbook(tmp_path / "crm.xlsx").create()
+    done = cli("run", "--once", "--workbook", "crm.xlsx", cwd=tmp_path)
+    assert done.returncode == 0 and "sync: reading" in done.stderr.splitlines()[0], done.stderr
+
+
 def test_jobs_due_together_run_in_their_configured_order(tmp_path, monkeypatch):
     """At the start every interval job is due at once; sorted by their waits, each read an
     instant after the one before, they ran digest, outbox, sync: the outbox sent and the digest

@@ -168,3 +168,29 @@ def test_a_state_that_cannot_be_kept_is_said(tmp_path, cache, caplog):
     assert outcome.cells_written  # the sync itself went on
     said = [r.getMessage() for r in caplog.records if r.name == written_file.LOG.name]
     assert said == [written_file.NOT_KEPT.format(folder=cache, problem="a part of the path is not a folder")]
+
+
+def test_a_dry_run_keeps_no_state_and_says_nothing_about_keeping_one(tmp_path, cache, caplog):
+    """`sync --dry-run` / `workflows --dry-run` with a cache it cannot write in said "cannot keep
+    what this sync wrote in computed cells … written over by the next sync", though a dry run
+    writes nothing. It keeps no state (the last real sync's is still the truth) and says nothing."""
+    from in_process import cli
+
+    path = tmp_path / "crm.xlsx"
+    xlsx_book(path, _tabs([], [[], []], *LEADS))
+    (tmp_path / "sheetcrm.toml").write_text('workbook = "crm.xlsx"\n')
+    sync(XlsxWorkbook(path), Config(), as_of=day(0))
+    states = {p: p.read_bytes() for p in cache.glob(f"*{written_file.SUFFIX}")}
+    assert states
+    score = _column(path, "Leads", "Score")
+    _type(path, "Leads", {f"{score}2": 90})
+    for command in (["sync", "--dry-run"], ["workflows", "--dry-run"]):
+        done = cli(*command, cwd=tmp_path)
+        assert done.returncode == 0 and "cannot keep" not in done.stderr
+    assert {p: p.read_bytes() for p in cache.glob(f"*{written_file.SUFFIX}")} == states
+    shutil.rmtree(cache.parent.parent)
+    cache.parent.parent.mkdir(parents=True)
+    cache.parent.write_text("not a folder")
+    for command in (["sync", "--dry-run"], ["workflows", "--dry-run"]):
+        done = cli(*command, cwd=tmp_path)
+        assert done.returncode == 0 and done.stderr == "", done.stderr

@@ -247,6 +247,19 @@ def _the_senders(email: Any, world: Any) -> bool:
     return (match_key(email.related or ""), canonical_text(email.subject or "")) in world.sent_quotes
 
 
+def reply(about: set[str], activities: Any, enrolled: dt.date, as_of: dt.date, own: set[str] | frozenset[str],
+          sent: Any) -> Any | None:
+    """The first activity of `activities` that is a reply of the records `about` (their IDs) to
+    an enrollment made on `enrolled`, as `stop_reason` says what a reply is (`sent`: the
+    `sent_ids` and `sent_quotes` of the Outbox), or None. Shared by the sync, which stops the
+    enrollment, and the Outbox's sender, which reads the sheet as it is when it sends."""
+    for a in activities:
+        if (a.related in about and a.type in REPLY_TYPES and enrolled < a.date <= as_of and a.id not in own
+                and not (a.type == "Email" and _the_senders(a, sent))):
+            return a
+    return None
+
+
 def stop_reason(subject: Any, world: Any, enrolled: dt.date, owner: str | None,
                 own: set[str] | frozenset[str]) -> str | None:
     """Why an enrollment of `subject` made on `enrolled` stops now, in words (the Workflow Log's
@@ -269,11 +282,8 @@ def stop_reason(subject: Any, world: Any, enrolled: dt.date, owner: str | None,
     if subject.kind == "lead" and values.get("status") == "Unqualified":
         return _("the lead was disqualified")
     about = {subject.id, *((c.id,) if (c := subject.related.get("contact")) is not None else ())}
-    for a in world.activities:
-        act_id, related, day, kind, outcome = a.id, a.related, a.date, a.type, a.outcome
-        if (related in about and kind in REPLY_TYPES and enrolled < day <= world.as_of and act_id not in own
-                and not (kind == "Email" and _the_senders(a, world))):
-            return _("the record replied ({activity} on {day})", activity=act_id or "?", day=day_said(day))
+    if (a := reply(about, world.activities, enrolled, world.as_of, own, world)) is not None:
+        return _("the record replied ({activity} on {day})", activity=a.id or "?", day=day_said(a.date))
     # Compared as owners compare everywhere (round-robin, forecast, digest): "O'Brien" typed
     # again as "O’Brien" is the same owner, not a reason to stop.
     if owner and owner_key(subject.owner or "") != owner_key(owner):

@@ -220,6 +220,7 @@ class TemplateShelf:
     folder: str | None = None
     exists: bool = True
     found: tuple[str, ...] = ()
+    is_file: bool = False  # `folder` is a file (a template named where its folder belongs)
 
     def problem(self, name: str) -> tuple[str, dict[str, str]] | None:
         """Why the Template cell `name` cannot make an email (an issue code of this module and
@@ -237,6 +238,9 @@ class TemplateShelf:
         if self.folder is None:
             return _("sheetcrm.toml names no templates folder: set templates = \"folder\" there and put {file} in "
                      "it.", file=file)
+        if self.is_file:
+            return _("sheetcrm.toml's templates = \"{folder}\" names a file, not a folder: name the folder that "
+                     "holds {file}.", folder=self.folder, file=file)
         if not self.exists:
             return _("The templates folder {folder} does not exist: create it and put {file} in it.",
                      folder=self.folder, file=file)

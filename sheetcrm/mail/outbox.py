@@ -60,7 +60,7 @@ from pathlib import Path
 from typing import Any, Callable, Collection, ContextManager, Iterable, Protocol, Sequence
 
 from sheetcrm import cells, team_time
-from sheetcrm.cells import normalize_key
+from sheetcrm.cells import canonical_text, match_key, normalize_key
 from sheetcrm.config import Config, ConfigError, SmtpSettings
 from sheetcrm.crm.money import Rates
 from sheetcrm.crm.workflows import TemplateShelf
@@ -655,7 +655,11 @@ def _template_problem(desk: Desk, opp: Opportunity, result: QuoteResult, version
                                   _("The quote for {key} is not queued: its template fails: {error}",
                                     key=opp.id or opp.name, error=e),
                                   _("Fix the template in the templates folder (sheetcrm.toml's templates); the next "
-                                    "sync queues the quote."))
+                                    "sync queues the quote.")
+                                  if "send_quote" in desk.crm.tables["opportunities"].header.fields else
+                                  # No Send Quote column: no sync queues it, the command does.
+                                  _("Fix the template in the templates folder (sheetcrm.toml's templates), then run "
+                                    "`sheetcrm quote {key}` again.", key=opp.id))
     return None
 
 
@@ -694,6 +698,10 @@ def _opportunity_issue(desk: Desk, opp: Opportunity, field_name: str, value: Any
                        hint: str) -> Issue:
     table = desk.crm.tables["opportunities"]
     col = table.header.fields.get(field_name)
+    if col is None and (col := table.header.fields.get("id")) is not None:
+        # A tab without that column (no Send Quote: `sheetcrm quote`): the deal's ID cell, so
+        # the line names a cell ("Opportunities!A5") as every issue does, not a bare row.
+        value = opp.id
     return Issue("error", table.title, opp.row, column_letter(col + 1) if col is not None else None,
                  table.header.labels.get(col) if col is not None else None, value, code, message, hint)
 
@@ -950,8 +958,18 @@ def _folder(config: Config) -> str | None:
 
 def templates_for(config: Config) -> Templates:
     """The built-in templates under the config's `templates` folder (relative to the config file)."""
+    folder = _folder(config)
+    if folder is not None and not Path(folder).is_dir():
+        # Named at the setting that holds it: "templates folder t does not exist" sent a person
+        # looking for a folder when `t` was a file (a template named as the folder).
+        file = str(config.source) if config.source is not None else "sheetcrm.toml"
+        if Path(folder).exists():
+            raise ConfigError(_("{file}: templates = \"{folder}\" names a file, not a folder: name the folder that "
+                                "holds the templates", file=file, folder=config.templates))
+        raise ConfigError(_("{file}: templates = \"{folder}\": no such folder ({path})", file=file,
+                            folder=config.templates, path=folder))
     try:
-        return Templates(_folder(config))
+        return Templates(folder)
     except TemplateError as e:
         raise ConfigError(f"templates: {e}") from None
 
@@ -973,7 +991,7 @@ def template_shelf(config: Config) -> TemplateShelf:
     found: tuple[str, ...] = ()
     if folder is not None and exists:
         found = tuple(sorted(p.name.removesuffix(".txt.j2") for p in Path(folder).glob("*.txt.j2")))
-    return TemplateShelf(templates.compiled(), shown, exists, found)
+    return TemplateShelf(templates.compiled(), shown, exists, found, is_file=not exists and Path(folder).exists())
 
 
 def render_quote(desk: Desk, templates: Templates, opp: Opportunity, result: QuoteResult,
@@ -1041,11 +1059,25 @@ def prepare(desk: Desk, row: OutboxRow, templates: Templates, sender: str, now: 
     return prepared
 
 
+@dataclass(frozen=True)
+class _Sent:
+    """What the Outbox's sender itself sent, as `follow_ups.reply` tells its logged Emails apart."""
+
+    sent_ids: frozenset[str]
+    sent_quotes: frozenset[tuple[str, str]]
+
+
 def _prepare_workflow(desk: Desk, prepared: Prepared, templates: Templates, sender: str,
                       now: dt.datetime) -> Prepared:
     """A workflow's email, from the firing that queued it and the record as it is now."""
     row = prepared.row
-    found = origin(desk.crm, desk.config, row.text("id"), row.text("version"))
+    # The record's replies as the sheet reads now: a reply typed since the last sync stops the
+    # step's email here, not only once a sync has journaled the stop.
+    outbox = desk.outbox
+    sent = _Sent(frozenset(m for r in outbox.rows if (m := r.own_message_id)),
+                 frozenset((match_key(r.text("opportunity")), canonical_text(r.text("subject")))
+                           for r in outbox.rows if r.own_message_id and r.text("quote")))
+    found = origin(desk.crm, desk.config, row.text("id"), row.text("version"), now.date(), sent)
     if isinstance(found, str):
         prepared.error = found
         return prepared

@@ -21,13 +21,14 @@ email) and `locale`. A `notify at once` rule without a Template uses the built-i
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from sheetcrm.cells import canonical_text, match_key
 from sheetcrm.config import Config
-from sheetcrm.crm.follow_ups import enrollment_of, find, marks, step_of
+from sheetcrm.crm.follow_ups import enrollment_of, find, marks, reply, step_of
 from sheetcrm.crm.spellings import lookup as owner_lookup
 from sheetcrm.crm.words import CATEGORY, LEAD_STATUS, STAGE, most_used
 from sheetcrm.crm.workflows import KINDS, LogEntry, Subject, template_context, template_files
@@ -82,9 +83,12 @@ class Origin:
     template: str
 
 
-def origin(crm: Crm, config: Config, row_id: str, version: str) -> Origin | str:
+def origin(crm: Crm, config: Config, row_id: str, version: str, today: dt.date | None = None,
+           sent: Any = None) -> Origin | str:
     """The Workflow Log's firing that made Outbox row `row_id` with this Version, and the
-    rule's Template now; or why the row cannot be sent (one line)."""
+    rule's Template now; or why the row cannot be sent (one line). With `today` and `sent` (the
+    Outbox's `sent_ids` and `sent_quotes`), a follow-up step's email is not sent once its record
+    replied in the sheet as read now, though no sync has journaled the stop yet."""
     assert crm.inputs is not None
     tabs = crm.inputs.workflows
     # IDs compared as every ID compares (`match_key`): a rule or record whose ID was retyped in
@@ -123,7 +127,38 @@ def origin(crm: Crm, config: Config, row_id: str, version: str) -> Origin | str:
                      "is not sent. To write to {record} anyway, write a new email", n=step[1], name=step[0],
                      record=entry.record)
         template = sequence.steps[step[1] - 1].template
+        if today is not None and (answer := _replied(crm, entry, today, sent)) is not None:
+            return _("not sent: {record} replied ({activity} on {day}) after the follow-up {name} began, so its "
+                     "emails are not sent. To write to {record} anyway, write a new email", record=entry.record,
+                     activity=answer.shown or "?", day=day_said(answer.date), name=step[0])
     return Origin(entry.rule, name, entry.record, entry.said, template or NOTIFY_TEMPLATE)
+
+
+def _replied(crm: Crm, entry: LogEntry, today: dt.date, sent: Any) -> Any | None:
+    """The activity by which the record of step `entry` replied since its enrollment, as the
+    sync's `follow_ups.stop_reason` tells a reply (a deal's contact's too), or None."""
+    found = enrollment_of(entry.event)
+    assert crm.inputs is not None and found is not None
+    try:
+        enrolled = dt.date.fromisoformat(found[1])
+    except ValueError:
+        return None
+    about = {match_key(entry.record)}
+    for row in crm.find("opportunities", entry.record):
+        contacts = crm.find("contacts", getattr(row.target, "contact", None) or "") if row.target is not None else []
+        if len(contacts) == 1 and contacts[0].id:
+            about.add(match_key(contacts[0].id))
+    own = frozenset(match_key(e.created) for e in crm.inputs.workflows.log if e.created)
+    return reply(about, [_Keyed(a) for a in crm.records("activities") if a.related], enrolled, today, own, sent)
+
+
+class _Keyed:
+    """An activity with its IDs as IDs compare (`match_key`): a Related retyped in another case
+    is still the record."""
+
+    def __init__(self, a: Any) -> None:
+        self.id, self.related = (match_key(a.id) if a.id else a.id), match_key(a.related)
+        self.date, self.type, self.outcome, self.subject, self.shown = a.date, a.type, a.outcome, a.subject, a.id
 
 
 def stop_of(log: Sequence[LogEntry], entry: LogEntry) -> LogEntry | None:

@@ -146,7 +146,8 @@ from gspread.utils import absolute_range_name
 from sheetcrm.cells import quoted, show_number, typed_order
 from sheetcrm.i18n import N_, _, ngettext
 
-from .numformat import format_currency, is_digits_format, is_time_format, show_digits, show_time
+from .numformat import format_currency, is_digits_format, is_time_format, moment_decimals, percent_depends, \
+    show_digits, show_time, shown_moment, shows_percent
 from . import (LOADING, SERIAL_EPOCH, CellValue, CellWrite, Chart, ColumnFormat, Grid, Guide, Plan, Snapshot,
                WorkbookConflict, WorkbookError, WorkbookUnreachable, WriteResult, blanks_to_none, dependents,
                drop_orphans, cell_key, holding, holds_target, keyed, landing, same_value, serial_number, share_text)
@@ -698,7 +699,8 @@ class GoogleSheetsWorkbook:
                         self._formulas_found.add((title, c + 1))
                 percent, currency, shown = _format_cells(block)
                 cols = wanted[title]  # a marked column's block was asked for its formulas alone
-                grid.percent |= {p for p in percent if p[1] in cols}
+                grid.percent |= {p for p, pattern in percent.items() if p[1] in cols
+                                 and (not pattern or shows_percent(pattern, grid.cell(*p)))}
                 grid.currency.update({p: v for p, v in currency.items() if p[1] in cols})
                 shown = {p: v for p, v in shown.items() if p[1] in cols}
                 if turned:
@@ -1925,21 +1927,24 @@ def _turned_candidates(rows: list[list[Any]], date_header: Callable[[str], bool]
 SERIAL_LOW, SERIAL_HIGH = 18264, 73051
 
 
-def _format_cells(block: dict) -> tuple[set[tuple[int, int]], dict[tuple[int, int], str],
+def _format_cells(block: dict) -> tuple[dict[tuple[int, int], str | None], dict[tuple[int, int], str],
                                         dict[tuple[int, int], tuple[str, str]]]:
-    """From one GridData block, the 0-based positions whose number format type is PERCENT,
+    """From one GridData block, the 0-based positions whose number format type is PERCENT, or
+    whose pattern shows some numbers as a percentage (`numformat.percent_depends`), with the
+    pattern (`numformat.shows_percent` tells which of their values show one),
     those whose pattern shows a currency, with the currency (`numformat.format_currency`), and
     those whose format shows a date, a date and time or a time (type DATE, DATE_TIME, TIME),
     or pads a whole number with zeros (`numformat.show_digits`: NUMBER `00000`), with (type,
     pattern)."""
     top, left = block.get("startRow", 0), block.get("startColumn", 0)
-    percent, currency, shown = set(), {}, {}
+    percent, currency, shown = {}, {}, {}
     for r, row in enumerate(block.get("rowData", [])):
         for c, cell in enumerate(row.get("values", [])):
             number_format = cell.get("effectiveFormat", {}).get("numberFormat", {})
             kind, pattern = number_format.get("type"), number_format.get("pattern", "")
-            if kind == "PERCENT":
-                percent.add((top + r, left + c))
+            depends = bool(pattern) and percent_depends(pattern)
+            if kind == "PERCENT" or depends:
+                percent[(top + r, left + c)] = pattern if depends else None
             elif kind in ("DATE", "DATE_TIME", "TIME") or is_digits_format(pattern):
                 shown[(top + r, left + c)] = (kind, pattern)
             elif (shown_currency := format_currency(pattern)) is not None:
@@ -1969,7 +1974,12 @@ def _show_dates_and_times(grid: Grid, shown: dict[tuple[int, int], tuple[str, st
             if (text := show_time(v, pattern)) is not None:
                 grid.rows[r][c] = text
         elif 0 <= v < 2_958_466:  # within the days a date can be (to 9999-12-31)
-            moment = SERIAL_EPOCH + dt.timedelta(days=v)
+            # To the millisecond, then to what the pattern shows of a second, as Sheets shows it
+            # (46461.99999999 under dd/mm/yyyy hh:mm:ss shows 16/03/2027 00:00:00).
+            moment = SERIAL_EPOCH + dt.timedelta(milliseconds=round(v * 86_400_000))
+            decimals = moment_decimals(pattern) if pattern else 0
+            if kind != "DATE" and decimals is not None:
+                moment = shown_moment(moment, decimals)
             grid.rows[r][c] = moment.date() if kind == "DATE" else moment
 
 

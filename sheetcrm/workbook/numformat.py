@@ -3,7 +3,8 @@
 The same format code language serves .xlsx files (ECMA-376 Part 1 §18.8.31) and Google
 Sheets (`NumberFormat.pattern`, documented at developers.google.com/sheets/api/guides/formats),
 so both backends read codes here. Only the first section (the one positive numbers use) is
-looked at.
+looked at, but for whether a number shows as a percentage, which is read from the section
+that shows that number (`section_for`: 0.5 under `[>0.9]"Sure";0%` shows 50%).
 
 A currency shows in a code in four ways: a locale currency block `[$€-407]` (symbol, then
 the Windows locale ID it belongs to), an ISO code block `[$EUR]`, quoted text `"£"#,##0` or
@@ -20,6 +21,7 @@ symbol typed in a cell; a code that shows two different currencies gives them al
 
 from __future__ import annotations
 
+import datetime as _dt
 import locale
 import re
 from functools import lru_cache
@@ -34,11 +36,80 @@ _BARE = frozenset(s for s in SYMBOL_CURRENCIES if len(s) == 1)
 SEVERAL = SEVERAL_CURRENCIES  # between the currencies of a code that shows more than one
 
 
-def is_percent_format(code: str) -> bool:
-    """Whether a number format code shows a positive number as a percentage: a `%` in its
-    first section that is not quoted ("%"), escaped (\\%), a fill or space character (*% _%)
-    or inside brackets ([Red], [$%-409])."""
-    return any(kind == "%" for kind, _ in _tokens(code))
+def is_percent_format(code: str, value: float | None = None) -> bool:
+    """Whether a number format code shows a positive number (or `value`, through the section
+    that shows it: `section_for`) as a percentage: a `%` in that section that is not quoted
+    ("%"), escaped (\\%), a fill or space character (*% _%) or inside brackets ([Red], [$%-409])."""
+    return any(kind == "%" for kind, _ in _tokens(code if value is None else section_for(code, value)))
+
+
+def shows_percent(code: str, value) -> bool:
+    """Whether a cell holding `value` under `code` shows it as a percentage: a number through
+    the section that shows it, anything else as the first section would."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return is_percent_format(code, value if number else None)
+
+
+def percent_depends(code: str) -> bool:
+    """Whether a code shows some numbers as a percentage and others not (`[>0.9]"Sure";0%`,
+    `0;0%`): which, only the cell's value tells (`is_percent_format(code, value)`)."""
+    shown = {any(kind == "%" for kind, _ in _tokens(section)) for section in _sections(code)[:3]}
+    return len(shown) > 1
+
+
+_CONDITION = re.compile(r"\[\s*(<=|>=|<>|<|>|=)\s*(-?[0-9.]+(?:[eE][-+]?[0-9]+)?)\s*\]")
+
+
+def section_for(code: str, value: float) -> str:
+    """The section of `code` that shows the number `value`, as Excel and LibreOffice choose it:
+    the first whose condition it meets (`[>0.9]"Sure";0%` shows 0.5 by `0%`); without
+    conditions, positive;negative;zero (a second section shows the negatives, a third zero)."""
+    sections = _sections(code)[:3]  # a fourth section is for text
+    conditions = [_condition(section) for section in sections]
+    if any(c is not None for c in conditions[:2]):
+        for section, condition in zip(sections, conditions):
+            if condition is None or _meets(value, *condition):
+                return section
+        return sections[-1]
+    if len(sections) >= 3 and value == 0:
+        return sections[2]
+    if len(sections) >= 2 and value < 0:
+        return sections[1]
+    return sections[0]
+
+
+def _condition(section: str) -> tuple[str, float] | None:
+    # A condition stands among the brackets at a section's start ([Red][>=100]).
+    for block in re.match(r"^(?:\[[^\]]*\])*", section)[0].split("]"):
+        m = _CONDITION.fullmatch(block + "]") if block else None
+        if m:
+            return m[1], float(m[2])
+    return None
+
+
+def _meets(value: float, op: str, bound: float) -> bool:
+    return {"<": value < bound, ">": value > bound, "=": value == bound, "<=": value <= bound,
+            ">=": value >= bound, "<>": value != bound}[op]
+
+
+def _sections(code: str) -> list[str]:
+    """A code's sections, split at each `;` outside quotes, brackets and escapes."""
+    out, start, i, n = [], 0, 0, len(code)
+    while i < n:
+        ch = code[i]
+        if ch in '"[':
+            close = code.find('"' if ch == '"' else "]", i + 1)
+            i = n if close < 0 else close + 1
+            continue
+        if ch in "\\_*":
+            i += 2
+            continue
+        if ch == ";":
+            out.append(code[start:i])
+            start = i + 1
+        i += 1
+    out.append(code[start:])
+    return out
 
 
 @lru_cache(maxsize=1024)  # a workbook has a handful of distinct codes
@@ -235,6 +306,30 @@ def show_time(days: float, code: str) -> str | None:
         else:
             out.append(m[7])
     return "".join(out)
+
+
+# --- dates and times: the moment a date-time code shows ------------------------------------
+
+
+def moment_decimals(code: str) -> int | None:
+    """The decimals of a second a date-time code shows (0 for `dd/mm/yyyy hh:mm` and
+    `dd/mm/yyyy hh:mm:ss`, 2 for `hh:mm:ss.00`), or None when it shows no time of day
+    (`dd/mm/yyyy`): see `shown_moment`."""
+    bare = re.sub(r'"[^"]*"|\\.|\[(?![hms]+\])[^\]]*\]', "", _first_section(code))
+    if not re.search(r"[hs]|am/pm|a/p", bare, re.I):
+        return None
+    fraction = re.search(r"s\.(0+)", bare, re.I)
+    return min(len(fraction[1]), 3) if fraction else 0
+
+
+def shown_moment(moment: _dt.datetime, decimals: int) -> _dt.datetime:
+    """A date-time as a code showing its time to `decimals` of a second shows it: rounded to
+    that, as Excel and LibreOffice round it before showing the day (46461.99999999, 23:59:59.999
+    of 15 March, under `dd/mm/yyyy hh:mm:ss` shows 16/03/2027 00:00:00). Minutes and hours are
+    not rounded (23:59:40 under `hh:mm` shows 23:59)."""
+    unit = 10 ** (6 - decimals)
+    rounded = (moment.microsecond + unit // 2) // unit * unit
+    return moment.replace(microsecond=0) + _dt.timedelta(microseconds=rounded)
 
 
 # --- whole numbers padded with zeros: postal codes, account numbers ---------------------------

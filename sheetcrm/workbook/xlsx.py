@@ -991,12 +991,18 @@ def _add_facts(tabs: dict[str, Grid], facts: dict[str, xlsx_scan.SheetFacts]) ->
         if grid is None:
             continue
         grid.formulas, grid.percent, grid.merges = found.formulas, found.percent, found.merges
+        if found.percent_codes:
+            grid.percent = found.percent | {(r, c) for (r, c), code in found.percent_codes.items()
+                                            if numformat.shows_percent(code, grid.cell(r, c))}
         grid.currency = found.currency
         grid.errors = found.errors
         grid.totals = found.totals
         # Only a date cell shows a date format; a number or text under one shows itself.
         grid.date_formats = {(r, c): code for (r, c), code in found.date_formats.items()
                              if r < len(grid.rows) and c < len(grid.rows[r]) and isinstance(grid.rows[r][c], _dt.date)}
+        for (r, c), decimals in found.moments.items():
+            if isinstance(v := grid.cell(r, c), _dt.datetime):
+                grid.rows[r][c] = numformat.shown_moment(v, decimals)
         for r, c in found.errors:
             # calamine reports an error as "", so the row is already None there (or trimmed).
             if r < len(grid.rows) and c < len(grid.rows[r]):

@@ -33,7 +33,7 @@ from sheetcrm.cells import shown_order
 
 from . import uncalculated
 from .xlsx_patch import attrs, found_dropdowns, relationships, sheet_parts
-from .numformat import format_currency, is_digits_format, is_percent_format, is_time_format  # noqa: F401  (is_percent_format: re-exported)
+from .numformat import format_currency, is_digits_format, is_percent_format, is_time_format, moment_decimals, percent_depends  # noqa: F401  (is_percent_format: re-exported)
 
 Position = tuple[int, int]  # 0-based (row, col), as in Grid
 
@@ -54,6 +54,9 @@ class SheetFacts:
     formulas: set[Position] = field(default_factory=set)
     errors: dict[Position, str] = field(default_factory=dict)
     percent: set[Position] = field(default_factory=set)
+    # The cells whose format shows some numbers as a percentage and others not
+    # (`numformat.percent_depends`), with that format: the cell's value decides (`Grid.percent`).
+    percent_codes: dict[Position, str] = field(default_factory=dict)
     currency: dict[Position, str] = field(default_factory=dict)
     merges: list[tuple[int, int, int, int]] = field(default_factory=list)
     # sheetcrm's own dropdowns, as `xlsx_patch.own_dropdowns` gives them: a write that finds
@@ -67,6 +70,9 @@ class SheetFacts:
     # The cells whose own (custom) number format shows a date's day and month as numbers in
     # an order (`cells.shown_order`), with that format: `Grid.date_formats` of the date cells.
     date_formats: dict[Position, str] = field(default_factory=dict)
+    # The cells whose format shows a time of day, with the decimals of a second it shows
+    # (`numformat.moment_decimals`): a date-time there is the moment it shows (`shown_moment`).
+    moments: dict[Position, int] = field(default_factory=dict)
 
 
 _TABLE = re.compile(rb'<(?:\w+:)?table\b([^>]*)>')
@@ -104,6 +110,7 @@ def scan(data: bytes, only: Collection[str] | None = None) -> dict[str, SheetFac
         styles_xml = z.read("xl/styles.xml") if "xl/styles.xml" in names else b""
         styles = number_styles(styles_xml) if styles_xml else ({}, {})
         dates = date_order_styles(styles_xml) if styles_xml else {}
+        moments = moment_styles(styles_xml) if styles_xml else {}
         # The same walk from workbook part to sheet parts as the writer's (relationship targets
         # relative or absolute, a workbook part not at xl/workbook.xml).
         for title, part in sheet_parts(z):
@@ -113,6 +120,9 @@ def scan(data: bytes, only: Collection[str] | None = None) -> dict[str, SheetFac
                 if dates:
                     found[title].date_formats = {pos: dates[style]
                                                  for pos, style in _styled_cells(xml, set(dates)).items()}
+                if moments:
+                    found[title].moments = {pos: moments[style]
+                                            for pos, style in _styled_cells(xml, set(moments)).items()}
                 if b"<tablePart" in xml:
                     found[title].totals = _total_rows(z, part, names)
     return found
@@ -163,7 +173,10 @@ def scan_sheet(xml: bytes, styles: tuple[Collection[int], dict[int, str]] | Coll
     if percent or currency:
         for pos, style in _styled_cells(xml, {*percent, *currency}).items():
             if style in percent:
-                facts.percent.add(pos)
+                if (code := percent.get(style) if isinstance(percent, dict) else None) is None:
+                    facts.percent.add(pos)
+                else:
+                    facts.percent_codes[pos] = code
             else:
                 facts.currency[pos] = currency[style]
     # mergeCells follows sheetData (ECMA-376 §18.3.1.99), so only the tail needs a look.
@@ -219,12 +232,13 @@ def _styled_cells(xml: bytes, styles: Collection[int]) -> dict[Position, int]:
 
 def percent_styles(styles_xml: bytes) -> set[int]:
     """Indexes into cellXfs (a cell's `s`) whose number format shows a percentage."""
-    return number_styles(styles_xml)[0]
+    return set(number_styles(styles_xml)[0])
 
 
-def number_styles(styles_xml: bytes) -> tuple[set[int], dict[int, str]]:
-    """Indexes into cellXfs (a cell's `s`) whose number format shows a percentage, and those
-    that show a currency with the currency each shows (`numformat.format_currency`)."""
+def number_styles(styles_xml: bytes) -> tuple[dict[int, str | None], dict[int, str]]:
+    """Indexes into cellXfs (a cell's `s`) whose number format shows a percentage (to None), or
+    shows some numbers as one (to its code: `numformat.percent_depends`), and those that show
+    a currency with the currency each shows (`numformat.format_currency`)."""
     custom: dict[int, str] = {}
     for m in _NUM_FMT.finditer(styles_xml):
         fmt_id, code = _NUM_FMT_ID.search(m[1]), _FORMAT_CODE.search(m[1])
@@ -233,16 +247,37 @@ def number_styles(styles_xml: bytes) -> tuple[set[int], dict[int, str]]:
     block = _CELL_XFS.search(styles_xml)
     if block is None:
         return set(), {}
-    percent, currency = set(), {}
+    percent: dict[int, str | None] = {}
+    currency = {}
     for index, xf in enumerate(_XF.finditer(block[1])):
         fmt_id = _NUM_FMT_ID.search(xf[1])
         number = int(fmt_id[1]) if fmt_id else 0
         code = custom.get(number)
-        if (is_percent_format(code) if code is not None else number in BUILTIN_PERCENT):
-            percent.add(index)
+        if code is not None and percent_depends(code):
+            percent[index] = code
+        elif (is_percent_format(code) if code is not None else number in BUILTIN_PERCENT):
+            percent[index] = None
         elif (shown := format_currency(code) if code is not None else BUILTIN_CURRENCY.get(number)):
             currency[index] = shown
     return percent, currency
+
+
+def moment_styles(styles_xml: bytes) -> dict[int, int]:
+    """Indexes into cellXfs (a cell's `s`) whose number format shows a time of day, with the
+    decimals of a second it shows (`numformat.moment_decimals`; the built-in 22, `m/d/yy h:mm`, 0)."""
+    custom = {int(i[1]): html.unescape(c[1].decode()) for m in _NUM_FMT.finditer(styles_xml)
+              if (i := _NUM_FMT_ID.search(m[1])) and (c := _FORMAT_CODE.search(m[1]))}
+    shown = {number: d for number, code in custom.items() if (d := moment_decimals(code)) is not None}
+    shown.setdefault(22, 0)
+    block = _CELL_XFS.search(styles_xml)
+    if block is None:
+        return {}
+    found = {}
+    for index, xf in enumerate(_XF.finditer(block[1])):
+        fmt_id = _NUM_FMT_ID.search(xf[1])
+        if fmt_id and (decimals := shown.get(int(fmt_id[1]))) is not None:
+            found[index] = decimals
+    return found
 
 
 def date_order_styles(styles_xml: bytes) -> dict[int, str]:

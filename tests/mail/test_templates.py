@@ -278,3 +278,23 @@ def test_every_built_in_template_compiles_and_a_teams_edited_one_is_judged_anew(
     assert Templates(folder).compiled()["welcome.txt.j2"] is None
     (folder / "welcome.txt.j2").write_text("Hi {{ contact.first_name }\n")
     assert "line 1" in Templates(folder).compiled()["welcome.txt.j2"]
+
+
+def test_a_quote_template_error_without_a_send_quote_column_names_a_cell(tmp_path, monkeypatch):
+    """`sheetcrm quote` on a tab with no Send Quote column: the template-error line pointed at
+    "Opportunities!2", a row with no column, and promised that the next sync queues the quote
+    (no sync does without that column). It names the deal's ID cell and the command to run again."""
+    from books import xlsx
+    from in_process import cli
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    head = ["ID", "Name", "Account", "Contact", "Owner", "Stage", "Amount", "Currency", "PO Number"]
+    xlsx(tmp_path / "crm.xlsx", crm_tabs(Opportunities=[
+        head, ["OPP-0001", "Expansion", "ACC-0001", "CON-0001", "Marta", "Proposal", 2500, "EUR", "PO-77"]]))
+    (tmp_path / "tpl").mkdir()
+    (tmp_path / "tpl" / "quote.html.j2").write_text("<p>{{ opportunity.po }}</p>\n")
+    (tmp_path / "sheetcrm.toml").write_text('workbook = "crm.xlsx"\ntemplates = "tpl"\n')
+    done = cli("quote", "OPP-0001", cwd=tmp_path)
+    first = done.stderr.splitlines()[0]
+    assert done.returncode == 1 and first.startswith("  error Opportunities!A2: The quote for OPP-0001"), first
+    assert first.endswith("then run `sheetcrm quote OPP-0001` again."), first

@@ -378,3 +378,29 @@ def test_a_step_email_whose_step_changed_in_the_config_since_it_was_queued_is_no
         "step 1 of the follow-up welcome is not the step that queued this email: its day, action, subject or template "
         "in sheetcrm.toml changed since (or the row's Version was edited), so it is not sent. To write to LEAD-0003 "
         "anyway, write a new email")
+
+
+def test_a_follow_up_email_approved_is_not_sent_after_a_reply_typed_since_the_last_sync(kind, tmp_path, request,
+                                                                                          server):
+    """A follow-up step's email already Approved was sent by `outbox send` after the lead's reply
+    was typed in Activities, when no sync ran in between (the sender knew only the stops the Log
+    holds). The sender reads the replies in the read it already makes: none goes out after one;
+    a Note is no reply, and the other lead's email still goes."""
+    steps = [{"day": 0, "then": "send email", "template": "welcome", "subject": "Hello {{ Company }}"}]
+    config = cfg(tmp_path, follow_ups={"welcome": {"steps": steps}})
+    book = make(kind, tmp_path, request, [rule("WF-0001", "lead", "created", "start sequence", None, "welcome")])
+    book.sync(0, config)
+    book.append("Leads", ["LEAD-0002", "Kim", "Beta", "k@beta.com", "New", "Sam", "2026-12-02"])
+    book.append("Leads", ["LEAD-0003", "Lu", "Gamma", "l@gamma.com", "New", "Sam", "2026-12-02"])
+    book.sync(1, config)
+    book.set("Outbox", 2, 6, "Approved")
+    book.set("Outbox", 3, 6, "Approved")
+    book.append("Activities", ["ACT-0100", day(2).isoformat(), "Call", "called back", "lead-0002"])
+    book.append("Activities", ["ACT-0101", day(2).isoformat(), "Note", "left a voicemail", "LEAD-0003"])
+    report = send(book, server, config, day(2))
+    assert report.sent == ["OUT-0002"] and report.failed == ["OUT-0001"]
+    assert [m["To"] for m in server.inbox.messages] == ["l@gamma.com"]
+    row = outbox(book)[0]
+    assert row["Status"] == "Failed" and row["Error"].startswith(
+        f"not sent: LEAD-0002 replied (ACT-0100 on {day(2).strftime('%b')} {day(2).day}, {day(2).year}) after the "
+        "follow-up welcome began"), row["Error"]

@@ -70,3 +70,27 @@ def test_the_shelf_reads_the_folder_and_the_builtin_templates(tmp_path, monkeypa
     assert "line 1" in shelf.files["broken.txt.j2"]
     missing = template_shelf(Config(templates=str(tmp_path / "gone")))
     assert not missing.exists and missing.files["quote.txt.j2"] is None
+
+
+def test_a_templates_setting_naming_a_file_is_said_at_the_setting(tmp_path, monkeypatch, request):
+    """templates = "t" where t is a file was "templates folder t does not exist": a person
+    looked for a missing folder. The line names the config file and the key, and says it is a file."""
+    from in_process import cli
+
+    book = make("xlsx", tmp_path, request, [rule("WF-0001", "lead", "created", "send email", "Hi", "welcome")])
+    (tmp_path / "t").write_text("Hello.\n")
+    (tmp_path / "sheetcrm.toml").write_text(f'workbook = "{book.path.name}"\ntemplates = "t"\n')
+    monkeypatch.setenv("SHEETCRM_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("SHEETCRM_SMTP_FROM", "crm@team.example")
+    done = cli("outbox", "send", cwd=tmp_path)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == ('sheetcrm: sheetcrm.toml: templates = "t" names a file, not a folder: name the folder '
+                           "that holds the templates\n")
+    (tmp_path / "t").unlink()
+    assert cli("outbox", "send", cwd=tmp_path).stderr.startswith('sheetcrm: sheetcrm.toml: templates = "t": no such '
+                                                                  "folder (")
+    # A sync's rules naming a template say so at their cell, not "does not exist".
+    (tmp_path / "t").write_text("Hello.\n")
+    monkeypatch.chdir(tmp_path)
+    shelf = template_shelf(Config(templates="t"))
+    assert "names a file, not a folder" in shelf.problem("nosuch")[1]["hint"]
