@@ -1,5 +1,10 @@
 """The Google path from the command line: `sheetcrm emulator` in its own process, then
-`sheetcrm demo/sync/validate --spreadsheet` talking to it through SHEETS_EMULATOR_HOST."""
+`sheetcrm demo/sync/validate --spreadsheet` talking to it through SHEETS_EMULATOR_HOST.
+
+Each kind of command runs at least once as a person runs it, `python -m sheetcrm` in a process
+of its own (`run`); where a test's point is what a command says and does rather than the
+process, it runs in this one (`in_process.cli`: a process costs a second or more, mostly
+imports), still over HTTP to the emulator's own process."""
 
 from __future__ import annotations
 
@@ -9,8 +14,10 @@ import signal
 import socket
 import subprocess
 import sys
+import urllib.request
 
 import pytest
+from in_process import cli
 
 
 def run(*args: str, cwd, env: dict) -> subprocess.CompletedProcess:
@@ -18,9 +25,11 @@ def run(*args: str, cwd, env: dict) -> subprocess.CompletedProcess:
                           timeout=120, env=env)
 
 
-@pytest.fixture
-def emulator_process(tmp_path):
-    state = tmp_path / "emulator.json"
+@pytest.fixture(scope="module")
+def emulator_server(tmp_path_factory):
+    """`sheetcrm emulator --data` in its own process, started once for the module's tests
+    (each gets a spreadsheet of its own on it); it stops on SIGTERM with exit 0."""
+    state = tmp_path_factory.mktemp("emulator") / "emulator.json"
     proc = subprocess.Popen([sys.executable, "-m", "sheetcrm", "emulator", "--port", "0", "--data", str(state)],
                             stdout=subprocess.PIPE, text=True)
     lines = []
@@ -28,12 +37,23 @@ def emulator_process(tmp_path):
         lines.append(line)
         if line.startswith("use it with: export SHEETS_EMULATOR_HOST="):
             break
-    host = lines[-1].split("=", 1)[1].strip()
-    key = next(line.split()[1] for line in lines if line.strip().startswith("spreadsheet "))
-    env = {**os.environ, "SHEETS_EMULATOR_HOST": host}
-    yield key, env, state
+    yield lines[-1].split("=", 1)[1].strip(), state
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=20) == 0
+
+
+@pytest.fixture
+def emulator_process(emulator_server, monkeypatch):
+    """(the ID of a new empty spreadsheet on the emulator, the environment that reaches it,
+    the emulator's state file). SHEETS_EMULATOR_HOST is set in this process too, for `cli`."""
+    host, state = emulator_server
+    request = urllib.request.Request(f"http://{host}/v4/spreadsheets", method="POST",
+                                     data=json.dumps({"properties": {"title": "sheetcrm"}}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=20) as answer:
+        key = json.loads(answer.read())["spreadsheetId"]
+    monkeypatch.setenv("SHEETS_EMULATOR_HOST", host)
+    yield key, {**os.environ, "SHEETS_EMULATOR_HOST": host}, state
 
 
 def test_demo_then_sync_on_the_emulator(emulator_process, tmp_path):
@@ -48,29 +68,30 @@ def test_demo_then_sync_on_the_emulator(emulator_process, tmp_path):
     check = run("validate", "--spreadsheet", key, "--format", "json", cwd=tmp_path, env=env)
     assert check.returncode == 1 and json.loads(check.stdout)["issues"]
     saved = json.loads(state.read_text())
-    titles = {s["properties"]["title"] for b in saved["spreadsheets"] for s in b["sheets"]}
+    titles = {s["properties"]["title"] for b in saved["spreadsheets"] if b["id"] == key for s in b["sheets"]}
     assert {"Leads", "Validation", "_sheetcrm"} <= titles
 
 
 def test_demo_refuses_a_spreadsheet_that_already_holds_a_crm(emulator_process, tmp_path):
-    key, env, _ = emulator_process
-    assert run("demo", "--spreadsheet", key, "--rows", "20", cwd=tmp_path, env=env).returncode == 0
-    again = run("demo", "--spreadsheet", key, "--rows", "20", cwd=tmp_path, env=env)
+    key, _, _ = emulator_process
+    assert cli("demo", "--spreadsheet", key, "--rows", "20", cwd=tmp_path).returncode == 0
+    again = cli("demo", "--spreadsheet", key, "--rows", "20", cwd=tmp_path)
     assert again.returncode == 2 and "already holds a demo CRM" in again.stderr
-    forced = run("demo", "--spreadsheet", key, "--rows", "20", "--force", cwd=tmp_path, env=env)
+    forced = cli("demo", "--spreadsheet", key, "--rows", "20", "--force", cwd=tmp_path)
     assert forced.returncode == 2 and forced.stderr.count("\n") == 1 and "only a demo .xlsx file" in forced.stderr
 
 
-def test_unknown_spreadsheet_is_one_line_exit_2(emulator_process, tmp_path):
-    _, env, _ = emulator_process
-    out = run("sync", "--spreadsheet", "1" + "z" * 43, cwd=tmp_path, env=env)
+@pytest.mark.usefixtures("emulator_process")  # the emulator is up: the spreadsheet alone is missing
+def test_unknown_spreadsheet_is_one_line_exit_2(tmp_path):
+    out = cli("sync", "--spreadsheet", "1" + "z" * 43, cwd=tmp_path)
     assert out.returncode == 2
     assert out.stderr.count("\n") == 1 and "not found" in out.stderr and "Traceback" not in out.stderr
 
 
-def test_missing_credentials_is_one_line_exit_2(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("SHEETS_EMULATOR_HOST", "GOOGLE_APPLICATION_CREDENTIALS")}
-    out = run("validate", "--spreadsheet", "1" + "a" * 43, cwd=tmp_path, env=env)
+def test_missing_credentials_is_one_line_exit_2(tmp_path, monkeypatch):
+    monkeypatch.delenv("SHEETS_EMULATOR_HOST", raising=False)
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    out = cli("validate", "--spreadsheet", "1" + "a" * 43, cwd=tmp_path)
     assert out.returncode == 2
     assert out.stderr.count("\n") == 1 and "GOOGLE_APPLICATION_CREDENTIALS" in out.stderr
 
@@ -82,14 +103,13 @@ def test_init_with_a_spreadsheet_points_the_config_at_it_and_demo_keeps_off_it(e
     assert f'spreadsheet = "{key}"' in (tmp_path / "sheetcrm.toml").read_text()
     # The same spreadsheet by its URL: nothing to say (compared as text, "kept sheetcrm.toml as it
     # is: it names <ID> ... not on <URL>" said the config named another one).
-    again = run("init", "--spreadsheet", f"https://docs.google.com/spreadsheets/d/{key}/edit#gid=0", cwd=tmp_path,
-                env=env)
+    again = cli("init", "--spreadsheet", f"https://docs.google.com/spreadsheets/d/{key}/edit#gid=0", cwd=tmp_path)
     assert again.returncode == 0 and "kept" not in again.stdout, again.stdout
-    check = run("sync", cwd=tmp_path, env=env)  # no flag: the config's spreadsheet
+    check = cli("sync", cwd=tmp_path)  # no flag: the config's spreadsheet
     assert check.returncode == 0, check.stderr
     assert f"Google spreadsheet {key}" in check.stdout
     # The team's spreadsheet now holds CRM tabs: the demo, even with --force, stays off it.
-    refused = run("demo", "--spreadsheet", key, "--force", "--rows", "20", cwd=tmp_path, env=env)
+    refused = cli("demo", "--spreadsheet", key, "--force", "--rows", "20", cwd=tmp_path)
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1
     assert "not created by `sheetcrm demo`" in refused.stderr
     # What to do names the flag this user gave, not only --workbook (a path, for an .xlsx).
@@ -100,8 +120,6 @@ def test_init_with_a_spreadsheet_points_the_config_at_it_and_demo_keeps_off_it(e
                                   "localhost:8080/x"])
 def test_a_malformed_emulator_host_is_one_line_and_exit_2(tmp_path, host, monkeypatch):
     """requests raised InvalidURL mid-read: a traceback of 70-145 lines and exit 1."""
-    from in_process import cli
-
     env = {**os.environ, "SHEETS_EMULATOR_HOST": host}
     monkeypatch.setenv("SHEETS_EMULATOR_HOST", host)
     for command in (["validate"], ["sync"]):
@@ -129,15 +147,16 @@ def test_no_emulator_at_the_host_is_said_as_the_emulator_not_google(tmp_path):
 
 
 @pytest.mark.parametrize("command", [["init"], ["demo", "--rows", "20"]])
-def test_init_and_demo_with_no_emulator_say_it_did_not_answer_not_create_the_spreadsheet(tmp_path, command):
+def test_init_and_demo_with_no_emulator_say_it_did_not_answer_not_create_the_spreadsheet(tmp_path, command,
+                                                                                          monkeypatch):
     """The spreadsheet was taken for missing: "is not reachable; create it in Google Sheets and
     share it", sending the reader to create a spreadsheet that may be there all along."""
     (tmp_path / "sheetcrm.toml").write_text("[google]\nattempts = 1\n", encoding="utf-8")
     with socket.socket() as free:  # a port nobody listens on
         free.bind(("127.0.0.1", 0))
         port = free.getsockname()[1]
-    env = {**os.environ, "SHEETS_EMULATOR_HOST": f"127.0.0.1:{port}"}
-    done = run(*command, "--spreadsheet", "1Zl7W5tjfkOpLwO1K5uLseiCuJHOA_9zHViFLS5KveHv", cwd=tmp_path, env=env)
+    monkeypatch.setenv("SHEETS_EMULATOR_HOST", f"127.0.0.1:{port}")
+    done = cli(*command, "--spreadsheet", "1Zl7W5tjfkOpLwO1K5uLseiCuJHOA_9zHViFLS5KveHv", cwd=tmp_path)
     assert done.returncode == 2
     [line] = done.stderr.strip().splitlines()
     assert "create it" not in line
@@ -193,7 +212,7 @@ def test_ctrl_c_while_the_modules_load_is_the_same_one_line(tmp_path, locale, li
     assert len(proc.stderr.strip().splitlines()) == 1 and proc.stderr.startswith(line), proc.stderr
 
 
-def test_an_emulator_restarted_on_its_data_after_a_demo_offers_an_empty_spreadsheet(tmp_path):
+def test_an_emulator_restarted_on_its_data_after_a_demo_offers_an_empty_spreadsheet(tmp_path, monkeypatch):
     # README: `sheetcrm emulator --data emulator.json &` "prints the ID of an empty spreadsheet",
     # then `sheetcrm demo --spreadsheet <that ID>`. Run again the next day on the same file, it
     # printed only the spreadsheet holding yesterday's demo, and the demo on it was refused
@@ -216,19 +235,19 @@ def test_an_emulator_restarted_on_its_data_after_a_demo_offers_an_empty_spreadsh
 
     proc, lines = start()
     try:
-        env = {**os.environ, "SHEETS_EMULATOR_HOST": lines[-1].split("=", 1)[1]}
+        monkeypatch.setenv("SHEETS_EMULATOR_HOST", lines[-1].split("=", 1)[1])
         first = lines[1].split()[1]
         assert lines[1] == f"  spreadsheet {first} (empty)", lines
-        assert run("demo", "--spreadsheet", first, "--rows", "20", cwd=tmp_path, env=env).returncode == 0
+        assert cli("demo", "--spreadsheet", first, "--rows", "20", cwd=tmp_path).returncode == 0
     finally:
         stop(proc)
     proc, lines = start()
     try:
-        env = {**os.environ, "SHEETS_EMULATOR_HOST": lines[-1].split("=", 1)[1]}
+        monkeypatch.setenv("SHEETS_EMULATOR_HOST", lines[-1].split("=", 1)[1])
         spreadsheets = [line.split()[1] for line in lines if line.startswith("  spreadsheet ")]
         assert sorted(spreadsheets) == sorted({first, spreadsheets[0]}) and spreadsheets[0] != first, lines
         assert lines[1] == f"  spreadsheet {spreadsheets[0]} (empty)", lines
-        demo = run("demo", "--spreadsheet", spreadsheets[0], "--rows", "20", cwd=tmp_path, env=env)
+        demo = cli("demo", "--spreadsheet", spreadsheets[0], "--rows", "20", cwd=tmp_path)
         assert demo.returncode == 0, demo.stderr
     finally:
         stop(proc)

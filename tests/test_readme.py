@@ -5,6 +5,12 @@ would: the first one (`sheetcrm demo`) writes the demo workbook the later ones u
 lines set the environment of the commands after them, and each command must exit 0. The
 commands that need what a test cannot have are listed in NEEDS_MORE, each with its reason;
 the list is checked against the README both ways, so it cannot go stale.
+
+The first command, `sheetcrm demo`, runs as a person runs it, a process of its own; the ones
+after it run through main() in this process, with the environment the README's `export` lines
+give them as their whole environment (a process costs a second or more, mostly imports, and
+each kind of command runs as a process in the tests of its own). The crontab lines run
+entirely as cron runs them, processes and all.
 """
 
 from __future__ import annotations
@@ -12,8 +18,10 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -68,6 +76,24 @@ def test_the_readme_has_the_commands_this_test_knows():
     assert len(found - set(NEEDS_MORE)) >= 8  # the commands that do run are most of them
 
 
+def in_this_process(words: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """`sheetcrm WORDS` through main() in this process, in `cwd`, with `env` as its whole
+    environment (what this process has beyond it is unset while it runs)."""
+    from click.testing import CliRunner
+
+    from sheetcrm.cli import main
+
+    here = os.getcwd()
+    os.chdir(cwd)
+    try:
+        done = CliRunner().invoke(main, words, env={**{k: None for k in os.environ if k not in env}, **env})
+    finally:
+        os.chdir(here)
+    assert done.exception is None or isinstance(done.exception, SystemExit), (
+        "".join(traceback.format_exception(*done.exc_info)))
+    return subprocess.CompletedProcess(words, done.exit_code, done.stdout, done.stderr)
+
+
 def test_every_readme_command_runs_as_written(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SHEETCRM_", "SHEETS_EMULATOR"))}
     env["PYTHONPATH"] = str(README.parent) + os.pathsep + env.get("PYTHONPATH", "")
@@ -81,8 +107,11 @@ def test_every_readme_command_runs_as_written(tmp_path):
             continue
         if key(words) in NEEDS_MORE:
             continue
-        done = subprocess.run([sys.executable, "-m", "sheetcrm", *words[1:]], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=600)
+        if ran:
+            done = in_this_process(words[1:], tmp_path, env)
+        else:
+            done = subprocess.run([sys.executable, "-m", "sheetcrm", *words[1:]], cwd=tmp_path, env=env,
+                                  capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, (key(words), done.stdout[-2000:], done.stderr[-2000:])
         ran.append(key(words))
     assert ran[0] == "sheetcrm demo"  # the README's own first command made the demo workbook
@@ -115,6 +144,12 @@ def test_every_crontab_line_runs_as_cron_runs_it(tmp_path):
     shim.write_text(f"#!/bin/sh\nPYTHONPATH={shlex.quote(str(README.parent))} exec {shlex.quote(sys.executable)} "
                     f"-m sheetcrm \"$@\"\n")
     shim.chmod(0o755)
+    # One demo workbook, copied into each line's folder (a copy carries the workbook's mark, and
+    # its syncs keep a state of their own place: written_file.py).
+    made = subprocess.run([sys.executable, "-m", "sheetcrm", "demo", "--workbook", "crm.xlsx", "--rows", "20"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "PYTHONPATH": str(README.parent), "HOME": str(tmp_path / "home")})
+    assert made.returncode == 0, made.stderr[-2000:]
     for n, (name, line) in enumerate(lines):
         root = tmp_path / f"root{n}"
         command = line.split(" ", 5)[5]
@@ -122,10 +157,7 @@ def test_every_crontab_line_runs_as_cron_runs_it(tmp_path):
             (root / place.lstrip("/")).mkdir(parents=True, exist_ok=True)  # the service's folder; the log's, made once
         srv = root / "srv" / "sheetcrm"
         (srv / "sheetcrm.toml").write_text('workbook = "crm.xlsx"\n', encoding="utf-8")
-        made = subprocess.run([sys.executable, "-m", "sheetcrm", "demo", "--workbook", "crm.xlsx", "--rows", "20"],
-                              cwd=srv, capture_output=True, text=True, timeout=600,
-                              env={**os.environ, "PYTHONPATH": str(README.parent), "HOME": str(tmp_path / "home")})
-        assert made.returncode == 0, made.stderr[-2000:]
+        shutil.copy2(tmp_path / "crm.xlsx", srv / "crm.xlsx")
         command = command.replace("/usr/local/bin/sheetcrm", str(shim))
         command = re.sub(r"(?<![\w.])/(srv|var/log)/", lambda m: f"{root}/{m.group(1)}/", command)
         done = subprocess.run(["/bin/sh", "-c", command], capture_output=True, text=True, timeout=600,
