@@ -46,12 +46,14 @@ def libreoffice_resave(path: Path) -> Path:
     return out / path.name
 
 
+# Filter options: comma, quote, UTF-8, from line 1, ..., "as shown", all sheets (-1).
+AS_SHOWN = 'csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false,false,-1'
+
+
 def libreoffice_shows(path: Path) -> dict[str, list[list[str]]]:
     """Every tab as LibreOffice shows it on opening the file (csv of each sheet, as displayed)."""
     out = path.parent / f"csv-{time.monotonic_ns()}"
-    # Filter options: comma, quote, UTF-8, from line 1, ..., "as shown", all sheets (-1).
-    soffice(["--convert-to", 'csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false,false,-1',
-             "--outdir", str(out), str(path)], path.parent)
+    soffice(["--convert-to", AS_SHOWN, "--outdir", str(out), str(path)], path.parent)
     return {f.stem.split("-", 1)[1]: list(csv.reader(f.read_text(encoding="utf-8").splitlines()))
             for f in out.glob("*.csv")}
 
