@@ -118,9 +118,19 @@ def step_of(event: str) -> tuple[str, int] | None:
 def marks(steps: Any) -> list[str]:
     """A short digest of each step, of what makes it the step it is (day, action, subject,
     template): the State keeps those of the steps an enrollment took, since a step is known by
-    its number."""
-    return [hashlib.blake2b(repr((s.day, normalize_key(s.then), s.subject or "", s.template or "")).encode("utf-8"),
-                            digest_size=4).hexdigest() for s in steps]
+    its number. Each as sheetcrm reads it, so that a step written again in other words read
+    alike ("enviar correo" for "send email", "intro.txt.j2" for "intro", a subject's spaces)
+    is the same step, not a reason to stop every running sequence; a step spelt as before
+    keeps the digest it had."""
+    from sheetcrm.crm.workflows import ACTION_OF, template_files  # workflows imports this module
+
+    out = []
+    for s in steps:
+        then = normalize_key(ACTION_OF.get(normalize_key(s.then), s.then))  # "send_email": "send email"
+        template = template_files(s.template)[0].removesuffix(".txt.j2") if s.template else ""
+        subject = " ".join((s.subject or "").split())
+        out.append(hashlib.blake2b(repr((s.day, then, subject, template)).encode("utf-8"), digest_size=4).hexdigest())
+    return out
 
 
 def find(sequences: Mapping[str, Any], name: str | None) -> str | None:

@@ -84,12 +84,20 @@ class QuoteHeader:
 # (number, date) is its Outbox row's Quote and Created cells, which the person approved.
 PARTIES = frozenset({"opportunity", "account", "contact", "owner", "custom"})
 QUOTE_TEMPLATES = ("quote.txt.j2", "quote.html.j2")
-# A quote row's Version is its `quote_version`, then TEXT and the fingerprint of the text its
-# templates render with (`Templates.text_mark`): a template edited after a person approved the
-# row would otherwise send words they never saw. Queueing compares the first part only (an
-# edited template queues no new quote); sending compares both. A row queued before the text
-# counted has no TEXT part: what its text was cannot be told, and it is sent as before.
+# A quote row's Version is its `quote_version`, then TEXT and the fingerprint of the email its
+# templates rendered when it was queued (`text_mark`): a template edited after a person approved
+# the row, or words of the catalogue the templates use worded otherwise by an upgrade, would
+# otherwise send words they never saw. The email as rendered, not the templates' files: a
+# comment, line endings or an upgrade that changes no word of it is the email approved.
+# Queueing compares the first part only (an edited template queues no new quote); sending
+# compares both. A row queued before the text counted has no TEXT part: what its text was
+# cannot be told, and it is sent as before.
 TEXT = "~"
+
+
+def text_mark(text: str, html: str) -> str:
+    """The fingerprint of a quote email's text and HTML parts, as rendered."""
+    return hashlib.sha256(f"{text}\0{html}".encode("utf-8", "surrogatepass")).hexdigest()[:8]
 
 
 def with_text(version: str, mark: str) -> str:

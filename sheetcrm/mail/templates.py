@@ -23,7 +23,6 @@ literal percent sign is `%%`. `scripts/catalogue.py` extracts them from template
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import math
 import traceback
 from decimal import Decimal
@@ -225,37 +224,6 @@ class Templates:
                 todo.append(other)
             _collect_reads(tree, roots, found)
         return frozenset(found)
-
-    def text_mark(self, names: tuple[str, ...], locale: str) -> str:
-        """A fingerprint of the text the templates `names` render with (their sources and those
-        they include, extend or import, and the language their words are in), read afresh from
-        the files: what a person approved is this text, so an Outbox row carries it
-        (`context.with_text`). `locale`: the team's language, which the words are rendered in. When a reference cannot be told (an include by a computed
-        name), every template's text counts."""
-        digest = hashlib.sha256(normalize(locale).encode())
-        todo, seen = list(names), set()
-        while todo:
-            name = todo.pop()
-            if name in seen:
-                continue
-            seen.add(name)
-            try:
-                source = self.env.loader.get_source(self.env, name)[0]  # type: ignore[union-attr]
-            except jinja2.TemplateNotFound:
-                digest.update(f"\0{name}\0-".encode())  # rendering says so
-                continue
-            except Exception:  # noqa: BLE001 - unreadable: rendering says so; its name still counts
-                digest.update(f"\0{name}\0?".encode())
-                continue
-            digest.update(f"\0{name}\0".encode() + source.encode("utf-8", "surrogatepass"))
-            try:
-                others = list(jinja2.meta.find_referenced_templates(self.env.parse(source)))
-            except Exception:  # noqa: BLE001 - does not parse: rendering says so
-                continue
-            if None in others:
-                others = self.env.list_templates(extensions=("j2", "html"))
-            todo.extend(o for o in others if o is not None)
-        return digest.hexdigest()[:8]
 
     def render(self, name: str, context: dict[str, Any]) -> str:
         try:

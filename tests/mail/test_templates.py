@@ -278,3 +278,58 @@ def test_every_built_in_template_compiles_and_a_teams_edited_one_is_judged_anew(
     assert Templates(folder).compiled()["welcome.txt.j2"] is None
     (folder / "welcome.txt.j2").write_text("Hi {{ contact.first_name }\n")
     assert "line 1" in Templates(folder).compiled()["welcome.txt.j2"]
+
+
+def _approved_then(tmp_path, server, first: bytes, then: bytes, monkeypatch=None, words=None):
+    """A quote queued and approved with the team's quote.txt.j2 `first`, the file then `then`
+    (and, with `words`, the catalogue's words replaced so, as an upgrade of sheetcrm would):
+    the send's report and the Outbox row."""
+    from test_outbox_smtp import AS_OF, Clock, outbox_rows, set_cell, xlsx_book
+    from sheetcrm.mail import templates as tpl
+    from sheetcrm.mail.outbox import send_outbox
+    from sheetcrm.mail.smtp import SmtpSender
+    from sheetcrm.sync import sync
+    folder = tmp_path / "tpl"
+    folder.mkdir()
+    (folder / "quote.txt.j2").write_bytes(first)
+    cfg = config(templates=str(folder))
+    book = xlsx_book(tmp_path, crm_tabs())
+    sync(book, cfg, as_of=AS_OF)
+    set_cell(book, "Status", "Approved")
+    (folder / "quote.txt.j2").write_bytes(then)
+    if words is not None:
+        real = tpl._language
+
+        class Words:
+            def __init__(self, ctx):
+                self.catalogue = real(ctx)
+
+            def __getattr__(self, name):
+                return getattr(self.catalogue, name)
+
+            def gettext(self, message):
+                return words.get(message, self.catalogue.gettext(message))
+        monkeypatch.setattr(tpl, "_language", Words)
+    s = server.settings()
+    report = send_outbox(book, cfg, s, Templates(folder), lambda: SmtpSender(s), Clock(), lambda: "t")
+    return report, outbox_rows(book)[0]
+
+
+def test_a_template_edit_that_changes_no_word_of_the_email_sends_the_approved_quote(tmp_path, server):
+    # A comment reworded and the file saved with Windows line endings (an editor, git's
+    # autocrlf on another machine): the email reads exactly as approved. It went back to Draft,
+    # and would at every such save, or when an upgrade reworded a built-in template's comment.
+    report, row = _approved_then(tmp_path, server, b"{# v1 #}Dear customer, quote {{ quote.number }}\n",
+                                 b"{# v2, by Ana #}Dear customer, quote {{ quote.number }}\r\n")
+    assert report.redrafted == [] and len(report.sent) == 1, (report, row)
+    assert row["status"] == "Sent" and len(server.inbox.messages) == 1
+
+
+def test_a_quote_whose_words_changed_in_sheetcrms_catalogue_is_not_sent_unseen(tmp_path, server, monkeypatch):
+    # The template's words come from the catalogue (`_("...")`): an upgrade that words them
+    # otherwise changes what the customer reads with no template file touched.
+    source = b'{{ _("The quote is attached.") }} {{ quote.number }}\n'
+    report, row = _approved_then(tmp_path, server, source, source, monkeypatch,
+                                 words={"The quote is attached.": "Half price, today only!"})
+    assert report.sent == [] and server.inbox.messages == [], report
+    assert report.redrafted == [row["id"]] and row["status"] == "Draft", row

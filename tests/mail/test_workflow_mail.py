@@ -378,3 +378,22 @@ def test_a_step_email_whose_step_changed_in_the_config_since_it_was_queued_is_no
         "step 1 of the follow-up welcome is not the step that queued this email: its day, action, subject or template "
         "in sheetcrm.toml changed since (or the row's Version was edited), so it is not sent. To write to LEAD-0003 "
         "anyway, write a new email")
+
+
+def test_a_step_email_whose_step_was_only_respelled_in_the_config_is_sent(tmp_path, request, server):
+    """Was: the step of a queued email was checked by its action, subject and template as typed:
+    the same step written again in other words sheetcrm reads alike ("email" for "send email",
+    "intro.txt.j2" for "intro", a subject's spaces) failed the approved email as "not the step
+    that queued this email". Now it is sent, with the body of the step's template."""
+    steps = [{"day": 0, "then": "send email", "template": "intro", "subject": "Hello {{ Company }}"}]
+    config = cfg(tmp_path, follow_ups={"welcome": {"steps": steps}})
+    (tmp_path / "tpl" / "intro.txt.j2").write_text("Intro for {{ Company }}.\n")
+    book = make("xlsx", tmp_path, request, [rule("WF-0001", "lead", "created", "start sequence", None, "welcome")])
+    book.sync(0, config)
+    book.append("Leads", ["LEAD-0002", "Kim", "Beta", "k@beta.com", "New", "Sam", "2026-12-02"])
+    book.sync(1, config)
+    book.set("Outbox", 2, 6, "Approved")
+    respelled = [{"day": 0, "then": "email", "template": "intro.txt.j2 ", "subject": " Hello  {{ Company }}"}]
+    report = send(book, server, cfg(tmp_path, follow_ups={"welcome": {"steps": respelled}}), day(1))
+    assert report.sent == ["OUT-0001"] and report.failed == [], outbox(book)
+    assert [(m["Subject"], body(m)) for m in server.inbox.messages] == [("Hello Beta", "Intro for Beta.\n")]
