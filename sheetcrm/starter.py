@@ -268,11 +268,7 @@ def seal_demo_quote(book: Workbook, config: Config) -> None:
     if result.quote is None:
         return
     charged = desk.version(result)
-    day = ob._day(row.raw.get("created"), desk.config)
-    if day is None:
-        return
-    version = with_text(charged, ob.rendered_mark(desk, desk.templates, opportunity, result, row.text("quote"), day,
-                                                  charged))
+    version = with_text(charged, ob.rendered_mark(desk, desk.templates, result, charged))
     cols = desk.outbox.columns
     expect = row.guard(cols, "version", "seal", "quote")
     values = {"version": version, "seal": ob.seal(row.text("id"), opportunity.id or "", row.text("quote"), version)}

@@ -333,3 +333,12 @@ def test_a_quote_whose_words_changed_in_sheetcrms_catalogue_is_not_sent_unseen(t
                                  words={"The quote is attached.": "Half price, today only!"})
     assert report.sent == [] and server.inbox.messages == [], report
     assert report.redrafted == [row["id"]] and row["status"] == "Draft", row
+
+
+def test_a_template_edit_that_shows_the_quotes_date_otherwise_is_not_sent_unseen(tmp_path, server):
+    # The text's fingerprint renders the quote's number and date as stand-ins (the row's own are
+    # its cells): an edit of how they are shown is still new text for the person to see.
+    report, row = _approved_then(tmp_path, server, b"Quote {{ quote.number }} of {{ quote.date }}\n",
+                                 b"Quote {{ quote.number }} of {{ quote.date.year }}\n")
+    assert report.sent == [] and server.inbox.messages == [], report
+    assert report.redrafted == [row["id"]] and row["status"] == "Draft", row
