@@ -65,8 +65,9 @@ from sheetcrm.config import Config, ConfigError, SmtpSettings
 from sheetcrm.crm.money import Rates
 from sheetcrm.crm.workflows import TemplateShelf
 from sheetcrm.i18n import NC_, N_, _, current, every_locale, in_locale, ngettext, speaking_team, using
-from sheetcrm.mail.context import (QuoteHeader, charges_of, find_contact, find_opportunity, mark_context,
-                                   quote_context, quote_version, recipient, text_mark, text_of, with_text)
+from sheetcrm.mail.context import (QUOTE_TEMPLATES, QuoteHeader, charges_of, find_contact, find_opportunity,
+                                   mark_context, quote_context, quote_version, recipient, text_mark, text_of,
+                                   with_text)
 from sheetcrm.mail.journal import Journal, JournalError, Ledger, stamp
 from sheetcrm.mail.message import (AddressError, EncodedWordError, HeaderError, build_message, check_header,
                                    check_no_encoded_word, message_id)
@@ -1042,7 +1043,10 @@ def prepare(desk: Desk, row: OutboxRow, templates: Templates, sender: str, now: 
         prepared.error = str(e)
         return prepared
     shown, mark = text_of(row.text("version")), rendered_mark(desk, templates, result, version)
-    if shown is not None and shown != mark:
+    # A row queued before the mark was of the email rendered carries its templates' files'
+    # mark: while those files are unchanged it is the text approved, and holding it said
+    # "templates changed" of every approved quote after an upgrade.
+    if shown is not None and shown != mark and shown != templates.files_mark(QUOTE_TEMPLATES, desk.config.locale):
         # The person approved the email as its templates rendered it then: the new words wait
         # for their approval, never sent unseen.
         prepared.message, prepared.redraft = None, with_text(version, mark)

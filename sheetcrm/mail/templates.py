@@ -23,6 +23,7 @@ literal percent sign is `%%`. `scripts/catalogue.py` extracts them from template
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 import traceback
 from decimal import Decimal
@@ -224,6 +225,37 @@ class Templates:
                 todo.append(other)
             _collect_reads(tree, roots, found)
         return frozenset(found)
+
+    def files_mark(self, names: tuple[str, ...], locale: str) -> str:
+        """The text mark as sheetcrm made it before it fingerprinted the email as rendered
+        (`context.text_mark`): of the sources of the templates `names` and those they include,
+        extend or import (every template when a name is computed), read afresh, and `locale`. A
+        row queued then carries it; while the files are still those, its text is the one
+        approved, as it was told then (`outbox.prepare`)."""
+        digest = hashlib.sha256(normalize(locale).encode())
+        todo, seen = list(names), set()
+        while todo:
+            name = todo.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            try:
+                source = self.env.loader.get_source(self.env, name)[0]  # type: ignore[union-attr]
+            except jinja2.TemplateNotFound:
+                digest.update(f"\0{name}\0-".encode())  # rendering says so
+                continue
+            except Exception:  # noqa: BLE001 - unreadable: rendering says so; its name still counts
+                digest.update(f"\0{name}\0?".encode())
+                continue
+            digest.update(f"\0{name}\0".encode() + source.encode("utf-8", "surrogatepass"))
+            try:
+                others = list(jinja2.meta.find_referenced_templates(self.env.parse(source)))
+            except Exception:  # noqa: BLE001 - does not parse: rendering says so
+                continue
+            if None in others:
+                others = self.env.list_templates(extensions=("j2", "html"))
+            todo.extend(o for o in others if o is not None)
+        return digest.hexdigest()[:8]
 
     def render(self, name: str, context: dict[str, Any]) -> str:
         try:

@@ -342,3 +342,43 @@ def test_a_template_edit_that_shows_the_quotes_date_otherwise_is_not_sent_unseen
                                  b"Quote {{ quote.number }} of {{ quote.date.year }}\n")
     assert report.sent == [] and server.inbox.messages == [], report
     assert report.redrafted == [row["id"]] and row["status"] == "Draft", row
+
+
+# The '~' mark sheetcrm gave these two templates (in English) while it fingerprinted the
+# templates' files: Outbox rows queued then carry it, sealed with it.
+FILES_TXT = b"Dear customer, quote {{ quote.number }}: {{ totals.total|money }}\n"
+FILES_HTML = b"<p>Quote {{ quote.number }}</p>\n"
+FILES_MARK_BEFORE = "4edc8f15"
+
+
+@pytest.mark.parametrize("edited", [False, True])
+def test_a_row_approved_with_the_files_mark_of_before_is_sent_while_its_templates_are_those(tmp_path, server, edited):
+    """Was: after the upgrade that made the mark the email's as rendered, every quote approved
+    before it went back to Draft, "the quote's email templates changed since it was approved",
+    with no template touched."""
+    from test_outbox_smtp import AS_OF, Clock, outbox_rows, set_cell, xlsx_book
+    from sheetcrm.mail.context import charges_of, with_text
+    from sheetcrm.mail.outbox import seal, send_outbox
+    from sheetcrm.mail.smtp import SmtpSender
+    from sheetcrm.sync import sync
+    folder = tmp_path / "tpl"
+    folder.mkdir()
+    (folder / "quote.txt.j2").write_bytes(FILES_TXT)
+    (folder / "quote.html.j2").write_bytes(FILES_HTML)
+    cfg = config(templates=str(folder))
+    book = xlsx_book(tmp_path, crm_tabs())
+    sync(book, cfg, as_of=AS_OF)
+    [row] = outbox_rows(book)
+    before = with_text(charges_of(row["version"]), FILES_MARK_BEFORE)
+    set_cell(book, "Version", before)
+    set_cell(book, "Seal", seal(row["id"], row["opportunity"], row["quote"], before))
+    set_cell(book, "Status", "Approved")
+    if edited:
+        (folder / "quote.txt.j2").write_bytes(FILES_TXT.replace(b"Dear customer", b"Half price today"))
+    s = server.settings()
+    report = send_outbox(book, cfg, s, Templates(folder), lambda: SmtpSender(s), Clock(), lambda: "t")
+    if edited:
+        assert report.sent == [] and report.redrafted == [row["id"]] and server.inbox.messages == [], report
+    else:
+        assert report.sent == [row["id"]] and report.redrafted == [], report
+        assert "Dear customer, quote Q-2026-0001" in server.inbox.messages[0].get_body(("plain",)).get_content()
