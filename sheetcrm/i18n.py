@@ -72,16 +72,24 @@ def environment_locale() -> str:
 
 
 def environment_region() -> str | None:
-    """The territory ("ES", "MX", "US") of the locale the environment asks for, from the
-    variable `environment_locale` reads (es_MX.UTF-8 -> "MX"); None when it names none
-    (SHEETCRM_LANG=es, LANG=C)."""
-    for var in ("SHEETCRM_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
-        value = os.environ.get(var)
+    """The territory ("ES", "MX", "US") whose money the environment's locale formats: that of
+    SHEETCRM_LANG when it names one, else that of the first of LC_ALL, LC_MONETARY and LANG
+    set, as the C library picks the monetary locale (es_MX.UTF-8 -> "MX"); None when that names
+    none (LANG=C). The message languages (LANGUAGE, LC_MESSAGES) only when none of those is
+    set: LANGUAGE=es beside LANG=es_ES.UTF-8 said "your locale names no region" and USD, and
+    LC_MONETARY=es_ES under an English LANG gave the US's dollars."""
+    def region_of(value: str) -> str | None:
+        spoken = [part for part in value.split(":") if part.strip().lower()[:2] in LOCALES]
+        name = (spoken[0] if spoken else value).strip().split(".")[0].split("@")[0].replace("-", "_")
+        region = name.partition("_")[2]
+        return region.upper() if len(region) == 2 and region.isalpha() else None
+
+    if (own := os.environ.get("SHEETCRM_LANG")) and (region := region_of(own)):
+        return region
+    for chain in (("LC_ALL", "LC_MONETARY", "LANG"), ("LANGUAGE", "LC_MESSAGES")):
+        value = next((v for var in chain if (v := os.environ.get(var))), None)
         if value:
-            spoken = [part for part in value.split(":") if part.strip().lower()[:2] in LOCALES]
-            name = (spoken[0] if spoken else value).strip().split(".")[0].split("@")[0].replace("-", "_")
-            region = name.partition("_")[2]
-            return region.upper() if len(region) == 2 and region.isalpha() else None
+            return region_of(value)
     return None
 
 

@@ -257,7 +257,7 @@ def seal_demo_quote(book: Workbook, config: Config) -> None:
     again; with a made-up version, `outbox send` failed it as a changed quote. Guarded by the
     cells read, so a row a person edited meanwhile is left as it is. `config`: the demo's sync's."""
     from sheetcrm.mail import outbox as ob
-    from sheetcrm.mail.context import QUOTE_TEMPLATES, find_opportunity, with_text
+    from sheetcrm.mail.context import find_opportunity, with_text
 
     desk = ob.Desk.read(book.read(), config)
     row = desk.outbox.find(f"OUT-{1:04d}")
@@ -267,7 +267,8 @@ def seal_demo_quote(book: Workbook, config: Config) -> None:
     result = desk.quote(opportunity)
     if result.quote is None:
         return
-    version = with_text(desk.version(result), desk.templates.text_mark(QUOTE_TEMPLATES, desk.config.locale))
+    charged = desk.version(result)
+    version = with_text(charged, ob.rendered_mark(desk, desk.templates, result, charged))
     cols = desk.outbox.columns
     expect = row.guard(cols, "version", "seal", "quote")
     values = {"version": version, "seal": ob.seal(row.text("id"), opportunity.id or "", row.text("quote"), version)}

@@ -107,6 +107,26 @@ def test_init_in_spanish_takes_the_currency_from_the_region_or_says_it_is_usd(tm
     assert "los resúmenes van en USD" in done.stdout
 
 
+def test_init_takes_the_currency_from_the_locale_that_formats_money(tmp_path, env):
+    # Was: the first of SHEETCRM_LANG, LANGUAGE, LC_ALL, LC_MESSAGES, LANG set decided, region or
+    # not: LANGUAGE=es beside LANG=es_ES.UTF-8 (a Spanish desktop) wrote "your locale names no
+    # region" and USD; LC_MONETARY=es_ES under an English LANG wrote "the currency of US".
+    cases = [({"LANGUAGE": "es", "LANG": "es_ES.UTF-8", "SHEETCRM_LANG": ""}, "EUR", "la moneda de ES"),
+             ({"LANG": "en_US.UTF-8", "LC_MONETARY": "es_ES.UTF-8"}, "EUR", "the currency of ES"),
+             ({"SHEETCRM_LANG": "es", "LANG": "es_MX.UTF-8"}, "MXN", "la moneda de MX"),
+             ({"LC_ALL": "C", "LANG": "es_ES.UTF-8"}, "USD", "no nombra ninguna región")]
+    for n, (variables, currency, said) in enumerate(cases):
+        folder = tmp_path / str(n)
+        folder.mkdir()
+        run_env = {k: v for k, v in {**env, "LC_MONETARY": "", "LC_MESSAGES": "", **variables}.items() if v}
+        if "LC_ALL" in variables:
+            run_env["SHEETCRM_LANG"] = "es"
+        done = sheetcrm("init", env=run_env, cwd=folder)
+        assert done.returncode == 0, done.stderr
+        config = (folder / "sheetcrm.toml").read_text(encoding="utf-8")
+        assert f'\ncurrency = "{currency}"\n' in config and said in config, (variables, config[:900])
+
+
 def test_the_example_stages_are_the_built_in_ones():
     # The example's [[stages]] are active: a stage word the built-in stages read ("Cerrada
     # ganada") must read the same once init wrote them.

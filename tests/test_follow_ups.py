@@ -559,3 +559,57 @@ def test_an_owner_typed_again_with_a_curly_quote_is_no_change_of_owner(tmp_path)
         ("LEAD-0003", "the owner changed from Dan O'Brien to Dana O'Brien")]
     assert [e["Key"] for e in _log(book) if e["Record"] == "LEAD-0002" and "step" in e["Key"]] == [
         SEQ.format(lead="LEAD-0002", what=f"step {n}", day="2026-12-02") for n in (1, 2, 3)]
+
+
+def test_steps_respelled_in_sheetcrm_toml_are_the_same_steps_and_the_sequence_goes_on():
+    """Was: a step was known by its action, subject and template as typed, so a team writing
+    the steps it had taken again in other words sheetcrm reads as the same ("send email" as
+    "enviar correo" or "email", the template "intro" as "intro.txt.j2", a subject's spaces)
+    had every running sequence stopped, "the steps ... were changed ... which step comes next
+    cannot be told", with nothing changed that sheetcrm does. Now steps compare as read."""
+    book = MemoryWorkbook(_tabs([RULE]))
+    sync(book, CONFIG, day(0))
+    book.tabs["Leads"].append(["LEAD-0002", "P2", "Co2", "p2@co2.com", "New", "Sam", "2026-12-02"])
+    for n in range(1, 6):
+        sync(book, CONFIG, day(n))           # step 1 (email) and step 2 (call task) taken
+    respelled = [{**STEPS[0], "then": "Enviar correo", "template": " intro.txt.j2", "subject": "Hello  {{ Company }} "},
+                 {**STEPS[1], "then": "create_task", "subject": " Call {{ Company }}"}, STEPS[2]]
+    config = Config.model_validate({"templates": TEMPLATES, "follow_ups": {"welcome": {"steps": respelled}}})
+    for n in range(6, 14):
+        sync(book, config, day(n))
+    log = book.tabs["Workflow Log"][1:]
+    assert [(r[KEY], r[DETAILS]) for r in log if r[6] == "stopped"] == []
+    assert [r[KEY] for r in log if "step" in r[KEY]] == [
+        SEQ.format(lead="LEAD-0002", what=f"step {n}", day="2026-12-02") for n in (1, 2, 3)]
+    assert [r[4] for r in book.tabs["Outbox"][1:]] == ["Hello Co2", "Still there, Co2?"]
+
+
+def test_a_sequence_running_since_before_steps_read_alike_goes_on_with_its_steps_as_typed():
+    """Was: a team's steps typed "Enviar correo" and "intro.txt.j2": the State of a sequence
+    running since before steps compared as read holds the digests of the steps as typed, so
+    after the upgrade every such sequence stopped, "the steps of the follow-up welcome were
+    changed in sheetcrm.toml after 2 of them were taken", with sheetcrm.toml untouched."""
+    import hashlib
+    from sheetcrm.cells import normalize_key
+    from sheetcrm.crm.follow_ups import marks
+
+    def before(steps):  # the digests as sheetcrm made them then: of each step as typed
+        return [hashlib.blake2b(repr((s.day, normalize_key(s.then), s.subject or "", s.template or "")).encode(),
+                                digest_size=4).hexdigest() for s in steps]
+    typed = [{**STEPS[0], "then": "Enviar correo", "template": "intro.txt.j2"}, STEPS[1], STEPS[2]]
+    config = Config.model_validate({"templates": TEMPLATES, "follow_ups": {"welcome": {"steps": typed}}})
+    book = MemoryWorkbook(_tabs([RULE]))
+    sync(book, config, day(0))
+    book.tabs["Leads"].append(["LEAD-0002", "P2", "Co2", "p2@co2.com", "New", "Sam", "2026-12-02"])
+    for n in range(1, 6):
+        sync(book, config, day(n))           # step 1 (email) and step 2 (call task) taken
+    [shape] = [r for r in book.tabs["Workflow State"] if r[0] == "sequence shape"]
+    steps = config.follow_ups["welcome"].steps
+    assert before(steps[:2]) != marks(steps[:2])
+    shape[3] = " ".join(before(steps[:2]))  # as the sheetcrm before wrote it
+    for n in range(6, 14):
+        sync(book, config, day(n))
+    log = book.tabs["Workflow Log"][1:]
+    assert [(r[KEY], r[DETAILS]) for r in log if r[6] == "stopped"] == []
+    assert [r[KEY] for r in log if "step" in r[KEY]] == [
+        SEQ.format(lead="LEAD-0002", what=f"step {n}", day="2026-12-02") for n in (1, 2, 3)]

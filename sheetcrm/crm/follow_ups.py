@@ -115,12 +115,35 @@ def step_of(event: str) -> tuple[str, int] | None:
     return (found["name"], int(found["what"].split()[1])) if found and found["what"] != "stopped" else None
 
 
-def marks(steps: Any) -> list[str]:
+def marks(steps: Any, typed: bool = False) -> list[str]:
     """A short digest of each step, of what makes it the step it is (day, action, subject,
     template): the State keeps those of the steps an enrollment took, since a step is known by
-    its number."""
-    return [hashlib.blake2b(repr((s.day, normalize_key(s.then), s.subject or "", s.template or "")).encode("utf-8"),
-                            digest_size=4).hexdigest() for s in steps]
+    its number. Each as sheetcrm reads it, so that a step written again in other words read
+    alike ("enviar correo" for "send email", "intro.txt.j2" for "intro", a subject's spaces)
+    is the same step, not a reason to stop every running sequence; a step spelt as before
+    keeps the digest it had. `typed`: each as typed, as digests were made before: the State
+    and the Outbox rows of a sequence running since then carry those (`same_steps`)."""
+    from sheetcrm.crm.workflows import ACTION_OF, template_files  # workflows imports this module
+
+    if typed:
+        return [hashlib.blake2b(repr((s.day, normalize_key(s.then), s.subject or "", s.template or "")).encode("utf-8"),
+                                digest_size=4).hexdigest() for s in steps]
+    out = []
+    for s in steps:
+        then = normalize_key(ACTION_OF.get(normalize_key(s.then), s.then))  # "send_email": "send email"
+        template = template_files(s.template)[0].removesuffix(".txt.j2") if s.template else ""
+        subject = " ".join((s.subject or "").split())
+        out.append(hashlib.blake2b(repr((s.day, then, subject, template)).encode("utf-8"), digest_size=4).hexdigest())
+    return out
+
+
+def same_steps(taken: list[str], steps: Any) -> bool:
+    """Whether the digests `taken` (a State's, of the steps an enrollment took) are of the first
+    of `steps` as they read now, each as `marks` makes it now or made it before: after the
+    upgrade that read steps alike, a step typed "enviar correo" stopped every running sequence
+    as "changed in sheetcrm.toml"."""
+    now, typed = marks(steps[:len(taken)]), marks(steps[:len(taken)], typed=True)
+    return len(now) == len(taken) and all(t in (n, b) for t, n, b in zip(taken, now, typed))
 
 
 def find(sequences: Mapping[str, Any], name: str | None) -> str | None:
@@ -204,7 +227,7 @@ def advance(rule: str, subjects: Mapping[str, Any], world: Any,
             enrolled[key] = (start, owner)
         reason = stop_reason(subject, world, start, owner, own)
         count, now = stepped.get(key, 0), marks(steps)
-        if reason is None and (taken_then := shapes.get(key, [])[:count]) != now[:len(taken_then)]:
+        if reason is None and not same_steps(shapes.get(key, [])[:count], steps):
             # Steps are known by their number: with a step inserted, removed or reordered among
             # those taken, step N is another step now, and going on would take one again (a
             # second call task) and skip another without a word.

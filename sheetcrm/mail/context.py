@@ -84,12 +84,40 @@ class QuoteHeader:
 # (number, date) is its Outbox row's Quote and Created cells, which the person approved.
 PARTIES = frozenset({"opportunity", "account", "contact", "owner", "custom"})
 QUOTE_TEMPLATES = ("quote.txt.j2", "quote.html.j2")
-# A quote row's Version is its `quote_version`, then TEXT and the fingerprint of the text its
-# templates render with (`Templates.text_mark`): a template edited after a person approved the
-# row would otherwise send words they never saw. Queueing compares the first part only (an
-# edited template queues no new quote); sending compares both. A row queued before the text
-# counted has no TEXT part: what its text was cannot be told, and it is sent as before.
+# A quote row's Version is its `quote_version`, then TEXT and the fingerprint of the email its
+# templates rendered when it was queued (`text_mark` of `mark_context`): a template edited after
+# a person approved the row, or words of the catalogue the templates use worded otherwise by an
+# upgrade, would otherwise send words they never saw. The email as rendered, not the templates'
+# files: a comment, line endings or an upgrade that changes no word of it is the email approved.
+# Rendered from what the version counts, so only the words can make it differ.
+# Queueing compares the first part only (an edited template queues no new quote); sending
+# compares both. A row queued before the text counted has no TEXT part: what its text was
+# cannot be told, and it is sent as before.
 TEXT = "~"
+
+
+def text_mark(text: str, html: str) -> str:
+    """The fingerprint of a quote email's text and HTML parts, as rendered (`mark_context`)."""
+    return hashlib.sha256(f"{text}\0{html}".encode("utf-8", "surrogatepass")).hexdigest()[:8]
+
+
+# The number and date a quote's email is rendered with for its `text_mark`. The row's own are
+# not in it: they are the row's cells (its Seal guards the number), and a version the journal
+# holds as sent must be known as sent when the tick queues it again under a new number.
+MARK_HEADER = QuoteHeader("Q-0000-0000", dt.date(2000, 1, 1))
+
+
+def mark_context(crm: Crm, result: QuoteResult, locale: str, version: str) -> dict[str, Any]:
+    """`quote_context` as the version counts what the email shows, for its `text_mark`: the
+    lines in the version's order and the IDs in its spelling (`_fold_ids`), with MARK_HEADER.
+    Rendered from the sheet as it is, a sort of Quote Lines or an ID retyped in lower case (the
+    same quote, sent as the tab lists it now) made the email approved look like new words."""
+    quote = result.quote
+    assert quote is not None, "only a priced quote is rendered"
+    counted = replace(result, quote=replace(quote, lines=quote.counted_lines))
+    context = quote_context(crm, counted, MARK_HEADER, locale, version)
+    _fold_ids(context)
+    return context
 
 
 def with_text(version: str, mark: str) -> str:

@@ -66,7 +66,8 @@ from sheetcrm.crm.money import Rates
 from sheetcrm.crm.workflows import TemplateShelf
 from sheetcrm.i18n import NC_, N_, _, current, every_locale, in_locale, ngettext, speaking_team, using
 from sheetcrm.mail.context import (QUOTE_TEMPLATES, QuoteHeader, charges_of, find_contact, find_opportunity,
-                                   quote_context, quote_version, recipient, text_of, with_text)
+                                   mark_context, quote_context, quote_version, recipient, text_mark, text_of,
+                                   with_text)
 from sheetcrm.mail.journal import Journal, JournalError, Ledger, stamp
 from sheetcrm.mail.message import (AddressError, EncodedWordError, HeaderError, build_message, check_header,
                                    check_no_encoded_word, message_id)
@@ -628,7 +629,7 @@ def _plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, cr
             continue
         number = quote_number(year, desk.next_id(f"Q-{year}", (r.text("quote") for r in outbox.rows)))
         row_id = f"OUT-{desk.next_id('OUT', (r.text('id') for r in outbox.rows)):04d}"
-        queued = with_text(version, desk.templates.text_mark(QUOTE_TEMPLATES, locale))
+        queued = with_text(version, rendered_mark(desk, desk.templates, result, version))
         values = {"id": row_id, "created": created, "opportunity": opp.id, "to": str(to),
                   "subject": subject_for(number, opp, locale), "status": status_label("Draft", locale),
                   "quote": number, "version": queued, "attempts": 0,
@@ -1000,6 +1001,17 @@ def render_quote(desk: Desk, templates: Templates, opp: Opportunity, result: Quo
     return templates.render("quote.txt.j2", context), templates.render("quote.html.j2", context)
 
 
+def rendered_mark(desk: Desk, templates: Templates, result: QuoteResult, version: str) -> str:
+    """The `context.text_mark` of the quote email of `version` as its templates render it now
+    (`context.mark_context`); "" when it does not render (sending says why, and a text that
+    renders later was never seen)."""
+    context = mark_context(desk.crm, result, desk.config.locale, version)
+    try:
+        return text_mark(templates.render("quote.txt.j2", context), templates.render("quote.html.j2", context))
+    except TemplateError:
+        return ""
+
+
 def prepare(desk: Desk, row: OutboxRow, templates: Templates, sender: str, now: dt.datetime, token: str) -> Prepared:
     """Build the message for a due row from the sheet as it is now. Anything that stops it is
     a permanent reason: retrying would not change the template, the quote or the header."""
@@ -1048,8 +1060,11 @@ def prepare(desk: Desk, row: OutboxRow, templates: Templates, sender: str, now: 
     except (TemplateError, HeaderError) as e:
         prepared.error = str(e)
         return prepared
-    shown, mark = text_of(row.text("version")), templates.text_mark(QUOTE_TEMPLATES, desk.config.locale)
-    if shown is not None and shown != mark:
+    shown, mark = text_of(row.text("version")), rendered_mark(desk, templates, result, version)
+    # A row queued before the mark was of the email rendered carries its templates' files'
+    # mark: while those files are unchanged it is the text approved, and holding it said
+    # "templates changed" of every approved quote after an upgrade.
+    if shown is not None and shown != mark and shown != templates.files_mark(QUOTE_TEMPLATES, desk.config.locale):
         # The person approved the email as its templates rendered it then: the new words wait
         # for their approval, never sent unseen.
         prepared.message, prepared.redraft = None, with_text(version, mark)

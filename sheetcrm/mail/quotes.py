@@ -203,12 +203,21 @@ class Quote:
         otherwise in one order of their own (their fingerprinted values), whatever the tab's."""
         oid = version_id(self.opportunity.id) if spelling is None else spelling
         plain = (lambda d: d) if typed else _plain
-        lines = [(ln.sku, ln.name, plain(ln.quantity), plain(ln.unit_price), plain(ln.discount_pct), plain(ln.tax_pct))
-                 for ln in self.lines]
+        lines = [_counted(ln, plain) for ln in self.lines]
         if not sheet_order:
             lines.sort(key=lambda ln: json.dumps(ln, default=str))
         data = [oid, self.currency, total, lines]
         return hashlib.sha256(json.dumps(data, default=str).encode()).hexdigest()[:12]
+
+    @property
+    def counted_lines(self) -> tuple[PricedLine, ...]:
+        """The lines in the order `version` counts them, their own, whatever the tab's."""
+        return tuple(sorted(self.lines, key=lambda ln: json.dumps(_counted(ln, _plain), default=str)))
+
+
+def _counted(ln: PricedLine, plain: Callable[[Decimal], Decimal]) -> tuple[Any, ...]:
+    """What of a line a version fingerprints."""
+    return ln.sku, ln.name, plain(ln.quantity), plain(ln.unit_price), plain(ln.discount_pct), plain(ln.tax_pct)
 
 
 def _plain(figure: Decimal) -> Decimal:

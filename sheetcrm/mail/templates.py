@@ -226,12 +226,12 @@ class Templates:
             _collect_reads(tree, roots, found)
         return frozenset(found)
 
-    def text_mark(self, names: tuple[str, ...], locale: str) -> str:
-        """A fingerprint of the text the templates `names` render with (their sources and those
-        they include, extend or import, and the language their words are in), read afresh from
-        the files: what a person approved is this text, so an Outbox row carries it
-        (`context.with_text`). `locale`: the team's language, which the words are rendered in. When a reference cannot be told (an include by a computed
-        name), every template's text counts."""
+    def files_mark(self, names: tuple[str, ...], locale: str) -> str:
+        """The text mark as sheetcrm made it before it fingerprinted the email as rendered
+        (`context.text_mark`): of the sources of the templates `names` and those they include,
+        extend or import (every template when a name is computed), read afresh, and `locale`. A
+        row queued then carries it; while the files are still those, its text is the one
+        approved, as it was told then (`outbox.prepare`)."""
         digest = hashlib.sha256(normalize(locale).encode())
         todo, seen = list(names), set()
         while todo:

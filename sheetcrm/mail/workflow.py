@@ -50,14 +50,14 @@ def version_of(key: str, mark: str = "") -> str:
     return PREFIX + hashlib.sha256((f"{key}#{mark}" if mark else key).encode("utf-8")).hexdigest()[:12]
 
 
-def step_mark(config: Config, event: str) -> str:
+def step_mark(config: Config, event: str, typed: bool = False) -> str:
     """The `follow_ups.marks` of the follow-up step whose Log event is `event`, as sheetcrm.toml
-    says it now; "" for no step, or one no longer there."""
+    says it now (`typed`: as marks were made before); "" for no step, or one no longer there."""
     found = step_of(event)
     sequence = config.follow_ups.get(find(config.follow_ups, found[0]) or "") if found else None
     if sequence is None or found is None or found[1] > len(sequence.steps):
         return ""
-    return marks([sequence.steps[found[1] - 1]])[0]
+    return marks([sequence.steps[found[1] - 1]], typed)[0]
 
 
 def queued_by(entry: LogEntry, version: str) -> bool:
@@ -121,7 +121,9 @@ def origin(crm: Crm, config: Config, row_id: str, version: str, today: dt.date |
             return _("step {n} of the follow-up {name}, which queued this email, is no longer in sheetcrm.toml "
                      "with a template", n=step[1], name=step[0])
         # Queued before steps were marked: its Version is the key's alone, and the step unchecked.
-        if version not in (version_of(entry.key), version_of(entry.key, step_mark(config, entry.event))):
+        # Queued before steps read alike: its step's mark as typed.
+        if version not in (version_of(entry.key), version_of(entry.key, step_mark(config, entry.event)),
+                           version_of(entry.key, step_mark(config, entry.event, typed=True))):
             return _("step {n} of the follow-up {name} is not the step that queued this email: its day, action, "
                      "subject or template in sheetcrm.toml changed since (or the row's Version was edited), so it "
                      "is not sent. To write to {record} anyway, write a new email", n=step[1], name=step[0],

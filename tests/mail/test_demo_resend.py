@@ -10,7 +10,7 @@ from in_process import cli
 
 from sheetcrm.config import Config
 from sheetcrm.mail import outbox as ob
-from sheetcrm.mail.context import QUOTE_TEMPLATES, find_opportunity, with_text
+from sheetcrm.mail.context import find_opportunity, with_text
 from sheetcrm.workbook import CellWrite, Plan
 from sheetcrm.workbook.xlsx import XlsxWorkbook
 
@@ -28,9 +28,11 @@ def test_the_demos_sent_quote_can_be_sent_again(demo, tmp_path):
     row = desk.outbox.find("OUT-0001")
     assert row is not None and row.status == "Approved" and ob.strangers(desk.outbox) == {}
     opportunity = find_opportunity(desk.crm, row.text("opportunity"))
-    # The Version is the quote's and, after "~", its templates' text (docs/quotes.md): both as now.
-    assert opportunity is not None and row.text("version") == with_text(
-        desk.version(desk.quote(opportunity)), desk.templates.text_mark(QUOTE_TEMPLATES, desk.config.locale))
+    # The Version is the quote's and, after "~", its email's text as rendered (docs/quotes.md): both as now.
+    assert opportunity is not None
+    charged = desk.version(desk.quote(opportunity))
+    assert row.text("version") == with_text(charged, ob.rendered_mark(desk, desk.templates, desk.quote(opportunity),
+                                                                      charged))
 
 
 def test_resend_refuses_a_row_send_would_never_send(tmp_path):

@@ -298,3 +298,107 @@ def test_a_quote_template_error_without_a_send_quote_column_names_a_cell(tmp_pat
     first = done.stderr.splitlines()[0]
     assert done.returncode == 1 and first.startswith("  error Opportunities!A2: The quote for OPP-0001"), first
     assert first.endswith("then run `sheetcrm quote OPP-0001` again."), first
+
+
+def _approved_then(tmp_path, server, first: bytes, then: bytes, monkeypatch=None, words=None):
+    """A quote queued and approved with the team's quote.txt.j2 `first`, the file then `then`
+    (and, with `words`, the catalogue's words replaced so, as an upgrade of sheetcrm would):
+    the send's report and the Outbox row."""
+    from test_outbox_smtp import AS_OF, Clock, outbox_rows, set_cell, xlsx_book
+    from sheetcrm.mail import templates as tpl
+    from sheetcrm.mail.outbox import send_outbox
+    from sheetcrm.mail.smtp import SmtpSender
+    from sheetcrm.sync import sync
+    folder = tmp_path / "tpl"
+    folder.mkdir()
+    (folder / "quote.txt.j2").write_bytes(first)
+    cfg = config(templates=str(folder))
+    book = xlsx_book(tmp_path, crm_tabs())
+    sync(book, cfg, as_of=AS_OF)
+    set_cell(book, "Status", "Approved")
+    (folder / "quote.txt.j2").write_bytes(then)
+    if words is not None:
+        real = tpl._language
+
+        class Words:
+            def __init__(self, ctx):
+                self.catalogue = real(ctx)
+
+            def __getattr__(self, name):
+                return getattr(self.catalogue, name)
+
+            def gettext(self, message):
+                return words.get(message, self.catalogue.gettext(message))
+        monkeypatch.setattr(tpl, "_language", Words)
+    s = server.settings()
+    report = send_outbox(book, cfg, s, Templates(folder), lambda: SmtpSender(s), Clock(), lambda: "t")
+    return report, outbox_rows(book)[0]
+
+
+def test_a_template_edit_that_changes_no_word_of_the_email_sends_the_approved_quote(tmp_path, server):
+    # A comment reworded and the file saved with Windows line endings (an editor, git's
+    # autocrlf on another machine): the email reads exactly as approved. It went back to Draft,
+    # and would at every such save, or when an upgrade reworded a built-in template's comment.
+    report, row = _approved_then(tmp_path, server, b"{# v1 #}Dear customer, quote {{ quote.number }}\n",
+                                 b"{# v2, by Ana #}Dear customer, quote {{ quote.number }}\r\n")
+    assert report.redrafted == [] and len(report.sent) == 1, (report, row)
+    assert row["status"] == "Sent" and len(server.inbox.messages) == 1
+
+
+def test_a_quote_whose_words_changed_in_sheetcrms_catalogue_is_not_sent_unseen(tmp_path, server, monkeypatch):
+    # The template's words come from the catalogue (`_("...")`): an upgrade that words them
+    # otherwise changes what the customer reads with no template file touched.
+    source = b'{{ _("The quote is attached.") }} {{ quote.number }}\n'
+    report, row = _approved_then(tmp_path, server, source, source, monkeypatch,
+                                 words={"The quote is attached.": "Half price, today only!"})
+    assert report.sent == [] and server.inbox.messages == [], report
+    assert report.redrafted == [row["id"]] and row["status"] == "Draft", row
+
+
+def test_a_template_edit_that_shows_the_quotes_date_otherwise_is_not_sent_unseen(tmp_path, server):
+    # The text's fingerprint renders the quote's number and date as stand-ins (the row's own are
+    # its cells): an edit of how they are shown is still new text for the person to see.
+    report, row = _approved_then(tmp_path, server, b"Quote {{ quote.number }} of {{ quote.date }}\n",
+                                 b"Quote {{ quote.number }} of {{ quote.date.year }}\n")
+    assert report.sent == [] and server.inbox.messages == [], report
+    assert report.redrafted == [row["id"]] and row["status"] == "Draft", row
+
+
+# The '~' mark sheetcrm gave these two templates (in English) while it fingerprinted the
+# templates' files: Outbox rows queued then carry it, sealed with it.
+FILES_TXT = b"Dear customer, quote {{ quote.number }}: {{ totals.total|money }}\n"
+FILES_HTML = b"<p>Quote {{ quote.number }}</p>\n"
+FILES_MARK_BEFORE = "4edc8f15"
+
+
+@pytest.mark.parametrize("edited", [False, True])
+def test_a_row_approved_with_the_files_mark_of_before_is_sent_while_its_templates_are_those(tmp_path, server, edited):
+    """Was: after the upgrade that made the mark the email's as rendered, every quote approved
+    before it went back to Draft, "the quote's email templates changed since it was approved",
+    with no template touched."""
+    from test_outbox_smtp import AS_OF, Clock, outbox_rows, set_cell, xlsx_book
+    from sheetcrm.mail.context import charges_of, with_text
+    from sheetcrm.mail.outbox import seal, send_outbox
+    from sheetcrm.mail.smtp import SmtpSender
+    from sheetcrm.sync import sync
+    folder = tmp_path / "tpl"
+    folder.mkdir()
+    (folder / "quote.txt.j2").write_bytes(FILES_TXT)
+    (folder / "quote.html.j2").write_bytes(FILES_HTML)
+    cfg = config(templates=str(folder))
+    book = xlsx_book(tmp_path, crm_tabs())
+    sync(book, cfg, as_of=AS_OF)
+    [row] = outbox_rows(book)
+    before = with_text(charges_of(row["version"]), FILES_MARK_BEFORE)
+    set_cell(book, "Version", before)
+    set_cell(book, "Seal", seal(row["id"], row["opportunity"], row["quote"], before))
+    set_cell(book, "Status", "Approved")
+    if edited:
+        (folder / "quote.txt.j2").write_bytes(FILES_TXT.replace(b"Dear customer", b"Half price today"))
+    s = server.settings()
+    report = send_outbox(book, cfg, s, Templates(folder), lambda: SmtpSender(s), Clock(), lambda: "t")
+    if edited:
+        assert report.sent == [] and report.redrafted == [row["id"]] and server.inbox.messages == [], report
+    else:
+        assert report.sent == [row["id"]] and report.redrafted == [], report
+        assert "Dear customer, quote Q-2026-0001" in server.inbox.messages[0].get_body(("plain",)).get_content()

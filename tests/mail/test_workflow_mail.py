@@ -404,3 +404,47 @@ def test_a_follow_up_email_approved_is_not_sent_after_a_reply_typed_since_the_la
     assert row["Status"] == "Failed" and row["Error"].startswith(
         f"not sent: LEAD-0002 replied (ACT-0100 on {day(2).strftime('%b')} {day(2).day}, {day(2).year}) after the "
         "follow-up welcome began"), row["Error"]
+
+
+def test_a_step_email_whose_step_was_only_respelled_in_the_config_is_sent(tmp_path, request, server):
+    """Was: the step of a queued email was checked by its action, subject and template as typed:
+    the same step written again in other words sheetcrm reads alike ("email" for "send email",
+    "intro.txt.j2" for "intro", a subject's spaces) failed the approved email as "not the step
+    that queued this email". Now it is sent, with the body of the step's template."""
+    steps = [{"day": 0, "then": "send email", "template": "intro", "subject": "Hello {{ Company }}"}]
+    config = cfg(tmp_path, follow_ups={"welcome": {"steps": steps}})
+    (tmp_path / "tpl" / "intro.txt.j2").write_text("Intro for {{ Company }}.\n")
+    book = make("xlsx", tmp_path, request, [rule("WF-0001", "lead", "created", "start sequence", None, "welcome")])
+    book.sync(0, config)
+    book.append("Leads", ["LEAD-0002", "Kim", "Beta", "k@beta.com", "New", "Sam", "2026-12-02"])
+    book.sync(1, config)
+    book.set("Outbox", 2, 6, "Approved")
+    respelled = [{"day": 0, "then": "email", "template": "intro.txt.j2 ", "subject": " Hello  {{ Company }}"}]
+    report = send(book, server, cfg(tmp_path, follow_ups={"welcome": {"steps": respelled}}), day(1))
+    assert report.sent == ["OUT-0001"] and report.failed == [], outbox(book)
+    assert [(m["Subject"], body(m)) for m in server.inbox.messages] == [("Hello Beta", "Intro for Beta.\n")]
+
+
+def test_a_step_email_queued_before_steps_read_alike_is_sent(tmp_path, request, server):
+    """Was: a step email queued and approved before steps compared as read carries the mark of
+    its step as typed ("enviar correo", "intro.txt.j2"); after the upgrade it was Failed, "not
+    the step that queued this email", with sheetcrm.toml untouched."""
+    import hashlib
+
+    from sheetcrm.cells import normalize_key
+    from sheetcrm.mail.workflow import version_of
+    steps = [{"day": 0, "then": "enviar correo", "template": "intro.txt.j2", "subject": "Hello {{ Company }}"}]
+    config = cfg(tmp_path, follow_ups={"welcome": {"steps": steps}})
+    (tmp_path / "tpl" / "intro.txt.j2").write_text("Intro for {{ Company }}.\n")
+    book = make("xlsx", tmp_path, request, [rule("WF-0001", "lead", "created", "start sequence", None, "welcome")])
+    book.sync(0, config)
+    book.append("Leads", ["LEAD-0002", "Kim", "Beta", "k@beta.com", "New", "Sam", "2026-12-02"])
+    book.sync(1, config)
+    [key] = [r["Key"] for r in book.records("Workflow Log") if "step 1" in (r["Key"] or "")]
+    typed = hashlib.blake2b(repr((0, normalize_key("enviar correo"), "Hello {{ Company }}", "intro.txt.j2")).encode(),
+                            digest_size=4).hexdigest()  # the step's mark as sheetcrm made it then
+    header = book.rows("Outbox")[0]
+    book.set("Outbox", 2, header.index("Version") + 1, version_of(key, typed))
+    book.set("Outbox", 2, 6, "Approved")
+    report = send(book, server, config, day(1))
+    assert report.sent == ["OUT-0001"] and report.failed == [], outbox(book)
