@@ -200,3 +200,44 @@ def test_a_created_after_the_converted_on_is_said_at_the_cell_and_out_of_the_day
     assert ("Converted On" if locale == "en" else "Convertido el") in said.message
     assert outcome.results.kpis.days_to_convert == 10
     assert outcome.crm.report.issues.count(said) == 1
+
+
+def test_every_total_in_the_base_currency_is_the_sum_of_the_rows_beside_it(tmp_path):
+    """Two owners' EUR deals at 1.0837, and USD deals weighted at 33 %: each converted amount
+    and each weighted amount is money to the cent, so a team figure is the sum of its owners'
+    and a stage's the sum of its deals', on every tab. Unrounded, 1000.55 EUR was 1084.296035
+    USD: shown as 1084.30 per owner, summed to a team 3252.29 beside rows adding to 3252.30."""
+    opp = ["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Probability", "Close Date", "Created"]
+    day, created = dt.date(2026, 12, 10), dt.date(2026, 11, 1)
+    book = _synced(tmp_path / "crm.xlsx", {
+        "Accounts": [["ID", "Name", "Status"], ["ACC-0001", "Acme", "Customer"], ["ACC-0002", "Beta", "Customer"]],
+        "Opportunities": [opp,
+                          ["OPP-0001", "a", "ACC-0001", "Ana", "Closed Won", 1000.55, "EUR", None, day, created],
+                          ["OPP-0002", "b", "ACC-0002", "Bob", "Closed Won", 2000.55, "EUR", None, day, created],
+                          ["OPP-0003", "c", "ACC-0001", "Ana", "Proposal", 1000.55, "EUR", None, day, created],
+                          ["OPP-0004", "d", "ACC-0002", "Bob", "Negotiation", 2000.55, "EUR", None, day, created],
+                          ["OPP-0005", "e", "ACC-0001", "Ana", "Qualification", 1000.02, "USD", 33, day, created],
+                          ["OPP-0006", "f", "ACC-0002", "Bob", "Qualification", 1000.02, "USD", 33, day, created]],
+        "Rates": [["Currency", "Rate"], ["EUR", 1.0837]],
+    })
+    # By hand: 1000.55 × 1.0837 = 1084.30 and 2000.55 × 1.0837 = 2168.00 (to the cent);
+    # 1000.02 × 33 % = 330.01; 1084.30 × 50 % = 542.15; 2168.00 × 75 % = 1626.00.
+    dash = _dashboard(book)
+    assert (dash["Won revenue, Ana"], dash["Won revenue, Bob"], dash["Won revenue"]) == (1084.30, 2168.00, 3252.30)
+    assert dash["Open pipeline"] == 1084.30 + 2168.00 + 2 * 1000.02
+    assert (dash["Weighted pipeline, Ana"], dash["Weighted pipeline, Bob"]) == (542.15 + 330.01, 1626.00 + 330.01)
+    assert dash["Weighted pipeline"] == 2828.17  # 542.15 + 1626.00 + 330.01 + 330.01
+    assert (dash["Lifetime value, Acme"], dash["Lifetime value, Beta"]) == (1084.30, 2168.00)
+    pipeline = {r[0]: r[1:] for r in book["Pipeline"][1:]}
+    assert pipeline["Closed Won"] == (2, 3252.30, 3252.30)
+    assert pipeline["Qualification"] == (2, 2000.04, 660.02)
+    forecast = {(r[0], r[1]): dict(zip(book["Forecast"][0][2:], r[2:])) for r in book["Forecast"][1:4]}
+    forecast.update({(r[0], r[1]): dict(zip(book["Forecast"][0][2:], r[2:])) for r in book["Forecast"][1:]
+                     if r[0] == "2026-12"})
+    team, ana, bob = (forecast["2026-12", who] for who in ("(all)", "Ana", "Bob"))
+    assert (ana["Closed Won"], bob["Closed Won"], team["Closed Won"]) == (1084.30, 2168.00, 3252.30)
+    assert (ana["Weighted"], bob["Weighted"], team["Weighted"]) == (872.16, 1956.01, 2828.17)
+    assert (bob["Pipeline"], bob["Commit"]) == (2168.00 + 1000.02, 2168.00 + 2168.00)
+    assert team["Best Case"] == 2 * 3252.30
+    history = {r[0]: r[4] for r in book["Stage History"][1:]}
+    assert (history["OPP-0001"], history["OPP-0002"]) == (1084.30, 2168.00)

@@ -26,7 +26,7 @@ from sheetcrm.crm.accounts import Accounts
 from sheetcrm.crm.conversion import Converted, is_converted
 from sheetcrm.crm.forecast import NO_OWNER_KEY, Quota, UnreadQuota, month_key, quota_unknown
 from sheetcrm.crm.money import (MissingRate, Rates, decimal_text, fraction, plus, points_fraction,
-                                ratio_points, to_base)
+                                ratio_points, to_base, weighted as weighted_amount)
 from sheetcrm.crm.spellings import Spellings
 from sheetcrm.crm.stages import OpportunityMetrics, StageTable, is_open_task
 from sheetcrm.i18n import N_, NC_, _, pgettext
@@ -279,7 +279,7 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
             for s in sums:
                 s.lost += 1
         elif kind == "open" and m.forecast_category != "Omitted" and (amount is not None or unpriced):
-            weighted = None if amount is None else amount * m.probability / 100 if m.probability is not None else _ZERO
+            weighted = weighted_amount(amount, m.probability, rates.base)
             for s in sums:
                 s.open_pipeline = plus(s.open_pipeline, amount)
                 s.weighted = plus(s.weighted, weighted)
