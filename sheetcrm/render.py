@@ -15,7 +15,7 @@ from sheetcrm import names
 from sheetcrm.crm import HistoryRow, MonthForecast, OpportunityMetrics
 from sheetcrm.crm.cases import CASE_KPIS, PRIORITY_WORDS, CaseMetrics
 from sheetcrm.crm.forecast import overdue_said, owner_label
-from sheetcrm.crm.kpis import KPIS, conversion_label
+from sheetcrm.crm.kpis import KPIS, conversion_label, coverage_said
 from sheetcrm.crm.money import left_out_said, minor
 from sheetcrm.crm.scoring import LeadScore, method_name
 from sheetcrm.engine import Results
@@ -150,11 +150,17 @@ def _kpi(key: str, value: Any, kind: str, name: str | None = None) -> Row:
     return Row(kind, [_(label, name=name) if name is not None else _(label), value, _(definition)])
 
 
-def dashboard_body(results: Results, locale: str) -> list[list[Any]]:
-    """[label, value, definition] per KPI, in the current language (sync runs `i18n.using`)."""
+def dashboard_body(results: Results, locale: str, quotas: str | None = None) -> list[list[Any]]:
+    """[label, value, definition] per KPI, in the current language (sync runs `i18n.using`);
+    `quotas`: the Quotas tab's title as the workbook has it (default: the language's)."""
     k = results.kpis
     team = k.team
     cur = results.currency
+    coverage = _kpi("pipeline_coverage", multiple(k.pipeline_coverage), MULTIPLE)
+    # Beside the figure, as the `kpis` command says it: a multiple over last quarter's revenue
+    # reads as one over the quota, and a blank says neither "won already" nor "nothing to divide by".
+    if (said := coverage_said(k, quotas or names.tab_title("quotas", locale))) is not None:
+        coverage[2] = f"{coverage[2]} {said}."
     rows: list[list[Any]] = [
         Row(DATE, [_("Date"), results.as_of, _("The date this sync computed for.")]),
         [_("Currency"), results.currency, _("Every amount on this tab is in this currency.")],
@@ -171,7 +177,7 @@ def dashboard_body(results: Results, locale: str) -> list[list[Any]]:
         _kpi("avg_sales_cycle_days", points(team.avg_sales_cycle_days), DAYS),
         _kpi("open_pipeline", money(team.open_pipeline, cur), MONEY),
         _kpi("weighted_pipeline", money(team.weighted_pipeline, cur), MONEY),
-        _kpi("pipeline_coverage", multiple(k.pipeline_coverage), MULTIPLE),
+        coverage,
         _kpi("rotting_deals", k.rotting_deals, COUNT),
         _kpi("churn_rate", fraction(k.churn_rate), RATIO),
         [_("Lead scoring"), method_name(results.scoring.method), results.scoring.note],

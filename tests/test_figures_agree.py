@@ -241,3 +241,33 @@ def test_every_total_in_the_base_currency_is_the_sum_of_the_rows_beside_it(tmp_p
     assert team["Best Case"] == 2 * 3252.30
     history = {r[0]: r[4] for r in book["Stage History"][1:]}
     assert (history["OPP-0001"], history["OPP-0002"]) == (1084.30, 2168.00)
+
+
+@pytest.mark.parametrize("locale, over_last_quarter, won_already", [
+    ("en", "Pipeline coverage is over last quarter's won revenue: the Quotas tab has no quota for this quarter.",
+     "Pipeline coverage is blank: this quarter's quota is won already."),
+    ("es", "La cobertura del embudo es sobre los ingresos ganados el trimestre pasado: la pestaña Cuotas no tiene "
+           "cuota para este trimestre.",
+     "La cobertura del embudo queda en blanco: la cuota de este trimestre ya está ganada.")])
+def test_the_dashboard_says_what_pipeline_coverage_is_over_or_why_it_is_blank(tmp_path, locale, over_last_quarter,
+                                                                            won_already):
+    """No Quotas tab (named in the language), 1000 won last quarter (2026-09), 2500 open this
+    quarter: 2.5× last quarter's revenue, which the cell alone would let a reader take for 2.5×
+    the quota. With a quota of 900 for
+    each month of the quarter and 3000 won in it, the quota is won already: a blank that the
+    `kpis` command explained and the Dashboard did not."""
+    opp = ["ID", "Name", "Account", "Owner", "Stage", "Amount", "Close Date", "Created"]
+    deals = [opp, ["OPP-0001", "a", "Acme", "Ana", "Closed Won", 1000, dt.date(2026, 9, 15), dt.date(2026, 9, 1)],
+             ["OPP-0002", "b", "Acme", "Ana", "Proposal", 2500, dt.date(2026, 12, 20), dt.date(2026, 9, 1)]]
+    config = Config(locale=locale)
+    label = "Cobertura del embudo" if locale == "es" else "Pipeline coverage"
+    first = _synced(tmp_path / "a.xlsx", {"Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+                                          "Opportunities": deals}, config)
+    [row] = [r for r in first["Panel" if locale == "es" else "Dashboard"] if r[0] == label]
+    assert row[1] == 2.5 and row[2].endswith(" " + over_last_quarter)
+    won = [*deals, ["OPP-0003", "c", "Acme", "Ana", "Closed Won", 3000, dt.date(2026, 10, 5), dt.date(2026, 9, 1)]]
+    quotas = [["Owner", "Month", "Quota"], *(["Ana", f"2026-{m}", 900] for m in (10, 11, 12))]
+    second = _synced(tmp_path / "b.xlsx", {"Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+                                           "Opportunities": won, "Quotas": quotas}, config)
+    [row] = [r for r in second["Panel" if locale == "es" else "Dashboard"] if r[0] == label]
+    assert row[1] is None and row[2].endswith(" " + won_already)

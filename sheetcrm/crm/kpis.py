@@ -329,6 +329,24 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
     )
 
 
+def coverage_said(k: Kpis, quotas: str) -> str | None:
+    """What pipeline coverage is over, or why it is blank, when the figure cannot say it (the
+    `kpis` command and the Dashboard say it beside the figure); `quotas`: the Quotas tab's title.
+    None for the quota's own multiple and for the bases said elsewhere (an unread quota, a missing
+    rate, no amount read: their own lines and warnings)."""
+    # 1.2× of a quota and of last quarter's revenue read alike, and a blank alike whether the
+    # quota is won already or there is nothing to divide by.
+    if k.pipeline_coverage_basis == "last_quarter_won":
+        return _("Pipeline coverage is over last quarter's won revenue: the {tab} tab has no quota for this quarter",
+                 tab=quotas)
+    if k.pipeline_coverage_basis == "quota" and k.pipeline_coverage is None:
+        return _("Pipeline coverage is blank: this quarter's quota is won already")
+    if k.pipeline_coverage_basis is None:
+        return _("Pipeline coverage is blank: the {tab} tab has no quota for this quarter, and no deal was won last "
+                 "quarter", tab=quotas)
+    return None
+
+
 def _quarter_start(day: dt.date, fiscal_year_start: int = 1) -> dt.date:
     """The first day of `day`'s quarter, quarters counted from the month `fiscal_year_start`
     (1–12): with 2, they start in February, May, August and November."""
