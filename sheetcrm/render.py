@@ -19,7 +19,7 @@ from sheetcrm.crm.kpis import KPIS, conversion_label, coverage_said
 from sheetcrm.crm.money import left_out_said, minor
 from sheetcrm.crm.scoring import LeadScore, method_name
 from sheetcrm.engine import Results
-from sheetcrm.i18n import _, current, in_locale
+from sheetcrm.i18n import _, current, in_locale, ngettext
 from sheetcrm.schema import FORECAST, PIPELINE
 from sheetcrm.validate import KPI_TABS, unread_in
 from sheetcrm.workbook import Chart
@@ -128,6 +128,8 @@ def forecast_body(results: Results, locale: str) -> list[list[Any]]:
     return rows
 
 
+LIFETIME_ROWS = 20  # accounts by lifetime value on the Dashboard; `kpis --format json` has them all
+
 # The kind of each Dashboard value: how its cell shows it (sheetcrm.steps.formats reads it).
 MONEY, RATIO, COUNT, DAYS, MULTIPLE, DATE, TEXT = "money", "ratio", "count", "days", "multiple", "date", "text"
 
@@ -202,9 +204,17 @@ def dashboard_body(results: Results, locale: str, quotas: str | None = None) -> 
         rows.append(Row(MONEY, [_("Weighted pipeline, {name}", name=owner), money(kpis.weighted_pipeline, cur),
                                 _(KPIS["weighted_pipeline"][1])]))
     # An account whose value is blank (a won deal with no rate) first: it may be the largest.
-    top = sorted(k.lifetime_value.items(), key=lambda kv: (kv[1] is not None, -(kv[1] or 0), kv[0]))[:20]
-    for account, amount in top:
+    ranked = sorted(k.lifetime_value.items(), key=lambda kv: (kv[1] is not None, -(kv[1] or 0), kv[0]))
+    for account, amount in ranked[:LIFETIME_ROWS]:
         rows.append(_kpi("lifetime_value", money(amount, cur), MONEY, account))
+    if len(ranked) > LIFETIME_ROWS:
+        # Said, as `sheetcrm kpis` says it: 20 accounts with no word read as every account won from.
+        more = len(ranked) - LIFETIME_ROWS
+        rows.append(Row(COUNT, [_("Lifetime value, accounts not listed"), more, ngettext(
+            "{n} more account with won deals is not listed above: this tab lists the {shown} with the most won "
+            "revenue; `sheetcrm kpis --format json` lists every one.",
+            "{n} more accounts with won deals are not listed above: this tab lists the {shown} with the most won "
+            "revenue; `sheetcrm kpis --format json` lists every one.", more, shown=LIFETIME_ROWS)]))
     rows.extend(case_rows(results))
     return rows
 

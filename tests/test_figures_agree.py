@@ -271,3 +271,25 @@ def test_the_dashboard_says_what_pipeline_coverage_is_over_or_why_it_is_blank(tm
                                            "Opportunities": won, "Quotas": quotas}, config)
     [row] = [r for r in second["Panel" if locale == "es" else "Dashboard"] if r[0] == label]
     assert row[1] is None and row[2].endswith(" " + won_already)
+
+
+@pytest.mark.parametrize("locale, label, said", [
+    ("en", "Lifetime value, accounts not listed",
+     "5 more accounts with won deals are not listed above: this tab lists the 20 with the most won revenue; "
+     "`sheetcrm kpis --format json` lists every one."),
+    ("es", "Valor de vida del cliente, cuentas no listadas",
+     "5 cuentas más con oportunidades ganadas no se listan arriba: esta pestaña lista las 20 con más ingresos "
+     "ganados; `sheetcrm kpis --format json` las lista todas.")])
+def test_the_dashboard_says_how_many_accounts_its_lifetime_values_leave_out(tmp_path, locale, label, said):
+    """25 accounts won from (A01 for 101 … A25 for 125): the Dashboard lists the 20 largest, A25
+    down to A06, and says that 5 more are not listed, as `sheetcrm kpis` does; 20 rows with no
+    word read as every account won from."""
+    accounts = [["ID", "Name"], *([f"ACC-{i:04d}", f"A{i:02d}"] for i in range(1, 26))]
+    opps = [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Close Date"],
+            *([f"OPP-{i:04d}", f"d{i}", f"ACC-{i:04d}", "Ana", "Closed Won", 100 + i, dt.date(2026, 10, 1)]
+              for i in range(1, 26))]
+    book = _synced(tmp_path / "crm.xlsx", {"Accounts": accounts, "Opportunities": opps}, Config(locale=locale))
+    rows = book["Panel" if locale == "es" else "Dashboard"]
+    listed = [r[0].rsplit(", ", 1)[1] for r in rows if r[0].startswith(label.rsplit(", ", 1)[0] + ", A")]
+    assert listed == [f"A{i:02d}" for i in range(25, 5, -1)]
+    assert [r[1:] for r in rows if r[0] == label] == [(5, said)]
