@@ -94,7 +94,10 @@ def case_rows(results: Results) -> list[list[Any]]:
 
 
 def history_body(rows: list[HistoryRow], with_amount: bool) -> list[list[Any]]:
-    return [[r.record_id, r.from_value, r.to_value, r.changed_at, *([money(r.amount, None)] if with_amount else [])]
+    # Each amount as held: a new row's is the deal's in the base currency (`money.to_base`: a
+    # converted one already to the base's smallest unit, a typed one as typed), an older row's as
+    # the tab has it. Rounded to the cent here, 500.125 KWD was logged as 500.13.
+    return [[r.record_id, r.from_value, r.to_value, r.changed_at, *([r.amount] if with_amount else [])]
             for r in rows]
 
 

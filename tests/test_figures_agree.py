@@ -293,3 +293,22 @@ def test_the_dashboard_says_how_many_accounts_its_lifetime_values_leave_out(tmp_
     listed = [r[0].rsplit(", ", 1)[1] for r in rows if r[0].startswith(label.rsplit(", ", 1)[0] + ", A")]
     assert listed == [f"A{i:02d}" for i in range(25, 5, -1)]
     assert [r[1:] for r in rows if r[0] == label] == [(5, said)]
+
+
+def test_stage_history_logs_an_amount_in_the_base_currency_s_own_unit(tmp_path):
+    """Base KWD (three decimals): a deal of 500.125 KWD is logged as 500.125, not rounded to a
+    cent KWD has not (500.13); a 100 EUR deal at 0.3337 as 33.370 (to the fils), a 2000.55 EUR one
+    as 667.584 (667.583535, half up). A second sync keeps every logged amount as it is."""
+    path = tmp_path / "crm.xlsx"
+    xlsx(path, {"Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+                "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Currency"],
+                                  ["OPP-0001", "a", "Acme", "Proposal", 500.125, "KWD"],
+                                  ["OPP-0002", "b", "Acme", "Proposal", 100, "EUR"],
+                                  ["OPP-0003", "c", "Acme", "Proposal", 2000.55, "EUR"]],
+                "Rates": [["Currency", "Rate"], ["EUR", 0.3337]]})
+    config = Config(currency="KWD")
+    sync(XlsxWorkbook(path), config, AS_OF, cache=False)
+    sync(XlsxWorkbook(path), config, AS_OF + dt.timedelta(days=1), cache=False)
+    ws = openpyxl.load_workbook(path)["Stage History"]
+    assert [(r[0], r[4]) for r in ws.iter_rows(min_row=2, values_only=True)] == [
+        ("OPP-0001", 500.125), ("OPP-0002", 33.37), ("OPP-0003", 667.584)]
