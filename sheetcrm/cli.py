@@ -29,7 +29,7 @@ from sheetcrm import show
 from sheetcrm.cells import normalize_key, quoted
 from sheetcrm.config import CONFIG_FILE, Config, ConfigError, load_config
 from sheetcrm.crm.forecast import Forecast, MonthForecast, overdue_said, owner_label
-from sheetcrm.crm.kpis import KPIS, Kpis, conversion_label
+from sheetcrm.crm.kpis import KPIS, Kpis, conversion_label, coverage_said
 from sheetcrm.crm.money import left_out_said
 from sheetcrm.crm.segments import KINDS, csv_text, spreadsheet_csv
 from sheetcrm.i18n import N_, Spoken, _, catalogue, current, environment_locale, environment_region, every_locale, ngettext, speaking, using
@@ -1662,25 +1662,15 @@ def _print_kpis(k: Kpis, quotas: str) -> None:
         echo(_("Pipeline coverage is blank: the {tab} tab gives {owners} a quota for only some months of this "
                "quarter, so what is left to win of the quarter is not known (give each of its months a quota)",
                tab=quotas, owners=", ".join(k.quota_partial_owners)))
-    # What the multiple is of, or why there is none: 1.2× of a quota and of last quarter's revenue
-    # read alike, and a blank alike whether the quota is won already or there is nothing to divide by.
-    elif k.pipeline_coverage_basis == "last_quarter_won":
-        echo()
-        echo(_("Pipeline coverage is over last quarter's won revenue: the {tab} tab has no quota for this quarter",
-               tab=quotas))
     elif k.pipeline_coverage_basis == "amounts_unread":
         echo()
         echo(_("Pipeline coverage is blank: no deal's amount is read (below)"))
     elif k.pipeline_coverage_basis == "missing_rate":
         echo()
         echo(_("Pipeline coverage is blank: a deal it would count has no exchange rate (below)"))
-    elif k.pipeline_coverage_basis == "quota" and k.pipeline_coverage is None:
+    elif (said := coverage_said(k, quotas)) is not None:
         echo()
-        echo(_("Pipeline coverage is blank: this quarter's quota is won already"))
-    elif k.pipeline_coverage_basis is None:
-        echo()
-        echo(_("Pipeline coverage is blank: the {tab} tab has no quota for this quarter, and no deal was won last "
-               "quarter", tab=quotas))
+        echo(said)
     if k.missing_rates:
         echo()
         for _currency, said in left_out_said(k.missing_rates, cur):

@@ -20,7 +20,7 @@ from sheetcrm.crm import (Forecast, HistoryRow, Kpis, OpportunityMetrics, Rates,
                           compute_kpis, forecast, missing_rate_issues, opportunity_metrics,
                           logged_before_created, record_changes, stage_entered, stage_win_rates, to_base)
 from sheetcrm.crm.conditions import Doubt, Money, doubt_said
-from sheetcrm.crm.money import plus
+from sheetcrm.crm.money import plus, weighted as weighted_amount
 from sheetcrm.crm.cases import (CLOSED, CaseInput, CaseMetrics, CaseSummary, case_metrics, first_responses,
                                 resolved_before_opened, summarize)
 from sheetcrm.crm.learned import FitCache
@@ -533,5 +533,5 @@ def _pipeline(opportunities: list[Opportunity], metrics: list[OpportunityMetrics
         # warning says why (README "Pipeline").
         base = to_base(o.amount, o.currency, rates)
         amount[o.stage] = plus(amount[o.stage], base)
-        weighted[o.stage] = plus(weighted[o.stage], None if base is None else base * (m.probability or 0) / 100)
+        weighted[o.stage] = plus(weighted[o.stage], weighted_amount(base, m.probability, rates.base))
     return [StageLine(s.name, count[s.name], amount[s.name], weighted[s.name]) for s in stages.stages]

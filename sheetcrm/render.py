@@ -15,11 +15,11 @@ from sheetcrm import names
 from sheetcrm.crm import HistoryRow, MonthForecast, OpportunityMetrics
 from sheetcrm.crm.cases import CASE_KPIS, PRIORITY_WORDS, CaseMetrics
 from sheetcrm.crm.forecast import overdue_said, owner_label
-from sheetcrm.crm.kpis import KPIS, conversion_label
+from sheetcrm.crm.kpis import KPIS, conversion_label, coverage_said
 from sheetcrm.crm.money import left_out_said, minor
 from sheetcrm.crm.scoring import LeadScore, method_name
 from sheetcrm.engine import Results
-from sheetcrm.i18n import _, current, in_locale
+from sheetcrm.i18n import _, current, in_locale, ngettext
 from sheetcrm.schema import FORECAST, PIPELINE
 from sheetcrm.validate import KPI_TABS, unread_in
 from sheetcrm.workbook import Chart
@@ -94,7 +94,10 @@ def case_rows(results: Results) -> list[list[Any]]:
 
 
 def history_body(rows: list[HistoryRow], with_amount: bool) -> list[list[Any]]:
-    return [[r.record_id, r.from_value, r.to_value, r.changed_at, *([money(r.amount, None)] if with_amount else [])]
+    # Each amount as held: a new row's is the deal's in the base currency (`money.to_base`: a
+    # converted one already to the base's smallest unit, a typed one as typed), an older row's as
+    # the tab has it. Rounded to the cent here, 500.125 KWD was logged as 500.13.
+    return [[r.record_id, r.from_value, r.to_value, r.changed_at, *([r.amount] if with_amount else [])]
             for r in rows]
 
 
@@ -128,6 +131,8 @@ def forecast_body(results: Results, locale: str) -> list[list[Any]]:
     return rows
 
 
+LIFETIME_ROWS = 20  # accounts by lifetime value on the Dashboard; `kpis --format json` has them all
+
 # The kind of each Dashboard value: how its cell shows it (sheetcrm.steps.formats reads it).
 MONEY, RATIO, COUNT, DAYS, MULTIPLE, DATE, TEXT = "money", "ratio", "count", "days", "multiple", "date", "text"
 
@@ -150,11 +155,17 @@ def _kpi(key: str, value: Any, kind: str, name: str | None = None) -> Row:
     return Row(kind, [_(label, name=name) if name is not None else _(label), value, _(definition)])
 
 
-def dashboard_body(results: Results, locale: str) -> list[list[Any]]:
-    """[label, value, definition] per KPI, in the current language (sync runs `i18n.using`)."""
+def dashboard_body(results: Results, locale: str, quotas: str | None = None) -> list[list[Any]]:
+    """[label, value, definition] per KPI, in the current language (sync runs `i18n.using`);
+    `quotas`: the Quotas tab's title as the workbook has it (default: the language's)."""
     k = results.kpis
     team = k.team
     cur = results.currency
+    coverage = _kpi("pipeline_coverage", multiple(k.pipeline_coverage), MULTIPLE)
+    # Beside the figure, as the `kpis` command says it: a multiple over last quarter's revenue
+    # reads as one over the quota, and a blank says neither "won already" nor "nothing to divide by".
+    if (said := coverage_said(k, quotas or names.tab_title("quotas", locale))) is not None:
+        coverage[2] = f"{coverage[2]} {said}."
     rows: list[list[Any]] = [
         Row(DATE, [_("Date"), results.as_of, _("The date this sync computed for.")]),
         [_("Currency"), results.currency, _("Every amount on this tab is in this currency.")],
@@ -171,7 +182,7 @@ def dashboard_body(results: Results, locale: str) -> list[list[Any]]:
         _kpi("avg_sales_cycle_days", points(team.avg_sales_cycle_days), DAYS),
         _kpi("open_pipeline", money(team.open_pipeline, cur), MONEY),
         _kpi("weighted_pipeline", money(team.weighted_pipeline, cur), MONEY),
-        _kpi("pipeline_coverage", multiple(k.pipeline_coverage), MULTIPLE),
+        coverage,
         _kpi("rotting_deals", k.rotting_deals, COUNT),
         _kpi("churn_rate", fraction(k.churn_rate), RATIO),
         [_("Lead scoring"), method_name(results.scoring.method), results.scoring.note],
@@ -196,9 +207,17 @@ def dashboard_body(results: Results, locale: str) -> list[list[Any]]:
         rows.append(Row(MONEY, [_("Weighted pipeline, {name}", name=owner), money(kpis.weighted_pipeline, cur),
                                 _(KPIS["weighted_pipeline"][1])]))
     # An account whose value is blank (a won deal with no rate) first: it may be the largest.
-    top = sorted(k.lifetime_value.items(), key=lambda kv: (kv[1] is not None, -(kv[1] or 0), kv[0]))[:20]
-    for account, amount in top:
+    ranked = sorted(k.lifetime_value.items(), key=lambda kv: (kv[1] is not None, -(kv[1] or 0), kv[0]))
+    for account, amount in ranked[:LIFETIME_ROWS]:
         rows.append(_kpi("lifetime_value", money(amount, cur), MONEY, account))
+    if len(ranked) > LIFETIME_ROWS:
+        # Said, as `sheetcrm kpis` says it: 20 accounts with no word read as every account won from.
+        more = len(ranked) - LIFETIME_ROWS
+        rows.append(Row(COUNT, [_("Lifetime value, accounts not listed"), more, ngettext(
+            "{n} more account with won deals is not listed above: this tab lists the {shown} with the most won "
+            "revenue; `sheetcrm kpis --format json` lists every one.",
+            "{n} more accounts with won deals are not listed above: this tab lists the {shown} with the most won "
+            "revenue; `sheetcrm kpis --format json` lists every one.", more, shown=LIFETIME_ROWS)]))
     rows.extend(case_rows(results))
     return rows
 

@@ -200,3 +200,115 @@ def test_a_created_after_the_converted_on_is_said_at_the_cell_and_out_of_the_day
     assert ("Converted On" if locale == "en" else "Convertido el") in said.message
     assert outcome.results.kpis.days_to_convert == 10
     assert outcome.crm.report.issues.count(said) == 1
+
+
+def test_every_total_in_the_base_currency_is_the_sum_of_the_rows_beside_it(tmp_path):
+    """Two owners' EUR deals at 1.0837, and USD deals weighted at 33 %: each converted amount
+    and each weighted amount is money to the cent, so a team figure is the sum of its owners'
+    and a stage's the sum of its deals', on every tab. Unrounded, 1000.55 EUR was 1084.296035
+    USD: shown as 1084.30 per owner, summed to a team 3252.29 beside rows adding to 3252.30."""
+    opp = ["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Probability", "Close Date", "Created"]
+    day, created = dt.date(2026, 12, 10), dt.date(2026, 11, 1)
+    book = _synced(tmp_path / "crm.xlsx", {
+        "Accounts": [["ID", "Name", "Status"], ["ACC-0001", "Acme", "Customer"], ["ACC-0002", "Beta", "Customer"]],
+        "Opportunities": [opp,
+                          ["OPP-0001", "a", "ACC-0001", "Ana", "Closed Won", 1000.55, "EUR", None, day, created],
+                          ["OPP-0002", "b", "ACC-0002", "Bob", "Closed Won", 2000.55, "EUR", None, day, created],
+                          ["OPP-0003", "c", "ACC-0001", "Ana", "Proposal", 1000.55, "EUR", None, day, created],
+                          ["OPP-0004", "d", "ACC-0002", "Bob", "Negotiation", 2000.55, "EUR", None, day, created],
+                          ["OPP-0005", "e", "ACC-0001", "Ana", "Qualification", 1000.02, "USD", 33, day, created],
+                          ["OPP-0006", "f", "ACC-0002", "Bob", "Qualification", 1000.02, "USD", 33, day, created]],
+        "Rates": [["Currency", "Rate"], ["EUR", 1.0837]],
+    })
+    # By hand: 1000.55 × 1.0837 = 1084.30 and 2000.55 × 1.0837 = 2168.00 (to the cent);
+    # 1000.02 × 33 % = 330.01; 1084.30 × 50 % = 542.15; 2168.00 × 75 % = 1626.00.
+    dash = _dashboard(book)
+    assert (dash["Won revenue, Ana"], dash["Won revenue, Bob"], dash["Won revenue"]) == (1084.30, 2168.00, 3252.30)
+    assert dash["Open pipeline"] == 1084.30 + 2168.00 + 2 * 1000.02
+    assert (dash["Weighted pipeline, Ana"], dash["Weighted pipeline, Bob"]) == (542.15 + 330.01, 1626.00 + 330.01)
+    assert dash["Weighted pipeline"] == 2828.17  # 542.15 + 1626.00 + 330.01 + 330.01
+    assert (dash["Lifetime value, Acme"], dash["Lifetime value, Beta"]) == (1084.30, 2168.00)
+    pipeline = {r[0]: r[1:] for r in book["Pipeline"][1:]}
+    assert pipeline["Closed Won"] == (2, 3252.30, 3252.30)
+    assert pipeline["Qualification"] == (2, 2000.04, 660.02)
+    forecast = {(r[0], r[1]): dict(zip(book["Forecast"][0][2:], r[2:])) for r in book["Forecast"][1:4]}
+    forecast.update({(r[0], r[1]): dict(zip(book["Forecast"][0][2:], r[2:])) for r in book["Forecast"][1:]
+                     if r[0] == "2026-12"})
+    team, ana, bob = (forecast["2026-12", who] for who in ("(all)", "Ana", "Bob"))
+    assert (ana["Closed Won"], bob["Closed Won"], team["Closed Won"]) == (1084.30, 2168.00, 3252.30)
+    assert (ana["Weighted"], bob["Weighted"], team["Weighted"]) == (872.16, 1956.01, 2828.17)
+    assert (bob["Pipeline"], bob["Commit"]) == (2168.00 + 1000.02, 2168.00 + 2168.00)
+    assert team["Best Case"] == 2 * 3252.30
+    history = {r[0]: r[4] for r in book["Stage History"][1:]}
+    assert (history["OPP-0001"], history["OPP-0002"]) == (1084.30, 2168.00)
+
+
+@pytest.mark.parametrize("locale, over_last_quarter, won_already", [
+    ("en", "Pipeline coverage is over last quarter's won revenue: the Quotas tab has no quota for this quarter.",
+     "Pipeline coverage is blank: this quarter's quota is won already."),
+    ("es", "La cobertura del embudo es sobre los ingresos ganados el trimestre pasado: la pestaña Cuotas no tiene "
+           "cuota para este trimestre.",
+     "La cobertura del embudo queda en blanco: la cuota de este trimestre ya está ganada.")])
+def test_the_dashboard_says_what_pipeline_coverage_is_over_or_why_it_is_blank(tmp_path, locale, over_last_quarter,
+                                                                            won_already):
+    """No Quotas tab (named in the language), 1000 won last quarter (2026-09), 2500 open this
+    quarter: 2.5× last quarter's revenue, which the cell alone would let a reader take for 2.5×
+    the quota. With a quota of 900 for
+    each month of the quarter and 3000 won in it, the quota is won already: a blank that the
+    `kpis` command explained and the Dashboard did not."""
+    opp = ["ID", "Name", "Account", "Owner", "Stage", "Amount", "Close Date", "Created"]
+    deals = [opp, ["OPP-0001", "a", "Acme", "Ana", "Closed Won", 1000, dt.date(2026, 9, 15), dt.date(2026, 9, 1)],
+             ["OPP-0002", "b", "Acme", "Ana", "Proposal", 2500, dt.date(2026, 12, 20), dt.date(2026, 9, 1)]]
+    config = Config(locale=locale)
+    label = "Cobertura del embudo" if locale == "es" else "Pipeline coverage"
+    first = _synced(tmp_path / "a.xlsx", {"Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+                                          "Opportunities": deals}, config)
+    [row] = [r for r in first["Panel" if locale == "es" else "Dashboard"] if r[0] == label]
+    assert row[1] == 2.5 and row[2].endswith(" " + over_last_quarter)
+    won = [*deals, ["OPP-0003", "c", "Acme", "Ana", "Closed Won", 3000, dt.date(2026, 10, 5), dt.date(2026, 9, 1)]]
+    quotas = [["Owner", "Month", "Quota"], *(["Ana", f"2026-{m}", 900] for m in (10, 11, 12))]
+    second = _synced(tmp_path / "b.xlsx", {"Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+                                           "Opportunities": won, "Quotas": quotas}, config)
+    [row] = [r for r in second["Panel" if locale == "es" else "Dashboard"] if r[0] == label]
+    assert row[1] is None and row[2].endswith(" " + won_already)
+
+
+@pytest.mark.parametrize("locale, label, said", [
+    ("en", "Lifetime value, accounts not listed",
+     "5 more accounts with won deals are not listed above: this tab lists the 20 with the most won revenue; "
+     "`sheetcrm kpis --format json` lists every one."),
+    ("es", "Valor de vida del cliente, cuentas no listadas",
+     "5 cuentas más con oportunidades ganadas no se listan arriba: esta pestaña lista las 20 con más ingresos "
+     "ganados; `sheetcrm kpis --format json` las lista todas.")])
+def test_the_dashboard_says_how_many_accounts_its_lifetime_values_leave_out(tmp_path, locale, label, said):
+    """25 accounts won from (A01 for 101 … A25 for 125): the Dashboard lists the 20 largest, A25
+    down to A06, and says that 5 more are not listed, as `sheetcrm kpis` does; 20 rows with no
+    word read as every account won from."""
+    accounts = [["ID", "Name"], *([f"ACC-{i:04d}", f"A{i:02d}"] for i in range(1, 26))]
+    opps = [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Close Date"],
+            *([f"OPP-{i:04d}", f"d{i}", f"ACC-{i:04d}", "Ana", "Closed Won", 100 + i, dt.date(2026, 10, 1)]
+              for i in range(1, 26))]
+    book = _synced(tmp_path / "crm.xlsx", {"Accounts": accounts, "Opportunities": opps}, Config(locale=locale))
+    rows = book["Panel" if locale == "es" else "Dashboard"]
+    listed = [r[0].rsplit(", ", 1)[1] for r in rows if r[0].startswith(label.rsplit(", ", 1)[0] + ", A")]
+    assert listed == [f"A{i:02d}" for i in range(25, 5, -1)]
+    assert [r[1:] for r in rows if r[0] == label] == [(5, said)]
+
+
+def test_stage_history_logs_an_amount_in_the_base_currency_s_own_unit(tmp_path):
+    """Base KWD (three decimals): a deal of 500.125 KWD is logged as 500.125, not rounded to a
+    cent KWD has not (500.13); a 100 EUR deal at 0.3337 as 33.370 (to the fils), a 2000.55 EUR one
+    as 667.584 (667.583535, half up). A second sync keeps every logged amount as it is."""
+    path = tmp_path / "crm.xlsx"
+    xlsx(path, {"Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+                "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Currency"],
+                                  ["OPP-0001", "a", "Acme", "Proposal", 500.125, "KWD"],
+                                  ["OPP-0002", "b", "Acme", "Proposal", 100, "EUR"],
+                                  ["OPP-0003", "c", "Acme", "Proposal", 2000.55, "EUR"]],
+                "Rates": [["Currency", "Rate"], ["EUR", 0.3337]]})
+    config = Config(currency="KWD")
+    sync(XlsxWorkbook(path), config, AS_OF, cache=False)
+    sync(XlsxWorkbook(path), config, AS_OF + dt.timedelta(days=1), cache=False)
+    ws = openpyxl.load_workbook(path)["Stage History"]
+    assert [(r[0], r[4]) for r in ws.iter_rows(min_row=2, values_only=True)] == [
+        ("OPP-0001", 500.125), ("OPP-0002", 33.37), ("OPP-0003", 667.584)]

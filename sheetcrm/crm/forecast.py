@@ -35,7 +35,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from sheetcrm.crm.history import StageWinRate
 from sheetcrm.crm.money import (MissingRate, Rates, decimal_text, fraction, plus, points_fraction,
-                                ratio_points, to_base)
+                                ratio_points, to_base, weighted as weighted_amount)
 from sheetcrm.crm.spellings import Spellings
 from sheetcrm.crm.stages import OpportunityMetrics, StageTable
 from sheetcrm.i18n import N_, _, ngettext
@@ -237,7 +237,7 @@ def forecast(opportunities: Sequence[Opportunity], metrics: Sequence[Opportunity
                 s.commit = plus(s.commit, amount)
                 s.best_case = plus(s.best_case, amount)
             continue
-        weighted = None if amount is None else amount * m.probability / 100 if m.probability is not None else _ZERO
+        weighted = weighted_amount(amount, m.probability, rates.base)
         for s in sums:
             s.pipeline = plus(s.pipeline, amount)
             s.weighted = plus(s.weighted, weighted)

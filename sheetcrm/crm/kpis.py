@@ -26,7 +26,7 @@ from sheetcrm.crm.accounts import Accounts
 from sheetcrm.crm.conversion import Converted, is_converted
 from sheetcrm.crm.forecast import NO_OWNER_KEY, Quota, UnreadQuota, month_key, quota_unknown
 from sheetcrm.crm.money import (MissingRate, Rates, decimal_text, fraction, plus, points_fraction,
-                                ratio_points, to_base)
+                                ratio_points, to_base, weighted as weighted_amount)
 from sheetcrm.crm.spellings import Spellings
 from sheetcrm.crm.stages import OpportunityMetrics, StageTable, is_open_task
 from sheetcrm.i18n import N_, NC_, _, pgettext
@@ -279,7 +279,7 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
             for s in sums:
                 s.lost += 1
         elif kind == "open" and m.forecast_category != "Omitted" and (amount is not None or unpriced):
-            weighted = None if amount is None else amount * m.probability / 100 if m.probability is not None else _ZERO
+            weighted = weighted_amount(amount, m.probability, rates.base)
             for s in sums:
                 s.open_pipeline = plus(s.open_pipeline, amount)
                 s.weighted = plus(s.weighted, weighted)
@@ -327,6 +327,24 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
         missing_rates=tuple(unconverted),
         ambiguous_companies=ambiguous,
     )
+
+
+def coverage_said(k: Kpis, quotas: str) -> str | None:
+    """What pipeline coverage is over, or why it is blank, when the figure cannot say it (the
+    `kpis` command and the Dashboard say it beside the figure); `quotas`: the Quotas tab's title.
+    None for the quota's own multiple and for the bases said elsewhere (an unread quota, a missing
+    rate, no amount read: their own lines and warnings)."""
+    # 1.2× of a quota and of last quarter's revenue read alike, and a blank alike whether the
+    # quota is won already or there is nothing to divide by.
+    if k.pipeline_coverage_basis == "last_quarter_won":
+        return _("Pipeline coverage is over last quarter's won revenue: the {tab} tab has no quota for this quarter",
+                 tab=quotas)
+    if k.pipeline_coverage_basis == "quota" and k.pipeline_coverage is None:
+        return _("Pipeline coverage is blank: this quarter's quota is won already")
+    if k.pipeline_coverage_basis is None:
+        return _("Pipeline coverage is blank: the {tab} tab has no quota for this quarter, and no deal was won last "
+                 "quarter", tab=quotas)
+    return None
 
 
 def _quarter_start(day: dt.date, fiscal_year_start: int = 1) -> dt.date:

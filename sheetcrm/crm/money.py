@@ -31,6 +31,7 @@ NOT_DOUBTS = frozenset({"symbol_base"})
 WIDE = Context(prec=80)
 _TENTH = Decimal("0.1")
 _HUNDRED = Decimal(100)
+_ZERO = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -77,11 +78,29 @@ def to_base(amount: Decimal | None, currency: str | None, rates: Rates) -> Decim
     $1,170,000 in a forecast, with the doubt said only at the Rates cell.
 
     A blank currency means the base currency: that is how a single-currency team fills the sheet.
+
+    A converted amount is money in the base currency, held to its smallest unit (`minor`, half
+    up) as every cell shows it: 1000.55 EUR at 1.0837 is 1084.30 USD, not 1084.296035. Kept
+    unrounded, two such deals shown as 1084.30 each summed to 2168.59, and a team total fell a
+    cent short of the owners' rows beside it. An amount already in the base currency is the
+    person's, kept as typed.
     """
     if amount is None or rates.doubt(currency) is not None:
         return None
+    if currency is None or currency == rates.base:
+        return amount
     rate = rates.rate(currency)
-    return None if rate is None else amount * rate
+    return None if rate is None else minor(amount * rate, rates.base)
+
+
+def weighted(amount: Decimal | None, probability: Decimal | None, base: str) -> Decimal | None:
+    """A deal's base-currency `amount` × its `probability` (points; None counts 0), held to the
+    base currency's smallest unit as `to_base` holds an amount: each deal's weighted amount is
+    the money every weighted total adds up, so a stage's, an owner's and the team's totals
+    agree with each other and with the deals' rows. None when the amount is None (no rate)."""
+    if amount is None:
+        return None
+    return minor(amount * probability / _HUNDRED, base) if probability is not None else _ZERO
 
 
 def plus(total: Decimal | None, amount: Decimal | None) -> Decimal | None:

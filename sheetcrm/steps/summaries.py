@@ -12,7 +12,8 @@ def run(ctx: SyncContext) -> StepResult:
     part = StepResult()
     assert ctx.results is not None  # the compute step runs first
     results, locale = ctx.shown, ctx.locale  # stages as the team writes them
-    dashboard = dashboard_body(results, locale) + workflow_rows(ctx.workflows)
+    assert ctx.crm.inputs is not None  # read_crm reads them
+    dashboard = dashboard_body(results, locale, ctx.crm.inputs.quotas_title) + workflow_rows(ctx.workflows)
     for tab, body in ((PIPELINE, pipeline_body(results)), (FORECAST, forecast_body(results, locale)),
                       (DASHBOARD, dashboard)):
         ctx.titles[tab.key] = owned_tab(part.plan, ctx.snapshot, tab, locale, body)

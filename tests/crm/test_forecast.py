@@ -139,13 +139,16 @@ def test_to_json_shape_and_formats():
                                       "historical": pytest.approx(2 / 3, abs=1e-12), "n": 3}]
 
 
-def test_weighted_amounts_round_half_up_only_when_presented():
+def test_weighted_amounts_are_each_deal_s_to_the_cent_and_the_total_their_sum():
+    # Each deal's weighted amount is money, to the cent half up, as its Weighted Amount cell
+    # shows it (166.67 and 0.01): the month's total is their sum, 166.68. Summed before rounding
+    # (166.665 + 0.005 = 166.67), it was a cent short of the two cells it totals, and a team's
+    # total short of its owners' rows. (This test asserted that rounding once; changed with it.)
     opps = [opp("Proposal", "333.33", "2024-05-20"), opp("Proposal", "0.01", "2024-05-20")]
     f = run(opps)
-    assert f.months[0].weighted == Decimal("166.67")     # 166.665 + 0.005, summed before rounding
-    # JSON is for programs: every digit, rounded by nobody but the reader.
-    assert Decimal(f.to_json()["months"][0]["weighted"]) == Decimal("166.670")
-    assert Decimal(run(opps[:1]).to_json()["months"][0]["weighted"]) == Decimal("166.665")
+    assert f.months[0].weighted == Decimal("166.68")
+    assert Decimal(f.to_json()["months"][0]["weighted"]) == Decimal("166.68")
+    assert Decimal(run(opps[:1]).to_json()["months"][0]["weighted"]) == Decimal("166.67")
 
 
 def test_omitted_open_stages_stay_out_of_the_forecast():

@@ -43,7 +43,7 @@ def test_rates_follow_the_locale():
 
 def test_to_base_converts_with_the_rate():
     assert to_base(Decimal("100"), "EUR", RATES) == Decimal("110.00")
-    assert to_base(Decimal("10.50"), "GBP", RATES) == Decimal("13.125")
+    assert to_base(Decimal("10.50"), "GBP", RATES) == Decimal("13.13")  # money in USD: to the cent, half up
     assert to_base(Decimal("7"), None, RATES) == Decimal("7")
     assert to_base(Decimal("7"), "USD", RATES) == Decimal("7")
 
