@@ -132,6 +132,57 @@ def test_field_masks_select_nested_grid_data(emu, http):
     assert http.get(f"{API}/{sid}", params={"fields": "properties.title"}).json() == {"properties": {"title": "mask"}}
 
 
+def test_a_field_mask_naming_no_field_is_refused_as_on_google(emu, http):
+    # Google answers a `fields` naming what the response has not with a 400 (its partial-response
+    # guide); the emulator answered a misspelt field with nothing, so a typo in one of sheetcrm's
+    # masks read as "no formats" here and failed only on Google.
+    sid = emu.create_spreadsheet("mask", {"Sheet1": [["name", 0.25]]})
+    for mask, path in (("sheets(properties(titel))", "sheets.properties.titel"),
+                       ("sheets.sheetProperties", "sheets.sheetProperties"),
+                       ("sheets.data.rowData.values.efectiveFormat", "sheets.data.rowData.values.efectiveFormat"),
+                       ("properties.title.text", "properties.title.text")):
+        r = http.get(f"{API}/{sid}", params={"fields": mask, "ranges": "Sheet1!A1:B1"})
+        assert r.status_code == 400, mask
+        # As Google answered `sheets.sheetProperties` (r-lib/gargle's recorded test fixture).
+        said = f"Error expanding 'fields' parameter. Cannot find matching fields for path '{path}'."
+        assert r.json()["error"] == {
+            "code": 400, "status": "INVALID_ARGUMENT", "message": "Request contains an invalid argument.",
+            "details": [{"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": [{"description": said}]}]}
+    assert get(http, sid, "Sheet1", fields="valus").status_code == 400
+    r = http.put(values_url(sid, "Sheet1!C1"), params={"valueInputOption": "RAW", "fields": "updatedRnage"},
+                 json={"values": [["x"]]})
+    assert r.status_code == 400
+    assert emu.values(sid, "Sheet1") == [["name", 0.25]]  # refused before it ran
+    # Every mask sheetcrm sends names real fields; a map's keys (BasicFilter.criteria) are data.
+    from sheetcrm.workbook import gsheets
+    for mask in (gsheets.METADATA["fields"], gsheets.FORMATS, gsheets.FORMULAS, gsheets.FORMATS_AND_FORMULAS,
+                 gsheets.ENTERED_FORMATS, gsheets.RULES, gsheets.RULES_AND_FORMATS, "sheets.basicFilter.criteria.x",
+                 "*", "sheets(*)"):
+        assert http.get(f"{API}/{sid}", params={"fields": mask, "ranges": "Sheet1!A1:B1"}).status_code == 200, mask
+
+
+def test_field_masks_select_from_values_answers_too(emu, http):
+    sid = emu.create_spreadsheet("mask", {"Sheet1": [["a", "b"]]})
+    assert get(http, sid, "Sheet1", fields="values").json() == {"values": [["a", "b"]]}
+    r = http.put(values_url(sid, "Sheet1!A2"), params={"valueInputOption": "RAW", "fields": "updatedRange,updatedCells"},
+                 json={"values": [["c"]]})
+    assert r.json() == {"updatedRange": "Sheet1!A2", "updatedCells": 1}
+
+
+def test_the_response_field_names_are_googles_published_ones():
+    # sheetcrm/emulator/response_fields.py is generated from the discovery document the tests
+    # validate bodies against; run scripts/emulator_fields.py when google-api-python-client brings a new one.
+    import importlib.util
+    import os
+    from discovery import DOCUMENT
+    root = os.path.join(os.path.dirname(__file__), "..", "..")
+    spec = importlib.util.spec_from_file_location("emulator_fields", os.path.join(root, "scripts", "emulator_fields.py"))
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    with open(os.path.join(root, "sheetcrm", "emulator", "response_fields.py"), encoding="utf-8") as fh:
+        assert fh.read() == generator.source(DOCUMENT)
+
+
 # -- batchUpdate -------------------------------------------------------------------------------
 def test_batch_update_is_atomic(emu, http):
     sid = emu.create_spreadsheet("atomic", {"Sheet1": [["keep"]]})
