@@ -723,6 +723,28 @@ def test_typed_values_are_read_in_the_spreadsheet_s_locale(emu, http):
         [46115, 46125, 1.5, 1234.56, 0.125, "1.5"]]
 
 
+def test_formatted_values_are_written_in_the_spreadsheet_s_locale(emu, http):
+    """"Formatting is based on the spreadsheet's locale, not the requesting user's locale"
+    (ValueRenderOption.FORMATTED_VALUE): an es_ES spreadsheet shows 1234.56 under #,##0.00 as
+    "1.234,56"; the emulator showed "1,234.56". And findReplace, which matches what a cell
+    shows and types the result back in the spreadsheet's locale, turned an es_ES number whose
+    shown text it changed into text ("1334.5" is no number in es_ES)."""
+    sid = emu.create_spreadsheet("locale", {"Sheet1": []})
+    assert batch(http, sid, {"updateSpreadsheetProperties": {"properties": {"locale": "es_ES"},
+                                                             "fields": "locale"}}).status_code == 200
+    put(http, sid, "Sheet1!A1", [["1.234,56", "12,5%", "1234,5", "-0,25"]])
+    put(http, sid, "Sheet1!E1", [[1234.5, 1234567]], option="RAW")
+    shown = [["1.234,56", "12,5%", "1234,5", "-0,25", "1234,5", "1234567"]]
+    assert get(http, sid, "Sheet1!A1:F1").json()["values"] == shown
+    cells = http.get(f"{API}/{sid}", params={"ranges": "Sheet1!A1:F1",
+                                             "fields": "sheets.data.rowData.values.formattedValue"}).json()
+    assert [[c["formattedValue"] for c in cells["sheets"][0]["data"][0]["rowData"][0]["values"]]] == shown
+    # "1.234,56" shows no "12"; the others do, and stay numbers.
+    assert batch(http, sid, {"findReplace": {"find": "12", "replacement": "13", "sheetId": 0}}).status_code == 200
+    assert get(http, sid, "Sheet1!A1:F1", valueRenderOption="UNFORMATTED_VALUE").json()["values"] == [
+        [1234.56, 0.135, 1334.5, -0.25, 1334.5, 1334567]]
+
+
 def test_plain_text_cells_keep_what_is_typed_and_what_find_replace_puts_there(emu, http):
     """Format > Number > Plain text (type TEXT) is how people keep codes on Google: "0042",
     "=1+1" and "3/4/2026" typed there stay that text, and so does what findReplace puts there
