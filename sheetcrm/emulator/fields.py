@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 
 from .errors import bad_field_mask, invalid
-from .response_fields import SCHEMAS
+from .schema import SCHEMAS
 
 Mask = dict  # name -> Mask; an empty Mask means "this whole field"
 

@@ -17,7 +17,7 @@ import threading
 from typing import Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import access, batch, dimensions, drive_api, fields, metadata, sheets_api, values_api
+from . import access, batch, dimensions, drive_api, fields, metadata, schema, sheets_api, values_api
 from .errors import ApiError, invalid, not_found
 from .model import Spreadsheet, now_rfc3339
 from .quota import Quota
@@ -56,6 +56,12 @@ _RESPONSES = {
     "values_update": "UpdateValuesResponse", "metadata_search": "SearchDeveloperMetadataResponse",
     "metadata_get": "DeveloperMetadata",
 }
+# The reads, by Google's method ID: a query parameter none of them takes is refused, as Google
+# refuses one (googleapis/google-api-nodejs-client#588, a Sheets call): a misspelt
+# valueRenderOption would otherwise read formatted text here, silently, and fail on Google.
+_READS = {"get": "sheets.spreadsheets.get", "values_get": "sheets.spreadsheets.values.get",
+          "values_batch_get": "sheets.spreadsheets.values.batchGet",
+          "metadata_get": "sheets.spreadsheets.developerMetadata.get"}
 # Those that build only what their mask keeps, and select it themselves.
 _SELF_MASKED = {"get", "get_by_data_filter"}
 # POST endpoints that only read, and so count against the read quota.
@@ -136,6 +142,8 @@ class Service:
                     payload = self._json(body)
                     if parts.path.startswith(_SHEETS):
                         self.quota.charge("Read" if method == "GET" or name in _READ_POSTS else "Write")
+                    if name in _READS:
+                        _check_parameters(query, _READS[name])
                     # `fields` is read before the request runs: a bad mask changes nothing.
                     mask = fields.parse(query["fields"][0]) if query.get("fields") and name in _RESPONSES else None
                     if mask is not None:
@@ -248,6 +256,16 @@ class Service:
         if self.on_commit:
             self.on_commit()
         return 204, None
+
+
+def _check_parameters(query: dict, method: str) -> None:
+    known = set(schema.PARAMETERS["*"]) | set(schema.PARAMETERS[method])
+    for name in query:
+        if name not in known:
+            said = (f'Invalid JSON payload received. Unknown name "{name}": Cannot bind query parameter. '
+                    f"Field '{name}' could not be found in request message.")
+            raise ApiError(400, said, details=[{"@type": "type.googleapis.com/google.rpc.BadRequest",
+                                                "fieldViolations": [{"description": said}]}])
 
 
 def _strip_nulls(obj):

@@ -161,6 +161,23 @@ def test_a_field_mask_naming_no_field_is_refused_as_on_google(emu, http):
         assert http.get(f"{API}/{sid}", params={"fields": mask, "ranges": "Sheet1!A1:B1"}).status_code == 200, mask
 
 
+def test_a_read_with_a_query_parameter_google_does_not_take_is_refused(emu, http):
+    # A misspelt valueRenderOption read the formatted text ("50%" for 0.5) with a 200; Google
+    # refuses a query parameter its method lacks (googleapis/google-api-nodejs-client#588).
+    sid = emu.create_spreadsheet("params", {"Sheet1": [["50%"]]}, value_input="USER_ENTERED")
+    said = ('Invalid JSON payload received. Unknown name "valueRenderOptions": Cannot bind query parameter. '
+            "Field 'valueRenderOptions' could not be found in request message.")
+    for r in (get(http, sid, "Sheet1", valueRenderOptions="UNFORMATTED_VALUE"),
+              http.get(f"{API}/{sid}/values:batchGet", params={"ranges": "Sheet1", "valueRenderOptions": "FORMULA"}),
+              http.get(f"{API}/{sid}", params={"valueRenderOptions": "FORMULA"})):
+        assert r.status_code == 400
+        assert r.json()["error"] == {"code": 400, "status": "INVALID_ARGUMENT", "message": said, "details": [
+            {"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": [{"description": said}]}]}
+    # The parameters every Google method takes (prettyPrint, fields, alt...) are no method's own.
+    assert get(http, sid, "Sheet1", valueRenderOption="UNFORMATTED_VALUE", prettyPrint="false",
+               alt="json").json()["values"] == [[0.5]]
+
+
 def test_field_masks_select_from_values_answers_too(emu, http):
     sid = emu.create_spreadsheet("mask", {"Sheet1": [["a", "b"]]})
     assert get(http, sid, "Sheet1", fields="values").json() == {"values": [["a", "b"]]}
@@ -170,7 +187,7 @@ def test_field_masks_select_from_values_answers_too(emu, http):
 
 
 def test_the_response_field_names_are_googles_published_ones():
-    # sheetcrm/emulator/response_fields.py is generated from the discovery document the tests
+    # sheetcrm/emulator/schema.py is generated from the discovery document the tests
     # validate bodies against; run scripts/emulator_fields.py when google-api-python-client brings a new one.
     import importlib.util
     import os
@@ -179,7 +196,7 @@ def test_the_response_field_names_are_googles_published_ones():
     spec = importlib.util.spec_from_file_location("emulator_fields", os.path.join(root, "scripts", "emulator_fields.py"))
     generator = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(generator)
-    with open(os.path.join(root, "sheetcrm", "emulator", "response_fields.py"), encoding="utf-8") as fh:
+    with open(os.path.join(root, "sheetcrm", "emulator", "schema.py"), encoding="utf-8") as fh:
         assert fh.read() == generator.source(DOCUMENT)
 
 
