@@ -35,9 +35,10 @@ GENERIC_MESSAGE = {
 
 
 class ApiError(Exception):
-    def __init__(self, code: int, message: str | None = None):
+    def __init__(self, code: int, message: str | None = None, details: list | None = None):
         self.code = code
         self.message = message if message is not None else GENERIC_MESSAGE.get(code, "Error")
+        self.details = details
         super().__init__(f"{code}: {self.message}")
 
     @property
@@ -45,11 +46,24 @@ class ApiError(Exception):
         return STATUS_BY_CODE.get(self.code, "UNKNOWN")
 
     def body(self) -> dict:
-        return {"error": {"code": self.code, "message": self.message, "status": self.status}}
+        error = {"code": self.code, "message": self.message, "status": self.status}
+        if self.details:
+            error["details"] = self.details
+        return {"error": error}
 
 
 def invalid(message: str) -> ApiError:
     return ApiError(400, message)
+
+
+def bad_field_mask(path: str) -> ApiError:
+    """Google's answer to a `fields` parameter naming what the response has not: the generic
+    message, the path in a BadRequest detail (as recorded in r-lib/gargle's test fixture
+    sheets-spreadsheets-get-bad-field-mask_400, for `sheets.sheetProperties`)."""
+    return ApiError(400, details=[{
+        "@type": "type.googleapis.com/google.rpc.BadRequest",
+        "fieldViolations": [{"description": f"Error expanding 'fields' parameter. Cannot find matching fields for path '{path}'."}],
+    }])
 
 
 def not_found() -> ApiError:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import copy
 
-from .errors import invalid
+from .errors import bad_field_mask, invalid
+from .schema import SCHEMAS
 
 Mask = dict  # name -> Mask; an empty Mask means "this whole field"
 
@@ -48,6 +49,24 @@ def _parse_path(s: str, pos: int, into: Mask, original: str) -> int:
             raise invalid(f"Invalid field selection {original}")
         return pos + 1
     return pos
+
+
+def check(mask: Mask, schema: str, prefix: str = "") -> None:
+    """Refuse a response mask naming a field the response's schema lacks, as Google does
+    (a 400; "an invalid fields parameter results in an HTTP 400 Bad Request error", Google's
+    partial-response guide): a misspelt field would otherwise come back quietly empty here
+    and fail only against Google."""
+    props = SCHEMAS.get(schema, {})
+    for name, sub in mask.items():
+        if name == "*":
+            continue
+        if name not in props:
+            raise bad_field_mask(prefix + name)
+        child = props[name]
+        if sub and child != "*":
+            if not child:
+                raise bad_field_mask(f"{prefix}{name}.{next(iter(sub))}")
+            check(sub, child, f"{prefix}{name}.")
 
 
 def paths(mask: Mask, prefix: tuple = ()) -> list[tuple[str, ...]]:

@@ -81,19 +81,20 @@ def _replace_cell(book: Spreadsheet, sheet: Sheet, r: int, c: int, pattern: re.P
     entered = cell.get("userEnteredValue")
     if not entered:
         return None
+    locale = book.properties.get("locale") or "en_US"
     if "formulaValue" in entered:
         if not include_formulas:
             return None
         text, kind = entered["formulaValue"], "formulasChanged"
     else:
         number_format = (cell.get("userEnteredFormat") or {}).get("numberFormat")
-        text, kind = values.formatted(entered, number_format) or "", "valuesChanged"
+        # Matched as shown, and the result typed back, both under the spreadsheet's locale.
+        text, kind = values.formatted(entered, number_format, locale) or "", "valuesChanged"
     new_text, n = pattern.subn(replacement, text)
     if not n:
         return None
     values.check_length(new_text)
-    typed = values.parse_input(new_text, "USER_ENTERED", book.properties.get("locale") or "en_US",
-                               plain_text=values.is_plain_text(cell))
+    typed = values.parse_input(new_text, "USER_ENTERED", locale, plain_text=values.is_plain_text(cell))
     new = {k: v for k, v in cell.items() if k != "userEnteredValue"}
     if typed:
         new["userEnteredValue"] = typed["userEnteredValue"]

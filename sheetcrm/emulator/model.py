@@ -379,7 +379,7 @@ class Spreadsheet:
         number_format = self.number_format(cell, effective)
         if effective is not None:
             cell["effectiveValue"] = dict(effective)
-            text = values.formatted(effective, number_format)
+            text = values.formatted(effective, number_format, self.properties.get("locale") or "en_US")
             if text is not None:
                 cell["formattedValue"] = text
         if cell.get("userEnteredValue") or cell.get("userEnteredFormat"):

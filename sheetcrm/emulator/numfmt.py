@@ -99,10 +99,16 @@ def _date_parts(pattern: str) -> tuple:
     return tuple(parts)
 
 
-def format_number(x: float, pattern: str) -> str:
+# A pattern's `.` and `,` are placeholders, shown as the spreadsheet's locale writes the decimal
+# mark and the thousands separator ("Formatting is based on the spreadsheet's locale",
+# ValueRenderOption): 1234.5 under #,##0.00 is "1.234,50" in an es_ES spreadsheet.
+_DECIMAL_COMMA = str.maketrans(".,", ",.")
+
+
+def format_number(x: float, pattern: str, decimal_comma: bool = False) -> str:
     """Patterns of the form prefix + ``#,##0.00`` / ``0%`` / ``0.00E+00`` + suffix."""
     if not pattern or pattern.lower() == "general":
-        return general(x)
+        return _localized(general(x), decimal_comma)
     section = pattern.split(";")[0]
     if x < 0 and len(pattern.split(";")) > 1:
         section = pattern.split(";")[1]
@@ -110,7 +116,7 @@ def format_number(x: float, pattern: str) -> str:
     literal = re.sub(r'"([^"]*)"', lambda m: "\x00" * len(m.group(0)), section)
     m = re.search(r"[#0?][#0?,]*(\.[#0?]+)?(E[+-]0+)?%?", literal)
     if not m:
-        return general(x)
+        return _localized(general(x), decimal_comma)
     core = section[m.start() : m.end()]
     prefix = _literal(section[: m.start()])
     suffix = _literal(section[m.end() :])
@@ -136,7 +142,12 @@ def format_number(x: float, pattern: str) -> str:
     if core.endswith("%"):
         text += "%"
     # The minus sign leads, before a currency symbol: -$1,000.00.
-    return sign + prefix + text + suffix
+    return sign + prefix + _localized(text, decimal_comma) + suffix
+
+
+def _localized(number: str, decimal_comma: bool) -> str:
+    """A number as written in en_US, in a decimal-comma locale (the text around it stays)."""
+    return number.translate(_DECIMAL_COMMA) if decimal_comma else number
 
 
 def _literal(part: str) -> str:
@@ -146,16 +157,16 @@ def _literal(part: str) -> str:
     return re.sub(r'"([^"]*)"|\\(.)', lambda m: m.group(1) if m.group(1) is not None else m.group(2), part)
 
 
-def render(x: float, number_format: dict | None) -> str:
+def render(x: float, number_format: dict | None, decimal_comma: bool = False) -> str:
     if not number_format:
-        return general(x)
+        return _localized(general(x), decimal_comma)
     kind = number_format.get("type", "NUMBER")
     pattern = number_format.get("pattern", "")
     if kind in DATE_TYPES:
         default = {"DATE": "M/d/yyyy", "TIME": "h:mm:ss am/pm", "DATE_TIME": "M/d/yyyy H:mm:ss"}[kind]
         return format_date(x, pattern or default)
     if kind == "TEXT":
-        return general(x)
+        return _localized(general(x), decimal_comma)
     if not pattern:
         pattern = {"PERCENT": "0.00%", "CURRENCY": '"$"#,##0.00', "SCIENTIFIC": "0.00E+00"}.get(kind, "")
-    return format_number(x, pattern)
+    return format_number(x, pattern, decimal_comma)

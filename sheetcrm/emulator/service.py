@@ -17,7 +17,7 @@ import threading
 from typing import Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import access, batch, dimensions, drive_api, metadata, sheets_api, values_api
+from . import access, batch, dimensions, drive_api, fields, metadata, schema, sheets_api, values_api
 from .errors import ApiError, invalid, not_found
 from .model import Spreadsheet, now_rfc3339
 from .quota import Quota
@@ -46,6 +46,24 @@ _ROUTES = [
     ("GET", re.compile(r"^/drive/v3/files/([^/]+)$"), "drive_get"),
     ("DELETE", re.compile(r"^/drive/v3/files/([^/]+)$"), "drive_delete"),
 ]
+# The schema of each Sheets method's answer, which a `fields` mask selects from.
+_RESPONSES = {
+    "create": "Spreadsheet", "get": "Spreadsheet", "get_by_data_filter": "Spreadsheet",
+    "batch_update": "BatchUpdateSpreadsheetResponse", "values_get": "ValueRange",
+    "values_batch_get": "BatchGetValuesResponse", "values_batch_get_by_filter": "BatchGetValuesByDataFilterResponse",
+    "values_batch_update": "BatchUpdateValuesResponse", "values_batch_clear": "BatchClearValuesResponse",
+    "values_append": "AppendValuesResponse", "values_clear": "ClearValuesResponse",
+    "values_update": "UpdateValuesResponse", "metadata_search": "SearchDeveloperMetadataResponse",
+    "metadata_get": "DeveloperMetadata",
+}
+# The reads, by Google's method ID: a query parameter none of them takes is refused, as Google
+# refuses one (googleapis/google-api-nodejs-client#588, a Sheets call): a misspelt
+# valueRenderOption would otherwise read formatted text here, silently, and fail on Google.
+_READS = {"get": "sheets.spreadsheets.get", "values_get": "sheets.spreadsheets.values.get",
+          "values_batch_get": "sheets.spreadsheets.values.batchGet",
+          "metadata_get": "sheets.spreadsheets.developerMetadata.get"}
+# Those that build only what their mask keeps, and select it themselves.
+_SELF_MASKED = {"get", "get_by_data_filter"}
 # POST endpoints that only read, and so count against the read quota.
 _READ_POSTS = {"get_by_data_filter", "values_batch_get_by_filter", "metadata_search"}
 
@@ -124,8 +142,17 @@ class Service:
                     payload = self._json(body)
                     if parts.path.startswith(_SHEETS):
                         self.quota.charge("Read" if method == "GET" or name in _READ_POSTS else "Write")
+                    if name in _READS:
+                        _check_parameters(query, _READS[name])
+                    # `fields` is read before the request runs: a bad mask changes nothing.
+                    mask = fields.parse(query["fields"][0]) if query.get("fields") and name in _RESPONSES else None
+                    if mask is not None:
+                        fields.check(mask, _RESPONSES[name])
                     with self.lock:
-                        return getattr(self, "_" + name)(*args, query=query, body=payload)
+                        status, answer = getattr(self, "_" + name)(*args, query=query, body=payload)
+                    if mask is not None and name not in _SELF_MASKED:
+                        answer = fields.select(answer, mask)
+                    return status, answer
             raise ApiError(404, f"Method not found: {method} {parts.path}")
         except ApiError as err:
             return err.code, err.body()
@@ -229,6 +256,16 @@ class Service:
         if self.on_commit:
             self.on_commit()
         return 204, None
+
+
+def _check_parameters(query: dict, method: str) -> None:
+    known = set(schema.PARAMETERS["*"]) | set(schema.PARAMETERS[method])
+    for name in query:
+        if name not in known:
+            said = (f'Invalid JSON payload received. Unknown name "{name}": Cannot bind query parameter. '
+                    f"Field '{name}' could not be found in request message.")
+            raise ApiError(400, said, details=[{"@type": "type.googleapis.com/google.rpc.BadRequest",
+                                                "fieldViolations": [{"description": said}]}])
 
 
 def _strip_nulls(obj):

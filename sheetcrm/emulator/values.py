@@ -191,12 +191,12 @@ def is_date_format(number_format: dict | None) -> bool:
     return bool(number_format) and number_format.get("type") in numfmt.DATE_TYPES
 
 
-def formatted(effective: dict | None, number_format: dict | None) -> str | None:
-    """effectiveValue -> formattedValue."""
+def formatted(effective: dict | None, number_format: dict | None, locale: str = "en_US") -> str | None:
+    """effectiveValue -> formattedValue, as written under the spreadsheet's ``locale``."""
     if not effective:
         return None
     if "numberValue" in effective:
-        return numfmt.render(float(effective["numberValue"]), number_format)
+        return numfmt.render(float(effective["numberValue"]), number_format, conventions(locale)[1])
     if "stringValue" in effective:
         return effective["stringValue"]
     if "boolValue" in effective:
@@ -219,10 +219,10 @@ def auto_format(effective: dict | None) -> dict | None:
     return getattr(effective, "number_format", None)
 
 
-def render(cell: dict, effective: dict | None, value_option: str, datetime_option: str):
+def render(cell: dict, effective: dict | None, value_option: str, datetime_option: str, locale: str = "en_US"):
     """What values.get returns for a stored cell whose effective value is ``effective``;
     "" for an empty cell. Formatting, the costly part of a large read, happens only where
-    the answer is the formatted text."""
+    the answer is the formatted text, in the spreadsheet's ``locale``."""
     entered = cell.get("userEnteredValue") or {}
     if value_option == "FORMULA" and "formulaValue" in entered:
         return entered["formulaValue"]
@@ -230,11 +230,11 @@ def render(cell: dict, effective: dict | None, value_option: str, datetime_optio
         return ""
     number_format = (cell.get("userEnteredFormat") or {}).get("numberFormat") or auto_format(effective)
     if value_option == "FORMATTED_VALUE":
-        text = formatted(effective, number_format)
+        text = formatted(effective, number_format, locale)
         return "" if text is None else text
     if "numberValue" in effective:
         if datetime_option == "FORMATTED_STRING" and is_date_format(number_format):
-            return formatted(effective, number_format)
+            return formatted(effective, number_format, locale)
         return json_number(effective["numberValue"])
     if "boolValue" in effective:
         return effective["boolValue"]

@@ -32,6 +32,7 @@ def _dimension(query: dict, body: dict) -> str:
 # -- reading ---------------------------------------------------------------------------
 def read_box(book: Spreadsheet, sheet: Sheet, sr, er, sc, ec, dimension: str, render: str, dt: str) -> list:
     rows: dict[int, dict[int, object]] = {}
+    locale = book.properties.get("locale") or "en_US"
     for r, row in sheet.cells.items():
         if not sr <= r < er:
             continue
@@ -40,7 +41,7 @@ def read_box(book: Spreadsheet, sheet: Sheet, sr, er, sc, ec, dimension: str, re
                 entered = cell.get("userEnteredValue")
                 # Only formulas need evaluating; any other entered value is its own effective value.
                 effective = book.effective(sheet, r, c) if entered and "formulaValue" in entered else entered
-                value = values.render(cell, effective, render, dt)
+                value = values.render(cell, effective, render, dt, locale)
                 if value != "":
                     rows.setdefault(r, {})[c] = value
     if dimension == "COLUMNS":

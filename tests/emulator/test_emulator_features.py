@@ -132,6 +132,74 @@ def test_field_masks_select_nested_grid_data(emu, http):
     assert http.get(f"{API}/{sid}", params={"fields": "properties.title"}).json() == {"properties": {"title": "mask"}}
 
 
+def test_a_field_mask_naming_no_field_is_refused_as_on_google(emu, http):
+    # Google answers a `fields` naming what the response has not with a 400 (its partial-response
+    # guide); the emulator answered a misspelt field with nothing, so a typo in one of sheetcrm's
+    # masks read as "no formats" here and failed only on Google.
+    sid = emu.create_spreadsheet("mask", {"Sheet1": [["name", 0.25]]})
+    for mask, path in (("sheets(properties(titel))", "sheets.properties.titel"),
+                       ("sheets.sheetProperties", "sheets.sheetProperties"),
+                       ("sheets.data.rowData.values.efectiveFormat", "sheets.data.rowData.values.efectiveFormat"),
+                       ("properties.title.text", "properties.title.text")):
+        r = http.get(f"{API}/{sid}", params={"fields": mask, "ranges": "Sheet1!A1:B1"})
+        assert r.status_code == 400, mask
+        # As Google answered `sheets.sheetProperties` (r-lib/gargle's recorded test fixture).
+        said = f"Error expanding 'fields' parameter. Cannot find matching fields for path '{path}'."
+        assert r.json()["error"] == {
+            "code": 400, "status": "INVALID_ARGUMENT", "message": "Request contains an invalid argument.",
+            "details": [{"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": [{"description": said}]}]}
+    assert get(http, sid, "Sheet1", fields="valus").status_code == 400
+    r = http.put(values_url(sid, "Sheet1!C1"), params={"valueInputOption": "RAW", "fields": "updatedRnage"},
+                 json={"values": [["x"]]})
+    assert r.status_code == 400
+    assert emu.values(sid, "Sheet1") == [["name", 0.25]]  # refused before it ran
+    # Every mask sheetcrm sends names real fields; a map's keys (BasicFilter.criteria) are data.
+    from sheetcrm.workbook import gsheets
+    for mask in (gsheets.METADATA["fields"], gsheets.FORMATS, gsheets.FORMULAS, gsheets.FORMATS_AND_FORMULAS,
+                 gsheets.ENTERED_FORMATS, gsheets.RULES, gsheets.RULES_AND_FORMATS, "sheets.basicFilter.criteria.x",
+                 "*", "sheets(*)"):
+        assert http.get(f"{API}/{sid}", params={"fields": mask, "ranges": "Sheet1!A1:B1"}).status_code == 200, mask
+
+
+def test_a_read_with_a_query_parameter_google_does_not_take_is_refused(emu, http):
+    # A misspelt valueRenderOption read the formatted text ("50%" for 0.5) with a 200; Google
+    # refuses a query parameter its method lacks (googleapis/google-api-nodejs-client#588).
+    sid = emu.create_spreadsheet("params", {"Sheet1": [["50%"]]}, value_input="USER_ENTERED")
+    said = ('Invalid JSON payload received. Unknown name "valueRenderOptions": Cannot bind query parameter. '
+            "Field 'valueRenderOptions' could not be found in request message.")
+    for r in (get(http, sid, "Sheet1", valueRenderOptions="UNFORMATTED_VALUE"),
+              http.get(f"{API}/{sid}/values:batchGet", params={"ranges": "Sheet1", "valueRenderOptions": "FORMULA"}),
+              http.get(f"{API}/{sid}", params={"valueRenderOptions": "FORMULA"})):
+        assert r.status_code == 400
+        assert r.json()["error"] == {"code": 400, "status": "INVALID_ARGUMENT", "message": said, "details": [
+            {"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": [{"description": said}]}]}
+    # The parameters every Google method takes (prettyPrint, fields, alt...) are no method's own.
+    assert get(http, sid, "Sheet1", valueRenderOption="UNFORMATTED_VALUE", prettyPrint="false",
+               alt="json").json()["values"] == [[0.5]]
+
+
+def test_field_masks_select_from_values_answers_too(emu, http):
+    sid = emu.create_spreadsheet("mask", {"Sheet1": [["a", "b"]]})
+    assert get(http, sid, "Sheet1", fields="values").json() == {"values": [["a", "b"]]}
+    r = http.put(values_url(sid, "Sheet1!A2"), params={"valueInputOption": "RAW", "fields": "updatedRange,updatedCells"},
+                 json={"values": [["c"]]})
+    assert r.json() == {"updatedRange": "Sheet1!A2", "updatedCells": 1}
+
+
+def test_the_response_field_names_are_googles_published_ones():
+    # sheetcrm/emulator/schema.py is generated from the discovery document the tests
+    # validate bodies against; run scripts/emulator_fields.py when google-api-python-client brings a new one.
+    import importlib.util
+    import os
+    from discovery import DOCUMENT
+    root = os.path.join(os.path.dirname(__file__), "..", "..")
+    spec = importlib.util.spec_from_file_location("emulator_fields", os.path.join(root, "scripts", "emulator_fields.py"))
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    with open(os.path.join(root, "sheetcrm", "emulator", "schema.py"), encoding="utf-8") as fh:
+        assert fh.read() == generator.source(DOCUMENT)
+
+
 # -- batchUpdate -------------------------------------------------------------------------------
 def test_batch_update_is_atomic(emu, http):
     sid = emu.create_spreadsheet("atomic", {"Sheet1": [["keep"]]})
@@ -670,6 +738,28 @@ def test_typed_values_are_read_in_the_spreadsheet_s_locale(emu, http):
     put(http, sid, "Sheet1!A2", typed)
     assert get(http, sid, "Sheet1!A2:F2", valueRenderOption="UNFORMATTED_VALUE").json()["values"] == [
         [46115, 46125, 1.5, 1234.56, 0.125, "1.5"]]
+
+
+def test_formatted_values_are_written_in_the_spreadsheet_s_locale(emu, http):
+    """"Formatting is based on the spreadsheet's locale, not the requesting user's locale"
+    (ValueRenderOption.FORMATTED_VALUE): an es_ES spreadsheet shows 1234.56 under #,##0.00 as
+    "1.234,56"; the emulator showed "1,234.56". And findReplace, which matches what a cell
+    shows and types the result back in the spreadsheet's locale, turned an es_ES number whose
+    shown text it changed into text ("1334.5" is no number in es_ES)."""
+    sid = emu.create_spreadsheet("locale", {"Sheet1": []})
+    assert batch(http, sid, {"updateSpreadsheetProperties": {"properties": {"locale": "es_ES"},
+                                                             "fields": "locale"}}).status_code == 200
+    put(http, sid, "Sheet1!A1", [["1.234,56", "12,5%", "1234,5", "-0,25"]])
+    put(http, sid, "Sheet1!E1", [[1234.5, 1234567]], option="RAW")
+    shown = [["1.234,56", "12,5%", "1234,5", "-0,25", "1234,5", "1234567"]]
+    assert get(http, sid, "Sheet1!A1:F1").json()["values"] == shown
+    cells = http.get(f"{API}/{sid}", params={"ranges": "Sheet1!A1:F1",
+                                             "fields": "sheets.data.rowData.values.formattedValue"}).json()
+    assert [[c["formattedValue"] for c in cells["sheets"][0]["data"][0]["rowData"][0]["values"]]] == shown
+    # "1.234,56" shows no "12"; the others do, and stay numbers.
+    assert batch(http, sid, {"findReplace": {"find": "12", "replacement": "13", "sheetId": 0}}).status_code == 200
+    assert get(http, sid, "Sheet1!A1:F1", valueRenderOption="UNFORMATTED_VALUE").json()["values"] == [
+        [1234.56, 0.135, 1334.5, -0.25, 1334.5, 1334567]]
 
 
 def test_plain_text_cells_keep_what_is_typed_and_what_find_replace_puts_there(emu, http):
