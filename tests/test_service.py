@@ -743,6 +743,37 @@ def test_a_config_edit_a_restart_would_stop_at_is_said_so_and_the_old_config_kee
         f"{toml} changed since this `sheetcrm run` started: the change applies once it is restarted")
 
 
+@pytest.mark.parametrize("locale, said", [
+    ("en", "the workbook is no longer there (moved, renamed or deleted since sheetcrm read it); put it back"),
+    ("es", "el libro ya no está ahí (movido, renombrado o borrado desde que sheetcrm lo leyó); vuelve a ponerlo"),
+])
+def test_a_workbook_moved_away_while_the_service_runs_is_said_gone_not_to_be_created(tmp_path, monkeypatch, locale,
+                                                                                      said):
+    """The .xlsx the service had been syncing was moved (renamed, deleted) while it ran: each
+    failed sync said "no such workbook; run `sheetcrm init --workbook …` to create it", a new
+    user's hint. Followed, the service synced an empty CRM while the team's workbook was
+    elsewhere. Now it says the workbook is gone since it was read; put back, the next sync
+    recovers."""
+    import logging
+
+    from books import xlsx_book
+    from sheetcrm.service import Service
+    from sheetcrm.synclog import LogQueue
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    book = xlsx_book(tmp_path / "crm.xlsx", {"Leads": LEADS})
+    service = Service(Config(locale=locale), book, logging.getLogger("test-moved-away"),
+                      log_queue=LogQueue(tmp_path / "q.jsonl"), today=lambda: AS_OF)
+    sync = service.jobs[0]
+    assert service.run_job(sync)
+    (tmp_path / "crm.xlsx").rename(tmp_path / "elsewhere.xlsx")
+    assert not service.run_job(sync)
+    message = service.pending.rows[-1][-1]
+    assert message.startswith(f"{tmp_path / 'crm.xlsx'}: {said}") and "init" not in message, message
+    (tmp_path / "elsewhere.xlsx").rename(tmp_path / "crm.xlsx")
+    assert service.run_job(sync)
+
+
 @pytest.mark.parametrize("locale, line", [("en", "sync: writing 1 cell"), ("es", "sync: escribiendo 1 celda")])
 def test_the_writing_step_says_one_cell_in_the_singular(tmp_path, monkeypatch, locale, line):
     """`sheetcrm run` logged "sync: writing 1 cells" (and "escribiendo 1 celdas"): the step's
