@@ -44,7 +44,7 @@ from babel.dates import get_day_names
 from babel.numbers import format_decimal
 
 from sheetcrm import cells, team_time, written_file
-from sheetcrm.config import Config
+from sheetcrm.config import Config, load_config
 from sheetcrm.engine import Results
 from sheetcrm.every import Every, parse_every
 from sheetcrm.i18n import N_, Spoken, _, current, day_said, ngettext, pgettext, speaking, using
@@ -59,6 +59,7 @@ from sheetcrm.mail.smtp import ENV_PREFIX, SmtpSender, SmtpSettings, smtp_settin
 from sheetcrm.merging import what_merged
 from sheetcrm.owned import locate
 from sheetcrm.schema import SYNC_LOG
+from sheetcrm.settings import ConfigError
 from sheetcrm.steps.sync_log import plan_log
 from sheetcrm.sync import (ATTEMPTS as SYNC_ATTEMPTS, mirror_sync, plan_context, plan_kept, plan_sync, read_archive,
                            read_fits)
@@ -69,6 +70,10 @@ from sheetcrm.workbook import CellValue, Plan, Workbook, WorkbookConflict, Workb
 
 # The config is read at the start only: the schedule, the lock and the caches were made from it.
 CONFIG_CHANGED = N_("{file} changed since this `sheetcrm run` started: the change applies once it is restarted")
+# An edit a restart would stop at (a typo, a deleted file): promising that a restart applies it
+# took the service down (exit 2, which systemd does not restart) with the workbook unsynced.
+CONFIG_BROKEN = N_("{file} changed since this `sheetcrm run` started, and a restart would stop at it: {problem}; "
+                   "this service goes on with the config it started with until the file is fixed")
 # Why the Sync Log rows are written now: in the log line in words, in the JSON field as is.
 # How soon the idle loop notices a stop signal (its handler only sets a flag).
 REST_SLICE = 0.2  # seconds
@@ -311,6 +316,7 @@ class Service:
         # job says so (`_config_stale`) rather than go on computing stages, owners, … unnoticed.
         self._config_read = file_bytes(config.source)
         self._config_said = self._config_read
+        self._config_problem: str | None = None  # why a restart would stop at the file as it is now
 
     # -- the jobs --------------------------------------------------------------------------
 
@@ -573,10 +579,15 @@ class Service:
         if now == self._config_read:
             self._config_said = now
             return None
-        line = _(CONFIG_CHANGED, file=source)
-        if now != self._config_said:
+        new = now != self._config_said  # the warning once per change; the line in every job
+        if new:
             self._config_said = now
-            self.logger.warning(line, extra={"fields": {"event": "config_changed"}})
+            self._config_problem = restart_problem(source)
+        line = (_(CONFIG_CHANGED, file=source) if self._config_problem is None else
+                _(CONFIG_BROKEN, file=source, problem=self._config_problem))
+        if new:
+            self.logger.warning(line, extra={"fields": {"event": "config_changed",
+                                                        "restart_fails": self._config_problem is not None}})
         return line
 
     def _log_due(self) -> bool:
@@ -784,6 +795,18 @@ class Service:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+
+def restart_problem(source: Path) -> str | None:
+    """The one line a restart of `sheetcrm run` would stop with at the config file `source` as it
+    is now (its TOML, its settings, a half-set [smtp]), or None when it would start."""
+    try:
+        config = load_config(source)
+        if config.smtp.host or os.environ.get(f"{ENV_PREFIX}HOST"):
+            smtp_settings(config.smtp)
+    except ConfigError as e:
+        return str(e)
+    return None
 
 
 def file_bytes(path: Path | None) -> bytes | None:

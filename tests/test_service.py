@@ -699,6 +699,81 @@ def test_a_config_edited_while_the_service_runs_is_said_in_every_job_until_a_res
     assert service.run_job(sync) and "changed" not in service.pending.rows[-1][-1]
 
 
+@pytest.mark.parametrize("edit", ["a bad phrase", "a TOML slip", "the file deleted"])
+def test_a_config_edit_a_restart_would_stop_at_is_said_so_and_the_old_config_keeps_running(tmp_path, monkeypatch,
+                                                                                           caplog, edit):
+    """An edit that a restart would refuse (a typo, a deleted file) was said as "the change applies
+    once it is restarted": the person restarted, `sheetcrm run` stopped with exit 2 (which the
+    systemd unit does not restart) and the workbook went unsynced. Now the line says that a
+    restart would stop, and why, while this service goes on with the config it started with."""
+    import logging
+
+    from books import xlsx_book
+    from sheetcrm.config import load_config
+    from sheetcrm.service import Service
+    from sheetcrm.synclog import LogQueue
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    caplog.set_level(logging.INFO, logger="test-config-broken")
+    book = xlsx_book(tmp_path / "crm.xlsx", {"Leads": LEADS})
+    toml = tmp_path / "sheetcrm.toml"
+    toml.write_text('workbook = "crm.xlsx"\n')
+    service = Service(load_config(toml), book, logging.getLogger("test-config-broken"),
+                      log_queue=LogQueue(tmp_path / "q.jsonl"), today=lambda: AS_OF)
+    sync = service.jobs[0]
+    if edit == "a bad phrase":
+        toml.write_text('workbook = "crm.xlsx"\n[schedule]\nsync = "every fortnight"\n')
+        why = "schedule.sync: cannot read 'every fortnight' as a schedule"
+    elif edit == "a TOML slip":
+        toml.write_text('workbook = "crm.xlsx\n')
+        why = "not valid TOML"
+    else:
+        toml.unlink()
+        why = "no such config file"
+    assert service.run_job(sync) and service.run_job(sync)  # the syncs go on, on the config as started
+    said = f"{toml} changed since this `sheetcrm run` started, and a restart would stop at it: {toml}: "
+    rest = "; this service goes on with the config it started with until the file is fixed"
+    for row in service.pending.rows:
+        assert said in row[-1] and why in row[-1] and row[-1].endswith(rest) and "applies once" not in row[-1]
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and warnings[0].startswith(said), warnings
+    toml.write_text('workbook = "crm.xlsx"\nlocale = "es"\n')  # fixed: a restart applies it now
+    assert service.run_job(sync)
+    assert service.pending.rows[-1][-1].endswith(
+        f"{toml} changed since this `sheetcrm run` started: the change applies once it is restarted")
+
+
+@pytest.mark.parametrize("locale, said", [
+    ("en", "the workbook is no longer there (moved, renamed or deleted since sheetcrm read it); put it back"),
+    ("es", "el libro ya no está ahí (movido, renombrado o borrado desde que sheetcrm lo leyó); vuelve a ponerlo"),
+])
+def test_a_workbook_moved_away_while_the_service_runs_is_said_gone_not_to_be_created(tmp_path, monkeypatch, locale,
+                                                                                      said):
+    """The .xlsx the service had been syncing was moved (renamed, deleted) while it ran: each
+    failed sync said "no such workbook; run `sheetcrm init --workbook …` to create it", a new
+    user's hint. Followed, the service synced an empty CRM while the team's workbook was
+    elsewhere. Now it says the workbook is gone since it was read; put back, the next sync
+    recovers."""
+    import logging
+
+    from books import xlsx_book
+    from sheetcrm.service import Service
+    from sheetcrm.synclog import LogQueue
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    book = xlsx_book(tmp_path / "crm.xlsx", {"Leads": LEADS})
+    service = Service(Config(locale=locale), book, logging.getLogger("test-moved-away"),
+                      log_queue=LogQueue(tmp_path / "q.jsonl"), today=lambda: AS_OF)
+    sync = service.jobs[0]
+    assert service.run_job(sync)
+    (tmp_path / "crm.xlsx").rename(tmp_path / "elsewhere.xlsx")
+    assert not service.run_job(sync)
+    message = service.pending.rows[-1][-1]
+    assert message.startswith(f"{tmp_path / 'crm.xlsx'}: {said}") and "init" not in message, message
+    (tmp_path / "elsewhere.xlsx").rename(tmp_path / "crm.xlsx")
+    assert service.run_job(sync)
+
+
 @pytest.mark.parametrize("locale, line", [("en", "sync: writing 1 cell"), ("es", "sync: escribiendo 1 celda")])
 def test_the_writing_step_says_one_cell_in_the_singular(tmp_path, monkeypatch, locale, line):
     """`sheetcrm run` logged "sync: writing 1 cells" (and "escribiendo 1 celdas"): the step's

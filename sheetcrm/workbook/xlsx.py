@@ -477,7 +477,10 @@ class XlsxWorkbook:
         try:
             return self.path.read_bytes()
         except FileNotFoundError:
-            raise WorkbookError(_missing(self.path)) from None
+            # A file this process has read is gone (moved, renamed, deleted while `sheetcrm run`
+            # serves it): `init` there, as `_missing` tells a new user, would make an empty CRM
+            # for the service to sync while the team's workbook is somewhere else.
+            raise WorkbookError(_(GONE, path=self.path) if self._seen is not None else _missing(self.path)) from None
         except IsADirectoryError:
             raise WorkbookError(_("{path}: is a folder, not an .xlsx workbook", path=self.path)) from None
         except PermissionError:
@@ -662,6 +665,8 @@ def _by_content(data: bytes, plan: Plan, tabs: set[str]) -> tuple[list[CellWrite
 
 
 CONFLICT = N_("{path} was saved by someone else while sheetcrm was working on it; nothing was written")
+GONE = N_("{path}: the workbook is no longer there (moved, renamed or deleted since sheetcrm read it); put it back, "
+          "or name the place it went (the config's workbook, --workbook) and start again")
 
 
 MIXED_PREFIXES = N_("{path}: its part {part} names its elements in a way sheetcrm cannot read safely (a namespace "
