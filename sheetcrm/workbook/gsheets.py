@@ -78,7 +78,7 @@ columns with small numbers (exchange rates, durations). Built without `percent_h
 backend asks about any column holding a fraction. A currency format is as invisible (a person
 typing "€1.000" or formatting 10000 as `[$¥-411]#,##0` leaves a bare number), so the same read
 also asks for the number format pattern of the money columns (`money_header`: Amount, Unit
-Price, their aliases and renames) that hold a number on a row whose Currency cell
+Price, their aliases and renames, and the Quotas tab's Quota) that hold a number on a row whose Currency cell
 (`currency_header`) is blank or that have no Currency column: there the format is the only
 thing that names the amount's currency. An amount beside a filled Currency cell is read in
 that currency without this read, so a currency format that contradicts the Currency cell is
