@@ -2433,17 +2433,37 @@ def _first_formats(plan: Plan, writes: Iterable[CellWrite], snapshot: Snapshot |
         if v is None or v == "" or w.formula or isinstance(v, (bool, str)):
             continue
         if w.held and not all(h is None or h == "" for h in w.held):
-            continue  # it held a value: its format is in place, whoever set it
+            # It held a value: its format is in place, whoever set it. Except a percentage's
+            # fraction under a format the read did not see as a percentage: a person's `0.00` on
+            # Probability % showed 20 % as 0.20 (`0,20`), a wrong figure on sheetcrm's own cell,
+            # as .xlsx's `hides_percent` says. Google's values read gives no format, so only a
+            # cell the formats read found percent-formatted (`Grid.percent`) keeps its own.
+            number = _column_number(columns, w)
+            if number is not None and number.type == "PERCENT" and not hasattr(v, "year") \
+                    and not _shows_percent(snapshot, w):
+                out[w.key] = {"type": number.type, "pattern": number.pattern}
+            continue
         if not w.held and not w.expect and hasattr(v, "year") and _held_number(snapshot, w):
             continue
         if hasattr(v, "year"):
             out[w.key] = DATETIME_FORMAT if hasattr(v, "hour") else DATE_FORMAT
         elif w.held:
-            number = next((n for first, last, n in columns.get((w.tab, w.col), ())
-                           if first <= w.row and (last is None or w.row <= last)), None)
+            number = _column_number(columns, w)
             if number is not None and number.type in SHOWS_ANOTHER_VALUE:
                 out[w.key] = {"type": number.type, "pattern": number.pattern}
     return out
+
+
+def _column_number(columns: Mapping[tuple[str, int], Any], w: CellWrite) -> Any:
+    """The number format the plan gives `w`'s column at `w`'s row, or None."""
+    return next((n for first, last, n in columns.get((w.tab, w.col), ())
+                 if first <= w.row and (last is None or w.row <= last)), None)
+
+
+def _shows_percent(snapshot: Snapshot | None, w: CellWrite) -> bool:
+    """Whether the sync's formats read found a percent format on `w`'s cell."""
+    grid = snapshot.tabs.get(w.tab) if snapshot is not None else None
+    return grid is not None and (w.row - 1, w.col - 1) in grid.percent
 
 
 def _held_number(snapshot: Snapshot | None, w: CellWrite) -> bool:
