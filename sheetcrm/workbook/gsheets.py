@@ -562,6 +562,7 @@ class GoogleSheetsWorkbook:
         # since the last read, which the next write's re-read finds there by right.
         self._heads: dict[str, tuple[int, list[Any]]] = {}
         self._repinned: list[tuple[str, int, int]] = []  # the column pins the last batch re-created
+        self._ticked: set[str] = set()  # the running write's `Plan.ticked` tabs it writes to
         self._own_heads: dict[tuple[str, int], CellValue] = {}
         self._views: set[tuple[str, int]] = set()  # the filter views the last batch grows (tab, filterViewId)
         self._warnings: list[str] = []  # the WriteResult's, while a write runs
@@ -905,6 +906,10 @@ class GoogleSheetsWorkbook:
         self._deletes = []
         self._heads = {}
         guarded = [w for w in plan.writes if w.expect and w.tab in self._sheets] + doomed
+        # sheetcrm's tabs people tick in, written by position: their header row rides along
+        # with the re-read (read for them alone when nothing else is guarded).
+        ticked = {tab for tab in plan.ticked if tab in self._sheets and any(w.tab == tab for w in plan.writes)}
+        self._ticked = ticked
         known = set(self._sheets) | set(plan.new_tabs)
         gone = [w for w in plan.writes if w.tab not in known]
         result.skipped.extend(gone)
@@ -914,7 +919,7 @@ class GoogleSheetsWorkbook:
                 "{tab}: the tab was renamed or deleted since sheetcrm read the spreadsheet; {n} cell meant for it "
                 "was not written", "{tab}: the tab was renamed or deleted since sheetcrm read the spreadsheet; {n} "
                 "cells meant for it were not written", n, tab=tab, n=n))
-        if not guarded:
+        if not guarded and not ticked:
             kept = drop_orphans([w for w in plan.writes if w.tab in known], result.skipped)
             return [(w, w) for w in kept], {}
         # A column beyond the grid is empty by definition, and asking Google for it is a 400.
@@ -924,7 +929,7 @@ class GoogleSheetsWorkbook:
         columns = sorted((tab, col) for tab, col in wanted if col <= self._sheets[tab].cols)
         # Each tab's header row rides along (a range of the same request): a column inserted,
         # deleted or moved since the read moves the cells the plan addressed by column.
-        heads = [(tab, plan.header_rows.get(tab, 1)) for tab in sorted({w.tab for w in guarded})
+        heads = [(tab, plan.header_rows.get(tab, 1)) for tab in sorted({w.tab for w in guarded} | ticked)
                  if self._snapshot is not None and tab in self._snapshot.tabs]
         ranges = [absolute_range_name(tab, _column_range(col)) for tab, col in columns]
         ranges += [absolute_range_name(tab, f"{row}:{row}") for tab, row in heads]
@@ -955,6 +960,11 @@ class GoogleSheetsWorkbook:
             if w.tab not in known:
                 continue
             if not w.expect:
+                if w.tab in ticked and moved.get(w.tab):
+                    # By position, a rewrite of the tab would put its cells (a Not duplicates
+                    # tick) under other headers: left whole as it is, for the next sync.
+                    result.skipped.append(w)
+                    continue
                 aimed[w.key] = w
                 continue
             if moved.get(w.tab, set()) & {w.col, *(col for col, _ in w.expect)}:
@@ -978,6 +988,12 @@ class GoogleSheetsWorkbook:
                 "over a formula: they are kept, and from the next sync on read as formulas",
                 len(at), tab=tab, cells=cells))
         for tab in sorted(moved):
+            if tab in ticked and moved[tab]:
+                self._warnings.append(_(
+                    "{tab}: a column was inserted, deleted, moved or renamed since sheetcrm read the sheet; the tab "
+                    "was left as it is, so that no tick lands under another header, and the next sync writes it",
+                    tab=tab))
+                continue
             n = sum(1 for w in plan.writes if w.tab == tab and w.key not in kept and w.expect
                     and moved[tab] & {w.col, *(col for col, _ in w.expect)})
             if n:
@@ -1635,10 +1651,11 @@ class GoogleSheetsWorkbook:
         next write). Sets `_repinned`: (tab, 1-based column, metadataId) of the pins re-created."""
         self._repinned = []
         out: list[dict] = []
-        tabs = {w.tab for w in writes if w.expect}
+        # And sheetcrm's tabs people tick in (`Plan.ticked`), written by position: pinned too.
+        tabs = {w.tab for w in writes if w.expect} | self._ticked
         for tab in sorted(tabs & set(self._heads)):
             sheet = self._sheets.get(tab)
-            if sheet is None or sheet.owned:
+            if sheet is None or sheet.owned and tab not in self._ticked:
                 continue
             _row, cells = self._heads[tab]
             width = max((i + 1 for i, c in enumerate(cells) if c not in (None, "")), default=0)
