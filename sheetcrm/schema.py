@@ -280,8 +280,11 @@ def percent_headers(config) -> frozenset[str]:
 def money_headers(config) -> frozenset[str]:
     """The headers, as `normalize_key` keys, of the money columns whose record has a Currency
     field (Amount, Unit Price of Products): a currency format there names the amount's
-    currency, so the Google backend may ask for their number formats."""
-    return _headers(config, "money", with_currency=True)
+    currency, so the Google backend may ask for their number formats. And the Quotas tab's
+    Quota: an amount in the base currency, which a currency format may contradict (5000 shown
+    "5.000 €" on a USD team) with nothing else on its row to say so."""
+    return _headers(config, "money", with_currency=True) | {
+        normalize_key(QUOTAS.headers[2]), normalize_key(QUOTAS.headers_es[2])}
 
 
 def date_headers(config) -> frozenset[str]:

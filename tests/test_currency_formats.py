@@ -224,3 +224,23 @@ def test_google_sync_of_synced_workbook_with_currencies_reads_twice(emu):
     trace.clear()
     assert not sync(book, Config(), as_of=AS_OF).plan
     assert counts() == (2, 0)  # sheetcrm's own tabs (Pipeline, Stage History...) hold base amounts: not asked
+
+
+def test_google_quota_formatted_in_another_currency_is_said_not_read_as_base(emu):
+    """A Quota of 5000 formatted "5.000 €" on a USD team counted as 5,000 USD with nothing said
+    on Google (the .xlsx read sees the format): the Quota column's formats are asked about in
+    the formats read, and the cell is a currency_conflict, the quota left out. A "$" format is
+    the base dollar. Every Amount here names its Currency, so that read is the Quota's alone."""
+    key = emu.create_spreadsheet("CRM", {
+        "Accounts": ACCOUNTS,
+        "Opportunities": [OPP_HEADER, ["OPP-0001", "A", "Acme", "Ana", "Proposal", 10000, "USD", "2026-12-20"]],
+        "Quotas": [["Owner", "Month", "Quota"], ["Ana", "2026-12", 5000], ["Ana", "2027-01", 4000]],
+    }, value_input="USER_ENTERED")
+    sid = emu.sheet_id(key, "Quotas")
+    emu.apply(key, [currency_format(sid, 1, 2, "#,##0 [$€-407]"), currency_format(sid, 2, 2, "$#,##0")])
+    book, counts, _ = traced(key)
+    crm = read_crm(book.read(), Config())
+    assert counts() == (3, 0)  # metadata, values, and the formats read of the Quota column
+    assert [(q.owner, q.month, q.amount) for q in crm.inputs.quotas] == [("Ana", "2027-01", 4000)]
+    assert [(i.code, i.where()) for i in crm.report.issues if i.tab == "Quotas"] == [
+        ("currency_conflict", "Quotas!C2")]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import openpyxl
+import pytest
 
 from sheetcrm.config import Config
 from sheetcrm.crm.duplicates import DuplicateSettings, group_key
@@ -330,3 +331,42 @@ def test_a_phone_of_a_row_whose_country_is_typed_short_is_read_in_that_country_n
         ("LEAD-0002", "(415) 555-0123", "mismo nombre; nombre de empresa similar al 100 %"),
         ("LEAD-0003", "+524155550123", "mismo nombre; nombre de empresa similar al 100 %")]
 
+
+
+@pytest.mark.parametrize("when", ["before the re-read", "before the batch"])
+def test_google_a_column_inserted_while_a_sync_writes_never_moves_a_tick_under_another_header(emu, when):
+    """A person inserts a column on the Duplicates tab while a sync that moves its rows (a
+    third Jorge Vidal joins the group above Eva's) is writing it. sheetcrm writes its own tabs
+    by position: the Not duplicates tick carried to its row's new place landed one column to
+    the left of its header, under Merge, and a tick left behind sat under another group's Not
+    duplicates. Now the header row rides with the write's key re-read (a column pin guards the
+    instant after it) and the tab is left whole, said in one line; the next sync rewrites it."""
+    serial = {k: [[(v - dt.date(1899, 12, 30)).days if isinstance(v, dt.date) else v for v in row] for row in rows]
+              for k, rows in TABS.items()}
+    key = emu.create_spreadsheet("CRM", serial)
+    google = google_book(key)
+    sync(google, Config(), as_of=AS_OF)
+    emu.set_values(key, "Leads!A6", [["LEAD-0005", "Jorge", "Vidal", "Acme", "jorge@acme.com", "", "New", "2026-01-02"]])
+    sync(google, Config(), as_of=AS_OF)  # the tab rewritten: its columns pinned
+    tick(google, row_of(duplicates(google), EVA, "CON-0001"), 13, True)
+    emu.set_values(key, "Leads!A7", [["LEAD-0006", "Jorge", "Vidal", "Acme", "jorge@acme.com", "", "New", "2026-01-03"]])
+    sid = emu.sheet_id(key, "Duplicates")
+
+    def insert(e):
+        e.apply(key, [{"insertDimension": {"range": {"sheetId": sid, "dimension": "COLUMNS", "startIndex": 2,
+                                                     "endIndex": 3}}}])
+
+    if when == "before the batch":
+        emu.before_next(":batchUpdate", insert)
+    else:  # the sync's read is one values:batchGet, the write's key re-read the next
+        emu.before_next("values:batchGet", lambda e: e.before_next("values:batchGet", insert))
+
+    def ticks():
+        tab = read_duplicates(google.read(), "en")
+        return ([(r.group, r.id) for r in tab.rows if r.merge], [(r.group, r.id) for r in tab.rows if r.not_duplicates])
+
+    out = sync(google, Config(), as_of=AS_OF)
+    assert ticks() == ([], [(EVA, "CON-0001")])
+    assert any(w.startswith("Duplicates: a column was inserted") for w in out.result.warnings)
+    sync(google, Config(), as_of=AS_OF)
+    assert ticks() == ([], [(EVA, "CON-0001")])

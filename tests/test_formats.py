@@ -651,3 +651,32 @@ def test_xlsx_a_percentage_under_a_number_format_that_is_no_percentage_shows_as_
     ws = openpyxl.load_workbook(path)["Opportunities"]
     assert (ws["I2"].value, ws["I2"].number_format) == (0.2, "0.0%")
     assert (ws["I3"].value, ws["I3"].number_format) == (0.5, "0.00%")
+
+
+def test_google_a_percentage_written_under_a_persons_number_format_shows_as_one(emu):
+    """A person formatted the computed Probability % column `0.00` after a sync; the next sync
+    wrote OPP-0001's new 0.3 under it and kept the format, so 30 % showed "0.30" with no word
+    (.xlsx gave it the percent code: `hides_percent`). A percentage's fraction sheetcrm writes
+    comes with the column's percent code unless the read saw a percent format on the cell; a
+    cell sheetcrm does not write keeps its format. The request count stays."""
+    header = ["ID", "Name", "Account", "Owner", "Stage", "Amount", "Close Date", "Probability"]
+    key = emu.create_spreadsheet("CRM", {
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+        "Opportunities": [header, ["OPP-0001", "A", "Acme", "Ana", "Proposal", 1000, "2026-12-01", 20],
+                          ["OPP-0002", "B", "Acme", "Ana", "Proposal", 1000, "2026-12-01", ""]]},
+        value_input="USER_ENTERED")
+    t = Traced(key)
+    sync(t.book, Config(), as_of=AS_OF)
+    prob = emu.values(key, "Opportunities")[0].index("Probability %")
+    theirs = {"type": "NUMBER", "pattern": "0.00"}
+    emu.apply(key, [{"repeatCell": {
+        "range": {"sheetId": emu.sheet_id(key, "Opportunities"), "startRowIndex": 1, "startColumnIndex": prob,
+                  "endColumnIndex": prob + 1},
+        "cell": {"userEnteredFormat": {"numberFormat": theirs}}, "fields": "userEnteredFormat.numberFormat"}}])
+    emu.set_values(key, "Opportunities!H2", [[30]])
+    t.reset()
+    sync(t.book, Config(), as_of=AS_OF)
+    assert t.counts() == (5, 1)
+    assert [row[prob] for row in emu.values(key, "Opportunities")[1:3]] == [0.3, 0.5]
+    assert _format(emu, key, "Opportunities", 1, prob) == {"type": "PERCENT", "pattern": "0.0%"}
+    assert _format(emu, key, "Opportunities", 2, prob) == theirs  # not written: not touched

@@ -154,6 +154,7 @@ class SyncContext:
         plan.deletes.extend(new.deletes)
         plan.mark_owned.extend(t for t in new.mark_owned if t not in plan.mark_owned)
         plan.hide.extend(t for t in new.hide if t not in plan.hide)
+        plan.ticked.extend(t for t in new.ticked if t not in plan.ticked)
         plan.counters = plan.counters or new.counters
 
 

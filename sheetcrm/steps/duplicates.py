@@ -103,7 +103,7 @@ def run(ctx: SyncContext) -> StepResult:
             body.extend(kept)
     for g in suppressed:
         body.extend([r.cells.get(k) for k in KEYS] for r in by_group[g])
-    owned_tab(part.plan, ctx.snapshot, DUPLICATES, ctx.locale, body)
+    part.plan.ticked.append(owned_tab(part.plan, ctx.snapshot, DUPLICATES, ctx.locale, body))
     # An issue at a cell of the tab names the row it is written to, which a rewrite may move
     # (a group above it merged and left): found by its (Group, ID), so a second sync agrees.
     placed: dict[tuple[Any, Any], int] = {}

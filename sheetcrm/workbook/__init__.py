@@ -295,6 +295,11 @@ class Plan:
     # checks it just before writing and after, so a column inserted, deleted or moved
     # meanwhile never gets cells meant for another (docs/concurrency.md). Never a reason to write.
     header_rows: dict[str, int] = field(default_factory=dict)
+    # sheetcrm's own tabs that people tick in (the Duplicates' Keep, Merge, Not duplicates),
+    # written by position: Google re-reads their header row with the key re-read and leaves
+    # such a tab alone when a column moved since the read, so a tick never lands under
+    # another header (a Not duplicates read back as a Merge). Never a reason to write.
+    ticked: list[str] = field(default_factory=list)
     # Every number format code sheetcrm writes, for any base currency and either language
     # (`layout.own_codes`): a cell showing one of them took it from sheetcrm, and is given the
     # code `formats` wants now (a base currency or language changed since); any other is a

@@ -78,7 +78,7 @@ columns with small numbers (exchange rates, durations). Built without `percent_h
 backend asks about any column holding a fraction. A currency format is as invisible (a person
 typing "€1.000" or formatting 10000 as `[$¥-411]#,##0` leaves a bare number), so the same read
 also asks for the number format pattern of the money columns (`money_header`: Amount, Unit
-Price, their aliases and renames) that hold a number on a row whose Currency cell
+Price, their aliases and renames, and the Quotas tab's Quota) that hold a number on a row whose Currency cell
 (`currency_header`) is blank or that have no Currency column: there the format is the only
 thing that names the amount's currency. An amount beside a filled Currency cell is read in
 that currency without this read, so a currency format that contradicts the Currency cell is
@@ -563,6 +563,7 @@ class GoogleSheetsWorkbook:
         # since the last read, which the next write's re-read finds there by right.
         self._heads: dict[str, tuple[int, list[Any]]] = {}
         self._repinned: list[tuple[str, int, int]] = []  # the column pins the last batch re-created
+        self._ticked: set[str] = set()  # the running write's `Plan.ticked` tabs it writes to
         self._own_heads: dict[tuple[str, int], CellValue] = {}
         self._views: set[tuple[str, int]] = set()  # the filter views the last batch grows (tab, filterViewId)
         self._warnings: list[str] = []  # the WriteResult's, while a write runs
@@ -907,6 +908,10 @@ class GoogleSheetsWorkbook:
         self._deletes = []
         self._heads = {}
         guarded = [w for w in plan.writes if w.expect and w.tab in self._sheets] + doomed
+        # sheetcrm's tabs people tick in, written by position: their header row rides along
+        # with the re-read (read for them alone when nothing else is guarded).
+        ticked = {tab for tab in plan.ticked if tab in self._sheets and any(w.tab == tab for w in plan.writes)}
+        self._ticked = ticked
         known = set(self._sheets) | set(plan.new_tabs)
         gone = [w for w in plan.writes if w.tab not in known]
         result.skipped.extend(gone)
@@ -916,7 +921,7 @@ class GoogleSheetsWorkbook:
                 "{tab}: the tab was renamed or deleted since sheetcrm read the spreadsheet; {n} cell meant for it "
                 "was not written", "{tab}: the tab was renamed or deleted since sheetcrm read the spreadsheet; {n} "
                 "cells meant for it were not written", n, tab=tab, n=n))
-        if not guarded:
+        if not guarded and not ticked:
             kept = drop_orphans([w for w in plan.writes if w.tab in known], result.skipped)
             return [(w, w) for w in kept], {}
         # A column beyond the grid is empty by definition, and asking Google for it is a 400.
@@ -926,7 +931,7 @@ class GoogleSheetsWorkbook:
         columns = sorted((tab, col) for tab, col in wanted if col <= self._sheets[tab].cols)
         # Each tab's header row rides along (a range of the same request): a column inserted,
         # deleted or moved since the read moves the cells the plan addressed by column.
-        heads = [(tab, plan.header_rows.get(tab, 1)) for tab in sorted({w.tab for w in guarded})
+        heads = [(tab, plan.header_rows.get(tab, 1)) for tab in sorted({w.tab for w in guarded} | ticked)
                  if self._snapshot is not None and tab in self._snapshot.tabs]
         ranges = [absolute_range_name(tab, _column_range(col)) for tab, col in columns]
         ranges += [absolute_range_name(tab, f"{row}:{row}") for tab, row in heads]
@@ -957,6 +962,11 @@ class GoogleSheetsWorkbook:
             if w.tab not in known:
                 continue
             if not w.expect:
+                if w.tab in ticked and moved.get(w.tab):
+                    # By position, a rewrite of the tab would put its cells (a Not duplicates
+                    # tick) under other headers: left whole as it is, for the next sync.
+                    result.skipped.append(w)
+                    continue
                 aimed[w.key] = w
                 continue
             if moved.get(w.tab, set()) & {w.col, *(col for col, _ in w.expect)}:
@@ -980,6 +990,12 @@ class GoogleSheetsWorkbook:
                 "over a formula: they are kept, and from the next sync on read as formulas",
                 len(at), tab=tab, cells=cells))
         for tab in sorted(moved):
+            if tab in ticked and moved[tab]:
+                self._warnings.append(_(
+                    "{tab}: a column was inserted, deleted, moved or renamed since sheetcrm read the sheet; the tab "
+                    "was left as it is, so that no tick lands under another header, and the next sync writes it",
+                    tab=tab))
+                continue
             n = sum(1 for w in plan.writes if w.tab == tab and w.key not in kept and w.expect
                     and moved[tab] & {w.col, *(col for col, _ in w.expect)})
             if n:
@@ -1637,10 +1653,11 @@ class GoogleSheetsWorkbook:
         next write). Sets `_repinned`: (tab, 1-based column, metadataId) of the pins re-created."""
         self._repinned = []
         out: list[dict] = []
-        tabs = {w.tab for w in writes if w.expect}
+        # And sheetcrm's tabs people tick in (`Plan.ticked`), written by position: pinned too.
+        tabs = {w.tab for w in writes if w.expect} | self._ticked
         for tab in sorted(tabs & set(self._heads)):
             sheet = self._sheets.get(tab)
-            if sheet is None or sheet.owned:
+            if sheet is None or sheet.owned and tab not in self._ticked:
                 continue
             _row, cells = self._heads[tab]
             width = max((i + 1 for i, c in enumerate(cells) if c not in (None, "")), default=0)
@@ -2443,17 +2460,37 @@ def _first_formats(plan: Plan, writes: Iterable[CellWrite], snapshot: Snapshot |
         if v is None or v == "" or w.formula or isinstance(v, (bool, str)):
             continue
         if w.held and not all(h is None or h == "" for h in w.held):
-            continue  # it held a value: its format is in place, whoever set it
+            # It held a value: its format is in place, whoever set it. Except a percentage's
+            # fraction under a format the read did not see as a percentage: a person's `0.00` on
+            # Probability % showed 20 % as 0.20 (`0,20`), a wrong figure on sheetcrm's own cell,
+            # as .xlsx's `hides_percent` says. Google's values read gives no format, so only a
+            # cell the formats read found percent-formatted (`Grid.percent`) keeps its own.
+            number = _column_number(columns, w)
+            if number is not None and number.type == "PERCENT" and not hasattr(v, "year") \
+                    and not _shows_percent(snapshot, w):
+                out[w.key] = {"type": number.type, "pattern": number.pattern}
+            continue
         if not w.held and not w.expect and hasattr(v, "year") and _held_number(snapshot, w):
             continue
         if hasattr(v, "year"):
             out[w.key] = DATETIME_FORMAT if hasattr(v, "hour") else DATE_FORMAT
         elif w.held:
-            number = next((n for first, last, n in columns.get((w.tab, w.col), ())
-                           if first <= w.row and (last is None or w.row <= last)), None)
+            number = _column_number(columns, w)
             if number is not None and number.type in SHOWS_ANOTHER_VALUE:
                 out[w.key] = {"type": number.type, "pattern": number.pattern}
     return out
+
+
+def _column_number(columns: Mapping[tuple[str, int], Any], w: CellWrite) -> Any:
+    """The number format the plan gives `w`'s column at `w`'s row, or None."""
+    return next((n for first, last, n in columns.get((w.tab, w.col), ())
+                 if first <= w.row and (last is None or w.row <= last)), None)
+
+
+def _shows_percent(snapshot: Snapshot | None, w: CellWrite) -> bool:
+    """Whether the sync's formats read found a percent format on `w`'s cell."""
+    grid = snapshot.tabs.get(w.tab) if snapshot is not None else None
+    return grid is not None and (w.row - 1, w.col - 1) in grid.percent
 
 
 def _held_number(snapshot: Snapshot | None, w: CellWrite) -> bool:
