@@ -122,6 +122,8 @@ def owned_tab(plan: Plan, snapshot: Snapshot, tab: OwnedTab, locale: str, body: 
     elif current is not None and place.exists and tab.key not in WHOLE_ROWS:
         wanted = with_their_columns(current, wanted, len(tab.headers), ROW_KEYS.get(tab.key))
     writes = tab_writes(title, current, wanted)
+    if current is not None and place.exists:
+        writes = whole_rows(title, current, wanted, writes)
     plan.writes.extend(writes)
     if writes and tab.key == SEQUENCES.key:
         plan.counters = title
@@ -130,6 +132,42 @@ def owned_tab(plan: Plan, snapshot: Snapshot, tab: OwnedTab, locale: str, body: 
     if tab.hidden and title not in snapshot.hidden and title not in plan.hide:
         plan.hide.append(title)
     return title
+
+
+def whole_rows(title: str, current: Grid, wanted: list[list[Any]], writes: list[CellWrite]) -> list[CellWrite]:
+    """`writes` (`tab_writes` of one of sheetcrm's tabs, row by row) with every body row they
+    touch written whole: each cell of it up to the tab's width (a person's columns included,
+    their cells as `with_their_columns` carried them), formulas aside.
+
+    These writes carry no expectation and land by position, while people may edit the tab
+    between sheetcrm's read and its write (Google) or a rewrite moves a row to where another
+    was. A row written only where its cells changed would keep the cells it left alone: a Merge
+    tick or a note typed there in that window, or left there by a sort or an insert, would stay
+    beside another record's Group and ID (a merge of records nobody ticked). Written whole, a
+    row is one record's or left as it stands; a tick typed in that window on a row that is
+    rewritten is lost, never moved (docs/concurrency.md, "What remains")."""
+    if not writes:
+        return writes
+    have_rows = current.rows
+    width = max(len(wanted[0]) if wanted else 0, len(have_rows[0]) if have_rows else 0)
+    by_row: dict[int, list[CellWrite]] = {}
+    for w in writes:
+        by_row.setdefault(w.row, []).append(w)
+    out: list[CellWrite] = []
+    for row, some in by_row.items():
+        if row == 1:
+            out.extend(some)  # the header names columns, no record: a person's header cells stay theirs
+            continue
+        r = row - 1
+        want_row = wanted[r] if r < len(wanted) else []
+        have_row = have_rows[r] if r < len(have_rows) else []
+        done = {w.col: w for w in some}
+        for c in range(max(len(want_row), len(have_row), width)):
+            if c + 1 in done:
+                out.append(done[c + 1])
+            elif (r, c) not in current.formulas:
+                out.append(CellWrite(title, row, c + 1, cell_value(want_row[c]) if c < len(want_row) else None))
+    return out
 
 
 def _reordered(grid: Grid, order: list[int]) -> Grid:
