@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any, Collection
 
 from sheetcrm.ids import row_key
-from sheetcrm.owned import locate
+from sheetcrm.owned import KEPT, locate
 from sheetcrm.schema import ROW_KEYS, SEQUENCES, WHOLE_ROWS, OwnedTab
 from sheetcrm.table import Table
 from sheetcrm.workbook import CellValue, CellWrite, Grid, Plan, Snapshot, cell_key, same_value, serial_number
@@ -124,6 +124,14 @@ def owned_tab(plan: Plan, snapshot: Snapshot, tab: OwnedTab, locale: str, body: 
     writes = tab_writes(title, current, wanted)
     if current is not None and place.exists:
         writes = whole_rows(title, current, wanted, writes)
+        # A tab of the past (a history, Merged) only adds rows: one written over is lost for
+        # good, so Google opens them (`Plan.appended`); a summary's next sync writes it again.
+        body = {w.row for w in writes if w.row > 1} if tab.key in KEPT else set()
+        if (body and min(body) > len(current.rows) and max(body) - min(body) + 1 == len(body)
+                and title not in plan.appended and all(w.tab != title for w in plan.writes)):
+            plan.appended[title] = (min(body), max(body))
+        else:
+            plan.appended.pop(title, None)
     plan.writes.extend(writes)
     if writes and tab.key == SEQUENCES.key:
         plan.counters = title
@@ -166,7 +174,8 @@ def whole_rows(title: str, current: Grid, wanted: list[list[Any]], writes: list[
             if c + 1 in done:
                 out.append(done[c + 1])
             elif (r, c) not in current.formulas:
-                out.append(CellWrite(title, row, c + 1, cell_value(want_row[c]) if c < len(want_row) else None))
+                value = cell_value(want_row[c]) if c < len(want_row) else None
+                out.append(CellWrite(title, row, c + 1, None if value == "" else value))
     return out
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from sheetcrm.config import Config
 from sheetcrm.sync import sync
+from sheetcrm.workbook import CellWrite, Plan
 
 from test_duplicates_tab import ANA, AS_OF, GLOBEX, TABS, duplicates, google_book, group_key, row_of
 
@@ -80,3 +81,47 @@ def test_a_row_edit_of_the_duplicates_tab_before_the_batch_leaves_every_tick_wit
     fresh = {(r[0], r[4]): r[:10] for r in duplicates(book)[1:]}
     assert all(fresh.get((r[0], r[4])) == r[:10] for r in rows[1:] if r[0]), rows
     assert _nothing_merged(emu, key)
+
+
+def _history_book(emu):
+    from test_owned_their_columns import TABS as DEALS
+    key = emu.create_spreadsheet("CRM", DEALS, value_input="USER_ENTERED")
+    book = google_book(key)
+    sync(book, Config(), as_of=dt.date(2027, 1, 10))
+    for n, (cell, day) in enumerate((("E2", 11), ("E3", 12))):
+        emu.set_cell(key, "Opportunities", cell, "Qualification")
+        sync(book, Config(), as_of=dt.date(2027, 1, day))
+    emu.set_cell(key, "Opportunities", "E4", "Negotiation")
+    return key, book
+
+
+def _history(emu, key) -> list[tuple]:
+    return sorted(tuple(r[:4]) for r in emu.values(key, "Stage History")[1:] if r and r[0])
+
+
+def test_a_row_inserted_in_a_history_tab_in_the_instant_before_the_batch_loses_no_history_row(emu):
+    key, book = _history_book(emu)
+    before = _history(emu, key)
+    emu.before_next(":batchUpdate", lambda e: e.insert_rows(key, "Stage History", 1))
+    sync(book, Config(), as_of=dt.date(2027, 1, 13))
+    # Before, the new row was written where the insert had moved OPP-0002's Qualification row,
+    # and the next sync recorded that change again, dated the 14th.
+    after = _history(emu, key)
+    assert after == sorted([*before, ("OPP-0003", "Prospecting", "Negotiation", 46400)])
+    sync(book, Config(), as_of=dt.date(2027, 1, 14))
+    assert _history(emu, key) == after
+
+
+def test_a_history_batch_whose_answer_was_lost_adds_its_rows_once(emu):
+    # A plan that moves no sequence mark (whose generation would tell a landed batch): its
+    # retry after the lost answer must not open the rows a second time.
+    key, book = _history_book(emu)
+    rows = emu.values(key, "Stage History")
+    new = ["OPP-0003", "Prospecting", "Negotiation", 46400, 3000]
+    at = len(rows) + 1
+    plan = Plan(writes=[CellWrite("Stage History", at, c, v) for c, v in enumerate(new, 1)],
+                appended={"Stage History": (at, at)})
+    emu.before_next(":batchUpdate", lambda e: e.drop_next(1, after_applying=True))
+    book.read()
+    book.write(plan)
+    assert emu.values(key, "Stage History") == [*rows, new]

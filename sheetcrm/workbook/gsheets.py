@@ -1044,6 +1044,8 @@ class GoogleSheetsWorkbook:
         # each then sees the grid as it is once the rows are opened, which grows it.
         opened = _room_for_added_rows({t: s.sheet_id for t, s in self._sheets.items()}, writes,
                                       [(tab, row) for tab, row, *_rest in self._deletes], plan.header_rows)
+        if not self._sent:
+            opened.extend(_room_for_appended_rows(plan, sheets, writes))
         for title, request in opened:
             rng = request["insertDimension"]["range"]
             grown = max(sheets[title].rows, need.get(title, (0, 0))[0]) + rng["endIndex"] - rng["startIndex"]
@@ -2388,6 +2390,28 @@ def _room_for_added_rows(sheet_ids: Mapping[str, int], writes: Iterable[CellWrit
         out.append((tab, {"insertDimension": {"range": {"sheetId": sheet_ids[tab], "dimension": "ROWS",
                                                         "startIndex": first - 1, "endIndex": last},
                                               "inheritFromBefore": False}}))
+    return out
+
+
+def _room_for_appended_rows(plan: Plan, sheets: Mapping[str, "_Sheet"], writes: list[CellWrite]
+                            ) -> list[tuple[str, dict]]:
+    """(tab, `insertDimension`) pairs that open the rows a plan adds below every row of one of
+    sheetcrm's tabs (`Plan.appended`: a history's new rows). Those writes carry no expectation:
+    a row a person inserted above in the instant before the batch moved the tab's last row onto
+    the first one aimed at, and the new row replaced it, a log row lost for good (a stage
+    change the next sync recorded again under its own date). Opened in the same atomic batch,
+    the rows are empty whatever happened before it. Only in a batch no earlier attempt of this
+    write may have landed (`_sent`): a retry after a lost answer would open them a second time
+    and show the new rows twice, while writing them again by position changes nothing."""
+    out = []
+    for title, (first, last) in plan.appended.items():
+        sheet = sheets.get(title)
+        rows = {w.row for w in writes if w.tab == title and w.row > 1}
+        if sheet is None or not rows or min(rows) < first or max(rows) > last:
+            continue
+        out.append((title, {"insertDimension": {"range": {"sheetId": sheet.sheet_id, "dimension": "ROWS",
+                                                          "startIndex": first - 1, "endIndex": last},
+                                                "inheritFromBefore": False}}))
     return out
 
 
