@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any, Collection
 
 from sheetcrm.ids import row_key
-from sheetcrm.owned import locate
+from sheetcrm.owned import KEPT, locate
 from sheetcrm.schema import ROW_KEYS, SEQUENCES, WHOLE_ROWS, OwnedTab
 from sheetcrm.table import Table
 from sheetcrm.workbook import CellValue, CellWrite, Grid, Plan, Snapshot, cell_key, same_value, serial_number
@@ -122,6 +122,16 @@ def owned_tab(plan: Plan, snapshot: Snapshot, tab: OwnedTab, locale: str, body: 
     elif current is not None and place.exists and tab.key not in WHOLE_ROWS:
         wanted = with_their_columns(current, wanted, len(tab.headers), ROW_KEYS.get(tab.key))
     writes = tab_writes(title, current, wanted)
+    if current is not None and place.exists:
+        writes = whole_rows(title, current, wanted, writes)
+        # A tab of the past (a history, Merged) only adds rows: one written over is lost for
+        # good, so Google opens them (`Plan.appended`); a summary's next sync writes it again.
+        body = {w.row for w in writes if w.row > 1} if tab.key in KEPT else set()
+        if (body and min(body) > len(current.rows) and max(body) - min(body) + 1 == len(body)
+                and title not in plan.appended and all(w.tab != title for w in plan.writes)):
+            plan.appended[title] = (min(body), max(body))
+        else:
+            plan.appended.pop(title, None)
     plan.writes.extend(writes)
     if writes and tab.key == SEQUENCES.key:
         plan.counters = title
@@ -130,6 +140,43 @@ def owned_tab(plan: Plan, snapshot: Snapshot, tab: OwnedTab, locale: str, body: 
     if tab.hidden and title not in snapshot.hidden and title not in plan.hide:
         plan.hide.append(title)
     return title
+
+
+def whole_rows(title: str, current: Grid, wanted: list[list[Any]], writes: list[CellWrite]) -> list[CellWrite]:
+    """`writes` (`tab_writes` of one of sheetcrm's tabs, row by row) with every body row they
+    touch written whole: each cell of it up to the tab's width (a person's columns included,
+    their cells as `with_their_columns` carried them), formulas aside.
+
+    These writes carry no expectation and land by position, while people may edit the tab
+    between sheetcrm's read and its write (Google) or a rewrite moves a row to where another
+    was. A row written only where its cells changed would keep the cells it left alone: a Merge
+    tick or a note typed there in that window, or left there by a sort or an insert, would stay
+    beside another record's Group and ID (a merge of records nobody ticked). Written whole, a
+    row is one record's or left as it stands; a tick typed in that window on a row that is
+    rewritten is lost, never moved (docs/concurrency.md, "What remains")."""
+    if not writes:
+        return writes
+    have_rows = current.rows
+    width = max(len(wanted[0]) if wanted else 0, len(have_rows[0]) if have_rows else 0)
+    by_row: dict[int, list[CellWrite]] = {}
+    for w in writes:
+        by_row.setdefault(w.row, []).append(w)
+    out: list[CellWrite] = []
+    for row, some in by_row.items():
+        if row == 1:
+            out.extend(some)  # the header names columns, no record: a person's header cells stay theirs
+            continue
+        r = row - 1
+        want_row = wanted[r] if r < len(wanted) else []
+        have_row = have_rows[r] if r < len(have_rows) else []
+        done = {w.col: w for w in some}
+        for c in range(max(len(want_row), len(have_row), width)):
+            if c + 1 in done:
+                out.append(done[c + 1])
+            elif (r, c) not in current.formulas:
+                value = cell_value(want_row[c]) if c < len(want_row) else None
+                out.append(CellWrite(title, row, c + 1, None if value == "" else value))
+    return out
 
 
 def _reordered(grid: Grid, order: list[int]) -> Grid:

@@ -12,6 +12,7 @@ import pytest
 
 from sheetcrm.config import Config
 from sheetcrm.sync import sync
+from sheetcrm.workbook import same_value
 from sheetcrm.workbook.xlsx import XlsxWorkbook
 from books import xlsx
 from test_workflows import Book, _as_date
@@ -107,9 +108,19 @@ def test_the_overview_tab_on_both_backends_idempotent_and_nothing_else_touched(k
     # sheetcrm's own tab only: no key-column re-read, no read-back (those guard people's rows).
     assert _counts(book) in (None, (3, 1))
     assert {r[0]: _dated(r) for r in book.rows("Accounts Overview")[1:]} == body
+    shown = book.rows("Accounts Overview")
     later = book.sync(1, CONFIG)
     writes = [w for w in later.plan.writes if w.tab == "Accounts Overview"]
-    assert writes and all(w.col in (13, 14) for w in writes)     # recency decays: Health and Why only
+    # Recency decays: Health and Why only moved; the rows they moved on are written whole
+    # (plan.whole_rows: a sort in the write's window mixes no two accounts' cells).
+    moved = [w for w in writes if not same_value(w.value, _at(shown, w.row, w.col))]
+    assert moved and all(w.col in (13, 14) for w in moved)
+    assert {w.row for w in writes} == {w.row for w in moved}
+
+
+def _at(rows: list[list], row: int, col: int):
+    cells = rows[row - 1] if row <= len(rows) else []
+    return cells[col - 1] if col <= len(cells) else None
 
 
 def _reset(book: Book) -> None:

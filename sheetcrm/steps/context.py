@@ -143,6 +143,14 @@ class SyncContext:
         for issue in part.issues:
             self.crm.report.add(issue)
         plan, new = self.plan, part.plan
+        if plan.appended or new.appended:
+            # Rows are opened only for a tab one step adds rows to and no other step writes.
+            theirs = {w.tab for w in new.writes}
+            for title in [t for t in plan.appended if t in theirs]:
+                del plan.appended[title]
+            for title, rows in new.appended.items():
+                if all(w.tab != title for w in plan.writes):
+                    plan.appended[title] = rows
         plan.new_tabs.extend(t for t in new.new_tabs if t not in plan.new_tabs)
         plan.writes.extend(new.writes)
         plan.charts.extend(new.charts)

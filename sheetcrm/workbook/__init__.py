@@ -311,6 +311,11 @@ class Plan:
     # WorkbookConflict and nothing lands, so two syncs never hand out one number
     # (docs/concurrency.md, "Two syncs at once"). Never a reason to write.
     counters: str | None = None
+    # sheetcrm's tabs to which the plan only adds rows below every row the read found there
+    # (a log's new rows): tab -> (first, last) sheet row written. Google opens those rows in
+    # the batch, so a row a person inserts above in the instant before it moves down whole
+    # instead of being written over (docs/concurrency.md). Never a reason to write.
+    appended: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.new_tabs or self.writes or self.mark_owned or self.replacements or self.deletes)

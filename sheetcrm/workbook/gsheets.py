@@ -980,6 +980,18 @@ class GoogleSheetsWorkbook:
                     met.setdefault(w.tab, []).append((w.row, w.col))
             else:
                 aimed[w.key] = w if row == w.row else dataclasses.replace(w, row=row)
+        # Records added below a team's tab go into rows the batch opens for them, which only a
+        # block below every other row it writes there can have. A row typed among them before
+        # this re-read (or a record moved below them) splits them: written by position, a row
+        # inserted above in the instant before the batch put Ana's record and the typed row where
+        # two of them were aimed, and their cells replaced those rows'. Such a tab's additions
+        # wait for the next sync, which adds them below everything then (docs/concurrency.md).
+        split = {tab for tab, block in _added_blocks(list(aimed.values()), (), plan.header_rows).items()
+                 if block is None}
+        for w in plan.writes:
+            if w.tab in split and w.key in aimed and _adds_a_row(aimed[w.key]) and len(w.expect) > 1:
+                del aimed[w.key]
+                result.skipped.append(w)
         kept = {w.key for w in drop_orphans([w for w in plan.writes if w.key in aimed], result.skipped)}
         for tab, at in sorted(met.items()):
             cells = ", ".join(f"{_letters(col - 1)}{row}" for row, col in sorted(at, key=lambda p: (p[1], p[0])))
@@ -1062,6 +1074,8 @@ class GoogleSheetsWorkbook:
         # each then sees the grid as it is once the rows are opened, which grows it.
         opened = _room_for_added_rows({t: s.sheet_id for t, s in self._sheets.items()}, writes,
                                       [(tab, row) for tab, row, *_rest in self._deletes], plan.header_rows)
+        if not self._sent:
+            opened.extend(_room_for_appended_rows(plan, sheets, writes))
         for title, request in opened:
             rng = request["insertDimension"]["range"]
             grown = max(sheets[title].rows, need.get(title, (0, 0))[0]) + rng["endIndex"] - rng["startIndex"]
@@ -2392,14 +2406,31 @@ def _room_for_added_rows(sheet_ids: Mapping[str, int], writes: Iterable[CellWrit
     same atomic batch are empty whatever happened before it, and what a person had there
     moves down whole. Only where the added rows are one block below every other row the
     batch addresses in that tab: an insert shifts the rows under it, and rows below the
-    block (a record re-aimed there by the re-read) would take cells meant for others; such a
-    tab is written as before (docs/concurrency.md, "What remains"). The new rows take the
+    block (a record re-aimed there by the re-read) would take cells meant for others: `_aim`
+    leaves such a tab's additions to the next sync, and only a merge's delete below them still
+    has them written as before (docs/concurrency.md, "What remains"). The new rows take the
     formats of the row after them, the empty row they would have been written into. A new
     column's header cell expects only itself empty: it adds no row."""
+    out = []
+    for tab, block in _added_blocks([w for w in writes if w.tab in sheet_ids], deletes, header_rows).items():
+        if block is None:
+            continue
+        first, last = block
+        out.append((tab, {"insertDimension": {"range": {"sheetId": sheet_ids[tab], "dimension": "ROWS",
+                                                        "startIndex": first - 1, "endIndex": last},
+                                              "inheritFromBefore": False}}))
+    return out
+
+
+def _added_blocks(writes: Iterable[CellWrite], deletes: Iterable[tuple[str, int]], header_rows: Mapping[str, int]
+                  ) -> dict[str, tuple[int, int] | None]:
+    """For each tab `writes` add records to (`_adds_a_row`): the (first, last) rows of those
+    records when they are one block below every other row the writes and `deletes` address
+    there, else None (rows opened for them would shift the others)."""
     added: dict[str, set[int]] = {}
     below: dict[str, int] = {}
     for w in writes:
-        if w.tab not in sheet_ids or w.row <= header_rows.get(w.tab, 1):
+        if w.row <= header_rows.get(w.tab, 1):
             continue
         if _adds_a_row(w) and len(w.expect) > 1:
             added.setdefault(w.tab, set()).add(w.row)
@@ -2407,14 +2438,32 @@ def _room_for_added_rows(sheet_ids: Mapping[str, int], writes: Iterable[CellWrit
             below[w.tab] = max(below.get(w.tab, 0), w.row)
     for tab, row in deletes:
         below[tab] = max(below.get(tab, 0), row)
-    out = []
+    out: dict[str, tuple[int, int] | None] = {}
     for tab, rows in added.items():
         first, last = min(rows), max(rows)
-        if len(rows) != last - first + 1 or below.get(tab, 0) >= first:
+        out[tab] = None if len(rows) != last - first + 1 or below.get(tab, 0) >= first else (first, last)
+    return out
+
+
+def _room_for_appended_rows(plan: Plan, sheets: Mapping[str, "_Sheet"], writes: list[CellWrite]
+                            ) -> list[tuple[str, dict]]:
+    """(tab, `insertDimension`) pairs that open the rows a plan adds below every row of one of
+    sheetcrm's tabs (`Plan.appended`: a history's new rows). Those writes carry no expectation:
+    a row a person inserted above in the instant before the batch moved the tab's last row onto
+    the first one aimed at, and the new row replaced it, a log row lost for good (a stage
+    change the next sync recorded again under its own date). Opened in the same atomic batch,
+    the rows are empty whatever happened before it. Only in a batch no earlier attempt of this
+    write may have landed (`_sent`): a retry after a lost answer would open them a second time
+    and show the new rows twice, while writing them again by position changes nothing."""
+    out = []
+    for title, (first, last) in plan.appended.items():
+        sheet = sheets.get(title)
+        rows = {w.row for w in writes if w.tab == title and w.row > 1}
+        if sheet is None or not rows or min(rows) < first or max(rows) > last:
             continue
-        out.append((tab, {"insertDimension": {"range": {"sheetId": sheet_ids[tab], "dimension": "ROWS",
-                                                        "startIndex": first - 1, "endIndex": last},
-                                              "inheritFromBefore": False}}))
+        out.append((title, {"insertDimension": {"range": {"sheetId": sheet.sheet_id, "dimension": "ROWS",
+                                                          "startIndex": first - 1, "endIndex": last},
+                                                "inheritFromBefore": False}}))
     return out
 
 
