@@ -107,6 +107,48 @@ def test_init_in_spanish_takes_the_currency_from_the_region_or_says_it_is_usd(tm
     assert "los resúmenes van en USD" in done.stdout
 
 
+def test_init_leaves_locale_unset_where_the_region_writes_otherwise(tmp_path, env):
+    # A British team's init wrote locale = "en" active: its 03/04/2027 (3 April) then read as
+    # 4 March with no word, every deal in the wrong forecast month. Where the environment's
+    # region writes dates or numbers otherwise than the language's locale reads them (en_GB day
+    # first; es_MX a decimal point), the file leaves locale unset, and such cells are said.
+    britain = tmp_path / "gb"
+    britain.mkdir()
+    done = sheetcrm("init", env={**env, "SHEETCRM_LANG": "en_GB.UTF-8"}, cwd=britain)
+    assert done.returncode == 0, done.stderr
+    config = (britain / "sheetcrm.toml").read_text(encoding="utf-8")
+    assert '\n# locale = "en"\n' in config and "\nlocale =" not in config, config
+    assert "your locale en_GB writes dates and numbers as (3/12/2026, 1,234.5)" in config
+    assert "locale left unset: en_GB" in done.stdout, done.stdout
+    book = openpyxl.load_workbook(britain / "crm.xlsx")
+    book["Accounts"].append([None, "Acme Ltd"])
+    book["Opportunities"].append([None, "Renewal", "Acme Ltd", None, "Tom", "Proposal", "1500", None, None,
+                                  "03/04/2027", "01/02/2027"])
+    book.save(britain / "crm.xlsx")
+    checked = sheetcrm("validate", "--format", "json", env={**env, "SHEETCRM_LANG": "en_GB.UTF-8"}, cwd=britain)
+    issues = json.loads(checked.stdout)["issues"]
+    said = {(i["header"], i["code"]) for i in issues}
+    assert {("Close Date", "ambiguous_date"), ("Created", "ambiguous_date")} <= said, issues
+
+    mexico = tmp_path / "mx"
+    mexico.mkdir()
+    done = sheetcrm("init", env={**env, "SHEETCRM_LANG": "es_MX.UTF-8"}, cwd=mexico)
+    assert done.returncode == 0, done.stderr
+    config = (mexico / "sheetcrm.toml").read_text(encoding="utf-8")
+    assert '\n# locale = "es"\n' in config and "\nlocale =" not in config, config
+    assert "tu locale es_MX escribe fechas y números así (3/12/2026, 1,234.5)" in config
+    assert "locale sin fijar: es_MX" in done.stdout, done.stdout
+    # Its tabs are Spanish all the same, so every command after it speaks Spanish.
+    assert "Oportunidades" in openpyxl.load_workbook(mexico / "crm.xlsx").sheetnames
+    assert "filas" in sheetcrm("validate", env={**env, "SHEETCRM_LANG": "es_MX.UTF-8"}, cwd=mexico).stdout
+
+    spain = tmp_path / "es"
+    spain.mkdir()
+    done = sheetcrm("init", env={**env, "SHEETCRM_LANG": "es_ES.UTF-8"}, cwd=spain)
+    assert '\nlocale = "es"\n' in (spain / "sheetcrm.toml").read_text(encoding="utf-8")
+    assert "sin fijar" not in done.stdout
+
+
 def test_the_example_stages_are_the_built_in_ones():
     # The example's [[stages]] are active: a stage word the built-in stages read ("Cerrada
     # ganada") must read the same once init wrote them.
