@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sheetcrm import cells, demo
-from sheetcrm.config import EXAMPLE, Config
+from sheetcrm.config import EXAMPLE, Config, TabSettings
 from sheetcrm.i18n import N_, _, current, every_locale, in_locale, normalize
 from sheetcrm.ids import read_sequences
 from sheetcrm.owned import owned_title
 from sheetcrm.plan import tab_writes
-from sheetcrm.schema import OWNED_TABS, SEQUENCES, TABS, WORKFLOWS, find_tab, tab_names
+from sheetcrm.schema import OWNED_TABS, SEQUENCES, TABS, WORKFLOWS, TabSpec, find_tab, tab_names
 from sheetcrm.validate import read_crm, team_config, titles_language
 from sheetcrm.workbook import CellWrite, Grid, Plan, Snapshot, Workbook, WorkbookError, WriteResult
 
@@ -35,11 +35,11 @@ def plan_missing_tabs(snapshot: Snapshot, config: Config) -> tuple[Plan, list[st
                 headed.append(found)
                 # held: a header a person types there meanwhile is theirs, never written over.
                 plan.writes.extend(CellWrite(found, 1, c, name, held=(None, ""))
-                                   for c, name in enumerate(spec.headers(config.locale), start=1))
+                                   for c, name in enumerate(_headers(spec, settings, config.locale), start=1))
             continue
         title = settings.title or spec.display_title(config.locale)
         plan.new_tabs.append(title)
-        plan.writes.extend(tab_writes(title, None, [spec.headers(config.locale)]))
+        plan.writes.extend(tab_writes(title, None, [_headers(spec, settings, config.locale)]))
     if find_tab(titles, tab_names(WORKFLOWS, None)) is None:
         # The team's rules: headers and one example, inactive until a person says yes.
         locale = config.locale
@@ -48,6 +48,16 @@ def plan_missing_tabs(snapshot: Snapshot, config: Config) -> tuple[Plan, list[st
         headers = [*WORKFLOWS.headers(locale), *(c.display(locale) for c in WORKFLOWS.computed)]
         plan.writes.extend(tab_writes(title, None, [headers, example_rule(locale)]))
     return plan, headed
+
+
+def _headers(spec: TabSpec, settings: TabSettings, locale: str) -> list[str]:
+    """The header row init writes: the team's names from sheetcrm.toml (`headers` renames,
+    `custom_fields`), else the built-in ones. With the built-in ones alone, the config's Amount
+    = "Deal size" was headed Amount, and every declared custom field was a
+    `custom_field_missing` warning on the workbook init had just made."""
+    headers = [settings.headers.get(c.header) or name for c, name in zip(spec.columns, spec.headers(locale))]
+    have = {cells.normalize_key(h) for h in headers}
+    return [*headers, *(name for name in settings.custom_fields if cells.normalize_key(name) not in have)]
 
 
 def _holds_nothing(grid: Grid) -> bool:

@@ -149,6 +149,26 @@ def test_init_leaves_locale_unset_where_the_region_writes_otherwise(tmp_path, en
     assert "sin fijar" not in done.stdout
 
 
+def test_init_heads_new_tabs_with_the_configs_headers_and_custom_fields(tmp_path, env):
+    # The README's config example, then init: the Deals tab was headed Amount, not the team's
+    # "Deal size", and Budget and Tier were custom_field_missing warnings on the workbook init
+    # had just made.
+    (tmp_path / "sheetcrm.toml").write_text(
+        'workbook = "crm.xlsx"\nlocale = "es"\ncurrency = "EUR"\n\n[tabs.opportunities]\ntitle = "Deals"\n'
+        'headers = { "Amount" = "Deal size" }\n\n[tabs.leads.custom_fields]\n"Budget" = { type = "money" }\n'
+        '"Tier" = { type = "enum", values = ["Gold", "Silver", "Bronze"] }\n', encoding="utf-8")
+    done = sheetcrm("init", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    book = openpyxl.load_workbook(tmp_path / "crm.xlsx")
+    deals = [c.value for c in book["Deals"][1]]
+    assert "Deal size" in deals and "Importe" not in deals and "Amount" not in deals, deals
+    leads = [c.value for c in book["Leads"][1]]
+    assert leads[-2:] == ["Budget", "Tier"], leads
+    checked = sheetcrm("validate", "--format", "json", env=env, cwd=tmp_path)
+    assert checked.returncode == 0, checked.stdout
+    assert json.loads(checked.stdout)["issues"] == []
+
+
 def test_the_example_stages_are_the_built_in_ones():
     # The example's [[stages]] are active: a stage word the built-in stages read ("Cerrada
     # ganada") must read the same once init wrote them.
