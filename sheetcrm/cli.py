@@ -402,7 +402,8 @@ def _warnings_in_one_line() -> None:
 @IGNORE_LOCK
 @user_errors
 def init(target: Target) -> None:
-    from sheetcrm.starter import crm_language, example_config, existing_tabs, init_workbook, named_currencies
+    from sheetcrm.starter import (LOOSE_LOCALE_SAID, crm_language, example_config, existing_tabs, init_workbook,
+                                  named_currencies, region_writes_otherwise)
 
     config, book = target.open()
     # The locks first: a refused init writes nothing, not even the config.
@@ -430,6 +431,9 @@ def init(target: Target) -> None:
         if language is None:
             echo(_("{file}: summaries are in {currency}; set currency there if your amounts are in another",
                    file=CONFIG_FILE, currency=written.currency))
+            if (loose := region_writes_otherwise(team, environment_region())) is not None:
+                name, theirs, ours = loose
+                echo(_(LOOSE_LOCALE_SAID, file=CONFIG_FILE, name=name, theirs=theirs, ours=ours, locale=team))
     else:
         result, headed = init_workbook(book, config, snapshot)
         kept = True

@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sheetcrm import cells, demo
-from sheetcrm.config import EXAMPLE, Config
+from sheetcrm.config import EXAMPLE, Config, TabSettings
 from sheetcrm.i18n import N_, _, current, every_locale, in_locale, normalize
 from sheetcrm.ids import read_sequences
 from sheetcrm.owned import owned_title
 from sheetcrm.plan import tab_writes
-from sheetcrm.schema import OWNED_TABS, SEQUENCES, TABS, WORKFLOWS, find_tab, tab_names
+from sheetcrm.schema import OWNED_TABS, SEQUENCES, TABS, WORKFLOWS, TabSpec, find_tab, tab_names
 from sheetcrm.validate import read_crm, team_config, titles_language
 from sheetcrm.workbook import CellWrite, Grid, Plan, Snapshot, Workbook, WorkbookError, WriteResult
 
@@ -35,11 +35,11 @@ def plan_missing_tabs(snapshot: Snapshot, config: Config) -> tuple[Plan, list[st
                 headed.append(found)
                 # held: a header a person types there meanwhile is theirs, never written over.
                 plan.writes.extend(CellWrite(found, 1, c, name, held=(None, ""))
-                                   for c, name in enumerate(spec.headers(config.locale), start=1))
+                                   for c, name in enumerate(_headers(spec, settings, config.locale), start=1))
             continue
         title = settings.title or spec.display_title(config.locale)
         plan.new_tabs.append(title)
-        plan.writes.extend(tab_writes(title, None, [spec.headers(config.locale)]))
+        plan.writes.extend(tab_writes(title, None, [_headers(spec, settings, config.locale)]))
     if find_tab(titles, tab_names(WORKFLOWS, None)) is None:
         # The team's rules: headers and one example, inactive until a person says yes.
         locale = config.locale
@@ -48,6 +48,16 @@ def plan_missing_tabs(snapshot: Snapshot, config: Config) -> tuple[Plan, list[st
         headers = [*WORKFLOWS.headers(locale), *(c.display(locale) for c in WORKFLOWS.computed)]
         plan.writes.extend(tab_writes(title, None, [headers, example_rule(locale)]))
     return plan, headed
+
+
+def _headers(spec: TabSpec, settings: TabSettings, locale: str) -> list[str]:
+    """The header row init writes: the team's names from sheetcrm.toml (`headers` renames,
+    `custom_fields`), else the built-in ones. With the built-in ones alone, the config's Amount
+    = "Deal size" was headed Amount, and every declared custom field was a
+    `custom_field_missing` warning on the workbook init had just made."""
+    headers = [settings.headers.get(c.header) or name for c, name in zip(spec.columns, spec.headers(locale))]
+    have = {cells.normalize_key(h) for h in headers}
+    return [*headers, *(name for name in settings.custom_fields if cells.normalize_key(name) not in have)]
 
 
 def _holds_nothing(grid: Grid) -> bool:
@@ -89,6 +99,40 @@ UNSAID_CURRENCY = N_("# USD: your locale names no region, so nothing said your c
                      "# amounts are in.")
 
 
+# A new workbook's locale is the environment's language, but `locale` also settles how every
+# date and number a column leaves open reads: en_GB's 03/04/2026 (3 April) read as 4 March,
+# es_MX's 2,500 (two thousand five hundred) as 2.5, unsaid. Where the environment's region
+# writes them otherwise than that language, the file leaves locale unset: such cells are then
+# reported at their cells with both readings.
+LOOSE_LOCALE = N_("# Left unset: your locale {name} writes dates and numbers as ({theirs}), not as\n"
+                  "# locale = \"{locale}\" reads them ({ours}). Set, it would read every date and number a column\n"
+                  "# leaves open its way, unsaid; unset, each one that reads both ways is reported at its cell\n"
+                  "# (dates written year first, 2026-04-03, never are).")
+LOOSE_LOCALE_SAID = N_("{file}: locale left unset: {name} writes dates and numbers as ({theirs}), not as "
+                       "locale \"{locale}\" reads them ({ours}); each one that reads both ways is reported at its "
+                       "cell")
+
+
+def region_writes_otherwise(locale: str, region: str | None) -> tuple[str, str, str] | None:
+    """When people of `region` write dates or numbers otherwise than `locale` ("en"/"es") reads
+    them: (their locale's name, how it writes them, how `locale` reads them), e.g. ("en_GB",
+    "3/12/2026, 1,234.5", "12/3/2026, 1,234.5"); else None (no region, or one that agrees)."""
+    if not region:
+        return None
+    language = normalize(locale)
+    name = f"{language}_{region}"
+    order, separator = cells.typed_order(name), cells.typed_separator(name)
+    if order in (None, language) and separator in (None, language):
+        return None
+    return name, _written_as(order or language, separator or language), _written_as(language, language)
+
+
+def _written_as(order: str, separator: str) -> str:
+    date = "3/12/2026" if order == "es" else "12/3/2026"
+    number = "1.234,5" if separator == "es" else "1,234.5"
+    return f"{date}, {number}"
+
+
 def team_currency(region: str | None) -> str | None:
     """The currency of `region` (an ISO territory: "ES" -> "EUR"), None when it names none."""
     if not region:
@@ -122,7 +166,12 @@ def example_config(workbook: str | None = None, spreadsheet: str | None = None,
             text = _swap(text, 'currency = "USD"', f"{said}\ncurrency = {_toml_string(currency)}")
         else:
             text = _swap(text, 'currency = "USD"', f'{_(UNSAID_CURRENCY)}\ncurrency = "USD"')
-    if language is None and normalize(locale) != "en":
+    loose = region_writes_otherwise(locale, region) if language is None else None
+    if loose is not None:
+        name, theirs, ours = loose
+        said = _(LOOSE_LOCALE, name=name, theirs=theirs, ours=ours, locale=normalize(locale))
+        text = _swap(text, 'locale = "en"', f"{said}\n# locale = {_toml_string(normalize(locale))}")
+    elif language is None and normalize(locale) != "en":
         # A Spanish team's file read "en": every command after init spoke English, and read
         # its 1.234,50 and 03/04 the English way.
         text = _swap(text, 'locale = "en"', f"locale = {_toml_string(normalize(locale))}")

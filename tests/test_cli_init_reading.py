@@ -127,6 +127,68 @@ def test_init_takes_the_currency_from_the_locale_that_formats_money(tmp_path, en
         assert f'\ncurrency = "{currency}"\n' in config and said in config, (variables, config[:900])
 
 
+def test_init_leaves_locale_unset_where_the_region_writes_otherwise(tmp_path, env):
+    # A British team's init wrote locale = "en" active: its 03/04/2027 (3 April) then read as
+    # 4 March with no word, every deal in the wrong forecast month. Where the environment's
+    # region writes dates or numbers otherwise than the language's locale reads them (en_GB day
+    # first; es_MX a decimal point), the file leaves locale unset, and such cells are said.
+    britain = tmp_path / "gb"
+    britain.mkdir()
+    done = sheetcrm("init", env={**env, "SHEETCRM_LANG": "en_GB.UTF-8"}, cwd=britain)
+    assert done.returncode == 0, done.stderr
+    config = (britain / "sheetcrm.toml").read_text(encoding="utf-8")
+    assert '\n# locale = "en"\n' in config and "\nlocale =" not in config, config
+    assert "your locale en_GB writes dates and numbers as (3/12/2026, 1,234.5)" in config
+    assert "locale left unset: en_GB" in done.stdout, done.stdout
+    book = openpyxl.load_workbook(britain / "crm.xlsx")
+    book["Accounts"].append([None, "Acme Ltd"])
+    book["Opportunities"].append([None, "Renewal", "Acme Ltd", None, "Tom", "Proposal", "1500", None, None,
+                                  "03/04/2027", "01/02/2027"])
+    book.save(britain / "crm.xlsx")
+    checked = sheetcrm("validate", "--format", "json", env={**env, "SHEETCRM_LANG": "en_GB.UTF-8"}, cwd=britain)
+    issues = json.loads(checked.stdout)["issues"]
+    said = {(i["header"], i["code"]) for i in issues}
+    assert {("Close Date", "ambiguous_date"), ("Created", "ambiguous_date")} <= said, issues
+
+    mexico = tmp_path / "mx"
+    mexico.mkdir()
+    done = sheetcrm("init", env={**env, "SHEETCRM_LANG": "es_MX.UTF-8"}, cwd=mexico)
+    assert done.returncode == 0, done.stderr
+    config = (mexico / "sheetcrm.toml").read_text(encoding="utf-8")
+    assert '\n# locale = "es"\n' in config and "\nlocale =" not in config, config
+    assert "tu locale es_MX escribe fechas y números así (3/12/2026, 1,234.5)" in config
+    assert "locale sin fijar: es_MX" in done.stdout, done.stdout
+    # Its tabs are Spanish all the same, so every command after it speaks Spanish.
+    assert "Oportunidades" in openpyxl.load_workbook(mexico / "crm.xlsx").sheetnames
+    assert "filas" in sheetcrm("validate", env={**env, "SHEETCRM_LANG": "es_MX.UTF-8"}, cwd=mexico).stdout
+
+    spain = tmp_path / "es"
+    spain.mkdir()
+    done = sheetcrm("init", env={**env, "SHEETCRM_LANG": "es_ES.UTF-8"}, cwd=spain)
+    assert '\nlocale = "es"\n' in (spain / "sheetcrm.toml").read_text(encoding="utf-8")
+    assert "sin fijar" not in done.stdout
+
+
+def test_init_heads_new_tabs_with_the_configs_headers_and_custom_fields(tmp_path, env):
+    # The README's config example, then init: the Deals tab was headed Amount, not the team's
+    # "Deal size", and Budget and Tier were custom_field_missing warnings on the workbook init
+    # had just made.
+    (tmp_path / "sheetcrm.toml").write_text(
+        'workbook = "crm.xlsx"\nlocale = "es"\ncurrency = "EUR"\n\n[tabs.opportunities]\ntitle = "Deals"\n'
+        'headers = { "Amount" = "Deal size" }\n\n[tabs.leads.custom_fields]\n"Budget" = { type = "money" }\n'
+        '"Tier" = { type = "enum", values = ["Gold", "Silver", "Bronze"] }\n', encoding="utf-8")
+    done = sheetcrm("init", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    book = openpyxl.load_workbook(tmp_path / "crm.xlsx")
+    deals = [c.value for c in book["Deals"][1]]
+    assert "Deal size" in deals and "Importe" not in deals and "Amount" not in deals, deals
+    leads = [c.value for c in book["Leads"][1]]
+    assert leads[-2:] == ["Budget", "Tier"], leads
+    checked = sheetcrm("validate", "--format", "json", env=env, cwd=tmp_path)
+    assert checked.returncode == 0, checked.stdout
+    assert json.loads(checked.stdout)["issues"] == []
+
+
 def test_the_example_stages_are_the_built_in_ones():
     # The example's [[stages]] are active: a stage word the built-in stages read ("Cerrada
     # ganada") must read the same once init wrote them.
