@@ -774,10 +774,14 @@ def test_a_workbook_moved_away_while_the_service_runs_is_said_gone_not_to_be_cre
     assert service.run_job(sync)
 
 
-@pytest.mark.parametrize("locale, line", [("en", "sync: writing 1 cell"), ("es", "sync: escribiendo 1 celda")])
-def test_the_writing_step_says_one_cell_in_the_singular(tmp_path, monkeypatch, locale, line):
+@pytest.mark.parametrize("locale, one, line", [("en", "writing 1 cell", "sync: writing 16 cells"),
+                                               ("es", "escribiendo 1 celda", "sync: escribiendo 16 celdas")])
+def test_the_writing_step_says_its_count_in_the_counts_plural_form(tmp_path, monkeypatch, locale, one, line):
     """`sheetcrm run` logged "sync: writing 1 cells" (and "escribiendo 1 celdas"): the step's
-    words now take the count's plural form; its JSON `step` field stays English for programs."""
+    words take the count's plural form; its JSON `step` field stays English for programs. A sync
+    writes one cell seldom now: a row of sheetcrm's tabs is written whole (the Accounts
+    Overview's 16 cells for a name), and an ID or computed cell moves a `_sheetcrm` mark's row.
+    So the service's line is checked at 16 and the same words at 1 in the catalogue."""
     import logging
 
     import openpyxl
@@ -807,7 +811,10 @@ def test_the_writing_step_says_one_cell_in_the_singular(tmp_path, monkeypatch, l
     with using(locale):   # as `sheetcrm run` speaks the config's locale
         Service(Config(locale=locale), book, logger, log_queue=LogQueue(tmp_path / "q.jsonl"),
                 today=lambda: dt.date(2026, 11, 23)).sync()
-    assert (line, {"job": "sync", "step": "writing 1 cell"}) in said, said
+    assert (line, {"job": "sync", "step": "writing 16 cells"}) in said, said
+    from sheetcrm.i18n import ngettext
+    with using(locale):
+        assert ngettext("writing {n} cell", "writing {n} cells", 1) == one
 
 
 def test_a_json_log_lines_moments_are_iso_8601():

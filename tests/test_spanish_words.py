@@ -131,10 +131,12 @@ def test_history_logged_in_english_continues_in_spanish_without_a_spurious_chang
     snapshot = _sheet(["Propuesta", "Propuesta"], history)
     _, results, plan = plan_sync(snapshot, Config(locale="es"), AS_OF)
     rows = [w for w in plan.writes if w.tab == "Historial de etapas"]
-    # OPP-0001 is still in the stage its English row logged: nothing. OPP-0002 moved: one row, in Spanish.
-    assert [(w.row, w.col, w.value) for w in rows if w.col in (1, 2, 3)] == [
+    # OPP-0001 is still in the stage its English row logged: no row. OPP-0002 moved: one row, in Spanish.
+    assert [(w.row, w.col, w.value) for w in rows if w.row > 3 and w.col in (1, 2, 3)] == [
         (4, 1, "OPP-0002"), (4, 2, "Calificación"), (4, 3, "Propuesta")]
-    # The old row keeps its text.
+    # The old rows keep their text: a row sheetcrm writes again is written whole (plan.whole_rows),
+    # its English words as read.
+    assert all(w.value == history[w.row - 2][w.col - 1] for w in rows if w.row <= 3 and w.col in (1, 3)), rows
     assert results.stage_history[0].to_value == "Proposal"
 
 

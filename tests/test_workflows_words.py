@@ -135,7 +135,8 @@ def _log(book: MemoryWorkbook, locale: str = "en") -> list[dict]:
 def test_an_assignment_names_the_owner_it_chose_and_a_skip_says_why_beside_its_event():
     """Was: a done assignment's row named nobody; a skipped one put "created: The rule … cap" in
     the Event cell. Now Event is what happened to the record, Details what the action did or why
-    it did not, and Chain stays empty for what was not done."""
+    it did not, and Chain stays empty for what was not done (a log row is written whole, its
+    empty cells as no value)."""
     rules = [["WF-0001", "Round robin", "yes", "lead", "created", "", "assign owner", None, None, None,
               "Ana, Bo", 2]]
     book = _english_book(rules)
@@ -149,7 +150,7 @@ def test_an_assignment_names_the_owner_it_chose_and_a_skip_says_why_beside_its_e
         ("LEAD-0003", "created", "done", "assigned to Ana (round-robin, 2 of Cap 2)", "WF-0001"),
         ("LEAD-0004", "created", "done", "assigned to Bo (round-robin, 2 of Cap 2)", "WF-0001"),
         ("LEAD-0005", "created", "skipped",
-         "The rule WF-0001 could not assign LEAD-0005: every owner in Assign To is at their cap.", "")]
+         "The rule WF-0001 could not assign LEAD-0005: every owner in Assign To is at their cap.", None)]
     assert [r[4] for r in book.tabs["Leads"][1:]] == ["Ana", "Bo", "Ana", "Bo", None]
     assert [f.message for f in outcome.workflows.outcome.firings][:1] == ["assigned to Ana (round-robin, 2 of Cap 2)"]
 

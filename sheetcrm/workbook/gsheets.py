@@ -1061,8 +1061,21 @@ class GoogleSheetsWorkbook:
         out.extend(self._counter_requests(plan, sheets))
         out.extend(self._pin_requests(writes, used))
         out.extend(self._formula_requests(used))
+        opened = _room_for_added_rows({t: s.sheet_id for t, s in self._sheets.items()}, writes,
+                                      [(tab, row) for tab, row, *_rest in self._deletes], plan.header_rows)
+        if not self._sent:
+            opened.extend(_room_for_appended_rows(plan, sheets, writes))
+        # The rows opened grow the grid themselves: the grid is first grown only to what the
+        # writes need beyond them. Grown to the writes' last row and then opened, a tab took
+        # those rows twice, empty ones left below, and a sync near Google's cap was refused
+        # for cells it did not need.
+        inserted: dict[str, int] = {}
+        for title, request in opened:
+            rng = request["insertDimension"]["range"]
+            inserted[title] = inserted.get(title, 0) + rng["endIndex"] - rng["startIndex"]
         for title, (rows, cols) in need.items():
             sheet = sheets[title]
+            rows -= inserted.get(title, 0)
             if title in self._sheets and (rows > sheet.rows or cols > sheet.cols):
                 # Absolute sizes, not appendDimension: a retried batch must not grow the grid twice.
                 out.append({"updateSheetProperties": {
@@ -1070,15 +1083,13 @@ class GoogleSheetsWorkbook:
                                    "gridProperties": {"rowCount": max(rows, sheet.rows),
                                                       "columnCount": max(cols, sheet.cols)}},
                     "fields": "gridProperties.rowCount,gridProperties.columnCount"}})
+            if title in inserted:
+                sheets[title] = dataclasses.replace(sheet, rows=max(rows, sheet.rows))
         # Before every request below that addresses rows (dropdowns, formats, filters, cells):
         # each then sees the grid as it is once the rows are opened, which grows it.
-        opened = _room_for_added_rows({t: s.sheet_id for t, s in self._sheets.items()}, writes,
-                                      [(tab, row) for tab, row, *_rest in self._deletes], plan.header_rows)
-        if not self._sent:
-            opened.extend(_room_for_appended_rows(plan, sheets, writes))
         for title, request in opened:
             rng = request["insertDimension"]["range"]
-            grown = max(sheets[title].rows, need.get(title, (0, 0))[0]) + rng["endIndex"] - rng["startIndex"]
+            grown = sheets[title].rows + rng["endIndex"] - rng["startIndex"]
             sheets[title] = dataclasses.replace(sheets[title], rows=grown)
             out.append(request)
         for title in dict.fromkeys(plan.hide):
