@@ -332,3 +332,47 @@ def test_a_quota_of_an_owner_whose_only_deal_has_errors_is_not_said_to_own_no_de
     outcome = sync(XlsxWorkbook(path), Config(), as_of=dt.date(2026, 3, 15))
     said = [(i.row, i.value, i.code) for i in outcome.crm.report.issues if i.tab == "Quotas"]
     assert said == [(4, "Team", "unknown_owner")]
+
+
+@pytest.mark.parametrize("locale, said, coverage_said", [
+    ("en", "Team attainment for Mar 2026 is over the owners with a quota: Bo won $7,000.00 with no quota for the "
+           "month, in Closed won but not in attainment.",
+     "Pipeline coverage is over the owners with a quota this quarter: Bo has none, and their deals are not in it."),
+    ("es", "El cumplimiento del equipo en mar 2026 es el de los propietarios con cuota: Bo ganó 7.000,00\xa0US$ sin cuota "
+           "para ese mes, que cuenta en lo ganado pero no en el cumplimiento.",
+     "La cobertura del embudo es la de los propietarios con cuota este trimestre: Bo no tiene cuota, y sus "
+     "oportunidades no cuentan en ella.")])
+def test_an_owner_with_no_quota_is_not_in_the_team_s_attainment_nor_coverage_and_is_named(
+        tmp_path, locale, said, coverage_said):
+    """Ana has a quota of 10,000 a month for Q1 2026 and won 3,000 in March; Bo has no quota and
+    won 7,000. The team's March showed 10,000 won of a 10,000 quota, attainment 100 %, where
+    those with a quota won 30 %; coverage 13,000 ÷ (30,000 − 10,000) = 0.65×, Bo's pipeline and
+    wins set against Ana's quota. Now attainment 3,000 ÷ 10,000 = 30 % and coverage Ana's
+    4,000 ÷ (30,000 − 3,000) = 4/27, Bo named beside each, on the tabs and in JSON."""
+    from sheetcrm.schema import DASHBOARD, FORECAST
+
+    path = xlsx(tmp_path / "w.xlsx", {
+        "Accounts": ACCOUNTS,
+        "Opportunities": _deals(["Ana", "Closed Won", 3000, dt.date(2026, 3, 10), dt.date(2026, 1, 1)],
+                                ["Bo", "Closed Won", 7000, dt.date(2026, 3, 12), dt.date(2026, 1, 1)],
+                                ["Ana", "Negotiation", 4000, dt.date(2026, 3, 20), dt.date(2026, 1, 1)],
+                                ["Bo", "Negotiation", 9000, dt.date(2026, 3, 25), dt.date(2026, 1, 1)]),
+        "Quotas": [["Owner", "Month", "Quota"], *[["Ana", f"2026-0{m}", 10000] for m in (1, 2, 3)]]})
+    results = sync(XlsxWorkbook(path), Config(locale=locale, forecast_months=2), as_of=dt.date(2026, 3, 15)).results
+    march = results.forecast.months[0]
+    assert (march.closed_won, march.quota, march.attainment) == (10000, 10000, 30)
+    assert (march.won_without_quota, march.owners_without_quota) == (7000, ("Bo",))
+    as_json = results.forecast.to_json()["months"][0]
+    assert as_json["attainment"] == pytest.approx(0.3) and as_json["won_without_quota"] == "7000"
+    assert results.forecast.by_owner["Ana"][0].attainment == 30
+    kpis = results.kpis
+    assert (kpis.pipeline_coverage, kpis.pipeline_coverage_basis) == (Decimal(4000) / Decimal(27000), "quota")
+    assert kpis.to_json()["pipeline_coverage_without_quota"] == ["Bo"]
+    book = openpyxl.load_workbook(path)
+    rows = [[c for c in row if c is not None] for row in
+            book[FORECAST.display_title(locale)].iter_rows(values_only=True)]
+    assert [said] in rows
+    team = next(r for r in rows if r and r[0] == "2026-03")
+    assert team[-3:] == [10000, 10000, pytest.approx(0.3)]
+    dashboard = [[c.value for c in r] for r in book[DASHBOARD.display_title(locale)].iter_rows()]
+    assert [r[1] for r in dashboard if isinstance(r[2], str) and r[2].endswith(coverage_said)] == [0.15]
