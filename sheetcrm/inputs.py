@@ -431,6 +431,12 @@ def _quotas(base: str, side: _Side, locale: str, sure: bool, unread: list[Unread
             side.say("error", i, 1, QUOTAS, cells.CellError(
                 "required", _("This row gives {owner} a quota of {amount} but no month, so it counts in no month.",
                               owner=owner, amount=cells.show_number(amount)), _(_MONTH_HINT), None))
+        if owner and month and amount is None and i not in amount_refused:
+            # A row naming whose and when with no figure reads as a quota set; it is none (not 0).
+            side.say("warning", i, 2, QUOTAS, cells.CellError(
+                "required", _("This row gives {owner} no quota for {month}: its Quota is empty, so {owner} has no "
+                              "quota that month.", owner=owner, month=month),
+                _("Write the quota, or 0 if {owner} has none that month.", owner=owner), None))
         if owner and month and amount is not None:
             owners[i] = owner
             found.setdefault((owner_key(owner), month), []).append(i)

@@ -376,3 +376,45 @@ def test_an_owner_with_no_quota_is_not_in_the_team_s_attainment_nor_coverage_and
     assert team[-3:] == [10000, 10000, pytest.approx(0.3)]
     dashboard = [[c.value for c in r] for r in book[DASHBOARD.display_title(locale)].iter_rows()]
     assert [r[1] for r in dashboard if isinstance(r[2], str) and r[2].endswith(coverage_said)] == [0.15]
+
+
+@pytest.mark.parametrize("locale, zero, attainment_said, coverage_said", [
+    ("en", 0, "Attainment is blank where the quota is 0: no share of a quota of 0 can be shown.",
+     "Pipeline coverage is blank: this quarter's quota on the Quotas tab is 0, so there is nothing left to win to "
+     "cover."),
+    ("es", "0,00", "El cumplimiento queda en blanco donde la cuota es 0: no hay porcentaje de una cuota de 0.",
+     "La cobertura del embudo queda en blanco: la cuota de este trimestre en la pestaña Quotas es 0, así que no "
+     "queda nada por ganar que cubrir.")])
+def test_a_quota_of_0_is_said_not_called_won_already(tmp_path, locale, zero, attainment_said, coverage_said):
+    """Ana's quota is 0 for each month of Q1 2026 (typed 0, or "0,00"); nothing is won. The
+    Dashboard said "this quarter's quota is won already" of a quota of 0 with nothing won, and
+    the Forecast's blank attainment beside a Quota of 0 was said nowhere."""
+    from sheetcrm.schema import DASHBOARD, FORECAST
+
+    path = xlsx(tmp_path / "z.xlsx", {
+        "Accounts": ACCOUNTS,
+        "Opportunities": _deals(["Ana", "Negotiation", 4000, dt.date(2026, 3, 20), dt.date(2026, 1, 1)]),
+        "Quotas": [["Owner", "Month", "Quota"], *[["Ana", f"2026-0{m}", zero] for m in (1, 2, 3)]]})
+    outcome = sync(XlsxWorkbook(path), Config(locale=locale, forecast_months=1), as_of=dt.date(2026, 3, 15))
+    march = outcome.results.forecast.months[0]
+    assert (march.closed_won, march.quota, march.attainment) == (0, 0, None)
+    kpis = outcome.results.kpis
+    assert (kpis.pipeline_coverage, kpis.pipeline_coverage_basis) == (None, "quota_zero")
+    assert not [i for i in outcome.crm.report.issues if i.tab == "Quotas"]
+    book = openpyxl.load_workbook(path)
+    rows = [[c for c in row if c is not None] for row in
+            book[FORECAST.display_title(locale)].iter_rows(values_only=True)]
+    assert [attainment_said] in rows
+    dashboard = [[c.value for c in r] for r in book[DASHBOARD.display_title(locale)].iter_rows()]
+    assert [r[1] for r in dashboard if isinstance(r[2], str) and r[2].endswith(coverage_said)] == [None]
+
+
+def test_a_quota_row_with_an_empty_quota_is_said_at_the_cell(tmp_path):
+    # "Ana, 2026-03, (empty)" read as a quota set; it is none, and not 0: said where it is typed.
+    crm, issues = _read(tmp_path, [["Currency", "Rate"]],
+                        [["Owner", "Month", "Quota"], ["Ana", "2026-02", 1000], ["Ana", "2026-03", None]],
+                        Config(currency="USD", locale="en"))
+    assert crm.inputs.quotas == [Quota("Ana", "2026-02", Decimal(1000))] and crm.inputs.unread_quotas == []
+    assert issues == [("warning", "Quotas", 3, "C", None, "required")]
+    said = next(i for i in crm.report.issues if i.tab == "Quotas")
+    assert "Ana" in said.message and "2026-03" in said.message and "0" in said.hint

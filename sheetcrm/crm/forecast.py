@@ -74,6 +74,15 @@ def without_quota_said(m: "MonthForecast", currency: str) -> str | None:
                     amount=show.money(m.won_without_quota, currency))
 
 
+def zero_quota_said(f: "Forecast") -> str | None:
+    """What the `forecast` command and the Forecast tab say when a row's Quota is 0: its
+    Attainment is blank, which beside a quota read alone would look like a quota not read."""
+    rows = [*f.months, *(m for months in f.by_owner.values() for m in months)]
+    if not any(m.quota == 0 for m in rows):
+        return None
+    return _("Attainment is blank where the quota is 0: no share of a quota of 0 can be shown.")
+
+
 def owner_label(key: str) -> str:
     """A by-owner key as people read it: the owner's name, or "(no owner)" in the current language."""
     return key if key != NO_OWNER_KEY else _(NO_OWNER)

@@ -139,7 +139,7 @@ class Kpis:
     team: DealKpis
     by_owner: Mapping[str, DealKpis] = field(default_factory=dict)
     pipeline_coverage: Decimal | None = None         # a multiple: 3.2 means 3.2× what is left to win
-    pipeline_coverage_basis: str | None = None       # "quota", "last_quarter_won", "quota_unread" (coverage None: a quota of the quarter cannot be read), "quota_partial" (coverage None: an owner's quota covers only some of the quarter's months) "missing_rate" (coverage None: a deal it would count has no exchange rate) or "amounts_unread" (coverage None: no deal's amount is read)
+    pipeline_coverage_basis: str | None = None       # "quota", "last_quarter_won", "quota_zero" (coverage None: the quarter's quota is 0), "quota_unread" (coverage None: a quota of the quarter cannot be read), "quota_partial" (coverage None: an owner's quota covers only some of the quarter's months) "missing_rate" (coverage None: a deal it would count has no exchange rate) or "amounts_unread" (coverage None: no deal's amount is read)
     # Basis "quota_partial": the owners (as `owners` shows them) whose quotas cover only some months of the quarter.
     quota_partial_owners: tuple[str, ...] = ()
     # Basis "quota": the owners (NO_OWNER_KEY: deals with no Owner) with deals open or won this
@@ -317,6 +317,9 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
                 quota_left = plus(quota_left, None if won_by[owner] is None else -won_by[owner])
                 open_this_quarter = plus(open_this_quarter, open_by[owner])
             apart = tuple(sorted(o for o in {*won_by, *open_by} - held if won_by[o] != 0 or open_by[o] != 0))
+            if not any(q.amount for q in quotas if q.month in quarter):
+                # A quota of 0 leaves nothing to win: "won already" would be false, a multiple undefined.
+                quota_left, basis, apart = None, "quota_zero", ()
     if basis in ("quota", "last_quarter_won") and (quota_left is None
                                                    or open_this_quarter is None and quota_left > 0):
         # What is left to win, or what the pipeline is, lacks a deal's rate: no ratio, never one of a part.
@@ -362,6 +365,9 @@ def coverage_said(k: Kpis, quotas: str) -> str | None:
     if k.pipeline_coverage_basis == "last_quarter_won":
         return _("Pipeline coverage is over last quarter's won revenue: the {tab} tab has no quota for this quarter",
                  tab=quotas)
+    if k.pipeline_coverage_basis == "quota_zero":
+        return _("Pipeline coverage is blank: this quarter's quota on the {tab} tab is 0, so there is nothing left "
+                 "to win to cover", tab=quotas)
     if k.pipeline_coverage_basis == "quota" and k.coverage_without_quota:
         # Else the whole team's open pipeline, on the same tab, reads as what was divided.
         apart = ", ".join(owner_label(o) for o in k.coverage_without_quota)
