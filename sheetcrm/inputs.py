@@ -232,6 +232,23 @@ class _Side:
         self.report.add(Issue(severity, self.title, index + 2, column_letter(self._col(col) + 1),  # type: ignore[arg-type]
                               self.label(col, tab), error.raw, error.code, error.message, error.hint))
 
+    def currency_column(self) -> int | None:
+        """The sheet column (0-based) the header row names Currency (Moneda, Divisa) once, if any:
+        a column the tab's own headers do not have, but a team may add beside its figures."""
+        names = {cells.normalize_key(n) for n in (RATES.headers[0], RATES.headers_es[0], "Divisa")}
+        header = self.grid.rows[0] if self.grid.rows else []
+        named = [c for c, h in enumerate(header)
+                 if isinstance(text := cells.parse_text(h), str) and cells.normalize_key(text) in names]
+        return named[0] if len(named) == 1 else None
+
+    def say_at(self, severity: str, index: int, where: int, error: cells.CellError) -> None:
+        """`say`, at the sheet column `where` (0-based) rather than one of the tab's own columns."""
+        header = self.grid.rows[0] if self.grid.rows else []
+        label = cells.parse_text(header[where]) if where < len(header) else None
+        self.report.add(Issue(severity, self.title, index + 2, column_letter(where + 1),
+                              label if isinstance(label, str) else None, error.raw, error.code, error.message,
+                              error.hint))
+
     def formats(self, col: int) -> dict[int, str]:
         """The date formats read (`Grid.date_formats`) of the tab's column `col`, by data row."""
         where = self._col(col)
@@ -416,6 +433,28 @@ def _quotas(base: str, side: _Side, locale: str, sure: bool, unread: list[Unread
         side.say("error", i, 2, QUOTAS, cells.CellError(
             "negative_amount", _("{shown} is a negative amount: a quota is 0 or more.", shown=cells.quoted(quota_raws[i])),
             _("Write the amount without a minus sign or parentheses."), quota_raws[i]))
+    # A Currency column beside the quotas says what the figures are in: 5,000 in EUR read as 5,000
+    # of the base is a quota wrong by the rate. Refused at its cell, as a quota formatted in
+    # another currency is; the month is then without it (unread), never short of it.
+    if (where := side.currency_column()) is not None:
+        for i, row in enumerate(side.rows):
+            if i not in amounts:
+                continue
+            raw = row[where] if where < len(row) else None
+            try:
+                code = cells.parse_currency(raw, base)
+            except cells.CellError as e:
+                del amounts[i]
+                side.say_at("error", i, where, e)
+                continue
+            if code is not None and code != base:
+                del amounts[i]
+                side.say("error", i, 2, QUOTAS, cells.CellError(
+                    "currency_conflict",
+                    _("{shown} is in {currency}, but the {tab} tab is in the base currency, {base}.",
+                      shown=cells.quoted(quota_raws[i]), currency=code, tab=side.title, base=base),
+                    _("Write it in {base} (currency in sheetcrm.toml), without another currency.", base=base),
+                    quota_raws[i]))
     amount_refused = side.unread(2, amounts)
     lost: list[UnreadQuota] = []
     found: dict[tuple[str, str], list[int]] = {}  # (owner as a person reads it, month) -> data rows
@@ -498,8 +537,16 @@ def _months(side: _Side, locale: str, sure: bool) -> tuple[dict[int, str], set[i
     # column's (`date_order_differs`), never counted in a month guessed.
     reading = columns.read_dates(dates, locale, sure, side.grid.date1904, side.grid.locale, side.formats(col) or None)
     for finding in reading.findings:
-        side.say(finding.severity, finding.index, col, QUOTAS, finding.error)
-        if finding.severity == "error":
+        severity, error = finding.severity, finding.error
+        if error.code in ("number_as_date", "early_date"):
+            # A year typed alone (2026: 18 July 1905) placed the quota in a month of 1905, out of
+            # every month shown, so the team's months were short of it with a warning about a date.
+            severity, error = "error", cells.CellError(
+                error.code, _("{shown} is a year or a day alone, or a date before 1950: no month a quota is for, "
+                              "so this quota counts in no month.", shown=cells.quoted(error.raw)),
+                _(_MONTH_HINT), error.raw)
+        side.say(severity, finding.index, col, QUOTAS, error)
+        if severity == "error":
             skip.add(finding.index)
     for i, raw in enumerate(dates):
         if i in skip or cells.is_blank(raw):

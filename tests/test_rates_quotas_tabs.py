@@ -418,3 +418,34 @@ def test_a_quota_row_with_an_empty_quota_is_said_at_the_cell(tmp_path):
     assert issues == [("warning", "Quotas", 3, "C", None, "required")]
     said = next(i for i in crm.report.issues if i.tab == "Quotas")
     assert "Ana" in said.message and "2026-03" in said.message and "0" in said.hint
+
+
+def test_a_quota_in_another_currency_by_its_currency_column_is_refused_not_read_as_base(tmp_path):
+    """"Owner, Month, Quota, Currency": Ana 5,000 EUR and Bo 1,000 USD on a USD team read as a
+    team quota of 6,000 USD (attainment 50 % of 3,000 won), the Currency column unread. Now Ana's
+    row is a currency_conflict at its Quota and March's team quota and attainment are blank."""
+    path = xlsx(tmp_path / "c.xlsx", {
+        "Accounts": ACCOUNTS,
+        "Opportunities": _deals(["Ana", "Closed Won", 3000, dt.date(2026, 3, 10), dt.date(2026, 1, 1)],
+                                ["Bo", "Negotiation", 4000, dt.date(2026, 3, 20), dt.date(2026, 1, 1)]),
+        "Quotas": [["Owner", "Month", "Quota", "Currency"], ["Ana", "2026-03", 5000, "EUR"],
+                   ["Bo", "2026-03", 1000, "usd"], ["Bo", "2026-04", 1000, "dólares"]]})
+    outcome = sync(XlsxWorkbook(path), Config(), as_of=dt.date(2026, 3, 15))
+    said = [(i.severity, i.row, i.column, i.value, i.code) for i in outcome.crm.report.issues if i.tab == "Quotas"]
+    assert said == [("error", 2, "C", 5000, "currency_conflict"), ("error", 4, "D", "dólares", "bad_currency")]
+    assert outcome.crm.inputs.quotas == [Quota("Bo", "2026-03", Decimal(1000))]
+    march, april = outcome.results.forecast.months[:2]
+    assert (march.quota, march.attainment, march.quota_unread) == (None, None, True)
+    assert (april.quota, april.quota_unread) == (None, True)
+
+
+def test_a_year_alone_in_a_month_cell_is_no_month(tmp_path):
+    """Ana's Month typed 2026 (a yearly quota) was read, with a warning, as 18 July 1905: the quota
+    counted in a month of 1905, every month shown short of it. Now an error at the cell and the
+    quota in no month, so the team's months are blank, not short."""
+    crm, issues = _read(tmp_path, [["Currency", "Rate"]],
+                        [["Owner", "Month", "Quota"], ["Ana", 2026, 60000], ["Bo", "2026-03", 1000]],
+                        Config(currency="USD", locale="en"))
+    assert crm.inputs.quotas == [Quota("Bo", "2026-03", Decimal(1000))]
+    assert crm.inputs.unread_quotas == [UnreadQuota("Ana", None)]
+    assert issues == [("error", "Quotas", 2, "B", 2026, "number_as_date")]
