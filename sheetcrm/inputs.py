@@ -217,9 +217,19 @@ class _Side:
         return self.grid.rows[1:]
 
     def raws(self, col: int) -> list[Any]:
-        """The data rows' cells of the tab's column `col` (`at`)."""
+        """The data rows' cells of the tab's column `col` (`at`), as the person sees them: a
+        merged block's value in each row it spans (an Owner merged over their three months is
+        theirs in each; read as the block's first row alone, the others were "no owner")."""
         col = self._col(col)
-        return [row[col] if col < len(row) else None for row in self.rows]
+        spans = self.spans(col)
+        return [self.grid.cell(spans.get(i, i) + 1, col) if i in spans else row[col] if col < len(row) else None
+                for i, row in enumerate(self.rows)]
+
+    def spans(self, col: int) -> dict[int, int]:
+        """Sheet column `col`'s data rows (0-based) a merged block covers below its first data
+        row -> that first data row."""
+        return {r - 1: r0 - 1 for r0, c0, r1, _c1 in self.grid.merges if c0 == col and r0 >= 1
+                for r in range(r0 + 1, r1 + 1)}
 
     def label(self, col: int, tab: OwnedTab) -> str | None:
         header = self.grid.rows[0] if self.grid.rows else []
@@ -455,6 +465,22 @@ def _quotas(base: str, side: _Side, locale: str, sure: bool, unread: list[Unread
                       shown=cells.quoted(quota_raws[i]), currency=code, tab=side.title, base=base),
                     _("Write it in {base} (currency in sheetcrm.toml), without another currency.", base=base),
                     quota_raws[i]))
+    # One quota merged over several rows (Ana's three months): each month's, or the quarter's
+    # split? Read as each row's it tripled; refused at its cell, the months unread, said.
+    blocks: dict[int, list[int]] = {}
+    for covered, first in side.spans(side._col(2)).items():
+        blocks.setdefault(first, [first]).append(covered)
+    for first, spanned in blocks.items():
+        if cells.is_blank(quota_raws[first]):
+            continue
+        for i in spanned:
+            amounts.pop(i, None)
+        side.say("error", first, 2, QUOTAS, cells.CellError(
+            "merged_number",
+            _("{shown} is merged over rows {first} to {last}: sheetcrm cannot tell whether it is each row's quota or "
+              "their total, so these rows have no quota.", shown=cells.quoted(quota_raws[first]), first=first + 2,
+              last=max(spanned) + 2),
+            _("Unmerge the cells and type each row's own quota."), quota_raws[first]))
     amount_refused = side.unread(2, amounts)
     lost: list[UnreadQuota] = []
     found: dict[tuple[str, str], list[int]] = {}  # (owner as a person reads it, month) -> data rows

@@ -265,3 +265,20 @@ def test_google_quotas_currency_column_naming_another_currency_is_said_not_read_
     outcome = sync(open_workbook(Config(), spreadsheet=key), Config(), as_of=AS_OF)
     december = outcome.results.forecast.months[0]
     assert (december.month, december.quota, december.quota_unread) == ("2026-12", None, True)
+
+
+def test_google_quotas_owner_merged_over_their_months_is_theirs_in_each_row(emu):
+    """Bo's name merged over his two months on Google: the second row read as a quota of
+    nobody's (an error saying no owner, where the sheet shows Bo) and December short of it."""
+    key = emu.create_spreadsheet("CRM", {
+        "Accounts": ACCOUNTS,
+        "Opportunities": [OPP_HEADER, ["OPP-0001", "A", "Acme", "Bo", "Proposal", 10000, "USD", "2026-12-20"]],
+        "Quotas": [["Owner", "Month", "Quota"], ["Bo", "2026-11", 1000], [None, "2026-12", 2000]],
+    }, value_input="USER_ENTERED")
+    sid = emu.sheet_id(key, "Quotas")
+    emu.apply(key, [{"mergeCells": {"mergeType": "MERGE_ALL", "range": {
+        "sheetId": sid, "startRowIndex": 1, "endRowIndex": 3, "startColumnIndex": 0, "endColumnIndex": 1}}}])
+    crm = read_crm(open_workbook(Config(), spreadsheet=key).read(), Config())
+    assert [(q.owner, q.month, q.amount) for q in crm.inputs.quotas] == [("Bo", "2026-11", 1000),
+                                                                         ("Bo", "2026-12", 2000)]
+    assert not [i for i in crm.report.issues if i.tab == "Quotas"]

@@ -449,3 +449,43 @@ def test_a_year_alone_in_a_month_cell_is_no_month(tmp_path):
     assert crm.inputs.quotas == [Quota("Bo", "2026-03", Decimal(1000))]
     assert crm.inputs.unread_quotas == [UnreadQuota("Ana", None)]
     assert issues == [("error", "Quotas", 2, "B", 2026, "number_as_date")]
+
+
+def _merged_quotas(tmp_path, quota_merged: bool):
+    """Ana's and Bo's quotas for Q1 2026, each Owner merged over their three months; with
+    `quota_merged`, Ana's 30,000 merged over her three Quota cells too."""
+    path = xlsx(tmp_path / "m.xlsx", {
+        "Accounts": ACCOUNTS,
+        "Opportunities": _deals(["Ana", "Closed Won", 3000, dt.date(2026, 3, 10), dt.date(2026, 1, 1)],
+                                ["Bo", "Negotiation", 4000, dt.date(2026, 3, 20), dt.date(2026, 1, 1)]),
+        "Quotas": [["Owner", "Month", "Quota"],
+                   *[["Ana" if m == 1 else None, f"2026-0{m}", 30000 if quota_merged and m == 1 else
+                      None if quota_merged else 10000] for m in (1, 2, 3)],
+                   *[["Bo" if m == 1 else None, f"2026-0{m}", 5000] for m in (1, 2, 3)]]})
+    wb = openpyxl.load_workbook(path)
+    for block in ("A2:A4", "A5:A7", *(("C2:C4",) if quota_merged else ())):
+        wb["Quotas"].merge_cells(block)
+    wb.save(path)
+    return sync(XlsxWorkbook(path), Config(), as_of=dt.date(2026, 3, 15))
+
+
+def test_an_owner_merged_over_their_months_owns_each_row_s_quota(tmp_path):
+    """Ana's name merged over her three rows (and Bo's over his) was read in the first row
+    alone: the other rows were "a quota of nobody's" (errors saying no owner, where the sheet
+    shows one) and the quarter "partial". Read as seen: March's team quota 10,000 + 5,000,
+    attainment 3,000 ÷ 15,000 = 20 %, coverage Bo's 4,000 ÷ (45,000 − 3,000)."""
+    outcome = _merged_quotas(tmp_path, quota_merged=False)
+    assert not [i for i in outcome.crm.report.issues if i.tab == "Quotas"]
+    march = outcome.results.forecast.months[0]
+    assert (march.quota, march.attainment) == (15000, 20)
+    assert outcome.results.kpis.pipeline_coverage == Decimal(4000) / Decimal(42000)
+
+
+def test_a_quota_merged_over_several_months_is_refused_not_read_as_each_month_s(tmp_path):
+    # 30,000 over Ana's three months: each month's, or the quarter's? Not guessed: said, months blank.
+    outcome = _merged_quotas(tmp_path, quota_merged=True)
+    said = [(i.severity, i.row, i.column, i.value, i.code) for i in outcome.crm.report.issues if i.tab == "Quotas"]
+    assert said == [("error", 2, "C", 30000, "merged_number")]
+    assert [(q.owner, q.month) for q in outcome.crm.inputs.quotas] == [("Bo", f"2026-0{m}") for m in (1, 2, 3)]
+    march = outcome.results.forecast.months[0]
+    assert (march.quota, march.attainment, march.quota_unread) == (None, None, True)
