@@ -225,6 +225,23 @@ class _Side:
         return [self.grid.cell(spans.get(i, i) + 1, col) if i in spans else row[col] if col < len(row) else None
                 for i, row in enumerate(self.rows)]
 
+    def refuse_merged(self, col: int, tab: OwnedTab, values: dict[int, Any],
+                      error: Callable[[str, int, int], cells.CellError]) -> None:
+        """Take out of `values` (column `col`'s, by data row) the rows a merged block of `col`
+        spans over two or more rows, each block said at its first cell (`error(shown, first row,
+        last row)`): one figure over several rows is no row's own figure sheetcrm can be sure of."""
+        blocks: dict[int, list[int]] = {}
+        for covered, first in self.spans(self._col(col)).items():
+            blocks.setdefault(first, [first]).append(covered)
+        raws = self.raws(col)
+        for first, spanned in blocks.items():
+            if cells.is_blank(raws[first]):
+                continue
+            for i in spanned:
+                values.pop(i, None)
+            said = error(cells.quoted(raws[first]), first + 2, max(spanned) + 2)
+            self.say("error", first, col, tab, cells.CellError(said.code, said.message, said.hint, raws[first]))
+
     def spans(self, col: int) -> dict[int, int]:
         """Sheet column `col`'s data rows (0-based) a merged block covers below its first data
         row -> that first data row."""
@@ -351,6 +368,13 @@ def _rates(base: str, side: _Side, locale: str, sure: bool) -> Rates:
     A row for the base currency with a rate other than 1 is ignored with a warning at its cell."""
     side.place(RATES)
     rates = side.numbers(1, RATES, "number", locale, sure)
+    # A rate merged over two currencies' rows is one currency's, not both: read as each row's,
+    # GBP's deals converted at EUR's rate without a word.
+    side.refuse_merged(1, RATES, rates, lambda shown, first, last: cells.CellError(
+        "merged_number",
+        _("{shown} is merged over rows {first} to {last}: one rate for several rows is no row's own rate, so these "
+          "rows have none.", shown=shown, first=first, last=last),
+        _("Unmerge the cells and type each currency's own rate.")))
     currency_at = side.formula_errors(0, RATES)
     symbol_warnings(side.title, side._col(0), side.label(0, RATES), ((i + 2, raw) for i, raw in enumerate(side.raws(0))),
                     base, side.report)
@@ -467,20 +491,11 @@ def _quotas(base: str, side: _Side, locale: str, sure: bool, unread: list[Unread
                     quota_raws[i]))
     # One quota merged over several rows (Ana's three months): each month's, or the quarter's
     # split? Read as each row's it tripled; refused at its cell, the months unread, said.
-    blocks: dict[int, list[int]] = {}
-    for covered, first in side.spans(side._col(2)).items():
-        blocks.setdefault(first, [first]).append(covered)
-    for first, spanned in blocks.items():
-        if cells.is_blank(quota_raws[first]):
-            continue
-        for i in spanned:
-            amounts.pop(i, None)
-        side.say("error", first, 2, QUOTAS, cells.CellError(
-            "merged_number",
-            _("{shown} is merged over rows {first} to {last}: sheetcrm cannot tell whether it is each row's quota or "
-              "their total, so these rows have no quota.", shown=cells.quoted(quota_raws[first]), first=first + 2,
-              last=max(spanned) + 2),
-            _("Unmerge the cells and type each row's own quota."), quota_raws[first]))
+    side.refuse_merged(2, QUOTAS, amounts, lambda shown, first, last: cells.CellError(
+        "merged_number",
+        _("{shown} is merged over rows {first} to {last}: sheetcrm cannot tell whether it is each row's quota or "
+          "their total, so these rows have no quota.", shown=shown, first=first, last=last),
+        _("Unmerge the cells and type each row's own quota.")))
     amount_refused = side.unread(2, amounts)
     lost: list[UnreadQuota] = []
     found: dict[tuple[str, str], list[int]] = {}  # (owner as a person reads it, month) -> data rows

@@ -338,8 +338,8 @@ def test_a_quota_of_an_owner_whose_only_deal_has_errors_is_not_said_to_own_no_de
     ("en", "Team attainment for Mar 2026 is over the owners with a quota: Bo won $7,000.00 with no quota for the "
            "month, in Closed won but not in attainment.",
      "Pipeline coverage is over the owners with a quota this quarter: Bo has none, and their deals are not in it."),
-    ("es", "El cumplimiento del equipo en mar 2026 es el de los propietarios con cuota: Bo ganó 7.000,00\xa0US$ sin cuota "
-           "para ese mes, que cuenta en lo ganado pero no en el cumplimiento.",
+    ("es", "El cumplimiento del equipo en mar 2026 es el de los propietarios con cuota: Bo ganó 7.000,00\xa0US$ sin "
+           "cuota para ese mes, que cuenta en lo ganado pero no en el cumplimiento.",
      "La cobertura del embudo es la de los propietarios con cuota este trimestre: Bo no tiene cuota, y sus "
      "oportunidades no cuentan en ella.")])
 def test_an_owner_with_no_quota_is_not_in_the_team_s_attainment_nor_coverage_and_is_named(
@@ -489,3 +489,18 @@ def test_a_quota_merged_over_several_months_is_refused_not_read_as_each_month_s(
     assert [(q.owner, q.month) for q in outcome.crm.inputs.quotas] == [("Bo", f"2026-0{m}") for m in (1, 2, 3)]
     march = outcome.results.forecast.months[0]
     assert (march.quota, march.attainment, march.quota_unread) == (None, None, True)
+
+
+def test_a_rate_merged_over_two_currencies_is_neither_s(tmp_path):
+    """1.1 merged over the EUR and GBP rows: read as each row's (the merged cells read as seen),
+    GBP's deals would be converted at EUR's rate without a word. Refused at its cell: neither
+    currency has a rate, so their deals are left out of the totals and said (missing_rate)."""
+    path = xlsx(tmp_path / "r.xlsx", {"Accounts": ACCOUNTS, "Rates": [["Currency", "Rate"], ["EUR", 1.1], ["GBP", None],
+                                                                      ["CHF", 1.2]]})
+    wb = openpyxl.load_workbook(path)
+    wb["Rates"].merge_cells("B2:B3")
+    wb.save(path)
+    crm = read_crm(XlsxWorkbook(path).read(), Config(currency="USD", locale="en"))
+    assert crm.inputs.rates.per_unit == {"CHF": Decimal("1.2")}
+    assert [(i.severity, i.row, i.column, i.value, i.code) for i in crm.report.issues if i.tab == "Rates"] == [
+        ("error", 2, "B", 1.1, "merged_number")]
