@@ -504,3 +504,26 @@ def test_a_rate_merged_over_two_currencies_is_neither_s(tmp_path):
     assert crm.inputs.rates.per_unit == {"CHF": Decimal("1.2")}
     assert [(i.severity, i.row, i.column, i.value, i.code) for i in crm.report.issues if i.tab == "Rates"] == [
         ("error", 2, "B", 1.1, "merged_number")]
+
+
+def test_a_missing_rate_of_an_owner_with_no_quota_leaves_the_team_s_attainment_whole(tmp_path):
+    """Bo, with no quota, won 7,000 CHF with no CHF rate: March's Closed won is blank (it would
+    count it), but attainment is Ana's 3,000 ÷ her 10,000 and needs no CHF: it was blank too,
+    and the note said "Bo won — with no quota"."""
+    from sheetcrm.schema import FORECAST
+
+    path = xlsx(tmp_path / "chf.xlsx", {
+        "Accounts": ACCOUNTS,
+        "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"],
+                          ["OPP-0001", "D1", "Acme", "Ana", "Closed Won", 3000, "USD", dt.date(2026, 3, 10)],
+                          ["OPP-0002", "D2", "Acme", "Bo", "Closed Won", 7000, "CHF", dt.date(2026, 3, 12)]],
+        "Quotas": [["Owner", "Month", "Quota"], ["Ana", "2026-03", 10000]]})
+    fc = sync(XlsxWorkbook(path), Config(locale="en", forecast_months=1), as_of=dt.date(2026, 3, 15)).results.forecast
+    march = fc.months[0]
+    assert (march.closed_won, march.quota, march.attainment) == (None, 10000, 30)
+    assert (march.won_without_quota, march.owners_without_quota) == (None, ("Bo",))
+    assert fc.to_json()["months"][0]["attainment"] == pytest.approx(0.3)
+    rows = [[c for c in row if c is not None] for row in
+            openpyxl.load_workbook(path)[FORECAST.title].iter_rows(values_only=True)]
+    assert ["Team attainment for Mar 2026 is over the owners with a quota: what Bo won with no quota for the month "
+            "is in Closed won, not in attainment."] in rows

@@ -66,6 +66,12 @@ def without_quota_said(m: "MonthForecast", currency: str) -> str | None:
     from sheetcrm import show  # the words of the screen and the tabs, not the figures'
 
     owners = [owner_label(o) for o in m.owners_without_quota]
+    if m.won_without_quota is None:  # a deal of theirs has no rate: no amount to name (said with the rates)
+        return ngettext("Team attainment for {month} is over the owners with a quota: what {owners} won with no "
+                        "quota for the month is in Closed won, not in attainment.",
+                        "Team attainment for {month} is over the owners with a quota: what {owners} won with no "
+                        "quota for the month is in Closed won, not in attainment.", len(owners),
+                        month=show.month(m.month), owners=", ".join(owners))
     return ngettext("Team attainment for {month} is over the owners with a quota: {owners} won {amount} with no "
                     "quota for the month, in Closed won but not in attainment.",
                     "Team attainment for {month} is over the owners with a quota: {owners} won {amount} with no "
@@ -136,13 +142,10 @@ class MonthForecast:
     # no quota, and added to the others' they overstated the team (100 % where 30 % was won).
     won_without_quota: Decimal | None = _ZERO
     owners_without_quota: tuple[str, ...] = ()
-
-    @property
-    def won_against_quota(self) -> Decimal | None:
-        """Closed won of the owners whose quota `quota` is: what attainment divides."""
-        if self.closed_won is None or self.won_without_quota is None:
-            return None
-        return self.closed_won - self.won_without_quota
+    # Closed won of the owners whose quota `quota` is: what attainment divides (an owner's row:
+    # closed_won). Summed apart, so a rate missing for a deal of an owner with no quota blanks
+    # Closed won but not the attainment it is no part of.
+    won_against_quota: Decimal | None = _ZERO
 
     def to_json(self) -> dict[str, Any]:
         """Money as exact decimal strings; attainment closed_won ÷ quota as an unrounded fraction."""
@@ -301,30 +304,30 @@ def forecast(opportunities: Sequence[Opportunity], metrics: Sequence[Opportunity
         unread_by_owner[owners(u.owner)].append(u)
 
     def row(month: str, s: _Sums, quota: Decimal | None, unread: list[UnreadQuota],
-            without: Mapping[str, Decimal | None] = {}) -> MonthForecast:
+            team: bool = False) -> MonthForecast:
         if quota_unknown(unread, month):  # a sum short of a quota is no quota: no attainment, never a wrong one
-            return MonthForecast(month, s.pipeline, s.weighted, s.commit, s.best_case, s.closed_won, quota_unread=True)
-        if quota is None:
-            without = {}
-        apart: Decimal | None = _ZERO
-        for won in without.values():
-            apart = plus(apart, won)
-        won = None if s.closed_won is None or apart is None else s.closed_won - apart
+            return MonthForecast(month, s.pipeline, s.weighted, s.commit, s.best_case, s.closed_won, quota_unread=True,
+                                 won_against_quota=None)
+        won, apart, without = s.closed_won, _ZERO, {}
+        if team and quota is not None:
+            won = _ZERO if amounts_read else None
+            for owner, sums in sorted(by_person.items()):
+                got = sums[month].closed_won if month in sums else _ZERO
+                if month in quota_by_owner.get(owner, {}):
+                    won = plus(won, got)
+                elif got != 0:
+                    without[owner] = got
+                    apart = plus(apart, got)
         return MonthForecast(month, s.pipeline, s.weighted, s.commit, s.best_case, s.closed_won, quota,
                              ratio_points(won, quota) if quota and won is not None else None,
-                             won_without_quota=apart, owners_without_quota=tuple(without))
-
-    def without_quota(month: str) -> dict[str, Decimal | None]:
-        """The owners who won in `month` with no quota for it, and what each won."""
-        return {owner: sums[month].closed_won for owner, sums in sorted(by_person.items())
-                if month in sums and sums[month].closed_won != 0 and month not in quota_by_owner.get(owner, {})}
+                             won_without_quota=apart, owners_without_quota=tuple(without), won_against_quota=won)
 
     by_owner = {owner: tuple(row(k, by_person[owner].get(k, empty()), quota_by_owner.get(owner, {}).get(k),
                                  unread_by_owner.get(owner, []))
                              for k in keys)
                 for owner in sorted(set(by_person) | set(quota_by_owner) | set(unread_by_owner))}
     return Forecast(
-        months=tuple(row(k, total.get(k, empty()), quota_total.get(k), unread_quotas, without_quota(k)) for k in keys),
+        months=tuple(row(k, total.get(k, empty()), quota_total.get(k), unread_quotas, team=True) for k in keys),
         by_owner=by_owner,
         stage_calibration=tuple(calibration),
         missing_rates=tuple(unconverted),
