@@ -28,7 +28,8 @@ from pydantic import ValidationError
 from sheetcrm import show
 from sheetcrm.cells import normalize_key, quoted
 from sheetcrm.config import CONFIG_FILE, Config, ConfigError, load_config
-from sheetcrm.crm.forecast import Forecast, MonthForecast, overdue_said, owner_label
+from sheetcrm.crm.forecast import (Forecast, MonthForecast, overdue_said, owner_label, without_quota_said,
+                                   zero_quota_said)
 from sheetcrm.crm.kpis import KPIS, Kpis, conversion_label, coverage_said
 from sheetcrm.crm.money import left_out_said
 from sheetcrm.crm.segments import KINDS, csv_text, spreadsheet_csv
@@ -1718,6 +1719,8 @@ def _print_forecast(f: Forecast, currency: str, left_out: Sequence[str], quotas:
     if blank := [show.month(m.month) for m in f.months if m.quota_unread]:
         notes.append(_("Quota and attainment are blank for {months}: a quota on the {tab} tab cannot be read "
                        "(sheetcrm validate shows the cell)", months=", ".join(blank), tab=quotas))
+    notes.extend(said for m in f.months if (said := without_quota_said(m, currency)) is not None)
+    notes.extend(said for said in (zero_quota_said(f),) if said is not None)
     notes.extend(said for _currency, said in left_out_said(f.missing_rates, currency))
     notes.extend(left_out)
     if notes:

@@ -217,9 +217,36 @@ class _Side:
         return self.grid.rows[1:]
 
     def raws(self, col: int) -> list[Any]:
-        """The data rows' cells of the tab's column `col` (`at`)."""
+        """The data rows' cells of the tab's column `col` (`at`), as the person sees them: a
+        merged block's value in each row it spans (an Owner merged over their three months is
+        theirs in each; read as the block's first row alone, the others were "no owner")."""
         col = self._col(col)
-        return [row[col] if col < len(row) else None for row in self.rows]
+        spans = self.spans(col)
+        return [self.grid.cell(spans.get(i, i) + 1, col) if i in spans else row[col] if col < len(row) else None
+                for i, row in enumerate(self.rows)]
+
+    def refuse_merged(self, col: int, tab: OwnedTab, values: dict[int, Any],
+                      error: Callable[[str, int, int], cells.CellError]) -> None:
+        """Take out of `values` (column `col`'s, by data row) the rows a merged block of `col`
+        spans over two or more rows, each block said at its first cell (`error(shown, first row,
+        last row)`): one figure over several rows is no row's own figure sheetcrm can be sure of."""
+        blocks: dict[int, list[int]] = {}
+        for covered, first in self.spans(self._col(col)).items():
+            blocks.setdefault(first, [first]).append(covered)
+        raws = self.raws(col)
+        for first, spanned in blocks.items():
+            if cells.is_blank(raws[first]):
+                continue
+            for i in spanned:
+                values.pop(i, None)
+            said = error(cells.quoted(raws[first]), first + 2, max(spanned) + 2)
+            self.say("error", first, col, tab, cells.CellError(said.code, said.message, said.hint, raws[first]))
+
+    def spans(self, col: int) -> dict[int, int]:
+        """Sheet column `col`'s data rows (0-based) a merged block covers below its first data
+        row -> that first data row."""
+        return {r - 1: r0 - 1 for r0, c0, r1, _c1 in self.grid.merges if c0 == col and r0 >= 1
+                for r in range(r0 + 1, r1 + 1)}
 
     def label(self, col: int, tab: OwnedTab) -> str | None:
         header = self.grid.rows[0] if self.grid.rows else []
@@ -231,6 +258,23 @@ class _Side:
         """Report `error` at the cell of data row `index` (0-based, under the header), the tab's column `col`."""
         self.report.add(Issue(severity, self.title, index + 2, column_letter(self._col(col) + 1),  # type: ignore[arg-type]
                               self.label(col, tab), error.raw, error.code, error.message, error.hint))
+
+    def currency_column(self) -> int | None:
+        """The sheet column (0-based) the header row names Currency (Moneda, Divisa) once, if any:
+        a column the tab's own headers do not have, but a team may add beside its figures."""
+        names = {cells.normalize_key(n) for n in (RATES.headers[0], RATES.headers_es[0], "Divisa")}
+        header = self.grid.rows[0] if self.grid.rows else []
+        named = [c for c, h in enumerate(header)
+                 if isinstance(text := cells.parse_text(h), str) and cells.normalize_key(text) in names]
+        return named[0] if len(named) == 1 else None
+
+    def say_at(self, severity: str, index: int, where: int, error: cells.CellError) -> None:
+        """`say`, at the sheet column `where` (0-based) rather than one of the tab's own columns."""
+        header = self.grid.rows[0] if self.grid.rows else []
+        label = cells.parse_text(header[where]) if where < len(header) else None
+        self.report.add(Issue(severity, self.title, index + 2, column_letter(where + 1),
+                              label if isinstance(label, str) else None, error.raw, error.code, error.message,
+                              error.hint))
 
     def formats(self, col: int) -> dict[int, str]:
         """The date formats read (`Grid.date_formats`) of the tab's column `col`, by data row."""
@@ -324,6 +368,13 @@ def _rates(base: str, side: _Side, locale: str, sure: bool) -> Rates:
     A row for the base currency with a rate other than 1 is ignored with a warning at its cell."""
     side.place(RATES)
     rates = side.numbers(1, RATES, "number", locale, sure)
+    # A rate merged over two currencies' rows is one currency's, not both: read as each row's,
+    # GBP's deals converted at EUR's rate without a word.
+    side.refuse_merged(1, RATES, rates, lambda shown, first, last: cells.CellError(
+        "merged_number",
+        _("{shown} is merged over rows {first} to {last}: one rate for several rows is no row's own rate, so these "
+          "rows have none.", shown=shown, first=first, last=last),
+        _("Unmerge the cells and type each currency's own rate.")))
     currency_at = side.formula_errors(0, RATES)
     symbol_warnings(side.title, side._col(0), side.label(0, RATES), ((i + 2, raw) for i, raw in enumerate(side.raws(0))),
                     base, side.report)
@@ -416,6 +467,35 @@ def _quotas(base: str, side: _Side, locale: str, sure: bool, unread: list[Unread
         side.say("error", i, 2, QUOTAS, cells.CellError(
             "negative_amount", _("{shown} is a negative amount: a quota is 0 or more.", shown=cells.quoted(quota_raws[i])),
             _("Write the amount without a minus sign or parentheses."), quota_raws[i]))
+    # A Currency column beside the quotas says what the figures are in: 5,000 in EUR read as 5,000
+    # of the base is a quota wrong by the rate. Refused at its cell, as a quota formatted in
+    # another currency is; the month is then without it (unread), never short of it.
+    if (where := side.currency_column()) is not None:
+        for i, row in enumerate(side.rows):
+            if i not in amounts:
+                continue
+            raw = row[where] if where < len(row) else None
+            try:
+                code = cells.parse_currency(raw, base)
+            except cells.CellError as e:
+                del amounts[i]
+                side.say_at("error", i, where, e)
+                continue
+            if code is not None and code != base:
+                del amounts[i]
+                side.say("error", i, 2, QUOTAS, cells.CellError(
+                    "currency_conflict",
+                    _("{shown} is in {currency}, but the {tab} tab is in the base currency, {base}.",
+                      shown=cells.quoted(quota_raws[i]), currency=code, tab=side.title, base=base),
+                    _("Write it in {base} (currency in sheetcrm.toml), without another currency.", base=base),
+                    quota_raws[i]))
+    # One quota merged over several rows (Ana's three months): each month's, or the quarter's
+    # split? Read as each row's it tripled; refused at its cell, the months unread, said.
+    side.refuse_merged(2, QUOTAS, amounts, lambda shown, first, last: cells.CellError(
+        "merged_number",
+        _("{shown} is merged over rows {first} to {last}: sheetcrm cannot tell whether it is each row's quota or "
+          "their total, so these rows have no quota.", shown=shown, first=first, last=last),
+        _("Unmerge the cells and type each row's own quota.")))
     amount_refused = side.unread(2, amounts)
     lost: list[UnreadQuota] = []
     found: dict[tuple[str, str], list[int]] = {}  # (owner as a person reads it, month) -> data rows
@@ -431,6 +511,12 @@ def _quotas(base: str, side: _Side, locale: str, sure: bool, unread: list[Unread
             side.say("error", i, 1, QUOTAS, cells.CellError(
                 "required", _("This row gives {owner} a quota of {amount} but no month, so it counts in no month.",
                               owner=owner, amount=cells.show_number(amount)), _(_MONTH_HINT), None))
+        if owner and month and amount is None and i not in amount_refused:
+            # A row naming whose and when with no figure reads as a quota set; it is none (not 0).
+            side.say("warning", i, 2, QUOTAS, cells.CellError(
+                "required", _("This row gives {owner} no quota for {month}: its Quota is empty, so {owner} has no "
+                              "quota that month.", owner=owner, month=month),
+                _("Write the quota, or 0 if {owner} has none that month.", owner=owner), None))
         if owner and month and amount is not None:
             owners[i] = owner
             found.setdefault((owner_key(owner), month), []).append(i)
@@ -492,8 +578,16 @@ def _months(side: _Side, locale: str, sure: bool) -> tuple[dict[int, str], set[i
     # column's (`date_order_differs`), never counted in a month guessed.
     reading = columns.read_dates(dates, locale, sure, side.grid.date1904, side.grid.locale, side.formats(col) or None)
     for finding in reading.findings:
-        side.say(finding.severity, finding.index, col, QUOTAS, finding.error)
-        if finding.severity == "error":
+        severity, error = finding.severity, finding.error
+        if error.code in ("number_as_date", "early_date"):
+            # A year typed alone (2026: 18 July 1905) placed the quota in a month of 1905, out of
+            # every month shown, so the team's months were short of it with a warning about a date.
+            severity, error = "error", cells.CellError(
+                error.code, _("{shown} is a year or a day alone, or a date before 1950: no month a quota is for, "
+                              "so this quota counts in no month.", shown=cells.quoted(error.raw)),
+                _(_MONTH_HINT), error.raw)
+        side.say(severity, finding.index, col, QUOTAS, error)
+        if severity == "error":
             skip.add(finding.index)
     for i, raw in enumerate(dates):
         if i in skip or cells.is_blank(raw):

@@ -14,7 +14,7 @@ from typing import Any
 from sheetcrm import names
 from sheetcrm.crm import HistoryRow, MonthForecast, OpportunityMetrics
 from sheetcrm.crm.cases import CASE_KPIS, PRIORITY_WORDS, CaseMetrics
-from sheetcrm.crm.forecast import overdue_said, owner_label
+from sheetcrm.crm.forecast import overdue_said, owner_label, without_quota_said, zero_quota_said
 from sheetcrm.crm.kpis import KPIS, conversion_label, coverage_said
 from sheetcrm.crm.money import left_out_said, minor
 from sheetcrm.crm.scoring import LeadScore, method_name
@@ -124,6 +124,8 @@ def forecast_body(results: Results, locale: str) -> list[list[Any]]:
     rows.append(list(names.calibration_header(locale)))
     rows.extend([c.stage, fraction(c.configured), fraction(c.historical), c.n] for c in fc.stage_calibration)
     notes = [overdue_said(fc.overdue)] if fc.overdue else []
+    notes.extend(said for m in fc.months if (said := without_quota_said(m, cur)) is not None)
+    notes.extend(said for said in (zero_quota_said(fc),) if said is not None)
     notes.extend(said for _currency, said in left_out_said(fc.missing_rates, cur))
     if notes:
         rows.append([])

@@ -67,6 +67,15 @@ def hand_built(folder) -> str:
     return "hand.xlsx"
 
 
+def _owned_by(wb, owner: str) -> None:
+    """`hand_built`'s deals given an Owner column naming `owner`."""
+    opps = wb["Opportunities"]
+    column = opps.max_column + 1
+    opps.cell(1, column, "Owner")
+    for row in range(2, opps.max_row + 1):
+        opps.cell(row, column, owner)
+
+
 def test_win_rate_is_won_over_closed_on_every_workbook(tmp_path):
     done = sheetcrm("demo", "--rows", "120", "--seed", "3", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -102,6 +111,7 @@ def test_forecast_json_attainment_is_a_fraction(tmp_path):
     quotas = wb.create_sheet("Quotas")
     quotas.append(["Owner", "Month", "Quota"])
     quotas.append(["Ana", "2026-02", 30000])
+    _owned_by(wb, "Ana")  # deals of nobody's are in no one's quota: the team's attainment is over its owners'
     wb.save(tmp_path / workbook)
     done = sheetcrm("forecast", "--workbook", workbook, "--as-of", "2026-02-01", "--format", "json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -175,6 +185,7 @@ def test_kpis_text_says_what_pipeline_coverage_is_over_or_why_it_is_blank(tmp_pa
     # Every month of the quarter has its quota (9,000), and its 12 won deals make about 12,000.
     for month, quota in (("2026-01", 2000), ("2026-02", 5000), ("2026-03", 2000)):
         wb["Quotas"].append(["Ana", month, quota])
+    _owned_by(wb, "Ana")
     wb.save(tmp_path / workbook)
     assert said("2026-02-15") == ["Pipeline coverage is blank: this quarter's quota is won already"]
 

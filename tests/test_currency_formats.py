@@ -244,3 +244,41 @@ def test_google_quota_formatted_in_another_currency_is_said_not_read_as_base(emu
     assert [(q.owner, q.month, q.amount) for q in crm.inputs.quotas] == [("Ana", "2027-01", 4000)]
     assert [(i.code, i.where()) for i in crm.report.issues if i.tab == "Quotas"] == [
         ("currency_conflict", "Quotas!C2")]
+
+
+def test_google_quotas_currency_column_naming_another_currency_is_said_not_read_as_base(emu):
+    """A Quotas tab "Owner, Month, Quota, Moneda" with 5000 / EUR on a USD team: the column was
+    not read, so Ana's December quota was 5,000 USD and the team's 6,000, without a word. Now a
+    currency_conflict at the Quota cell and the month's team quota blank (unread), never short."""
+    key = emu.create_spreadsheet("CRM", {
+        "Accounts": ACCOUNTS,
+        "Opportunities": [OPP_HEADER, ["OPP-0001", "A", "Acme", "Ana", "Proposal", 10000, "USD", "2026-12-20"]],
+        "Quotas": [["Owner", "Month", "Quota", "Moneda"], ["Ana", "2026-12", 5000, "EUR"],
+                   ["Bo", "2026-12", 1000, "USD"], ["Bo", "2027-01", 2000, None]],
+    }, value_input="USER_ENTERED")
+    book, counts, _ = traced(key)
+    crm = read_crm(book.read(), Config())
+    assert [(q.owner, q.month, q.amount) for q in crm.inputs.quotas] == [("Bo", "2026-12", 1000),
+                                                                         ("Bo", "2027-01", 2000)]
+    assert [(i.code, i.where()) for i in crm.report.issues if i.tab == "Quotas" and i.severity == "error"] == [
+        ("currency_conflict", "Quotas!C2")]
+    outcome = sync(open_workbook(Config(), spreadsheet=key), Config(), as_of=AS_OF)
+    december = outcome.results.forecast.months[0]
+    assert (december.month, december.quota, december.quota_unread) == ("2026-12", None, True)
+
+
+def test_google_quotas_owner_merged_over_their_months_is_theirs_in_each_row(emu):
+    """Bo's name merged over his two months on Google: the second row read as a quota of
+    nobody's (an error saying no owner, where the sheet shows Bo) and December short of it."""
+    key = emu.create_spreadsheet("CRM", {
+        "Accounts": ACCOUNTS,
+        "Opportunities": [OPP_HEADER, ["OPP-0001", "A", "Acme", "Bo", "Proposal", 10000, "USD", "2026-12-20"]],
+        "Quotas": [["Owner", "Month", "Quota"], ["Bo", "2026-11", 1000], [None, "2026-12", 2000]],
+    }, value_input="USER_ENTERED")
+    sid = emu.sheet_id(key, "Quotas")
+    emu.apply(key, [{"mergeCells": {"mergeType": "MERGE_ALL", "range": {
+        "sheetId": sid, "startRowIndex": 1, "endRowIndex": 3, "startColumnIndex": 0, "endColumnIndex": 1}}}])
+    crm = read_crm(open_workbook(Config(), spreadsheet=key).read(), Config())
+    assert [(q.owner, q.month, q.amount) for q in crm.inputs.quotas] == [("Bo", "2026-11", 1000),
+                                                                         ("Bo", "2026-12", 2000)]
+    assert not [i for i in crm.report.issues if i.tab == "Quotas"]

@@ -332,3 +332,198 @@ def test_a_quota_of_an_owner_whose_only_deal_has_errors_is_not_said_to_own_no_de
     outcome = sync(XlsxWorkbook(path), Config(), as_of=dt.date(2026, 3, 15))
     said = [(i.row, i.value, i.code) for i in outcome.crm.report.issues if i.tab == "Quotas"]
     assert said == [(4, "Team", "unknown_owner")]
+
+
+@pytest.mark.parametrize("locale, said, coverage_said", [
+    ("en", "Team attainment for Mar 2026 is over the owners with a quota: Bo won $7,000.00 with no quota for the "
+           "month, in Closed won but not in attainment.",
+     "Pipeline coverage is over the owners with a quota this quarter: Bo has none, and their deals are not in it."),
+    ("es", "El cumplimiento del equipo en mar 2026 es el de los propietarios con cuota: Bo ganó 7.000,00\xa0US$ sin "
+           "cuota para ese mes, que cuenta en lo ganado pero no en el cumplimiento.",
+     "La cobertura del embudo es la de los propietarios con cuota este trimestre: Bo no tiene cuota, y sus "
+     "oportunidades no cuentan en ella.")])
+def test_an_owner_with_no_quota_is_not_in_the_team_s_attainment_nor_coverage_and_is_named(
+        tmp_path, locale, said, coverage_said):
+    """Ana has a quota of 10,000 a month for Q1 2026 and won 3,000 in March; Bo has no quota and
+    won 7,000. The team's March showed 10,000 won of a 10,000 quota, attainment 100 %, where
+    those with a quota won 30 %; coverage 13,000 ÷ (30,000 − 10,000) = 0.65×, Bo's pipeline and
+    wins set against Ana's quota. Now attainment 3,000 ÷ 10,000 = 30 % and coverage Ana's
+    4,000 ÷ (30,000 − 3,000) = 4/27, Bo named beside each, on the tabs and in JSON."""
+    from sheetcrm.schema import DASHBOARD, FORECAST
+
+    path = xlsx(tmp_path / "w.xlsx", {
+        "Accounts": ACCOUNTS,
+        "Opportunities": _deals(["Ana", "Closed Won", 3000, dt.date(2026, 3, 10), dt.date(2026, 1, 1)],
+                                ["Bo", "Closed Won", 7000, dt.date(2026, 3, 12), dt.date(2026, 1, 1)],
+                                ["Ana", "Negotiation", 4000, dt.date(2026, 3, 20), dt.date(2026, 1, 1)],
+                                ["Bo", "Negotiation", 9000, dt.date(2026, 3, 25), dt.date(2026, 1, 1)]),
+        "Quotas": [["Owner", "Month", "Quota"], *[["Ana", f"2026-0{m}", 10000] for m in (1, 2, 3)]]})
+    results = sync(XlsxWorkbook(path), Config(locale=locale, forecast_months=2), as_of=dt.date(2026, 3, 15)).results
+    march = results.forecast.months[0]
+    assert (march.closed_won, march.quota, march.attainment) == (10000, 10000, 30)
+    assert (march.won_without_quota, march.owners_without_quota) == (7000, ("Bo",))
+    as_json = results.forecast.to_json()["months"][0]
+    assert as_json["attainment"] == pytest.approx(0.3) and as_json["won_without_quota"] == "7000"
+    assert results.forecast.by_owner["Ana"][0].attainment == 30
+    kpis = results.kpis
+    assert (kpis.pipeline_coverage, kpis.pipeline_coverage_basis) == (Decimal(4000) / Decimal(27000), "quota")
+    assert kpis.to_json()["pipeline_coverage_without_quota"] == ["Bo"]
+    book = openpyxl.load_workbook(path)
+    rows = [[c for c in row if c is not None] for row in
+            book[FORECAST.display_title(locale)].iter_rows(values_only=True)]
+    assert [said] in rows
+    team = next(r for r in rows if r and r[0] == "2026-03")
+    assert team[-3:] == [10000, 10000, pytest.approx(0.3)]
+    dashboard = [[c.value for c in r] for r in book[DASHBOARD.display_title(locale)].iter_rows()]
+    assert [r[1] for r in dashboard if isinstance(r[2], str) and r[2].endswith(coverage_said)] == [0.15]
+
+
+@pytest.mark.parametrize("locale, zero, attainment_said, coverage_said", [
+    ("en", 0, "Attainment is blank where the quota is 0: no share of a quota of 0 can be shown.",
+     "Pipeline coverage is blank: this quarter's quota on the Quotas tab is 0, so there is nothing left to win to "
+     "cover."),
+    ("es", "0,00", "El cumplimiento queda en blanco donde la cuota es 0: no hay porcentaje de una cuota de 0.",
+     "La cobertura del embudo queda en blanco: la cuota de este trimestre en la pestaña Quotas es 0, así que no "
+     "queda nada por ganar que cubrir.")])
+def test_a_quota_of_0_is_said_not_called_won_already(tmp_path, locale, zero, attainment_said, coverage_said):
+    """Ana's quota is 0 for each month of Q1 2026 (typed 0, or "0,00"); nothing is won. The
+    Dashboard said "this quarter's quota is won already" of a quota of 0 with nothing won, and
+    the Forecast's blank attainment beside a Quota of 0 was said nowhere."""
+    from sheetcrm.schema import DASHBOARD, FORECAST
+
+    path = xlsx(tmp_path / "z.xlsx", {
+        "Accounts": ACCOUNTS,
+        "Opportunities": _deals(["Ana", "Negotiation", 4000, dt.date(2026, 3, 20), dt.date(2026, 1, 1)]),
+        "Quotas": [["Owner", "Month", "Quota"], *[["Ana", f"2026-0{m}", zero] for m in (1, 2, 3)]]})
+    outcome = sync(XlsxWorkbook(path), Config(locale=locale, forecast_months=1), as_of=dt.date(2026, 3, 15))
+    march = outcome.results.forecast.months[0]
+    assert (march.closed_won, march.quota, march.attainment) == (0, 0, None)
+    kpis = outcome.results.kpis
+    assert (kpis.pipeline_coverage, kpis.pipeline_coverage_basis) == (None, "quota_zero")
+    assert not [i for i in outcome.crm.report.issues if i.tab == "Quotas"]
+    book = openpyxl.load_workbook(path)
+    rows = [[c for c in row if c is not None] for row in
+            book[FORECAST.display_title(locale)].iter_rows(values_only=True)]
+    assert [attainment_said] in rows
+    dashboard = [[c.value for c in r] for r in book[DASHBOARD.display_title(locale)].iter_rows()]
+    assert [r[1] for r in dashboard if isinstance(r[2], str) and r[2].endswith(coverage_said)] == [None]
+
+
+def test_a_quota_row_with_an_empty_quota_is_said_at_the_cell(tmp_path):
+    # "Ana, 2026-03, (empty)" read as a quota set; it is none, and not 0: said where it is typed.
+    crm, issues = _read(tmp_path, [["Currency", "Rate"]],
+                        [["Owner", "Month", "Quota"], ["Ana", "2026-02", 1000], ["Ana", "2026-03", None]],
+                        Config(currency="USD", locale="en"))
+    assert crm.inputs.quotas == [Quota("Ana", "2026-02", Decimal(1000))] and crm.inputs.unread_quotas == []
+    assert issues == [("warning", "Quotas", 3, "C", None, "required")]
+    said = next(i for i in crm.report.issues if i.tab == "Quotas")
+    assert "Ana" in said.message and "2026-03" in said.message and "0" in said.hint
+
+
+def test_a_quota_in_another_currency_by_its_currency_column_is_refused_not_read_as_base(tmp_path):
+    """"Owner, Month, Quota, Currency": Ana 5,000 EUR and Bo 1,000 USD on a USD team read as a
+    team quota of 6,000 USD (attainment 50 % of 3,000 won), the Currency column unread. Now Ana's
+    row is a currency_conflict at its Quota and March's team quota and attainment are blank."""
+    path = xlsx(tmp_path / "c.xlsx", {
+        "Accounts": ACCOUNTS,
+        "Opportunities": _deals(["Ana", "Closed Won", 3000, dt.date(2026, 3, 10), dt.date(2026, 1, 1)],
+                                ["Bo", "Negotiation", 4000, dt.date(2026, 3, 20), dt.date(2026, 1, 1)]),
+        "Quotas": [["Owner", "Month", "Quota", "Currency"], ["Ana", "2026-03", 5000, "EUR"],
+                   ["Bo", "2026-03", 1000, "usd"], ["Bo", "2026-04", 1000, "dólares"]]})
+    outcome = sync(XlsxWorkbook(path), Config(), as_of=dt.date(2026, 3, 15))
+    said = [(i.severity, i.row, i.column, i.value, i.code) for i in outcome.crm.report.issues if i.tab == "Quotas"]
+    assert said == [("error", 2, "C", 5000, "currency_conflict"), ("error", 4, "D", "dólares", "bad_currency")]
+    assert outcome.crm.inputs.quotas == [Quota("Bo", "2026-03", Decimal(1000))]
+    march, april = outcome.results.forecast.months[:2]
+    assert (march.quota, march.attainment, march.quota_unread) == (None, None, True)
+    assert (april.quota, april.quota_unread) == (None, True)
+
+
+def test_a_year_alone_in_a_month_cell_is_no_month(tmp_path):
+    """Ana's Month typed 2026 (a yearly quota) was read, with a warning, as 18 July 1905: the quota
+    counted in a month of 1905, every month shown short of it. Now an error at the cell and the
+    quota in no month, so the team's months are blank, not short."""
+    crm, issues = _read(tmp_path, [["Currency", "Rate"]],
+                        [["Owner", "Month", "Quota"], ["Ana", 2026, 60000], ["Bo", "2026-03", 1000]],
+                        Config(currency="USD", locale="en"))
+    assert crm.inputs.quotas == [Quota("Bo", "2026-03", Decimal(1000))]
+    assert crm.inputs.unread_quotas == [UnreadQuota("Ana", None)]
+    assert issues == [("error", "Quotas", 2, "B", 2026, "number_as_date")]
+
+
+def _merged_quotas(tmp_path, quota_merged: bool):
+    """Ana's and Bo's quotas for Q1 2026, each Owner merged over their three months; with
+    `quota_merged`, Ana's 30,000 merged over her three Quota cells too."""
+    path = xlsx(tmp_path / "m.xlsx", {
+        "Accounts": ACCOUNTS,
+        "Opportunities": _deals(["Ana", "Closed Won", 3000, dt.date(2026, 3, 10), dt.date(2026, 1, 1)],
+                                ["Bo", "Negotiation", 4000, dt.date(2026, 3, 20), dt.date(2026, 1, 1)]),
+        "Quotas": [["Owner", "Month", "Quota"],
+                   *[["Ana" if m == 1 else None, f"2026-0{m}", 30000 if quota_merged and m == 1 else
+                      None if quota_merged else 10000] for m in (1, 2, 3)],
+                   *[["Bo" if m == 1 else None, f"2026-0{m}", 5000] for m in (1, 2, 3)]]})
+    wb = openpyxl.load_workbook(path)
+    for block in ("A2:A4", "A5:A7", *(("C2:C4",) if quota_merged else ())):
+        wb["Quotas"].merge_cells(block)
+    wb.save(path)
+    return sync(XlsxWorkbook(path), Config(), as_of=dt.date(2026, 3, 15))
+
+
+def test_an_owner_merged_over_their_months_owns_each_row_s_quota(tmp_path):
+    """Ana's name merged over her three rows (and Bo's over his) was read in the first row
+    alone: the other rows were "a quota of nobody's" (errors saying no owner, where the sheet
+    shows one) and the quarter "partial". Read as seen: March's team quota 10,000 + 5,000,
+    attainment 3,000 ÷ 15,000 = 20 %, coverage Bo's 4,000 ÷ (45,000 − 3,000)."""
+    outcome = _merged_quotas(tmp_path, quota_merged=False)
+    assert not [i for i in outcome.crm.report.issues if i.tab == "Quotas"]
+    march = outcome.results.forecast.months[0]
+    assert (march.quota, march.attainment) == (15000, 20)
+    assert outcome.results.kpis.pipeline_coverage == Decimal(4000) / Decimal(42000)
+
+
+def test_a_quota_merged_over_several_months_is_refused_not_read_as_each_month_s(tmp_path):
+    # 30,000 over Ana's three months: each month's, or the quarter's? Not guessed: said, months blank.
+    outcome = _merged_quotas(tmp_path, quota_merged=True)
+    said = [(i.severity, i.row, i.column, i.value, i.code) for i in outcome.crm.report.issues if i.tab == "Quotas"]
+    assert said == [("error", 2, "C", 30000, "merged_number")]
+    assert [(q.owner, q.month) for q in outcome.crm.inputs.quotas] == [("Bo", f"2026-0{m}") for m in (1, 2, 3)]
+    march = outcome.results.forecast.months[0]
+    assert (march.quota, march.attainment, march.quota_unread) == (None, None, True)
+
+
+def test_a_rate_merged_over_two_currencies_is_neither_s(tmp_path):
+    """1.1 merged over the EUR and GBP rows: read as each row's (the merged cells read as seen),
+    GBP's deals would be converted at EUR's rate without a word. Refused at its cell: neither
+    currency has a rate, so their deals are left out of the totals and said (missing_rate)."""
+    path = xlsx(tmp_path / "r.xlsx", {"Accounts": ACCOUNTS, "Rates": [["Currency", "Rate"], ["EUR", 1.1], ["GBP", None],
+                                                                      ["CHF", 1.2]]})
+    wb = openpyxl.load_workbook(path)
+    wb["Rates"].merge_cells("B2:B3")
+    wb.save(path)
+    crm = read_crm(XlsxWorkbook(path).read(), Config(currency="USD", locale="en"))
+    assert crm.inputs.rates.per_unit == {"CHF": Decimal("1.2")}
+    assert [(i.severity, i.row, i.column, i.value, i.code) for i in crm.report.issues if i.tab == "Rates"] == [
+        ("error", 2, "B", 1.1, "merged_number")]
+
+
+def test_a_missing_rate_of_an_owner_with_no_quota_leaves_the_team_s_attainment_whole(tmp_path):
+    """Bo, with no quota, won 7,000 CHF with no CHF rate: March's Closed won is blank (it would
+    count it), but attainment is Ana's 3,000 ÷ her 10,000 and needs no CHF: it was blank too,
+    and the note said "Bo won — with no quota"."""
+    from sheetcrm.schema import FORECAST
+
+    path = xlsx(tmp_path / "chf.xlsx", {
+        "Accounts": ACCOUNTS,
+        "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"],
+                          ["OPP-0001", "D1", "Acme", "Ana", "Closed Won", 3000, "USD", dt.date(2026, 3, 10)],
+                          ["OPP-0002", "D2", "Acme", "Bo", "Closed Won", 7000, "CHF", dt.date(2026, 3, 12)]],
+        "Quotas": [["Owner", "Month", "Quota"], ["Ana", "2026-03", 10000]]})
+    fc = sync(XlsxWorkbook(path), Config(locale="en", forecast_months=1), as_of=dt.date(2026, 3, 15)).results.forecast
+    march = fc.months[0]
+    assert (march.closed_won, march.quota, march.attainment) == (None, 10000, 30)
+    assert (march.won_without_quota, march.owners_without_quota) == (None, ("Bo",))
+    assert fc.to_json()["months"][0]["attainment"] == pytest.approx(0.3)
+    rows = [[c for c in row if c is not None] for row in
+            openpyxl.load_workbook(path)[FORECAST.title].iter_rows(values_only=True)]
+    assert ["Team attainment for Mar 2026 is over the owners with a quota: what Bo won with no quota for the month "
+            "is in Closed won, not in attainment."] in rows

@@ -8,7 +8,8 @@ Month by month, by close date, over `months` months starting with as_of's month:
 - commit: open deals in the Commit category + deals won in the month
 - best_case: open Best Case + open Commit + deals won in the month (cumulative, as Salesforce does)
 - closed_won: deals won in the month
-- quota, attainment: the Quotas tab's figure, and closed_won ÷ quota in points
+- quota, attainment: the Quotas tab's figure, and closed_won ÷ quota in points; the team's
+  is over the owners with a quota for the month, the others' won apart (`won_without_quota`)
 
 An open deal whose close date has passed (before as_of's month) is still open business: it
 counts in the first month, as overdue, rather than vanishing. A deal with no close date
@@ -54,6 +55,38 @@ def overdue_said(n: int) -> str:
     Close Date is before the first month, counted in it (`Forecast.overdue`)."""
     return ngettext("{n} open deal with a past close date is counted in the first month",
                     "{n} open deals with a past close date are counted in the first month", n)
+
+
+def without_quota_said(m: "MonthForecast", currency: str) -> str | None:
+    """What the `forecast` command and the Forecast tab say of a team's month whose Closed won
+    holds wins of owners with no quota for it (`MonthForecast.owners_without_quota`): its
+    attainment is not Closed won ÷ Quota, and a reader dividing the two would be misled."""
+    if not m.owners_without_quota:
+        return None
+    from sheetcrm import show  # the words of the screen and the tabs, not the figures'
+
+    owners = [owner_label(o) for o in m.owners_without_quota]
+    if m.won_without_quota is None:  # a deal of theirs has no rate: no amount to name (said with the rates)
+        return ngettext("Team attainment for {month} is over the owners with a quota: what {owners} won with no "
+                        "quota for the month is in Closed won, not in attainment.",
+                        "Team attainment for {month} is over the owners with a quota: what {owners} won with no "
+                        "quota for the month is in Closed won, not in attainment.", len(owners),
+                        month=show.month(m.month), owners=", ".join(owners))
+    return ngettext("Team attainment for {month} is over the owners with a quota: {owners} won {amount} with no "
+                    "quota for the month, in Closed won but not in attainment.",
+                    "Team attainment for {month} is over the owners with a quota: {owners} won {amount} with no "
+                    "quota for the month, in Closed won but not in attainment.", len(owners),
+                    month=show.month(m.month), owners=", ".join(owners),
+                    amount=show.money(m.won_without_quota, currency))
+
+
+def zero_quota_said(f: "Forecast") -> str | None:
+    """What the `forecast` command and the Forecast tab say when a row's Quota is 0: its
+    Attainment is blank, which beside a quota read alone would look like a quota not read."""
+    rows = [*f.months, *(m for months in f.by_owner.values() for m in months)]
+    if not any(m.quota == 0 for m in rows):
+        return None
+    return _("Attainment is blank where the quota is 0: no share of a quota of 0 can be shown.")
 
 
 def owner_label(key: str) -> str:
@@ -103,6 +136,16 @@ class MonthForecast:
     # A quota of this month's that cannot be read (UnreadQuota): quota and attainment are None,
     # never a sum short of it.
     quota_unread: bool = False
+    # The team's month: what its owners with no quota for the month won (None: a deal of it has
+    # no rate), and those owners (as shown; NO_OWNER_KEY for the deals with no Owner). Attainment
+    # is the won of the owners with a quota ÷ their quota: a rep's wins with no quota set are in
+    # no quota, and added to the others' they overstated the team (100 % where 30 % was won).
+    won_without_quota: Decimal | None = _ZERO
+    owners_without_quota: tuple[str, ...] = ()
+    # Closed won of the owners whose quota `quota` is: what attainment divides (an owner's row:
+    # closed_won). Summed apart, so a rate missing for a deal of an owner with no quota blanks
+    # Closed won but not the attainment it is no part of.
+    won_against_quota: Decimal | None = _ZERO
 
     def to_json(self) -> dict[str, Any]:
         """Money as exact decimal strings; attainment closed_won ÷ quota as an unrounded fraction."""
@@ -110,9 +153,11 @@ class MonthForecast:
                 "weighted": decimal_text(self.weighted), "commit": decimal_text(self.commit),
                 "best_case": decimal_text(self.best_case), "closed_won": decimal_text(self.closed_won),
                 "quota": decimal_text(self.quota),
-                "attainment": fraction(self.closed_won, self.quota)
-                if self.quota and self.closed_won is not None else None,
-                "quota_unread": self.quota_unread}
+                "attainment": fraction(self.won_against_quota, self.quota)
+                if self.quota and self.won_against_quota is not None else None,
+                "quota_unread": self.quota_unread,
+                "won_without_quota": decimal_text(self.won_without_quota),
+                "owners_without_quota": list(self.owners_without_quota)}
 
 
 @dataclass(frozen=True)
@@ -258,18 +303,31 @@ def forecast(opportunities: Sequence[Opportunity], metrics: Sequence[Opportunity
     for u in unread_quotas:
         unread_by_owner[owners(u.owner)].append(u)
 
-    def row(month: str, s: _Sums, quota: Decimal | None, unread: list[UnreadQuota]) -> MonthForecast:
+    def row(month: str, s: _Sums, quota: Decimal | None, unread: list[UnreadQuota],
+            team: bool = False) -> MonthForecast:
         if quota_unknown(unread, month):  # a sum short of a quota is no quota: no attainment, never a wrong one
-            return MonthForecast(month, s.pipeline, s.weighted, s.commit, s.best_case, s.closed_won, quota_unread=True)
+            return MonthForecast(month, s.pipeline, s.weighted, s.commit, s.best_case, s.closed_won, quota_unread=True,
+                                 won_against_quota=None)
+        won, apart, without = s.closed_won, _ZERO, {}
+        if team and quota is not None:
+            won = _ZERO if amounts_read else None
+            for owner, sums in sorted(by_person.items()):
+                got = sums[month].closed_won if month in sums else _ZERO
+                if month in quota_by_owner.get(owner, {}):
+                    won = plus(won, got)
+                elif got != 0:
+                    without[owner] = got
+                    apart = plus(apart, got)
         return MonthForecast(month, s.pipeline, s.weighted, s.commit, s.best_case, s.closed_won, quota,
-                             ratio_points(s.closed_won, quota) if quota and s.closed_won is not None else None)
+                             ratio_points(won, quota) if quota and won is not None else None,
+                             won_without_quota=apart, owners_without_quota=tuple(without), won_against_quota=won)
 
     by_owner = {owner: tuple(row(k, by_person[owner].get(k, empty()), quota_by_owner.get(owner, {}).get(k),
                                  unread_by_owner.get(owner, []))
                              for k in keys)
                 for owner in sorted(set(by_person) | set(quota_by_owner) | set(unread_by_owner))}
     return Forecast(
-        months=tuple(row(k, total.get(k, empty()), quota_total.get(k), unread_quotas) for k in keys),
+        months=tuple(row(k, total.get(k, empty()), quota_total.get(k), unread_quotas, team=True) for k in keys),
         by_owner=by_owner,
         stage_calibration=tuple(calibration),
         missing_rates=tuple(unconverted),

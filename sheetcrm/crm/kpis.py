@@ -24,12 +24,12 @@ from typing import Any, Iterable, Mapping, Sequence
 from sheetcrm.cells import normalize_key
 from sheetcrm.crm.accounts import Accounts
 from sheetcrm.crm.conversion import Converted, is_converted
-from sheetcrm.crm.forecast import NO_OWNER_KEY, Quota, UnreadQuota, month_key, quota_unknown
+from sheetcrm.crm.forecast import NO_OWNER_KEY, Quota, UnreadQuota, month_key, owner_label, quota_unknown
 from sheetcrm.crm.money import (MissingRate, Rates, decimal_text, fraction, plus, points_fraction,
                                 ratio_points, to_base, weighted as weighted_amount)
 from sheetcrm.crm.spellings import Spellings
 from sheetcrm.crm.stages import OpportunityMetrics, StageTable, is_open_task
-from sheetcrm.i18n import N_, NC_, _, pgettext
+from sheetcrm.i18n import N_, NC_, _, ngettext, pgettext
 from sheetcrm.records import Account, Activity, Lead, Opportunity, Task
 
 # The leads with no Source (no Campaign) are counted under the key "" in every language, as the
@@ -139,9 +139,12 @@ class Kpis:
     team: DealKpis
     by_owner: Mapping[str, DealKpis] = field(default_factory=dict)
     pipeline_coverage: Decimal | None = None         # a multiple: 3.2 means 3.2× what is left to win
-    pipeline_coverage_basis: str | None = None       # "quota", "last_quarter_won", "quota_unread" (coverage None: a quota of the quarter cannot be read), "quota_partial" (coverage None: an owner's quota covers only some of the quarter's months) "missing_rate" (coverage None: a deal it would count has no exchange rate) or "amounts_unread" (coverage None: no deal's amount is read)
+    pipeline_coverage_basis: str | None = None       # "quota", "last_quarter_won", "quota_zero" (coverage None: the quarter's quota is 0), "quota_unread" (coverage None: a quota of the quarter cannot be read), "quota_partial" (coverage None: an owner's quota covers only some of the quarter's months) "missing_rate" (coverage None: a deal it would count has no exchange rate) or "amounts_unread" (coverage None: no deal's amount is read)
     # Basis "quota_partial": the owners (as `owners` shows them) whose quotas cover only some months of the quarter.
     quota_partial_owners: tuple[str, ...] = ()
+    # Basis "quota": the owners (NO_OWNER_KEY: deals with no Owner) with deals open or won this
+    # quarter but no quota for it, whose deals coverage leaves out (it is over the quotas' owners).
+    coverage_without_quota: tuple[str, ...] = ()
     lead_conversion_by_source: Mapping[str, Conversion] = field(default_factory=dict)
     lead_conversion_by_campaign: Mapping[str, Conversion] = field(default_factory=dict)
     won_revenue_by_campaign: Mapping[str, Decimal | None] = field(default_factory=dict)
@@ -170,6 +173,7 @@ class Kpis:
             "by_owner": {owner: k.to_json() for owner, k in self.by_owner.items()},
             "pipeline_coverage": None if self.pipeline_coverage is None else float(self.pipeline_coverage),
             "pipeline_coverage_basis": self.pipeline_coverage_basis,
+            "pipeline_coverage_without_quota": list(self.coverage_without_quota),
             "lead_conversion_by_source": {k: c.to_json() for k, c in self.lead_conversion_by_source.items()},
             "lead_conversion_by_campaign": {k: c.to_json() for k, c in self.lead_conversion_by_campaign.items()},
             "won_revenue_by_campaign": {k: decimal_text(v) for k, v in self.won_revenue_by_campaign.items()},
@@ -244,6 +248,9 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
     labels = Spellings(o.account for o in opportunities if o.account and by_account.one(o.account) is None)
     open_this_quarter: Decimal | None = start
     won_this_quarter: Decimal | None = start
+    # The same per owner (as shown): a quota's coverage is over its owners' deals alone.
+    open_by: dict[str, Decimal | None] = defaultdict(lambda: start)
+    won_by: dict[str, Decimal | None] = defaultdict(lambda: start)
     won_last_quarter: Decimal | None = start
     unconverted: list[MissingRate] = []  # the deals an amount here would count, for want of a rate
     for o, m in zip(opportunities, metrics, strict=True):
@@ -252,7 +259,8 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
         unpriced = amount is None and o.amount is not None  # it has an amount, not in the base currency
         if unpriced and (kind == "won" or (kind == "open" and m.forecast_category != "Omitted")):
             unconverted.append(MissingRate.of(o, rates))
-        sums = (team, by_person[owners(o.owner) if o.owner else NO_OWNER_KEY])
+        owner = owners(o.owner) if o.owner else NO_OWNER_KEY
+        sums = (team, by_person[owner])
         month = month_key(o.close_date) if o.close_date else None
         if kind == "won":
             # A name two accounts share names neither (the read warned at the cell): no account's.
@@ -264,6 +272,7 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
                     lifetime[account] = plus(lifetime[account], amount)
                 if month in quarter:
                     won_this_quarter = plus(won_this_quarter, amount)
+                    won_by[owner] = plus(won_by[owner], amount)
                 if month in last_quarter:
                     won_last_quarter = plus(won_last_quarter, amount)
             cycle = (o.close_date - o.created).days if o.close_date and o.created else None
@@ -285,9 +294,11 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
                 s.weighted = plus(s.weighted, weighted)
             if month is not None and month <= quarter_end:
                 open_this_quarter = plus(open_this_quarter, amount)
+                open_by[owner] = plus(open_by[owner], amount)
 
     unread = list(unread_quotas)
     partial: tuple[str, ...] = ()
+    apart: tuple[str, ...] = ()
     if not amounts_read:
         quota_left, basis = None, "amounts_unread"
     elif any(quota_unknown(unread, month) for month in quarter):
@@ -295,6 +306,20 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
     else:
         quota_left, basis, partial = _coverage_denominator(quotas, quarter, won_this_quarter, won_last_quarter,
                                                            owners)
+        if basis == "quota":
+            # Over the owners with a quota alone: a rep with none has nothing left to win of it,
+            # and their wins taken off the others' quota (their pipeline set against it)
+            # overstated the team's coverage without a word. Named apart (`coverage_without_quota`).
+            held = {owners(q.owner) for q in quotas if q.month in quarter}
+            quota_left = sum((q.amount for q in quotas if q.month in quarter), _ZERO)
+            open_this_quarter = start
+            for owner in held:
+                quota_left = plus(quota_left, None if won_by[owner] is None else -won_by[owner])
+                open_this_quarter = plus(open_this_quarter, open_by[owner])
+            apart = tuple(sorted(o for o in {*won_by, *open_by} - held if won_by[o] != 0 or open_by[o] != 0))
+            if not any(q.amount for q in quotas if q.month in quarter):
+                # A quota of 0 leaves nothing to win: "won already" would be false, a multiple undefined.
+                quota_left, basis, apart = None, "quota_zero", ()
     if basis in ("quota", "last_quarter_won") and (quota_left is None
                                                    or open_this_quarter is None and quota_left > 0):
         # What is left to win, or what the pipeline is, lacks a deal's rate: no ratio, never one of a part.
@@ -315,6 +340,7 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
         pipeline_coverage=coverage,
         pipeline_coverage_basis=basis,
         quota_partial_owners=partial,
+        coverage_without_quota=apart,
         lead_conversion_by_source=_conversion(leads, lambda lead: lead.source, sources, conversions),
         lead_conversion_by_campaign=_conversion(leads, lambda lead: lead.campaign, campaigns, conversions),
         won_revenue_by_campaign=by_campaign,
@@ -339,6 +365,22 @@ def coverage_said(k: Kpis, quotas: str) -> str | None:
     if k.pipeline_coverage_basis == "last_quarter_won":
         return _("Pipeline coverage is over last quarter's won revenue: the {tab} tab has no quota for this quarter",
                  tab=quotas)
+    if k.pipeline_coverage_basis == "quota_zero":
+        return _("Pipeline coverage is blank: this quarter's quota on the {tab} tab is 0, so there is nothing left "
+                 "to win to cover", tab=quotas)
+    if k.pipeline_coverage_basis == "quota" and k.coverage_without_quota:
+        # Else the whole team's open pipeline, on the same tab, reads as what was divided.
+        apart = ", ".join(owner_label(o) for o in k.coverage_without_quota)
+        if k.pipeline_coverage is None:
+            return ngettext("Pipeline coverage is blank: the owners with a quota this quarter have won it "
+                            "already; {owners} has none, and their deals are not in coverage",
+                            "Pipeline coverage is blank: the owners with a quota this quarter have won it "
+                            "already; {owners} have none, and their deals are not in coverage",
+                            len(k.coverage_without_quota), owners=apart)
+        return ngettext("Pipeline coverage is over the owners with a quota this quarter: {owners} has none, and "
+                        "their deals are not in it",
+                        "Pipeline coverage is over the owners with a quota this quarter: {owners} have none, and "
+                        "their deals are not in it", len(k.coverage_without_quota), owners=apart)
     if k.pipeline_coverage_basis == "quota" and k.pipeline_coverage is None:
         return _("Pipeline coverage is blank: this quarter's quota is won already")
     if k.pipeline_coverage_basis is None:

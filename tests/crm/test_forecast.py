@@ -127,10 +127,12 @@ def test_to_json_shape_and_formats():
                       "missing_rates"}
     # A program is told why May's pipeline is null (the CHF deal) and what the first month holds from before it.
     assert (j["undated_open"], j["undated_won"], j["overdue"], j["missing_rates"]) == (1, 0, 1, 1)
-    money = {k: v and Decimal(v) for k, v in j["months"][0].items() if k not in ("month", "attainment", "quota_unread")}
-    assert j["months"][0]["quota_unread"] is False
+    money = {k: v and Decimal(v) for k, v in j["months"][0].items()
+             if k not in ("month", "attainment", "quota_unread", "owners_without_quota")}
+    assert j["months"][0]["quota_unread"] is False and j["months"][0]["owners_without_quota"] == []
     assert money == {"pipeline": None, "weighted": None, "commit": Decimal("1300"),
-                     "best_case": Decimal("1300"), "closed_won": Decimal("300"), "quota": Decimal("1600")}
+                     "best_case": Decimal("1300"), "closed_won": Decimal("300"), "quota": Decimal("1600"),
+                     "won_without_quota": Decimal("0")}
     assert j["months"][0] == {**j["months"][0], "month": "2024-05",
                               "attainment": pytest.approx(300 / 1600, abs=1e-12)}
     assert j["months"][2]["quota"] is None and j["months"][2]["attainment"] is None

@@ -137,8 +137,10 @@ def test_pipeline_coverage_counts_quarters_from_the_fiscal_year_s_first_month():
                         quotas=[Quota("Ana", "2024-11", Decimal("100")), Quota("Ana", "2024-12", Decimal("100")),
                                 Quota("Ana", "2025-01", Decimal("100")), Quota("Ana", "2025-02", Decimal("7"))],
                         fiscal_year_start=11)
-    # Open and overdue: 1000 + 400 + 100, over November–January's quota (February's is the next quarter's).
-    assert (late.pipeline_coverage, late.pipeline_coverage_basis) == (Decimal(1500) / Decimal(300), "quota")
+    # Ana's open and overdue 1000 over her November–January quota (February's is the next quarter's);
+    # Bo, with no quota, is not in it (his 400 + 100 over Ana's quota made it 5×) and is named.
+    assert (late.pipeline_coverage, late.pipeline_coverage_basis) == (Decimal(1000) / Decimal(300), "quota")
+    assert late.coverage_without_quota == ("Bo",)
 
 
 def test_an_owner_whose_quota_covers_only_some_months_of_the_quarter_leaves_coverage_blank():
@@ -239,7 +241,8 @@ def test_no_closed_deals_leaves_rates_undefined():
 
 
 def test_every_kpi_has_a_definition():
-    keys = set(run().to_json()) - {"as_of", "currency", "by_owner", "pipeline_coverage_basis", "missing_rates"}
+    keys = set(run().to_json()) - {"as_of", "currency", "by_owner", "pipeline_coverage_basis", "missing_rates",
+                                   "pipeline_coverage_without_quota"}
     assert keys == set(DEFINITIONS) - {"activities_30d_by_owner"}
     assert all(d.endswith(".") and "\n" not in d for d in DEFINITIONS.values())
 
