@@ -178,6 +178,22 @@ class Job:
     due_at: dt.datetime | None = None
 
 
+class MachineClock:
+    """The service's time: `elapsed` for intervals and backoffs (`team_time.elapsed`: counts a
+    suspend, never steps with the wall clock), `wall` for jobs at a time of day and the team's
+    day (an aware UTC moment), `sleep` for the idle loop. A test gives its own, to play a
+    suspend or a clock set back without waiting for one."""
+
+    def elapsed(self) -> float:
+        return team_time.elapsed()
+
+    def wall(self) -> dt.datetime:
+        return dt.datetime.now(dt.timezone.utc)
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
 class Unreached(WorkbookError):
     """The workbook could not be read at all by the first job that tried (a missing file,
     Google unreachable, credentials refused): for `run --once`, the command's own failure."""
@@ -254,8 +270,10 @@ class Steps:
 class Service:
     def __init__(self, config: Config, book: Workbook, logger: logging.Logger, *, counter: RequestCounter | None = None,
                  console: Console | None = None, sync_every: Every | None = None,
-                 today: Callable[[], dt.date] | None = None, log_queue: LogQueue | None = None) -> None:
+                 today: Callable[[], dt.date] | None = None, log_queue: LogQueue | None = None,
+                 clock: MachineClock | None = None) -> None:
         self.config = config
+        self.clock = clock or MachineClock()
         # The language its jobs speak, log and write their Sync Log rows in: the config's, else
         # the one the workbook's tab titles say once a job reads it (`validate.team_config`), kept
         # for the jobs after (threads do not share a context variable). Without it a server
@@ -266,7 +284,7 @@ class Service:
         self.logger = logger
         self.counter = counter
         self.steps = Steps(logger, console)
-        self.today = today or (lambda: team_time.today(self.config))  # the team's day, unless a test gives one
+        self.today = today or (lambda: team_time.day_of(self.config, self.clock.wall()))  # the team's day, unless a test gives one
         self.stopping = threading.Event()
         # What a signal handler may touch: a plain attribute. Setting the Event from the
         # handler can deadlock: the handler runs in the main thread, which may be inside
@@ -278,7 +296,7 @@ class Service:
         # it starts from the fit the last `sheetcrm sync` kept beside the lock.
         self.fit_cache = read_fits(book)
         self.log_every = parse_every(config.schedule.log).period
-        self.logged_at = time.monotonic()
+        self.logged_at = self.clock.elapsed()
         self.log_urgent = bool(self.pending)
         self.jobs = [Job("sync", sync_every or parse_every(config.schedule.sync), self.sync)]
         # Without an SMTP server there is nothing to send: those jobs are not scheduled at all,
@@ -592,11 +610,11 @@ class Service:
 
     def _log_due(self) -> bool:
         """Whether queued rows must be written now, even by a sync with nothing else to write."""
-        return self.log_urgent or time.monotonic() - self.logged_at >= self.log_every
+        return self.log_urgent or self.clock.elapsed() - self.logged_at >= self.log_every
 
     def _logged(self, rows: list[list[CellValue]]) -> None:
         self.pending.remove(rows)
-        self.logged_at = time.monotonic()
+        self.logged_at = self.clock.elapsed()
         self.log_urgent = False
 
     # -- running them ----------------------------------------------------------------------
@@ -614,7 +632,7 @@ class Service:
 
     def _run_job(self, job: Job, once: bool = False, alone: bool = False) -> bool:
         started = time.monotonic()
-        at = team_time.now(self.config)  # the Sync Log's Time: the team's wall clock, with its offset
+        at = self.clock.wall().astimezone(team_time.team_zone(self.config))  # the Sync Log's Time: the team's wall clock, with its offset
         before = self.counter.count if self.counter else 0
         error: BaseException | None = None
         try:
@@ -702,7 +720,7 @@ class Service:
         """Whether a `--once` run (`run_once`, a fleet's) runs `job` now. From cron at every tick,
         the digest goes at its time, not at the first tick of the day (00:05 for an 08:00
         digest); the ledger keeps it to one a day after it. Not due is logged, not run."""
-        if job.name != "digest" or job.every.come_round(dt.datetime.now(dt.timezone.utc),
+        if job.name != "digest" or job.every.come_round(self.clock.wall(),
                                                          team_time.team_zone(self.config)):
             return True
         self.logger.info(_("{job} not due yet: {when}", job=job.name, when=every_phrase(job.every)),
@@ -712,13 +730,14 @@ class Service:
     def serve(self) -> None:
         """Run the jobs on their schedule until SIGINT or SIGTERM, then finish the job in flight.
 
-        Intervals and backoffs count elapsed seconds (`time.monotonic`), never the wall clock: a
-        clock that goes back (the autumn DST change on a machine in local time, a clock set back
-        by hand or by NTP) would otherwise hold every job until it caught up again. Only a job
-        at a time of day reads the wall clock, as an aware moment (`next_run`)."""
+        Intervals and backoffs count elapsed seconds (`team_time.elapsed`), never the wall clock:
+        a clock that goes back (the autumn DST change on a machine in local time, a clock set
+        back by hand or by NTP) would otherwise hold every job until it caught up again. Those
+        seconds go on while the machine sleeps, so a job that fell due during a suspend runs on
+        waking, once. Only a job at a time of day reads the wall clock, as an aware moment (`next_run`)."""
         with self._signals(), speaking(self.spoken):
             self._say_unscheduled()
-            now = time.monotonic()
+            now = self.clock.elapsed()
             for job in self.jobs:
                 # Interval jobs start right away; a job at a time of day waits for it.
                 job.due, job.due_at = now, (None if job.every.at is None else self.next_run(job))
@@ -731,11 +750,11 @@ class Service:
                     if self._wait(job) <= 0:
                         self.run_job(job)
                         if job.failures:  # the backoff, in elapsed seconds
-                            job.due, job.due_at = time.monotonic() + self._delay(job), None
+                            job.due, job.due_at = self.clock.elapsed() + self._delay(job), None
                         elif job.every.at is not None:
                             job.due_at = self.next_run(job)
                         else:
-                            job.due = time.monotonic() + job.every.period
+                            job.due = self.clock.elapsed() + job.every.period
                 # Capped, so a wall clock that jumps (suspend, NTP) is noticed within a minute.
                 self._rest(min(max(min(self._wait(j) for j in self.jobs), 0.0), 60.0))
             self.logger.info(_("stopping: no job in flight"), extra={"fields": {"event": "stopping"}})
@@ -754,13 +773,13 @@ class Service:
     def _wait(self, job: Job) -> float:
         """Seconds until `job` is due (zero or less: due now)."""
         if job.due_at is not None:
-            return (job.due_at - dt.datetime.now(dt.timezone.utc)).total_seconds()
-        return job.due - time.monotonic()
+            return (job.due_at - self.clock.wall()).total_seconds()
+        return job.due - self.clock.elapsed()
 
     def next_run(self, job: Job, now: dt.datetime | None = None) -> dt.datetime:
         """When `job`, at a time of day, is next due after the aware moment `now` (default: now):
         its time on the team's wall clock (`Every.next_at`), as an aware UTC moment."""
-        now = now or dt.datetime.now(dt.timezone.utc)
+        now = now or self.clock.wall()
         return job.every.next_at(now, team_time.team_zone(self.config))
 
     def _stop_asked(self) -> bool:
@@ -771,9 +790,9 @@ class Service:
     def _rest(self, seconds: float) -> None:
         """Sleep up to `seconds`, waking within REST_SLICE of a signal (a handler only sets a
         flag; see __init__)."""
-        end = time.monotonic() + seconds
-        while not self._stop_asked() and (left := end - time.monotonic()) > 0:
-            time.sleep(min(left, REST_SLICE))
+        end = self.clock.elapsed() + seconds
+        while not self._stop_asked() and (left := end - self.clock.elapsed()) > 0:
+            self.clock.sleep(min(left, REST_SLICE))
 
     def _delay(self, job: Job) -> float:
         return min(self.config.schedule.max_backoff_seconds, job.every.period * 2 ** job.failures)
