@@ -84,6 +84,9 @@ QUEUE_NOT_KEPT = N_("cannot keep the Sync Log rows waiting in {path} ({problem})
                     "$XDG_CACHE_HOME to a folder this user may write in")
 AFTER_RECOVERY = N_("now, after a recovery")
 AFTER_FAILURE = N_("now, after a failure")
+# A digest run this long after its time is said late: past what the loop's own pace explains
+# (it looks at least once a minute, and a sync may run before it).
+LATE = 15 * 60  # seconds
 
 # -- jobs ------------------------------------------------------------------------------------
 
@@ -176,6 +179,11 @@ class Job:
     # after a failure), else `due_at`, an aware moment (a job at a time of day, read on the wall clock).
     due: float = 0.0
     due_at: dt.datetime | None = None
+    # The scheduled moment (aware) the run in hand is for, given by its scheduler; None for an
+    # interval job's run, a retry or `--once`. The digest's day is this moment's, not the day it
+    # runs on: a 23:00 digest the machine slept through went out at 01:00 as the next day's, and
+    # that day's own at 23:00 was then "already sent today".
+    covers: dt.datetime | None = None
 
 
 class MachineClock:
@@ -469,26 +477,31 @@ class Service:
         """Each owner's overdue tasks, rotting deals and best new leads, once a day, at most:
         journaled as the Outbox journals quotes (mail/journal.py), so a crash between the
         server's 250 and the record never sends it twice."""
-        started = dt.datetime.now(dt.timezone.utc)
+        started = self.clock.wall()
+        covers = next(j.covers for j in self.jobs if j.name == "digest")
         retry, self.digest_retry = self.digest_retry, None
         lapsed = None
         if retry is not None and started >= retry[1] and retry[0] < self.today():
             # Retried past the next scheduled run, into another day: that day's digest is gone for
             # the owners it missed (today's tells today's work), which the job says, not drops.
             lapsed = retry[0]
+        late = None
         if retry is None or started >= retry[1]:
             every = parse_every(self.config.schedule.digest)
-            until = (every.next_at(started, team_time.team_zone(self.config)) if every.at is not None
+            zone = team_time.team_zone(self.config)
+            until = (every.next_at(covers or started, zone) if every.at is not None
                      else started + dt.timedelta(seconds=every.period))
-            retry = (self.today(), until)
+            retry = (self.today() if covers is None else team_time.day_of(self.config, covers), until)
+            if covers is not None and (started - covers).total_seconds() > LATE:
+                late = covers.astimezone(zone)
         try:
-            return self._digest_of(retry[0], lapsed)
+            return self._digest_of(retry[0], lapsed, late)
         except WorkbookError as e:
             if not isinstance(e, FinalError):
                 self.digest_retry = retry
             raise
 
-    def _digest_of(self, today: dt.date, lapsed: dt.date | None = None) -> JobResult:
+    def _digest_of(self, today: dt.date, lapsed: dt.date | None = None, late: dt.datetime | None = None) -> JobResult:
         snapshot = self.book.read()
         crm, results, _plan = plan_sync(snapshot, self.config, today)
         config = team_config(snapshot, self.config)  # the digest's words: the workbook's language, as the sync's
@@ -496,11 +509,13 @@ class Service:
         assert smtp is not None
         domain = (smtp.from_ or "sheetcrm@localhost").rsplit("@", 1)[-1].strip(">")
         with Journal.beside_lock(self.book) as journal:
-            return self._digest(journal, crm, results, smtp, domain, today, team_time.now(self.config), config,
-                                lapsed)
+            now = self.clock.wall().astimezone(team_time.team_zone(self.config))
+            return self._digest(journal, crm, results, smtp, domain, today, now, config,
+                                lapsed, late)
 
     def _digest(self, journal: Journal, crm: Crm, results: Results, smtp: SmtpSettings, domain: str, today: dt.date,
-                now: dt.datetime, config: Config, lapsed: dt.date | None = None) -> JobResult:
+                now: dt.datetime, config: Config, lapsed: dt.date | None = None,
+                late: dt.datetime | None = None) -> JobResult:
         # Unknown outcomes left by a run that died sending: told once (marked so at the end,
         # once this run's message holds them), never sent again.
         untold = journal.untold_digests()
@@ -540,6 +555,9 @@ class Service:
             else:
                 retry.append(_("{owner}: {reason}", owner=d.owner, reason=out.reply))
         said = [_("digest sent to {owners}", owners=", ".join(parts))] if parts else []
+        if parts and late is not None:
+            said.append(_("sent late: the digest of {day} was due at {time}", day=day_said(today),
+                          time=late.strftime("%H:%M")))
         if missed:
             said.append(_("the digest of {day} never reached {owners}: its retries ran past the next digest, which "
                           "tells today's work instead", day=day_said(lapsed), owners=", ".join(missed)))
@@ -748,6 +766,8 @@ class Service:
                     if self._stop_asked():
                         break
                     if self._wait(job) <= 0:
+                        job.covers = (None if job.due_at is None else
+                                      job.every.last_due(job.due_at, self.clock.wall(), team_time.team_zone(self.config)))
                         self.run_job(job)
                         if job.failures:  # the backoff, in elapsed seconds
                             job.due, job.due_at = self.clock.elapsed() + self._delay(job), None

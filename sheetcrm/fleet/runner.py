@@ -37,7 +37,7 @@ from sheetcrm.config import Config, ConfigError, load_config
 from sheetcrm.every import Every, parse_every
 from sheetcrm.i18n import _, current, ngettext, using
 from sheetcrm.lock import AlreadyRunning, WorkbookLock, remove_stale_temp_files
-from sheetcrm.service import CONFIG_CHANGED, Job, JobResult, RequestCounter, Service, file_bytes
+from sheetcrm.service import CONFIG_CHANGED, Job, JobResult, MachineClock, RequestCounter, Service, file_bytes
 from sheetcrm.warehouse.settings import WarehouseError
 from sheetcrm.workbook import Workbook, WorkbookError
 from sheetcrm.workbook.target import open_workbook
@@ -79,6 +79,23 @@ class Member:
     failures: int = 0  # syncs failed in a row (kept here: a --once run drops the slot that counts them)
     error: str = ""
     jobs: dict[str, Job] = field(default_factory=dict)
+
+
+class _FleetTime(MachineClock):
+    """A member's service on the fleet's clock: a job's day (the digest's, the sync's) and its
+    Sync Log time are the fleet's moment, so a simulated day is one day for everything in it."""
+
+    def __init__(self, fleet: "Fleet") -> None:
+        self.fleet = fleet
+
+    def elapsed(self) -> float:
+        return self.fleet.clock.now()
+
+    def wall(self) -> dt.datetime:
+        return self.fleet.moment(self.fleet.clock.now()).astimezone(dt.timezone.utc)
+
+    def sleep(self, seconds: float) -> None:
+        self.fleet.clock.wait(self.fleet.abandon, seconds)
 
 
 class _MemberLog(logging.Filter):
@@ -183,7 +200,8 @@ class Fleet:
         try:
             if workbook is not None:
                 remove_stale_temp_files(workbook)
-            service = Service(config, book, member.logger, counter=counter, sync_every=entry.every_phrase)
+            service = Service(config, book, member.logger, counter=counter, sync_every=entry.every_phrase,
+                              clock=_FleetTime(self))
         except BaseException:
             lock.release()
             raise
@@ -339,6 +357,11 @@ class Fleet:
         token = _RUNNING.set(member.name)
         try:
             job = member.jobs[slot.job]
+            # The scheduled time this run is for (as `sheetcrm run`: Job.covers): the latest of the
+            # job's times up to now, so a digest slept through is that day's, sent once.
+            job.covers = (job.every.last_due(self.moment(slot.due), self.moment(self.clock.now()),
+                                             team_time.team_zone(member.service.config))
+                          if job.every.at is not None and not once and not slot.failures else None)
             ok = member.service.run_job(job, once=once) if not once or member.service.due_once(job) else True
         finally:
             _RUNNING.reset(token)
