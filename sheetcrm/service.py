@@ -74,6 +74,13 @@ CONFIG_CHANGED = N_("{file} changed since this `sheetcrm run` started: the chang
 # took the service down (exit 2, which systemd does not restart) with the workbook unsynced.
 CONFIG_BROKEN = N_("{file} changed since this `sheetcrm run` started, and a restart would stop at it: {problem}; "
                    "this service goes on with the config it started with until the file is fixed")
+# The same edit to a fleet member's config: a restart of the fleet starts, and leaves this one
+# workbook out (`cannot start`, retried with backoff); "a restart would stop at it" was false there.
+MEMBER_CONFIG_BROKEN = N_("{file} changed since this `sheetcrm run` started, and after a restart this workbook would "
+                          "not start: {problem}; it goes on with the config it started with until the file is fixed")
+# The fleet file itself edited into one a restart refuses: the fleet would not start at all.
+FLEET_BROKEN = N_("{file} changed since this `sheetcrm run` started, and a restart would stop at it: {problem}; "
+                  "this fleet goes on with the workbooks it started with until the file is fixed")
 # Why the Sync Log rows are written now: in the log line in words, in the JSON field as is.
 # How soon the idle loop notices a stop signal (its handler only sets a flag).
 REST_SLICE = 0.2  # seconds
@@ -279,7 +286,7 @@ class Service:
     def __init__(self, config: Config, book: Workbook, logger: logging.Logger, *, counter: RequestCounter | None = None,
                  console: Console | None = None, sync_every: Every | None = None,
                  today: Callable[[], dt.date] | None = None, log_queue: LogQueue | None = None,
-                 clock: MachineClock | None = None) -> None:
+                 clock: MachineClock | None = None, broken: str = CONFIG_BROKEN) -> None:
         self.config = config
         self.clock = clock or MachineClock()
         # The language its jobs speak, log and write their Sync Log rows in: the config's, else
@@ -343,6 +350,7 @@ class Service:
         self._config_read = file_bytes(config.source)
         self._config_said = self._config_read
         self._config_problem: str | None = None  # why a restart would stop at the file as it is now
+        self._broken = broken  # how that is said: CONFIG_BROKEN, or a fleet member's MEMBER_CONFIG_BROKEN
 
     # -- the jobs --------------------------------------------------------------------------
 
@@ -620,7 +628,7 @@ class Service:
             self._config_said = now
             self._config_problem = restart_problem(source)
         line = (_(CONFIG_CHANGED, file=source) if self._config_problem is None else
-                _(CONFIG_BROKEN, file=source, problem=self._config_problem))
+                _(self._broken, file=source, problem=self._config_problem))
         if new:
             self.logger.warning(line, extra={"fields": {"event": "config_changed",
                                                         "restart_fails": self._config_problem is not None}})
