@@ -122,6 +122,14 @@ class DigestLedger:
         is set back (by hand, NTP fixing a clock that ran ahead) a day already told is not sent again."""
         return self._days().get(owner, "") >= day.isoformat()  # ISO days sort as text
 
+    def last_day(self) -> dt.date | None:
+        """The latest day any owner's digest went out; None before the first."""
+        days = [d for d in self._days().values() if isinstance(d, str)]
+        try:
+            return dt.date.fromisoformat(max(days)) if days else None
+        except ValueError:
+            return None
+
     def add(self, owners: list[str], day: dt.date) -> None:
         _replace(self.path, self._days() | {o: day.isoformat() for o in owners})
 
@@ -745,10 +753,23 @@ class Service:
     def due_once(self, job: Job) -> bool:
         """Whether a `--once` run (`run_once`, a fleet's) runs `job` now. From cron at every tick,
         the digest goes at its time, not at the first tick of the day (00:05 for an 08:00
-        digest); the ledger keeps it to one a day after it. Not due is logged, not run."""
-        if job.name != "digest" or job.every.come_round(self.clock.wall(),
-                                                         team_time.team_zone(self.config)):
+        digest); the ledger keeps it to one a day after it. Not due is logged, not run.
+
+        A digest whose time went by with no run (the machine asleep or off over it: cron ran no
+        tick then) is due at the next tick, once, as the digest of the day it was due, when digests
+        have gone out before it: after a night asleep over a 23:00 digest, the 01:00 tick sent
+        nothing ("not due yet") and that day's digest never went out. A first run (an empty
+        ledger) still waits for the time, as ever."""
+        now, zone = self.clock.wall(), team_time.team_zone(self.config)
+        job.covers = None
+        if job.name != "digest" or job.every.come_round(now, zone):
             return True
+        if job.every.at is not None:
+            missed = job.every.last_due(job.every.next_at(now - dt.timedelta(days=8), zone), now, zone)
+            sent = self.digests_sent.last_day()
+            if missed <= now and sent is not None and sent < team_time.day_of(self.config, missed):
+                job.covers = missed
+                return True
         self.logger.info(_("{job} not due yet: {when}", job=job.name, when=every_phrase(job.every)),
                          extra={"fields": {"event": "not_due", "job": job.name}})
         return False

@@ -351,3 +351,30 @@ def test_a_fleets_digest_slept_through_is_that_days_and_its_day_is_the_fleets(tm
     assert [m["Subject"][-12:] for m in server.inbox.messages] == ["Nov 23, 2026", "Nov 24, 2026"]
     assert said == ["digest sent to Marta; sent late: the digest of Nov 23, 2026 was due at 23:00",
                     "digest sent to Marta"]
+
+
+def test_a_digest_cron_slept_through_goes_at_the_next_tick_once_for_its_day(tmp_path, server, caplog):
+    """`sheetcrm run --once` from cron every 5 minutes, the laptop asleep from 22:30 to 01:00 over
+    the 23:00 digest: the 01:00 tick said "digest not due yet" and Monday's digest never went
+    out. It goes at that tick now, as Monday's, said late; the next tick sends nothing; Tuesday's
+    goes at 23:00. A first run (no digest ever sent) still waits for the time."""
+    caplog.set_level(logging.INFO, logger="test-digest")
+    config = Config(currency="EUR", owners={"Marta": "marta@example.com"}, smtp=server.settings(), timezone="UTC",
+                    schedule={"digest": "every day at 23:00"})
+    book = xlsx_book(tmp_path / "crm.xlsx", TASKS)
+
+    def tick(moment: str) -> list[str]:
+        svc = Service(config, book, logging.getLogger("test-digest"),
+                      clock=VirtualMachine(dt.datetime.fromisoformat(moment)))
+        svc.jobs = [j for j in svc.jobs if j.name == "digest"]
+        assert svc.run_once()
+        return [m["Subject"][-12:] for m in server.inbox.messages]
+
+    assert tick("2026-11-22T01:00:00+00:00") == []  # a first run: not due before its time
+    assert tick("2026-11-22T23:05:00+00:00") == ["Nov 22, 2026"]
+    assert tick("2026-11-23T22:25:00+00:00") == ["Nov 22, 2026"]
+    # Asleep over Monday's 23:00: the first tick on waking.
+    assert tick("2026-11-24T01:00:00+00:00") == ["Nov 22, 2026", "Nov 23, 2026"]
+    assert "digest sent to Marta; sent late: the digest of Nov 23, 2026 was due at 23:00" in caplog.text
+    assert tick("2026-11-24T01:05:00+00:00") == ["Nov 22, 2026", "Nov 23, 2026"]
+    assert tick("2026-11-24T23:05:00+00:00") == ["Nov 22, 2026", "Nov 23, 2026", "Nov 24, 2026"]
