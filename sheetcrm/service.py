@@ -307,7 +307,8 @@ class Service:
         self.logger = logger
         self.counter = counter
         self.steps = Steps(logger, console)
-        self.today = today or (lambda: team_time.day_of(self.config, self.clock.wall()))  # the team's day, unless a test gives one
+        # The team's day on the service's clock, unless a test gives one.
+        self.today = today or (lambda: team_time.day_of(self.config, self.clock.wall()))
         self.stopping = threading.Event()
         # What a signal handler may touch: a plain attribute. Setting the Event from the
         # handler can deadlock: the handler runs in the main thread, which may be inside
@@ -494,7 +495,7 @@ class Service:
         journaled as the Outbox journals quotes (mail/journal.py), so a crash between the
         server's 250 and the record never sends it twice."""
         started = self.clock.wall()
-        covers = next(j.covers for j in self.jobs if j.name == "digest")
+        covers = next((j.covers for j in self.jobs if j.name == "digest"), None)
         retry, self.digest_retry = self.digest_retry, None
         lapsed = None
         if retry is not None and started >= retry[1] and retry[0] < self.today():
@@ -666,7 +667,8 @@ class Service:
 
     def _run_job(self, job: Job, once: bool = False, alone: bool = False) -> bool:
         started = time.monotonic()
-        at = self.clock.wall().astimezone(team_time.team_zone(self.config))  # the Sync Log's Time: the team's wall clock, with its offset
+        # The Sync Log's Time: the team's wall clock, with its offset.
+        at = self.clock.wall().astimezone(team_time.team_zone(self.config))
         before = self.counter.count if self.counter else 0
         error: BaseException | None = None
         try:
@@ -795,8 +797,9 @@ class Service:
                     if self._stop_asked():
                         break
                     if self._wait(job) <= 0:
+                        zone = team_time.team_zone(self.config)
                         job.covers = (None if job.due_at is None else
-                                      job.every.last_due(job.due_at, self.clock.wall(), team_time.team_zone(self.config)))
+                                      job.every.last_due(job.due_at, self.clock.wall(), zone))
                         self.run_job(job)
                         if job.failures:  # the backoff, in elapsed seconds
                             job.due, job.due_at = self.clock.elapsed() + self._delay(job), None
