@@ -71,6 +71,14 @@ class Every:
             day += dt.timedelta(days=step)
         return due
 
+    def last_due(self, due: dt.datetime, now: dt.datetime, zone: ZoneInfo | None) -> dt.datetime:
+        """The last of this schedule's moments from `due` (one of them) up to `now`: what a run
+        at `now` of a job due at `due` is for. After a suspend over several of its times (or a
+        service held that long) the job runs once, for the latest, not once per time missed."""
+        while (following := self.next_at(due, zone)) <= now:
+            due = following
+        return due
+
     def come_round(self, now: dt.datetime, zone: ZoneInfo | None) -> bool:
         """Whether a job at a time of day has come round on the day of the aware moment `now` (on
         the wall clock of `zone`): its weekday, and `at` passed. For `run --once` from cron,

@@ -74,6 +74,13 @@ CONFIG_CHANGED = N_("{file} changed since this `sheetcrm run` started: the chang
 # took the service down (exit 2, which systemd does not restart) with the workbook unsynced.
 CONFIG_BROKEN = N_("{file} changed since this `sheetcrm run` started, and a restart would stop at it: {problem}; "
                    "this service goes on with the config it started with until the file is fixed")
+# The same edit to a fleet member's config: a restart of the fleet starts, and leaves this one
+# workbook out (`cannot start`, retried with backoff); "a restart would stop at it" was false there.
+MEMBER_CONFIG_BROKEN = N_("{file} changed since this `sheetcrm run` started, and after a restart this workbook would "
+                          "not start: {problem}; it goes on with the config it started with until the file is fixed")
+# The fleet file itself edited into one a restart refuses: the fleet would not start at all.
+FLEET_BROKEN = N_("{file} changed since this `sheetcrm run` started, and a restart would stop at it: {problem}; "
+                  "this fleet goes on with the workbooks it started with until the file is fixed")
 # Why the Sync Log rows are written now: in the log line in words, in the JSON field as is.
 # How soon the idle loop notices a stop signal (its handler only sets a flag).
 REST_SLICE = 0.2  # seconds
@@ -84,6 +91,9 @@ QUEUE_NOT_KEPT = N_("cannot keep the Sync Log rows waiting in {path} ({problem})
                     "$XDG_CACHE_HOME to a folder this user may write in")
 AFTER_RECOVERY = N_("now, after a recovery")
 AFTER_FAILURE = N_("now, after a failure")
+# A digest run this long after its time is said late: past what the loop's own pace explains
+# (it looks at least once a minute, and a sync may run before it).
+LATE = 15 * 60  # seconds
 
 # -- jobs ------------------------------------------------------------------------------------
 
@@ -111,6 +121,14 @@ class DigestLedger:
         """Whether `owner` had the digest of `day`, or of a later day: after the machine's clock
         is set back (by hand, NTP fixing a clock that ran ahead) a day already told is not sent again."""
         return self._days().get(owner, "") >= day.isoformat()  # ISO days sort as text
+
+    def last_day(self) -> dt.date | None:
+        """The latest day any owner's digest went out; None before the first."""
+        days = [d for d in self._days().values() if isinstance(d, str)]
+        try:
+            return dt.date.fromisoformat(max(days)) if days else None
+        except ValueError:
+            return None
 
     def add(self, owners: list[str], day: dt.date) -> None:
         _replace(self.path, self._days() | {o: day.isoformat() for o in owners})
@@ -176,6 +194,27 @@ class Job:
     # after a failure), else `due_at`, an aware moment (a job at a time of day, read on the wall clock).
     due: float = 0.0
     due_at: dt.datetime | None = None
+    # The scheduled moment (aware) the run in hand is for, given by its scheduler; None for an
+    # interval job's run, a retry or `--once`. The digest's day is this moment's, not the day it
+    # runs on: a 23:00 digest the machine slept through went out at 01:00 as the next day's, and
+    # that day's own at 23:00 was then "already sent today".
+    covers: dt.datetime | None = None
+
+
+class MachineClock:
+    """The service's time: `elapsed` for intervals and backoffs (`team_time.elapsed`: counts a
+    suspend, never steps with the wall clock), `wall` for jobs at a time of day and the team's
+    day (an aware UTC moment), `sleep` for the idle loop. A test gives its own, to play a
+    suspend or a clock set back without waiting for one."""
+
+    def elapsed(self) -> float:
+        return team_time.elapsed()
+
+    def wall(self) -> dt.datetime:
+        return dt.datetime.now(dt.timezone.utc)
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
 
 
 class Unreached(WorkbookError):
@@ -254,8 +293,10 @@ class Steps:
 class Service:
     def __init__(self, config: Config, book: Workbook, logger: logging.Logger, *, counter: RequestCounter | None = None,
                  console: Console | None = None, sync_every: Every | None = None,
-                 today: Callable[[], dt.date] | None = None, log_queue: LogQueue | None = None) -> None:
+                 today: Callable[[], dt.date] | None = None, log_queue: LogQueue | None = None,
+                 clock: MachineClock | None = None, broken: str = CONFIG_BROKEN) -> None:
         self.config = config
+        self.clock = clock or MachineClock()
         # The language its jobs speak, log and write their Sync Log rows in: the config's, else
         # the one the workbook's tab titles say once a job reads it (`validate.team_config`), kept
         # for the jobs after (threads do not share a context variable). Without it a server
@@ -266,7 +307,8 @@ class Service:
         self.logger = logger
         self.counter = counter
         self.steps = Steps(logger, console)
-        self.today = today or (lambda: team_time.today(self.config))  # the team's day, unless a test gives one
+        # The team's day on the service's clock, unless a test gives one.
+        self.today = today or (lambda: team_time.day_of(self.config, self.clock.wall()))
         self.stopping = threading.Event()
         # What a signal handler may touch: a plain attribute. Setting the Event from the
         # handler can deadlock: the handler runs in the main thread, which may be inside
@@ -278,7 +320,7 @@ class Service:
         # it starts from the fit the last `sheetcrm sync` kept beside the lock.
         self.fit_cache = read_fits(book)
         self.log_every = parse_every(config.schedule.log).period
-        self.logged_at = time.monotonic()
+        self.logged_at = self.clock.elapsed()
         self.log_urgent = bool(self.pending)
         self.jobs = [Job("sync", sync_every or parse_every(config.schedule.sync), self.sync)]
         # Without an SMTP server there is nothing to send: those jobs are not scheduled at all,
@@ -317,6 +359,7 @@ class Service:
         self._config_read = file_bytes(config.source)
         self._config_said = self._config_read
         self._config_problem: str | None = None  # why a restart would stop at the file as it is now
+        self._broken = broken  # how that is said: CONFIG_BROKEN, or a fleet member's MEMBER_CONFIG_BROKEN
 
     # -- the jobs --------------------------------------------------------------------------
 
@@ -451,26 +494,31 @@ class Service:
         """Each owner's overdue tasks, rotting deals and best new leads, once a day, at most:
         journaled as the Outbox journals quotes (mail/journal.py), so a crash between the
         server's 250 and the record never sends it twice."""
-        started = dt.datetime.now(dt.timezone.utc)
+        started = self.clock.wall()
+        covers = next((j.covers for j in self.jobs if j.name == "digest"), None)
         retry, self.digest_retry = self.digest_retry, None
         lapsed = None
         if retry is not None and started >= retry[1] and retry[0] < self.today():
             # Retried past the next scheduled run, into another day: that day's digest is gone for
             # the owners it missed (today's tells today's work), which the job says, not drops.
             lapsed = retry[0]
+        late = None
         if retry is None or started >= retry[1]:
             every = parse_every(self.config.schedule.digest)
-            until = (every.next_at(started, team_time.team_zone(self.config)) if every.at is not None
+            zone = team_time.team_zone(self.config)
+            until = (every.next_at(covers or started, zone) if every.at is not None
                      else started + dt.timedelta(seconds=every.period))
-            retry = (self.today(), until)
+            retry = (self.today() if covers is None else team_time.day_of(self.config, covers), until)
+            if covers is not None and (started - covers).total_seconds() > LATE:
+                late = covers.astimezone(zone)
         try:
-            return self._digest_of(retry[0], lapsed)
+            return self._digest_of(retry[0], lapsed, late)
         except WorkbookError as e:
             if not isinstance(e, FinalError):
                 self.digest_retry = retry
             raise
 
-    def _digest_of(self, today: dt.date, lapsed: dt.date | None = None) -> JobResult:
+    def _digest_of(self, today: dt.date, lapsed: dt.date | None = None, late: dt.datetime | None = None) -> JobResult:
         snapshot = self.book.read()
         crm, results, _plan = plan_sync(snapshot, self.config, today)
         config = team_config(snapshot, self.config)  # the digest's words: the workbook's language, as the sync's
@@ -478,11 +526,13 @@ class Service:
         assert smtp is not None
         domain = (smtp.from_ or "sheetcrm@localhost").rsplit("@", 1)[-1].strip(">")
         with Journal.beside_lock(self.book) as journal:
-            return self._digest(journal, crm, results, smtp, domain, today, team_time.now(self.config), config,
-                                lapsed)
+            now = self.clock.wall().astimezone(team_time.team_zone(self.config))
+            return self._digest(journal, crm, results, smtp, domain, today, now, config,
+                                lapsed, late)
 
     def _digest(self, journal: Journal, crm: Crm, results: Results, smtp: SmtpSettings, domain: str, today: dt.date,
-                now: dt.datetime, config: Config, lapsed: dt.date | None = None) -> JobResult:
+                now: dt.datetime, config: Config, lapsed: dt.date | None = None,
+                late: dt.datetime | None = None) -> JobResult:
         # Unknown outcomes left by a run that died sending: told once (marked so at the end,
         # once this run's message holds them), never sent again.
         untold = journal.untold_digests()
@@ -522,6 +572,9 @@ class Service:
             else:
                 retry.append(_("{owner}: {reason}", owner=d.owner, reason=out.reply))
         said = [_("digest sent to {owners}", owners=", ".join(parts))] if parts else []
+        if parts and late is not None:
+            said.append(_("sent late: the digest of {day} was due at {time}", day=day_said(today),
+                          time=late.strftime("%H:%M")))
         if missed:
             said.append(_("the digest of {day} never reached {owners}: its retries ran past the next digest, which "
                           "tells today's work instead", day=day_said(lapsed), owners=", ".join(missed)))
@@ -584,7 +637,7 @@ class Service:
             self._config_said = now
             self._config_problem = restart_problem(source)
         line = (_(CONFIG_CHANGED, file=source) if self._config_problem is None else
-                _(CONFIG_BROKEN, file=source, problem=self._config_problem))
+                _(self._broken, file=source, problem=self._config_problem))
         if new:
             self.logger.warning(line, extra={"fields": {"event": "config_changed",
                                                         "restart_fails": self._config_problem is not None}})
@@ -592,11 +645,11 @@ class Service:
 
     def _log_due(self) -> bool:
         """Whether queued rows must be written now, even by a sync with nothing else to write."""
-        return self.log_urgent or time.monotonic() - self.logged_at >= self.log_every
+        return self.log_urgent or self.clock.elapsed() - self.logged_at >= self.log_every
 
     def _logged(self, rows: list[list[CellValue]]) -> None:
         self.pending.remove(rows)
-        self.logged_at = time.monotonic()
+        self.logged_at = self.clock.elapsed()
         self.log_urgent = False
 
     # -- running them ----------------------------------------------------------------------
@@ -614,7 +667,8 @@ class Service:
 
     def _run_job(self, job: Job, once: bool = False, alone: bool = False) -> bool:
         started = time.monotonic()
-        at = team_time.now(self.config)  # the Sync Log's Time: the team's wall clock, with its offset
+        # The Sync Log's Time: the team's wall clock, with its offset.
+        at = self.clock.wall().astimezone(team_time.team_zone(self.config))
         before = self.counter.count if self.counter else 0
         error: BaseException | None = None
         try:
@@ -701,10 +755,23 @@ class Service:
     def due_once(self, job: Job) -> bool:
         """Whether a `--once` run (`run_once`, a fleet's) runs `job` now. From cron at every tick,
         the digest goes at its time, not at the first tick of the day (00:05 for an 08:00
-        digest); the ledger keeps it to one a day after it. Not due is logged, not run."""
-        if job.name != "digest" or job.every.come_round(dt.datetime.now(dt.timezone.utc),
-                                                         team_time.team_zone(self.config)):
+        digest); the ledger keeps it to one a day after it. Not due is logged, not run.
+
+        A digest whose time went by with no run (the machine asleep or off over it: cron ran no
+        tick then) is due at the next tick, once, as the digest of the day it was due, when digests
+        have gone out before it: after a night asleep over a 23:00 digest, the 01:00 tick sent
+        nothing ("not due yet") and that day's digest never went out. A first run (an empty
+        ledger) still waits for the time, as ever."""
+        now, zone = self.clock.wall(), team_time.team_zone(self.config)
+        job.covers = None
+        if job.name != "digest" or job.every.come_round(now, zone):
             return True
+        if job.every.at is not None:
+            missed = job.every.last_due(job.every.next_at(now - dt.timedelta(days=8), zone), now, zone)
+            sent = self.digests_sent.last_day()
+            if missed <= now and sent is not None and sent < team_time.day_of(self.config, missed):
+                job.covers = missed
+                return True
         self.logger.info(_("{job} not due yet: {when}", job=job.name, when=every_phrase(job.every)),
                          extra={"fields": {"event": "not_due", "job": job.name}})
         return False
@@ -712,13 +779,14 @@ class Service:
     def serve(self) -> None:
         """Run the jobs on their schedule until SIGINT or SIGTERM, then finish the job in flight.
 
-        Intervals and backoffs count elapsed seconds (`time.monotonic`), never the wall clock: a
-        clock that goes back (the autumn DST change on a machine in local time, a clock set back
-        by hand or by NTP) would otherwise hold every job until it caught up again. Only a job
-        at a time of day reads the wall clock, as an aware moment (`next_run`)."""
+        Intervals and backoffs count elapsed seconds (`team_time.elapsed`), never the wall clock:
+        a clock that goes back (the autumn DST change on a machine in local time, a clock set
+        back by hand or by NTP) would otherwise hold every job until it caught up again. Those
+        seconds go on while the machine sleeps, so a job that fell due during a suspend runs on
+        waking, once. Only a job at a time of day reads the wall clock, as an aware moment (`next_run`)."""
         with self._signals(), speaking(self.spoken):
             self._say_unscheduled()
-            now = time.monotonic()
+            now = self.clock.elapsed()
             for job in self.jobs:
                 # Interval jobs start right away; a job at a time of day waits for it.
                 job.due, job.due_at = now, (None if job.every.at is None else self.next_run(job))
@@ -729,13 +797,16 @@ class Service:
                     if self._stop_asked():
                         break
                     if self._wait(job) <= 0:
+                        zone = team_time.team_zone(self.config)
+                        job.covers = (None if job.due_at is None else
+                                      job.every.last_due(job.due_at, self.clock.wall(), zone))
                         self.run_job(job)
                         if job.failures:  # the backoff, in elapsed seconds
-                            job.due, job.due_at = time.monotonic() + self._delay(job), None
+                            job.due, job.due_at = self.clock.elapsed() + self._delay(job), None
                         elif job.every.at is not None:
                             job.due_at = self.next_run(job)
                         else:
-                            job.due = time.monotonic() + job.every.period
+                            job.due = self.clock.elapsed() + job.every.period
                 # Capped, so a wall clock that jumps (suspend, NTP) is noticed within a minute.
                 self._rest(min(max(min(self._wait(j) for j in self.jobs), 0.0), 60.0))
             self.logger.info(_("stopping: no job in flight"), extra={"fields": {"event": "stopping"}})
@@ -754,13 +825,13 @@ class Service:
     def _wait(self, job: Job) -> float:
         """Seconds until `job` is due (zero or less: due now)."""
         if job.due_at is not None:
-            return (job.due_at - dt.datetime.now(dt.timezone.utc)).total_seconds()
-        return job.due - time.monotonic()
+            return (job.due_at - self.clock.wall()).total_seconds()
+        return job.due - self.clock.elapsed()
 
     def next_run(self, job: Job, now: dt.datetime | None = None) -> dt.datetime:
         """When `job`, at a time of day, is next due after the aware moment `now` (default: now):
         its time on the team's wall clock (`Every.next_at`), as an aware UTC moment."""
-        now = now or dt.datetime.now(dt.timezone.utc)
+        now = now or self.clock.wall()
         return job.every.next_at(now, team_time.team_zone(self.config))
 
     def _stop_asked(self) -> bool:
@@ -771,9 +842,9 @@ class Service:
     def _rest(self, seconds: float) -> None:
         """Sleep up to `seconds`, waking within REST_SLICE of a signal (a handler only sets a
         flag; see __init__)."""
-        end = time.monotonic() + seconds
-        while not self._stop_asked() and (left := end - time.monotonic()) > 0:
-            time.sleep(min(left, REST_SLICE))
+        end = self.clock.elapsed() + seconds
+        while not self._stop_asked() and (left := end - self.clock.elapsed()) > 0:
+            self.clock.sleep(min(left, REST_SLICE))
 
     def _delay(self, job: Job) -> float:
         return min(self.config.schedule.max_backoff_seconds, job.every.period * 2 ** job.failures)

@@ -16,6 +16,7 @@ is the team's.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -45,3 +46,16 @@ def day_of(config: Zoned, moment: dt.datetime) -> dt.date:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.timezone.utc)
     return moment.astimezone(team_zone(config)).date()
+
+
+# Linux's clock that goes on while the machine sleeps; None elsewhere.
+_BOOTTIME = getattr(time, "CLOCK_BOOTTIME", None)
+
+
+def elapsed() -> float:
+    """Seconds from an arbitrary start, for intervals: never stepped with the wall clock (a clock
+    set back by NTP or by hand, a DST change on a machine in local time) and, on Linux, counting
+    the time the machine slept. `time.monotonic` stands still during a suspend: after a laptop
+    slept for hours, a sync due half an hour after it went to sleep was still half an hour away
+    when it woke (elsewhere it is what there is: a job at a time of day reads the wall clock anyway)."""
+    return time.clock_gettime(_BOOTTIME) if _BOOTTIME is not None else time.monotonic()

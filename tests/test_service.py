@@ -1008,7 +1008,6 @@ def test_jobs_due_together_run_in_their_configured_order(tmp_path, monkeypatch):
     summed a sheet the sync had not yet brought up to date."""
     import logging
 
-    import sheetcrm.service as service_module
     from sheetcrm.service import Service
     from sheetcrm.synclog import LogQueue
 
@@ -1018,8 +1017,8 @@ def test_jobs_due_together_run_in_their_configured_order(tmp_path, monkeypatch):
     config = Config(smtp={"host": "127.0.0.1", "from": "crm@example.com"}, owners={"Ana": "ana@example.com"})
     service = Service(config, book, logging.getLogger("test-order"), log_queue=LogQueue(tmp_path / "q.jsonl"))
     assert [j.name for j in service.jobs] == ["sync", "outbox", "digest"]
-    ticks = iter(range(10**6))  # a monotonic clock that moves between any two reads, as the real one may
-    monkeypatch.setattr(service_module.time, "monotonic", lambda: 1000.0 + next(ticks) * 1e-6)
+    ticks = iter(range(10**6))  # a clock that moves between any two reads, as the real one may
+    monkeypatch.setattr(service.clock, "elapsed", lambda: 1000.0 + next(ticks) * 1e-6)
     for job in service.jobs:
         job.due, job.due_at = 1000.0, None
     assert [j.name for j in service.due_order()] == ["sync", "outbox", "digest"]
@@ -1049,3 +1048,72 @@ def test_a_relative_xdg_cache_home_is_ignored_so_every_folder_shares_one_lock(tm
     finally:
         service.release()
     assert not (tmp_path / "a" / "cache").exists() and not (tmp_path / "b" / "cache").exists()
+
+
+class SleepingMachine:
+    """The machine's clocks, virtual, for `service.time` and `team_time.time`: `sleep` moves
+    them all; `suspend` moves the boot clock (Linux's CLOCK_BOOTTIME) but not the monotonic one,
+    which stands still while the machine sleeps."""
+
+    CLOCK_BOOTTIME = getattr(time, "CLOCK_BOOTTIME", 7)
+
+    def __init__(self) -> None:
+        self.mono, self.boot = 1000.0, 5000.0
+
+    def monotonic(self) -> float:
+        return self.mono
+
+    def clock_gettime(self, clock: int) -> float:
+        assert clock == self.CLOCK_BOOTTIME
+        return self.boot
+
+    def sleep(self, seconds: float) -> None:
+        self.mono += seconds
+        self.boot += seconds
+
+    def suspend(self, seconds: float) -> None:
+        self.boot += seconds
+
+
+def test_a_job_due_while_the_machine_slept_runs_on_waking_once(tmp_path, monkeypatch):
+    """An hourly sync, the laptop asleep for eight hours half an hour after it: the sync runs as
+    it wakes, once (not once per hour missed), and hourly from then. The schedule counted
+    `time.monotonic`, which stands still in a suspend: after waking the sync waited the half
+    hour the suspend had left of its interval, as if no time had passed."""
+    import logging
+
+    import sheetcrm.service as service_module
+    from sheetcrm import team_time
+    from sheetcrm.service import JobResult, Service
+    from sheetcrm.synclog import LogQueue
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    book = XlsxWorkbook(tmp_path / "crm.xlsx")
+    book.create()
+    machine = SleepingMachine()
+    monkeypatch.setattr(service_module, "time", machine)
+    monkeypatch.setattr(team_time, "time", machine, raising=False)
+    service = Service(Config(), book, logging.getLogger("test-suspend"), sync_every=parse_every("every 1 hour"),
+                      log_queue=LogQueue(tmp_path / "q.jsonl"))
+    start, runs, woke = machine.boot, [], []
+    sleep = machine.sleep
+
+    def sleep_then_suspend(seconds: float) -> None:
+        sleep(seconds)
+        if not woke and machine.boot - start >= 1800:
+            machine.suspend(8 * 3600)
+            woke.append(machine.boot - start)
+
+    machine.sleep = sleep_then_suspend
+
+    def sync() -> JobResult:
+        runs.append(machine.boot - start)
+        if len(runs) == 3:
+            service.stopping.set()
+        return JobResult()
+
+    service.jobs[0].work = sync
+    service.serve()
+    [wake] = woke
+    assert runs[0] == 0 and wake <= runs[1] < wake + 60, f"runs at {runs} s, woke at {wake} s"
+    assert 3600 <= runs[2] - runs[1] < 3660  # hourly from the run on waking: one run for the night

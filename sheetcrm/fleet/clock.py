@@ -3,7 +3,8 @@
 Everything in the fleet that waits (the dispatcher between jobs, a job waiting for request
 tokens, the Google backend's retry pauses) waits through `Clock.wait(event, seconds)`, and
 everything that asks the time asks `Clock.now()` (seconds, monotonic). With `RealClock` that
-is `time.monotonic` and `Event.wait`. With `VirtualClock` time stands still while any thread
+is `team_time.elapsed` (which goes on while the machine sleeps) and `Event.wait`. With
+`VirtualClock` time stands still while any thread
 of the fleet is working and jumps to the earliest deadline once every one of them waits
 (discrete-event simulation), so a test of a whole day of schedules takes the seconds its
 HTTP requests take, and lateness is measured in the fleet's own seconds, not the machine's.
@@ -12,8 +13,9 @@ HTTP requests take, and lateness is measured in the fleet's own seconds, not the
 from __future__ import annotations
 
 import threading
-import time
 from typing import Protocol
+
+from sheetcrm.team_time import elapsed
 
 
 class Clock(Protocol):
@@ -34,7 +36,9 @@ class Clock(Protocol):
 
 class RealClock:
     def now(self) -> float:
-        return time.monotonic()
+        # Not time.monotonic, which stands still while the machine sleeps: every job due during
+        # a suspend waited, after waking, as long again as the suspend had left it.
+        return elapsed()
 
     def wait(self, event: threading.Event, seconds: float) -> bool:
         return event.wait(max(seconds, 0.0))

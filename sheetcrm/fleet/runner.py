@@ -37,7 +37,8 @@ from sheetcrm.config import Config, ConfigError, load_config
 from sheetcrm.every import Every, parse_every
 from sheetcrm.i18n import _, current, ngettext, using
 from sheetcrm.lock import AlreadyRunning, WorkbookLock, remove_stale_temp_files
-from sheetcrm.service import CONFIG_CHANGED, Job, JobResult, RequestCounter, Service, file_bytes
+from sheetcrm.service import (CONFIG_CHANGED, FLEET_BROKEN, MEMBER_CONFIG_BROKEN, Job, JobResult, MachineClock,
+                              RequestCounter, Service, file_bytes)
 from sheetcrm.warehouse.settings import WarehouseError
 from sheetcrm.workbook import Workbook, WorkbookError
 from sheetcrm.workbook.target import open_workbook
@@ -47,7 +48,7 @@ from . import status
 from .budget import Budget, Gate, gate_session
 from .clock import Clock, RealClock
 from .scheduler import Scheduler, Slot
-from .settings import Entry, FleetSettings, member_name
+from .settings import Entry, FleetSettings, load_fleet, member_name
 from .status import write_state
 
 # How soon the idle dispatcher notices a stop signal under the real clock (a handler only sets a flag).
@@ -79,6 +80,23 @@ class Member:
     failures: int = 0  # syncs failed in a row (kept here: a --once run drops the slot that counts them)
     error: str = ""
     jobs: dict[str, Job] = field(default_factory=dict)
+
+
+class _FleetTime(MachineClock):
+    """A member's service on the fleet's clock: a job's day (the digest's, the sync's) and its
+    Sync Log time are the fleet's moment, so a simulated day is one day for everything in it."""
+
+    def __init__(self, fleet: "Fleet") -> None:
+        self.fleet = fleet
+
+    def elapsed(self) -> float:
+        return self.fleet.clock.now()
+
+    def wall(self) -> dt.datetime:
+        return self.fleet.moment(self.fleet.clock.now()).astimezone(dt.timezone.utc)
+
+    def sleep(self, seconds: float) -> None:
+        self.fleet.clock.wait(self.fleet.abandon, seconds)
 
 
 class _MemberLog(logging.Filter):
@@ -183,7 +201,8 @@ class Fleet:
         try:
             if workbook is not None:
                 remove_stale_temp_files(workbook)
-            service = Service(config, book, member.logger, counter=counter, sync_every=entry.every_phrase)
+            service = Service(config, book, member.logger, counter=counter, sync_every=entry.every_phrase,
+                              clock=_FleetTime(self), broken=MEMBER_CONFIG_BROKEN)
         except BaseException:
             lock.release()
             raise
@@ -339,6 +358,11 @@ class Fleet:
         token = _RUNNING.set(member.name)
         try:
             job = member.jobs[slot.job]
+            # The scheduled time this run is for (as `sheetcrm run`: Job.covers): the latest of the
+            # job's times up to now, so a digest slept through is that day's, sent once.
+            job.covers = (job.every.last_due(self.moment(slot.due), self.moment(self.clock.now()),
+                                             team_time.team_zone(member.service.config))
+                          if job.every.at is not None and not once and not slot.failures else None)
             ok = member.service.run_job(job, once=once) if not once or member.service.due_once(job) else True
         finally:
             _RUNNING.reset(token)
@@ -528,10 +552,18 @@ class Fleet:
 
     def _file_changed(self) -> None:
         """Say, once per change, that the fleet file changed since the start (applied at a restart)."""
-        now = file_bytes(self.settings.source)
+        source = self.settings.source
+        now = file_bytes(source)
         if now != self._file_said and now != self._file_read:
-            self.logger.warning(_(CONFIG_CHANGED, file=self.settings.source),
-                                extra={"fields": {"event": "config_changed"}})
+            # An edit a restart refuses (a bad key, a TOML slip, the file deleted) said as "applies
+            # once it is restarted" had the person restart into a fleet that exits 2, every
+            # workbook unsynced: said so instead, with the line that restart would stop with.
+            try:
+                load_fleet(source)
+                line, fails = _(CONFIG_CHANGED, file=source), False
+            except ConfigError as e:
+                line, fails = _(FLEET_BROKEN, file=source, problem=str(e)), True
+            self.logger.warning(line, extra={"fields": {"event": "config_changed", "restart_fails": fails}})
         self._file_said = now
 
     def _save(self) -> None:

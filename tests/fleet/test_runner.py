@@ -347,3 +347,59 @@ def test_a_sync_at_set_hours_runs_at_its_hour_once_a_day_across_spring_forward_n
     assert [fleet.moment(start).astimezone(madrid).replace(tzinfo=None) for start, _ in sync.runs] == [
         dt.datetime(2026, 3, 29, 3, 30), dt.datetime(2026, 3, 30, 2, 30), dt.datetime(2026, 3, 31, 2, 30)]
     assert fleet.members["night"].state == "ok"
+
+
+@pytest.mark.parametrize("edit, why", [
+    ('[[workbook]]\nworkbook = "a.xlsx"\nevery = "every fortnight"\n', "workbook.1.every: cannot read 'every fortnight'"),
+    ('[[workbook]]\nworkbook = "a.xlsx\n', "not valid TOML"),
+    (None, "no such fleet file"),
+])
+def test_a_fleet_file_edit_a_restart_would_stop_at_is_said_so(tmp_path, monkeypatch, caplog, edit, why):
+    """The fleet file edited into one a restart refuses (a bad value, a TOML slip, the file
+    deleted) was said as "the change applies once it is restarted": the person restarted, the
+    fleet exited 2 and every workbook in it went unsynced. As `sheetcrm run` says of its config
+    since, the line now says a restart would stop at it, and why; the fleet goes on."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    caplog.set_level(logging.INFO, logger="sheetcrm.run")
+    xlsx(tmp_path / "a.xlsx", {"Leads": LEADS})
+    fleet_toml = tmp_path / "fleet.toml"
+    fleet_toml.write_text('[[workbook]]\nworkbook = "a.xlsx"\nevery = "every 30 seconds"\n')
+    fleet = Fleet(load_fleet(fleet_toml), logging.getLogger("sheetcrm.run"), clock=VirtualClock(), poll=None,
+                  write_state_file=False)
+    fleet.serve(until=60)
+    if edit is None:
+        fleet_toml.unlink()
+    else:
+        fleet_toml.write_text(edit)
+    fleet.serve(until=150)
+    [said] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert said.startswith(f"{fleet_toml} changed since this `sheetcrm run` started, and a restart would stop at it: "
+                           f"{fleet_toml}: ") and why in said, said
+    assert said.endswith("; this fleet goes on with the workbooks it started with until the file is fixed")
+    assert fleet.members["a"].state == "ok"
+
+
+def test_a_members_config_edit_its_restart_would_refuse_says_that_workbook_would_not_start(tmp_path, monkeypatch,
+                                                                                          caplog):
+    """A fleet member's config edited into one the member cannot start with: the service's line
+    said "a restart would stop at it", but a restart of the fleet starts and leaves that one
+    workbook out (`cannot start`, retried with backoff). The line says that now."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    caplog.set_level(logging.INFO, logger="sheetcrm.run")
+    xlsx(tmp_path / "a.xlsx", {"Leads": LEADS})
+    (tmp_path / "a.toml").write_text('currency = "EUR"\n')
+    (tmp_path / "fleet.toml").write_text('[[workbook]]\nworkbook = "a.xlsx"\nconfig = "a.toml"\nevery = "every 30 seconds"\n')
+    fleet = Fleet(load_fleet(tmp_path / "fleet.toml"), logging.getLogger("sheetcrm.run"), clock=VirtualClock(), poll=None,
+                  write_state_file=False)
+    save = fleet._save
+
+    def edited_after_the_first_sync() -> None:  # while the fleet runs: a second serve() is a restart
+        save()
+        (tmp_path / "a.toml").write_text('currency = "EUR"\nlocale = "xx"\n')
+
+    fleet._save = edited_after_the_first_sync
+    fleet.serve(until=100)
+    [said] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert said.startswith(f"a: {tmp_path / 'a.toml'} changed since this `sheetcrm run` started, and after a restart "
+                           f"this workbook would not start: {tmp_path / 'a.toml'}: locale"), said
+    assert "a restart would stop at it" not in said

@@ -17,7 +17,7 @@ from conftest import Inbox, Server
 from sheetcrm import service as service_module
 from sheetcrm.config import Config
 from sheetcrm.mail.smtp import SmtpSender
-from sheetcrm.service import DigestLedger, Service
+from sheetcrm.service import DigestLedger, JobResult, Service
 from sheetcrm.workbook.xlsx import XlsxWorkbook
 
 DAY = dt.date(2026, 11, 23)
@@ -265,3 +265,116 @@ def test_a_retry_past_the_next_scheduled_digest_says_whose_day_was_lost(tmp_path
                 "today's work instead") in result.message
     finally:
         server.stop()
+
+
+class VirtualMachine:
+    """The service's clock (service.MachineClock), virtual: `sleep` moves it; so does a suspend,
+    which the test plays from inside a sleep."""
+
+    def __init__(self, wall: dt.datetime) -> None:
+        self.at, self.boot, self.naps = wall, 0.0, []
+
+    def elapsed(self) -> float:
+        return self.boot
+
+    def wall(self) -> dt.datetime:
+        return self.at
+
+    def sleep(self, seconds: float) -> None:
+        self.boot += seconds
+        self.at += dt.timedelta(seconds=seconds)
+        if self.naps and self.at >= self.naps[0][0]:
+            _, hours = self.naps.pop(0)
+            self.boot += hours * 3600
+            self.at += dt.timedelta(hours=hours)
+
+
+@pytest.mark.parametrize("digest, start, nap, subjects, late", [
+    # Asleep over Monday's 23:00 until 01:00 Tuesday: Monday's digest on waking, said late; Tuesday's at 23:00.
+    ("every day at 23:00", "2026-11-23T22:00:00+00:00", ("2026-11-23T22:30:00+00:00", 2.5),
+     ["Nov 23, 2026", "Nov 24, 2026"], "the digest of Nov 23, 2026 was due at 23:00"),
+    # Asleep from Monday 07:00 to Wednesday 10:00 (three 08:00s): one digest on waking, Wednesday's.
+    ("every day at 08:00", "2026-11-23T06:00:00+00:00", ("2026-11-23T07:00:00+00:00", 51),
+     ["Nov 25, 2026", "Nov 26, 2026"], "the digest of Nov 25, 2026 was due at 08:00"),
+])
+def test_a_digest_the_machine_slept_through_is_sent_on_waking_once_for_the_day_it_was_due(
+        tmp_path, server, monkeypatch, digest, start, nap, subjects, late):
+    """Was: woken at 01:00, the service sent the 23:00 digest it had slept through as Tuesday's
+    (its subject, its overdue tasks as of Tuesday, the ledger's Tuesday), so Tuesday's own 23:00
+    run found it "already sent today": Monday's never went out, Tuesday's went out 22 hours early."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    machine = VirtualMachine(dt.datetime.fromisoformat(start))
+    machine.naps = [(dt.datetime.fromisoformat(nap[0]), nap[1])]
+    config = Config(currency="EUR", owners={"Marta": "marta@example.com"}, smtp=server.settings(), timezone="UTC",
+                    schedule={"sync": "every 7 days", "outbox": "every 7 days", "digest": digest})
+    svc = Service(config, xlsx_book(tmp_path / "crm.xlsx", TASKS), logging.getLogger("test-digest"), clock=machine)
+    job = next(j for j in svc.jobs if j.name == "digest")
+    said, work = [], job.work
+
+    def counted():
+        result = work()
+        said.append(result.message)
+        if len(said) == 2:
+            svc.stopping.set()
+        return result
+
+    job.work = counted
+    svc.serve()
+    assert [m["Subject"][-12:] for m in server.inbox.messages] == subjects
+    assert said[0] == f"digest sent to Marta; sent late: {late}" and said[1] == "digest sent to Marta"
+
+
+def test_a_fleets_digest_slept_through_is_that_days_and_its_day_is_the_fleets(tmp_path, server):
+    """The fleet: Monday's 23:00 digest fell due while the machine slept, and the fleet runs it at
+    01:00 Tuesday. It is Monday's (its subject, its day in the ledger), said late, and Tuesday's
+    goes out at Tuesday's 23:00. Was: the member's service took the machine's day, whatever the
+    fleet's clock said, and the slept-through digest was the day it ran on."""
+    from sheetcrm.fleet.clock import VirtualClock
+    from sheetcrm.fleet.runner import Fleet
+    from sheetcrm.fleet.settings import load_fleet
+
+    xlsx_book(tmp_path / "crm.xlsx", TASKS)
+    (tmp_path / "crm.toml").write_text(
+        f'timezone = "UTC"\ncurrency = "EUR"\n[schedule]\noutbox = "every 7 days"\ndigest = "every day at 23:00"\n'
+        f'[smtp]\nhost = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\nfrom = "crm@example.com"\n'
+        f'[owners]\n"Marta" = "marta@example.com"\n')
+    (tmp_path / "fleet.toml").write_text('[[workbook]]\nworkbook = "crm.xlsx"\nconfig = "crm.toml"\n'
+                                         'every = "every 7 days"\n')
+    fleet = Fleet(load_fleet(tmp_path / "fleet.toml"), logging.getLogger("test-fleet-digest"), clock=VirtualClock(),
+                  poll=None, write_state_file=False, wall0=dt.datetime(2026, 11, 24, 1, 0, tzinfo=dt.timezone.utc))
+    member = fleet.members["crm"]
+    fleet._open(member)
+    fleet._slot("crm", "digest").due = -2 * 3600.0  # Monday 23:00: it fell due as the machine slept
+    said, work = [], member.jobs["digest"].work
+    member.jobs["digest"].work = lambda: said.append(work().message) or JobResult(message=said[-1])
+    fleet.serve(until=23 * 3600.0)
+    assert [m["Subject"][-12:] for m in server.inbox.messages] == ["Nov 23, 2026", "Nov 24, 2026"]
+    assert said == ["digest sent to Marta; sent late: the digest of Nov 23, 2026 was due at 23:00",
+                    "digest sent to Marta"]
+
+
+def test_a_digest_cron_slept_through_goes_at_the_next_tick_once_for_its_day(tmp_path, server, caplog):
+    """`sheetcrm run --once` from cron every 5 minutes, the laptop asleep from 22:30 to 01:00 over
+    the 23:00 digest: the 01:00 tick said "digest not due yet" and Monday's digest never went
+    out. It goes at that tick now, as Monday's, said late; the next tick sends nothing; Tuesday's
+    goes at 23:00. A first run (no digest ever sent) still waits for the time."""
+    caplog.set_level(logging.INFO, logger="test-digest")
+    config = Config(currency="EUR", owners={"Marta": "marta@example.com"}, smtp=server.settings(), timezone="UTC",
+                    schedule={"digest": "every day at 23:00"})
+    book = xlsx_book(tmp_path / "crm.xlsx", TASKS)
+
+    def tick(moment: str) -> list[str]:
+        svc = Service(config, book, logging.getLogger("test-digest"),
+                      clock=VirtualMachine(dt.datetime.fromisoformat(moment)))
+        svc.jobs = [j for j in svc.jobs if j.name == "digest"]
+        assert svc.run_once()
+        return [m["Subject"][-12:] for m in server.inbox.messages]
+
+    assert tick("2026-11-22T01:00:00+00:00") == []  # a first run: not due before its time
+    assert tick("2026-11-22T23:05:00+00:00") == ["Nov 22, 2026"]
+    assert tick("2026-11-23T22:25:00+00:00") == ["Nov 22, 2026"]
+    # Asleep over Monday's 23:00: the first tick on waking.
+    assert tick("2026-11-24T01:00:00+00:00") == ["Nov 22, 2026", "Nov 23, 2026"]
+    assert "digest sent to Marta; sent late: the digest of Nov 23, 2026 was due at 23:00" in caplog.text
+    assert tick("2026-11-24T01:05:00+00:00") == ["Nov 22, 2026", "Nov 23, 2026"]
+    assert tick("2026-11-24T23:05:00+00:00") == ["Nov 22, 2026", "Nov 23, 2026", "Nov 24, 2026"]
