@@ -189,6 +189,16 @@ def day_said(day: Any) -> str:
     return format_date(day, "medium", locale=current())
 
 
+def month_said(key: str) -> str:
+    """A "YYYY-MM" month key as the current language names the month ("Nov 2026", "nov 2026")."""
+    import datetime as dt
+
+    from babel.dates import format_skeleton
+
+    year, number = key.split("-")
+    return format_skeleton("yMMM", dt.date(int(year), int(number), 1), locale=current())
+
+
 def pgettext(context: str, message: str, /, **params: Any) -> str:
     """`message` in the sense `context` gives it ("stage" the header vs. "stage" the verb)."""
     return _fill(catalogue(current()).pgettext(context, message), params)

@@ -24,12 +24,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from babel import Locale
-from babel.dates import format_date, format_datetime, format_skeleton
-from babel.numbers import format_currency, format_decimal, format_percent
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal, format_percent
 
 from sheetcrm.cells import half_up
-from sheetcrm.crm.money import minor
-from sheetcrm.i18n import N_, _, current, in_locale, ngettext
+from sheetcrm.crm.money import money_said
+from sheetcrm.i18n import N_, _, current, in_locale, month_said, ngettext
 from sheetcrm.terminal import visible
 
 # rich is imported where a table or a bar is drawn: a command that prints neither (a sync to a
@@ -54,11 +54,7 @@ PHASES = {
 def money(amount: Decimal | None, currency: str) -> str:
     """`amount` in `currency` as the reader writes money, to the currency's minor unit, rounded half
     up as the summary tabs are (`crm.money.minor`; babel's own rounding is half-even)."""
-    if amount is None:
-        return NOTHING
-    rounded = minor(amount, currency)
-    # A loss that rounds away is no loss: -0.004 is "0.00", not "-0.00" (babel keeps the sign).
-    return format_currency(abs(rounded) if rounded == 0 else rounded, currency, locale=current())
+    return NOTHING if amount is None else money_said(amount, currency)
 
 
 def percent(fraction: Decimal | float | None, digits: int = 1) -> str:
@@ -108,8 +104,7 @@ def moment(value: dt.datetime) -> str:
 
 def month(key: str) -> str:
     """A "YYYY-MM" month key as the reader names the month (`Nov 2026`, `nov 2026`)."""
-    year, number_ = key.split("-")
-    return format_skeleton("yMMM", dt.date(int(year), int(number_), 1), locale=current())
+    return month_said(key)
 
 
 def rows_and_references(removed: dict[str, int], moved: dict[str, int]) -> list[str]:

@@ -35,11 +35,11 @@ from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence
 
 from sheetcrm.crm.history import StageWinRate
-from sheetcrm.crm.money import (MissingRate, Rates, decimal_text, fraction, plus, points_fraction,
+from sheetcrm.crm.money import (MissingRate, Rates, money_said, decimal_text, fraction, plus, points_fraction,
                                 ratio_points, to_base, weighted as weighted_amount)
 from sheetcrm.crm.spellings import Spellings
 from sheetcrm.crm.stages import OpportunityMetrics, StageTable
-from sheetcrm.i18n import N_, _, ngettext
+from sheetcrm.i18n import N_, _, month_said, ngettext
 from sheetcrm.records import Opportunity
 
 # The key a deal (activity, task) with no Owner is counted under in every by-owner mapping, and
@@ -63,21 +63,19 @@ def without_quota_said(m: "MonthForecast", currency: str) -> str | None:
     attainment is not Closed won ÷ Quota, and a reader dividing the two would be misled."""
     if not m.owners_without_quota:
         return None
-    from sheetcrm import show  # the words of the screen and the tabs, not the figures'
-
     owners = [owner_label(o) for o in m.owners_without_quota]
     if m.won_without_quota is None:  # a deal of theirs has no rate: no amount to name (said with the rates)
         return ngettext("Team attainment for {month} is over the owners with a quota: what {owners} won with no "
                         "quota for the month is in Closed won, not in attainment.",
                         "Team attainment for {month} is over the owners with a quota: what {owners} won with no "
                         "quota for the month is in Closed won, not in attainment.", len(owners),
-                        month=show.month(m.month), owners=", ".join(owners))
+                        month=month_said(m.month), owners=", ".join(owners))
     return ngettext("Team attainment for {month} is over the owners with a quota: {owners} won {amount} with no "
                     "quota for the month, in Closed won but not in attainment.",
                     "Team attainment for {month} is over the owners with a quota: {owners} won {amount} with no "
                     "quota for the month, in Closed won but not in attainment.", len(owners),
-                    month=show.month(m.month), owners=", ".join(owners),
-                    amount=show.money(m.won_without_quota, currency))
+                    month=month_said(m.month), owners=", ".join(owners),
+                    amount=money_said(m.won_without_quota, currency))
 
 
 def zero_quota_said(f: "Forecast") -> str | None:

@@ -162,6 +162,16 @@ class MissingRate:
             hint)
 
 
+def money_said(amount: Decimal, currency: str) -> str:
+    """`amount` in `currency` as the reader writes money, to the currency's minor unit, rounded
+    half up as the summary tabs are (`minor`; babel's own rounding is half-even)."""
+    from babel.numbers import format_currency
+
+    rounded = minor(amount, currency)
+    # A loss that rounds away is no loss: -0.004 is "0.00", not "-0.00" (babel keeps the sign).
+    return format_currency(abs(rounded) if rounded == 0 else rounded, currency, locale=current())
+
+
 def left_out_said(missing: Sequence[MissingRate], base: str) -> list[tuple[str, str]]:
     """(currency, what it says) for each currency of `missing`, in the order first met: how many
     deals it leaves out and that the figures counting them are blank, for the one place a
