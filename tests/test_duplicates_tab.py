@@ -370,3 +370,62 @@ def test_google_a_column_inserted_while_a_sync_writes_never_moves_a_tick_under_a
     assert any(w.startswith("Duplicates: a column was inserted") for w in out.result.warnings)
     sync(google, Config(), as_of=AS_OF)
     assert ticks() == ([], [(EVA, "CON-0001")])
+
+
+def _insert_notes_column(book, emu=None, key=None) -> None:
+    """A person's edit between two syncs: a Notes column inserted before Reasons (column C), a
+    note typed on Globex's ACC-0002 row, and a third record that puts a new group above Globex's."""
+    rows = duplicates(book)
+    at = row_of(rows, GLOBEX, "ACC-0002")
+    if emu is None:
+        wb = openpyxl.load_workbook(book.path)
+        ws = wb["Duplicates"]
+        ws.insert_cols(3)
+        ws["C1"], ws[f"C{at}"] = "Notes", "call Globex first"
+        wb["Leads"].append(["LEAD-0005", "Jorge", "Vidal", "Acme", "Jorge@Acme.com", "", "New", dt.date(2026, 3, 1)])
+        wb.save(book.path)
+        return
+    sid = emu.sheet_id(key, "Duplicates")
+    emu.apply(key, [{"insertDimension": {"range": {"sheetId": sid, "dimension": "COLUMNS", "startIndex": 2,
+                                                   "endIndex": 3}}}])
+    emu.set_values(key, "Duplicates!C1", [["Notes"]])
+    emu.set_values(key, f"Duplicates!C{at}", [["call Globex first"]])
+    emu.set_values(key, "Leads!A6", [["LEAD-0005", "Jorge", "Vidal", "Acme", "Jorge@Acme.com", "", "New", "2026-03-01"]])
+
+
+@pytest.mark.parametrize("backend", ["xlsx", "google"])
+def test_a_column_inserted_on_the_duplicates_tab_between_syncs_keeps_its_header_cells_and_the_ticks(
+        backend, request, tmp_path):
+    """A person inserts a Notes column among the Duplicates tab's columns between two syncs. The
+    read finds every column by its header, but the write put sheetcrm's columns back by
+    position: Score over the Notes header, their note lost, a second Not duplicates header after
+    the last column and the Not duplicates tick left behind on a row of no group. Now the tab is
+    written where its headers are, their column and note kept beside their group's row."""
+    if backend == "xlsx":
+        book, emu, key = xlsx_book(tmp_path / "crm.xlsx", TABS), None, None
+    else:
+        emu = request.getfixturevalue("emu")
+        serial = {k: [[(v - dt.date(1899, 12, 30)).days if isinstance(v, dt.date) else v for v in row]
+                      for row in rows] for k, rows in TABS.items()}
+        key = emu.create_spreadsheet("CRM", serial)
+        book = google_book(key)
+    sync(book, Config(), as_of=AS_OF)
+    rows = duplicates(book)
+    tick(book, row_of(rows, GLOBEX, "ACC-0002"), 11, "x")                # Keep
+    tick(book, row_of(rows, EVA, "LEAD-0001"), 13, True)                 # Not duplicates
+    _insert_notes_column(book, emu, key)
+    sync(book, Config(), as_of=AS_OF)
+    rows = [r + [None] * (14 - len(r)) for r in duplicates(book)]
+    assert rows[0] == ["Group", "Score", "Notes", "Reasons", "Tab", "ID", "Name", "Email", "Phone", "Company",
+                       "Created", "Keep", "Merge", "Not duplicates"]
+    by = {(r[0], r[5]): r for r in rows[1:] if r[0]}
+    jorge = group_key(["LEAD-0004", "LEAD-0005"])
+    assert set(by) >= {(jorge, "LEAD-0004"), (GLOBEX, "ACC-0002"), (EVA, "LEAD-0001")}
+    assert all(r[0] in (ANA, EVA, GLOBEX, jorge) for r in rows[1:])   # no row of stray cells
+    assert by[GLOBEX, "ACC-0002"][2] == "call Globex first" and by[GLOBEX, "ACC-0002"][11] == "x"
+    assert by[GLOBEX, "ACC-0002"][3] == "same company name, same domain"
+    assert [r[2] for r in rows[1:] if r[2] is not None] == ["call Globex first"]
+    assert by[EVA, "LEAD-0001"][13] is True and [r[13] for r in rows[1:] if r[13] is not None] == [True]
+    tab = read_duplicates(book.read(), "en")
+    assert [(r.group, r.id) for r in tab.rows if r.keep] == [(GLOBEX, "ACC-0002")]
+    assert sync(book, Config(), as_of=AS_OF).result is None
