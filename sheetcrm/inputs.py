@@ -21,6 +21,7 @@ import dataclasses
 import datetime as dt
 import re
 import sys
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -834,6 +835,9 @@ class DuplicatesTab:
     marked: bool = False   # the tab carries sheetcrm's mark (an adopted one does not yet): only then may ticks merge
     title: str = ""        # the tab's title, and each key's 0-based column as read (issues name their cells)
     columns: dict[str, int] = field(default_factory=dict)
+    # sheetcrm's columns the header row does not place once (deleted, retyped, copied), while it
+    # holds others of them: ticks under them cannot be read, nor the tab written by position.
+    gone: tuple[str, ...] = ()
 
 
 def read_duplicates(snapshot: Snapshot, locale: str) -> DuplicatesTab:
@@ -849,11 +853,14 @@ def read_duplicates(snapshot: Snapshot, locale: str) -> DuplicatesTab:
     names = {cells.normalize_key(h): key for key, en, es in zip(DUPLICATE_KEYS, DUPLICATES.headers,
                                                                DUPLICATES.headers_es) for h in (en, es)}
     columns: dict[str, int] = {}
+    seen: Counter[str] = Counter()
     for col, raw in enumerate(grid.rows[0]):
         key = names.get(cells.normalize_key(str(raw))) if raw is not None else None
-        if key and key not in columns:
-            columns[key] = col
-    out = DuplicatesTab(marked=place.title in snapshot.owned, title=place.title, columns=columns)
+        if key:
+            seen[key] += 1
+            columns.setdefault(key, col)
+    gone = tuple(key for key in DUPLICATE_KEYS if seen[key] != 1) if seen else ()
+    out = DuplicatesTab(marked=place.title in snapshot.owned, title=place.title, columns=columns, gone=gone)
     if "group" not in columns or "id" not in columns:
         return out
     group_col, id_col = columns["group"], columns["id"]

@@ -137,6 +137,10 @@ def ticked_groups(tab: DuplicatesTab) -> dict[str, list[DuplicateRow]]:
     # Only sheetcrm's marked tab: a merge removes rows, so ticks on a look-alike never count.
     if not tab.marked or not tab.rows or not {"tab", "merge"} <= tab.rows[0].cells.keys():
         return {}
+    if tab.gone:
+        # A Keep or Not duplicates the header no longer places would go unseen: the wrong
+        # survivor kept, or a group a person ruled out merged. The duplicates step says so.
+        return {}
     groups: dict[str, list[DuplicateRow]] = {}
     for row in tab.rows:
         groups.setdefault(row.group, []).append(row)

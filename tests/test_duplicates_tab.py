@@ -429,3 +429,39 @@ def test_a_column_inserted_on_the_duplicates_tab_between_syncs_keeps_its_header_
     tab = read_duplicates(book.read(), "en")
     assert [(r.group, r.id) for r in tab.rows if r.keep] == [(GLOBEX, "ACC-0002")]
     assert sync(book, Config(), as_of=AS_OF).result is None
+
+
+@pytest.mark.parametrize("backend", ["xlsx", "google"])
+def test_a_tick_columns_header_retyped_leaves_the_tab_and_its_ticks_as_they_are_and_merges_nothing(
+        backend, request, tmp_path):
+    """A person retypes the Not duplicates header ("Not duplicates?") of a tab whose Eva row is
+    ticked Not duplicates and Globex's Merge. The read could not place that column, so the tick
+    went unread, the rewrite by position put the header back and wrote the row over: the tick
+    lost without a word and the group proposed again. Now the tab is left as it is, said once at
+    row 1, and no tick of it merges until the header is back (a Keep or Not duplicates unseen
+    would pick the wrong survivor or merge a group ruled out)."""
+    if backend == "xlsx":
+        book = xlsx_book(tmp_path / "crm.xlsx", TABS)
+    else:
+        emu = request.getfixturevalue("emu")
+        serial = {k: [[(v - dt.date(1899, 12, 30)).days if isinstance(v, dt.date) else v for v in row]
+                      for row in rows] for k, rows in TABS.items()}
+        book = google_book(emu.create_spreadsheet("CRM", serial))
+    sync(book, Config(), as_of=AS_OF)
+    rows = duplicates(book)
+    tick(book, row_of(rows, EVA, "LEAD-0001"), 13, True)                 # Not duplicates
+    tick(book, row_of(rows, GLOBEX, "ACC-0002"), 12, True)               # Merge
+    tick(book, 1, 13, "Not duplicates?")
+    left = duplicates(book)
+    out = sync(book, Config(), as_of=AS_OF)
+    assert duplicates(book) == left
+    assert "ACC-0002" in [r[0] for r in book.read().tabs["Accounts"].rows]   # not merged
+    said = [i for i in out.crm.report.issues if i.code == "duplicates_column_gone"]
+    assert [(i.tab, i.row) for i in said] == [("Duplicates", 1)] and '"Not duplicates"' in said[0].message
+    es = sync(book, Config(locale="es"), as_of=AS_OF, dry_run=True)
+    [gone] = [i for i in es.crm.report.issues if i.code == "duplicates_column_gone"]
+    assert gone.message.startswith("La fila 1 no tiene la columna") and "sheetcrm no fusiona nada" in gone.message
+    tick(book, 1, 13, "Not duplicates")                                  # put back: the tick reads again
+    sync(book, Config(), as_of=AS_OF)
+    tab = read_duplicates(book.read(), "en")
+    assert [(r.group, r.id) for r in tab.rows if r.not_duplicates] == [(EVA, "LEAD-0001")]

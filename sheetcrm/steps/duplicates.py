@@ -31,6 +31,7 @@ from typing import Any
 
 from sheetcrm.crm.duplicates import (DuplicateSettings, Entity, EntityFields, Found, Recall, entity_fields,
                                      find_groups, group_key, libraries, reasons_text)
+from sheetcrm import cells
 from sheetcrm.i18n import N_, _, ngettext
 from sheetcrm.merging import age
 from sheetcrm.owned import locate
@@ -47,6 +48,12 @@ NOT_COMPARED_MESSAGE = N_("{n} records share the {what} {key}: too many to be on
                           "were not compared")
 NOT_COMPARED_HINT = N_("nothing to do if the value is shared on purpose (a switchboard, a team mailbox); raise "
                        "[duplicates] max_block to compare them anyway")
+COLUMN_GONE = "duplicates_column_gone"
+COLUMN_GONE_MESSAGE = N_("Row 1 does not hold the {columns} column once under its header: was it deleted, copied or "
+                         "its header retyped? The ticks under it cannot be read, so sheetcrm merges nothing and "
+                         "leaves this tab as it is until it does.")
+COLUMN_GONE_HINT = N_("Put the header back as sheetcrm wrote it, once (or undo the change): your rows and ticks are "
+                      "kept as they are.")
 # The memo's entry of the records' keys and the blocks' pairs (crm.duplicates.Recall).
 RECALL = ("recall", "duplicates")
 # The Recall is kept anew once more than 1 in this many of its entries had to be worked out.
@@ -63,6 +70,11 @@ def run(ctx: SyncContext) -> StepResult:
     said = [*tab.issues, *(i for r in ctx.refused.values() for i in r.issues)]
     if not settings.enabled:
         part.issues = said  # the tab is not rewritten: its cells are where the read found them
+        return part
+    if tab.gone:
+        # Rewritten by position, the ticks under a column the header no longer places (a
+        # Not duplicates retyped "Not duplicates?") were written over and lost without a word.
+        part.issues = [*said, _gone_issue(ctx, tab.gone)]
         return part
     rows = tab.rows
     by_group: dict[str, list[DuplicateRow]] = {}
@@ -122,6 +134,14 @@ def run(ctx: SyncContext) -> StepResult:
         part.issues.append(Issue("warning", title, None, None, None, key, NOT_COMPARED,
                                  _(NOT_COMPARED_MESSAGE, n=n, what=_(WHAT[what]), key=key), _(NOT_COMPARED_HINT)))
     return part
+
+
+def _gone_issue(ctx: SyncContext, gone: tuple[str, ...]) -> Issue:
+    """The columns of the tab its header row does not place once (`DuplicatesTab.gone`), at row 1."""
+    headers = DUPLICATES.display_headers(ctx.locale)
+    missing = ", ".join(cells.quoted(headers[KEYS.index(key)]) for key in gone)
+    return Issue("warning", locate(ctx.snapshot, DUPLICATES, ctx.locale).title, 1, None, None, None, COLUMN_GONE,
+                 _(COLUMN_GONE_MESSAGE, columns=missing), _(COLUMN_GONE_HINT))
 
 
 def columns(ctx: SyncContext) -> tuple[int, ...] | None:
