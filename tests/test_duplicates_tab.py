@@ -465,3 +465,44 @@ def test_a_tick_columns_header_retyped_leaves_the_tab_and_its_ticks_as_they_are_
     sync(book, Config(), as_of=AS_OF)
     tab = read_duplicates(book.read(), "en")
     assert [(r.group, r.id) for r in tab.rows if r.not_duplicates] == [(EVA, "LEAD-0001")]
+
+
+@pytest.mark.parametrize("backend", ["xlsx", "google"])
+def test_a_duplicates_tab_sorted_header_and_all_keeps_every_tick_with_its_group(backend, request, tmp_path):
+    """A person sorts the whole Duplicates tab by Group, its header row with it ("Group" sorts
+    after "DUP-..."). Read from row 1 alone, no row was found, and the rewrite put the header
+    back and each row without its ticks: Globex's Keep and Eva's Not duplicates lost without a
+    word, Eva's pair proposed again. Now the header row is found where the sort left it."""
+    if backend == "xlsx":
+        book, emu = xlsx_book(tmp_path / "crm.xlsx", TABS), None
+    else:
+        emu = request.getfixturevalue("emu")
+        serial = {k: [[(v - dt.date(1899, 12, 30)).days if isinstance(v, dt.date) else v for v in row]
+                      for row in rows] for k, rows in TABS.items()}
+        key = emu.create_spreadsheet("CRM", serial)
+        book = google_book(key)
+    sync(book, Config(), as_of=AS_OF)
+    rows = duplicates(book)
+    tick(book, row_of(rows, GLOBEX, "ACC-0002"), 11, "x")                # Keep
+    tick(book, row_of(rows, EVA, "LEAD-0001"), 13, True)                 # Not duplicates
+    if emu is None:
+        wb = openpyxl.load_workbook(book.path)
+        ws = wb["Duplicates"]
+        grid = sorted(([c.value for c in r] for r in ws.iter_rows()), key=lambda r: str(r[0]))
+        for r, row in enumerate(grid, 1):
+            for c, v in enumerate(row, 1):
+                ws.cell(r, c).value = v
+        wb.save(book.path)
+    else:
+        emu.sort_rows(key, "Duplicates", 0, header_rows=0)
+    assert duplicates(book)[-1][0] == "Group"
+    tab = read_duplicates(book.read(), "en")
+    assert [(r.group, r.id) for r in tab.rows if r.keep] == [(GLOBEX, "ACC-0002")]
+    sync(book, Config(), as_of=AS_OF)
+    rows = duplicates(book)
+    assert rows[0][0] == "Group" and [r[0] for r in rows[1:]].count(EVA) == 2
+    assert rows[row_of(rows, GLOBEX, "ACC-0002") - 1][10] == "x"
+    assert rows[row_of(rows, EVA, "LEAD-0001") - 1][12] is True
+    assert [r[10:] for r in rows[1:] if any(v is not None for v in r[10:])] == [["x", None, None], [None, None, True]]
+    assert rows[-1][0] == EVA  # suppressed: at the bottom, as before the sort
+    assert sync(book, Config(), as_of=AS_OF).result is None
