@@ -506,3 +506,21 @@ def test_a_duplicates_tab_sorted_header_and_all_keeps_every_tick_with_its_group(
     assert [r[10:] for r in rows[1:] if any(v is not None for v in r[10:])] == [["x", None, None], [None, None, True]]
     assert rows[-1][0] == EVA  # suppressed: at the bottom, as before the sort
     assert sync(book, Config(), as_of=AS_OF).result is None
+
+
+def test_a_duplicates_tab_whose_header_row_was_deleted_is_left_with_its_ticks_and_said(tmp_path):
+    """The header row deleted: nothing tells which column holds a tick, so the tab is left as
+    it is (it was rewritten over every tick), nothing of it merged, said at row 1."""
+    book = xlsx_book(tmp_path / "crm.xlsx", TABS)
+    sync(book, Config(), as_of=AS_OF)
+    rows = duplicates(book)
+    tick(book, row_of(rows, EVA, "LEAD-0001"), 13, True)
+    tick(book, row_of(rows, GLOBEX, "ACC-0002"), 12, True)
+    wb = openpyxl.load_workbook(book.path)
+    wb["Duplicates"].delete_rows(1)
+    wb.save(book.path)
+    left = duplicates(book)
+    out = sync(book, Config(), as_of=AS_OF)
+    assert duplicates(book) == left
+    assert "ACC-0002" in [r[0] for r in book.read().tabs["Accounts"].rows]
+    assert [(i.tab, i.row) for i in out.crm.report.issues if i.code == "duplicates_column_gone"] == [("Duplicates", 1)]
