@@ -524,3 +524,30 @@ def test_a_duplicates_tab_whose_header_row_was_deleted_is_left_with_its_ticks_an
     assert duplicates(book) == left
     assert "ACC-0002" in [r[0] for r in book.read().tabs["Accounts"].rows]
     assert [(i.tab, i.row) for i in out.crm.report.issues if i.code == "duplicates_column_gone"] == [("Duplicates", 1)]
+
+
+def test_a_keep_tick_stays_with_its_record_when_its_group_gains_or_loses_a_record(tmp_path):
+    """Keep ticked on Globex's ACC-0002, then a third Globex account arrives: the group's name
+    (a digest of its IDs) changes, and the tick, carried by (Group, ID), was dropped from the
+    rewritten tab without a word (a later Merge would keep the oldest instead). Now it stays
+    beside ACC-0002 in the group it is in now, and again when the third one leaves."""
+    book = xlsx_book(tmp_path / "crm.xlsx", TABS)
+    sync(book, Config(), as_of=AS_OF)
+    tick(book, row_of(duplicates(book), GLOBEX, "ACC-0002"), 11, "x")
+    wb = openpyxl.load_workbook(book.path)
+    wb["Accounts"].append(["ACC-0004", "Globex", "www.globex.com", "Spain", dt.date(2025, 6, 1)])
+    wb.save(book.path)
+    sync(book, Config(), as_of=AS_OF)
+    rows = duplicates(book)
+    bigger = group_key(["ACC-0001", "ACC-0002", "ACC-0004"])
+    assert [r[4] for r in rows[1:] if r[0] == bigger] == ["ACC-0001", "ACC-0002", "ACC-0004"]
+    assert [(r[0], r[4], r[10:]) for r in rows[1:] if any(v is not None for v in r[10:])] == [
+        (bigger, "ACC-0002", ["x", None, None])]
+    wb = openpyxl.load_workbook(book.path)
+    wb["Accounts"].delete_rows(5)                                        # ACC-0004 gone again
+    wb.save(book.path)
+    sync(book, Config(), as_of=AS_OF)
+    rows = duplicates(book)
+    assert [(r[0], r[4], r[10:]) for r in rows[1:] if any(v is not None for v in r[10:])] == [
+        (GLOBEX, "ACC-0002", ["x", None, None])]
+    assert sync(book, Config(), as_of=AS_OF).result is None

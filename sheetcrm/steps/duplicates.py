@@ -108,6 +108,7 @@ def run(ctx: SyncContext) -> StepResult:
     # A refused group stays as the person left it (its issues name its cells), where it was proposed.
     refused = {g: [[r.cells.get(k) for k in KEYS] for r in by_group[g]]
                for g in by_group if g in ctx.refused and g not in suppressed}
+    _keep_moved(found, by_group, suppressed, refused, ticks)
     body = _proposed(found, proposed, ticks, refused)
     proposed_keys = {rows[0][0] for rows in proposed}
     for g, kept in refused.items():
@@ -134,6 +135,24 @@ def run(ctx: SyncContext) -> StepResult:
         part.issues.append(Issue("warning", title, None, None, None, key, NOT_COMPARED,
                                  _(NOT_COMPARED_MESSAGE, n=n, what=_(WHAT[what]), key=key), _(NOT_COMPARED_HINT)))
     return part
+
+
+def _keep_moved(found: Found, by_group: dict[str, list[DuplicateRow]], suppressed: list[str],
+                refused: dict[str, list[list[Any]]], ticks: dict[tuple[str, str], DuplicateRow]) -> None:
+    """A Keep ticked on a record of a group that is no longer proposed as it was (a record
+    joined it or left it: its name, a digest of its IDs, changed) goes to the group that record
+    is in now, beside it. Keyed by the old name, it was dropped from the rewritten tab without a
+    word, and a later Merge kept the oldest record instead of the one the person chose. Only
+    Keep: a Merge carried so would merge a record the person never saw ticked (a Merge is acted
+    on in its own sync anyway, or refused and left as read)."""
+    now = {rid: group.key for group in found.groups for rid in group.ids}
+    for g, members in by_group.items():
+        if g in now.values() or g in suppressed or g in refused:
+            continue
+        for row in members:
+            if row.keep and (key := now.get(row.id)) is not None and (key, row.id) not in ticks:
+                ticks[(key, row.id)] = dataclasses.replace(row, group=key, cells={"keep": row.cells.get("keep")},
+                                                           merge=False, not_duplicates=False)
 
 
 def _gone_issue(ctx: SyncContext, gone: tuple[str, ...]) -> Issue:
