@@ -551,3 +551,24 @@ def test_a_keep_tick_stays_with_its_record_when_its_group_gains_or_loses_a_recor
     assert [(r[0], r[4], r[10:]) for r in rows[1:] if any(v is not None for v in r[10:])] == [
         (GLOBEX, "ACC-0002", ["x", None, None])]
     assert sync(book, Config(), as_of=AS_OF).result is None
+
+
+def test_a_row_deleted_from_a_suppressed_group_leaves_it_suppressed_and_listed_once(tmp_path):
+    """Eva's pair is ticked Not duplicates on LEAD-0001's row; a person deletes CON-0001's row
+    of it. The ruling then named LEAD-0001 alone, so the pair was proposed again above it with
+    the Not duplicates tick carried along: LEAD-0001 listed twice, the group in two places, for
+    good. The group found again is named as the suppressed one (the very same records): it
+    stays ruled out, at the bottom, listed once."""
+    book = xlsx_book(tmp_path / "crm.xlsx", TABS)
+    sync(book, Config(), as_of=AS_OF)
+    rows = duplicates(book)
+    tick(book, row_of(rows, EVA, "LEAD-0001"), 13, True)
+    sync(book, Config(), as_of=AS_OF)
+    wb = openpyxl.load_workbook(book.path)
+    wb["Duplicates"].delete_rows(row_of(duplicates(book), EVA, "CON-0001"))
+    wb.save(book.path)
+    sync(book, Config(), as_of=AS_OF)
+    rows = duplicates(book)
+    assert [(r[0], r[4]) for r in rows[1:] if r[0] == EVA] == [(EVA, "LEAD-0001")]
+    assert rows[-1][0] == EVA and rows[-1][12] is True
+    assert sync(book, Config(), as_of=AS_OF).result is None

@@ -96,6 +96,10 @@ def run(ctx: SyncContext) -> StepResult:
     if ctx.memo is not None:
         ctx.memo.carry(RECALL)  # for the next change, should the groups not be worked out this time
     found, proposed = ctx.remember("duplicate_groups", inputs, lambda: _found(ctx, compared, settings, pairs, shown))
+    # A group named as a suppressed one is the very records ruled out (the name is a digest of
+    # its IDs), found again because a row of the ruling was deleted: it stays ruled out, at the
+    # bottom, rather than proposed a second time beside it.
+    proposed = [rows for rows in proposed if rows[0][0] not in suppressed]
     # A tick stays on its group: by the Group cell, or, for a group sheetcrm named by its IDs
     # as the tab writes them, by the name its IDs as the records spell them now make (the read
     # respells them: a member's ID retyped in another case renames the group).
