@@ -839,6 +839,15 @@ class DuplicatesTab:
     # holds others of them: ticks under them cannot be read, nor the tab written by position.
     gone: tuple[str, ...] = ()
 
+    def where(self) -> tuple[int, ...] | None:
+        """Where sheetcrm's columns are (0-based, in its order) when a person moved them or put
+        one of theirs among them, as the header row says (in either language, as read); None
+        when they are where sheetcrm writes them, or not all placed (`gone`)."""
+        if self.gone or len(self.columns) != len(DUPLICATE_KEYS):
+            return None
+        at = tuple(self.columns[key] for key in DUPLICATE_KEYS)
+        return None if at == tuple(range(len(at))) else at
+
 
 def read_duplicates(snapshot: Snapshot, locale: str) -> DuplicatesTab:
     """sheetcrm's Duplicates tab (by its mark, `owned.locate`), headers matched in English or

@@ -572,3 +572,23 @@ def test_a_row_deleted_from_a_suppressed_group_leaves_it_suppressed_and_listed_o
     assert [(r[0], r[4]) for r in rows[1:] if r[0] == EVA] == [(EVA, "LEAD-0001")]
     assert rows[-1][0] == EVA and rows[-1][12] is True
     assert sync(book, Config(), as_of=AS_OF).result is None
+
+
+def test_a_column_inserted_among_headers_of_both_languages_is_still_written_where_they_say(tmp_path):
+    """The same Notes column inserted, on a tab whose Not duplicates header a person retyped in
+    Spanish ("No son duplicados", read as the same column). The header row placed each column
+    only in one language, so the tab was written by position again: the Notes header and note
+    overwritten, the tick left behind. Now sheetcrm's columns go where the read found them."""
+    book = xlsx_book(tmp_path / "crm.xlsx", TABS)
+    sync(book, Config(), as_of=AS_OF)
+    tick(book, row_of(duplicates(book), EVA, "LEAD-0001"), 13, True)
+    _insert_notes_column(book)
+    wb = openpyxl.load_workbook(book.path)
+    wb["Duplicates"]["N1"] = "No son duplicados"
+    wb.save(book.path)
+    sync(book, Config(), as_of=AS_OF)
+    rows = [r + [None] * (14 - len(r)) for r in duplicates(book)]
+    assert rows[0][:4] == ["Group", "Score", "Notes", "Reasons"] and len(book.read().tabs["Duplicates"].rows[0]) == 14
+    by = {(r[0], r[5]): r for r in rows[1:] if r[0]}
+    assert by[GLOBEX, "ACC-0002"][2] == "call Globex first"
+    assert by[EVA, "LEAD-0001"][13] is True and [r[13] for r in rows[1:] if r[13] is not None] == [True]

@@ -36,7 +36,7 @@ from sheetcrm.i18n import N_, _, ngettext
 from sheetcrm.merging import age
 from sheetcrm.owned import locate
 from sheetcrm.plan import owned_tab
-from sheetcrm.inputs import DUPLICATE_KEYS as KEYS, TICKS, DuplicateRow, history_columns
+from sheetcrm.inputs import DUPLICATE_KEYS as KEYS, TICKS, DuplicateRow
 from sheetcrm.report import Issue
 from sheetcrm.schema import DUPLICATES, TABS
 from sheetcrm.steps.context import StepResult, SyncContext
@@ -123,7 +123,7 @@ def run(ctx: SyncContext) -> StepResult:
     # A column a person put among sheetcrm's (a Notes column, or two swapped) is read by its
     # header, so it is written there too: by position the header was written over theirs, a
     # second Not duplicates left beside it and their cells lost or left on rows of other groups.
-    part.plan.ticked.append(owned_tab(part.plan, ctx.snapshot, DUPLICATES, ctx.locale, body, columns(ctx)))
+    part.plan.ticked.append(owned_tab(part.plan, ctx.snapshot, DUPLICATES, ctx.locale, body, tab.where()))
     # An issue at a cell of the tab names the row it is written to, which a rewrite may move
     # (a group above it merged and left): found by its (Group, ID), so a second sync agrees.
     placed: dict[tuple[Any, Any], int] = {}
@@ -165,13 +165,6 @@ def _gone_issue(ctx: SyncContext, gone: tuple[str, ...]) -> Issue:
     missing = ", ".join(cells.quoted(headers[KEYS.index(key)]) for key in gone)
     return Issue("warning", locate(ctx.snapshot, DUPLICATES, ctx.locale).title, 1, None, None, None, COLUMN_GONE,
                  _(COLUMN_GONE_MESSAGE, columns=missing), _(COLUMN_GONE_HINT))
-
-
-def columns(ctx: SyncContext) -> tuple[int, ...] | None:
-    """Where a person moved the tab's columns (`inputs.history_columns`), else None."""
-    place = locate(ctx.snapshot, DUPLICATES, ctx.locale)
-    grid = ctx.snapshot.tabs.get(place.title) if place.exists else None
-    return history_columns(grid, len(KEYS), (DUPLICATES.headers, DUPLICATES.headers_es))
 
 
 def _readable(ctx: SyncContext, key: str, said: list[Issue]) -> list[Any]:
