@@ -592,3 +592,31 @@ def test_a_column_inserted_among_headers_of_both_languages_is_still_written_wher
     by = {(r[0], r[5]): r for r in rows[1:] if r[0]}
     assert by[GLOBEX, "ACC-0002"][2] == "call Globex first"
     assert by[EVA, "LEAD-0001"][13] is True and [r[13] for r in rows[1:] if r[13] is not None] == [True]
+
+
+def test_a_merge_of_a_group_that_rejoins_records_ruled_not_duplicates_is_refused(tmp_path):
+    """Ana's two leads are ticked Not duplicates. A third Ana López arrives, alike to each, and
+    the rules join all three in a new group (the pair ruled out comes back through her). A
+    Merge ticked there merged LEAD-0002 and LEAD-0003, which a person said are not one, with no
+    word. Now it is refused at the Merge cell, naming the group that rules them apart."""
+    book = xlsx_book(tmp_path / "crm.xlsx", TABS)
+    sync(book, Config(), as_of=AS_OF)
+    tick(book, row_of(duplicates(book), ANA, "LEAD-0002"), 13, True)   # Not duplicates
+    wb = openpyxl.load_workbook(book.path)
+    wb["Leads"]["F4"] = "+34 600 111 222"                                # LEAD-0003's phone
+    wb["Leads"].append(["LEAD-0005", "Ana", "Lopez", "", "ana.lopez@gmail.com", "+34 600 111 222", "New",
+                        dt.date(2026, 3, 1)])
+    wb.save(book.path)
+    sync(book, Config(), as_of=AS_OF)
+    rows = duplicates(book)
+    rejoined = group_key(["LEAD-0002", "LEAD-0003", "LEAD-0005"])
+    assert [r[4] for r in rows[1:] if r[0] == rejoined] == ["LEAD-0003", "LEAD-0002", "LEAD-0005"]
+    at = row_of(rows, rejoined, "LEAD-0005")
+    tick(book, at, 12, "x")                                              # Merge
+    out = sync(book, Config(), as_of=AS_OF)
+    assert [r[0] for r in book.read().tabs["Leads"].rows[1:6]] == [
+        "LEAD-0001", "LEAD-0002", "LEAD-0003", "LEAD-0004", "LEAD-0005"]
+    [said] = [i for i in out.crm.report.issues if i.code == "merge_ruled_out"]
+    assert (said.tab, said.row, said.column) == ("Duplicates", at, "L")
+    assert ANA in said.message and "LEAD-0002, LEAD-0003" in said.message
+    assert duplicates(book)[at - 1][11] == "x"                           # left as the person left it
