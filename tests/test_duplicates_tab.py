@@ -620,3 +620,24 @@ def test_a_merge_of_a_group_that_rejoins_records_ruled_not_duplicates_is_refused
     assert (said.tab, said.row, said.column) == ("Duplicates", at, "L")
     assert ANA in said.message and "LEAD-0002, LEAD-0003" in said.message
     assert duplicates(book)[at - 1][11] == "x"                           # left as the person left it
+
+
+@pytest.mark.parametrize("order", ["as typed", "sorted"])
+def test_records_of_one_email_are_grouped_whatever_their_rows_order_beside_a_pair_ruled_out(order, tmp_path):
+    """Ana's LEAD-0002 and LEAD-0003 are ticked Not duplicates; LEAD-0005 arrives with
+    LEAD-0003's very email. An email's records were joined as a star from the first of them:
+    that pair ruled out, the third joined only the first, so LEAD-0005 was proposed with
+    LEAD-0002 and never with LEAD-0003, whose email it shares, and with the Leads tab sorted
+    the other way round, the group was another. Now both are joined to it, in any order (the
+    merge then refuses to join the pair ruled out: merge_ruled_out)."""
+    leads = [LEADS[0], *(LEADS[1:] if order == "as typed" else [LEADS[3], LEADS[2], LEADS[1], LEADS[4]])]
+    book = xlsx_book(tmp_path / "crm.xlsx", {**TABS, "Leads": leads})
+    sync(book, Config(), as_of=AS_OF)
+    tick(book, row_of(duplicates(book), ANA, "LEAD-0002"), 13, True)
+    wb = openpyxl.load_workbook(book.path)
+    wb["Leads"].append(["LEAD-0005", "Ana", "Lopez", "", "analopez+web@gmail.com", "", "New", dt.date(2026, 3, 1)])
+    wb.save(book.path)
+    sync(book, Config(), as_of=AS_OF)
+    rows = duplicates(book)
+    proposed = {r[0] for r in rows[1:] if r[4] == "LEAD-0005"}
+    assert proposed == {group_key(["LEAD-0002", "LEAD-0003", "LEAD-0005"])}

@@ -688,6 +688,13 @@ def find_pairs(records: Sequence[Entity], settings: DuplicateSettings,
             # One email is a pair whatever else (0.95): the block is one group, joined as a star.
             for j in members[1:]:
                 consider(members[0], j)
+            # A record the star could not join (its pair with the first is one a person ruled
+            # out) is joined by its pairs with the others: else which records a block groups
+            # hung on the first's row, and a sort of the tab changed the group proposed.
+            for i in members[1:]:
+                if root(i) != root(members[0]):
+                    for j in members:
+                        consider(i, j)
             continue
         # Otherwise a pair here needs similar names (a shared phone alone is a switchboard),
         # or, on a phone, the same email too (its own block may have been too large).
