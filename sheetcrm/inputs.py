@@ -21,6 +21,7 @@ import dataclasses
 import datetime as dt
 import re
 import sys
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -928,6 +929,18 @@ class DuplicatesTab:
     marked: bool = False   # the tab carries sheetcrm's mark (an adopted one does not yet): only then may ticks merge
     title: str = ""        # the tab's title, and each key's 0-based column as read (issues name their cells)
     columns: dict[str, int] = field(default_factory=dict)
+    # sheetcrm's columns the header row does not place once (deleted, retyped, copied), while it
+    # holds others of them: ticks under them cannot be read, nor the tab written by position.
+    gone: tuple[str, ...] = ()
+
+    def where(self) -> tuple[int, ...] | None:
+        """Where sheetcrm's columns are (0-based, in its order) when a person moved them or put
+        one of theirs among them, as the header row says (in either language, as read); None
+        when they are where sheetcrm writes them, or not all placed (`gone`)."""
+        if self.gone or len(self.columns) != len(DUPLICATE_KEYS):
+            return None
+        at = tuple(self.columns[key] for key in DUPLICATE_KEYS)
+        return None if at == tuple(range(len(at))) else at
 
 
 def read_duplicates(snapshot: Snapshot, locale: str) -> DuplicatesTab:
@@ -942,16 +955,30 @@ def read_duplicates(snapshot: Snapshot, locale: str) -> DuplicatesTab:
         return DuplicatesTab()
     names = {cells.normalize_key(h): key for key, en, es in zip(DUPLICATE_KEYS, DUPLICATES.headers,
                                                                DUPLICATES.headers_es) for h in (en, es)}
+
+    def keys(row: Sequence[CellValue]) -> list[str | None]:
+        return [names.get(cells.normalize_key(raw)) if isinstance(raw, str) else None for raw in row]
+
+    # The header row is row 1, or, when a person sorted the whole tab (header included), the row
+    # holding the headers: read from row 1 alone, no cell of a row was found, and the rewrite
+    # wrote every tick over (Keep, Merge and Not duplicates lost without a word).
+    head = 0 if any(keys(grid.rows[0])) else next(
+        (r for r, row in enumerate(grid.rows) if sum(1 for k in keys(row) if k) >= 2), None)
+    seen = Counter(k for k in keys(grid.rows[head]) if k) if head is not None else Counter()
     columns: dict[str, int] = {}
-    for col, raw in enumerate(grid.rows[0]):
-        key = names.get(cells.normalize_key(str(raw))) if raw is not None else None
-        if key and key not in columns:
-            columns[key] = col
-    out = DuplicatesTab(marked=place.title in snapshot.owned, title=place.title, columns=columns)
+    for col, key in enumerate(keys(grid.rows[head]) if head is not None else ()):
+        if key:
+            columns.setdefault(key, col)
+    # No header anywhere while rows hold cells: nothing tells which column holds a tick.
+    typed = head is None and any(not cells.is_blank(v) for row in grid.rows for v in row)
+    gone = tuple(key for key in DUPLICATE_KEYS if seen[key] != 1) if seen or typed else ()
+    out = DuplicatesTab(marked=place.title in snapshot.owned, title=place.title, columns=columns, gone=gone)
     if "group" not in columns or "id" not in columns:
         return out
     group_col, id_col = columns["group"], columns["id"]
-    for index, raw_row in enumerate(grid.rows[1:], start=2):
+    for index, raw_row in enumerate(grid.rows, start=1):
+        if index - 1 == head:
+            continue
         width = len(raw_row)
         values = RowCells(raw_row, columns)
         group = raw_row[group_col] if group_col < width else None

@@ -265,6 +265,8 @@ def column_formats(snapshot: Snapshot, plan: Plan, crm: Any, dashboard_kinds: li
         where = history_columns(snapshot.tabs.get(title), len(tab.headers),
                                 [tab_headers(tab.key, lang) for lang in LOCALES]) \
             if tab in (STAGE_HISTORY, LEAD_HISTORY) else None
+        if tab is DUPLICATES and crm.inputs is not None:
+            where = crm.inputs.duplicates.where()  # as the duplicates step writes it
         kept = KEPT_COLUMNS.get(tab.key, frozenset())
         if where is not None:
             blocks = {where[col - 1] + 1: kinds for col, kinds in blocks.items()}

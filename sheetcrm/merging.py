@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -137,6 +138,10 @@ def ticked_groups(tab: DuplicatesTab) -> dict[str, list[DuplicateRow]]:
     # Only sheetcrm's marked tab: a merge removes rows, so ticks on a look-alike never count.
     if not tab.marked or not tab.rows or not {"tab", "merge"} <= tab.rows[0].cells.keys():
         return {}
+    if tab.gone:
+        # A Keep or Not duplicates the header no longer places would go unseen: the wrong
+        # survivor kept, or a group a person ruled out merged. The duplicates step says so.
+        return {}
     groups: dict[str, list[DuplicateRow]] = {}
     for row in tab.rows:
         groups.setdefault(row.group, []).append(row)
@@ -170,6 +175,12 @@ NOT_DUPLICATES_MESSAGE = N_("the records of group {group} ({ids}) are not duplic
                             "now: nothing of it is merged")
 NOT_DUPLICATES_HINT = N_("check the IDs on the group's rows (an edited ID names another record) and the records "
                          "themselves; untick Merge to leave them")
+# A group suppressed (Not duplicates) rules its records' pairs out, but a record that joined
+# later may bring them together again in a new group (CON-0001 and LEAD-0001 each alike to a
+# new LEAD-0005): merged, two records a person said are not one would become one.
+RULED_OUT = "merge_ruled_out"
+RULED_OUT_MESSAGE = N_("group {group} holds {ids}, which group {other} marks Not duplicates: nothing of it is merged")
+RULED_OUT_HINT = N_("untick Not duplicates on group {other} if they are one record after all, or untick Merge here")
 # The duplicates step proposes a record with an unreadable cell by what of it reads
 # (steps/duplicates._readable); merging it would fill the survivor from, or keep, a row read in
 # part (its unreadable cell copied as typed, or its survivor chosen by a Created it cannot read).
@@ -252,6 +263,11 @@ def plan_merges(snapshot: Snapshot, crm: Crm, locale: str,
     refused: list[Refused] = []
     people: dict[str, Entity] | None = None
     ambiguous = _Ambiguous(crm)
+    ruled: dict[frozenset[str], str] = {}  # a pair of IDs some group marks Not duplicates -> that group
+    for r in tab.rows:
+        if r.not_duplicates:
+            ids = {m.id for m in tab.rows if m.group == r.group}
+            ruled.update((frozenset(p), r.group) for p in itertools.combinations(sorted(ids), 2))
     for group, rows in ticked_groups(tab).items():
         found = [(m, r) for r in rows if (m := _member(crm, _text(r.cells["tab"]), r.id)) is not None]
         kept = [r for r in rows if r.keep]
@@ -263,6 +279,14 @@ def plan_merges(snapshot: Snapshot, crm: Crm, locale: str,
             continue
         if len(found) < 2:
             continue  # merged already (or its records are gone): nothing to do, nothing to say
+        apart = next(((p, g) for p in itertools.combinations(sorted({m.id for m, _r in found}), 2)
+                      if (g := ruled.get(frozenset(p))) is not None and g != group), None)
+        if apart is not None:
+            first = next(r for r in rows if r.merge)
+            refused.append(Refused(group, [_issue(tab, locale, first, "merge", RULED_OUT,
+                                                  _(RULED_OUT_MESSAGE, group=group, ids=", ".join(apart[0]),
+                                                    other=apart[1]), _(RULED_OUT_HINT, other=apart[1]))]))
+            continue
         if held := [m.id for m, _r in found if m.id in reused]:
             first = next(r for r in rows if r.merge)
             refused.append(Refused(group, [_issue(tab, locale, first, "merge", REUSED,

@@ -56,7 +56,7 @@ CODES = (
     NC_("issue code", "early_date"), NC_("issue code", "duplicate_rate"), NC_("issue code", "duplicate_quota"),
     NC_("issue code", "history_unordered"), NC_("issue code", "history_after_sync"),
     NC_("issue code", "history_unknown_from"), NC_("issue code", "history_before_created"),
-    NC_("issue code", "history_column_gone"),
+    NC_("issue code", "history_column_gone"), NC_("issue code", "duplicates_column_gone"), NC_("issue code", "merge_ruled_out"),
     NC_("issue code", "created_after_sync"), NC_("issue code", "converted_after_sync"),
     NC_("issue code", "converted_before_created"),
     NC_("issue code", "won_after_sync"), NC_("issue code", "no_amount"),

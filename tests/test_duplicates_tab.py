@@ -370,3 +370,253 @@ def test_google_a_column_inserted_while_a_sync_writes_never_moves_a_tick_under_a
     assert any(w.startswith("Duplicates: a column was inserted") for w in out.result.warnings)
     sync(google, Config(), as_of=AS_OF)
     assert ticks() == ([], [(EVA, "CON-0001")])
+
+
+def _insert_notes_column(book, emu=None, key=None) -> None:
+    """A person's edit between two syncs: a Notes column inserted before Reasons (column C), a
+    note typed on Globex's ACC-0002 row, and a third record that puts a new group above Globex's."""
+    rows = duplicates(book)
+    at = row_of(rows, GLOBEX, "ACC-0002")
+    if emu is None:
+        wb = openpyxl.load_workbook(book.path)
+        ws = wb["Duplicates"]
+        ws.insert_cols(3)
+        ws["C1"], ws[f"C{at}"] = "Notes", "call Globex first"
+        wb["Leads"].append(["LEAD-0005", "Jorge", "Vidal", "Acme", "Jorge@Acme.com", "", "New", dt.date(2026, 3, 1)])
+        wb.save(book.path)
+        return
+    sid = emu.sheet_id(key, "Duplicates")
+    emu.apply(key, [{"insertDimension": {"range": {"sheetId": sid, "dimension": "COLUMNS", "startIndex": 2,
+                                                   "endIndex": 3}}}])
+    emu.set_values(key, "Duplicates!C1", [["Notes"]])
+    emu.set_values(key, f"Duplicates!C{at}", [["call Globex first"]])
+    emu.set_values(key, "Leads!A6", [["LEAD-0005", "Jorge", "Vidal", "Acme", "Jorge@Acme.com", "", "New", "2026-03-01"]])
+
+
+@pytest.mark.parametrize("backend", ["xlsx", "google"])
+def test_a_column_inserted_on_the_duplicates_tab_between_syncs_keeps_its_header_cells_and_the_ticks(
+        backend, request, tmp_path):
+    """A person inserts a Notes column among the Duplicates tab's columns between two syncs. The
+    read finds every column by its header, but the write put sheetcrm's columns back by
+    position: Score over the Notes header, their note lost, a second Not duplicates header after
+    the last column and the Not duplicates tick left behind on a row of no group. Now the tab is
+    written where its headers are, their column and note kept beside their group's row."""
+    if backend == "xlsx":
+        book, emu, key = xlsx_book(tmp_path / "crm.xlsx", TABS), None, None
+    else:
+        emu = request.getfixturevalue("emu")
+        serial = {k: [[(v - dt.date(1899, 12, 30)).days if isinstance(v, dt.date) else v for v in row]
+                      for row in rows] for k, rows in TABS.items()}
+        key = emu.create_spreadsheet("CRM", serial)
+        book = google_book(key)
+    sync(book, Config(), as_of=AS_OF)
+    rows = duplicates(book)
+    tick(book, row_of(rows, GLOBEX, "ACC-0002"), 11, "x")                # Keep
+    tick(book, row_of(rows, EVA, "LEAD-0001"), 13, True)                 # Not duplicates
+    _insert_notes_column(book, emu, key)
+    sync(book, Config(), as_of=AS_OF)
+    rows = [r + [None] * (14 - len(r)) for r in duplicates(book)]
+    assert rows[0] == ["Group", "Score", "Notes", "Reasons", "Tab", "ID", "Name", "Email", "Phone", "Company",
+                       "Created", "Keep", "Merge", "Not duplicates"]
+    by = {(r[0], r[5]): r for r in rows[1:] if r[0]}
+    jorge = group_key(["LEAD-0004", "LEAD-0005"])
+    assert set(by) >= {(jorge, "LEAD-0004"), (GLOBEX, "ACC-0002"), (EVA, "LEAD-0001")}
+    assert all(r[0] in (ANA, EVA, GLOBEX, jorge) for r in rows[1:])   # no row of stray cells
+    assert by[GLOBEX, "ACC-0002"][2] == "call Globex first" and by[GLOBEX, "ACC-0002"][11] == "x"
+    assert by[GLOBEX, "ACC-0002"][3] == "same company name, same domain"
+    assert [r[2] for r in rows[1:] if r[2] is not None] == ["call Globex first"]
+    assert by[EVA, "LEAD-0001"][13] is True and [r[13] for r in rows[1:] if r[13] is not None] == [True]
+    tab = read_duplicates(book.read(), "en")
+    assert [(r.group, r.id) for r in tab.rows if r.keep] == [(GLOBEX, "ACC-0002")]
+    assert sync(book, Config(), as_of=AS_OF).result is None
+
+
+@pytest.mark.parametrize("backend", ["xlsx", "google"])
+def test_a_tick_columns_header_retyped_leaves_the_tab_and_its_ticks_as_they_are_and_merges_nothing(
+        backend, request, tmp_path):
+    """A person retypes the Not duplicates header ("Not duplicates?") of a tab whose Eva row is
+    ticked Not duplicates and Globex's Merge. The read could not place that column, so the tick
+    went unread, the rewrite by position put the header back and wrote the row over: the tick
+    lost without a word and the group proposed again. Now the tab is left as it is, said once at
+    row 1, and no tick of it merges until the header is back (a Keep or Not duplicates unseen
+    would pick the wrong survivor or merge a group ruled out)."""
+    if backend == "xlsx":
+        book = xlsx_book(tmp_path / "crm.xlsx", TABS)
+    else:
+        emu = request.getfixturevalue("emu")
+        serial = {k: [[(v - dt.date(1899, 12, 30)).days if isinstance(v, dt.date) else v for v in row]
+                      for row in rows] for k, rows in TABS.items()}
+        book = google_book(emu.create_spreadsheet("CRM", serial))
+    sync(book, Config(), as_of=AS_OF)
+    rows = duplicates(book)
+    tick(book, row_of(rows, EVA, "LEAD-0001"), 13, True)                 # Not duplicates
+    tick(book, row_of(rows, GLOBEX, "ACC-0002"), 12, True)               # Merge
+    tick(book, 1, 13, "Not duplicates?")
+    left = duplicates(book)
+    out = sync(book, Config(), as_of=AS_OF)
+    assert duplicates(book) == left
+    assert "ACC-0002" in [r[0] for r in book.read().tabs["Accounts"].rows]   # not merged
+    said = [i for i in out.crm.report.issues if i.code == "duplicates_column_gone"]
+    assert [(i.tab, i.row) for i in said] == [("Duplicates", 1)] and '"Not duplicates"' in said[0].message
+    es = sync(book, Config(locale="es"), as_of=AS_OF, dry_run=True)
+    [gone] = [i for i in es.crm.report.issues if i.code == "duplicates_column_gone"]
+    assert gone.message.startswith("La fila 1 no tiene la columna") and "sheetcrm no fusiona nada" in gone.message
+    tick(book, 1, 13, "Not duplicates")                                  # put back: the tick reads again
+    sync(book, Config(), as_of=AS_OF)
+    tab = read_duplicates(book.read(), "en")
+    assert [(r.group, r.id) for r in tab.rows if r.not_duplicates] == [(EVA, "LEAD-0001")]
+
+
+@pytest.mark.parametrize("backend", ["xlsx", "google"])
+def test_a_duplicates_tab_sorted_header_and_all_keeps_every_tick_with_its_group(backend, request, tmp_path):
+    """A person sorts the whole Duplicates tab by Group, its header row with it ("Group" sorts
+    after "DUP-..."). Read from row 1 alone, no row was found, and the rewrite put the header
+    back and each row without its ticks: Globex's Keep and Eva's Not duplicates lost without a
+    word, Eva's pair proposed again. Now the header row is found where the sort left it."""
+    if backend == "xlsx":
+        book, emu = xlsx_book(tmp_path / "crm.xlsx", TABS), None
+    else:
+        emu = request.getfixturevalue("emu")
+        serial = {k: [[(v - dt.date(1899, 12, 30)).days if isinstance(v, dt.date) else v for v in row]
+                      for row in rows] for k, rows in TABS.items()}
+        key = emu.create_spreadsheet("CRM", serial)
+        book = google_book(key)
+    sync(book, Config(), as_of=AS_OF)
+    rows = duplicates(book)
+    tick(book, row_of(rows, GLOBEX, "ACC-0002"), 11, "x")                # Keep
+    tick(book, row_of(rows, EVA, "LEAD-0001"), 13, True)                 # Not duplicates
+    if emu is None:
+        wb = openpyxl.load_workbook(book.path)
+        ws = wb["Duplicates"]
+        grid = sorted(([c.value for c in r] for r in ws.iter_rows()), key=lambda r: str(r[0]))
+        for r, row in enumerate(grid, 1):
+            for c, v in enumerate(row, 1):
+                ws.cell(r, c).value = v
+        wb.save(book.path)
+    else:
+        emu.sort_rows(key, "Duplicates", 0, header_rows=0)
+    assert duplicates(book)[-1][0] == "Group"
+    tab = read_duplicates(book.read(), "en")
+    assert [(r.group, r.id) for r in tab.rows if r.keep] == [(GLOBEX, "ACC-0002")]
+    sync(book, Config(), as_of=AS_OF)
+    rows = duplicates(book)
+    assert rows[0][0] == "Group" and [r[0] for r in rows[1:]].count(EVA) == 2
+    assert rows[row_of(rows, GLOBEX, "ACC-0002") - 1][10] == "x"
+    assert rows[row_of(rows, EVA, "LEAD-0001") - 1][12] is True
+    assert [r[10:] for r in rows[1:] if any(v is not None for v in r[10:])] == [["x", None, None], [None, None, True]]
+    assert rows[-1][0] == EVA  # suppressed: at the bottom, as before the sort
+    assert sync(book, Config(), as_of=AS_OF).result is None
+
+
+def test_a_duplicates_tab_whose_header_row_was_deleted_is_left_with_its_ticks_and_said(tmp_path):
+    """The header row deleted: nothing tells which column holds a tick, so the tab is left as
+    it is (it was rewritten over every tick), nothing of it merged, said at row 1."""
+    book = xlsx_book(tmp_path / "crm.xlsx", TABS)
+    sync(book, Config(), as_of=AS_OF)
+    rows = duplicates(book)
+    tick(book, row_of(rows, EVA, "LEAD-0001"), 13, True)
+    tick(book, row_of(rows, GLOBEX, "ACC-0002"), 12, True)
+    wb = openpyxl.load_workbook(book.path)
+    wb["Duplicates"].delete_rows(1)
+    wb.save(book.path)
+    left = duplicates(book)
+    out = sync(book, Config(), as_of=AS_OF)
+    assert duplicates(book) == left
+    assert "ACC-0002" in [r[0] for r in book.read().tabs["Accounts"].rows]
+    assert [(i.tab, i.row) for i in out.crm.report.issues if i.code == "duplicates_column_gone"] == [("Duplicates", 1)]
+
+
+def test_a_keep_tick_stays_with_its_record_when_its_group_gains_or_loses_a_record(tmp_path):
+    """Keep ticked on Globex's ACC-0002, then a third Globex account arrives: the group's name
+    (a digest of its IDs) changes, and the tick, carried by (Group, ID), was dropped from the
+    rewritten tab without a word (a later Merge would keep the oldest instead). Now it stays
+    beside ACC-0002 in the group it is in now, and again when the third one leaves."""
+    book = xlsx_book(tmp_path / "crm.xlsx", TABS)
+    sync(book, Config(), as_of=AS_OF)
+    tick(book, row_of(duplicates(book), GLOBEX, "ACC-0002"), 11, "x")
+    wb = openpyxl.load_workbook(book.path)
+    wb["Accounts"].append(["ACC-0004", "Globex", "www.globex.com", "Spain", dt.date(2025, 6, 1)])
+    wb.save(book.path)
+    sync(book, Config(), as_of=AS_OF)
+    rows = duplicates(book)
+    bigger = group_key(["ACC-0001", "ACC-0002", "ACC-0004"])
+    assert [r[4] for r in rows[1:] if r[0] == bigger] == ["ACC-0001", "ACC-0002", "ACC-0004"]
+    assert [(r[0], r[4], r[10:]) for r in rows[1:] if any(v is not None for v in r[10:])] == [
+        (bigger, "ACC-0002", ["x", None, None])]
+    wb = openpyxl.load_workbook(book.path)
+    wb["Accounts"].delete_rows(5)                                        # ACC-0004 gone again
+    wb.save(book.path)
+    sync(book, Config(), as_of=AS_OF)
+    rows = duplicates(book)
+    assert [(r[0], r[4], r[10:]) for r in rows[1:] if any(v is not None for v in r[10:])] == [
+        (GLOBEX, "ACC-0002", ["x", None, None])]
+    assert sync(book, Config(), as_of=AS_OF).result is None
+
+
+def test_a_row_deleted_from_a_suppressed_group_leaves_it_suppressed_and_listed_once(tmp_path):
+    """Eva's pair is ticked Not duplicates on LEAD-0001's row; a person deletes CON-0001's row
+    of it. The ruling then named LEAD-0001 alone, so the pair was proposed again above it with
+    the Not duplicates tick carried along: LEAD-0001 listed twice, the group in two places, for
+    good. The group found again is named as the suppressed one (the very same records): it
+    stays ruled out, at the bottom, listed once."""
+    book = xlsx_book(tmp_path / "crm.xlsx", TABS)
+    sync(book, Config(), as_of=AS_OF)
+    rows = duplicates(book)
+    tick(book, row_of(rows, EVA, "LEAD-0001"), 13, True)
+    sync(book, Config(), as_of=AS_OF)
+    wb = openpyxl.load_workbook(book.path)
+    wb["Duplicates"].delete_rows(row_of(duplicates(book), EVA, "CON-0001"))
+    wb.save(book.path)
+    sync(book, Config(), as_of=AS_OF)
+    rows = duplicates(book)
+    assert [(r[0], r[4]) for r in rows[1:] if r[0] == EVA] == [(EVA, "LEAD-0001")]
+    assert rows[-1][0] == EVA and rows[-1][12] is True
+    assert sync(book, Config(), as_of=AS_OF).result is None
+
+
+def test_a_column_inserted_among_headers_of_both_languages_is_still_written_where_they_say(tmp_path):
+    """The same Notes column inserted, on a tab whose Not duplicates header a person retyped in
+    Spanish ("No son duplicados", read as the same column). The header row placed each column
+    only in one language, so the tab was written by position again: the Notes header and note
+    overwritten, the tick left behind. Now sheetcrm's columns go where the read found them."""
+    book = xlsx_book(tmp_path / "crm.xlsx", TABS)
+    sync(book, Config(), as_of=AS_OF)
+    tick(book, row_of(duplicates(book), EVA, "LEAD-0001"), 13, True)
+    _insert_notes_column(book)
+    wb = openpyxl.load_workbook(book.path)
+    wb["Duplicates"]["N1"] = "No son duplicados"
+    wb.save(book.path)
+    sync(book, Config(), as_of=AS_OF)
+    rows = [r + [None] * (14 - len(r)) for r in duplicates(book)]
+    assert rows[0][:4] == ["Group", "Score", "Notes", "Reasons"] and len(book.read().tabs["Duplicates"].rows[0]) == 14
+    by = {(r[0], r[5]): r for r in rows[1:] if r[0]}
+    assert by[GLOBEX, "ACC-0002"][2] == "call Globex first"
+    assert by[EVA, "LEAD-0001"][13] is True and [r[13] for r in rows[1:] if r[13] is not None] == [True]
+
+
+def test_a_merge_of_a_group_that_rejoins_records_ruled_not_duplicates_is_refused(tmp_path):
+    """Ana's two leads are ticked Not duplicates. A third Ana López arrives, alike to each, and
+    the rules join all three in a new group (the pair ruled out comes back through her). A
+    Merge ticked there merged LEAD-0002 and LEAD-0003, which a person said are not one, with no
+    word. Now it is refused at the Merge cell, naming the group that rules them apart."""
+    book = xlsx_book(tmp_path / "crm.xlsx", TABS)
+    sync(book, Config(), as_of=AS_OF)
+    tick(book, row_of(duplicates(book), ANA, "LEAD-0002"), 13, True)   # Not duplicates
+    wb = openpyxl.load_workbook(book.path)
+    wb["Leads"]["F4"] = "+34 600 111 222"                                # LEAD-0003's phone
+    wb["Leads"].append(["LEAD-0005", "Ana", "Lopez", "", "ana.lopez@gmail.com", "+34 600 111 222", "New",
+                        dt.date(2026, 3, 1)])
+    wb.save(book.path)
+    sync(book, Config(), as_of=AS_OF)
+    rows = duplicates(book)
+    rejoined = group_key(["LEAD-0002", "LEAD-0003", "LEAD-0005"])
+    assert [r[4] for r in rows[1:] if r[0] == rejoined] == ["LEAD-0003", "LEAD-0002", "LEAD-0005"]
+    at = row_of(rows, rejoined, "LEAD-0005")
+    tick(book, at, 12, "x")                                              # Merge
+    out = sync(book, Config(), as_of=AS_OF)
+    assert [r[0] for r in book.read().tabs["Leads"].rows[1:6]] == [
+        "LEAD-0001", "LEAD-0002", "LEAD-0003", "LEAD-0004", "LEAD-0005"]
+    [said] = [i for i in out.crm.report.issues if i.code == "merge_ruled_out"]
+    assert (said.tab, said.row, said.column) == ("Duplicates", at, "L")
+    assert ANA in said.message and "LEAD-0002, LEAD-0003" in said.message
+    assert duplicates(book)[at - 1][11] == "x"                           # left as the person left it

@@ -135,3 +135,27 @@ def test_spanish_tabs_on_an_en_us_spreadsheet_with_no_locale_in_the_config_are_s
     assert "Archivo > Configuración" in sheet["hint"]  # in the workbook's language
     _, same, _ = _sync(emu, "es_ES", None, SPANISH, "Oportunidades", ["2026-04-03"])
     assert same == []
+
+
+def test_a_text_date_on_an_es_es_spreadsheet_is_not_settled_by_its_locale(emu):
+    """A Leads tab (a title both languages share) on an es_ES spreadsheet, no locale in the
+    config: "03/04/2027" stored as text (a Plain text cell, or pasted so) beside a date typed
+    05/06/2026 that Google read day first. Google reads typed dates in its locale's order, so
+    text is exactly what its parser did not read: the spreadsheet's locale says nothing of the
+    order it was written in (a column is formatted as text mostly to stop Google turning dates
+    written in another order). As an .xlsx's built-in date formats (shown in the reader's own
+    order) prove nothing, the text is an ambiguous_date warning with both readings; the typed
+    date is read as Google holds it; and no request more is made for it."""
+    key = emu.create_spreadsheet("CRM", {"Leads": [["ID", "Company", "Email", "Created"]]})
+    conn = connect(None, policy=RetryPolicy(attempts=2, sleep=lambda s: None))
+    conn.client.http_client.batch_update(key, {"requests": [{"updateSpreadsheetProperties": {
+        "properties": {"locale": "es_ES"}, "fields": "locale"}}]})
+    emu.set_values(key, "Leads!A2", [["", "Acme", "a@acme.com", "03/04/2027"]], value_input="RAW")
+    emu.set_values(key, "Leads!A3", [["", "Beta", "b@beta.com", "05/06/2026"]])
+    out = sync(GoogleSheetsWorkbook(conn.client, key, None, **header_tests(Config())), Config(), as_of=AS_OF)
+    created = {lead.company: lead.created for lead in out.crm.tables["leads"].records}
+    assert created["Beta"] == dt.date(2026, 6, 5)
+    [said] = [i for i in out.crm.report.issues if i.code == "ambiguous_date"]
+    assert (said.tab, said.row, said.column, said.value) == ("Leads", 2, "D", "03/04/2027")
+    assert "2027-03-04" in said.message and "2027-04-03" in said.message
+    assert created["Acme"] in (dt.date(2027, 3, 4), dt.date(2027, 4, 3))

@@ -31,6 +31,7 @@ from typing import Any
 
 from sheetcrm.crm.duplicates import (DuplicateSettings, Entity, EntityFields, Found, Recall, entity_fields,
                                      find_groups, group_key, libraries, reasons_text)
+from sheetcrm import cells
 from sheetcrm.i18n import N_, _, ngettext
 from sheetcrm.merging import age
 from sheetcrm.owned import locate
@@ -47,6 +48,12 @@ NOT_COMPARED_MESSAGE = N_("{n} records share the {what} {key}: too many to be on
                           "were not compared")
 NOT_COMPARED_HINT = N_("nothing to do if the value is shared on purpose (a switchboard, a team mailbox); raise "
                        "[duplicates] max_block to compare them anyway")
+COLUMN_GONE = "duplicates_column_gone"
+COLUMN_GONE_MESSAGE = N_("Row 1 does not hold the {columns} column once under its header: was it deleted, copied or "
+                         "its header retyped? The ticks under it cannot be read, so sheetcrm merges nothing and "
+                         "leaves this tab as it is until it does.")
+COLUMN_GONE_HINT = N_("Put the header back as sheetcrm wrote it, once (or undo the change): your rows and ticks are "
+                      "kept as they are.")
 # The memo's entry of the records' keys and the blocks' pairs (crm.duplicates.Recall).
 RECALL = ("recall", "duplicates")
 # The Recall is kept anew once more than 1 in this many of its entries had to be worked out.
@@ -63,6 +70,11 @@ def run(ctx: SyncContext) -> StepResult:
     said = [*tab.issues, *(i for r in ctx.refused.values() for i in r.issues)]
     if not settings.enabled:
         part.issues = said  # the tab is not rewritten: its cells are where the read found them
+        return part
+    if tab.gone:
+        # Rewritten by position, the ticks under a column the header no longer places (a
+        # Not duplicates retyped "Not duplicates?") were written over and lost without a word.
+        part.issues = [*said, _gone_issue(ctx, tab.gone)]
         return part
     rows = tab.rows
     by_group: dict[str, list[DuplicateRow]] = {}
@@ -84,6 +96,10 @@ def run(ctx: SyncContext) -> StepResult:
     if ctx.memo is not None:
         ctx.memo.carry(RECALL)  # for the next change, should the groups not be worked out this time
     found, proposed = ctx.remember("duplicate_groups", inputs, lambda: _found(ctx, compared, settings, pairs, shown))
+    # A group named as a suppressed one is the very records ruled out (the name is a digest of
+    # its IDs), found again because a row of the ruling was deleted: it stays ruled out, at the
+    # bottom, rather than proposed a second time beside it.
+    proposed = [rows for rows in proposed if rows[0][0] not in suppressed]
     # A tick stays on its group: by the Group cell, or, for a group sheetcrm named by its IDs
     # as the tab writes them, by the name its IDs as the records spell them now make (the read
     # respells them: a member's ID retyped in another case renames the group).
@@ -96,6 +112,7 @@ def run(ctx: SyncContext) -> StepResult:
     # A refused group stays as the person left it (its issues name its cells), where it was proposed.
     refused = {g: [[r.cells.get(k) for k in KEYS] for r in by_group[g]]
                for g in by_group if g in ctx.refused and g not in suppressed}
+    _keep_moved(found, by_group, suppressed, refused, ticks)
     body = _proposed(found, proposed, ticks, refused)
     proposed_keys = {rows[0][0] for rows in proposed}
     for g, kept in refused.items():
@@ -103,7 +120,10 @@ def run(ctx: SyncContext) -> StepResult:
             body.extend(kept)
     for g in suppressed:
         body.extend([r.cells.get(k) for k in KEYS] for r in by_group[g])
-    part.plan.ticked.append(owned_tab(part.plan, ctx.snapshot, DUPLICATES, ctx.locale, body))
+    # A column a person put among sheetcrm's (a Notes column, or two swapped) is read by its
+    # header, so it is written there too: by position the header was written over theirs, a
+    # second Not duplicates left beside it and their cells lost or left on rows of other groups.
+    part.plan.ticked.append(owned_tab(part.plan, ctx.snapshot, DUPLICATES, ctx.locale, body, tab.where()))
     # An issue at a cell of the tab names the row it is written to, which a rewrite may move
     # (a group above it merged and left): found by its (Group, ID), so a second sync agrees.
     placed: dict[tuple[Any, Any], int] = {}
@@ -119,6 +139,32 @@ def run(ctx: SyncContext) -> StepResult:
         part.issues.append(Issue("warning", title, None, None, None, key, NOT_COMPARED,
                                  _(NOT_COMPARED_MESSAGE, n=n, what=_(WHAT[what]), key=key), _(NOT_COMPARED_HINT)))
     return part
+
+
+def _keep_moved(found: Found, by_group: dict[str, list[DuplicateRow]], suppressed: list[str],
+                refused: dict[str, list[list[Any]]], ticks: dict[tuple[str, str], DuplicateRow]) -> None:
+    """A Keep ticked on a record of a group that is no longer proposed as it was (a record
+    joined it or left it: its name, a digest of its IDs, changed) goes to the group that record
+    is in now, beside it. Keyed by the old name, it was dropped from the rewritten tab without a
+    word, and a later Merge kept the oldest record instead of the one the person chose. Only
+    Keep: a Merge carried so would merge a record the person never saw ticked (a Merge is acted
+    on in its own sync anyway, or refused and left as read)."""
+    now = {rid: group.key for group in found.groups for rid in group.ids}
+    for g, members in by_group.items():
+        if g in now.values() or g in suppressed or g in refused:
+            continue
+        for row in members:
+            if row.keep and (key := now.get(row.id)) is not None and (key, row.id) not in ticks:
+                ticks[(key, row.id)] = dataclasses.replace(row, group=key, cells={"keep": row.cells.get("keep")},
+                                                           merge=False, not_duplicates=False)
+
+
+def _gone_issue(ctx: SyncContext, gone: tuple[str, ...]) -> Issue:
+    """The columns of the tab its header row does not place once (`DuplicatesTab.gone`), at row 1."""
+    headers = DUPLICATES.display_headers(ctx.locale)
+    missing = ", ".join(cells.quoted(headers[KEYS.index(key)]) for key in gone)
+    return Issue("warning", locate(ctx.snapshot, DUPLICATES, ctx.locale).title, 1, None, None, None, COLUMN_GONE,
+                 _(COLUMN_GONE_MESSAGE, columns=missing), _(COLUMN_GONE_HINT))
 
 
 def _readable(ctx: SyncContext, key: str, said: list[Issue]) -> list[Any]:
