@@ -1867,6 +1867,11 @@ def _act(firing: Firing, world: World, state: State, load: _Load, issues: list[I
     elif rule.action == "notify":
         owner = named or subject.owner
         firing.values = {"owner": owner}
+        if follow_ups.is_step(firing.event) and owner:
+            # The Log row names whom it tells (Details): a step is known by its number, and a
+            # step inserted or removed in sheetcrm.toml before the digest went out made the
+            # digest read another step's Assign To, telling someone else or no one.
+            firing.message = owner
         # Logged done all the same (the digest tells an event once it finds an address), but a
         # notification that reaches no one is said at the rule, not left to look delivered.
         if world.owner_email and not owner:

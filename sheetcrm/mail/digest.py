@@ -9,7 +9,7 @@ Each send is journaled in the Outbox's journal (`send_digests(..., journal=...)`
 so a crash between the server's 250 and that record sends nothing twice either.
 
 Workflow events: each `notify` firing of the Workflow Log (Result done) goes to one owner (the
-rule's first Assign To, a follow-up step's own `assign_to`, else the record's owner) in the
+rule's first Assign To, a follow-up step's own `assign_to` as its Log row's Details names it, else the record's owner) in the
 first digest sent to them after it, and never again. The digest knows what it already said by the events' Log keys, kept in its own
 small journal beside the lock (`EventJournal`); a key is added only once the digest carrying
 it was accepted by the server, so a digest that failed says its events again the next time.
@@ -104,9 +104,15 @@ def workflow_events(crm: Crm, config: Config, told: Collection[str] = ()) -> dic
             continue
         # A follow-up step's notify goes to the step's Assign To: the rule's names nobody for it.
         step = step_of(entry.event)
-        named = _step_assignee(config, *step) if step else assign.get(match_key(entry.rule))
         record = match_key(entry.record)
-        owner = account_owners.get(record) if named and is_account_owner(named) else named
+        if step and entry.details:
+            # Whom the step told, as its sync named them (Details): the step's number may name
+            # another step of sheetcrm.toml now.
+            owner: str | None = entry.details
+        else:
+            # A step's Log row written before Details named the person: its step by number.
+            named = _step_assignee(config, *step) if step else assign.get(match_key(entry.rule))
+            owner = account_owners.get(record) if named and is_account_owner(named) else named
         owner = owner or owners.get(record)
         if owner:
             out[owner_key(owner)].append({"key": entry.key, "day": entry.day, "rule": entry.rule, "name": entry.name,
