@@ -191,20 +191,23 @@ def test_a_first_owner_is_no_change_of_owner_and_a_record_is_never_enrolled_twic
     book.tabs["Leads"].append(["LEAD-0002", "Kim", "Beta", "k@beta.com", "New", None, "2026-12-02"])
     sync(book, CONFIG, day(1))     # enrolled without an owner; round-robin gives it Ana
     book.tabs["Leads"][2][4] = "Contacted"
-    sync(book, CONFIG, day(2))     # WF-0003 enrolls it in its own run of the sequence
+    sync(book, CONFIG, day(2))     # WF-0003 would start it again, while WF-0001's runs: skipped
     book.tabs["Leads"][2][4] = "New"
-    sync(book, CONFIG, day(3))     # WF-0003 again, while its enrollment still runs: skipped
+    sync(book, CONFIG, day(3))     # and again: skipped
     log = book.tabs["Workflow Log"][1:]
     assert not any(r[6] == "stopped" for r in log)
     again = [r for r in log if r[1] == "WF-0003" and "seq:" not in r[KEY]]
-    assert [r[6] for r in again] == ["done", "skipped"] and "already in the follow-up welcome" in again[1][DETAILS]
+    # Was: WF-0003's first start ran a second copy of the sequence beside WF-0001's (each step
+    # twice: two emails to the lead); a record is in a sequence once at a time now.
+    assert [r[6] for r in again] == ["skipped", "skipped"]
+    assert all("already in the follow-up welcome, started by the rule WF-0001" in r[DETAILS] for r in again)
     state = {(r[0], r[1]): r[3] for r in book.tabs["Workflow State"][1:] if r[0] and r[0].startswith("sequence")}
     assert state[("sequence owner", "WF-0001|LEAD-0002")] == "Ana"
-    assert state[("sequence", "WF-0003|LEAD-0002")] == day(2)
+    assert ("sequence", "WF-0003|LEAD-0002") not in state
     for n in range(4, 12):
         sync(book, CONFIG, day(n))
     steps = [r for r in book.tabs["Workflow Log"][1:] if "step" in r[KEY]]
-    assert len(steps) == 6 and len({r[KEY] for r in steps}) == 6
+    assert len(steps) == 3 and len({r[KEY] for r in steps}) == 3
 
 
 BAD_STEPS = [
@@ -613,3 +616,44 @@ def test_a_sequence_running_since_before_steps_read_alike_goes_on_with_its_steps
     assert [(r[KEY], r[DETAILS]) for r in log if r[6] == "stopped"] == []
     assert [r[KEY] for r in log if "step" in r[KEY]] == [
         SEQ.format(lead="LEAD-0002", what=f"step {n}", day="2026-12-02") for n in (1, 2, 3)]
+
+
+def test_two_rules_starting_one_sequence_for_a_record_run_it_once_and_log_the_second_start(tmp_path):
+    """Was: a lead enrolled by "created" and, days later, by "Status changes to New" ran the
+    sequence twice side by side: two "Hello" emails, two call tasks, two nudges for one lead.
+    Now a record is in a sequence once at a time, whichever rule started it: the second start is
+    logged skipped, naming the rule whose enrollment runs; a rule deleted from the Workflows tab
+    keeps no record from the sequence."""
+    second = ["WF-0002", "Welcome new", "yes", "lead", "Status changes to New", "", "start sequence", None, None,
+              "welcome", None, None]
+    book = Book("xlsx", tmp_path, None, _tabs([RULE, second]))
+    book.sync(0, CONFIG)
+    book.append("Leads", ["LEAD-0002", "P2", "Co2", "p2@co2.com", "Contacted", "Sam", "2026-12-02"])
+    book.sync(1, CONFIG)
+    book.set("Leads", 3, 5, "New")
+    for n in range(2, 10):
+        book.sync(n, CONFIG)
+    log = [(e["Key"], e["Result"], e["Details"]) for e in _log(book)]
+    assert log == [
+        ("WF-0001|LEAD-0002|created", "done", None),
+        (SEQ.format(lead="LEAD-0002", what="step 1", day="2026-12-02"), "done", None),
+        ("WF-0002|LEAD-0002|changes:status:Contacted>New@2026-12-03", "skipped",
+         "LEAD-0002 is already in the follow-up welcome, started by the rule WF-0001: a record is never in the same "
+         "follow-up twice at once, so it is not started again"),
+        (SEQ.format(lead="LEAD-0002", what="step 2", day="2026-12-02"), "done", None),
+        (SEQ.format(lead="LEAD-0002", what="step 3", day="2026-12-02"), "done", None)]
+    assert [r["Subject"] for r in book.records("Outbox")] == ["Hello Co2", "Still there, Co2?"]
+    assert [r["Subject"] for r in book.records("Tasks")] == ["Call Co2"]
+
+    # WF-0001 deleted while its enrollment runs: WF-0002 may start the sequence for the lead.
+    rows = [["LEAD-0003", "P3", "Co3", "p3@co3.com", "Contacted", "Sam", "2026-12-12"]]
+    book.append("Leads", rows[0])
+    book.sync(10, CONFIG)
+    assert ("WF-0001|LEAD-0003|created", "done") in [(e["Key"], e["Result"]) for e in _log(book)]
+    for column in (1, 2, 3, 4, 5, 7, 10):   # the row of WF-0001 emptied
+        book.set("Workflows", 2, column, None)
+    book.set("Leads", 4, 5, "New")
+    book.sync(11, CONFIG)
+    assert [(e["Key"], e["Result"]) for e in _log(book)][-2:] == [
+        ("WF-0002|LEAD-0003|changes:status:Contacted>New@2026-12-12", "done"),
+        ("WF-0002|LEAD-0003|seq:welcome:step 1@2026-12-12", "done")]

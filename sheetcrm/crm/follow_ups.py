@@ -31,7 +31,7 @@ import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Collection, Mapping
 
 from pydantic import Field, field_validator, model_validator
 
@@ -153,13 +153,22 @@ def find(sequences: Mapping[str, Any], name: str | None) -> str | None:
 
 
 def enroll(enrolled: dict[tuple[str, str, str], tuple[dt.date, str | None]], rule: str, record: str, name: str,
-           day: dt.date, owner: str | None, spent: Callable[[str], bool] = lambda event: False) -> str | None:
+           day: dt.date, owner: str | None, spent: Callable[[str], bool] = lambda event: False,
+           rules: Collection[str] | None = None) -> str | None:
     """Start `name` on `record` for `rule` on `day`, remembering its owner; or, the record
     already in it (a record never runs the same sequence of a rule twice at once), or in one
     that started on `day` and has ended (`spent(event)`: that step's or stop's key is in the
-    Workflow Log), why not."""
+    Workflow Log), why not. A record runs a sequence once at a time, whichever rule started it
+    (`rules`: the rules on the Workflows tab, on or off; an enrollment of a rule deleted from it
+    takes no step again, and keeps no record from the sequence)."""
     if (rule, record, name) in enrolled:
         return _("{record} is already in the follow-up {name}", record=record, name=name)
+    # Another rule starting the same sequence (lead created, then Status changes to New) would
+    # run its steps a second time beside the first: two emails to one person for one step.
+    if (other := next((r for r, rec, n in enrolled if rec == record and n == name
+                       and (rules is None or r in rules)), None)) is not None:
+        return _("{record} is already in the follow-up {name}, started by the rule {rule}: a record is never in "
+                 "the same follow-up twice at once, so it is not started again", record=record, name=name, rule=other)
     # Its steps and stop are keyed by the enrollment's day: a second enrollment that day would
     # find them spent and do nothing while its firing said "done".
     if any(spent(f"{STEP_PREFIX}{name}:{what}@{day.isoformat()}") for what in ("step 1", "stopped")):

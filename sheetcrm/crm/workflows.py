@@ -1303,6 +1303,7 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
     # Only the rules that run keep their days: a rule made inactive (or broken) and active again
     # is armed anew, and fires nothing of the time it was off.
     running = {r.id for r in rules}
+    listed_rules = {r.id for r in rows if r.id}  # on or off: an enrollment of one of them may go on
     new = State(armed={k: v for k, v in state.armed.items() if k in running},
                 checked={k: v for k, v in state.checked.items() if k in running}, watched={}, seen={},
                 pointers={k: v for k, v in state.pointers.items() if k in running}, enrolled=dict(state.enrolled),
@@ -1378,7 +1379,8 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
                         name = follow_ups.find(world.sequences, rule.row.template) or ""
                         firing.values = {"sequence": name}
                         refused = follow_ups.enroll(new.enrolled, rule.id, subject.id, name, world.as_of, subject.owner,
-                                                    lambda event: firing_key(rule.id, subject.id, event) in done_keys)
+                                                    lambda event: firing_key(rule.id, subject.id, event) in done_keys,
+                                                    listed_rules)
                         if refused:
                             firing.result, firing.message = "skipped", refused
                         else:
