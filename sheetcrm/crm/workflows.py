@@ -1874,14 +1874,8 @@ def _act(firing: Firing, world: World, state: State, load: _Load, issues: list[I
             # step inserted or removed in sheetcrm.toml before the digest went out made the
             # digest read another step's Assign To, telling someone else or no one.
             firing.message = owner
-        # Logged done all the same (the digest tells an event once it finds an address), but a
-        # notification that reaches no one is said at the rule, not left to look delivered.
-        if world.owner_email and not owner:
-            issues.append(_issue(row, "then", row.then, "workflow_notify_nobody", severity="warning", rule=rule.id,
-                                 record=subject.id))
-        elif world.owner_email and owner_lookup(world.owner_email, owner) is None:
-            issues.append(_issue(row, "then", row.then, "workflow_notify_unaddressed", severity="warning",
-                                 rule=rule.id, owner=owner, record=subject.id))
+        # Logged done all the same (the digest tells an event once it finds an address); one
+        # that reaches no one is said at the rule at every sync while it does (steps/workflows.py).
     elif rule.action == "notify_now":
         owner = named or subject.owner
         address = owner_lookup(world.owner_email, owner)  # "ana" is Ana, as round-robin counts her
