@@ -669,3 +669,40 @@ def test_two_rules_starting_one_sequence_for_a_record_run_it_once_and_log_the_se
     assert [(e["Key"], e["Result"]) for e in _log(book)][-2:] == [
         ("WF-0002|LEAD-0003|changes:status:Contacted>New@2026-12-12", "done"),
         ("WF-0002|LEAD-0003|seq:welcome:step 1@2026-12-12", "done")]
+
+
+def test_a_reply_typed_on_the_enrollment_day_after_the_enrollment_stops_the_sequence(tmp_path):
+    """Was: an activity dated the enrollment day never counted as a reply, so a lead enrolled
+    in the morning sync who called back that afternoon (the Call logged dated that day) still
+    got the call task and the nudge email. Now the enrollment keeps the activities of its day
+    that were there when it was made (what made the rule fire): one typed since is a reply. An
+    enrollment made before this was kept goes on as it did."""
+    book = Book("xlsx", tmp_path, None, _tabs([RULE]))
+    book.sync(0, CONFIG)
+    book.append("Leads", ["LEAD-0002", "P2", "Co2", "p2@co2.com", "New", "Sam", "2026-12-02"])
+    book.append("Leads", ["LEAD-0003", "P3", "Co3", "p3@co3.com", "New", "Sam", "2026-12-02"])
+    book.append("Activities", ["ACT-0002", "2026-12-02", "Call", "first call", "LEAD-0003"])  # before it
+    book.sync(1, CONFIG)                    # both enrolled on 2026-12-02
+    book.append("Activities", ["ACT-0003", "2026-12-02", "Call", "called back", "LEAD-0002"])  # that afternoon
+    for n in range(2, 10):
+        book.sync(n, CONFIG)
+    log = [(e["Key"], e["Result"], e["Details"]) for e in _log(book) if "seq:" in e["Key"]]
+    assert log == [
+        (SEQ.format(lead="LEAD-0002", what="step 1", day="2026-12-02"), "done", None),
+        (SEQ.format(lead="LEAD-0003", what="step 1", day="2026-12-02"), "done", None),
+        (SEQ.format(lead="LEAD-0002", what="stopped", day="2026-12-02"), "stopped",
+         "the record replied (ACT-0003 on Dec 2, 2026)"),
+        (SEQ.format(lead="LEAD-0003", what="step 2", day="2026-12-02"), "done", None),
+        (SEQ.format(lead="LEAD-0003", what="step 3", day="2026-12-02"), "done", None)]
+    assert [r["Subject"] for r in book.records("Tasks")] == ["Call Co3"]
+
+    # Enrolled before the day's activities were kept (no "sequence before" row): as before.
+    book = MemoryWorkbook(_tabs([RULE]))
+    sync(book, CONFIG, day(0))
+    book.tabs["Leads"].append(["LEAD-0002", "P2", "Co2", "p2@co2.com", "New", "Sam", "2026-12-02"])
+    sync(book, CONFIG, day(1))
+    book.tabs["Workflow State"] = [r for r in book.tabs["Workflow State"] if r[0] != "sequence before"]
+    book.tabs["Activities"].append(["ACT-0003", "2026-12-02", "Call", "called back", "LEAD-0002"])
+    for n in range(2, 10):
+        sync(book, CONFIG, day(n))
+    assert [r[6] for r in book.tabs["Workflow Log"][1:] if "seq:" in r[KEY]] == ["done", "done", "done"]

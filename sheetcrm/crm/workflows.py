@@ -638,6 +638,10 @@ class State:
     # or reordered among those taken since are told (the enrollment stops), never a step taken
     # twice and another skipped.
     shapes: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
+    # (rule, record, sequence) -> `follow_ups.before`: the activities dated the enrollment day
+    # that were there when it was made; one of that day typed since is a reply. Kept while the
+    # enrollment runs; none for an enrollment made before they were kept.
+    known: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
     # (rule, record, event) -> (the event's day, the event in words): firings whose action could
     # not be carried out whole (`_waits`), offered again at every sync until it can, never logged
     # before. Kept while the rule runs, dropped with it (an "off" means off).
@@ -712,6 +716,7 @@ def respell(state: State, log: Sequence[LogEntry], rule_ids: Iterable[str], worl
                 enrolled=keyed(state.enrolled, lambda k: (rule(k[0]), records(k[1]), k[2])),
                 stepped=keyed(state.stepped, lambda k: (rule(k[0]), records(k[1]), k[2])),
                 shapes=keyed(state.shapes, lambda k: (rule(k[0]), records(k[1]), k[2])),
+                known=keyed(state.known, lambda k: (rule(k[0]), records(k[1]), k[2])),
                 waiting=keyed(state.waiting, lambda k: (rule(k[0]), records(k[1]), event(k[2]))),
                 unjudged=keyed(state.unjudged, lambda k: (rule(k[0]), records(k[1]), event(k[2]))),
                 pending=dict(state.pending), intake=keyed(state.intake, records))  # type: ignore[arg-type]
@@ -1307,7 +1312,7 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
     new = State(armed={k: v for k, v in state.armed.items() if k in running},
                 checked={k: v for k, v in state.checked.items() if k in running}, watched={}, seen={},
                 pointers={k: v for k, v in state.pointers.items() if k in running}, enrolled=dict(state.enrolled),
-                stepped=dict(state.stepped), shapes=dict(state.shapes))
+                stepped=dict(state.stepped), shapes=dict(state.shapes), known=dict(state.known))
     follow_ups.settle(new.enrolled, new.stepped, world.sequences, done_keys, firing_key)
     firings: list[Firing] = []
     open_load = _Load(world)
@@ -1385,6 +1390,8 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
                             firing.result, firing.message = "skipped", refused
                         else:
                             new.stepped.pop((rule.id, subject.id, name), None)  # an earlier enrollment's
+                            new.known[(rule.id, subject.id, name)] = follow_ups.before(
+                                follow_ups.about(subject), world.activities, world.as_of)
                     if firing.result == "done":
                         fired[(rule.id, subject.id)] = fired.get((rule.id, subject.id), 0) + 1
                     elif firing.result == "waiting":  # offered again next sync, with its own day
@@ -1406,6 +1413,7 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
         # Never backwards: a sync run with an earlier --as-of must not reopen days already
         # evaluated, or an event whose Log row was lost since would fire a second time.
         new.checked[rule.id] = max(world.as_of, checked) if checked else world.as_of
+    new.known = {k: v for k, v in new.known.items() if k in new.enrolled}  # an ended enrollment's go with it
     for held_firings in waiting.values():  # once per rule, at its Then
         if held_firings:
             first = held_firings[0]
@@ -1525,7 +1533,7 @@ def _follow_ups(rule: Rule, world: World, state: State, logged: Mapping[str, dt.
     held: set[tuple[str, str, str]] = set()  # enrollments whose step waits this sync
     for due in follow_ups.advance(rule.id, subjects, world, state.enrolled, logged, done_keys,
                                   lambda record, event: firing_key(rule.id, record, event), own, state.stepped,
-                                  state.shapes):
+                                  state.shapes, state.known):
         if due.enrollment in held:
             # A later step of the same day waits behind it: firing it now would take the
             # steps out of the order the team wrote (the email before the task it follows).

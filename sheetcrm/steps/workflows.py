@@ -868,6 +868,9 @@ def _state(ctx: SyncContext, part: StepResult, outcome: Outcome, fired: Fired, a
     for (rule, record, name), (day, owner) in sorted(s.enrolled.items()):
         body += [["sequence", f"{rule}|{record}", name, day],
                  ["sequence owner", f"{rule}|{record}", name, owner or ""]]  # not for people: State kinds
+        if (rule, record, name) in s.known:  # as text, the row there even with none
+            body.append(["sequence before", f"{rule}|{record}", name,  # not for people: a State kind
+                         " ".join(s.known[(rule, record, name)])])
     # Not for people: State kinds. A waiting firing by its key, its event in words, its day.
     body += [["waiting", f"{rule}|{record}|{event}", said, day]
              for (rule, record, event), (day, said) in sorted(s.waiting.items())]
