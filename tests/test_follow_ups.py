@@ -706,3 +706,40 @@ def test_a_reply_typed_on_the_enrollment_day_after_the_enrollment_stops_the_sequ
     for n in range(2, 10):
         sync(book, CONFIG, day(n))
     assert [r[6] for r in book.tabs["Workflow Log"][1:] if "seq:" in r[KEY]] == ["done", "done", "done"]
+
+
+def test_a_sequence_gone_from_the_config_is_said_at_the_rule_and_one_respelled_goes_on(tmp_path):
+    """Was: a sequence renamed in sheetcrm.toml ("welcome" to "bienvenida") left the records
+    half way through it waiting for good, none of their remaining steps taken, without a word;
+    and one only respelled ("Welcome"), which a rule's Template finds the same, did too. Now the
+    first is a warning at the rule's Template cell at every sync while it lasts, naming the
+    records, and the second goes on."""
+    book = Book("xlsx", tmp_path, None, _tabs([RULE]))
+    book.sync(0, CONFIG)
+    book.append("Leads", ["LEAD-0002", "P2", "Co2", "p2@co2.com", "New", "Sam", "2026-12-02"])
+    book.sync(1, CONFIG)
+    renamed = Config.model_validate({"templates": TEMPLATES, "follow_ups": {"bienvenida": {"steps": STEPS}}})
+    book.set("Workflows", 2, 10, "bienvenida")
+    for n in (2, 3):
+        book.sync(n, renamed)
+        assert [(v["Row"], v["Column"], v["Code"], v["Message"]) for v in book.records("Validation")
+                if v["Code"] == "workflow_sequence_gone"] == [
+            (2, "J", "workflow_sequence_gone", "The follow-up welcome is no longer in sheetcrm.toml, so the records "
+                                               "the rule WF-0001 started in it wait, none of their remaining steps "
+                                               "taken: LEAD-0002.")]
+    book.set("Workflows", 2, 10, "welcome")
+    for n in range(4, 10):
+        book.sync(n, CONFIG)                # back: its steps are taken, and the warning goes
+    assert [e["Key"] for e in _log(book) if "seq:" in e["Key"]] == [
+        SEQ.format(lead="LEAD-0002", what=f"step {n}", day="2026-12-02") for n in (1, 2, 3)]
+    assert not [v for v in book.records("Validation") if v["Code"] == "workflow_sequence_gone"]
+
+    book = MemoryWorkbook(_tabs([RULE]))
+    sync(book, CONFIG, day(0))
+    book.tabs["Leads"].append(["LEAD-0002", "P2", "Co2", "p2@co2.com", "New", "Sam", "2026-12-02"])
+    sync(book, CONFIG, day(1))
+    cased = Config.model_validate({"templates": TEMPLATES, "follow_ups": {"Welcome": {"steps": STEPS}}})
+    for n in range(2, 10):
+        sync(book, cased, day(n))
+    assert [r[KEY] for r in book.tabs["Workflow Log"][1:] if "seq:" in r[KEY]] == [
+        SEQ.format(lead="LEAD-0002", what=f"step {n}", day="2026-12-02") for n in (1, 2, 3)]

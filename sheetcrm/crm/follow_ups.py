@@ -186,7 +186,7 @@ def settle(enrolled: dict[tuple[str, str, str], tuple[dt.date, str | None]], ste
     sync of its last step, so that a step whose write is dropped is offered again; this ends
     it at the next one, before any rule fires (a record may then start the sequence again)."""
     for (rule, record, name), (start, _owner) in list(enrolled.items()):
-        sequence = sequences.get(name)
+        sequence = sequences.get(find(sequences, name) or "")
         if sequence is None:
             continue  # kept: its sequence may come back
         key = (rule, record, name)
@@ -221,7 +221,8 @@ def advance(rule: str, subjects: Mapping[str, Any], world: Any,
     stepped = {} if stepped is None else stepped
     shapes = {} if shapes is None else shapes
     for (rule_id, record, name), (start, owner) in sorted(enrolled.items(), key=lambda kv: kv[0]):
-        sequence, subject = world.sequences.get(name), subjects.get(record)
+        # Found as a rule's Template finds it: "Welcome" respelled in sheetcrm.toml is the same.
+        sequence, subject = world.sequences.get(find(world.sequences, name) or ""), subjects.get(record)
         if rule_id != rule or sequence is None or subject is None:
             continue  # kept: its rule, record or sequence may come back
         key = (rule_id, record, name)

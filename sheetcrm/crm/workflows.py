@@ -190,6 +190,10 @@ _MESSAGES = {
                                        "under [owners], so no digest tells them."),
                                     N_("Add {owner} = \"their@address\" under [owners] in sheetcrm.toml; the next "
                                        "digest then tells them, once.")),
+    "workflow_sequence_gone": (N_("The follow-up {name} is no longer in sheetcrm.toml, so the records the rule {rule} "
+                                  "started in it wait, none of their remaining steps taken: {records}."),
+                               N_("Put [follow_ups.{name}] back in sheetcrm.toml, its steps as they were; their "
+                                  "remaining steps are then taken. A sequence renamed is another sequence.")),
     "workflow_notify_nobody": (N_("The rule {rule} notified nobody about {record}: the record has no Owner and the "
                                   "rule no Assign To (or the account it names has no Owner)."),
                                N_("Give {record} an Owner, or the rule an Assign To; that owner's next digest then "
@@ -1408,6 +1412,15 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
         if passed:
             issues.append(_unjudged_issue(rule, passed))
         steps = _follow_ups(rule, world, new, logged, done_keys, lineage, own, open_load, issues)
+        gone: dict[str, list[str]] = {}  # sequence -> the records waiting in it, its name gone from the config
+        for rule_id, record, name in new.enrolled:
+            if rule_id == rule.id and follow_ups.find(world.sequences, name) is None:
+                gone.setdefault(name, []).append(record)
+        for name, records in sorted(gone.items()):
+            # Kept, not stopped, as it may come back; but a rename in sheetcrm.toml left them
+            # waiting for good without a word.
+            issues.append(_issue(rule.row, "template", rule.row.template, "workflow_sequence_gone",
+                                 severity="warning", rule=rule.id, name=name, records=listed(sorted(records), 10)))
         waiting.setdefault(rule.id, []).extend(f for f in steps if f.result == "waiting")
         firings.extend(steps)
         # Never backwards: a sync run with an earlier --as-of must not reopen days already
