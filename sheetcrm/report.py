@@ -100,7 +100,7 @@ CODES = (
     NC_("issue code", "workflow_no_recipient"), NC_("issue code", "workflow_not_a_date"),
     NC_("issue code", "workflow_not_internal"), NC_("issue code", "workflow_render_failed"),
     NC_("issue code", "workflow_notify_nobody"), NC_("issue code", "workflow_notify_unaddressed"),
-    NC_("issue code", "workflow_state_missing"), NC_("issue code", "workflow_step_template"),
+    NC_("issue code", "workflow_sequence_gone"), NC_("issue code", "workflow_state_missing"), NC_("issue code", "workflow_step_template"),
     NC_("issue code", "workflow_template_broken"), NC_("issue code", "workflow_template_missing"),
     NC_("issue code", "workflow_type_mismatch"),
     NC_("issue code", "workflow_unknown_column"), NC_("issue code", "workflow_unknown_sequence"),

@@ -106,7 +106,8 @@ def read_state(grid: Grid | None, locale: str) -> State:
     that value, where it differs), next (rule, position), sequence ("rule|record",
     sequence name, day enrolled) each followed by its sequence owner (…, owner at enrollment),
     sequence step ("rule|record", sequence name, how many of its steps were taken) and its
-    sequence shape (…, `follow_ups.marks` of those steps as they were taken),
+    sequence shape (…, `follow_ups.marks` of those steps as they were taken), its sequence
+    before (…, `follow_ups.before`: the activities of the enrollment day there at enrollment),
     waiting and unjudged (the firing's key, its event in words, its day), pending (record, fingerprint, day),
     intake (a Form Submitted activity the previous sync appended, the day it did)."""
     state = State()
@@ -145,6 +146,9 @@ def read_state(grid: Grid | None, locale: str) -> State:
         elif kind == "sequence shape" and name and key.count("|") == 1:  # not for people: a State kind
             rule, record = key.split("|")
             state.shapes[(rule, record, name)] = (cells.parse_text(value) or "").split()
+        elif kind == "sequence before" and name and key.count("|") == 1:  # not for people: a State kind
+            rule, record = key.split("|")
+            state.known[(rule, record, name)] = (cells.parse_text(value) or "").split()
         elif kind in ("waiting", "unjudged") and key.count("|") >= 2:  # not for people: State kinds
             rule, record, event = key.split("|", 2)
             day = _date(value, locale)

@@ -191,20 +191,23 @@ def test_a_first_owner_is_no_change_of_owner_and_a_record_is_never_enrolled_twic
     book.tabs["Leads"].append(["LEAD-0002", "Kim", "Beta", "k@beta.com", "New", None, "2026-12-02"])
     sync(book, CONFIG, day(1))     # enrolled without an owner; round-robin gives it Ana
     book.tabs["Leads"][2][4] = "Contacted"
-    sync(book, CONFIG, day(2))     # WF-0003 enrolls it in its own run of the sequence
+    sync(book, CONFIG, day(2))     # WF-0003 would start it again, while WF-0001's runs: skipped
     book.tabs["Leads"][2][4] = "New"
-    sync(book, CONFIG, day(3))     # WF-0003 again, while its enrollment still runs: skipped
+    sync(book, CONFIG, day(3))     # and again: skipped
     log = book.tabs["Workflow Log"][1:]
     assert not any(r[6] == "stopped" for r in log)
     again = [r for r in log if r[1] == "WF-0003" and "seq:" not in r[KEY]]
-    assert [r[6] for r in again] == ["done", "skipped"] and "already in the follow-up welcome" in again[1][DETAILS]
+    # Was: WF-0003's first start ran a second copy of the sequence beside WF-0001's (each step
+    # twice: two emails to the lead); a record is in a sequence once at a time now.
+    assert [r[6] for r in again] == ["skipped", "skipped"]
+    assert all("already in the follow-up welcome, started by the rule WF-0001" in r[DETAILS] for r in again)
     state = {(r[0], r[1]): r[3] for r in book.tabs["Workflow State"][1:] if r[0] and r[0].startswith("sequence")}
     assert state[("sequence owner", "WF-0001|LEAD-0002")] == "Ana"
-    assert state[("sequence", "WF-0003|LEAD-0002")] == day(2)
+    assert ("sequence", "WF-0003|LEAD-0002") not in state
     for n in range(4, 12):
         sync(book, CONFIG, day(n))
     steps = [r for r in book.tabs["Workflow Log"][1:] if "step" in r[KEY]]
-    assert len(steps) == 6 and len({r[KEY] for r in steps}) == 6
+    assert len(steps) == 3 and len({r[KEY] for r in steps}) == 3
 
 
 BAD_STEPS = [
@@ -526,9 +529,21 @@ def test_a_notify_that_reaches_no_digest_is_said_at_the_rule(tmp_path):
     assert said == [
         (2, "G", "workflow_notify_nobody", "The rule WF-0001 notified nobody about LEAD-0002: the record has no Owner "
                                            "and the rule no Assign To (or the account it names has no Owner)."),
-        *[(3, "G", "workflow_notify_unaddressed", f"The rule WF-0002 notified Zed about {lead}, but Zed has no "
-                                                  "address under [owners], so no digest tells them.")
-          for lead in ("LEAD-0002", "LEAD-0003")]]
+        (3, "G", "workflow_notify_unaddressed", "The rule WF-0002 notified Zed about LEAD-0002, LEAD-0003, but Zed "
+                                                "has no address under [owners], so no digest tells them.")]
+    # Said at every sync while no digest can tell them (was: at the firing's sync only, then
+    # gone from the Validation tab, the notifications still undelivered), one line per rule and
+    # person; gone once the record has an Owner, the person an address.
+    book.sync(2, config)
+    assert [(v["Row"], v["Column"], v["Code"], v["Message"]) for v in book.records("Validation")
+            if v["Code"].startswith("workflow_notify")] == said
+    book.set("Leads", 3, 6, "Sam")
+    book.sync(3, config)
+    assert [v["Code"] for v in book.records("Validation") if v["Code"].startswith("workflow_notify")] == [
+        "workflow_notify_unaddressed"]
+    owned = Config.model_validate({**config.model_dump(), "owners": {**owners, "zed": "zed@team.example"}})
+    book.sync(4, owned)
+    assert not [v for v in book.records("Validation") if v["Code"].startswith("workflow_notify")]
     # Sam, under [owners] as names compare, is told: no warning for WF-0001 on LEAD-0003. In
     # Spanish, the same in Spanish.
     es = Config.model_validate({"locale": "es", "owners": owners})
@@ -612,4 +627,119 @@ def test_a_sequence_running_since_before_steps_read_alike_goes_on_with_its_steps
     log = book.tabs["Workflow Log"][1:]
     assert [(r[KEY], r[DETAILS]) for r in log if r[6] == "stopped"] == []
     assert [r[KEY] for r in log if "step" in r[KEY]] == [
+        SEQ.format(lead="LEAD-0002", what=f"step {n}", day="2026-12-02") for n in (1, 2, 3)]
+
+
+def test_two_rules_starting_one_sequence_for_a_record_run_it_once_and_log_the_second_start(tmp_path):
+    """Was: a lead enrolled by "created" and, days later, by "Status changes to New" ran the
+    sequence twice side by side: two "Hello" emails, two call tasks, two nudges for one lead.
+    Now a record is in a sequence once at a time, whichever rule started it: the second start is
+    logged skipped, naming the rule whose enrollment runs; a rule deleted from the Workflows tab
+    keeps no record from the sequence."""
+    second = ["WF-0002", "Welcome new", "yes", "lead", "Status changes to New", "", "start sequence", None, None,
+              "welcome", None, None]
+    book = Book("xlsx", tmp_path, None, _tabs([RULE, second]))
+    book.sync(0, CONFIG)
+    book.append("Leads", ["LEAD-0002", "P2", "Co2", "p2@co2.com", "Contacted", "Sam", "2026-12-02"])
+    book.sync(1, CONFIG)
+    book.set("Leads", 3, 5, "New")
+    for n in range(2, 10):
+        book.sync(n, CONFIG)
+    log = [(e["Key"], e["Result"], e["Details"]) for e in _log(book)]
+    assert log == [
+        ("WF-0001|LEAD-0002|created", "done", None),
+        (SEQ.format(lead="LEAD-0002", what="step 1", day="2026-12-02"), "done", None),
+        ("WF-0002|LEAD-0002|changes:status:Contacted>New@2026-12-03", "skipped",
+         "LEAD-0002 is already in the follow-up welcome, started by the rule WF-0001: a record is never in the same "
+         "follow-up twice at once, so it is not started again"),
+        (SEQ.format(lead="LEAD-0002", what="step 2", day="2026-12-02"), "done", None),
+        (SEQ.format(lead="LEAD-0002", what="step 3", day="2026-12-02"), "done", None)]
+    assert [r["Subject"] for r in book.records("Outbox")] == ["Hello Co2", "Still there, Co2?"]
+    assert [r["Subject"] for r in book.records("Tasks")] == ["Call Co2"]
+
+    # WF-0001 deleted while its enrollment runs: WF-0002 may start the sequence for the lead.
+    rows = [["LEAD-0003", "P3", "Co3", "p3@co3.com", "Contacted", "Sam", "2026-12-12"]]
+    book.append("Leads", rows[0])
+    book.sync(10, CONFIG)
+    assert ("WF-0001|LEAD-0003|created", "done") in [(e["Key"], e["Result"]) for e in _log(book)]
+    for column in (1, 2, 3, 4, 5, 7, 10):   # the row of WF-0001 emptied
+        book.set("Workflows", 2, column, None)
+    book.set("Leads", 4, 5, "New")
+    book.sync(11, CONFIG)
+    assert [(e["Key"], e["Result"]) for e in _log(book)][-2:] == [
+        ("WF-0002|LEAD-0003|changes:status:Contacted>New@2026-12-12", "done"),
+        ("WF-0002|LEAD-0003|seq:welcome:step 1@2026-12-12", "done")]
+
+
+def test_a_reply_typed_on_the_enrollment_day_after_the_enrollment_stops_the_sequence(tmp_path):
+    """Was: an activity dated the enrollment day never counted as a reply, so a lead enrolled
+    in the morning sync who called back that afternoon (the Call logged dated that day) still
+    got the call task and the nudge email. Now the enrollment keeps the activities of its day
+    that were there when it was made (what made the rule fire): one typed since is a reply. An
+    enrollment made before this was kept goes on as it did."""
+    book = Book("xlsx", tmp_path, None, _tabs([RULE]))
+    book.sync(0, CONFIG)
+    book.append("Leads", ["LEAD-0002", "P2", "Co2", "p2@co2.com", "New", "Sam", "2026-12-02"])
+    book.append("Leads", ["LEAD-0003", "P3", "Co3", "p3@co3.com", "New", "Sam", "2026-12-02"])
+    book.append("Activities", ["ACT-0002", "2026-12-02", "Call", "first call", "LEAD-0003"])  # before it
+    book.sync(1, CONFIG)                    # both enrolled on 2026-12-02
+    book.append("Activities", ["ACT-0003", "2026-12-02", "Call", "called back", "LEAD-0002"])  # that afternoon
+    for n in range(2, 10):
+        book.sync(n, CONFIG)
+    log = [(e["Key"], e["Result"], e["Details"]) for e in _log(book) if "seq:" in e["Key"]]
+    assert log == [
+        (SEQ.format(lead="LEAD-0002", what="step 1", day="2026-12-02"), "done", None),
+        (SEQ.format(lead="LEAD-0003", what="step 1", day="2026-12-02"), "done", None),
+        (SEQ.format(lead="LEAD-0002", what="stopped", day="2026-12-02"), "stopped",
+         "the record replied (ACT-0003 on Dec 2, 2026)"),
+        (SEQ.format(lead="LEAD-0003", what="step 2", day="2026-12-02"), "done", None),
+        (SEQ.format(lead="LEAD-0003", what="step 3", day="2026-12-02"), "done", None)]
+    assert [r["Subject"] for r in book.records("Tasks")] == ["Call Co3"]
+
+    # Enrolled before the day's activities were kept (no "sequence before" row): as before.
+    book = MemoryWorkbook(_tabs([RULE]))
+    sync(book, CONFIG, day(0))
+    book.tabs["Leads"].append(["LEAD-0002", "P2", "Co2", "p2@co2.com", "New", "Sam", "2026-12-02"])
+    sync(book, CONFIG, day(1))
+    book.tabs["Workflow State"] = [r for r in book.tabs["Workflow State"] if r[0] != "sequence before"]
+    book.tabs["Activities"].append(["ACT-0003", "2026-12-02", "Call", "called back", "LEAD-0002"])
+    for n in range(2, 10):
+        sync(book, CONFIG, day(n))
+    assert [r[6] for r in book.tabs["Workflow Log"][1:] if "seq:" in r[KEY]] == ["done", "done", "done"]
+
+
+def test_a_sequence_gone_from_the_config_is_said_at_the_rule_and_one_respelled_goes_on(tmp_path):
+    """Was: a sequence renamed in sheetcrm.toml ("welcome" to "bienvenida") left the records
+    half way through it waiting for good, none of their remaining steps taken, without a word;
+    and one only respelled ("Welcome"), which a rule's Template finds the same, did too. Now the
+    first is a warning at the rule's Template cell at every sync while it lasts, naming the
+    records, and the second goes on."""
+    book = Book("xlsx", tmp_path, None, _tabs([RULE]))
+    book.sync(0, CONFIG)
+    book.append("Leads", ["LEAD-0002", "P2", "Co2", "p2@co2.com", "New", "Sam", "2026-12-02"])
+    book.sync(1, CONFIG)
+    renamed = Config.model_validate({"templates": TEMPLATES, "follow_ups": {"bienvenida": {"steps": STEPS}}})
+    book.set("Workflows", 2, 10, "bienvenida")
+    for n in (2, 3):
+        book.sync(n, renamed)
+        assert [(v["Row"], v["Column"], v["Code"], v["Message"]) for v in book.records("Validation")
+                if v["Code"] == "workflow_sequence_gone"] == [
+            (2, "J", "workflow_sequence_gone", "The follow-up welcome is no longer in sheetcrm.toml, so the records "
+                                               "the rule WF-0001 started in it wait, none of their remaining steps "
+                                               "taken: LEAD-0002.")]
+    book.set("Workflows", 2, 10, "welcome")
+    for n in range(4, 10):
+        book.sync(n, CONFIG)                # back: its steps are taken, and the warning goes
+    assert [e["Key"] for e in _log(book) if "seq:" in e["Key"]] == [
+        SEQ.format(lead="LEAD-0002", what=f"step {n}", day="2026-12-02") for n in (1, 2, 3)]
+    assert not [v for v in book.records("Validation") if v["Code"] == "workflow_sequence_gone"]
+
+    book = MemoryWorkbook(_tabs([RULE]))
+    sync(book, CONFIG, day(0))
+    book.tabs["Leads"].append(["LEAD-0002", "P2", "Co2", "p2@co2.com", "New", "Sam", "2026-12-02"])
+    sync(book, CONFIG, day(1))
+    cased = Config.model_validate({"templates": TEMPLATES, "follow_ups": {"Welcome": {"steps": STEPS}}})
+    for n in range(2, 10):
+        sync(book, cased, day(n))
+    assert [r[KEY] for r in book.tabs["Workflow Log"][1:] if "seq:" in r[KEY]] == [
         SEQ.format(lead="LEAD-0002", what=f"step {n}", day="2026-12-02") for n in (1, 2, 3)]

@@ -31,7 +31,7 @@ import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Collection, Mapping
 
 from pydantic import Field, field_validator, model_validator
 
@@ -153,13 +153,22 @@ def find(sequences: Mapping[str, Any], name: str | None) -> str | None:
 
 
 def enroll(enrolled: dict[tuple[str, str, str], tuple[dt.date, str | None]], rule: str, record: str, name: str,
-           day: dt.date, owner: str | None, spent: Callable[[str], bool] = lambda event: False) -> str | None:
+           day: dt.date, owner: str | None, spent: Callable[[str], bool] = lambda event: False,
+           rules: Collection[str] | None = None) -> str | None:
     """Start `name` on `record` for `rule` on `day`, remembering its owner; or, the record
     already in it (a record never runs the same sequence of a rule twice at once), or in one
     that started on `day` and has ended (`spent(event)`: that step's or stop's key is in the
-    Workflow Log), why not."""
+    Workflow Log), why not. A record runs a sequence once at a time, whichever rule started it
+    (`rules`: the rules on the Workflows tab, on or off; an enrollment of a rule deleted from it
+    takes no step again, and keeps no record from the sequence)."""
     if (rule, record, name) in enrolled:
         return _("{record} is already in the follow-up {name}", record=record, name=name)
+    # Another rule starting the same sequence (lead created, then Status changes to New) would
+    # run its steps a second time beside the first: two emails to one person for one step.
+    if (other := next((r for r, rec, n in enrolled if rec == record and n == name
+                       and (rules is None or r in rules)), None)) is not None:
+        return _("{record} is already in the follow-up {name}, started by the rule {rule}: a record is never in "
+                 "the same follow-up twice at once, so it is not started again", record=record, name=name, rule=other)
     # Its steps and stop are keyed by the enrollment's day: a second enrollment that day would
     # find them spent and do nothing while its firing said "done".
     if any(spent(f"{STEP_PREFIX}{name}:{what}@{day.isoformat()}") for what in ("step 1", "stopped")):
@@ -177,7 +186,7 @@ def settle(enrolled: dict[tuple[str, str, str], tuple[dt.date, str | None]], ste
     sync of its last step, so that a step whose write is dropped is offered again; this ends
     it at the next one, before any rule fires (a record may then start the sequence again)."""
     for (rule, record, name), (start, _owner) in list(enrolled.items()):
-        sequence = sequences.get(name)
+        sequence = sequences.get(find(sequences, name) or "")
         if sequence is None:
             continue  # kept: its sequence may come back
         key = (rule, record, name)
@@ -193,7 +202,8 @@ def advance(rule: str, subjects: Mapping[str, Any], world: Any,
             enrolled: dict[tuple[str, str, str], tuple[dt.date, str | None]], logged: Mapping[str, dt.date | None],
             done: set[str], key_of: Callable[[str, str], str], own: set[str],
             stepped: dict[tuple[str, str, str], int] | None = None,
-            shapes: dict[tuple[str, str, str], list[str]] | None = None) -> list[Due]:
+            shapes: dict[tuple[str, str, str], list[str]] | None = None,
+            known: Mapping[tuple[str, str, str], list[str]] | None = None) -> list[Due]:
     """This sync's steps and stops of every enrollment of `rule`, in record order.
 
     `subjects`: record ID -> the rule's records (crm.workflows.Subject); `world`: its World
@@ -202,7 +212,8 @@ def advance(rule: str, subjects: Mapping[str, Any], world: Any,
     firing's key; `own`: the IDs of the records workflows made; `stepped`: enrollment -> how
     many of its steps were journaled (a step at or below it is taken, whether or not its Log
     row is still there); `shapes`: enrollment -> the `marks` of its steps, those taken as they
-    were (an enrollment that goes on gets the marks of its steps now). `enrolled`, `stepped`
+    were (an enrollment that goes on gets the marks of its steps now); `known`: enrollment ->
+    its `before`. `enrolled`, `stepped`
     and `shapes` are left as they stand after this sync:
     stopped enrollments gone; one whose last step is taken now kept, all its steps counted, so
     that the State forgets it only once the step's write landed (`settle` ends it next sync)."""
@@ -210,7 +221,8 @@ def advance(rule: str, subjects: Mapping[str, Any], world: Any,
     stepped = {} if stepped is None else stepped
     shapes = {} if shapes is None else shapes
     for (rule_id, record, name), (start, owner) in sorted(enrolled.items(), key=lambda kv: kv[0]):
-        sequence, subject = world.sequences.get(name), subjects.get(record)
+        # Found as a rule's Template finds it: "Welcome" respelled in sheetcrm.toml is the same.
+        sequence, subject = world.sequences.get(find(world.sequences, name) or ""), subjects.get(record)
         if rule_id != rule or sequence is None or subject is None:
             continue  # kept: its rule, record or sequence may come back
         key = (rule_id, record, name)
@@ -225,7 +237,7 @@ def advance(rule: str, subjects: Mapping[str, Any], world: Any,
         if not owner and subject.owner:
             owner = subject.owner  # a first owner is no change of owner
             enrolled[key] = (start, owner)
-        reason = stop_reason(subject, world, start, owner, own)
+        reason = stop_reason(subject, world, start, owner, own, (known or {}).get(key))
         count, now = stepped.get(key, 0), marks(steps)
         if reason is None and not same_steps(shapes.get(key, [])[:count], steps):
             # Steps are known by their number: with a step inserted, removed or reordered among
@@ -270,26 +282,58 @@ def _the_senders(email: Any, world: Any) -> bool:
     return (match_key(email.related or ""), canonical_text(email.subject or "")) in world.sent_quotes
 
 
+def _mark(activity: Any) -> str:
+    """An activity as `before` keeps it: its type and subject (one typed without an ID gets its
+    ID from the very sync that enrolls, so the ID cannot tell it again)."""
+    text = repr((activity.type, " ".join((canonical_text(activity.subject or "")).split())))
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=4).hexdigest()
+
+
+def before(about: set[str], activities: Any, day: dt.date) -> list[str]:
+    """The marks of the activities about the records `about` dated `day` that could be a reply,
+    as the sheet holds them at the sync that enrolls on `day`: what made the rule fire, or came
+    before it. One dated that day and typed since is a reply (`reply`, `known`)."""
+    return sorted(_mark(a) for a in activities if a.related in about and a.type in REPLY_TYPES and a.date == day)
+
+
 def reply(about: set[str], activities: Any, enrolled: dt.date, as_of: dt.date, own: set[str] | frozenset[str],
-          sent: Any) -> Any | None:
+          sent: Any, known: list[str] | None = None) -> Any | None:
     """The first activity of `activities` that is a reply of the records `about` (their IDs) to
     an enrollment made on `enrolled`, as `stop_reason` says what a reply is (`sent`: the
     `sent_ids` and `sent_quotes` of the Outbox), or None. Shared by the sync, which stops the
-    enrollment, and the Outbox's sender, which reads the sheet as it is when it sends."""
+    enrollment, and the Outbox's sender, which reads the sheet as it is when it sends.
+
+    `known`: the enrollment's `before` (None for one made before they were kept): an activity
+    dated the enrollment day that is not among them was typed after the enrollment, a reply (the
+    lead who called back that afternoon); without them that day cannot be told apart."""
+    left = list(known or ())
     for a in activities:
-        if (a.related in about and a.type in REPLY_TYPES and enrolled < a.date <= as_of and a.id not in own
+        if not (a.related in about and a.type in REPLY_TYPES and enrolled <= a.date <= as_of and a.id not in own
                 and not (a.type == "Email" and _the_senders(a, sent))):
-            return a
+            continue
+        if a.date == enrolled:
+            if known is None:
+                continue
+            if (mark := _mark(a)) in left:
+                left.remove(mark)
+                continue
+        return a
     return None
 
 
+def about(subject: Any) -> set[str]:
+    """The IDs whose activities are the record's replies: its own, and a deal's contact's."""
+    return {subject.id, *((c.id,) if (c := subject.related.get("contact")) is not None else ())}
+
+
 def stop_reason(subject: Any, world: Any, enrolled: dt.date, owner: str | None,
-                own: set[str] | frozenset[str]) -> str | None:
+                own: set[str] | frozenset[str], known: list[str] | None = None) -> str | None:
     """Why an enrollment of `subject` made on `enrolled` stops now, in words (the Workflow Log's
     Details beside Result stopped: "the lead was converted"), or None.
 
     Replied: an activity about the record (for a deal, also about its contact) of Type Call,
-    Email or Meeting, dated after the enrollment day and not after today, that sheetcrm did not
+    Email or Meeting, dated after the enrollment day (or on it, typed after the enrollment:
+    `known`) and not after today, that sheetcrm did not
     write — not one a workflow made (its ID is a Created Record of the Workflow Log: `own`),
     not the Email the Outbox's sender logs for a message it sent (its Outcome holds one of
     `world.sent_ids`; with no Outcome, a sent quote's deal and Subject, `world.sent_quotes`). Converted: a lead whose `converted` value holds (its Status Converted, or
@@ -304,8 +348,7 @@ def stop_reason(subject: Any, world: Any, enrolled: dt.date, owner: str | None,
         return _("the deal was lost")
     if subject.kind == "lead" and values.get("status") == "Unqualified":
         return _("the lead was disqualified")
-    about = {subject.id, *((c.id,) if (c := subject.related.get("contact")) is not None else ())}
-    if (a := reply(about, world.activities, enrolled, world.as_of, own, world)) is not None:
+    if (a := reply(about(subject), world.activities, enrolled, world.as_of, own, world, known)) is not None:
         return _("the record replied ({activity} on {day})", activity=a.id or "?", day=day_said(a.date))
     # Compared as owners compare everywhere (round-robin, forecast, digest): "O'Brien" typed
     # again as "O’Brien" is the same owner, not a reason to stop.

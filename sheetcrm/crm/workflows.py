@@ -190,6 +190,10 @@ _MESSAGES = {
                                        "under [owners], so no digest tells them."),
                                     N_("Add {owner} = \"their@address\" under [owners] in sheetcrm.toml; the next "
                                        "digest then tells them, once.")),
+    "workflow_sequence_gone": (N_("The follow-up {name} is no longer in sheetcrm.toml, so the records the rule {rule} "
+                                  "started in it wait, none of their remaining steps taken: {records}."),
+                               N_("Put [follow_ups.{name}] back in sheetcrm.toml, its steps as they were; their "
+                                  "remaining steps are then taken. A sequence renamed is another sequence.")),
     "workflow_notify_nobody": (N_("The rule {rule} notified nobody about {record}: the record has no Owner and the "
                                   "rule no Assign To (or the account it names has no Owner)."),
                                N_("Give {record} an Owner, or the rule an Assign To; that owner's next digest then "
@@ -638,6 +642,10 @@ class State:
     # or reordered among those taken since are told (the enrollment stops), never a step taken
     # twice and another skipped.
     shapes: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
+    # (rule, record, sequence) -> `follow_ups.before`: the activities dated the enrollment day
+    # that were there when it was made; one of that day typed since is a reply. Kept while the
+    # enrollment runs; none for an enrollment made before they were kept.
+    known: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
     # (rule, record, event) -> (the event's day, the event in words): firings whose action could
     # not be carried out whole (`_waits`), offered again at every sync until it can, never logged
     # before. Kept while the rule runs, dropped with it (an "off" means off).
@@ -712,6 +720,7 @@ def respell(state: State, log: Sequence[LogEntry], rule_ids: Iterable[str], worl
                 enrolled=keyed(state.enrolled, lambda k: (rule(k[0]), records(k[1]), k[2])),
                 stepped=keyed(state.stepped, lambda k: (rule(k[0]), records(k[1]), k[2])),
                 shapes=keyed(state.shapes, lambda k: (rule(k[0]), records(k[1]), k[2])),
+                known=keyed(state.known, lambda k: (rule(k[0]), records(k[1]), k[2])),
                 waiting=keyed(state.waiting, lambda k: (rule(k[0]), records(k[1]), event(k[2]))),
                 unjudged=keyed(state.unjudged, lambda k: (rule(k[0]), records(k[1]), event(k[2]))),
                 pending=dict(state.pending), intake=keyed(state.intake, records))  # type: ignore[arg-type]
@@ -1303,10 +1312,11 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
     # Only the rules that run keep their days: a rule made inactive (or broken) and active again
     # is armed anew, and fires nothing of the time it was off.
     running = {r.id for r in rules}
+    listed_rules = {r.id for r in rows if r.id}  # on or off: an enrollment of one of them may go on
     new = State(armed={k: v for k, v in state.armed.items() if k in running},
                 checked={k: v for k, v in state.checked.items() if k in running}, watched={}, seen={},
                 pointers={k: v for k, v in state.pointers.items() if k in running}, enrolled=dict(state.enrolled),
-                stepped=dict(state.stepped), shapes=dict(state.shapes))
+                stepped=dict(state.stepped), shapes=dict(state.shapes), known=dict(state.known))
     follow_ups.settle(new.enrolled, new.stepped, world.sequences, done_keys, firing_key)
     firings: list[Firing] = []
     open_load = _Load(world)
@@ -1378,11 +1388,14 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
                         name = follow_ups.find(world.sequences, rule.row.template) or ""
                         firing.values = {"sequence": name}
                         refused = follow_ups.enroll(new.enrolled, rule.id, subject.id, name, world.as_of, subject.owner,
-                                                    lambda event: firing_key(rule.id, subject.id, event) in done_keys)
+                                                    lambda event: firing_key(rule.id, subject.id, event) in done_keys,
+                                                    listed_rules)
                         if refused:
                             firing.result, firing.message = "skipped", refused
                         else:
                             new.stepped.pop((rule.id, subject.id, name), None)  # an earlier enrollment's
+                            new.known[(rule.id, subject.id, name)] = follow_ups.before(
+                                follow_ups.about(subject), world.activities, world.as_of)
                     if firing.result == "done":
                         fired[(rule.id, subject.id)] = fired.get((rule.id, subject.id), 0) + 1
                     elif firing.result == "waiting":  # offered again next sync, with its own day
@@ -1399,11 +1412,21 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
         if passed:
             issues.append(_unjudged_issue(rule, passed))
         steps = _follow_ups(rule, world, new, logged, done_keys, lineage, own, open_load, issues)
+        gone: dict[str, list[str]] = {}  # sequence -> the records waiting in it, its name gone from the config
+        for rule_id, record, name in new.enrolled:
+            if rule_id == rule.id and follow_ups.find(world.sequences, name) is None:
+                gone.setdefault(name, []).append(record)
+        for name, records in sorted(gone.items()):
+            # Kept, not stopped, as it may come back; but a rename in sheetcrm.toml left them
+            # waiting for good without a word.
+            issues.append(_issue(rule.row, "template", rule.row.template, "workflow_sequence_gone",
+                                 severity="warning", rule=rule.id, name=name, records=listed(sorted(records), 10)))
         waiting.setdefault(rule.id, []).extend(f for f in steps if f.result == "waiting")
         firings.extend(steps)
         # Never backwards: a sync run with an earlier --as-of must not reopen days already
         # evaluated, or an event whose Log row was lost since would fire a second time.
         new.checked[rule.id] = max(world.as_of, checked) if checked else world.as_of
+    new.known = {k: v for k, v in new.known.items() if k in new.enrolled}  # an ended enrollment's go with it
     for held_firings in waiting.values():  # once per rule, at its Then
         if held_firings:
             first = held_firings[0]
@@ -1523,7 +1546,7 @@ def _follow_ups(rule: Rule, world: World, state: State, logged: Mapping[str, dt.
     held: set[tuple[str, str, str]] = set()  # enrollments whose step waits this sync
     for due in follow_ups.advance(rule.id, subjects, world, state.enrolled, logged, done_keys,
                                   lambda record, event: firing_key(rule.id, record, event), own, state.stepped,
-                                  state.shapes):
+                                  state.shapes, state.known):
         if due.enrollment in held:
             # A later step of the same day waits behind it: firing it now would take the
             # steps out of the order the team wrote (the email before the task it follows).
@@ -1867,14 +1890,13 @@ def _act(firing: Firing, world: World, state: State, load: _Load, issues: list[I
     elif rule.action == "notify":
         owner = named or subject.owner
         firing.values = {"owner": owner}
-        # Logged done all the same (the digest tells an event once it finds an address), but a
-        # notification that reaches no one is said at the rule, not left to look delivered.
-        if world.owner_email and not owner:
-            issues.append(_issue(row, "then", row.then, "workflow_notify_nobody", severity="warning", rule=rule.id,
-                                 record=subject.id))
-        elif world.owner_email and owner_lookup(world.owner_email, owner) is None:
-            issues.append(_issue(row, "then", row.then, "workflow_notify_unaddressed", severity="warning",
-                                 rule=rule.id, owner=owner, record=subject.id))
+        if follow_ups.is_step(firing.event) and owner:
+            # The Log row names whom it tells (Details): a step is known by its number, and a
+            # step inserted or removed in sheetcrm.toml before the digest went out made the
+            # digest read another step's Assign To, telling someone else or no one.
+            firing.message = owner
+        # Logged done all the same (the digest tells an event once it finds an address); one
+        # that reaches no one is said at the rule at every sync while it does (steps/workflows.py).
     elif rule.action == "notify_now":
         owner = named or subject.owner
         address = owner_lookup(world.owner_email, owner)  # "ana" is Ana, as round-robin counts her

@@ -9,7 +9,7 @@ Each send is journaled in the Outbox's journal (`send_digests(..., journal=...)`
 so a crash between the server's 250 and that record sends nothing twice either.
 
 Workflow events: each `notify` firing of the Workflow Log (Result done) goes to one owner (the
-rule's first Assign To, a follow-up step's own `assign_to`, else the record's owner) in the
+rule's first Assign To, a follow-up step's own `assign_to` as its Log row's Details names it, else the record's owner) in the
 first digest sent to them after it, and never again. The digest knows what it already said by the events' Log keys, kept in its own
 small journal beside the lock (`EventJournal`); a key is added only once the digest carrying
 it was accepted by the server, so a digest that failed says its events again the next time.
@@ -36,7 +36,7 @@ from sheetcrm.crm.follow_ups import find, step_of
 from sheetcrm.crm.spellings import key as owner_key
 from sheetcrm.crm.stages import is_open_task
 from sheetcrm.crm.words import STAGE
-from sheetcrm.crm.workflows import ACTION_LABELS, KINDS, is_account_owner
+from sheetcrm.crm.workflows import ACTION_LABELS, KINDS, LogEntry, is_account_owner
 from sheetcrm.engine import Results
 from sheetcrm.i18n import in_locale
 from sheetcrm.lock import lock_dir, workbook_key
@@ -76,6 +76,23 @@ def workflow_events(crm: Crm, config: Config, told: Collection[str] = ()) -> dic
     Assign To (a follow-up step's: the step's `assign_to` in sheetcrm.toml), else the record's
     Owner now; an event with neither goes to nobody."""
     assert crm.inputs is not None
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    entries = [e for e in crm.inputs.workflows.log if e.key not in told]
+    for entry, owner, _read in notified(crm, config, entries):
+        if owner:
+            out[owner_key(owner)].append({"key": entry.key, "day": entry.day, "rule": entry.rule, "name": entry.name,
+                                          "record": entry.record, "event": entry.said})
+    return out
+
+
+def notified(crm: Crm, config: Config, entries: Iterable[LogEntry]) -> list[tuple[LogEntry, str | None, bool]]:
+    """(entry, whom its digest tells or None, whether its record is read) of each `notify`
+    firing done among `entries` (Workflow Log rows): one answer for the digest, which tells
+    them, and the sync, which says at the rule which of them no digest can tell."""
+    assert crm.inputs is not None
+    notes = [e for e in entries if e.result == "done" and e.action == "notify"]
+    if not notes:
+        return []
     tabs = crm.inputs.workflows
     # Rule and record IDs by `match_key`, as the Log's rows name them when they were written: a
     # deal (or rule) whose ID was retyped since ("opp-0002" over OPP-0002) keeps its events.
@@ -98,19 +115,21 @@ def workflow_events(crm: Crm, config: Config, told: Collection[str] = ()) -> dic
                     account = found[0].target if len(found) == 1 else None
                 if account is not None:
                     account_owners.setdefault(match_key(r.id), getattr(account, "owner", None))
-    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for entry in tabs.log:
-        if entry.key in told or entry.result != "done" or entry.action != "notify":
-            continue
+    out = []
+    for entry in notes:
         # A follow-up step's notify goes to the step's Assign To: the rule's names nobody for it.
         step = step_of(entry.event)
-        named = _step_assignee(config, *step) if step else assign.get(match_key(entry.rule))
         record = match_key(entry.record)
-        owner = account_owners.get(record) if named and is_account_owner(named) else named
-        owner = owner or owners.get(record)
-        if owner:
-            out[owner_key(owner)].append({"key": entry.key, "day": entry.day, "rule": entry.rule, "name": entry.name,
-                               "record": entry.record, "event": entry.said})
+        owner: str | None
+        if step and entry.details:
+            # Whom the step told, as its sync named them (Details): the step's number may name
+            # another step of sheetcrm.toml now.
+            owner = entry.details
+        else:
+            # A step's Log row written before Details named the person: its step by number.
+            named = _step_assignee(config, *step) if step else assign.get(match_key(entry.rule))
+            owner = account_owners.get(record) if named and is_account_owner(named) else named
+        out.append((entry, owner or owners.get(record), record in owners))
     return out
 
 

@@ -151,7 +151,9 @@ def _replied(crm: Crm, entry: LogEntry, today: dt.date, sent: Any) -> Any | None
         if len(contacts) == 1 and contacts[0].id:
             about.add(match_key(contacts[0].id))
     own = frozenset(match_key(e.created) for e in crm.inputs.workflows.log if e.created)
-    return reply(about, [_Keyed(a) for a in crm.records("activities") if a.related], enrolled, today, own, sent)
+    known = crm.inputs.workflows.state.known.get((entry.rule, entry.record, found[0]))
+    return reply(about, [_Keyed(a) for a in crm.records("activities") if a.related], enrolled, today, own, sent,
+                 known)
 
 
 class _Keyed:

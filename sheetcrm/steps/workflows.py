@@ -25,8 +25,10 @@ from sheetcrm.crm.conversion import is_converted
 from sheetcrm.crm.follow_ups import enrollment_of, step_of
 from sheetcrm.crm.stages import StageTable, is_open_task, is_plan
 from sheetcrm.crm.workflows import (KINDS, NOT_A_CELL, Columns, Firing, LogEntry, Outcome, RecordValues, RuleRow, Subject, World,
-                                    action_word, result_word, run as run_rules)
-from sheetcrm.i18n import N_, _, in_locale
+                                    _issue as rule_issue, action_word, result_word, run as run_rules)
+from sheetcrm.i18n import N_, _, in_locale, listed
+from sheetcrm.crm.spellings import key as owner_key, lookup as owner_lookup
+from sheetcrm.mail.digest import notified
 from sheetcrm.ids import assign_ids, id_pattern
 from sheetcrm.mail.outbox import read_outbox, sent_quotes, status_label
 from sheetcrm.mail.workflow import (field_aliases, queued_by, record_words, step_mark, stop_of, stopped_note,
@@ -96,6 +98,7 @@ def run(ctx: SyncContext) -> StepResult:
     fired = Fired(outcome, names={r.id: r.name or "" for r in reversed(rows) if r.id})
     anchors = _Writer(ctx, part, fired).actions()
     _withdraw_stopped(ctx, part, outcome)
+    part.issues.extend(_unreached(ctx, rows, outcome))
     _log(ctx, part, fired, anchors)
     _state(ctx, part, outcome, fired, anchors)
     if table is not None:
@@ -747,6 +750,39 @@ class _Writer:
         return None  # the enrollment is the Log row and the State's; its steps are firings of their own
 
 
+def _unreached(ctx: SyncContext, rows: list[RuleRow], outcome: Outcome) -> list[Issue]:
+    """A warning at each rule's Then for the notify firings of the Workflow Log (this sync's
+    with them) that no digest can tell while they stand: no one to tell, or someone with no
+    address under [owners]; one per rule and person, at every sync until the Owner, the Assign
+    To or the address is there. Said only at the sync that fired them, it was gone from the
+    Validation tab at the next, the notification still undelivered."""
+    if not ctx.config.owners:
+        return []  # no digest in use
+    new = [LogEntry(ctx.as_of, f.rule.id, f.subject.id, f.event, "done", f.key, details=f.message, action="notify")
+           for f in outcome.firings if f.result == "done" and f.rule.action == "notify"]
+    at = {}
+    for r in rows:
+        if r.id:
+            at.setdefault(match_key(r.id), r)
+    groups: dict[tuple[str, str, str], tuple[RuleRow, str, list[str]]] = {}
+    for entry, owner, read in notified(ctx.crm, ctx.config, [*outcome.log, *new]):
+        row = at.get(match_key(entry.rule))
+        if row is None or not read and not owner:
+            continue  # a deleted rule has no cell to say it at; a record not read has no Owner to give
+        if not owner:
+            code, who = "workflow_notify_nobody", ""
+        elif owner_lookup(ctx.config.owners, owner) is None:
+            code, who = "workflow_notify_unaddressed", owner
+        else:
+            continue
+        _row, _who, records = groups.setdefault((row.id or "", code, owner_key(who)), (row, who, []))
+        if entry.record not in records:
+            records.append(entry.record)
+    return [rule_issue(row, "then", row.then, code, severity="warning", rule=row.id, owner=who,
+                       record=listed(records, 5))
+            for (_rule, code, _k), (row, who, records) in groups.items()]
+
+
 def _withdraw_stopped(ctx: SyncContext, part: StepResult, outcome: Outcome) -> None:
     """The emails a follow-up queued and no one sent yet (Draft, Approved) when it stops this
     sync: Failed, their Error saying why, as the sender fails every row it must not send
@@ -832,6 +868,9 @@ def _state(ctx: SyncContext, part: StepResult, outcome: Outcome, fired: Fired, a
     for (rule, record, name), (day, owner) in sorted(s.enrolled.items()):
         body += [["sequence", f"{rule}|{record}", name, day],
                  ["sequence owner", f"{rule}|{record}", name, owner or ""]]  # not for people: State kinds
+        if (rule, record, name) in s.known:  # as text, the row there even with none
+            body.append(["sequence before", f"{rule}|{record}", name,  # not for people: a State kind
+                         " ".join(s.known[(rule, record, name)])])
     # Not for people: State kinds. A waiting firing by its key, its event in words, its day.
     body += [["waiting", f"{rule}|{record}|{event}", said, day]
              for (rule, record, event), (day, said) in sorted(s.waiting.items())]

@@ -351,6 +351,25 @@ def test_a_follow_up_steps_notify_reaches_the_owner_the_step_names(tmp_path, req
     assert told == {"ana": ["seq:welcome:step 1@2026-12-02"], "sam": ["seq:welcome:step 2@2026-12-02"]}
 
 
+def test_a_steps_notify_reaches_whom_it_named_after_the_steps_are_edited(tmp_path, request):
+    """Was: the digest found a step's notify recipient by the step's number in sheetcrm.toml as
+    it reads at digest time, so a step inserted before it told Bo, and the step removed told the
+    lead's owner Sam, of the notification step 1 gave Ana. Now the Log row names whom the step
+    told (Details), and the digest tells them whatever the steps read now."""
+    owners = {"Sam": "sam@team.example", "Ana": "ana@team.example", "Bo": "bo@team.example"}
+    steps = [{"day": 0, "then": "notify", "assign_to": "Ana"}, {"day": 2, "then": "notify"}]
+    config = cfg(tmp_path, owners=owners, follow_ups={"welcome": {"steps": steps}})
+    book = make("xlsx", tmp_path, request, [rule("WF-0001", "lead", "created", "start sequence", None, "welcome")])
+    book.sync(0, config)
+    book.append("Leads", ["LEAD-0002", "Kim", "Beta", "k@beta.com", "New", "Sam", "2026-12-02"])
+    book.sync(1, config)
+    crm, _results, _plan = plan_sync(book.book.read(), config, day(2))
+    for edited in ([{"day": 0, "then": "notify", "assign_to": "Bo"}, *steps], steps[1:]):
+        now = cfg(tmp_path, owners=owners, follow_ups={"welcome": {"steps": edited}})
+        told = {owner: [e["key"].split("|")[2] for e in events] for owner, events in workflow_events(crm, now).items()}
+        assert told == {"ana": ["seq:welcome:step 1@2026-12-02"]}
+
+
 def test_a_step_email_whose_step_changed_in_the_config_since_it_was_queued_is_not_sent(tmp_path, request, server):
     """Was: a follow-up step's email takes its body from the step's template at send time, the
     step found by its number; a step inserted before it in sheetcrm.toml between the sync that
