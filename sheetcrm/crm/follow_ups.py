@@ -36,6 +36,7 @@ from typing import Any, Callable, Collection, Mapping
 from pydantic import Field, field_validator, model_validator
 
 from sheetcrm.cells import add_days, canonical_text, match_key, normalize_key
+from sheetcrm.crm.actions import ACTION_OF, template_files
 from sheetcrm.crm.spellings import key as owner_key
 from sheetcrm.i18n import _, day_said
 from sheetcrm.settings import KeyedProblem, Section
@@ -123,8 +124,6 @@ def marks(steps: Any, typed: bool = False) -> list[str]:
     is the same step, not a reason to stop every running sequence; a step spelt as before
     keeps the digest it had. `typed`: each as typed, as digests were made before: the State
     and the Outbox rows of a sequence running since then carry those (`same_steps`)."""
-    from sheetcrm.crm.workflows import ACTION_OF, template_files  # workflows imports this module
-
     if typed:
         return [hashlib.blake2b(repr((s.day, normalize_key(s.then), s.subject or "", s.template or "")).encode("utf-8"),
                                 digest_size=4).hexdigest() for s in steps]

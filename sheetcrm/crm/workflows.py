@@ -58,13 +58,14 @@ from pydantic import ConfigDict, Field, field_validator
 
 from sheetcrm.cells import add_days, id_spelling, match_key, normalize_key, show_number
 from sheetcrm.crm import follow_ups
+from sheetcrm.crm.actions import ACTION_LABELS, ACTION_OF, ACTIONS, STEP_ACTIONS, template_files
 from sheetcrm.crm.conditions import (Choice, ColumnTypeError, Condition, ConditionError, Doubt, Money, References, Text,
                                      Unsure, doubt_said, not_money_said, parse_condition, read_flag, read_value,
                                      unpriced_said)
 from sheetcrm.crm.money import Rates
 from sheetcrm.crm.rules import YES_NO
 from sheetcrm.crm.spellings import key as owner_key, lookup as owner_lookup
-from sheetcrm.i18n import N_, NC_, _, current, day_said, every_locale, in_locale, listed, ngettext
+from sheetcrm.i18n import N_, NC_, _, current, day_said, in_locale, listed, ngettext
 from sheetcrm.intake.text import CELL_CHARS
 from sheetcrm.mail.message import HeaderError, check_mailbox
 from sheetcrm.mail.sandbox import Sandbox, render_problem, syntax_problem
@@ -83,26 +84,6 @@ _KIND_WORDS = {  # not for people: the words a Record cell is read as, in every 
     "case": ("case", "cases", "ticket", "tickets", "caso", "casos", "incidencia", "incidencias")}
 KIND_OF = {normalize_key(w): kind for kind, words in _KIND_WORDS.items() for w in words}
 
-ACTIONS = ("create_task", "log_activity", "assign_owner", "send_email", "notify", "notify_now", "start_sequence")
-_ACTION_WORDS = {  # not for people: what a Then cell is read as
-    "create_task": ("create task", "task", "crear tarea", "tarea"),  # not for people: read as
-    "log_activity": ("log activity", "activity", "registrar actividad", "actividad"),  # not for people: read as
-    "assign_owner": ("assign owner", "assign", "asignar propietario", "asignar"),  # not for people: read as
-    "send_email": ("send email", "email", "enviar correo", "correo", "enviar email"),  # not for people: read as
-    "notify": ("notify", "notify owner", "notificar", "avisar"),  # not for people: read as
-    "notify_now": ("notify at once", "notify now", "notify owner now", "notificar ya", "notificar al momento",  # not for people: read as
-                   "avisar ya"),  # not for people: read as
-    "start_sequence": ("start sequence", "sequence", "start follow-up", "iniciar secuencia", "secuencia")}  # not for people: read as
-STEP_ACTIONS = ("create_task", "log_activity", "send_email", "notify")  # what a follow-up step may do
-# How the Workflow Log names an action, in the team's language; the hints list these, and each
-# reads back as its action in every language (so a hint can never name a word the parser refuses).
-ACTION_LABELS = {"create_task": NC_("workflow action", "create task"),
-                 "log_activity": NC_("workflow action", "log activity"),
-                 "assign_owner": NC_("workflow action", "assign owner"),
-                 "send_email": NC_("workflow action", "send email"), "notify": NC_("workflow action", "notify"),
-                 "notify_now": NC_("workflow action", "notify at once"),
-                 "start_sequence": NC_("workflow action", "start sequence")}
-ACTION_OF = {normalize_key(w): a for a in ACTIONS for w in (*every_locale(ACTION_LABELS[a]), *_ACTION_WORDS[a])}
 RESULTS = {"done": NC_("workflow result", "done"), "stopped": NC_("workflow result", "stopped"),
            "skipped": NC_("workflow result", "skipped"),
            # Never in the Log: a firing whose action cannot be carried out whole yet (`_waits`).
@@ -199,17 +180,6 @@ _MESSAGES = {
                                N_("Give {record} an Owner, or the rule an Assign To; that owner's next digest then "
                                   "tells them, once.")),
 }
-
-
-def template_files(name: str) -> tuple[str, str]:
-    """The text and HTML template files a Template cell names: "welcome" -> welcome.txt.j2,
-    welcome.html.j2; "welcome.txt.j2" the same."""
-    stem = name.strip()
-    for suffix in (".txt.j2", ".html.j2", ".j2", ".txt"):
-        if stem.endswith(suffix):
-            stem = stem[: -len(suffix)]
-            break
-    return f"{stem}.txt.j2", f"{stem}.html.j2"
 
 
 @dataclass(frozen=True)
