@@ -69,8 +69,11 @@ def test_importing_the_cli_and_reading_an_xlsx_import_no_library_they_do_not_use
     assert seen["validate"]["exit"] in (0, 1) and seen["kpis"]["exit"] == 0 and seen["score"]["exit"] == 0
     assert "rules" in seen["score"]["out"] or "reglas" in seen["score"]["out"]  # too few decided leads to learn
     # jinja2 makes the workflows' Subjects and the quote emails, which a command that reads the
-    # workbook looks at (mail.outbox); `--help` and a mistyped option do not.
+    # workbook looks at (mail.outbox); `--help` and a mistyped option do not. lark parses the
+    # conditions of workflow rules and segments, which this CRM has none of.
     assert _loaded(seen["import"]) == [] and "jinja2" not in seen["import"]
+    assert all("lark" not in seen[command]["modules"] for command in ("validate", "kpis", "score"))
+    assert "lark" not in seen["import"]
     assert _loaded(seen["validate"]["modules"]) == []
     assert _loaded(seen["kpis"]["modules"]) == []
     assert _loaded(seen["score"]["modules"]) == []
@@ -84,6 +87,7 @@ def test_a_sync_scored_by_rules_imports_no_model_library_nor_openpyxl(tmp_path):
     assert seen["sync"]["exit"] == 0
     assert book.read_bytes() != before  # the week moved computed cells: a real write
     assert _loaded(seen["sync"]["modules"]) == []
+    assert "lark" not in seen["sync"]["modules"]  # no workflow rule nor segment to parse
 
 
 def test_the_a1_columns_and_formats_sheetcrm_keeps_are_openpyxls():
