@@ -33,7 +33,7 @@ _RUN = textwrap.dedent("""
     for args in json.loads(sys.argv[1]):
         done = CliRunner().invoke(main, args)
         assert done.exception is None or isinstance(done.exception, SystemExit), done.exception
-        seen[args[0]] = {"modules": sorted(sys.modules), "exit": done.exit_code, "out": done.stdout}
+        seen[args[0] if args[0] not in seen else " ".join(args)] = {"modules": sorted(sys.modules), "exit": done.exit_code, "out": done.stdout}
     print(json.dumps(seen))
 """)
 
@@ -64,8 +64,11 @@ def _book(tmp_path: Path) -> Path:
 
 def test_importing_the_cli_and_reading_an_xlsx_import_no_library_they_do_not_use(tmp_path):
     book = str(_book(tmp_path))
-    seen = _run(["validate", "--workbook", book], ["kpis", "--workbook", book], ["score", "--workbook", book],
-                cwd=tmp_path)
+    seen = _run(["--help"], ["kpis", "--workbook", str(tmp_path / "missing.xlsx")], ["validate", "--workbook", book],
+                ["kpis", "--workbook", book], ["score", "--workbook", book], cwd=tmp_path)
+    missing = seen["kpis"]
+    assert missing["exit"] == 2  # the missing workbook: one line, before any table
+    seen["kpis"] = seen.pop(f"kpis --workbook {book}")
     assert seen["validate"]["exit"] in (0, 1) and seen["kpis"]["exit"] == 0 and seen["score"]["exit"] == 0
     assert "rules" in seen["score"]["out"] or "reglas" in seen["score"]["out"]  # too few decided leads to learn
     # jinja2 makes the workflows' Subjects and the quote emails, which a command that reads the
@@ -74,6 +77,11 @@ def test_importing_the_cli_and_reading_an_xlsx_import_no_library_they_do_not_use
     assert _loaded(seen["import"]) == [] and "jinja2" not in seen["import"]
     assert all("lark" not in seen[command]["modules"] for command in ("validate", "kpis", "score"))
     assert "lark" not in seen["import"]
+    # rich draws tables and bars: --help and a command that fails at once draw neither
+    # (validate, kpis and score print tables).
+    assert _loaded(seen["--help"]["modules"]) == []
+    assert not {"rich", "jinja2", "lark"} & set(seen["--help"]["modules"])
+    assert "rich" not in missing["modules"]
     assert _loaded(seen["validate"]["modules"]) == []
     assert _loaded(seen["kpis"]["modules"]) == []
     assert _loaded(seen["score"]["modules"]) == []
@@ -88,6 +96,10 @@ def test_a_sync_scored_by_rules_imports_no_model_library_nor_openpyxl(tmp_path):
     assert book.read_bytes() != before  # the week moved computed cells: a real write
     assert _loaded(seen["sync"]["modules"]) == []
     assert "lark" not in seen["sync"]["modules"]  # no workflow rule nor segment to parse
+    after = book.read_bytes()
+    again = _run(["sync", "--workbook", str(book), "--as-of", "2026-11-30"], cwd=tmp_path)["sync"]
+    assert again["exit"] == 0 and book.read_bytes() == after  # nothing to change
+    assert _loaded(again["modules"]) == [] and "rich" not in again["modules"]  # a no-op draws no table
 
 
 def test_the_a1_columns_and_formats_sheetcrm_keeps_are_openpyxls():
