@@ -13,9 +13,12 @@ import datetime as dt
 import json
 import logging
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from rich.console import Console
+# rich is imported where the console is made, on a terminal: every command imports LOGGER from
+# here (cli), and one that draws nothing starts sooner without rich (as in show.py).
+if TYPE_CHECKING:
+    from rich.console import Console
 
 from sheetcrm.i18n import NC_, current, in_locale
 from sheetcrm.terminal import json_value, visible, visible_json
@@ -72,7 +75,11 @@ def setup(fmt: str = "text", stream: TextIO | None = None) -> tuple[logging.Logg
     logger.handlers.clear()
     logger.setLevel(logging.INFO)
     logger.propagate = False
-    console = Console(file=stream) if fmt == "text" and stream.isatty() else None
+    console = None
+    if fmt == "text" and stream.isatty():
+        from rich.console import Console
+
+        console = Console(file=stream)
     handler: logging.Handler = ConsoleHandler(console) if console else logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     logger.addHandler(handler)

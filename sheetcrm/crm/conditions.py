@@ -44,8 +44,10 @@ from functools import cache
 from typing import Any
 
 from babel.lists import format_list
-from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
+# lark is imported by the functions that parse a condition or read its tree, not here: the
+# settings read at every command's start import this module, and a CRM without workflow rules
+# or segments never parses one (tests/test_startup_imports.py).
 from sheetcrm import columns as column_reading
 from sheetcrm.cells import (CURRENCY_CODES, SYMBOL_CURRENCIES, CellError, bare_percent, currency_of, date_style, is_blank, normalize_key,
                             parse_amount, parse_bool, parse_date, parse_money, parse_percent, separator_style, show_number)
@@ -122,6 +124,8 @@ _DATEISH = re.compile(r"[0-9]{1,4}([-/.])[0-9]{1,2}\1[0-9]{1,4}(?:[ t].*)?", re.
 
 @cache
 def _parser() -> Lark:
+    from lark import Lark
+
     relations = "|".join(sorted(RELATIONS, key=len, reverse=True))
     return Lark(_GRAMMAR.replace("__RELATIONS__", relations), parser="lalr", lexer="contextual")
 
@@ -500,6 +504,8 @@ def parse_condition(text: str | None, locale: str, rates: Rates | None = None,
     another type (`Close Date > 5`, `Employees >= 2025-01-01`, `Active > 1`) is then a
     ColumnTypeError; a bare number compared with a percentage column is read as the column's
     cells are (`_Reader.percent`)."""
+    from lark import UnexpectedInput
+
     if text is None or not text.strip():
         return Condition(text or "")
     # Letters only: "≠" decomposes to "=" and a combining stroke, the opposite of what it says.
@@ -641,6 +647,8 @@ def not_money_said(column: str, value: str) -> tuple[str, str]:
 
 
 def _span(item: Tree | Token) -> tuple[int, int]:
+    from lark import Token
+
     if isinstance(item, Token):
         return item.start_pos, item.end_pos  # type: ignore[return-value]
     tokens = [t for t in item.scan_values(lambda v: isinstance(v, Token))]
@@ -665,6 +673,8 @@ class _Reader:
         return " ".join(self.text[start:end].split())
 
     def node(self, tree: Tree | Token) -> _Node:
+        from lark import Token, Tree
+
         kind = tree.data if isinstance(tree, Tree) else None
         if kind == "disj":
             return _Any([self.node(c) for c in tree.children if not isinstance(c, Token)])
@@ -800,6 +810,8 @@ class _Reader:
         return self.written(tree)
 
     def is_quoted(self, tree: Tree) -> bool:
+        from lark import Token
+
         first = tree.children[0]
         return isinstance(first, Token) and first.type == "STRING"
 
@@ -1026,6 +1038,8 @@ _EXAMPLE = N_("Amount > 5000 and Stage in (Proposal, Negotiation)")
 def _syntax_error(text: str, e: UnexpectedInput) -> ConditionError:
     """What a person reads for a condition the grammar cannot take: what was expected where,
     named after what came before it, in the current language."""
+    from lark import Token, UnexpectedCharacters, UnexpectedToken
+
     parser = getattr(e, "interactive_parser", None)
     stack = list(parser.parser_state.value_stack) if parser is not None else []
     accepts = parser.accepts() if parser is not None else set()

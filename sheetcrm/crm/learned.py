@@ -49,7 +49,9 @@ from decimal import Decimal
 from statistics import NormalDist
 from typing import Any, Literal
 
-import numpy as np
+# numpy is imported by the functions that fit, predict or read a kept fit, not here: the
+# settings and the names below are read at every command's start (config, scoring), and a
+# CRM scored by rules never needs numpy's 0.2 s of CPU (tests/test_startup_imports.py).
 from babel.dates import format_date
 from babel.numbers import format_percent, get_decimal_symbol
 from pydantic import BaseModel, ConfigDict, Field
@@ -592,6 +594,8 @@ class Prediction:
 
 def _dense(encoder: _Encoder, rows: Sequence[tuple]) -> np.ndarray:
     """Rows as one float matrix: category codes (NaN: rare or unseen), title words 0/1, numbers (NaN: missing)."""
+    import numpy as np
+
     c, w, k = len(encoder.cat_keys), len(encoder.words), len(encoder.numeric)
     x = np.zeros((len(rows), c + w + k), dtype=np.float64)
     if not rows:
@@ -628,6 +632,8 @@ class _Design:
 
     @classmethod
     def of(cls, encoder: _Encoder, x: np.ndarray) -> "_Design":
+        import numpy as np
+
         n_cat, n_words = len(encoder.cat_keys), len(encoder.words)
         offsets, group, col = [], [], 0
         for c, values in enumerate(encoder.cat_values):
@@ -654,6 +660,7 @@ class _Design:
                    np.array(group, dtype=np.int64))
 
     def transform(self, x: np.ndarray) -> Any:
+        import numpy as np
         from scipy.sparse import csr_matrix
 
         n = len(x)
@@ -701,6 +708,7 @@ _MIN_TO_STOP, _FEW_ROUNDS = 20, 50
 
 def _boost(x: np.ndarray, y: np.ndarray, cats: list[int], seed: int, rounds: int | None = None) -> tuple[Any, int]:
     """(booster, rounds). Without `rounds`, a stratified tenth of the rows stops the boosting."""
+    import numpy as np
     import lightgbm as lgb
 
     params = {**_BOOST, "seed": seed}
@@ -750,6 +758,8 @@ class _Fit:
 
     def contributions(self, x: np.ndarray) -> np.ndarray:
         """Log-odds each dense column adds to each row's raw score (rows × columns)."""
+        import numpy as np
+
         if self.chosen == "logistic":
             design = self.design
             z = design.transform(x).multiply(self.coef).tocsr()
@@ -850,6 +860,8 @@ def _fit_data(f: _Fit) -> dict[str, Any]:
 
 
 def _fit_of(data: dict[str, Any]) -> _Fit:
+    import numpy as np
+
     design = coef = model_text = None
     if "design" in data:
         d = data["design"]
@@ -875,6 +887,7 @@ def _fit_of(data: dict[str, Any]) -> _Fit:
 def _versions() -> str:
     # From the installed distributions' metadata: importing scikit-learn and LightGBM to ask
     # costs over a second, and a cached fit of the regression needs neither.
+    import numpy as np
     from importlib.metadata import version
 
     return f"numpy {np.__version__}, scikit-learn {version('scikit-learn')}, lightgbm {version('lightgbm')}"
@@ -985,6 +998,8 @@ class LearnedModel:
         lead whose row a cached fit already explained (in this language) not again. A decided lead
         the model was fitted on (the same object) gets its held-out chance; any other lead, an
         identical open one too, the final model's."""
+        import numpy as np
+
         # A decided lead the model was fitted on is keyed by its place among the training rows
         # (which, with the fit, settle its row and its held-out log-odds); any other lead by its
         # row, so identical open leads share one prediction.
@@ -1023,6 +1038,8 @@ class LearnedModel:
                  top: int) -> list[Prediction]:
         """Each row's Prediction from its log-odds `raw` (a decided lead's held-out one) and the
         final model's `contribution` of each dense column to it."""
+        import numpy as np
+
         a, b = self._fit.platt
         enc = self._encoder
         n_cat, n_words = len(enc.cat_keys), len(enc.words)
@@ -1080,6 +1097,7 @@ def _auc(y: np.ndarray, score: np.ndarray) -> float:
 
 def _choose(encoder: _Encoder, x: np.ndarray, y: np.ndarray, settings: LearnedSettings) -> _Fit:
     """Cross-validate the candidates, keep the better, calibrate it on its held-out predictions, refit on all."""
+    import numpy as np
     from sklearn.model_selection import StratifiedKFold, train_test_split
 
     seed = settings.seed
@@ -1159,6 +1177,8 @@ def _platt(raw: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 def _canonical(x: np.ndarray, y: np.ndarray, decided: list[Lead]) -> tuple[np.ndarray, np.ndarray, list[Lead]]:
     """The training rows in an order of their own, whatever the sheet's: by the row's encoded
     values (their bytes: any fixed order will do), then its outcome, then the lead's ID."""
+    import numpy as np
+
     if len(y) < 2:
         return x, y, decided
     ids = [lead.id or "" for lead in decided]
@@ -1177,6 +1197,8 @@ def fit(leads: Sequence[Lead], settings: LearnedSettings, cache: FitCache | None
 
     Raises ValueError without both outcomes. With `cache`, a fit of the same encoded training
     rows, settings and library versions is reused (and a new one stored)."""
+    import numpy as np
+
     encoder = _Encoder(leads, settings.min_feature_count, settings.max_title_words, percent, money, rates)
     rows, labels, decided = [], [], []
     for lead in leads:

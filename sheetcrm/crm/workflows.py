@@ -52,8 +52,6 @@ from typing import Any, Callable, Collection, Iterable, Iterator, Mapping, Seque
 
 from babel.dates import format_date
 from babel.lists import format_list
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
-from jinja2.sandbox import SecurityError
 from pydantic import ConfigDict, Field, field_validator
 
 from sheetcrm.cells import add_days, id_spelling, match_key, normalize_key, show_number
@@ -68,7 +66,6 @@ from sheetcrm.crm.spellings import key as owner_key, lookup as owner_lookup
 from sheetcrm.i18n import N_, NC_, _, current, day_said, in_locale, listed, ngettext
 from sheetcrm.intake.text import CELL_CHARS
 from sheetcrm.mail.message import HeaderError, check_mailbox
-from sheetcrm.mail.sandbox import Sandbox, render_problem, syntax_problem
 from sheetcrm.report import Issue
 from sheetcrm.settings import KeyedProblem, Section
 from sheetcrm.workbook import CellValue, cell_key
@@ -823,8 +820,12 @@ def _parse_rule(row: RuleRow, world: World, locale: str, issues: list[Issue]) ->
             issues.append(_issue(row, needs, None, "workflow_missing_argument",
                                  action=in_locale(locale, ACTION_LABELS[action]), column=column))
         if row.subject and action in ("create_task", "log_activity", "send_email", "notify_now"):
+            from jinja2 import TemplateSyntaxError
+
+            from sheetcrm.mail.sandbox import syntax_problem
+
             try:
-                _ENV.from_string(row.subject)
+                _sandbox().from_string(row.subject)
             except TemplateSyntaxError as e:
                 issues.append(_issue(row, "subject", row.subject, "workflow_bad_template", problem=syntax_problem(e)))
         if action == "start_sequence" and row.template and follow_ups.find(world.sequences, row.template) is None:
@@ -1566,8 +1567,12 @@ def check_follow_ups(sequences: Mapping[str, follow_ups.FollowUpSettings]) -> Ma
                 raise KeyedProblem(f"{where}.{needs}", _("is required for {action}",
                                                          action=in_locale(current(), ACTION_LABELS[action])))
             if step.subject:
+                from jinja2 import TemplateSyntaxError
+
+                from sheetcrm.mail.sandbox import syntax_problem
+
                 try:
-                    _ENV.from_string(step.subject)
+                    _sandbox().from_string(step.subject)
                 except TemplateSyntaxError as e:
                     raise KeyedProblem(f"{where}.subject", _("cannot be read as a template: {problem}",
                                                              problem=syntax_problem(e))) from None
@@ -1673,8 +1678,16 @@ class _Load(dict[tuple[str, str], int]):
         return self
 
 
-# The Subject's sandbox: the one policy of every template (mail/sandbox.py), within a cell.
-_ENV = Sandbox(CELL_CHARS, undefined=StrictUndefined, autoescape=False)
+@functools.cache
+def _sandbox() -> Any:
+    """The Subject's sandbox: the one policy of every template (mail/sandbox.py), within a cell.
+    Made, and jinja2 imported, at the first Subject a sync reads: settings read at every
+    command's start import this module (tests/test_startup_imports.py)."""
+    from jinja2 import StrictUndefined
+
+    from sheetcrm.mail.sandbox import Sandbox
+
+    return Sandbox(CELL_CHARS, undefined=StrictUndefined, autoescape=False)
 
 
 def template_context(subject: Subject, labels: Mapping[str, Mapping[str, str]],
@@ -1721,8 +1734,9 @@ def render_subject(text: str, subject: Subject, world: World) -> str:
     """A Subject template filled from the record: `{{ Name }}`, `{{ Close_Date }}` (a header
     with its spaces as "_"), `{{ record["Close Date"] }}`, `{{ account.Name }}`. Raises
     jinja2.TemplateError."""
-    return _ENV.render(_ENV.from_string(text),
-                       template_context(subject, world.labels, world.words, world.aliases, world.locale)).strip()
+    env = _sandbox()
+    return env.render(env.from_string(text),
+                      template_context(subject, world.labels, world.words, world.aliases, world.locale)).strip()
 
 
 def _plain(v: Any, locale: str) -> Any:
@@ -1771,6 +1785,10 @@ def _act(firing: Firing, world: World, state: State, load: _Load, issues: list[I
     rule, subject, row = firing.rule, firing.subject, firing.rule.row
     text = None
     if rule.action in ("create_task", "log_activity", "send_email", "notify_now") and row.subject:
+        from jinja2.sandbox import SecurityError
+
+        from sheetcrm.mail.sandbox import render_problem
+
         try:
             text = render_subject(row.subject, subject, world)
             if len(text) > CELL_CHARS:

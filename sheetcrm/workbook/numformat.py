@@ -31,6 +31,59 @@ from babel.numbers import get_territory_currencies
 
 from sheetcrm.cells import CURRENCY_CODES, SEVERAL_CURRENCIES, SYMBOL_CURRENCIES
 
+# The built-in number formats an xlsx style names by id alone (ECMA-376 Part 1 §18.8.30), and
+# whether a code shows a date or time, both as openpyxl has them (tests/test_startup_imports.py
+# compares them): kept here so that a sync's patch of the package never imports openpyxl and
+# the numpy it brings (0.3 s of CPU).
+BUILTIN_FORMATS = {
+    0: 'General',
+    1: '0',
+    2: '0.00',
+    3: '#,##0',
+    4: '#,##0.00',
+    5: '"$"#,##0_);("$"#,##0)',
+    6: '"$"#,##0_);[Red]("$"#,##0)',
+    7: '"$"#,##0.00_);("$"#,##0.00)',
+    8: '"$"#,##0.00_);[Red]("$"#,##0.00)',
+    9: '0%',
+    10: '0.00%',
+    11: '0.00E+00',
+    12: '# ?/?',
+    13: '# ??/??',
+    14: 'mm-dd-yy',
+    15: 'd-mmm-yy',
+    16: 'd-mmm',
+    17: 'mmm-yy',
+    18: 'h:mm AM/PM',  # not for people: a format code
+    19: 'h:mm:ss AM/PM',  # not for people: a format code
+    20: 'h:mm',
+    21: 'h:mm:ss',
+    22: 'm/d/yy h:mm',
+    37: '#,##0_);(#,##0)',
+    38: '#,##0_);[Red](#,##0)',
+    39: '#,##0.00_);(#,##0.00)',
+    40: '#,##0.00_);[Red](#,##0.00)',
+    41: '_(* #,##0_);_(* \\(#,##0\\);_(* "-"_);_(@_)',
+    42: '_("$"* #,##0_);_("$"* \\(#,##0\\);_("$"* "-"_);_(@_)',
+    43: '_(* #,##0.00_);_(* \\(#,##0.00\\);_(* "-"??_);_(@_)',
+    44: '_("$"* #,##0.00_)_("$"* \\(#,##0.00\\)_("$"* "-"??_)_(@_)',
+    45: 'mm:ss',
+    46: '[h]:mm:ss',
+    47: 'mmss.0',
+    48: '##0.0E+0',
+    49: '@',
+}
+_NOT_DATE_PARTS = re.compile(r'".*?"|\[(?!hh?\]|mm?\]|ss?\])[^\]]*\]')
+
+
+def is_date_format(code: str | None) -> bool:
+    """Whether `code`'s first section shows a date or time: a d, m, h, y or s outside quoted
+    text, brackets (but [h], [m], [s]) and escapes."""
+    if code is None:
+        return False
+    return re.search(r"(?<![_\\])[dmhysDMHYS]", _NOT_DATE_PARTS.sub("", code.split(";")[0])) is not None
+
+
 # One-character symbols that may stand unquoted in a format code.
 _BARE = frozenset(s for s in SYMBOL_CURRENCIES if len(s) == 1)
 SEVERAL = SEVERAL_CURRENCIES  # between the currencies of a code that shows more than one

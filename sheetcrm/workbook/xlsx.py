@@ -65,14 +65,9 @@ from pathlib import Path
 from typing import Callable, Iterable
 from xml.etree.ElementTree import ParseError
 
-import openpyxl
+# openpyxl (and the numpy it imports) only where a workbook is created, rebuilt or charted: a
+# read is calamine's, and importing them costs 0.3 s of CPU (tests/test_startup_imports.py).
 import python_calamine
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.chart import BarChart, LineChart, Reference
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
-from openpyxl.worksheet.datavalidation import DataValidation
 
 from sheetcrm.i18n import N_, _, ngettext
 from sheetcrm.lock import refuse_if_open_in_app
@@ -88,7 +83,7 @@ from .memory import formula_text
 DEMO_FILE = "demo-crm.xlsx"  # where `sheetcrm demo` writes unless --workbook / --spreadsheet says otherwise
 PLACEHOLDER_TAB = "sheetcrm (empty workbook)"  # not for people: a fixed name read() recognises
 
-_NOT_XLSX = (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, TypeError, ParseError)
+_NOT_XLSX = (zipfile.BadZipFile, KeyError, ValueError, TypeError, ParseError)
 
 
 class XlsxWorkbook:
@@ -120,6 +115,8 @@ class XlsxWorkbook:
         file first left that empty file behind when the command was killed (`kill -9`, a power
         cut) before its save, and every command then called it "not an .xlsx workbook", `init`
         too. Where the file system has no hard links, the name is claimed first, as before."""
+        import openpyxl
+
         wb = openpyxl.Workbook()
         wb.active.title = PLACEHOLDER_TAB
         buffer = io.BytesIO()
@@ -383,6 +380,8 @@ class XlsxWorkbook:
         """The whole workbook through openpyxl, when the patcher gave up on a package that
         holds nothing openpyxl drops (see the module docstring). openpyxl saves formulas
         without their last results, so those are put back from the original afterwards."""
+        from openpyxl.styles import Font
+
         wb = _load(self.path, data)
         sheets = {ws.title: ws for ws in wb.worksheets}
         for tab in created:
@@ -431,7 +430,7 @@ class XlsxWorkbook:
         wb.save(buffer)
         written = {}
         for w in accepted:
-            written.setdefault(w.tab, set()).add(f"{get_column_letter(w.col)}{w.row}".encode())
+            written.setdefault(w.tab, set()).add(f"{xlsx_patch.column_letter(w.col)}{w.row}".encode())
         saved = xlsx_patch.restore_formula_values(data, buffer.getvalue(), written)
         return xlsx_patch.apply(saved, xlsx_patch.Patch(marks=marks)) or saved
 
@@ -732,7 +731,7 @@ def _patch(writes: list[CellWrite], guides: list[Guide], marks: set[str],
 def _clean(value):
     # xlsx cannot hold control characters at all; dropping them beats failing the whole sync
     # over one pasted note (xlsx_patch.text_xml drops them too).
-    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+    return xlsx_patch.ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
 
 
 def _add_tabs(path: Path, data: bytes, plan: Plan, accepted: list[CellWrite], created: list[str],
@@ -742,6 +741,8 @@ def _add_tabs(path: Path, data: bytes, plan: Plan, accepted: list[CellWrite], cr
     the placeholder of an empty workbook goes. Their cells are written by `patch`, into which
     go the widths of the tabs the plan gives no formats: each column as wide as its longest
     value (up to MAX_WIDTH)."""
+    import openpyxl
+
     for tab in created:
         try:
             openpyxl.Workbook().create_sheet(tab)  # the titles Excel refuses, as openpyxl knows them
@@ -787,11 +788,13 @@ def _add_missing_charts(data: bytes, charts: list[Chart], changed: bool) -> tupl
             missing.setdefault(c.tab, []).append(c)
     warnings = []
     for tab, specs in missing.items():
+        import openpyxl  # only to draw a chart a tab lacks
+
         scratch = openpyxl.Workbook()
         ws = scratch.active
         ws.title = tab
         for spec in specs:
-            ws.add_chart(_chart(ws, spec), f"{get_column_letter(spec.anchor_col)}1")
+            ws.add_chart(_chart(ws, spec), f"{xlsx_patch.column_letter(spec.anchor_col)}1")
         buffer = io.BytesIO()
         scratch.save(buffer)
         try:
@@ -827,7 +830,7 @@ def _codes(formats: Iterable[ColumnFormat]) -> Callable[[str, int, int], str | N
 
 def _dropdown_ranges(guide: Guide) -> list[tuple[str, str]]:
     """(sqref, formula1) of each dropdown: its column from the row under the header down."""
-    return [(f"{get_column_letter(col)}{guide.first_row}:{get_column_letter(col)}{MAX_ROWS}", formula)
+    return [(f"{xlsx_patch.column_letter(col)}{guide.first_row}:{xlsx_patch.column_letter(col)}{MAX_ROWS}", formula)
             for col, formula in _dropdown_formulas(guide)]
 
 
@@ -842,11 +845,14 @@ def _dropdown_formulas(guide: Guide) -> list[tuple[int, str]]:
 
 
 def _load(path: Path, data: bytes) -> openpyxl.Workbook:
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
     try:
         # rich_text: without it openpyxl reads a cell of runs (a word in bold, in red) as its
         # plain text, and the rebuild saved every such cell of the team's without its formatting.
         return openpyxl.load_workbook(io.BytesIO(data), rich_text=True)
-    except _NOT_XLSX:
+    except _NOT_XLSX + (InvalidFileException,):
         raise _not_xlsx(path, data) from None
 
 
@@ -1022,7 +1028,6 @@ def _owned(data: bytes) -> set[str]:
         return set()
 
 
-CHART_KINDS = {"column": BarChart, "line": LineChart}
 # Excel reads the list of an inline dropdown as one formula of at most 255 characters, with
 # commas between the values; a longer list, or a value with a comma, and Excel reports the file damaged.
 MAX_INLINE_LIST = 255
@@ -1038,7 +1043,7 @@ def _add_charts(sheets: dict, charts: list[Chart]) -> None:
         # A block without rows has nothing to draw; a later sync adds the chart once it has.
         if ws is None or spec.last_row < spec.first_row or spec.title in _chart_titles(ws):
             continue
-        ws.add_chart(_chart(ws, spec), f"{get_column_letter(spec.anchor_col)}1")
+        ws.add_chart(_chart(ws, spec), f"{xlsx_patch.column_letter(spec.anchor_col)}1")
         # One page wide, landscape, narrow side margins: a printout or PDF shows the chart
         # beside its table at close to full size.
         _print_one_page_wide(ws)
@@ -1077,7 +1082,7 @@ def _apply_formats(sheets: dict, formats: list[ColumnFormat], own: frozenset[str
                         and cell.number_format != f.pattern:
                     cell.number_format = f.pattern
         if c.width:
-            letter = get_column_letter(c.col)
+            letter = xlsx_patch.column_letter(c.col)
             # Looking a column up creates it with openpyxl's default width, so ask first.
             have = ws.column_dimensions[letter].width if letter in ws.column_dimensions else 0
             if not have or (c.owned and have < c.width):
@@ -1100,7 +1105,9 @@ def _apply_layouts(sheets: dict, layouts: list[TabLayout], created: set[str]) ->
 
 
 def _chart(ws, spec: Chart):
-    chart = CHART_KINDS[spec.kind]()
+    from openpyxl.chart import BarChart, LineChart, Reference
+
+    chart = {"column": BarChart, "line": LineChart}[spec.kind]()
     chart.title = spec.title
     chart.width, chart.height = 12, 8  # cm
     chart.legend.position = "b"  # below the plot, which keeps the full width for the categories
@@ -1119,7 +1126,7 @@ def _fit_widths(ws, last_col: int) -> None:
     headers read in full (a column already wider is not narrowed)."""
     for col, cells in enumerate(ws.iter_cols(min_col=1, max_col=last_col, values_only=True), 1):
         longest = max((len(str(v)) for v in cells if v is not None), default=0)
-        letter = get_column_letter(col)
+        letter = xlsx_patch.column_letter(col)
         # Looking a column up creates it with openpyxl's default width, so ask first.
         widened = ws.column_dimensions[letter].width if letter in ws.column_dimensions else 0
         ws.column_dimensions[letter].width = max(widened, min(longest + 2, MAX_WIDTH))
@@ -1137,6 +1144,8 @@ def _chart_titles(ws) -> set[str]:
 def _set_dropdowns(sheets: dict, guides: list[Guide]) -> None:
     """Replace sheetcrm's dropdowns on each guided tab with the plan's: the same plan gives
     the same validations, however many writes it rides along with."""
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     for guide in guides:
         ws = sheets.get(guide.tab)
         if ws is None:

@@ -45,15 +45,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Callable, Collection, Iterable
 
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.formula.translate import Translator
-from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
-from openpyxl.utils import column_index_from_string, get_column_letter, quote_sheetname, range_boundaries
 
 from sheetcrm.i18n import N_, _
 
 from . import CellValue, serial_number
-from .numformat import is_percent_format
+from .numformat import BUILTIN_FORMATS, is_date_format, is_percent_format
 
 MARK_NAME = "sheetcrm_tab"
 MARK_VALUE = '"sheetcrm"'
@@ -207,6 +203,42 @@ _R_ATTR = re.compile(rb'\sr="[^"]*"')
 _S_ATTR = re.compile(rb'\ss="([0-9]+)"')
 _SPANS = re.compile(rb'\sspans="[^"]*"')
 _XML_ESCAPE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
+# The control characters XML 1.0 cannot hold, as openpyxl's ILLEGAL_CHARACTERS_RE has them, and
+# the A1 column conversions and title quoting as openpyxl's utils do them (columns 1-based, A
+# to ZZZ, else ValueError): sheetcrm's own, so that reading a workbook (calamine's) or patching
+# it never imports openpyxl and the numpy it brings, 0.3 s of CPU at every command's start
+# (tests/test_startup_imports.py compares them with openpyxl's).
+ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+_COLUMN = re.compile(r"[A-Za-z]{1,3}")
+_LAST_LETTERS = 18_278  # ZZZ
+
+
+def column_index(letters: str) -> int:
+    """"A" -> 1, "aa" -> 27; ValueError for anything but one to three letters."""
+    if not _COLUMN.fullmatch(letters):
+        raise ValueError(f"{letters} is not a valid column name")  # not for people: a damaged package
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def quote_sheetname(title: str) -> str:
+    """A tab's title as a formula names it: quoted, its quotes doubled."""
+    return "'" + title.replace("'", "''") + "'"
+
+
+def column_letter(col: int) -> str:
+    """1 -> "A", 27 -> "AA"; ValueError outside A to ZZZ."""
+    if not 1 <= col <= _LAST_LETTERS:
+        raise ValueError(f"Invalid column index {col}")  # not for people: a bug, never a cell
+    letters = ""
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
 _MASTER = re.compile(rb'<f\b[^>]*\bref="')
 
 
@@ -485,7 +517,7 @@ def restyle_sheet(xml: bytes, blocks: dict[int, list[tuple[int, int | None, str]
         ref = _REF.fullmatch(a.get(b"r", b""))
         if ref is None or a.get(b"t", b"n") != b"n" or (cm[2] and b"<f" in cm[2]):
             continue  # a cell with no reference, text, a boolean, an error or a formula: as it is
-        col, row = column_index_from_string(ref[1].decode()), int(ref[2])
+        col, row = column_index(ref[1].decode()), int(ref[2])
         code = next((c for first, last, c in blocks.get(col, ()) if first <= row and (last is None or row <= last)),
                     None)
         if code is None or styles.code(int(m[1])) == code:
@@ -501,7 +533,7 @@ def _s(style: int | None) -> bytes:
 
 
 def _ref(row: int, col: int) -> bytes:
-    return f"{get_column_letter(col)}{row}".encode()
+    return f"{column_letter(col)}{row}".encode()
 
 
 @dataclass
@@ -576,7 +608,7 @@ def _patch_row(row: int, rm: re.Match, specs: dict[int, CellSpec], styles: Style
     for cm in _CELL.finditer(rm[2] or b""):
         a = attrs(cm[1])
         ref = _REF.fullmatch(a.get(b"r", b""))
-        col = column_index_from_string(ref[1].decode()) if ref else col + 1
+        col = column_index(ref[1].decode()) if ref else col + 1
         if col in specs:
             if cm[2] and _MASTER.search(cm[2]):
                 raise NeedsRebuild("a shared or array formula's master cell is written",  # not for people
@@ -625,10 +657,10 @@ def _dimension(xml: bytes, bounds: Bounds) -> bytes:
     if not all(refs):
         return xml
     rows = [int(r[2]) for r in refs]  # type: ignore[index]
-    cols = [column_index_from_string(r[1].decode()) for r in refs]  # type: ignore[index]
+    cols = [column_index(r[1].decode()) for r in refs]  # type: ignore[index]
     r0, r1 = min(rows + [bounds.rows[0]]), max(rows + [bounds.rows[1]])
     c0, c1 = min(cols + [bounds.cols[0]]), max(cols + [bounds.cols[1]])
-    ref = f"{get_column_letter(c0)}{r0}:{get_column_letter(c1)}{r1}".encode()
+    ref = f"{column_letter(c0)}{r0}:{column_letter(c1)}{r1}".encode()
     if ref == m[1]:
         return xml
     return xml[:m.start(1)] + ref + xml[m.end(1):]
@@ -734,7 +766,7 @@ def raw_cells(xml: bytes, wanted: set[tuple[int, int]]) -> dict[tuple[int, int],
         for cm in _CELL.finditer(rm[2] or b""):
             ca = attrs(cm[1])
             ref = _REF.fullmatch(ca.get(b"r", b""))
-            col = column_index_from_string(ref[1].decode()) if ref else col + 1
+            col = column_index(ref[1].decode()) if ref else col + 1
             if (row_no, col) in wanted:
                 body = cm[2] or b""
                 v = _V_TEXT.search(body)
@@ -792,7 +824,7 @@ def decode(cell: RawCell | None, shared: Callable[[], SharedStrings]) -> CellVal
 
 def merged_hidden(xml: bytes) -> Callable[[int, int], bool]:
     """Whether a 1-based (row, col) is a hidden part of a merged block (not its first cell)."""
-    blocks = [(int(m[2]), column_index_from_string(m[1].decode()), int(m[4]), column_index_from_string(m[3].decode()))
+    blocks = [(int(m[2]), column_index(m[1].decode()), int(m[4]), column_index(m[3].decode()))
               for m in _MERGE.finditer(xml)] if b"<mergeCell" in xml else []
 
     def hidden(row: int, col: int) -> bool:
@@ -953,7 +985,7 @@ def leave_theirs(wanted: list[tuple[str, str]], theirs: list[str]) -> list[tuple
                 break
         if row <= last:
             spans.append((row, last))
-        letter = get_column_letter(col)
+        letter = column_letter(col)
         refs = [f"{letter}{a}" if a == b else f"{letter}{a}:{letter}{b}" for a, b in spans if a <= b]
         if refs:
             out.append((" ".join(refs), formula))
@@ -963,6 +995,8 @@ def leave_theirs(wanted: list[tuple[str, str]], theirs: list[str]) -> list[tuple
 def _area(ref: str) -> tuple[int, int, int, int]:
     """(first column, first row, last column, last row), 1-based, of an A1 range; a whole
     column or row reaches the sheet's edge, and a range that cannot be read covers the sheet."""
+    from openpyxl.utils import range_boundaries
+
     try:
         left, top, right, bottom = range_boundaries(ref.replace("$", ""))
     except (ValueError, TypeError):
@@ -1057,7 +1091,7 @@ def _fit_chart(xml: bytes, tab: str, cols: tuple[int, ...], first: int, last: in
         return None  # a reference outside numRef/strRef (a multi-level one, say): not ours
     # Excel leaves the quotes out of a plain title; openpyxl always writes them.
     prefixes = {quote_sheetname(tab) + "!", tab + "!"}
-    columns = {get_column_letter(c) for c in cols}
+    columns = {column_letter(c) for c in cols}
     blocks: list[tuple[re.Match, str]] = []
     for ref in refs:
         f = _CHART_F.search(ref[3])
@@ -1322,7 +1356,7 @@ def _bounds(ref: str) -> tuple[int, int, int, int] | None:
     m = _RANGE.fullmatch(ref)
     if m is None:
         return None
-    return int(m[2]), column_index_from_string(m[1]), int(m[4]), column_index_from_string(m[3])
+    return int(m[2]), column_index(m[1]), int(m[4]), column_index(m[3])
 
 
 def grow_tables(z: zipfile.ZipFile, part: str, original: bytes, cells: dict[tuple[int, int], CellSpec],
@@ -1382,7 +1416,7 @@ def grow_tables(z: zipfile.ZipFile, part: str, original: bytes, cells: dict[tupl
             continue
         right = c1 + len(headers)
         old = attrs(m[1])[b"ref"]
-        ref = f"{get_column_letter(c0)}{r0}:{get_column_letter(right)}{last}".encode()
+        ref = f"{column_letter(c0)}{r0}:{column_letter(right)}{last}".encode()
         head = m[0].replace(b'ref="' + old + b'"', b'ref="' + ref + b'"', 1)
         body = xml[m.end():]
         # The table's filter spans it whole (LibreOffice) or without its Total Row (Excel): left
@@ -1390,7 +1424,7 @@ def grow_tables(z: zipfile.ZipFile, part: str, original: bytes, cells: dict[tupl
         # filter no longer matched the table's columns.
         totals = int(attrs(m[1]).get(b"totalsRowCount", b"0") or 0)
         spans = {(r0, c0, r1, c1): ref, (r0, c0, r1 - totals, c1):
-                 f"{get_column_letter(c0)}{r0}:{get_column_letter(right)}{last - totals}".encode()}
+                 f"{column_letter(c0)}{r0}:{column_letter(right)}{last - totals}".encode()}
         body = _AUTO_FILTER.sub(lambda f: f[1] + spans.get(_bounds(f[2].decode()), f[2]) + f[3], body, count=1)
         if headers:
             body = _add_table_columns(body, headers)
@@ -1401,10 +1435,12 @@ def grow_tables(z: zipfile.ZipFile, part: str, original: bytes, cells: dict[tupl
             if calc is None or b"array" in attrs(calc[1]) and attrs(calc[1])[b"array"] in (b"1", b"true"):
                 continue
             text = "=" + html.unescape(calc[2].decode())
+            from openpyxl.formula.translate import Translator  # a calculated column grown: rare
+
             for r in range(r1 + 1, last + 1):
                 if cells.get((r, c0 + i), CellSpec(None)).value in (None, ""):
                     # Written relative to the table's first row; A1 references move to the row.
-                    at = f"{get_column_letter(c0 + i)}"
+                    at = f"{column_letter(c0 + i)}"
                     formulas[(r, c0 + i)] = CellSpec(Translator(text, origin=f"{at}{first}").translate_formula(f"{at}{r}"),
                                                      formula=True)
     return out, below, formulas
@@ -1479,7 +1515,7 @@ def grow_filter(z: zipfile.ZipFile, part: str, original: bytes, xml: bytes,
 
 def _a1(bounds: tuple[int, int, int, int]) -> str:
     r0, c0, r1, c1 = bounds
-    return f"{get_column_letter(c0)}{r0}:{get_column_letter(c1)}{r1}"
+    return f"{column_letter(c0)}{r0}:{column_letter(c1)}{r1}"
 
 
 _FILTER_NAME = re.compile(r"^(.*!)(\$?[A-Z]+\$?[0-9]+:\$?[A-Z]+\$?[0-9]+)$", re.S)
@@ -1499,7 +1535,7 @@ def grow_filter_name(workbook_xml: bytes, index: int, old: tuple[int, int, int, 
         if f is None or _bounds(f[2]) != old:
             return m[0]
         r0, c0, r1, c1 = new
-        text = f"{f[1]}${get_column_letter(c0)}${r0}:${get_column_letter(c1)}${r1}"
+        text = f"{f[1]}${column_letter(c0)}${r0}:${column_letter(c1)}${r1}"
         return m[0][:m.start(2) - m.start()] + html.escape(text, quote=False).encode() + m[0][m.end(2) - m.start():]
 
     out = _DEFINED_NAME.sub(grow, workbook_xml)

@@ -27,12 +27,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable, Collection
 
-from openpyxl.utils import column_index_from_string
-
 from sheetcrm.cells import shown_order
 
 from . import uncalculated
-from .xlsx_patch import attrs, found_dropdowns, relationships, sheet_parts
+from .xlsx_patch import attrs, column_index, found_dropdowns, relationships, sheet_parts
 from .numformat import format_currency, is_digits_format, is_percent_format, is_time_format, moment_decimals, percent_depends  # noqa: F401  (is_percent_format: re-exported)
 
 Position = tuple[int, int]  # 0-based (row, col), as in Grid
@@ -363,4 +361,4 @@ def _position(attrs: bytes) -> Position | None:
 
 
 def _col(letters: bytes) -> int:
-    return column_index_from_string(letters.decode()) - 1
+    return column_index(letters.decode()) - 1

@@ -30,7 +30,7 @@ import re
 import zipfile
 from typing import Collection
 
-from openpyxl.utils import column_index_from_string, get_column_letter
+from .xlsx_patch import column_index, column_letter
 
 # A sheet is read packed when the rectangle calamine would allocate is over MIN_AREA cells
 # and over SPARSE_RATIO times the cells the sheet holds: a full table (100k rows by 20
@@ -57,7 +57,7 @@ EMPTY_SHEET = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData/></worksheet>')
 
 # The packed columns' letters, by 1-based position in a packed row.
-_PACKED = [b""] + [get_column_letter(i).encode() for i in range(1, PACK_WIDTH + 1)]
+_PACKED = [b""] + [column_letter(i).encode() for i in range(1, PACK_WIDTH + 1)]
 
 EMPTY_ROW: list = []  # every row that holds nothing, shared: never grow a row of a Grid in place
 
@@ -83,8 +83,8 @@ def worth_a_look(z: zipfile.ZipFile, part: str) -> bool:
 
 def _area(dim: re.Match[bytes]) -> int:
     first_row, last_row = int(dim[2] or 1), int(dim[4] or 1)
-    first_col = column_index_from_string(dim[1].decode()) if dim[1] else 1
-    last_col = column_index_from_string(dim[3].decode())
+    first_col = column_index(dim[1].decode()) if dim[1] else 1
+    last_col = column_index(dim[3].decode())
     return (last_row - first_row + 1) * (last_col - first_col + 1)
 
 
@@ -108,7 +108,7 @@ def is_sparse(xml: bytes) -> bool:
     for letters in (3, 2):
         found = set(re.findall(rb'<c r="([A-Z]{%d})[0-9]' % letters, xml))
         if found:
-            return sparse(column_index_from_string(max(found).decode()))
+            return sparse(column_index(max(found).decode()))
     if not sparse(26):
         return False
     return sparse(next((26 - i for i, letter in enumerate(b"ZYXWVUTSRQPONMLKJIHGFEDCBA")
@@ -153,7 +153,7 @@ def sparse_rows(data: bytes, part: str, name: str, xml: bytes, sheets: Collectio
         letters = ref[1]
         col = columns.get(letters)
         if col is None:
-            col = columns[letters] = column_index_from_string(letters.decode()) - 1
+            col = columns[letters] = column_index(letters.decode()) - 1
         cols.append(col)
         if b"<f" in inner:
             inner = _FORMULA.sub(b"", inner)  # the last result is the value; the formula is not read here

@@ -82,7 +82,7 @@ def test_the_policy_leaves_ordinary_templates_alone():
 
 def test_each_limit_is_one_place_for_subject_and_body():
     from sheetcrm.crm import workflows
-    assert isinstance(workflows._ENV, Sandbox) and isinstance(Templates().env, Sandbox)
+    assert isinstance(workflows._sandbox(), Sandbox) and isinstance(Templates().env, Sandbox)
     env = Sandbox(100)
     with pytest.raises(SandboxLimit):
         env.render(env.from_string("{{ 'x' ~ 'y' * 60 ~ 'z' * 60 }}"), {})
