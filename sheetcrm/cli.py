@@ -426,7 +426,7 @@ def init(target: Target) -> None:
                                   region=environment_region())
         with _pending_file(Path(CONFIG_FILE), text) as pending:
             written = load(str(pending))
-            result, headed = init_workbook(book, written, snapshot)
+            result, headed, stand_ins = init_workbook(book, written, snapshot)
         echo(_("wrote {file} (every setting is optional)", file=CONFIG_FILE))
         if language is None:
             echo(_("{file}: summaries are in {currency}; set currency there if your amounts are in another",
@@ -435,19 +435,23 @@ def init(target: Target) -> None:
                 name, theirs, ours = loose
                 echo(_(LOOSE_LOCALE_SAID, file=CONFIG_FILE, name=name, theirs=theirs, ours=ours, locale=team))
     else:
-        result, headed = init_workbook(book, config, snapshot)
+        result, headed, stand_ins = init_workbook(book, config, snapshot)
         kept = True
     added = [title for title in result.written if title not in headed]
     headed = [title for title in headed if title in result.written]
     if added:
         echo(ngettext("{workbook}: added the tab {tabs}", "{workbook}: added the tabs {tabs}", len(added),
                       workbook=book.describe(), tabs=", ".join(added)))
-    elif not headed:
+    elif not headed and not stand_ins:
         echo(_("{workbook}: all CRM tabs present", workbook=book.describe()))
     if headed:
         echo(ngettext("{workbook}: wrote the header row into the empty tab {tabs}",
                       "{workbook}: wrote the header row into the empty tabs {tabs}", len(headed),
                       workbook=book.describe(), tabs=", ".join(headed)))
+    for stand_in in stand_ins:
+        echo(_('{workbook}: did not add the tab {tab}: "{text}" looks like it. If it is, rename it "{tab}" or map it '
+               'in sheetcrm.toml ([tabs.{key}] title = "{text}"); if not, add a tab named "{tab}"',
+               workbook=book.describe(), tab=stand_in.tab, text=stand_in.like, key=stand_in.key))
     if kept:
         _say_kept_config(target, config)
 

@@ -303,3 +303,50 @@ def test_the_example_budget_field_uncommented_keeps_a_budget_money(tmp_path, env
     done = sheetcrm("validate", "--format", "json", env=env, cwd=tmp_path)
     assert done.returncode == 0, (done.stdout[-2000:], done.stderr[-2000:])
     assert [i for i in json.loads(done.stdout)["issues"] if i["header"] == "Budget"] == []
+
+
+def clientes_team(path: Path) -> Path:
+    # A small Spanish team's customers under a name of their own, headed as Accounts are, and
+    # their deals naming them.
+    return xlsx(path, {
+        "Clientes": [["Nombre", "Dominio", "Sector", "País", "Propietario", "Estado", "Creado"],
+                     ["Panadería López", "panaderialopez.es", "Alimentación", "España", "Lucía", "Cliente",
+                      "03/04/2026"]],
+        "Oportunidades": [["Nombre", "Cuenta", "Etapa", "Importe", "Fecha de cierre"],
+                          ["Pan diario", "Panadería López", "Propuesta", "1.234,50 €", "03/04/2027"]],
+    })
+
+
+def test_init_adds_no_empty_tab_beside_the_team_tab_that_is_likely_it(tmp_path, env):
+    """README: init, validate, sync. On a workbook whose customers are in "Clientes" (Accounts'
+    headers), validate named it as very likely Cuentas, but init (run first, as the README says)
+    added an empty Cuentas beside it: from then on nothing named Clientes, and every deal's
+    Account was "no account" with the hint to type one's exact name, which it was. init now adds
+    every other tab, says it did not add that one and how to map it, and validate still says so."""
+    clientes_team(tmp_path / "equipo.xlsx")
+    done = sheetcrm("init", "--workbook", "equipo.xlsx", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    tabs = openpyxl.load_workbook(tmp_path / "equipo.xlsx").sheetnames
+    assert "Cuentas" not in tabs and "Contactos" in tabs and "Leads" in tabs
+    line = next(x for x in done.stdout.splitlines() if "Cuentas" in x)
+    assert '"Clientes"' in line and '[tabs.accounts] title = "Clientes"' in line
+    assert "no se ha añadido la pestaña Cuentas" in line  # the workbook's language
+    done = sheetcrm("validate", "--format", "json", env=env, cwd=tmp_path)
+    said = [(i["tab"], i["value"]) for i in json.loads(done.stdout)["issues"] if i["code"] == "missing_tab"]
+    assert said == [("Cuentas", "Clientes")]
+    toml = tmp_path / "sheetcrm.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + '\n[tabs.accounts]\ntitle = "Clientes"\n', encoding="utf-8")
+    done = sheetcrm("validate", "--format", "json", env=env, cwd=tmp_path)
+    codes = [i["code"] for i in json.loads(done.stdout)["issues"]]
+    assert "missing_tab" not in codes and "unknown_account" not in codes
+
+
+def test_a_tab_headed_as_one_crm_tab_is_not_said_to_be_another_too(tmp_path, env):
+    """"Clientes", headed Nombre, Dominio, Sector, País, Propietario, Estado, Creado, names seven
+    columns of Accounts and five of Leads: validate said it was "very likely" each of them, a
+    hint false for one. It is said of the tab it names the most columns of alone."""
+    clientes_team(tmp_path / "equipo.xlsx")
+    done = sheetcrm("validate", "--workbook", "equipo.xlsx", "--format", "json", env=env, cwd=tmp_path)
+    said = [(i["tab"], i["value"]) for i in json.loads(done.stdout)["issues"] if i["code"] == "missing_tab"]
+    assert ("Cuentas", "Clientes") in said
+    assert [tab for tab, like in said if like == "Clientes"] == ["Cuentas"]
