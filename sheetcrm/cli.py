@@ -478,7 +478,13 @@ def _say_kept_config(target: Target, config: Config) -> None:
             same = False
     else:
         same = False
-    if not same:
+    if same:
+        return
+    if config.spreadsheet is None and config.workbook is None:
+        # "it names crm.xlsx" of a file that names none sent the person looking for a line not there.
+        echo(_("kept {file} as it is: it names no workbook, so a command without --workbook or --spreadsheet works "
+               "on {named}, not on {given}", file=config.source or CONFIG_FILE, named=named, given=given))
+    else:
         echo(_("kept {file} as it is: it names {named}, so a command without --workbook or --spreadsheet works on "
                "that one, not on {given}", file=config.source or CONFIG_FILE, named=named, given=given))
 

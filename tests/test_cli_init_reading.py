@@ -212,6 +212,17 @@ def test_init_with_another_workbook_says_the_kept_config_names_its_own(tmp_path,
     assert again.returncode == 0 and "kept" not in again.stdout, again.stdout
 
 
+def test_init_beside_a_config_naming_no_workbook_says_it_names_none(tmp_path, env):
+    """A sheetcrm.toml of the team's with `locale` and no `workbook`: init --workbook team.xlsx
+    said "kept sheetcrm.toml as it is: it names crm.xlsx", a line the file does not hold."""
+    (tmp_path / "sheetcrm.toml").write_text('currency = "EUR"\n', encoding="utf-8")
+    done = sheetcrm("init", "--workbook", "team.xlsx", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert ("kept sheetcrm.toml as it is: it names no workbook, so a command without --workbook or --spreadsheet "
+            "works on crm.xlsx, not on team.xlsx") in done.stdout, done.stdout
+    assert "it names crm.xlsx" not in done.stdout
+
+
 def test_init_heads_an_empty_crm_tab_and_never_one_holding_anything(tmp_path, monkeypatch):
     """An Activities tab created and left empty: init added the other tabs and left it so, and
     validate failed `missing_column` for ever. A tab holding any cell is the team's."""
