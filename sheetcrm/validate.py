@@ -1017,15 +1017,17 @@ def _tab_with_columns(snapshot: Snapshot, titles: list[str], key: str, config: C
     """(title, its headers naming the columns of TABS[key], quoted and joined by ", ") of the
     first of `titles` whose header row names every required column of that tab and at least
     _HELD_COLUMNS of its columns but ID (an "Activity Log" headed Date, Type, Subject, Related),
-    more of them than of any other CRM tab's: very likely that tab under a name too far from its
-    own to look like it. Said, never read as it: the person renames it or maps it in
+    no fewer of them than of any other CRM tab's: very likely that tab under a name too far from
+    its own to look like it. Said, never read as it: the person renames it or maps it in
     sheetcrm.toml. None when no tab is so. A "Clientes" headed Nombre, Dominio, Sector, País,
     Propietario, Estado, Creado names five columns of Leads too, but seven of Accounts: it is
-    no more likely Leads than any tab with a Name and a Status, and was said to be both."""
+    no more likely Leads than any tab with a Name and a Status, and was said to be both. One
+    naming as many of two tabs (Contacts' and Leads' Nombre, Apellido, Empresa, Correo) is said
+    of both: either may be it, and saying neither would leave it unread without a word."""
     for title in titles:
         held = {k: _held_columns(snapshot.tabs[title], k, config) for k in TABS}
         mine = held[key]
-        if mine is not None and all(other is None or len(other) < len(mine)
+        if mine is not None and all(other is None or len(other) <= len(mine)
                                     for k, other in held.items() if k != key):
             return title, ", ".join(f'"{text}"' for text in mine.values())
     return None
