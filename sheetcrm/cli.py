@@ -32,7 +32,8 @@ from sheetcrm.crm.forecast import Forecast, MonthForecast, overdue_said, owner_l
 from sheetcrm.crm.kpis import KPIS, Kpis, conversion_label, coverage_said
 from sheetcrm.crm.money import left_out_said
 from sheetcrm.crm.segments import KINDS, csv_text, spreadsheet_csv
-from sheetcrm.i18n import N_, Spoken, _, catalogue, current, environment_locale, environment_region, every_locale, ngettext, speaking, using
+from sheetcrm.i18n import (N_, Spoken, _, catalogue, current, environment_locale, environment_names_language,
+                           environment_region, every_locale, ngettext, speaking, using)
 from sheetcrm.show import NOTHING
 from sheetcrm.os_errors import os_problem
 from sheetcrm.lock import WritingSession
@@ -402,8 +403,8 @@ def _warnings_in_one_line() -> None:
 @IGNORE_LOCK
 @user_errors
 def init(target: Target) -> None:
-    from sheetcrm.starter import (LOOSE_LOCALE_SAID, crm_language, example_config, existing_tabs, init_workbook,
-                                  named_currencies, region_writes_otherwise)
+    from sheetcrm.starter import (LOOSE_LOCALE_SAID, UNNAMED_LOCALE_SAID, crm_language, example_config,
+                                  existing_tabs, init_workbook, named_currencies, region_writes_otherwise)
 
     config, book = target.open()
     # The locks first: a refused init writes nothing, not even the config.
@@ -423,7 +424,7 @@ def init(target: Target) -> None:
         with using(language or team):
             text = example_config(target.workbook, target.spreadsheet, target.credentials, language=language,
                                   locale=team, currencies=named_currencies(snapshot, config) if language else (),
-                                  region=environment_region())
+                                  region=environment_region(), named=environment_names_language())
         with _pending_file(Path(CONFIG_FILE), text) as pending:
             written = load(str(pending))
             result, headed, stand_ins = init_workbook(book, written, snapshot)
@@ -434,6 +435,8 @@ def init(target: Target) -> None:
             if (loose := region_writes_otherwise(team, environment_region())) is not None:
                 name, theirs, ours = loose
                 echo(_(LOOSE_LOCALE_SAID, file=CONFIG_FILE, name=name, theirs=theirs, ours=ours, locale=team))
+            elif not environment_names_language():
+                echo(_(UNNAMED_LOCALE_SAID, file=CONFIG_FILE))
     else:
         result, headed, stand_ins = init_workbook(book, config, snapshot)
         kept = True

@@ -125,6 +125,16 @@ LOOSE_LOCALE = N_("# Left unset: your locale {name} writes dates and numbers as 
                   "# locale = \"{locale}\" reads them ({ours}). Set, it would read every date and number a column\n"
                   "# leaves open its way, unsaid; unset, each one that reads both ways is reported at its cell\n"
                   "# (dates written year first, 2026-04-03, never are).")
+# The same where the environment names no language sheetcrm speaks (LANG=C, a server's or a
+# container's, or fr_FR): "en" is then no one's choice, only the fallback for the words, and set
+# it read a team's 03/04/2027 as 4 March with no warning.
+UNNAMED_LOCALE = N_("# Left unset: your environment's locale names neither English nor Spanish, so nothing says\n"
+                    "# how your team writes dates and numbers (03/04/2026: 3 April or 4 March?). Set, locale would\n"
+                    "# read every one a column leaves open its way, unsaid; unset, each one that reads both ways\n"
+                    "# is reported at its cell (dates written year first, 2026-04-03, never are).")
+UNNAMED_LOCALE_SAID = N_("{file}: locale left unset: your environment's locale names neither English nor Spanish, so "
+                         "nothing says how your team writes dates and numbers; each one that reads both ways is "
+                         "reported at its cell")
 LOOSE_LOCALE_SAID = N_("{file}: locale left unset: {name} writes dates and numbers as ({theirs}), not as "
                        "locale \"{locale}\" reads them ({ours}); each one that reads both ways is reported at its "
                        "cell")
@@ -165,7 +175,7 @@ def team_currency(region: str | None) -> str | None:
 
 def example_config(workbook: str | None = None, spreadsheet: str | None = None,
                    credentials: str | None = None, language: str | None = None, locale: str = "en",
-                   currencies: Sequence[str] = (), region: str | None = None) -> str:
+                   currencies: Sequence[str] = (), region: str | None = None, named: bool = True) -> str:
     """The example sheetcrm.toml, pointing at the workbook `init` was given (a path relative to
     the folder the file is written in, or a spreadsheet ID or URL), so the next command finds it.
     `language`: the language ("en"/"es") of the CRM tabs the workbook holds already, None for a
@@ -174,7 +184,9 @@ def example_config(workbook: str | None = None, spreadsheet: str | None = None,
     active (the text itself is in the current language). `currencies`: the ISO codes the
     workbook's amounts and Currency cells name, most named first (`named_currencies`): the
     commented-out `currency` then offers the first. `region`: the environment's territory
-    ("ES"), which sets a new workbook's currency (`team_currency`)."""
+    ("ES"), which sets a new workbook's currency (`team_currency`). `named`: whether the
+    environment names `locale` (`i18n.environment_names_language`); if not, `locale` is left
+    unset, as where the region writes otherwise."""
     text = _stages_left_unset(_(EXAMPLE))
     if language is None:
         currency = team_currency(region)
@@ -188,6 +200,8 @@ def example_config(workbook: str | None = None, spreadsheet: str | None = None,
         name, theirs, ours = loose
         said = _(LOOSE_LOCALE, name=name, theirs=theirs, ours=ours, locale=normalize(locale))
         text = _swap(text, 'locale = "en"', f"{said}\n# locale = {_toml_string(normalize(locale))}")
+    elif language is None and not named:
+        text = _swap(text, 'locale = "en"', f"{_(UNNAMED_LOCALE)}\n# locale = {_toml_string(normalize(locale))}")
     elif language is None and normalize(locale) != "en":
         # A Spanish team's file read "en": every command after init spoke English, and read
         # its 1.234,50 and 03/04 the English way.

@@ -369,3 +369,37 @@ def test_a_tab_headed_as_one_crm_tab_is_not_said_to_be_another_too(tmp_path, env
     done = sheetcrm("validate", "--workbook", "personas.xlsx", "--format", "json", env=env, cwd=tmp_path)
     said = [(i["tab"], i["value"]) for i in json.loads(done.stdout)["issues"] if i["code"] == "missing_tab"]
     assert [tab for tab, like in said if like == "Clientes"] == ["Contactos", "Leads"]
+
+
+@pytest.mark.parametrize("lang", ["C.UTF-8", None])
+def test_init_in_an_environment_naming_no_language_leaves_locale_unset(tmp_path, env, lang):
+    """LANG=C (a server's, a container's) or none: init wrote an active `locale = "en"`, which no
+    one chose (English is only the fallback for the words), and that settled every date a column
+    leaves open: a team's 03/04/2027 read 4 March, its deal in March's forecast, with no word.
+    Left unset, each such date is said with both readings, as for a region that writes otherwise."""
+    env = {k: v for k, v in env.items() if k not in ("SHEETCRM_LANG", "LANG", "LC_MESSAGES", "LC_MONETARY")}
+    if lang is not None:
+        env["LANG"] = lang
+    done = sheetcrm("init", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "locale left unset: your environment's locale names neither English nor Spanish" in done.stdout
+    toml = (tmp_path / "sheetcrm.toml").read_text(encoding="utf-8")
+    assert '\n# locale = "en"\n' in toml and '\nlocale =' not in toml
+    wb = openpyxl.load_workbook(tmp_path / "crm.xlsx")
+    wb["Accounts"].append([None, "Acme"])
+    headers = [c.value for c in wb["Opportunities"][1]]
+    row = dict.fromkeys(headers)
+    row.update({"Name": "Deal 1", "Account": "Acme", "Stage": "Proposal", "Amount": 1500, "Close Date": "03/04/2027"})
+    wb["Opportunities"].append([row[h] for h in headers])
+    wb.save(tmp_path / "crm.xlsx")
+    done = sheetcrm("validate", "--format", "json", env=env, cwd=tmp_path)
+    said = [(i["code"], i["value"]) for i in json.loads(done.stdout)["issues"] if i["header"] == "Close Date"]
+    assert said == [("ambiguous_date", "03/04/2027")], said
+
+
+def test_init_in_an_environment_naming_english_still_sets_it(tmp_path, env):
+    # en_US names English and a region that writes as "en" reads: the team chose it.
+    env = {**{k: v for k, v in env.items() if k != "SHEETCRM_LANG"}, "LANG": "en_US.UTF-8"}
+    done = sheetcrm("init", env=env, cwd=tmp_path)
+    assert done.returncode == 0 and "locale left unset" not in done.stdout, done.stdout
+    assert '\nlocale = "en"\n' in (tmp_path / "sheetcrm.toml").read_text(encoding="utf-8")
