@@ -33,7 +33,8 @@ from sheetcrm.crm.forecast import (Forecast, MonthForecast, overdue_said, owner_
 from sheetcrm.crm.kpis import KPIS, Kpis, conversion_label, coverage_said
 from sheetcrm.crm.money import left_out_said
 from sheetcrm.crm.segments import KINDS, csv_text, spreadsheet_csv
-from sheetcrm.i18n import N_, Spoken, _, catalogue, current, environment_locale, environment_region, every_locale, ngettext, speaking, using
+from sheetcrm.i18n import (N_, Spoken, _, catalogue, current, environment_locale, environment_names_language,
+                           environment_region, every_locale, ngettext, speaking, using)
 from sheetcrm.show import NOTHING
 from sheetcrm.os_errors import os_problem
 from sheetcrm.lock import WritingSession
@@ -403,8 +404,8 @@ def _warnings_in_one_line() -> None:
 @IGNORE_LOCK
 @user_errors
 def init(target: Target) -> None:
-    from sheetcrm.starter import (LOOSE_LOCALE_SAID, crm_language, example_config, existing_tabs, init_workbook,
-                                  named_currencies, region_writes_otherwise)
+    from sheetcrm.starter import (LOOSE_LOCALE_SAID, UNNAMED_LOCALE_SAID, crm_language, example_config,
+                                  existing_tabs, init_workbook, named_currencies, region_writes_otherwise)
 
     config, book = target.open()
     # The locks first: a refused init writes nothing, not even the config.
@@ -424,10 +425,10 @@ def init(target: Target) -> None:
         with using(language or team):
             text = example_config(target.workbook, target.spreadsheet, target.credentials, language=language,
                                   locale=team, currencies=named_currencies(snapshot, config) if language else (),
-                                  region=environment_region())
+                                  region=environment_region(), named=environment_names_language())
         with _pending_file(Path(CONFIG_FILE), text) as pending:
             written = load(str(pending))
-            result, headed = init_workbook(book, written, snapshot)
+            result, headed, stand_ins = init_workbook(book, written, snapshot)
         echo(_("wrote {file} (every setting is optional)", file=CONFIG_FILE))
         if language is None:
             echo(_("{file}: summaries are in {currency}; set currency there if your amounts are in another",
@@ -435,20 +436,26 @@ def init(target: Target) -> None:
             if (loose := region_writes_otherwise(team, environment_region())) is not None:
                 name, theirs, ours = loose
                 echo(_(LOOSE_LOCALE_SAID, file=CONFIG_FILE, name=name, theirs=theirs, ours=ours, locale=team))
+            elif not environment_names_language():
+                echo(_(UNNAMED_LOCALE_SAID, file=CONFIG_FILE))
     else:
-        result, headed = init_workbook(book, config, snapshot)
+        result, headed, stand_ins = init_workbook(book, config, snapshot)
         kept = True
     added = [title for title in result.written if title not in headed]
     headed = [title for title in headed if title in result.written]
     if added:
         echo(ngettext("{workbook}: added the tab {tabs}", "{workbook}: added the tabs {tabs}", len(added),
                       workbook=book.describe(), tabs=", ".join(added)))
-    elif not headed:
+    elif not headed and not stand_ins:
         echo(_("{workbook}: all CRM tabs present", workbook=book.describe()))
     if headed:
         echo(ngettext("{workbook}: wrote the header row into the empty tab {tabs}",
                       "{workbook}: wrote the header row into the empty tabs {tabs}", len(headed),
                       workbook=book.describe(), tabs=", ".join(headed)))
+    for stand_in in stand_ins:
+        echo(_('{workbook}: did not add the tab {tab}: "{text}" looks like it. If it is, rename it "{tab}" or map it '
+               'in sheetcrm.toml ([tabs.{key}] title = "{text}"); if not, add a tab named "{tab}"',
+               workbook=book.describe(), tab=stand_in.tab, text=stand_in.like, key=stand_in.key))
     if kept:
         _say_kept_config(target, config)
 
@@ -475,7 +482,13 @@ def _say_kept_config(target: Target, config: Config) -> None:
             same = False
     else:
         same = False
-    if not same:
+    if same:
+        return
+    if config.spreadsheet is None and config.workbook is None:
+        # "it names crm.xlsx" of a file that names none sent the person looking for a line not there.
+        echo(_("kept {file} as it is: it names no workbook, so a command without --workbook or --spreadsheet works "
+               "on {named}, not on {given}", file=config.source or CONFIG_FILE, named=named, given=given))
+    else:
         echo(_("kept {file} as it is: it names {named}, so a command without --workbook or --spreadsheet works on "
                "that one, not on {given}", file=config.source or CONFIG_FILE, named=named, given=given))
 

@@ -71,6 +71,17 @@ def environment_locale() -> str:
     return "en"
 
 
+def environment_names_language() -> bool:
+    """Whether the environment's language (as `environment_locale` finds it) is one sheetcrm
+    speaks, named: False for LANG=C, POSIX, fr_FR or none set, where "en" is only the fallback
+    for the words sheetcrm prints, and says nothing of how the team writes dates and numbers."""
+    for var in ("SHEETCRM_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var)
+        if value:
+            return any(part.strip().lower()[:2] in LOCALES for part in value.split(":"))
+    return False
+
+
 def environment_region() -> str | None:
     """The territory ("ES", "MX", "US") whose money the environment's locale formats: that of
     SHEETCRM_LANG when it names one, else that of the first of LC_ALL, LC_MONETARY and LANG

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from sheetcrm import cells, demo
@@ -16,16 +17,29 @@ from sheetcrm.ids import read_sequences
 from sheetcrm.owned import owned_title
 from sheetcrm.plan import tab_writes
 from sheetcrm.schema import OWNED_TABS, SEQUENCES, TABS, WORKFLOWS, TabSpec, find_tab, tab_names
-from sheetcrm.validate import read_crm, team_config, titles_language
+from sheetcrm.validate import read_crm, tab_stand_in, team_config, titles_language
 from sheetcrm.workbook import CellWrite, Grid, Plan, Snapshot, Workbook, WorkbookError, WriteResult
 
 
-def plan_missing_tabs(snapshot: Snapshot, config: Config) -> tuple[Plan, list[str]]:
+@dataclass(frozen=True)
+class StandIn:
+    """A CRM tab init did not add (`tab`, its key `key`) because the team's tab `like` is likely it."""
+
+    tab: str
+    like: str
+    key: str
+
+
+def plan_missing_tabs(snapshot: Snapshot, config: Config) -> tuple[Plan, list[str], list[StandIn]]:
     """New tabs, with headers, for every CRM tab the workbook lacks, and the header row in every
     CRM tab that is there but holds no cell at all (a tab holding anything is not touched:
     its header, if it has one, is the team's), whose titles come second. Without it such a
-    tab fails validate's `missing_column` for ever, and init said nothing."""
-    plan, headed = Plan(), []
+    tab fails validate's `missing_column` for ever, and init said nothing.
+    A tab the workbook lacks while another is likely it (`validate.tab_stand_in`: a "Clientes"
+    headed as Accounts, an "Oportunidad") is not added but returned third: an empty Cuentas
+    beside Clientes silenced the `missing_tab` warning that named Clientes, and every deal's
+    Account then named no account, with no word of the tab that holds them."""
+    plan, headed, stand_ins = Plan(), [], []
     titles = list(snapshot.tabs)
     for key, spec in TABS.items():
         settings = config.tab(key)
@@ -38,6 +52,9 @@ def plan_missing_tabs(snapshot: Snapshot, config: Config) -> tuple[Plan, list[st
                                    for c, name in enumerate(_headers(spec, settings, config.locale), start=1))
             continue
         title = settings.title or spec.display_title(config.locale)
+        if (like := tab_stand_in(snapshot, config, key)[0]) is not None:
+            stand_ins.append(StandIn(title, like, key))
+            continue
         plan.new_tabs.append(title)
         plan.writes.extend(tab_writes(title, None, [_headers(spec, settings, config.locale)]))
     if find_tab(titles, tab_names(WORKFLOWS, None)) is None:
@@ -47,7 +64,7 @@ def plan_missing_tabs(snapshot: Snapshot, config: Config) -> tuple[Plan, list[st
         plan.new_tabs.append(title)
         headers = [*WORKFLOWS.headers(locale), *(c.display(locale) for c in WORKFLOWS.computed)]
         plan.writes.extend(tab_writes(title, None, [headers, example_rule(locale)]))
-    return plan, headed
+    return plan, headed, stand_ins
 
 
 def _headers(spec: TabSpec, settings: TabSettings, locale: str) -> list[str]:
@@ -108,6 +125,16 @@ LOOSE_LOCALE = N_("# Left unset: your locale {name} writes dates and numbers as 
                   "# locale = \"{locale}\" reads them ({ours}). Set, it would read every date and number a column\n"
                   "# leaves open its way, unsaid; unset, each one that reads both ways is reported at its cell\n"
                   "# (dates written year first, 2026-04-03, never are).")
+# The same where the environment names no language sheetcrm speaks (LANG=C, a server's or a
+# container's, or fr_FR): "en" is then no one's choice, only the fallback for the words, and set
+# it read a team's 03/04/2027 as 4 March with no warning.
+UNNAMED_LOCALE = N_("# Left unset: your environment's locale names neither English nor Spanish, so nothing says\n"
+                    "# how your team writes dates and numbers (03/04/2026: 3 April or 4 March?). Set, locale would\n"
+                    "# read every one a column leaves open its way, unsaid; unset, each one that reads both ways\n"
+                    "# is reported at its cell (dates written year first, 2026-04-03, never are).")
+UNNAMED_LOCALE_SAID = N_("{file}: locale left unset: your environment's locale names neither English nor Spanish, so "
+                         "nothing says how your team writes dates and numbers; each one that reads both ways is "
+                         "reported at its cell")
 LOOSE_LOCALE_SAID = N_("{file}: locale left unset: {name} writes dates and numbers as ({theirs}), not as "
                        "locale \"{locale}\" reads them ({ours}); each one that reads both ways is reported at its "
                        "cell")
@@ -148,7 +175,7 @@ def team_currency(region: str | None) -> str | None:
 
 def example_config(workbook: str | None = None, spreadsheet: str | None = None,
                    credentials: str | None = None, language: str | None = None, locale: str = "en",
-                   currencies: Sequence[str] = (), region: str | None = None) -> str:
+                   currencies: Sequence[str] = (), region: str | None = None, named: bool = True) -> str:
     """The example sheetcrm.toml, pointing at the workbook `init` was given (a path relative to
     the folder the file is written in, or a spreadsheet ID or URL), so the next command finds it.
     `language`: the language ("en"/"es") of the CRM tabs the workbook holds already, None for a
@@ -157,7 +184,9 @@ def example_config(workbook: str | None = None, spreadsheet: str | None = None,
     active (the text itself is in the current language). `currencies`: the ISO codes the
     workbook's amounts and Currency cells name, most named first (`named_currencies`): the
     commented-out `currency` then offers the first. `region`: the environment's territory
-    ("ES"), which sets a new workbook's currency (`team_currency`)."""
+    ("ES"), which sets a new workbook's currency (`team_currency`). `named`: whether the
+    environment names `locale` (`i18n.environment_names_language`); if not, `locale` is left
+    unset, as where the region writes otherwise."""
     text = _stages_left_unset(_(EXAMPLE))
     if language is None:
         currency = team_currency(region)
@@ -171,6 +200,8 @@ def example_config(workbook: str | None = None, spreadsheet: str | None = None,
         name, theirs, ours = loose
         said = _(LOOSE_LOCALE, name=name, theirs=theirs, ours=ours, locale=normalize(locale))
         text = _swap(text, 'locale = "en"', f"{said}\n# locale = {_toml_string(normalize(locale))}")
+    elif language is None and not named:
+        text = _swap(text, 'locale = "en"', f"{_(UNNAMED_LOCALE)}\n# locale = {_toml_string(normalize(locale))}")
     elif language is None and normalize(locale) != "en":
         # A Spanish team's file read "en": every command after init spoke English, and read
         # its 1.234,50 and 03/04 the English way.
@@ -258,19 +289,20 @@ def named_currencies(snapshot: Snapshot | None, config: Config) -> list[str]:
     return [code for code, _n in named.most_common()]
 
 
-def init_workbook(book: Workbook, config: Config, snapshot: Snapshot | None = None) -> tuple[WriteResult, list[str]]:
+def init_workbook(book: Workbook, config: Config,
+                  snapshot: Snapshot | None = None) -> tuple[WriteResult, list[str], list[StandIn]]:
     """Add the CRM tabs the workbook lacks (creating it if need be), and the header row to each
     CRM tab that holds no cell at all; `snapshot`: the workbook as `existing_tabs` read it, else
     it is read here. The tabs are named and headed in the config's `locale` when the file sets
     one, else in the language of the tabs already there. Returns the write's result and the
-    titles of the empty tabs given a header row."""
+    titles of the empty tabs given a header row, and the tabs not added (`plan_missing_tabs`)."""
     if snapshot is None:
         snapshot = existing_tabs(book)
     snapshot = snapshot if snapshot is not None else Snapshot()
-    plan, headed = plan_missing_tabs(snapshot, team_config(snapshot, config))
+    plan, headed, stand_ins = plan_missing_tabs(snapshot, team_config(snapshot, config))
     if not book.exists():
         book.create()
-    return (book.write(plan) if plan else WriteResult()), headed
+    return (book.write(plan) if plan else WriteResult()), headed, stand_ins
 
 
 # The demo's own mark: a row of sheetcrm's `_sheetcrm` tab (Key, Value), which syncs keep.

@@ -33,7 +33,7 @@ from sheetcrm.report import Issue, Report, column_letter
 from sheetcrm.schema import OPTIONAL_TABS, OWNED_TABS, QUOTAS, RATES, SEQUENCES, TABS, TabSpec, find_tab, tab_names
 from sheetcrm.workflow_tabs import read_workflows
 from sheetcrm.table import ERROR_ID, FORMULA_ID, Row, Table, _squash, header_columns, parse_table, tab_locale
-from sheetcrm.workbook import Snapshot
+from sheetcrm.workbook import Grid, Snapshot
 from sheetcrm.written import GENERATION, MEMO_NAME, Written, recall
 
 
@@ -164,11 +164,8 @@ def _read_crm(snapshot: Snapshot, config: Config, memo: RowMemo | None = None,
         if title is None:
             # Named as the team knows it: the configured title, else the built-in one in their language.
             missing = settings.title or spec.display_title(current())
-            others = [t for t in titles if t not in known]
-            like = _tab_lookalike(others, tab_names(spec, settings.title))
-            held = None if like is not None else _tab_with_columns(snapshot, others, spec, settings)
-            if held is not None:
-                like, columns = held
+            like, columns = tab_stand_in(snapshot, config, key, known)
+            if columns:
                 crm.report.add(Issue("warning", missing, None, None, None, like, "missing_tab",
                                      _('There is no "{tab}" tab. "{text}" is very likely it, its header row having '
                                        'the columns of {tab} ({columns}), but it is not read as it: a tab is found by '
@@ -191,8 +188,7 @@ def _read_crm(snapshot: Snapshot, config: Config, memo: RowMemo | None = None,
             crm.report.add(Issue("warning", missing, None, None, None, like, "missing_tab",
                                  _('There is no "{tab}" tab ("{text}" looks like it, but is not read: a tab is found '
                                    'by its name).', tab=missing, text=like),
-                                 _('If "{text}" is it, rename it "{tab}"; else run `sheetcrm init` to add the missing '
-                                   'tabs with their headers.', tab=missing, text=like)))
+                                 _(LOOKALIKE_TAB_HINT, tab=missing, text=like)))
             if key in FIGURE_COLUMNS:
                 crm.tabs_not_found.append(UnreadTab(key, missing, spec.title, spec.title_es, like))
             continue
@@ -969,6 +965,11 @@ class UnreadTab:
                  tab=self.tab, text=self.lookalike, figures=_(_FIGURES[(self.key, None)]))
 
 
+# init adds no tab beside one that looks like it (`tab_stand_in`), so the hint offers it no more.
+LOOKALIKE_TAB_HINT = N_('If "{text}" is it, rename it "{tab}"; else add a tab named "{tab}" (`sheetcrm init` does not, '
+                        'beside one that looks like it).')
+
+
 def _known_titles(titles: list[str], config: Config, owned: set[str]) -> set[str]:
     """The titles of `titles` that are a tab sheetcrm knows by name (a CRM tab, one of its own,
     Rates, Quotas) or carries sheetcrm's mark: none of them is another tab misnamed."""
@@ -993,19 +994,52 @@ def _tab_lookalike(titles: list[str], names: list[str]) -> str | None:
     return None
 
 
-def _tab_with_columns(snapshot: Snapshot, titles: list[str], spec: TabSpec,
-                      settings: TabSettings) -> tuple[str, str] | None:
-    """(title, its headers naming `spec`'s columns, quoted and joined by ", ") of the first of
-    `titles` whose header row names every required column of `spec` and at least
-    _HELD_COLUMNS of its columns but ID (an "Activity Log" headed Date, Type, Subject, Related):
-    very likely that tab under a name too far from its own to look like it. Said, never read as
-    it: the person renames it or maps it in sheetcrm.toml. None when no tab is so."""
-    required = {c.field for c in spec.columns if c.required}
+def tab_stand_in(snapshot: Snapshot, config: Config, key: str,
+                 known: set[str] | None = None) -> tuple[str | None, str]:
+    """The tab of `snapshot` sheetcrm does not know by name (`known`: `_known_titles`) that is likely the CRM tab
+    `key`, absent under its own name: (title, "") when its name looks like it, (title, its
+    headers naming the tab's columns) when its header row does; (None, "") when none is. Shared
+    by the read, which says it, and init, which must not add an empty tab beside it: once that
+    tab is there, nothing says the team's own is the one holding the records."""
+    spec, settings = TABS[key], config.tab(key)
+    titles = list(snapshot.tabs)
+    if known is None:
+        known = _known_titles(titles, config, snapshot.owned)
+    others = [t for t in titles if t not in known]
+    like = _tab_lookalike(others, tab_names(spec, settings.title))
+    if like is not None:
+        return like, ""
+    held = _tab_with_columns(snapshot, others, key, config)
+    return held if held is not None else (None, "")
+
+
+def _tab_with_columns(snapshot: Snapshot, titles: list[str], key: str, config: Config) -> tuple[str, str] | None:
+    """(title, its headers naming the columns of TABS[key], quoted and joined by ", ") of the
+    first of `titles` whose header row names every required column of that tab and at least
+    _HELD_COLUMNS of its columns but ID (an "Activity Log" headed Date, Type, Subject, Related),
+    no fewer of them than of any other CRM tab's: very likely that tab under a name too far from
+    its own to look like it. Said, never read as it: the person renames it or maps it in
+    sheetcrm.toml. None when no tab is so. A "Clientes" headed Nombre, Dominio, Sector, País,
+    Propietario, Estado, Creado names five columns of Leads too, but seven of Accounts: it is
+    no more likely Leads than any tab with a Name and a Status, and was said to be both. One
+    naming as many of two tabs (Contacts' and Leads' Nombre, Apellido, Empresa, Correo) is said
+    of both: either may be it, and saying neither would leave it unread without a word."""
     for title in titles:
-        held = {f: text for f, text in header_columns(spec, snapshot.tabs[title], settings).items() if f != "id"}
-        if required <= held.keys() and len(held) >= _HELD_COLUMNS:
-            return title, ", ".join(f'"{text}"' for text in held.values())
+        held = {k: _held_columns(snapshot.tabs[title], k, config) for k in TABS}
+        mine = held[key]
+        if mine is not None and all(other is None or len(other) <= len(mine)
+                                    for k, other in held.items() if k != key):
+            return title, ", ".join(f'"{text}"' for text in mine.values())
     return None
+
+
+def _held_columns(grid: Grid, key: str, config: Config) -> dict[str, str] | None:
+    """The headers of `grid` naming columns of TABS[key] but ID, when they are every required
+    one of it and at least _HELD_COLUMNS; else None."""
+    spec, settings = TABS[key], config.tab(key)
+    held = {f: text for f, text in header_columns(spec, grid, settings).items() if f != "id"}
+    required = {c.field for c in spec.columns if c.required}
+    return held if required <= held.keys() and len(held) >= _HELD_COLUMNS else None
 
 
 # A header row naming this many of a tab's columns (its ID aside) is that tab's, not a

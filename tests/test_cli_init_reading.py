@@ -212,6 +212,17 @@ def test_init_with_another_workbook_says_the_kept_config_names_its_own(tmp_path,
     assert again.returncode == 0 and "kept" not in again.stdout, again.stdout
 
 
+def test_init_beside_a_config_naming_no_workbook_says_it_names_none(tmp_path, env):
+    """A sheetcrm.toml of the team's with `locale` and no `workbook`: init --workbook team.xlsx
+    said "kept sheetcrm.toml as it is: it names crm.xlsx", a line the file does not hold."""
+    (tmp_path / "sheetcrm.toml").write_text('currency = "EUR"\n', encoding="utf-8")
+    done = sheetcrm("init", "--workbook", "team.xlsx", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert ("kept sheetcrm.toml as it is: it names no workbook, so a command without --workbook or --spreadsheet "
+            "works on crm.xlsx, not on team.xlsx") in done.stdout, done.stdout
+    assert "it names crm.xlsx" not in done.stdout
+
+
 def test_init_heads_an_empty_crm_tab_and_never_one_holding_anything(tmp_path, monkeypatch):
     """An Activities tab created and left empty: init added the other tabs and left it so, and
     validate failed `missing_column` for ever. A tab holding any cell is the team's."""
@@ -303,3 +314,92 @@ def test_the_example_budget_field_uncommented_keeps_a_budget_money(tmp_path, env
     done = sheetcrm("validate", "--format", "json", env=env, cwd=tmp_path)
     assert done.returncode == 0, (done.stdout[-2000:], done.stderr[-2000:])
     assert [i for i in json.loads(done.stdout)["issues"] if i["header"] == "Budget"] == []
+
+
+def clientes_team(path: Path) -> Path:
+    # A small Spanish team's customers under a name of their own, headed as Accounts are, and
+    # their deals naming them.
+    return xlsx(path, {
+        "Clientes": [["Nombre", "Dominio", "Sector", "País", "Propietario", "Estado", "Creado"],
+                     ["Panadería López", "panaderialopez.es", "Alimentación", "España", "Lucía", "Cliente",
+                      "03/04/2026"]],
+        "Oportunidades": [["Nombre", "Cuenta", "Etapa", "Importe", "Fecha de cierre"],
+                          ["Pan diario", "Panadería López", "Propuesta", "1.234,50 €", "03/04/2027"]],
+    })
+
+
+def test_init_adds_no_empty_tab_beside_the_team_tab_that_is_likely_it(tmp_path, env):
+    """README: init, validate, sync. On a workbook whose customers are in "Clientes" (Accounts'
+    headers), validate named it as very likely Cuentas, but init (run first, as the README says)
+    added an empty Cuentas beside it: from then on nothing named Clientes, and every deal's
+    Account was "no account" with the hint to type one's exact name, which it was. init now adds
+    every other tab, says it did not add that one and how to map it, and validate still says so."""
+    clientes_team(tmp_path / "equipo.xlsx")
+    done = sheetcrm("init", "--workbook", "equipo.xlsx", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    tabs = openpyxl.load_workbook(tmp_path / "equipo.xlsx").sheetnames
+    assert "Cuentas" not in tabs and "Contactos" in tabs and "Leads" in tabs
+    line = next(x for x in done.stdout.splitlines() if "Cuentas" in x)
+    assert '"Clientes"' in line and '[tabs.accounts] title = "Clientes"' in line
+    assert "no se ha añadido la pestaña Cuentas" in line  # the workbook's language
+    done = sheetcrm("validate", "--format", "json", env=env, cwd=tmp_path)
+    said = [(i["tab"], i["value"]) for i in json.loads(done.stdout)["issues"] if i["code"] == "missing_tab"]
+    assert said == [("Cuentas", "Clientes")]
+    toml = tmp_path / "sheetcrm.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + '\n[tabs.accounts]\ntitle = "Clientes"\n', encoding="utf-8")
+    done = sheetcrm("validate", "--format", "json", env=env, cwd=tmp_path)
+    codes = [i["code"] for i in json.loads(done.stdout)["issues"]]
+    assert "missing_tab" not in codes and "unknown_account" not in codes
+
+
+def test_a_tab_headed_as_one_crm_tab_is_not_said_to_be_another_too(tmp_path, env):
+    """"Clientes", headed Nombre, Dominio, Sector, País, Propietario, Estado, Creado, names seven
+    columns of Accounts and five of Leads: validate said it was "very likely" each of them, a
+    hint false for one. It is said of the tab it names the most columns of alone."""
+    clientes_team(tmp_path / "equipo.xlsx")
+    done = sheetcrm("validate", "--workbook", "equipo.xlsx", "--format", "json", env=env, cwd=tmp_path)
+    said = [(i["tab"], i["value"]) for i in json.loads(done.stdout)["issues"] if i["code"] == "missing_tab"]
+    assert ("Cuentas", "Clientes") in said
+    assert [tab for tab, like in said if like == "Clientes"] == ["Cuentas"]
+    # As many columns of Contacts as of Leads: either may be it, so both say it (saying neither
+    # would leave it unread without a word).
+    xlsx(tmp_path / "personas.xlsx", {
+        "Clientes": [["Nombre", "Apellido", "Empresa", "Correo", "Teléfono"], ["Ana", "Ruiz", "Acme", "ana@acme.es", "600"]],
+        "Oportunidades": [["Nombre", "Cuenta", "Etapa"], ["Trato", "Acme", "Propuesta"]]})
+    done = sheetcrm("validate", "--workbook", "personas.xlsx", "--format", "json", env=env, cwd=tmp_path)
+    said = [(i["tab"], i["value"]) for i in json.loads(done.stdout)["issues"] if i["code"] == "missing_tab"]
+    assert [tab for tab, like in said if like == "Clientes"] == ["Contactos", "Leads"]
+
+
+@pytest.mark.parametrize("lang", ["C.UTF-8", None])
+def test_init_in_an_environment_naming_no_language_leaves_locale_unset(tmp_path, env, lang):
+    """LANG=C (a server's, a container's) or none: init wrote an active `locale = "en"`, which no
+    one chose (English is only the fallback for the words), and that settled every date a column
+    leaves open: a team's 03/04/2027 read 4 March, its deal in March's forecast, with no word.
+    Left unset, each such date is said with both readings, as for a region that writes otherwise."""
+    env = {k: v for k, v in env.items() if k not in ("SHEETCRM_LANG", "LANG", "LC_MESSAGES", "LC_MONETARY")}
+    if lang is not None:
+        env["LANG"] = lang
+    done = sheetcrm("init", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "locale left unset: your environment's locale names neither English nor Spanish" in done.stdout
+    toml = (tmp_path / "sheetcrm.toml").read_text(encoding="utf-8")
+    assert '\n# locale = "en"\n' in toml and '\nlocale =' not in toml
+    wb = openpyxl.load_workbook(tmp_path / "crm.xlsx")
+    wb["Accounts"].append([None, "Acme"])
+    headers = [c.value for c in wb["Opportunities"][1]]
+    row = dict.fromkeys(headers)
+    row.update({"Name": "Deal 1", "Account": "Acme", "Stage": "Proposal", "Amount": 1500, "Close Date": "03/04/2027"})
+    wb["Opportunities"].append([row[h] for h in headers])
+    wb.save(tmp_path / "crm.xlsx")
+    done = sheetcrm("validate", "--format", "json", env=env, cwd=tmp_path)
+    said = [(i["code"], i["value"]) for i in json.loads(done.stdout)["issues"] if i["header"] == "Close Date"]
+    assert said == [("ambiguous_date", "03/04/2027")], said
+
+
+def test_init_in_an_environment_naming_english_still_sets_it(tmp_path, env):
+    # en_US names English and a region that writes as "en" reads: the team chose it.
+    env = {**{k: v for k, v in env.items() if k != "SHEETCRM_LANG"}, "LANG": "en_US.UTF-8"}
+    done = sheetcrm("init", env=env, cwd=tmp_path)
+    assert done.returncode == 0 and "locale left unset" not in done.stdout, done.stdout
+    assert '\nlocale = "en"\n' in (tmp_path / "sheetcrm.toml").read_text(encoding="utf-8")

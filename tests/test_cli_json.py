@@ -329,10 +329,10 @@ def test_a_tab_misnamed_is_said_with_the_figures(tmp_path):
     assert [x for x in run("forecast").splitlines() if x.startswith("There is no")] == [line]
     issues = json.loads(run("validate", "--format", "json"))["issues"]
     assert [(i["tab"], i["value"], i["hint"]) for i in issues if i["code"] == "missing_tab" and i["value"]] == [
-        ("Leads", "Lead", 'If "Lead" is it, rename it "Leads"; else run `sheetcrm init` to add the missing tabs '
-                          'with their headers.'),
-        ("Opportunities", "Opportunity", 'If "Opportunity" is it, rename it "Opportunities"; else run `sheetcrm init` '
-                                         'to add the missing tabs with their headers.')]
+        ("Leads", "Lead", 'If "Lead" is it, rename it "Leads"; else add a tab named "Leads" (`sheetcrm init` does '
+                          'not, beside one that looks like it).'),
+        ("Opportunities", "Opportunity", 'If "Opportunity" is it, rename it "Opportunities"; else add a tab named '
+                                         '"Opportunities" (`sheetcrm init` does not, beside one that looks like it).')]
 
 
 def test_no_opportunities_tab_at_all_is_said_with_the_figures(tmp_path):
