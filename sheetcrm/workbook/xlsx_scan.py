@@ -25,13 +25,15 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable, Collection
+from typing import Callable, Collection, TypeVar
 
 from sheetcrm.cells import shown_order
 
 from . import uncalculated
 from .xlsx_patch import attrs, column_index, found_dropdowns, relationships, sheet_parts
 from .numformat import format_currency, is_digits_format, is_percent_format, is_time_format, moment_decimals, percent_depends  # noqa: F401  (is_percent_format: re-exported)
+
+T = TypeVar("T")
 
 Position = tuple[int, int]  # 0-based (row, col), as in Grid
 
@@ -263,19 +265,10 @@ def number_styles(styles_xml: bytes) -> tuple[dict[int, str | None], dict[int, s
 def moment_styles(styles_xml: bytes) -> dict[int, int]:
     """Indexes into cellXfs (a cell's `s`) whose number format shows a time of day, with the
     decimals of a second it shows (`numformat.moment_decimals`; the built-in 22, `m/d/yy h:mm`, 0)."""
-    custom = {int(i[1]): html.unescape(c[1].decode()) for m in _NUM_FMT.finditer(styles_xml)
-              if (i := _NUM_FMT_ID.search(m[1])) and (c := _FORMAT_CODE.search(m[1]))}
-    shown = {number: d for number, code in custom.items() if (d := moment_decimals(code)) is not None}
+    shown = {number: d for number, code in _custom_codes(styles_xml).items()
+             if (d := moment_decimals(code)) is not None}
     shown.setdefault(22, 0)
-    block = _CELL_XFS.search(styles_xml)
-    if block is None:
-        return {}
-    found = {}
-    for index, xf in enumerate(_XF.finditer(block[1])):
-        fmt_id = _NUM_FMT_ID.search(xf[1])
-        if fmt_id and (decimals := shown.get(int(fmt_id[1]))) is not None:
-            found[index] = decimals
-    return found
+    return _styles_showing(styles_xml, shown)
 
 
 def date_order_styles(styles_xml: bytes) -> dict[int, str]:
@@ -339,17 +332,27 @@ def digit_styles(styles_xml: bytes) -> dict[int, str]:
 def _custom_styles(styles_xml: bytes, keep: Callable[[str], bool]) -> dict[int, str]:
     """Indexes into cellXfs (a cell's `s`) whose custom number format (`numFmt`) `keep`s, with
     its code; {} when none does (cellXfs is then not read)."""
-    custom = {int(i[1]): html.unescape(c[1].decode()) for m in _NUM_FMT.finditer(styles_xml)
-              if (i := _NUM_FMT_ID.search(m[1])) and (c := _FORMAT_CODE.search(m[1]))}
-    kept = {number: code for number, code in custom.items() if keep(code)}
-    block = _CELL_XFS.search(styles_xml) if kept else None
+    return _styles_showing(styles_xml, {number: code for number, code in _custom_codes(styles_xml).items()
+                                        if keep(code)})
+
+
+def _custom_codes(styles_xml: bytes) -> dict[int, str]:
+    """The file's own number formats (`numFmt`): numFmtId -> format code."""
+    return {int(i[1]): html.unescape(c[1].decode()) for m in _NUM_FMT.finditer(styles_xml)
+            if (i := _NUM_FMT_ID.search(m[1])) and (c := _FORMAT_CODE.search(m[1]))}
+
+
+def _styles_showing(styles_xml: bytes, by_format: dict[int, T]) -> dict[int, T]:
+    """Indexes into cellXfs (a cell's `s`) whose numFmtId is in `by_format`, with its value
+    there; {} when `by_format` is empty (cellXfs is then not read)."""
+    block = _CELL_XFS.search(styles_xml) if by_format else None
     if block is None:
         return {}
     found = {}
     for index, xf in enumerate(_XF.finditer(block[1])):
         fmt_id = _NUM_FMT_ID.search(xf[1])
-        if fmt_id and (code := kept.get(int(fmt_id[1]))) is not None:
-            found[index] = code
+        if fmt_id and (value := by_format.get(int(fmt_id[1]))) is not None:
+            found[index] = value
     return found
 
 
