@@ -610,7 +610,7 @@ def libraries() -> tuple[str, ...]:
     return (phonenumbers.__version__, babel.__version__, rapidfuzz.__version__)
 
 
-# Which of an email block's records is taken first (find_pairs): by tab, then ID.
+# The order find_pairs takes records in: by tab, then ID.
 _TAB_ORDER = {"leads": 0, "contacts": 1, "accounts": 2}
 
 
@@ -622,11 +622,16 @@ def find_pairs(records: Sequence[Entity], settings: DuplicateSettings,
     module docstring), never a suppressed one (pairs of IDs a person said are not
     duplicates: each may still be joined through a third record alike to both, a group the
     merge refuses, `merging.RULED_OUT`) nor an `apart` one (pairs that are one record by
-    design, a converted lead and its contact: an email block never joins them through a third
-    either); the blocks too large to compare; and how many pairs were scored. A pair
+    design, a converted lead and its contact: never in one group, so a third record alike to
+    both joins the one met first, by tab and ID: the lead); the blocks too large to compare; and
+    how many pairs were scored. A pair
     whose records an earlier pair already joined is not scored: the groups are exactly those
     of scoring every blocked pair, at a cost near-linear in the records. `recall`: the keys and
     blocks an earlier run worked out, reused where their inputs are the same, and filled in."""
+    # Taken by tab and ID, never by row: which pairs join first decides a group's score (the
+    # weakest that joined it) and, of two records kept apart, which one a third joins; in row
+    # order a sort of a tab changed both.
+    records = sorted(records, key=lambda e: (_TAB_ORDER.get(e.tab, len(_TAB_ORDER)), e.id))
     if recall is None:
         keys = [keys_of(e, settings.country) for e in records]
         similar_pairs = _similar_pairs
@@ -693,7 +698,7 @@ def find_pairs(records: Sequence[Entity], settings: DuplicateSettings,
         if ri == rj or (i, j) in seen:
             return
         seen.add((i, j))
-        if frozenset((keys[i].entity.id, keys[j].entity.id)) in blocked:
+        if frozenset((keys[i].entity.id, keys[j].entity.id)) in blocked or kept_apart(i, j):
             return
         compared += 1
         pair = score_pair(keys[i], keys[j], settings)
@@ -713,13 +718,10 @@ def find_pairs(records: Sequence[Entity], settings: DuplicateSettings,
             # One email is a pair whatever else (0.95) but a pair ruled out: the block is
             # joined whole by its other pairs. Joined as a star from its first row, a record
             # whose pair with that first was ruled out joined nothing, and a sort of the tab
-            # changed the group proposed (and its name, its ticks with it). Taken by tab and ID,
-            # never by row: of a converted lead and its contact (apart), which one a third record
-            # joins is then the same in any order, leads with leads. `parts`: the block's records
-            # taken so far, by the group each is in (mostly one: one score per record).
+            # changed the group proposed (and its name, its ticks with it). `parts`: the block's
+            # records taken so far, by the group each is in (mostly one: one score per record).
             parts: list[list[int]] = []
-            for j in sorted(members, key=lambda i: (_TAB_ORDER.get(keys[i].entity.tab, len(_TAB_ORDER)),
-                                                    keys[i].entity.id)):
+            for j in members:
                 joined, rest = [j], []
                 for part in parts:
                     for i in part:

@@ -18,8 +18,8 @@ people left it and writes it again:
   says why) keeps its rows as read, ticks included, in its place;
 - a converted lead and the contact it became (its Converted Contact, the contact's From
   Lead) are one person on purpose: never proposed as a pair, nor in one group through a third
-  record that shares their email (a pair ruled out Not duplicates may be: the merge refuses
-  such a group, `merging.RULED_OUT`).
+  record alike to both (a pair ruled out Not duplicates may be: the merge refuses such a
+  group, `merging.RULED_OUT`).
 
 The read types the tab (`inputs.read_duplicates`, on `ctx.crm.inputs.duplicates`); the merge
 step reads the same.
