@@ -620,3 +620,36 @@ def test_a_merge_of_a_group_that_rejoins_records_ruled_not_duplicates_is_refused
     assert (said.tab, said.row, said.column) == ("Duplicates", at, "L")
     assert ANA in said.message and "LEAD-0002, LEAD-0003" in said.message
     assert duplicates(book)[at - 1][11] == "x"                           # left as the person left it
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_an_email_block_is_grouped_the_same_whatever_the_leads_order(tmp_path, reverse):
+    """Ana's LEAD-0002 and LEAD-0003 are ticked Not duplicates; LEAD-0005 arrives with
+    LEAD-0003's very email. The block was joined as a star from its first row: LEAD-0005 was
+    proposed with LEAD-0002 only (LEAD-0003's pair with the first ruled out, it joined nothing),
+    and with the Leads tab sorted the other way the group was {LEAD-0003, LEAD-0005}: a sort
+    renamed the group, its ticks with it. Now the group is the three in either order (a Merge
+    of it is refused: merge_ruled_out)."""
+    book = xlsx_book(tmp_path / "crm.xlsx", TABS)
+    sync(book, Config(), as_of=AS_OF)
+    tick(book, row_of(duplicates(book), ANA, "LEAD-0002"), 13, True)   # Not duplicates
+    wb = openpyxl.load_workbook(book.path)
+    leads = wb["Leads"]
+    leads.append(["LEAD-0005", "Ana", "Lopez", "", "analopez+web@gmail.com", "", "New", dt.date(2026, 3, 1)])
+    if reverse:
+        rows = [[c.value for c in row] for row in leads.iter_rows(min_row=2)]
+        for r, values in enumerate(reversed(rows), start=2):
+            for c, value in enumerate(values, start=1):
+                leads.cell(r, c).value = value
+    wb.save(book.path)
+    sync(book, Config(), as_of=AS_OF)
+    rows = duplicates(book)
+    three = group_key(["LEAD-0002", "LEAD-0003", "LEAD-0005"])
+    assert sorted(r[4] for r in rows[1:] if r[0] == three) == ["LEAD-0002", "LEAD-0003", "LEAD-0005"]
+    assert {r[0] for r in rows[1:] if r[4] == "LEAD-0005"} == {three}
+    at = row_of(rows, three, "LEAD-0005")
+    tick(book, at, 12, "x")                                              # Merge
+    out = sync(book, Config(), as_of=AS_OF)
+    assert [i.row for i in out.crm.report.issues if i.code == "merge_ruled_out"] == [at]
+    assert sorted(r[0] for r in book.read().tabs["Leads"].rows[1:6]) == [
+        "LEAD-0001", "LEAD-0002", "LEAD-0003", "LEAD-0004", "LEAD-0005"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 import openpyxl
+import pytest
 
 from sheetcrm.config import Config
 from sheetcrm.sync import sync
@@ -54,8 +55,8 @@ def _group(book: XlsxWorkbook) -> list[str]:
 def _older_twin(tmp_path) -> XlsxWorkbook:
     """LEAD-0001 converted on DAY1; then LEAD-0002, the same Ana typed in earlier with her full
     first name (older Created, no Convert tick), proposed beside it on the Duplicates tab on
-    DAY2. (Typed "Ana Ng", the group would hold CON-0002 too, and be refused as leads beside a
-    contact.)"""
+    DAY2. (Typed "Ana Ng", CON-0002 is as alike to her: still the group is the two leads,
+    test_a_third_record_alike_to_a_converted_lead_and_its_contact_groups_with_the_lead.)"""
     book = _book(tmp_path)
     sync(book, Config(), DAY1)
     assert [o["ID"] for o in _values(book, "Opportunities")] == ["OPP-0001"]
@@ -208,3 +209,31 @@ def test_a_conversion_whose_links_are_cleared_still_keeps_its_lead_as_survivor(t
     assert [(r["ID"], r["Converted Account"], r["Converted Contact"], r["Converted Opportunity"])
             for r in _values(book, "Leads")] == [("LEAD-0001", "ACC-0002", "CON-0002", "OPP-0001")]
     assert not sync(book, Config(), DAY2).plan
+
+
+@pytest.mark.parametrize("above", [False, True])
+def test_a_third_record_alike_to_a_converted_lead_and_its_contact_groups_with_the_lead(tmp_path, above):
+    """LEAD-0001 converted into CON-0002; LEAD-0002 "Ana Ng" of Acme typed again, alike to each
+    by email and by name at the company. The name block joined her to CON-0002 and the email
+    block to LEAD-0001, so the group held the lead and the contact it became (one person on
+    purpose), and a Merge of it was refused with a false hint: "tick Convert on LEAD-0002,
+    LEAD-0001", the lead converted already. Now the converted lead and its contact are never in
+    one group: she is grouped with the lead, whatever the rows' order, and the Merge merges."""
+    book = _book(tmp_path)
+    sync(book, Config(), DAY1)
+    _add_lead(book, ID="LEAD-0002", **{"First Name": "Ana", "Last Name": "Ng", "Company": "Acme",
+                                        "Email": "ana@acme.com", "Source": "Web", "Status": "Contacted",
+                                        "Owner": "Sam", "Created": dt.datetime(2025, 3, 1)})
+    if above:  # the Leads tab sorted by Created: LEAD-0002 first
+        def swap(wb):
+            ws = wb["Leads"]
+            for c in range(1, ws.max_column + 1):
+                ws.cell(2, c).value, ws.cell(3, c).value = ws.cell(3, c).value, ws.cell(2, c).value
+        edit(book, swap)
+    sync(book, Config(), DAY2)
+    assert sorted(_group(book)) == ["LEAD-0001", "LEAD-0002"]
+    tick_duplicates(book, {"LEAD-0002": "merge"})
+    outcome = sync(book, Config(), DAY2)
+    assert not [i for i in outcome.crm.report.issues if i.code.startswith("merge")]
+    assert [(m["Survivor"], m["ID"]) for m in _values(book, "Merged")] == [("LEAD-0001", "LEAD-0002")]
+    assert [c["ID"] for c in _values(book, "Contacts")] == ["CON-0001", "CON-0002"]

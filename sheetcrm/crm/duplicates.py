@@ -610,15 +610,28 @@ def libraries() -> tuple[str, ...]:
     return (phonenumbers.__version__, babel.__version__, rapidfuzz.__version__)
 
 
+# The order find_pairs takes records in: by tab, then ID.
+_TAB_ORDER = {"leads": 0, "contacts": 1, "accounts": 2}
+
+
 def find_pairs(records: Sequence[Entity], settings: DuplicateSettings,
                suppressed: Iterable[frozenset[str]] = (),
-               recall: Recall | None = None) -> tuple[list[Pair], list[tuple[str, str, int]], int]:
+               recall: Recall | None = None,
+               apart: Iterable[frozenset[str]] = ()) -> tuple[list[Pair], list[tuple[str, str, int]], int]:
     """The pairs at or above the threshold that join `records` into groups (blocked; see the
     module docstring), never a suppressed one (pairs of IDs a person said are not
-    duplicates); the blocks too large to compare; and how many pairs were scored. A pair
+    duplicates: each may still be joined through a third record alike to both, a group the
+    merge refuses, `merging.RULED_OUT`) nor an `apart` one (pairs that are one record by
+    design, a converted lead and its contact: never in one group, so a third record alike to
+    both joins the one met first, by tab and ID: the lead); the blocks too large to compare; and
+    how many pairs were scored. A pair
     whose records an earlier pair already joined is not scored: the groups are exactly those
     of scoring every blocked pair, at a cost near-linear in the records. `recall`: the keys and
     blocks an earlier run worked out, reused where their inputs are the same, and filled in."""
+    # Taken by tab and ID, never by row: which pairs join first decides a group's score (the
+    # weakest that joined it) and, of two records kept apart, which one a third joins; in row
+    # order a sort of a tab changed both.
+    records = sorted(records, key=lambda e: (_TAB_ORDER.get(e.tab, len(_TAB_ORDER)), e.id))
     if recall is None:
         keys = [keys_of(e, settings.country) for e in records]
         similar_pairs = _similar_pairs
@@ -646,6 +659,14 @@ def find_pairs(records: Sequence[Entity], settings: DuplicateSettings,
             for org in sorted(orgs):
                 fuzzy[("person", *org, k.surname[:3])].append(i)
     blocked = set(map(frozenset, suppressed))
+    index = {k.entity.id: i for i, k in enumerate(keys)}
+    apart_of: dict[int, list[int]] = defaultdict(list)
+    for pair in map(tuple, apart):
+        if len(pair) == 2 and pair[0] in index and pair[1] in index:
+            a, b = index[pair[0]], index[pair[1]]
+            apart_of[a].append(b)
+            apart_of[b].append(a)
+            blocked.add(frozenset(pair))
     seen: set[tuple[int, int]] = set()
     pairs: list[Pair] = []
     skipped: list[tuple[str, str, int]] = []
@@ -662,6 +683,13 @@ def find_pairs(records: Sequence[Entity], settings: DuplicateSettings,
             x = parent[x]
         return x
 
+    # The records with an apart partner, by their group's root: few, so checked one by one.
+    marked: dict[int, list[int]] = {i: [i] for i in apart_of}
+
+    def kept_apart(i: int, j: int) -> bool:
+        ri, rj = root(i), root(j)
+        return any(root(p) == rj for m in marked.get(ri, ()) for p in apart_of[m])
+
     def consider(i: int, j: int) -> None:
         nonlocal compared
         if i > j:
@@ -670,13 +698,15 @@ def find_pairs(records: Sequence[Entity], settings: DuplicateSettings,
         if ri == rj or (i, j) in seen:
             return
         seen.add((i, j))
-        if frozenset((keys[i].entity.id, keys[j].entity.id)) in blocked:
+        if frozenset((keys[i].entity.id, keys[j].entity.id)) in blocked or kept_apart(i, j):
             return
         compared += 1
         pair = score_pair(keys[i], keys[j], settings)
         if pair is not None and pair.score >= settings.threshold:
             pairs.append(pair)
             parent[max(ri, rj)] = min(ri, rj)
+            if ri in marked or rj in marked:
+                marked[min(ri, rj)] = [*marked.pop(ri, ()), *marked.pop(rj, ())]
 
     for (what, key), members in exact.items():
         if len(members) < 2:
@@ -685,9 +715,26 @@ def find_pairs(records: Sequence[Entity], settings: DuplicateSettings,
             skipped.append((what.split(":")[1], key, len(members)))
             continue
         if what.endswith(":email") and settings.threshold <= 0.95:
-            # One email is a pair whatever else (0.95): the block is one group, joined as a star.
-            for j in members[1:]:
-                consider(members[0], j)
+            # One email is a pair whatever else (0.95) but a pair ruled out: the block is
+            # joined whole by its other pairs. Joined as a star from its first row, a record
+            # whose pair with that first was ruled out joined nothing, and a sort of the tab
+            # changed the group proposed (and its name, its ticks with it). `parts`: the block's
+            # records taken so far, by the group each is in (mostly one: one score per record).
+            parts: list[list[int]] = []
+            for j in members:
+                joined, rest = [j], []
+                for part in parts:
+                    for i in part:
+                        if root(i) == root(j) or kept_apart(i, j):
+                            break
+                        if frozenset((keys[i].entity.id, keys[j].entity.id)) not in blocked:
+                            consider(i, j)
+                            break
+                    if root(part[0]) == root(j):
+                        joined.extend(part)
+                    else:
+                        rest.append(part)
+                parts = [*rest, joined]
             continue
         # Otherwise a pair here needs similar names (a shared phone alone is a switchboard),
         # or, on a phone, the same email too (its own block may have been too large).
@@ -716,13 +763,14 @@ def find_pairs(records: Sequence[Entity], settings: DuplicateSettings,
 
 
 def find_groups(records: Sequence[Entity], settings: DuplicateSettings,
-                suppressed: Iterable[frozenset[str]] = (), recall: Recall | None = None) -> Found:
+                suppressed: Iterable[frozenset[str]] = (), recall: Recall | None = None,
+                apart: Iterable[frozenset[str]] = ()) -> Found:
     """The groups of likely duplicates: records joined by pairs at or above the threshold
     (connected components), each with the score of the weakest pair that joined it and those
     pairs' reasons (`find_pairs` scores the pairs that join, not every pair in a group);
     ordered by score, highest first, then by key. IDs must be unique across `records`.
     `recall`: as `find_pairs`'s; the groups are the same with or without it."""
-    pairs, skipped, compared = find_pairs(records, settings, suppressed, recall)
+    pairs, skipped, compared = find_pairs(records, settings, suppressed, recall, apart)
     parent: dict[str, str] = {}
 
     def root(x: str) -> str:

@@ -17,7 +17,9 @@ people left it and writes it again:
   again and the group leaves the tab; a group the merge step refused (`ctx.refused`: an issue
   says why) keeps its rows as read, ticks included, in its place;
 - a converted lead and the contact it became (its Converted Contact, the contact's From
-  Lead) are one person on purpose: never proposed as a pair.
+  Lead) are one person on purpose: never proposed as a pair, nor in one group through a third
+  record alike to both (a pair ruled out Not duplicates may be: the merge refuses such a
+  group, `merging.RULED_OUT`).
 
 The read types the tab (`inputs.read_duplicates`, on `ctx.crm.inputs.duplicates`); the merge
 step reads the same.
@@ -82,7 +84,7 @@ def run(ctx: SyncContext) -> StepResult:
         by_group.setdefault(row.group, []).append(row)
     suppressed = [g for g, members in by_group.items() if any(r.not_duplicates for r in members)]
     pairs = [frozenset(p) for g in suppressed for p in itertools.combinations({r.id for r in by_group[g]}, 2)]
-    pairs += _converted(ctx)
+    converted = _converted(ctx)
     # The merge step ran first and the read is the merged one: a merged record is gone from it.
     # The records as plain tuples (an Entity's fields): all the groups read of them, cheap to
     # digest; made entities only when the groups are worked out again.
@@ -92,10 +94,12 @@ def run(ctx: SyncContext) -> StepResult:
     titles = {key: table.title for key, table in ctx.crm.tables.items()}
     shown = {tab: titles.get(tab, TABS[tab].display_title(ctx.locale)) for tab in ("leads", "contacts", "accounts")}
     # The groups' rows hold words (the reasons) in the team's language, and the tabs' titles.
-    inputs = (compared, settings.model_dump(mode="json"), sorted(map(sorted, pairs)), ctx.locale, shown)
+    inputs = (compared, settings.model_dump(mode="json"), sorted(map(sorted, pairs)), sorted(map(sorted, converted)),
+              ctx.locale, shown)
     if ctx.memo is not None:
         ctx.memo.carry(RECALL)  # for the next change, should the groups not be worked out this time
-    found, proposed = ctx.remember("duplicate_groups", inputs, lambda: _found(ctx, compared, settings, pairs, shown))
+    found, proposed = ctx.remember("duplicate_groups", inputs,
+                                   lambda: _found(ctx, compared, settings, pairs, converted, shown))
     # A group named as a suppressed one is the very records ruled out (the name is a digest of
     # its IDs), found again because a row of the ruling was deleted: it stays ruled out, at the
     # bottom, rather than proposed a second time beside it.
@@ -217,14 +221,15 @@ def _converted(ctx: SyncContext) -> list[frozenset[str]]:
 
 
 def _found(ctx: SyncContext, compared: list[EntityFields], settings: DuplicateSettings,
-           pairs: list[frozenset[str]], shown: dict[str, str]) -> tuple[Found, list[list[list[Any]]]]:
+           pairs: list[frozenset[str]], converted: list[frozenset[str]],
+           shown: dict[str, str]) -> tuple[Found, list[list[list[Any]]]]:
     """The groups, and each group's rows as the tab shows them but the people's ticks: its
     members oldest first, each with its phone in E.164 where it reads as a number (else as
     typed). Records' keys and blocks' pairs an earlier sync worked out are reused
     (`duplicates.Recall`, kept in the memo beside the groups)."""
     recall = kept_recall(ctx)
     records = [Entity(*fields) for fields in compared]
-    found = find_groups(records, settings, pairs, recall)
+    found = find_groups(records, settings, pairs, recall, apart=converted)
     by_id = {e.id: e for e in records}
     proposed = []
     for group in found.groups:
