@@ -1123,7 +1123,11 @@ def parse_date(raw: RawCell, locale: str = "en", date1904: bool = False) -> _dt.
         raise _date_error(raw, loc)
     month = _MONTHS.get(m["m"])
     if month is None:
-        raise _date_error(raw, loc, _('"{word}" is not a month name', word=m["m"]))
+        # Both languages' month names are read under either locale, so the locale's hint
+        # ("set locale ...") could not help here.
+        raise _date_error(raw, loc, _('"{word}" is not a month name', word=m["m"]),
+                          _("Write the month's name in English or Spanish (March, marzo), or the date as "
+                            "year-month-day (2026-12-03)"))
     day = _make_date(raw, loc, _year(m["y"]), month, int(m["d"]))
     if weekday is not None:
         _check_weekday(raw, loc, day, weekday)
