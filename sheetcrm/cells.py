@@ -909,12 +909,15 @@ def _date_error(raw: RawCell, loc: _Locale, why: str | None = None, hint: str | 
     return CellError("bad_date", message, hint or _(loc.date_hint), raw)
 
 
-def _day_hint(year: int, month: int, day: int) -> str | None:
-    """The hint for a day its month does not have (31/02/2025): the locale's hint ("set locale
-    en if this sheet writes dates month first") was false there, as no order makes 31/02 a
-    day. None when the month or the year is what is wrong."""
-    if not (1 <= month <= 12 and _dt.MINYEAR <= year <= _dt.MAXYEAR):
-        return None
+def _day_hint(year: int, month: int, day: int) -> str:
+    """The hint for a date no day/month order makes (31/02/2025, 13/13/2027, year 0): the
+    locale's hint ("set locale en if this sheet writes dates month first") is false there, so
+    it says only what can help."""
+    if not 1 <= month <= 12:
+        return _("There is no month {month}: check the date, months run from 1 to 12", month=month)
+    if not _dt.MINYEAR <= year <= _dt.MAXYEAR:
+        return _("There is no year {year}: check the date, years run from {first} to {last}",
+                 year=year, first=_dt.MINYEAR, last=_dt.MAXYEAR)
     last = calendar.monthrange(year, month)[1]
     named = format_skeleton("yMMMM", _dt.date(year, month, 1), locale=current())
     return _("{month} has no day {day}: type a day from 1 to {days}", month=named, day=day, days=last)
@@ -970,8 +973,8 @@ def _numeric_date(raw: RawCell, loc: _Locale, m: re.Match[str]) -> _dt.date:
             return day
         raise CellError("bad_date", _("{shown} is not a date: a date written with dots is day first (DD.MM.YYYY), "
                                       "and {problem}.", shown=quoted(raw), problem=_no_such_day(year, b, a)),
-                        _day_hint(year, b, a)
-                        or _("Write it as year-month-day (2026-12-03), or day first with dots (03.12.2026)."), raw)
+                        _day_hint(year, b, a) if 1 <= b <= 12
+                        else _("Write it as year-month-day (2026-12-03), or day first with dots (03.12.2026)."), raw)
     day, month = (a, b) if loc.day_first else (b, a)
     try:
         return _dt.date(year, month, day)
@@ -1120,7 +1123,11 @@ def parse_date(raw: RawCell, locale: str = "en", date1904: bool = False) -> _dt.
         raise _date_error(raw, loc)
     month = _MONTHS.get(m["m"])
     if month is None:
-        raise _date_error(raw, loc, _('"{word}" is not a month name', word=m["m"]))
+        # Both languages' month names are read under either locale, so the locale's hint
+        # ("set locale ...") could not help here.
+        raise _date_error(raw, loc, _('"{word}" is not a month name', word=m["m"]),
+                          _("Write the month's name in English or Spanish (March, marzo), or the date as "
+                            "year-month-day (2026-12-03)"))
     day = _make_date(raw, loc, _year(m["y"]), month, int(m["d"]))
     if weekday is not None:
         _check_weekday(raw, loc, day, weekday)

@@ -513,6 +513,12 @@ def _pending_file(path: Path, text: str) -> Iterator[Path]:
         raise
 
 
+DEMO_INTERRUPTED_FILE = N_("interrupted: the demo CRM is written to {workbook} but its syncs did not finish; run "
+                           "`sheetcrm demo` again with --force to write it anew.")
+DEMO_INTERRUPTED_SHEET = N_("interrupted: the demo CRM is written to {workbook} but its syncs did not finish; run "
+                            "`sheetcrm demo` again on a new empty spreadsheet.")
+
+
 @main.command(help=_("Write a realistic demo CRM (default demo-crm.xlsx), then sync it and say what happened.\n\n"
                       "Only to a new or empty workbook, or with --force over a demo it created: never the "
                       "config's workbook unless --workbook / --spreadsheet names it."))
@@ -540,17 +546,24 @@ def demo(target: Target, rows: int, seed: int, force: bool) -> None:
     with show.progress() as bar:
         with bar.phase("demo"):
             data = write_demo(book, rows=rows, seed=seed, today=today, force=force, currency=config.currency)
-        outcome = sync(book, demo_config(config, data), as_of=today, progress=bar)
-        if data.move is not None:  # a person moves a deal into Proposal: the follow-up rule answers it next
-            tab, row, col, was, typed = data.move
-            book.write(Plan(writes=[CellWrite(tab, row, col, typed, expect=((col, was),))]))
-        # The form's new leads are records from the next sync on (scores, history, KPIs): the
-        # demo runs it, so the workbook it leaves has nothing left to change.
-        settled = sync(book, demo_config(config, data), as_of=today, progress=bar)
-        # What the second sync's workflows made (tasks, owners) shows in the deals' Next Step
-        # and the scores from the next one: a third sync, so the demo leaves nothing to change.
-        after = sync(book, demo_config(config, data), as_of=today, progress=bar)
-        seal_demo_quote(book, demo_config(config, data))
+        try:
+            outcome = sync(book, demo_config(config, data), as_of=today, progress=bar)
+            if data.move is not None:  # a person moves a deal into Proposal: the follow-up rule answers it next
+                tab, row, col, was, typed = data.move
+                book.write(Plan(writes=[CellWrite(tab, row, col, typed, expect=((col, was),))]))
+            # The form's new leads are records from the next sync on (scores, history, KPIs): the
+            # demo runs it, so the workbook it leaves has nothing left to change.
+            settled = sync(book, demo_config(config, data), as_of=today, progress=bar)
+            # What the second sync's workflows made (tasks, owners) shows in the deals' Next Step
+            # and the scores from the next one: a third sync, so the demo leaves nothing to change.
+            after = sync(book, demo_config(config, data), as_of=today, progress=bar)
+            seal_demo_quote(book, demo_config(config, data))
+        except KeyboardInterrupt:
+            # The workbook now carries the demo's mark, so the generic "run the command again"
+            # would be refused ("already holds a demo CRM"): say what a rerun needs.
+            again = DEMO_INTERRUPTED_FILE if getattr(book, "path", None) is not None else DEMO_INTERRUPTED_SHEET
+            echo(f"sheetcrm: {_(again, workbook=book.describe())}", err=True)  # not for people: the program's name before its one line
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
     echo(_("wrote a demo CRM to {workbook}:", workbook=book.describe()))
     echo_lines(show.table([_("Tab"), _("Rows")], [[title, show.number(len(t) - 1)] for title, t in data.tabs.items()],
                           right=[1]))

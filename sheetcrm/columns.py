@@ -291,7 +291,7 @@ def read_dates(raws: Sequence[RawCell], fallback: str, fallback_sure: bool, date
         pattern = formats.get(index) if formats else None
         doubtful = cells.shows_day_and_month(pattern) if pattern is not None \
             else not formats and raw.__class__ in (int, float)
-        if turned and sure and doubtful and (error := _turned_date(raw, typed, locale)) is not None:
+        if turned and sure and doubtful and (error := _turned_date(raw, typed, locale, pattern is not None)) is not None:
             reading.findings.append(Finding(index, "error", error))
             continue
         if isinstance(raw, dt.date) and _day_of(raw) < _EARLY:
@@ -361,10 +361,12 @@ _EARLY = dt.date(1950, 1, 1)  # the same day, for a date cell: what a year typed
 _WHOLE_DATE = N_("A year or a day alone is not a date: type the whole date, as 2026-12-03.")
 
 
-def _turned_date(raw: int | float | dt.date, typed: str, locale: str) -> CellError | None:
+def _turned_date(raw: int | float | dt.date, typed: str, locale: str, format_read: bool = True) -> CellError | None:
     """The "date_order_differs" error of a date (`raw`: a serial, or a date) that Google may have read in
     the other day/month order than the column's (`read_dates`), or None when it cannot
-    have: its day is above 12, or the same as its month, or it is no date."""
+    have: its day is above 12, or the same as its month, or it is no date. `format_read`: whether
+    the cell's number format was read (shows day and month); if not, what the cell shows is
+    unknown, and the error names the value read, not a text made up from it."""
     try:
         read = cells.parse_date(raw, locale)
     except CellError:
@@ -375,6 +377,14 @@ def _turned_date(raw: int | float | dt.date, typed: str, locale: str) -> CellErr
         return None
     could = read.replace(day=read.month, month=read.day)
     google = cells.typed_order(typed)
+    if not format_read:
+        return CellError(
+            "date_order_differs",
+            _("This cell holds {value}, the date {read} to Google, which reads dates typed in this spreadsheet "
+              "{google} (its locale is {typed}), but this column writes dates {column}: it may mean {could}.",
+              value=cells.quoted(raw if isinstance(raw, dt.date) else cells.show_number(raw, group=False)),
+              read=read, google=_(_ORDER_NAMES[google]), typed=typed, column=_(_ORDER_NAMES[locale]), could=could),
+            _(_TURNED_HINT), raw)
     # As the spreadsheet shows a typed date (Google keeps the order it read it in: M/d/yyyy
     # under en_US, d/M/yyyy under es_ES), which is what the person typed.
     first, second = (read.month, read.day) if google == "en" else (read.day, read.month)
@@ -385,8 +395,11 @@ def _turned_date(raw: int | float | dt.date, typed: str, locale: str) -> CellErr
           "locale is {typed}), but this column writes dates {column}: it may mean {could}.",
           shown=cells.quoted(shown), read=read, google=_(_ORDER_NAMES[google]), typed=typed,
           column=_(_ORDER_NAMES[locale]), could=could),
-        _("Set the spreadsheet's locale to the team's in File > Settings and type the date again, or type dates "
-          "as year-month-day (2026-12-03)."), shown)
+        _(_TURNED_HINT), shown)
+
+
+_TURNED_HINT = N_("Set the spreadsheet's locale to the team's in File > Settings and type the date again, or type "
+                  "dates as year-month-day (2026-12-03).")
 
 
 def _day_of(value: dt.date) -> dt.date:

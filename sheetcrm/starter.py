@@ -315,6 +315,8 @@ NOT_EMPTY = N_("{what} is not empty and was not created by `sheetcrm demo`; the 
                "workbook: pass another --workbook path or --spreadsheet")
 NOT_A_DEMO = N_("{what} was not created by `sheetcrm demo` (its _sheetcrm tab has no \"{key}\" row); --force "
                 "replaces only a workbook the demo created: pass another --workbook path or --spreadsheet")
+NO_OWN_TAB = N_("{what} was not created by `sheetcrm demo` (it has no _sheetcrm tab); --force replaces only a "
+                "workbook the demo created: pass another --workbook path or --spreadsheet")
 ALREADY_A_DEMO = N_("{what} already holds a demo CRM; pass --force to replace it")
 # A spreadsheet cannot be replaced whole through the seam, and clearing it tab by tab is not
 # the demo's business.
@@ -387,7 +389,9 @@ def write_demo(book: Workbook, rows: int, seed: int, today: dt.date, force: bool
             Path(path).unlink()
             book.create()
         elif not is_blank(snapshot):
-            raise WorkbookError(_(NOT_A_DEMO if force else NOT_EMPTY, what=book.describe(), key=_(DEMO_KEY)))
+            # The missing tab, not a missing row of it, is what a workbook without one lacks.
+            refusal = NOT_EMPTY if not force else NOT_A_DEMO if owned_title(snapshot, SEQUENCES) else NO_OWN_TAB
+            raise WorkbookError(_(refusal, what=book.describe(), key=_(DEMO_KEY)))
     else:
         book.create()
     data = demo.generate(rows=rows, seed=seed, today=today, locale=locale, currency=currency)

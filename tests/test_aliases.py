@@ -360,3 +360,27 @@ def test_a_short_header_one_letter_off_is_the_teams_own_column(tab, header):
     """One letter changed makes another word (Data, Game, Hecha): not said to be the column.
     "Sage" is Stage with a letter left out, so it is said; "Nane" (n for m) is not."""
     assert bool(_short(tab, header)) is (header == "Sage")
+
+
+def test_the_headers_spanish_teams_write_read_their_columns(tmp_path):
+    """An Oportunidades tab headed "Cliente", "Vendedor" and "Fecha cierre", a Tareas tab headed
+    "Vence" and a Cuentas tab headed "Comercial" were not read: "Falta la columna obligatoria
+    "Cuenta"" (no deal read at all), the same for Vencimiento, and the owners silently none."""
+    book = xlsx_book(tmp_path / "es.xlsx", {
+        "Cuentas": [["ID", "Nombre", "Comercial"], ["ACC-0001", "Acme", "Ana"]],
+        "Oportunidades": [["ID", "Nombre", "Cliente", "Etapa", "Importe", "Fecha cierre", "Vendedor"],
+                          ["OPP-0001", "Renovación", "Acme", "Propuesta", 1000, "15/03/2027", "Ana"]],
+        "Contactos": [["ID", "Cuenta", "Nombre", "Apellido", "Mail", "Celular"],
+                      ["CON-0001", "Acme", "Eva", "Ruiz", "eva@acme.example", "+52 55 1234 5678"]],
+        "Tareas": [["ID", "Asunto", "Vence", "Responsable"], ["TSK-0001", "Llamar", "20/03/2027", "Ana"]],
+        "Líneas de presupuesto": [["Oportunidad", "SKU", "Unidades"], ["OPP-0001", "SKU-1", 3]],
+        "Productos": [["SKU", "Nombre", "Precio unitario"], ["SKU-1", "Plan", 100]]})
+    crm = read_crm(book.read(), Config(locale="es"))
+    assert not [i for i in crm.report.issues if i.code in ("missing_column", "header_lookalike")]
+    [deal] = crm.records("opportunities")
+    assert (deal.account, deal.owner, deal.close_date) == ("Acme", "Ana", dt.date(2027, 3, 15))
+    assert crm.records("accounts")[0].owner == "Ana"
+    assert crm.records("tasks")[0].due == dt.date(2027, 3, 20)
+    [contact] = crm.records("contacts")
+    assert (contact.email, contact.phone) == ("eva@acme.example", "+52 55 1234 5678")
+    assert crm.records("quote_lines")[0].quantity == 3

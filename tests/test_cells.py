@@ -814,3 +814,16 @@ def test_a_date_written_with_dots_is_day_first_in_either_locale():
     with using("es"), pytest.raises(CellError) as info:
         parse_date("02.13.2026", "en")
     assert "con el día primero y puntos" in info.value.hint and "no existe el mes 13" in info.value.message
+
+
+def test_a_word_that_is_no_month_name_is_not_hinted_at_the_other_locale():
+    # "15 Foo 2027" hinted 'or set locale "es" if this sheet writes dates day first': month
+    # names of both languages are read under either locale, so that could not help.
+    for locale in ("en", "es"):
+        with pytest.raises(CellError) as info:
+            parse_date("15 Foo 2027", locale)
+        assert_cell_error(info.value, "bad_date", "15 Foo 2027")
+        assert "set locale" not in info.value.hint and "English or Spanish" in info.value.hint
+    with using("es"), pytest.raises(CellError) as info:
+        parse_date("15 Foo 2027", "es")
+    assert info.value.hint.startswith("Escribe el nombre del mes") and "locale" not in info.value.hint

@@ -193,6 +193,40 @@ def test_demo_writes_into_an_empty_workbook_but_not_one_with_other_tabs(tmp_path
     assert (tmp_path / "budget.xlsx").read_bytes() == before
 
 
+def test_a_demo_interrupted_in_its_syncs_says_a_rerun_that_works(tmp_path):
+    """Ctrl-C once the demo's tabs were written (here: a real SIGINT as its first sync starts)
+    said "run the command again to finish"; run again, the demo answered "already holds a demo
+    CRM; pass --force". The line now says what a rerun needs, and that rerun finishes."""
+    code = ("import os, signal, sys, runpy\n"
+            "import sheetcrm.sync as s\n"
+            "first = s.sync\n"
+            "def sync(*a, **k):\n"
+            "    os.kill(os.getpid(), signal.SIGINT)\n"
+            "    return first(*a, **k)\n"
+            "s.sync = sync\n"
+            "sys.argv = ['sheetcrm', 'demo', '--rows', '20', '--workbook', 'd.xlsx']\n"
+            "runpy.run_module('sheetcrm', run_name='__main__')\n")
+    stopped = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert stopped.returncode == 130, stopped.stderr
+    assert stopped.stderr.strip().splitlines() == [
+        f"sheetcrm: interrupted: the demo CRM is written to {tmp_path / 'd.xlsx'} but its syncs did not finish; "
+        "run `sheetcrm demo` again with --force to write it anew."]
+    again = run("demo", "--rows", "20", "--workbook", "d.xlsx", "--force", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert run("sync", "--workbook", "d.xlsx", "--format", "json", cwd=tmp_path).returncode == 0
+
+
+def test_demo_force_on_a_workbook_without_a_sheetcrm_tab_says_the_tab_is_missing(tmp_path):
+    # It said "its _sheetcrm tab has no "created by sheetcrm demo" row" of a tab that is not there.
+    wb = openpyxl.Workbook()
+    wb.active.title = "Leads"
+    wb.active["A1"] = "Last Name"
+    wb.save(tmp_path / "team.xlsx")
+    refused = run("demo", "--rows", "20", "--workbook", "team.xlsx", "--force", cwd=tmp_path)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+    assert "(it has no _sheetcrm tab)" in refused.stderr and "has no \"created by" not in refused.stderr
+
+
 # -- control characters from cells never reach the terminal raw ------------------------------
 
 # ESC sequences (clear screen, set the terminal's title), BEL, NUL, a carriage return that

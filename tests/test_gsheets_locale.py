@@ -159,3 +159,17 @@ def test_a_text_date_on_an_es_es_spreadsheet_is_not_settled_by_its_locale(emu):
     assert (said.tab, said.row, said.column, said.value) == ("Leads", 2, "D", "03/04/2027")
     assert "2027-03-04" in said.message and "2027-04-03" in said.message
     assert created["Acme"] in (dt.date(2027, 3, 4), dt.date(2027, 4, 3))
+
+
+def test_a_plain_number_in_a_turned_date_column_is_not_said_to_show_a_date_text(emu):
+    """No locale in the config, an en_US spreadsheet, a Close Date column whose text date
+    (13/04/2026, kept as text by Google) proves day first: the formats are not read, yet the
+    plain number 46178.5 typed there got a date_order_differs message claiming the cell shows
+    "6/5/2026", a text sheetcrm made up. It now names what it read: the number."""
+    deals, issues, _ = _sync(emu, "en_US", None, ENGLISH, "Opportunities", ["13/04/2026", "46178.5"])
+    assert deals == {"Deal 0": dt.date(2026, 4, 13)}
+    [cell] = [i for i in issues if i["code"] == "date_order_differs"]
+    assert (cell["row"], cell["column"], cell["value"]) == (3, "F", 46178.5)
+    assert '"6/5/2026"' not in cell["message"] and "6/5/2026" not in str(cell["value"])
+    assert cell["message"].startswith("This cell holds \"46178.5\", the date 2026-06-05 to Google")
+    assert "2026-05-06" in cell["message"]

@@ -302,3 +302,25 @@ def test_google_date_times_are_the_moment_their_pattern_shows(emu):
     crm = read_crm(open_workbook(Config(), spreadsheet=key).read(), Config())
     assert [o.close_date for o in crm.records("opportunities")] == [dt.date(2027, 3, 16)]
     assert time_of(46461.9999999999) == dt.time(0, 0)  # midnight of that day, not 23:59
+
+
+def test_a_date_no_order_makes_is_hinted_without_a_locale_that_cannot_help(tmp_path):
+    # 13/13/2027 is no date day first nor month first; its hint said "set locale "es" if this
+    # sheet writes dates day first", which would read it no better. So for a month 0 or 13
+    # (numeric or ISO) and a year 0: the hint says only what can help, in either language.
+    rows = [["OPP-0001", "A", "Acme", "Prospecting", 100, "13/13/2027"],
+            ["OPP-0002", "B", "Acme", "Prospecting", 100, "2027-00-10"],
+            ["OPP-0003", "C", "Acme", "Prospecting", 100, "01/01/0000"]]
+    path = book(tmp_path / "d.xlsx", rows)
+    for locale in ("en", "es"):
+        with i18n.using("en"):
+            crm = read_crm(XlsxWorkbook(path).read(), Config(locale=locale), "en")
+        hints = {i.row: i.hint for i in crm.report.issues if i.tab == "Opportunities" and i.code == "bad_date"}
+        assert hints == {2: "There is no month 13: check the date, months run from 1 to 12",
+                         3: "There is no month 0: check the date, months run from 1 to 12",
+                         4: "There is no year 0: check the date, years run from 1 to 9999"}
+    with i18n.using("es"):
+        crm = read_crm(XlsxWorkbook(path).read(), Config(locale="es"), "es")
+    hints = {i.row: i.hint for i in crm.report.issues if i.tab == "Opportunities" and i.code == "bad_date"}
+    assert hints[2] == "No existe el mes 13: revisa la fecha, los meses van del 1 al 12"
+    assert all("locale" not in hint for hint in hints.values())

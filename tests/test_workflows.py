@@ -434,11 +434,11 @@ def _waiting(outcome) -> list:
 
 def test_a_task_waits_while_the_tasks_tab_has_no_due_column_and_lands_with_its_due_once_fixed(kind, tmp_path,
                                                                                               request):
-    # The Tasks tab's Due column is headed "Deadline" (no name sheetcrm knows): no row of it is
+    # The Tasks tab's Due column is headed "Target" (no name sheetcrm knows; "Deadline" now is): no row of it is
     # read. A task written there would have no Due, and its firing, logged done, would never
     # get one: the firing waits, said once at the rule, and happens when the header is fixed.
     book = _book(kind, tmp_path, request, RULES[:1])
-    book.set("Tasks", 1, 2, "Deadline")
+    book.set("Tasks", 1, 2, "Target")
     book.sync(0)
     book.set("Opportunities", 2, 6, "Proposal")
     for n in (1, 2):
