@@ -270,16 +270,18 @@ def test_a_figure_column_not_found_is_said_wherever_the_figures_are_shown(tmp_pa
 
 
 def test_a_required_column_not_found_is_said_with_the_figures(tmp_path):
-    """No Account column (only "Client"): no deal is read, and kpis and forecast printed 0.00 won
-    revenue and pipeline with exit 0 and said nothing (only validate's missing_column error).
-    A required column the figures never read is as fatal to them as Stage: said the same way."""
+    """No Account column (only "Notes"; "Client" reads as the Account now): no deal is read, and
+    kpis and forecast printed 0.00 won revenue and pipeline with exit 0 and said nothing (only
+    validate's missing_column error). A required column the figures never read is as fatal to
+    them as Stage: said the same way."""
+
     from click.testing import CliRunner
 
     from books import xlsx
     from sheetcrm.cli import main
 
     book = str(xlsx(tmp_path / "crm.xlsx", {"Opportunities": [
-        ["Name", "Client", "Stage", "Amount", "Close Date"],
+        ["Name", "Notes", "Stage", "Amount", "Close Date"],
         ["Renewal", "Acme", "Closed Won", 1000, "2026-11-02"], ["Upsell", "Acme", "Proposal", 500, "2026-12-02"]]}))
     runner = CliRunner()
 
