@@ -170,6 +170,10 @@ ACROSS_TABS_MESSAGE = N_("group {group} holds leads and contacts ({ids}): a lead
                          "so nothing of it is merged")
 ACROSS_TABS_HINT = N_("tick Convert on {leads} in {tab}: a converted lead is linked to its contact; then untick "
                       "Merge here")
+# Every lead of the group converted already: ticking Convert again, as the hint above says, does
+# nothing, and the contact the lead became is never grouped with it, so the tab cannot merge them.
+ACROSS_TABS_CONVERTED_HINT = N_("{leads} is converted already ({made}): untick Merge here; if {contacts} is the same "
+                                "person, copy what it holds into the lead's contact and delete its row")
 NOT_DUPLICATES = "merge_not_duplicates_now"
 NOT_DUPLICATES_MESSAGE = N_("the records of group {group} ({ids}) are not duplicates by the rules as they read "
                             "now: nothing of it is merged")
@@ -302,8 +306,16 @@ def plan_merges(snapshot: Snapshot, crm: Crm, locale: str,
         if len({m.key for m, _r in found}) > 1:
             leads = [m for m, _r in found if m.key == "leads"]
             first = next(r for r in rows if r.merge)
-            hint = _(ACROSS_TABS_HINT, leads=", ".join(m.id for m in leads),
-                     tab=leads[0].table.title if leads else "")
+            made, _named = _conversions({m.id: m for m in leads}, crm)
+            made.update({m.id: [] for m in leads if m.id not in made
+                         and getattr(m.row.record, "status", None) == CONVERTED})
+            if leads and all(m.id in made for m in leads):
+                hint = _(ACROSS_TABS_CONVERTED_HINT, leads=", ".join(m.id for m in leads),
+                         made=", ".join(dict.fromkeys(i for ids in made.values() for i in ids)) or _(STATUS_CONVERTED),
+                         contacts=", ".join(m.id for m, _r in found if m.key != "leads"))
+            else:
+                hint = _(ACROSS_TABS_HINT, leads=", ".join(m.id for m in leads if m.id not in made),
+                         tab=leads[0].table.title if leads else "")
             refused.append(Refused(group, [_issue(tab, locale, first, "merge", ACROSS_TABS,
                                                   _(ACROSS_TABS_MESSAGE, group=group, ids=ids), hint)]))
             continue
@@ -563,17 +575,13 @@ def _still_one(people: dict[str, Entity], ids: list[str], settings: DuplicateSet
     return len(groups) == 1 and set(groups[0].ids) == set(ids)
 
 
-def _converted(tab: DuplicatesTab, locale: str, group: str, rows: list[DuplicateRow], members: dict[str, Member],
-               crm: Crm) -> list[str] | Refused:
-    """The leads of a ticked group that may survive it, so that a conversion stays with its lead
-    whole: those converted by sheetcrm (Converted Account, Contact or Opportunity filled, or rows
-    whose From Lead names the lead: a conversion whose links did not land yet, which the next
-    sync links), else those whose Status says Converted, else all. Refused, nothing merged, when
-    two leads were converted into different records (one conversion would be lost, or the
-    survivor would be converted twice), or when Keep is ticked on a lead that may not survive."""
+def _conversions(members: dict[str, Member], crm: Crm) -> tuple[dict[str, list[str]], list[str]]:
+    """Of the leads among `members` (ID -> Member): those converted by sheetcrm, each with the IDs
+    its conversion became in tab order (its Converted cells, and the rows whose From Lead names
+    it), and those that rows name in From Lead."""
     known = crm.inputs.conversions  # type: ignore[union-attr]
-    made: dict[str, list[str]] = {}  # lead -> the IDs its conversion became, in tab order
-    named: list[str] = []  # the leads that rows name in From Lead
+    made: dict[str, list[str]] = {}
+    named: list[str] = []
     for rid, m in members.items():
         link = known.links.get(m.row.row)
         found = [link.account, link.contact, link.opportunity] if link is not None else []
@@ -582,6 +590,18 @@ def _converted(tab: DuplicatesTab, locale: str, group: str, rows: list[Duplicate
             made[rid] = ids
         if rows_made:
             named.append(rid)
+    return made, named
+
+
+def _converted(tab: DuplicatesTab, locale: str, group: str, rows: list[DuplicateRow], members: dict[str, Member],
+               crm: Crm) -> list[str] | Refused:
+    """The leads of a ticked group that may survive it, so that a conversion stays with its lead
+    whole: those converted by sheetcrm (Converted Account, Contact or Opportunity filled, or rows
+    whose From Lead names the lead: a conversion whose links did not land yet, which the next
+    sync links), else those whose Status says Converted, else all. Refused, nothing merged, when
+    two leads were converted into different records (one conversion would be lost, or the
+    survivor would be converted twice), or when Keep is ticked on a lead that may not survive."""
+    made, named = _conversions(members, crm)
     if len({frozenset(map(match_key, ids)) for ids in made.values()}) > 1:
         first = next(r for r in rows if r.merge)
         each = "; ".join(f"{rid}: {', '.join(ids)}" for rid, ids in made.items())

@@ -237,3 +237,28 @@ def test_a_third_record_alike_to_a_converted_lead_and_its_contact_groups_with_th
     assert not [i for i in outcome.crm.report.issues if i.code.startswith("merge")]
     assert [(m["Survivor"], m["ID"]) for m in _values(book, "Merged")] == [("LEAD-0001", "LEAD-0002")]
     assert [c["ID"] for c in _values(book, "Contacts")] == ["CON-0001", "CON-0002"]
+
+
+def test_a_lead_and_contact_group_whose_lead_is_converted_is_not_hinted_to_convert_it(tmp_path):
+    """A contact CON-0003 typed again for Ana (Acme, ana@acme.com) after her lead LEAD-0001 was
+    converted into CON-0002 is grouped with the lead, never with the lead's own contact. A Merge
+    there is refused (a lead is not merged into a contact), and the hint said "tick Convert on
+    LEAD-0001", the lead converted already, which does nothing. It says the lead is converted,
+    into what, and what the person can do; in Spanish too."""
+    from sheetcrm.i18n import in_locale
+    from sheetcrm.merging import ACROSS_TABS_CONVERTED_HINT
+
+    book = _book(tmp_path)
+    sync(book, Config(), DAY1)
+    edit(book, lambda wb: wb["Contacts"].append(["CON-0003", "ACC-0002", "Ana", "Ng", "ana@acme.com", "Sam"]))
+    sync(book, Config(), DAY2)
+    assert sorted(_group(book)) == ["CON-0003", "LEAD-0001"]
+    tick_duplicates(book, {"CON-0003": "merge"})
+    outcome = sync(book, Config(), DAY2)
+    [said] = [i for i in outcome.crm.report.issues if i.code == "merge_across_tabs"]
+    assert said.hint.startswith("LEAD-0001 is converted already (ACC-0002, CON-0002, OPP-0001)"), said.hint
+    assert "if CON-0003 is the same person" in said.hint and "Convert" not in said.hint, said.hint
+    assert [c["ID"] for c in _values(book, "Contacts")] == ["CON-0001", "CON-0002", "CON-0003"]
+    assert "Merged" not in openpyxl.load_workbook(book.path).sheetnames
+    spanish = in_locale("es", ACROSS_TABS_CONVERTED_HINT, leads="LEAD-0001", made="CON-0002", contacts="CON-0003")
+    assert spanish.startswith("LEAD-0001 ya está convertido (CON-0002): desmarca Fusionar"), spanish
