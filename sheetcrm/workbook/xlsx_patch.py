@@ -45,8 +45,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Callable, Collection, Iterable
 
-
 from sheetcrm.i18n import N_, _
+from sheetcrm.report import column_letter as letters_of
 
 from . import CellValue, serial_number
 from .numformat import BUILTIN_FORMATS, is_date_format, is_percent_format
@@ -229,14 +229,10 @@ def quote_sheetname(title: str) -> str:
 
 
 def column_letter(col: int) -> str:
-    """1 -> "A", 27 -> "AA"; ValueError outside A to ZZZ."""
+    """1 -> "A", 27 -> "AA" (`report.column_letter`); ValueError outside A to ZZZ."""
     if not 1 <= col <= _LAST_LETTERS:
         raise ValueError(f"Invalid column index {col}")  # not for people: a bug, never a cell
-    letters = ""
-    while col:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
+    return letters_of(col)
 
 
 _MASTER = re.compile(rb'<f\b[^>]*\bref="')
